@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make demo` (the main job, end to end) and `make test` (the test suite).
+# Both create .venv if it is missing. torch is pinned to the CPU build in the same pip command, so no CUDA
+# wheels are ever downloaded.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GHP := $(VENV)/bin/ghp
+TORCH ?= torch==2.13.0
+DEMO_RUN ?= runs/demo
+
+.PHONY: install demo test test-fast lint toolchain bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)" -e ".[dev]"
+	touch $@
+
+# Cross toolchain and emulator for the microcontroller checks (Debian/Ubuntu, as root); skipped elsewhere.
+toolchain:
+	@if command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm >/dev/null; \
+	else echo "note: arm-none-eabi-gcc/qemu-system-arm missing; the Cortex-M4 checks will be skipped"; fi
+
+demo: install
+	$(GHP) search --env Hopper-v5 --max-params 500
+
+test: install toolchain
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The ``ghp`` command line: thin click commands over the ``ghp``, ``search`` and ``export`` libraries."""

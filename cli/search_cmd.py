@@ -1,0 +1,94 @@
+"""``ghp search``: rank architectures under a parameter or byte budget."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.common import int_list, user_errors
+
+
+@click.command()
+@click.option("--env", "env_id", help="Read the sizes from this gymnasium environment (e.g. Hopper-v5).")
+@click.option("--obs-dim", type=click.IntRange(min=1), help="Policy input size (observation [+ desired goal]).")
+@click.option("--act-dim", type=click.IntRange(min=1), help="Action size.")
+@click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget of the deployable policy.")
+@click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget of the parameters, at --dtype.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "int8"]),
+    default="float32",
+    show_default=True,
+    help="Storage type for --max-bytes and the bytes column (int8: 1 B/weight + float scale and bias per row).",
+)
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show; 0 = all.")
+@click.option("--widths", default="4,8,16,32,64,128,256,512", show_default=True, help="Hidden widths of the space.")
+@click.option("--depths", default="1,2,3,4", show_default=True, help="Hidden-layer counts (0 = linear policy).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def search(
+    env_id: str | None,
+    obs_dim: int | None,
+    act_dim: int | None,
+    max_params: int | None,
+    max_bytes: int | None,
+    dtype: str,
+    top: int,
+    widths: str,
+    depths: str,
+    as_json: bool,
+) -> None:
+    """Rank the architectures that fit a memory budget by lossless memory dimension.
+
+    \b
+    Examples:
+      ghp search --obs-dim 11 --act-dim 3 --max-params 500
+      ghp search --env Hopper-v5 --max-bytes 2048 --dtype int8 --top 0 --json
+
+    The largest architecture under the budget (the paper's naive choice) is marked.
+    """
+    from ghp.arch import ArchSpace
+    from search.budget import Budget, candidates, rank_by_capacity
+
+    with user_errors():
+        if env_id is not None:
+            if obs_dim is not None or act_dim is not None:
+                raise ValueError("give either --env or --obs-dim/--act-dim, not both")
+            from ghp.envs import env_spec
+
+            spec = env_spec(env_id)
+            obs_dim, act_dim = spec.obs_dim, spec.act_dim
+        elif obs_dim is None or act_dim is None:
+            raise ValueError("give --env ENV, or both --obs-dim and --act-dim")
+        space = ArchSpace(widths=int_list(widths, "--widths"), depths=int_list(depths, "--depths"))
+        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
+        ranked = rank_by_capacity(candidates(space, obs_dim, act_dim, budget))
+
+    shown = ranked if top == 0 else ranked[:top]
+    if as_json:
+        rows = [{"rank": i + 1, **c.to_dict()} for i, c in enumerate(shown)]
+        click.echo(json.dumps(rows))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(ranked)} of {len(space)} architectures fit {budget.describe()} (obs {obs_dim}, act {act_dim})",
+        caption="ranked by lossless memory dimension; * = largest under the budget (naive choice)",
+    )
+    for col in ("rank", "architecture", "params", f"bytes ({dtype})", "capacity"):
+        table.add_column(col, justify="left" if col == "architecture" else "right")
+    for i, c in enumerate(shown):
+        table.add_row(
+            str(i + 1), c.arch.key + (" *" if c.largest else ""), str(c.params), str(c.bytes), str(c.capacity)
+        )
+    console = Console()
+    console.print(table)
+    big_rank = next(i for i, c in enumerate(ranked) if c.largest)
+    if big_rank >= len(shown):
+        big = ranked[big_rank]
+        console.print(
+            f"largest under the budget: {big.arch.key} ({big.params} params, capacity {big.capacity}, "
+            f"rank {big_rank + 1})"
+        )

@@ -1,0 +1,1 @@
+"""Export a chosen policy for deployment: C for microcontrollers, ONNX, NumPy."""

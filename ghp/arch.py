@@ -1,0 +1,191 @@
+"""The architecture space of graph hyper policies (paper, Section III-B).
+
+An architecture is the tuple of hidden-layer widths of a sequential MLP. The paper's space is every MLP with 1 to 4
+hidden layers, each width in {4, 8, ..., 512}: 8 + 64 + 512 + 4096 = 4680 architectures. Depth 0 (a linear policy) is
+offered as an option beyond the paper.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+PAPER_WIDTHS: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
+"""Hidden widths of the paper's space."""
+
+PAPER_DEPTHS: tuple[int, ...] = (1, 2, 3, 4)
+"""Hidden-layer counts of the paper's space."""
+
+LINEAR_KEY = "linear"
+"""Canonical key of the architecture with no hidden layer."""
+
+_ARCH_RE = re.compile(r"^\s*\[?\s*(\d+\s*([,\-x ]\s*\d+\s*)*)?\]?\s*$")
+
+
+@dataclass(frozen=True, order=True)
+class Arch:
+    """Hidden-layer widths of a sequential MLP, e.g. ``Arch((8, 4, 4, 4))``; ``Arch(())`` is a linear policy."""
+
+    hidden: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.hidden, tuple):
+            object.__setattr__(self, "hidden", tuple(int(w) for w in self.hidden))
+        for w in self.hidden:
+            if int(w) != w or w < 1:
+                raise ValueError(f"hidden widths must be positive integers, got {list(self.hidden)}")
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers."""
+        return len(self.hidden)
+
+    @property
+    def key(self) -> str:
+        """Canonical string key: ``"8-4-4-4"``, or ``"linear"`` for no hidden layer."""
+        return "-".join(str(w) for w in self.hidden) if self.hidden else LINEAR_KEY
+
+    def __str__(self) -> str:
+        return self.key
+
+    def to_list(self) -> list[int]:
+        """Hidden widths as a JSON-friendly list."""
+        return list(self.hidden)
+
+
+def parse_arch(text: str | Sequence[int] | Arch) -> Arch:
+    """Parse ``"8,4,4,4"``, ``"8-4-4-4"``, ``"[8, 4]"``, ``"linear"`` or a sequence of ints into an :class:`Arch`.
+
+    Raises:
+        ValueError: with a message saying what a valid architecture looks like.
+    """
+    if isinstance(text, Arch):
+        return text
+    if not isinstance(text, str):
+        return Arch(tuple(int(w) for w in text))
+    s = text.strip()
+    if s.lower() == LINEAR_KEY:
+        return Arch(())
+    if not s or not _ARCH_RE.match(s):
+        raise ValueError(f"malformed architecture {text!r}: give hidden widths like 8-4-4-4 or 8,4,4,4 (or 'linear')")
+    widths = tuple(int(t) for t in re.findall(r"\d+", s))
+    if not widths:
+        raise ValueError(f"malformed architecture {text!r}: give hidden widths like 8-4-4-4 or 8,4,4,4 (or 'linear')")
+    if any(w < 1 for w in widths):
+        raise ValueError(f"malformed architecture {text!r}: hidden widths must be positive")
+    return Arch(widths)
+
+
+@dataclass(frozen=True)
+class ArchSpace:
+    """A space of sequential MLPs: every sequence of ``depths`` hidden layers drawn from ``widths``.
+
+    Enumeration order is deterministic: by depth, then lexicographically by widths (in the order given).
+    """
+
+    widths: tuple[int, ...] = PAPER_WIDTHS
+    """Allowed hidden widths."""
+    depths: tuple[int, ...] = PAPER_DEPTHS
+    """Allowed numbers of hidden layers; 0 adds the linear policy."""
+
+    def __post_init__(self) -> None:
+        widths = tuple(int(w) for w in self.widths)
+        depths = tuple(sorted(set(int(d) for d in self.depths)))
+        if not widths or any(w < 1 for w in widths):
+            raise ValueError(f"widths must be positive integers, got {list(self.widths)}")
+        if len(set(widths)) != len(widths):
+            raise ValueError(f"widths must be distinct, got {list(self.widths)}")
+        if not depths or any(d < 0 for d in depths):
+            raise ValueError(f"depths must be non-negative integers, got {list(self.depths)}")
+        object.__setattr__(self, "widths", widths)
+        object.__setattr__(self, "depths", depths)
+
+    @cached_property
+    def archs(self) -> tuple[Arch, ...]:
+        """Every architecture of the space, in enumeration order."""
+        out: list[Arch] = []
+        for d in self.depths:
+            out.extend(Arch(tuple(c)) for c in itertools.product(self.widths, repeat=d))
+        return tuple(out)
+
+    @cached_property
+    def _positions(self) -> dict[Arch, int]:
+        return {a: i for i, a in enumerate(self.archs)}
+
+    @property
+    def max_width(self) -> int:
+        """Widest hidden layer in the space."""
+        return max(self.widths)
+
+    @property
+    def max_depth(self) -> int:
+        """Deepest architecture in the space."""
+        return max(self.depths)
+
+    def __len__(self) -> int:
+        return len(self.archs)
+
+    def __iter__(self) -> Iterator[Arch]:
+        return iter(self.archs)
+
+    def __contains__(self, arch: object) -> bool:
+        return arch in self._positions
+
+    def index(self, arch: Arch) -> int:
+        """Position of ``arch`` in enumeration order.
+
+        Raises:
+            ValueError: if the architecture is outside the space.
+        """
+        try:
+            return self._positions[arch]
+        except KeyError:
+            raise ValueError(
+                f"architecture {arch.key} is outside the space (widths {list(self.widths)}, depths {list(self.depths)})"
+            ) from None
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """JSON-friendly description, the inverse of :meth:`from_dict`."""
+        return {"widths": list(self.widths), "depths": list(self.depths)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Iterable[int]]) -> ArchSpace:
+        """Rebuild a space from :meth:`to_dict`."""
+        return cls(widths=tuple(d["widths"]), depths=tuple(d["depths"]))
+
+
+def sample_uniform(space: ArchSpace, n: int, rng: np.random.Generator) -> list[Arch]:
+    """Draw ``n`` architectures uniformly, with replacement (the paper's early runs)."""
+    idx = rng.integers(0, len(space), size=n)
+    return [space.archs[i] for i in idx]
+
+
+def sweep_order(space: ArchSpace, rng: np.random.Generator) -> list[Arch]:
+    """One shuffled pass over the whole space: every architecture exactly once (the authors' later runs)."""
+    return [space.archs[i] for i in rng.permutation(len(space))]
+
+
+class SweepSampler:
+    """Hands out architectures as consecutive shuffled sweeps over the space; reshuffles when a sweep ends.
+
+    Every architecture is drawn once before any is drawn twice, so training covers the whole space evenly.
+    """
+
+    def __init__(self, space: ArchSpace, rng: np.random.Generator) -> None:
+        self.space = space
+        self.rng = rng
+        self._order: list[Arch] = []
+
+    def take(self, n: int) -> list[Arch]:
+        """Next ``n`` architectures of the sweep."""
+        out: list[Arch] = []
+        while len(out) < n:
+            if not self._order:
+                self._order = sweep_order(self.space, self.rng)
+            out.append(self._order.pop())
+        return out

@@ -1,0 +1,126 @@
+"""Environment facts ghp needs: the actor's input size, the action size and bounds, and how to build the env.
+
+Goal-conditioned tasks (gymnasium-robotics Fetch, Dict observations) follow the paper: the policy sees the
+observation with the desired goal appended, so its input size is ``observation + desired_goal``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+FETCH_PREFIX = "Fetch"
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What ghp needs to know about an environment."""
+
+    env_id: str
+    """The id ``gym.make`` was given."""
+    obs_dim: int
+    """Input size of the actor (observation, plus desired goal for goal-conditioned tasks)."""
+    act_dim: int
+    """Action size."""
+    action_low: tuple[float, ...]
+    """Lower action bounds."""
+    action_high: tuple[float, ...]
+    """Upper action bounds."""
+    goal_conditioned: bool
+    """True for Dict observations with ``observation`` / ``desired_goal`` / ``achieved_goal`` (HER tasks)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form, the inverse of :meth:`from_dict`."""
+        return {
+            "env_id": self.env_id,
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "action_low": list(self.action_low),
+            "action_high": list(self.action_high),
+            "goal_conditioned": self.goal_conditioned,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EnvSpec:
+        """Rebuild from :meth:`to_dict`."""
+        return cls(
+            env_id=str(d["env_id"]),
+            obs_dim=int(d["obs_dim"]),
+            act_dim=int(d["act_dim"]),
+            action_low=tuple(float(x) for x in d["action_low"]),
+            action_high=tuple(float(x) for x in d["action_high"]),
+            goal_conditioned=bool(d["goal_conditioned"]),
+        )
+
+
+def register_robotics() -> None:
+    """Import gymnasium-robotics so its Fetch ids exist, hiding the notice it prints on import."""
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        import gymnasium_robotics  # noqa: F401
+
+
+def is_goal_env_id(env_id: str) -> bool:
+    """True for ids of goal-conditioned robotics tasks (trained with DDPG + HER by default)."""
+    return env_id.split(":")[-1].startswith(FETCH_PREFIX)
+
+
+def make_env(env_id: str, **kwargs: Any) -> Any:
+    """``gym.make`` that also knows gymnasium-robotics ids; one clear ``ValueError`` for unknown ids."""
+    import gymnasium as gym
+
+    if is_goal_env_id(env_id) or env_id.startswith("gymnasium_robotics:"):
+        register_robotics()
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.Error as e:
+        if "Fetch" not in env_id and "not found" in str(e).lower():
+            # Robotics ids other than Fetch (e.g. AntMaze) also live in gymnasium-robotics.
+            register_robotics()
+            with contextlib.suppress(gym.error.Error):
+                return gym.make(env_id, **kwargs)
+        raise ValueError(f"unknown environment {env_id!r}: give a gymnasium id such as Pendulum-v1 or Hopper-v5") from e
+    except ModuleNotFoundError as e:
+        raise ValueError(f"environment {env_id!r} needs a package that is not installed: {e.name}") from e
+
+
+def spec_from_spaces(env_id: str, observation_space: Any, action_space: Any) -> EnvSpec:
+    """Build an :class:`EnvSpec` from gymnasium spaces, refusing what ghp cannot drive."""
+    from gymnasium import spaces
+
+    if not isinstance(action_space, spaces.Box) or len(action_space.shape) != 1:
+        raise ValueError(
+            f"environment {env_id!r} has a {type(action_space).__name__} action space; "
+            "ghp needs continuous (Box) actions"
+        )
+    goal = isinstance(observation_space, spaces.Dict)
+    if goal:
+        if "observation" not in observation_space.spaces or "desired_goal" not in observation_space.spaces:
+            raise ValueError(f"environment {env_id!r} has a Dict observation without observation/desired_goal keys")
+        obs_dim = int(observation_space["observation"].shape[0]) + int(observation_space["desired_goal"].shape[0])
+    elif isinstance(observation_space, spaces.Box) and len(observation_space.shape) == 1:
+        obs_dim = int(observation_space.shape[0])
+    else:
+        raise ValueError(f"environment {env_id!r} has a {observation_space} observation space; ghp needs a flat Box")
+    return EnvSpec(
+        env_id=env_id,
+        obs_dim=obs_dim,
+        act_dim=int(action_space.shape[0]),
+        action_low=tuple(float(x) for x in action_space.low),
+        action_high=tuple(float(x) for x in action_space.high),
+        goal_conditioned=goal,
+    )
+
+
+def env_spec(env_id: str) -> EnvSpec:
+    """Read the actor's input size and the action space of ``env_id``.
+
+    Raises:
+        ValueError: unknown id, missing package, or an action/observation space ghp cannot drive.
+    """
+    env = make_env(env_id)
+    try:
+        return spec_from_spaces(env_id, env.observation_space, env.action_space)
+    finally:
+        env.close()

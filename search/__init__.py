@@ -1,0 +1,1 @@
+"""Ranking architectures under a memory budget, by capacity and by measured return."""
