@@ -1,19 +1,44 @@
-"""Entry point of the ``ghp`` command. Heavy libraries are imported inside command bodies, so ``--help`` is instant."""
+"""Entry point of the ``ghp`` command.
+
+Commands live in their own modules and are imported only when run (or when ``--help`` lists them); the modules
+import only click at top level, so ``ghp --help`` never loads torch.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 from typing import Any
 
 import click
 
-from cli.search_cmd import search
+# name -> "module:attribute"; a command whose module is absent is simply not listed.
+COMMANDS: dict[str, str] = {
+    "train": "cli.train_cmd:train",
+    "evaluate": "cli.evaluate_cmd:evaluate",
+    "report": "cli.report_cmd:report",
+    "search": "cli.search_cmd:search",
+    "export": "cli.export_cmd:export",
+}
 
 
 class GHPGroup(click.Group):
-    """A group that reports every usage or input error as one line on stderr, with no traceback."""
+    """Lazily loaded commands; every usage or input error is one line on stderr, with no traceback."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D102
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [n for n, t in COMMANDS.items() if importlib.util.find_spec(t.split(":")[0]) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None or importlib.util.find_spec(target.split(":")[0]) is None:
+            return None
+        module, attr = target.split(":")
+        cmd = getattr(importlib.import_module(module), attr)
+        assert isinstance(cmd, click.Command)
+        return cmd
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         try:
             rv = super().main(*args, **kwargs)
@@ -42,9 +67,6 @@ def cli() -> None:
       ghp search --run runs/pendulum --max-params 500
       ghp export runs/pendulum --best --max-params 500 --target c-header --name policy --out build/
     """
-
-
-cli.add_command(search)
 
 
 def main() -> None:

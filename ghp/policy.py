@@ -1,0 +1,156 @@
+"""A deployable policy: one architecture's MLP weights and the action mapping around them.
+
+This is the hand-off format between stages: training emits it (``Run.emit``), evaluation rolls it out, export turns
+it into C / ONNX / NumPy. Only the action-mean head is kept; the log-std half of a SAC output layer never leaves
+training.
+
+The deterministic action, for SB3's SAC and TD3/DDPG alike::
+
+    x = obs_vector(obs)                    # Box: the observation; Dict: observation ++ desired_goal
+    h = relu(W_j h + b_j)                  # hidden layers
+    u = tanh(W_out h + b_out)              # in [-1, 1]
+    action = low + (u + 1) / 2 * (high - low)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ghp.arch import Arch, parse_arch
+from ghp.counting import deploy_params
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT_VERSION = 1
+GOAL_KEYS: tuple[str, str] = ("observation", "desired_goal")
+"""Keys of a goal-conditioned Dict observation the actor sees, in concatenation order (paper, Section IV)."""
+
+
+def obs_vector(obs: np.ndarray | Mapping[str, np.ndarray]) -> np.ndarray:
+    """The actor's input: the observation itself, or observation ++ desired_goal for a Dict observation.
+
+    Works on single observations and on batches (the keys' arrays concatenated along the last axis).
+    """
+    if isinstance(obs, Mapping):
+        return np.concatenate([np.asarray(obs[k], np.float32) for k in GOAL_KEYS], axis=-1)
+    return np.asarray(obs, np.float32)
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyWeights:
+    """Weights of one architecture's deterministic policy, float32, row-major ``W[out, in]``."""
+
+    arch: Arch
+    layers: tuple[tuple[np.ndarray, np.ndarray], ...]
+    """``(W, b)`` per linear layer, input to output; the last layer has ``act_dim`` rows (the action mean)."""
+    action_low: np.ndarray
+    """Lower action bounds, shape ``[act_dim]``."""
+    action_high: np.ndarray
+    """Upper action bounds, shape ``[act_dim]``."""
+
+    def __post_init__(self) -> None:
+        dims = [self.layers[0][0].shape[1]] if self.layers else []
+        for w, b in self.layers:
+            if w.ndim != 2 or b.shape != (w.shape[0],) or w.shape[1] != dims[-1]:
+                raise ValueError(f"inconsistent layer shapes for {self.arch.key}")
+            dims.append(w.shape[0])
+        if tuple(dims[1:-1]) != self.arch.hidden:
+            raise ValueError(f"layer widths {dims[1:-1]} do not match architecture {self.arch.key}")
+        if self.action_low.shape != (dims[-1],) or self.action_high.shape != (dims[-1],):
+            raise ValueError("action bounds must have one entry per action")
+
+    @property
+    def obs_dim(self) -> int:
+        """Input size."""
+        return int(self.layers[0][0].shape[1])
+
+    @property
+    def act_dim(self) -> int:
+        """Action size."""
+        return int(self.layers[-1][0].shape[0])
+
+    @property
+    def n_params(self) -> int:
+        """Deployable parameter count."""
+        return deploy_params(self.arch, self.obs_dim, self.act_dim)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Deterministic action(s) for ``obs`` of shape ``[obs_dim]`` or ``[n, obs_dim]`` (float32 reference)."""
+        h = np.asarray(obs, np.float32)
+        for j, (w, b) in enumerate(self.layers):
+            h = h @ w.T + b
+            if j < len(self.layers) - 1:
+                h = np.maximum(h, np.float32(0))
+        u = np.tanh(h)
+        return (self.action_low + (u + np.float32(1)) * np.float32(0.5) * (self.action_high - self.action_low)).astype(
+            np.float32
+        )
+
+    def to_module(self) -> torch.nn.Module:
+        """A plain torch module ``obs -> deterministic action`` (float32, no hypernetwork inside)."""
+        import torch
+
+        mods: list[torch.nn.Module] = []
+        for j, (w, b) in enumerate(self.layers):
+            lin = torch.nn.Linear(w.shape[1], w.shape[0])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(w))
+                lin.bias.copy_(torch.from_numpy(b))
+            mods.append(lin)
+            if j < len(self.layers) - 1:
+                mods.append(torch.nn.ReLU())
+        from ghp.modules import DeterministicPolicy
+
+        return DeterministicPolicy(torch.nn.Sequential(*mods), self.action_low, self.action_high)
+
+    def to_npz(self, path: str | Path) -> None:
+        """Write the weights and bounds as a ``.npz`` (``W0, b0, W1, b1, ...``)."""
+        arrays: dict[str, Any] = {f"W{j}": w for j, (w, _) in enumerate(self.layers)}
+        arrays |= {f"b{j}": b for j, (_, b) in enumerate(self.layers)}
+        np.savez(
+            path,
+            format_version=np.int64(FORMAT_VERSION),
+            arch=np.asarray(self.arch.hidden, np.int64),
+            action_low=self.action_low,
+            action_high=self.action_high,
+            **arrays,
+        )
+
+    @classmethod
+    def from_npz(cls, path: str | Path) -> PolicyWeights:
+        """Read a file written by :meth:`to_npz`."""
+        with np.load(path) as z:
+            arch = Arch(tuple(int(w) for w in z["arch"]))
+            layers = tuple(
+                (z[f"W{j}"].astype(np.float32), z[f"b{j}"].astype(np.float32)) for j in range(arch.depth + 1)
+            )
+            return cls(arch, layers, z["action_low"].astype(np.float32), z["action_high"].astype(np.float32))
+
+    @classmethod
+    def from_arrays(
+        cls,
+        arch: Arch | str,
+        weights: Sequence[tuple[Any, Any]],
+        action_low: Sequence[float] | np.ndarray,
+        action_high: Sequence[float] | np.ndarray,
+    ) -> PolicyWeights:
+        """Build from array-likes (e.g. torch tensors), converting to contiguous float32."""
+        layers = tuple(
+            (np.ascontiguousarray(_np(w), np.float32), np.ascontiguousarray(_np(b), np.float32)) for w, b in weights
+        )
+        return cls(
+            parse_arch(arch),
+            layers,
+            np.asarray(action_low, np.float32),
+            np.asarray(action_high, np.float32),
+        )
+
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
