@@ -9,6 +9,9 @@ import torch
 class DeterministicPolicy(torch.nn.Module):
     """``action = low + (tanh(mlp(obs)) + 1) / 2 * (high - low)``: SB3's squashed action, unscaled to the env."""
 
+    low: torch.Tensor
+    high: torch.Tensor
+
     def __init__(self, mlp: torch.nn.Module, low: np.ndarray, high: np.ndarray) -> None:
         super().__init__()
         self.mlp = mlp
