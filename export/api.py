@@ -1,0 +1,192 @@
+"""Export one policy: C (header or source pair), ONNX or NumPy, optionally verified by the toolchain checks.
+
+This is the library side of ``ghp export``; it takes :class:`~ghp.policy.PolicyWeights` (what ``Run.emit``
+returns), so it is usable and testable without a trained run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ghp.counting import DTYPES, deploy_bytes
+from ghp.policy import PolicyWeights
+
+from .c import CSpec, check_name, render
+from .check import CHECK_TOL, CheckReport, check_c
+
+TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
+C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """How to export a policy (``ghp export`` options)."""
+
+    out: Path
+    """Directory to write into (created if missing)."""
+    name: str = "policy"
+    """C identifier: prefix of every generated symbol and the files' base name."""
+    target: str = "c-header"
+    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx) or numpy (NAME.npz)."""
+    dtype: str = "float32"
+    """float32, or int8 (C targets: int8 weights, one float scale per output row, float biases/activations)."""
+    check: bool = False
+    """Verify what was written: host gcc + torch, arm-none-eabi-gcc, QEMU (C); onnxruntime (onnx); reload (numpy)."""
+    n_rollout: int = 12
+    """Self-test vectors taken from rollouts of the policy (edge cases are added to these)."""
+    seed: int = 0
+    """Seed of the rollouts (or of the random vectors when no environment is known)."""
+    qemu: bool = True
+    """With check: also run the self-test on the emulated STM32F405."""
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise ValueError(f"unknown target {self.target!r}: choose one of {', '.join(TARGETS)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(DTYPES)}")
+        if self.dtype == "int8" and self.target not in C_TARGETS:
+            raise ValueError("--dtype int8 applies to the C targets only (c-header, c-source)")
+        check_name(self.name)
+        if self.n_rollout < 1:
+            raise ValueError("n_rollout must be at least 1")
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and measured."""
+
+    files: list[Path]
+    """Files written, in order."""
+    arch: str
+    """Architecture key."""
+    n_params: int
+    """Deployable parameters."""
+    n_bytes: int
+    """Parameter bytes at the export's dtype (ghp.counting rule)."""
+    n_vectors: int = 0
+    """Self-test vectors embedded (C targets)."""
+    int8_max_err: float | None = None
+    """int8: largest |int8 action - float32 torch action| over the test vectors."""
+    check: CheckReport | None = None
+    """Toolchain check results (``check=True``)."""
+    notes: list[str] = field(default_factory=list)
+    """Extra one-line facts for the user."""
+
+
+def _prepare_out(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cannot create output directory {out}: {e.strerror or e}") from e
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"output directory {out} is not writable: choose another --out")
+    return out
+
+
+def _refuse_non_finite(weights: PolicyWeights) -> None:
+    arrays = [a for wb in weights.layers for a in wb] + [weights.action_low, weights.action_high]
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"policy {weights.arch.key} has NaN or Inf weights or bounds: refusing to export it")
+
+
+def export_policy(
+    weights: PolicyWeights,
+    config: ExportConfig,
+    env_id: str | None = None,
+    source: tuple[str, ...] = (),
+) -> ExportResult:
+    """Write ``weights`` as ``config.target`` into ``config.out``; verify it when ``config.check``.
+
+    Args:
+        weights: the policy (e.g. ``load_run(path).emit([arch])[0]``).
+        config: target, name, dtype, output directory, check.
+        env_id: environment for the self-test rollouts (None: seeded random vectors).
+        source: banner lines saying where the policy comes from (environment, run id, checkpoint).
+    """
+    _refuse_non_finite(weights)
+    out = _prepare_out(Path(config.out))
+    w = weights
+    result = ExportResult([], w.arch.key, w.n_params, deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype))
+    if config.target == "numpy":
+        from .npz import write_npz
+
+        result.files.append(write_npz(w, out / f"{config.name}.npz"))
+        if config.check:
+            result.notes.append("numpy: the .npz reloads to the same architecture and bit-identical actions")
+        return result
+    if config.target == "onnx":
+        from .onnx import run_onnx, write_onnx
+
+        path = write_onnx(w, config.name, out / f"{config.name}.onnx")
+        result.files.append(path)
+        if config.check:
+            from .reference import torch_actions
+            from .vectors import test_vectors
+
+            obs = test_vectors(w, env_id, config.n_rollout, config.seed).obs
+            err = float(np.max(np.abs(run_onnx(path, obs) - torch_actions(w, obs))))
+            result.notes.append(f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors")
+            if err > CHECK_TOL:
+                raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
+        return result
+    return _export_c(w, config, env_id, source, out, result)
+
+
+def _export_c(
+    w: PolicyWeights,
+    config: ExportConfig,
+    env_id: str | None,
+    source: tuple[str, ...],
+    out: Path,
+    result: ExportResult,
+) -> ExportResult:
+    from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
+    from .vectors import test_vectors
+
+    tv = test_vectors(w, env_id, config.n_rollout, config.seed)
+    torch_act = torch_actions(w, tv.obs)
+    int8 = quantize_int8(w) if config.dtype == "int8" else None
+    if int8 is not None:
+        expected = forward(w, tv.obs, int8)
+        result.int8_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
+    else:
+        expected = torch_act
+    lines = [f"environment   {env_id}"] if env_id else []
+    spec = CSpec(
+        name=config.name,
+        weights=w,
+        dtype=config.dtype,
+        int8=int8,
+        test_obs=tv.obs,
+        test_act=expected,
+        test_labels=tv.labels,
+        source=(*lines, *source),
+    )
+    for fname, text in render(spec, config.target).items():
+        path = out / fname
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        result.files.append(path)
+    result.n_vectors = len(tv.obs)
+    if config.check:
+        z0 = pre_activations(w, tv.obs[:1], int8)[0]
+        result.check = check_c(
+            out,
+            config.name,
+            config.target,
+            tv.obs,
+            expected,
+            z0,
+            torch_act=torch_act if int8 is not None else None,
+            tol=check_tolerance(w, CHECK_TOL),
+            qemu=config.qemu,
+        )
+    return result
+
+
+__all__ = ["ExportConfig", "ExportResult", "TARGETS", "export_policy"]

@@ -1,0 +1,286 @@
+"""C code generation: one self-contained header (``c-header``) or a ``.c`` / ``.h`` pair (``c-source``).
+
+The generated files hold only ``static const`` data, dimension macros and a thin entry point; the arithmetic is
+the hand-written, tested runtime ``export/runtime/ghp_runtime.h`` (package data), embedded verbatim so a single
+header is the whole deliverable. Weights live in flash, activations in static buffers (the Crazyflie's stabilizer
+task has a stack of about 1.8 KB), and there is no heap, VLA, recursion or stdio.
+
+Floats are written with ``%.9g`` and an ``f`` suffix: nine significant digits identify every float32 exactly, and
+each literal is checked to read back bit for bit. Output is a pure function of its inputs (no timestamp), so
+re-exporting gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import ghp
+from ghp.counting import deploy_bytes
+from ghp.policy import PolicyWeights
+
+from .reference import Int8Layer
+
+C_KEYWORDS = frozenset(
+    """auto break case char const continue default do double else enum extern float for goto if inline int long
+    register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while
+    alignas alignof bool constexpr false nullptr static_assert thread_local true typeof typeof_unqual
+    asm fortran main""".split()
+)
+"""C89-C23 keywords, plus names that would clash with the C environment (``asm``, ``fortran``, ``main``)."""
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PER_LINE = 6
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+"""The hand-written C runtime and check firmware (package data)."""
+"""Numbers per line in the generated arrays."""
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a usable C identifier for the generated symbols, else raise ``ValueError``."""
+    if not _IDENT.match(name):
+        raise ValueError(f"--name {name!r} is not a C identifier: use letters, digits and _, not starting with a digit")
+    if name in C_KEYWORDS or name.startswith("_"):
+        raise ValueError(f"--name {name!r} is a C reserved word or reserved identifier: choose another name")
+    if len(name) > 40:
+        raise ValueError(f"--name {name!r} is longer than 40 characters: choose a shorter name")
+    return name
+
+
+def c_float(x: float | np.floating) -> str:
+    """An exact C literal of a float32 (``%.9g`` + ``f``); NaN and Inf are refused."""
+    v = np.float32(x)
+    if not np.isfinite(v):
+        raise ValueError(f"cannot export the non-finite value {v}: the policy's weights must be finite")
+    s = f"{float(v):.9g}"
+    if "e" not in s and "." not in s:
+        s += ".0"
+    if np.float32(float(s)).view(np.uint32) != v.view(np.uint32):
+        raise AssertionError(f"{s} does not round-trip to {v!r}")
+    return s + "f"
+
+
+def _rows(values: list[str], indent: str = "    ") -> str:
+    lines = [", ".join(values[i : i + PER_LINE]) for i in range(0, len(values), PER_LINE)]
+    return ",\n".join(indent + line for line in lines)
+
+
+def _f_array(name: str, data: np.ndarray, size: str) -> str:
+    return f"static const float {name}[{size}] = {{\n{_rows([c_float(v) for v in data.ravel()])}\n}};"
+
+
+def _i8_array(name: str, data: np.ndarray, size: str) -> str:
+    return f"static const int8_t {name}[{size}] = {{\n{_rows([str(int(v)) for v in data.ravel()])}\n}};"
+
+
+@dataclass(frozen=True)
+class CSpec:
+    """Everything the generated C depends on (and nothing else: same spec, same bytes)."""
+
+    name: str
+    """Prefix of every generated symbol; macros use its upper-case form."""
+    weights: PolicyWeights
+    """The policy."""
+    dtype: str = "float32"
+    """``float32`` or ``int8`` (int8 weights, one float scale per output row, float biases and activations)."""
+    int8: tuple[Int8Layer, ...] | None = None
+    """Quantised layers when ``dtype == "int8"``."""
+    test_obs: np.ndarray | None = None
+    """Self-test inputs ``[n, obs_dim]``."""
+    test_act: np.ndarray | None = None
+    """Expected actions ``[n, act_dim]`` for ``test_obs``."""
+    test_labels: tuple[str, ...] = ()
+    """Comment per test vector."""
+    source: tuple[str, ...] = field(default_factory=tuple)
+    """Extra banner lines (environment, run id, ...)."""
+    hidden_relu: bool = True
+    """ReLU on hidden layers (the trained policy). False only for the benchmark's cost-of-activation measurement."""
+
+
+def runtime_source() -> str:
+    """The runtime header shipped as package data."""
+    return (RUNTIME_DIR / "ghp_runtime.h").read_text(encoding="utf-8")
+
+
+def _banner(spec: CSpec, filename: str) -> str:
+    w = spec.weights
+    dims = " -> ".join(str(d) for d in (w.obs_dim, *w.arch.hidden, w.act_dim))
+    nbytes = deploy_bytes(w.arch, w.obs_dim, w.act_dim, spec.dtype)
+    lo = ", ".join(f"{float(v):.9g}" for v in w.action_low)
+    hi = ", ".join(f"{float(v):.9g}" for v in w.action_high)
+    u = spec.name.upper()
+    lines = [
+        f"{filename}: a policy generated by ghp {ghp.__version__} (ghp export); do not edit.",
+        "",
+        *spec.source,
+        f"architecture  {w.arch.key}: {dims} (ReLU hidden layers, tanh output)",
+        f"parameters    {w.n_params} ({spec.dtype}: {nbytes} bytes of weights, biases and scales)",
+        f"action        act = low + (tanh(z) + 1) / 2 * (high - low), low = [{lo}], high = [{hi}]",
+        f"usage         {spec.name}_act(obs, act) with float obs[{u}_OBS_DIM], act[{u}_ACT_DIM] (raw observation,",
+        "              no normalisation); weights in flash, activations in static buffers, only scalars on",
+        "              the stack; not reentrant: call it from one task.",
+        f"self-test     {spec.name}_selftest(tol) == 0 when every embedded test vector matches to tol;",
+        f"              -D{u}_NO_SELFTEST leaves the vectors out.",
+    ]
+    return "/* " + "\n * ".join(line.rstrip() for line in lines).replace(" * \n", " *\n") + "\n */\n"
+
+
+def _macros(spec: CSpec) -> str:
+    w, u = spec.weights, spec.name.upper()
+    widest = max(w.arch.hidden, default=0)
+    buf = 4 * (2 * widest * (w.arch.depth > 0) + w.act_dim)
+    return "\n".join(
+        [
+            f"#define {u}_OBS_DIM {w.obs_dim}",
+            f"#define {u}_ACT_DIM {w.act_dim}",
+            f"#define {u}_N_LAYERS {len(w.layers)}",
+            f"#define {u}_N_PARAMS {w.n_params}",
+            f"#define {u}_PARAM_BYTES {deploy_bytes(w.arch, w.obs_dim, w.act_dim, spec.dtype)}",
+            f"#define {u}_BUFFER_BYTES {buf}",
+        ]
+    )
+
+
+def _data(spec: CSpec) -> str:
+    """Weights, bounds and buffers."""
+    w, n = spec.weights, spec.name
+    parts = ["/* Layer j: W{j}[out * in] row-major (out = row), b{j}[out]; the last layer gives the action mean. */"]
+    for j, (wj, bj) in enumerate(w.layers):
+        o, i = wj.shape
+        if spec.dtype == "int8":
+            assert spec.int8 is not None
+            layer = spec.int8[j]
+            parts.append(_i8_array(f"{n}_q{j}", layer.q, f"{o * i}"))
+            parts.append(_f_array(f"{n}_s{j}", layer.scale, f"{o}"))
+            parts.append(_f_array(f"{n}_b{j}", layer.b, f"{o}"))
+        else:
+            parts.append(_f_array(f"{n}_w{j}", wj, f"{o * i}"))
+            parts.append(_f_array(f"{n}_b{j}", bj, f"{o}"))
+    parts.append(_f_array(f"{n}_low", w.action_low, f"{w.act_dim}"))
+    parts.append(_f_array(f"{n}_high", w.action_high, f"{w.act_dim}"))
+    widest = max(w.arch.hidden, default=0)
+    if widest:
+        parts.append(f"static float {n}_h0[{widest}];\nstatic float {n}_h1[{widest}];")
+    parts.append(f"static float {n}_z[{w.act_dim}];")
+    return "\n\n".join(parts)
+
+
+def _act_body(spec: CSpec) -> str:
+    w, n = spec.weights, spec.name
+    lines = []
+    src = "obs"
+    for j, (wj, _) in enumerate(w.layers):
+        o, i = wj.shape
+        last = j == len(w.layers) - 1
+        dst = f"{n}_z" if last else f"{n}_h{j % 2}"
+        relu = "0u" if last or not spec.hidden_relu else "1u"
+        if spec.dtype == "int8":
+            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+        else:
+            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+        src = dst
+    lines.append(f"ghp_tanh_unscale({n}_z, {n}_low, {n}_high, act, {w.act_dim}u);")
+    return "\n".join("    " + line for line in lines)
+
+
+def _selftest(spec: CSpec, storage: str) -> str:
+    n, u = spec.name, spec.name.upper()
+    assert spec.test_obs is not None and spec.test_act is not None
+    labels = spec.test_labels or tuple(f"vector {i}" for i in range(len(spec.test_obs)))
+
+    def table(cname: str, rows: np.ndarray, dim: str) -> str:
+        body = ",\n".join(
+            f"    {{ /* {lab} */\n{_rows([c_float(v) for v in row], '        ')}\n    }}"
+            for lab, row in zip(labels, rows, strict=True)
+        )
+        return f"static const float {cname}[{u}_N_TESTS][{dim}] = {{\n{body}\n}};"
+
+    return f"""#ifndef {u}_NO_SELFTEST
+#define {u}_N_TESTS {len(spec.test_obs)}
+/* Self-test vectors: observations and the actions the trained policy gives for them. */
+{table(f"{n}_test_obs", spec.test_obs, f"{u}_OBS_DIM")}
+
+{table(f"{n}_test_act", spec.test_act, f"{u}_ACT_DIM")}
+
+static float {n}_test_out[{u}_ACT_DIM];
+
+/* Number of action entries that differ from the expected ones by more than tol (0: the build is right). */
+{storage}int {n}_selftest(float tol)
+{{
+    int bad = 0;
+    uint32_t t;
+    uint32_t k;
+    for (t = 0u; t < (uint32_t){u}_N_TESTS; ++t) {{
+        {n}_act({n}_test_obs[t], {n}_test_out);
+        for (k = 0u; k < (uint32_t){u}_ACT_DIM; ++k) {{
+            const float d = {n}_test_out[k] - {n}_test_act[t][k];
+            if (!(fabsf(d) <= tol)) {{
+                ++bad;
+            }}
+        }}
+    }}
+    return bad;
+}}
+#endif /* {u}_NO_SELFTEST */
+"""
+
+
+def _act_fn(spec: CSpec, storage: str) -> str:
+    n, u = spec.name, spec.name.upper()
+    return (
+        f"/* The deterministic action of the trained policy for one observation. */\n"
+        f"{storage}void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM])\n{{\n{_act_body(spec)}\n}}\n"
+    )
+
+
+def render(spec: CSpec, target: str = "c-header") -> dict[str, str]:
+    """The generated files, ``{filename: text}``: ``NAME.h`` (c-header) or ``NAME.c`` + ``NAME.h`` (c-source)."""
+    check_name(spec.name)
+    n, u = spec.name, spec.name.upper()
+    has_test = spec.test_obs is not None
+    runtime = runtime_source().rstrip() + "\n"
+    guard = f"{u}_H"
+    if target == "c-header":
+        body = [
+            _banner(spec, f"{n}.h"),
+            f"#ifndef {guard}\n#define {guard}\n",
+            _macros(spec) + "\n",
+            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
+            runtime,
+            _data(spec) + "\n",
+            _act_fn(spec, "static inline "),
+        ]
+        if has_test:
+            body.append(_selftest(spec, "static inline "))
+        body.append(f"#endif /* {guard} */\n")
+        return {f"{n}.h": "\n".join(body)}
+    if target == "c-source":
+        proto = [f"void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM]);"]
+        if has_test:
+            proto.append(f"#ifndef {u}_NO_SELFTEST\nint {n}_selftest(float tol);\n#endif")
+        header = "\n".join(
+            [
+                _banner(spec, f"{n}.h"),
+                f"#ifndef {guard}\n#define {guard}\n",
+                _macros(spec) + "\n",
+                '#ifdef __cplusplus\nextern "C" {\n#endif\n',
+                "\n".join(proto) + "\n",
+                "#ifdef __cplusplus\n}\n#endif\n",
+                f"#endif /* {guard} */\n",
+            ]
+        )
+        source = [
+            _banner(spec, f"{n}.c"),
+            f'#include "{n}.h"\n',
+            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
+            runtime,
+            _data(spec) + "\n",
+            _act_fn(spec, ""),
+        ]
+        if has_test:
+            source.append(_selftest(spec, ""))
+        return {f"{n}.h": header, f"{n}.c": "\n".join(source)}
+    raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")

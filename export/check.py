@@ -1,0 +1,390 @@
+"""Toolchain checks of an exported C policy: host gcc, arm-none-eabi-gcc for the Crazyflie, and QEMU.
+
+What is verified (issue 5, "--check"):
+
+1. host: ``gcc -std=c99 -Wall -Wextra -Werror -Wconversion -Wdouble-promotion -pedantic -ffp-contract=off``
+   compiles the policy with a harness, which runs it on the check vectors; its actions are compared with torch
+   (``<= 1e-6`` for float32) and its self-test must pass.
+2. cortex-m4: ``arm-none-eabi-gcc`` with the Crazyflie firmware's flags (and ``-ffp-contract=off``) compiles the
+   policy alone: flash and RAM from ``arm-none-eabi-size``, stack from ``-fstack-usage``, and no software
+   double-precision routine (``__aeabi_d*``, ``__aeabi_f2d``, ``__adddf3``, ...) may appear.
+3. qemu: a firmware (vector table + linker script for flash 0x08000000 / RAM 0x20000000, package data) runs the
+   harness on ``qemu-system-arm -M netduinoplus2`` (an STM32F405) with semihosting; its exit status is the
+   self-test's. With ``-icount shift=0`` every instruction advances virtual time by 1 ns, so SysTick (processor
+   clock) counts instructions up to a constant factor; the harness calibrates that factor on a loop of known
+   length (2 instructions per iteration) and reports instructions per inference, the ``tanhf`` share, and the
+   deepest stack use of one call (painted stack).
+
+A missing tool is reported with the Debian package that provides it, and its steps are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .c import RUNTIME_DIR, c_float
+
+HOST_FLAGS: tuple[str, ...] = (
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wconversion",
+    "-Wdouble-promotion",
+    "-pedantic",
+    "-ffp-contract=off",
+)
+"""Host compiler flags."""
+CM4_FLAGS: tuple[str, ...] = (
+    "-mcpu=cortex-m4",
+    "-mthumb",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-fno-math-errno",
+    "-Os",
+    "-std=c99",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wconversion",
+    "-Wdouble-promotion",
+    "-Wmissing-braces",
+    "-ffp-contract=off",
+)
+"""The Crazyflie firmware's flags (REFERENCE.md), plus -ffp-contract=off so host and target agree bit for bit."""
+FW_LINK: tuple[str, ...] = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs")
+PACKAGES: dict[str, str] = {
+    "gcc": "gcc",
+    "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+    "arm-none-eabi-size": "binutils-arm-none-eabi",
+    "arm-none-eabi-nm": "binutils-arm-none-eabi",
+    "newlib": "libnewlib-arm-none-eabi",
+    "qemu-system-arm": "qemu-system-arm",
+}
+"""Debian package of each tool."""
+QEMU_TIMEOUT_S = 60.0
+"""Wall-clock limit of one QEMU run."""
+SOFT_DOUBLE = re.compile(r"^(__aeabi_d\w+|__aeabi_\w+2d|__\w*df[0-9]|__float\w*df|__fix\w*df\w*|__trunc\w*df\w*)$")
+"""Software double-precision helpers of libgcc (AEABI and generic names)."""
+CHECK_TOL = 1e-6
+"""Largest allowed |C - torch| per action entry for float32 exports (and |C - int8 reference| for int8)."""
+
+
+def missing_tools(*tools: str) -> list[str]:
+    """The tools among ``tools`` that cannot be used, each as ``"tool (Debian package pkg)"``."""
+    out = []
+    for tool in tools:
+        if tool == "newlib":
+            gcc = shutil.which("arm-none-eabi-gcc")
+            ok = gcc is not None and Path(_run([gcc, *CM4_FLAGS[:4], "-print-file-name=libm.a"]).strip()).is_file()
+        else:
+            ok = shutil.which(tool) is not None
+        if not ok:
+            out.append(f"{tool} (Debian package {PACKAGES[tool]})")
+    return out
+
+
+@dataclass
+class Step:
+    """The outcome of one check step."""
+
+    name: str
+    """host, cortex-m4 or qemu."""
+    status: str
+    """ok, failed or skipped."""
+    detail: str
+    """One line: figures, or why it failed or was skipped."""
+
+
+@dataclass
+class CheckReport:
+    """What ``--check`` verified and measured."""
+
+    steps: list[Step] = field(default_factory=list)
+    """One entry per step, in order."""
+    figures: dict[str, float] = field(default_factory=dict)
+    """Measured figures: host_max_err, flash_bytes, ram_bytes, stack_bytes, qemu_insn, ... (see :func:`check_c`)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no step failed (skipped steps do not fail the check)."""
+        return all(s.status != "failed" for s in self.steps)
+
+    def add(self, name: str, status: str, detail: str) -> None:
+        """Append a step."""
+        self.steps.append(Step(name, status, detail))
+
+
+class CheckFailed(RuntimeError):
+    """A tool ran and the result is wrong (distinct from a missing tool)."""
+
+
+def _run(cmd: list[str], timeout: float = 120.0, cwd: Path | None = None) -> str:
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    if p.returncode != 0:
+        raise CheckFailed(f"{Path(cmd[0]).name} failed ({p.returncode}): {(p.stderr or p.stdout).strip()[:2000]}")
+    return p.stdout
+
+
+def _vectors_header(obs: np.ndarray, z: np.ndarray, tol: float) -> str:
+    rows = ",\n".join("    {" + ", ".join(c_float(v) for v in row) + "}" for row in obs)
+    return (
+        f"#define GHP_CHECK_N {len(obs)}\n#define GHP_CHECK_TOL {c_float(tol)}\n"
+        f"static const float ghp_check_obs[{len(obs)}][{obs.shape[1]}] = {{\n{rows}\n}};\n"
+        f"static const float ghp_check_z[{len(z)}] = {{{', '.join(c_float(v) for v in z)}}};\n"
+    )
+
+
+def _copy_runtime(build: Path) -> None:
+    for f in sorted(RUNTIME_DIR.iterdir()):
+        if f.suffix in (".c", ".h", ".ld"):
+            (build / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def parse_outputs(text: str, act_dim: int) -> tuple[np.ndarray, int, dict[str, list[int]]]:
+    """Parse the harness's lines: actions (float32 from their bits), the self-test count, and timing lines."""
+    outs: dict[int, list[int]] = {}
+    selftest = -1
+    timing: dict[str, list[int]] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "out":
+            outs[int(parts[1])] = [int(h, 16) for h in parts[2:]]
+        elif parts[0] == "selftest":
+            selftest = int(parts[1])
+        elif parts[0] in ("spin", "act", "nop", "tanhf", "copy", "stack"):
+            timing[parts[0]] = [int(v) for v in parts[1:]]
+    bits = np.array([outs[i] for i in sorted(outs)], dtype=np.uint32).reshape(-1, act_dim)
+    return bits.view(np.float32), selftest, timing
+
+
+def instructions(timing: dict[str, list[int]]) -> dict[str, float]:
+    """Instructions per inference (and of tanhf) from the harness's SysTick readings (see the module docstring)."""
+    k1, t1, k2, t2 = timing["spin"]
+    per_insn = (t2 - t1) / (2.0 * (k2 - k1))  # ticks per instruction
+
+    def per_rep(key: str) -> float:
+        r1, a, r2, b = timing[key]
+        return (b - a) / (r2 - r1) / per_insn
+
+    return {
+        "ticks_per_insn": per_insn,
+        "qemu_insn": per_rep("act") - per_rep("nop"),
+        "qemu_tanhf_insn": per_rep("tanhf") - per_rep("copy"),
+        "qemu_stack_bytes": float(timing["stack"][0]),
+    }
+
+
+def check_c(
+    out_dir: Path,
+    name: str,
+    target: str,
+    obs: np.ndarray,
+    expected: np.ndarray,
+    z0: np.ndarray,
+    torch_act: np.ndarray | None = None,
+    tol: float = CHECK_TOL,
+    qemu: bool = True,
+) -> CheckReport:
+    """Build and run the exported policy in ``out_dir`` on the host, for Cortex-M4 and in QEMU.
+
+    Args:
+        out_dir: where the export wrote ``NAME.h`` (and ``NAME.c`` for c-source).
+        name: the export's ``--name``.
+        target: ``c-header`` or ``c-source``.
+        obs: check inputs ``[n, obs_dim]``.
+        expected: what the C must compute for ``obs`` (torch for float32, the int8 reference for int8).
+        z0: the output layer's pre-activations for ``obs[0]`` (inputs of the tanhf measurement).
+        torch_act: torch's actions, when different from ``expected`` (int8): reported, not checked.
+        tol: largest allowed ``|C - expected|`` per action entry, on the host and in the self-test.
+        qemu: run the firmware in QEMU (False: compile only).
+    """
+    report = CheckReport()
+    act_dim = expected.shape[1]
+    with tempfile.TemporaryDirectory(prefix="ghp-check-") as tmp:
+        build = Path(tmp)
+        _copy_runtime(build)
+        (build / "ghp_check_vectors.h").write_text(_vectors_header(obs, z0, tol), encoding="utf-8")
+        src = [str(out_dir / f"{name}.c")] if target == "c-source" else []
+        defs = [f"-DGHP_NAME={name}", f"-DGHP_UNAME={name.upper()}", f'-DGHP_HEADER="{name}.h"']
+        inc = [f"-I{out_dir}", f"-I{build}"]
+        host_out = _host(report, build, src, defs, inc, expected, torch_act, tol)
+        fw = _cortex_m4(report, out_dir, build, name, target, src, defs, inc)
+        if qemu and fw is not None:
+            _qemu(report, fw, act_dim, host_out)
+    return report
+
+
+def _host(report, build, src, defs, inc, expected, torch_act, tol):  # type: ignore[no-untyped-def]
+    miss = missing_tools("gcc")
+    if miss:
+        report.add("host", "skipped", f"missing {', '.join(miss)}")
+        return None
+    try:
+        exe = build / "host_check"
+        _run(
+            ["gcc", *HOST_FLAGS, *inc, *defs, str(build / "ghp_check_main.c"), str(build / "host_platform.c")]
+            + src
+            + ["-lm", "-o", str(exe)]
+        )
+        p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+    except (CheckFailed, subprocess.TimeoutExpired) as e:
+        report.add("host", "failed", str(e).splitlines()[0])
+        return None
+    acts, selftest, _ = parse_outputs(p.stdout, expected.shape[1])
+    err = float(np.max(np.abs(acts.astype(np.float64) - expected))) if acts.size else float("inf")
+    report.figures["host_max_err"] = err
+    detail = f"gcc {' '.join(HOST_FLAGS)}: max |C - expected| = {err:.3g} on {len(acts)} vectors"
+    if torch_act is not None:
+        terr = float(np.max(np.abs(acts.astype(np.float64) - torch_act)))
+        report.figures["host_max_err_torch"] = terr
+        detail += f", max |C - torch float32| = {terr:.3g}"
+    ok = p.returncode == 0 and selftest == 0 and err <= tol
+    report.add("host", "ok" if ok else "failed", detail + f", self-test {'passed' if selftest == 0 else 'FAILED'}")
+    return acts
+
+
+def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: ignore[no-untyped-def]
+    miss = missing_tools("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "newlib")
+    if miss:
+        report.add("cortex-m4", "skipped", f"missing {', '.join(miss)}")
+        return None
+    u = name.upper()
+    if target == "c-source":
+        unit = out_dir / f"{name}.c"
+    else:
+        # A translation unit that instantiates the header's static inline functions.
+        unit = build / "ghp_unit.c"
+        unit.write_text(
+            f'#include "{name}.h"\nvoid ghp_unit_act(const float *obs, float *act);\n'
+            f"void ghp_unit_act(const float *obs, float *act) {{ {name}_act(obs, act); }}\n"
+            f"#ifndef {u}_NO_SELFTEST\nint ghp_unit_selftest(float tol);\n"
+            f"int ghp_unit_selftest(float tol) {{ return {name}_selftest(tol); }}\n#endif\n",
+            encoding="utf-8",
+        )
+    try:
+        sizes = {}
+        for variant, extra in (("deploy", [f"-D{u}_NO_SELFTEST"]), ("selftest", [])):
+            obj = build / f"policy_{variant}.o"
+            _run(
+                ["arm-none-eabi-gcc", *CM4_FLAGS, *inc, *extra, "-fstack-usage", "-c", str(unit), "-o", str(obj)],
+                cwd=build,
+            )
+            text, data, bss = (int(v) for v in _run(["arm-none-eabi-size", str(obj)]).splitlines()[1].split()[:3])
+            sizes[variant] = (text + data, data + bss)
+            undefined = _run(["arm-none-eabi-nm", "-u", str(obj)]).split()
+            soft = sorted({s for s in undefined if SOFT_DOUBLE.match(s)})
+            if soft:
+                raise CheckFailed(f"software double-precision routines in the policy: {', '.join(soft)}")
+        stack = _stack_usage(build / "policy_selftest.su")
+        fw = build / "fw.elf"
+        _run(
+            [
+                "arm-none-eabi-gcc",
+                *CM4_FLAGS,
+                *inc,
+                *defs,
+                "-DGHP_CHECK_TARGET",
+                str(build / "ghp_check_main.c"),
+                str(build / "cm4_startup.c"),
+                *src,
+                "-T",
+                str(build / "cm4.ld"),
+                *FW_LINK,
+                "-lm",
+                "-o",
+                str(fw),
+            ]
+        )
+        linked = _run(["arm-none-eabi-nm", str(fw)]).split()
+        soft = sorted({s for s in linked if SOFT_DOUBLE.match(s)})
+        if soft:
+            raise CheckFailed(f"software double-precision routines linked into the firmware: {', '.join(soft)}")
+    except CheckFailed as e:
+        report.add("cortex-m4", "failed", str(e).splitlines()[0])
+        return None
+    (flash, ram), (flash_t, _ram_t) = sizes["deploy"], sizes["selftest"]
+    # The header's static inline act may be inlined into the wrapper or stay a function of its own: count both.
+    act_stack = stack.get(f"{name}_act", 0) + stack.get("ghp_unit_act", 0)
+    report.figures |= {
+        "flash_bytes": flash,
+        "ram_bytes": ram,
+        "selftest_flash_bytes": flash_t - flash,
+        "stack_bytes": act_stack,
+    }
+    report.add(
+        "cortex-m4",
+        "ok",
+        f"arm-none-eabi-gcc -Os: flash {flash} B, RAM {ram} B (self-test adds {flash_t - flash} B flash), "
+        f"stack of {name}_act {act_stack} B static (-fstack-usage, tanhf not included), "
+        "no software double routines",
+    )
+    return fw
+
+
+def _stack_usage(su: Path) -> dict[str, int]:
+    """``function -> bytes`` from a GCC ``.su`` file."""
+    out = {}
+    if su.is_file():
+        for line in su.read_text().splitlines():
+            where, size, _ = line.rsplit("\t", 2)
+            out[where.rsplit(":", 1)[-1]] = int(size)
+    return out
+
+
+def _qemu(report: CheckReport, fw: Path, act_dim: int, host_out: np.ndarray | None) -> None:
+    miss = missing_tools("qemu-system-arm")
+    if miss:
+        report.add("qemu", "skipped", f"missing {', '.join(miss)}")
+        return
+    cmd = [
+        "qemu-system-arm",
+        "-M",
+        "netduinoplus2",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-icount",
+        "shift=0",
+        "-kernel",
+        str(fw),
+    ]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        report.add("qemu", "failed", f"qemu-system-arm did not finish in {QEMU_TIMEOUT_S:g} s")
+        return
+    # QEMU writes semihosting output to stderr.
+    acts, selftest, timing = parse_outputs(p.stdout + "\n" + p.stderr, act_dim)
+    if p.returncode != 0 or selftest != 0 or not timing:
+        why = {1: "the self-test failed", 3: "the firmware faulted"}.get(p.returncode, f"exit status {p.returncode}")
+        report.add("qemu", "failed", f"netduinoplus2 (STM32F405): {why}; {p.stderr.strip()[:200]}")
+        return
+    figs = instructions(timing)
+    report.figures |= figs
+    same = ""
+    if host_out is not None and host_out.shape == acts.shape:
+        diff = float(np.max(np.abs(host_out.astype(np.float64) - acts)))
+        nbits = int(np.sum(host_out.view(np.uint32) != acts.view(np.uint32)))
+        report.figures["qemu_vs_host_max_diff"] = diff
+        same = f", {nbits} of {acts.size} actions differ from the host's bits (max {diff:.3g})"
+    report.add(
+        "qemu",
+        "ok",
+        f"netduinoplus2 (STM32F405, Cortex-M4F): self-test passed{same}; {figs['qemu_insn']:.0f} instructions "
+        f"per inference ({figs['qemu_tanhf_insn']:.0f} in tanhf), stack {figs['qemu_stack_bytes']:.0f} B measured",
+    )

@@ -1,0 +1,105 @@
+"""Python references for the exported C: the same arithmetic, in the same order, in float32.
+
+The C runtime (``export/runtime/ghp_runtime.h``) sums each output unit in index order and adds the bias last;
+:func:`forward` does the same with NumPy float32 operations, so the only difference left between Python and the
+microcontroller is the last bit of ``tanhf``. torch (``PolicyWeights.to_module``) is the trained policy itself and
+stays the yardstick the checks compare against.
+
+int8 (``--dtype int8``): symmetric per-row quantisation, one float32 scale per output row, float32 biases and
+activations; the byte rule of ``ghp.counting`` (``i * o + 8 * o`` per layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ghp.policy import PolicyWeights
+
+F32 = np.float32
+
+
+@dataclass(frozen=True, eq=False)
+class Int8Layer:
+    """One linear layer stored as int8: ``y = scale * (q @ x) + b``."""
+
+    q: np.ndarray
+    """int8 weights ``[out, in]``, row-major, in [-127, 127]."""
+    scale: np.ndarray
+    """float32 scale per output row ``[out]``."""
+    b: np.ndarray
+    """float32 bias ``[out]``."""
+
+
+def quantize_int8(weights: PolicyWeights) -> tuple[Int8Layer, ...]:
+    """Symmetric per-output-row int8 quantisation: ``scale = max|W_row| / 127``, ``q = round(W / scale)``."""
+    out = []
+    for w, b in weights.layers:
+        amax = np.max(np.abs(w), axis=1).astype(F32)
+        scale = np.where(amax > 0, amax / F32(127), F32(1)).astype(F32)
+        q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
+        out.append(Int8Layer(q, scale, b.astype(F32)))
+    return tuple(out)
+
+
+def _dense(w: np.ndarray, b: np.ndarray, x: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+    """``[n, in] -> [n, out]``, each unit summed in index order from 0.0, then scaled, then the bias added."""
+    acc = np.zeros((x.shape[0], w.shape[0]), F32)
+    wf = w.astype(F32)
+    for i in range(w.shape[1]):
+        acc = (acc + wf[None, :, i] * x[:, i, None]).astype(F32)
+    if scale is not None:
+        acc = (acc * scale[None, :]).astype(F32)
+    return (acc + b[None, :]).astype(F32)
+
+
+def _unscale(z: np.ndarray, weights: PolicyWeights) -> np.ndarray:
+    u = np.tanh(z).astype(F32)
+    lo, hi = weights.action_low, weights.action_high
+    return (lo + (u + F32(1)) * F32(0.5) * (hi - lo)).astype(F32)
+
+
+def pre_activations(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
+    """The output layer's values before tanh, ``[n, act_dim]``, computed as the C runtime does."""
+    h = np.atleast_2d(np.asarray(obs, F32))
+    n = len(weights.layers)
+    for j in range(n):
+        if int8 is None:
+            w, b = weights.layers[j]
+            h = _dense(w, b, h)
+        else:
+            layer = int8[j]
+            h = _dense(layer.q, layer.b, h, layer.scale)
+        if j < n - 1:
+            h = np.where(h < 0, F32(0), h).astype(F32)
+    return h
+
+
+def forward(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
+    """Deterministic actions ``[n, act_dim]`` in the C runtime's order (float32, or int8 weights when given)."""
+    return _unscale(pre_activations(weights, obs, int8), weights)
+
+
+def torch_actions(weights: PolicyWeights, obs: np.ndarray) -> np.ndarray:
+    """The trained policy's deterministic actions through torch (``PolicyWeights.to_module``), float32.
+
+    One observation per forward pass, as on the robot (torch's batched kernels sum in another order).
+    """
+    import torch
+
+    module = weights.to_module()
+    rows = np.atleast_2d(np.asarray(obs, F32))
+    with torch.no_grad():
+        out = [module(torch.from_numpy(row[None, :])).numpy()[0] for row in rows]
+    return np.asarray(out, F32).reshape(len(rows), weights.act_dim)
+
+
+def check_tolerance(weights: PolicyWeights, tol: float = 1e-6) -> float:
+    """``tol`` in units of the tanh output: ``tol * max(1, (high - low) / 2)`` in action units.
+
+    float32 sums in another order (torch's BLAS) differ by a few ulp of the pre-activation; measured in the
+    [-1, 1] units the network computes, that difference does not grow with the environment's action range.
+    """
+    half = float(np.max((weights.action_high.astype(np.float64) - weights.action_low) / 2.0))
+    return tol * max(1.0, half)

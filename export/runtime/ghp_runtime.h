@@ -1,0 +1,60 @@
+/* ghp_runtime.h: the inference runtime of policies exported by ghp (C99; no malloc, VLA, recursion or stdio).
+ *
+ * Embedded verbatim in every generated policy, so one header is the whole deliverable. Every function is
+ * static inline, takes its buffers from the caller, and keeps only scalars on the stack.
+ *
+ * Summation order is fixed (index order, then the bias) and the Python reference in export/reference.py sums
+ * in the same order, so host and target agree bit for bit when compiled with -ffp-contract=off.
+ */
+#ifndef GHP_RUNTIME_H
+#define GHP_RUNTIME_H
+
+#include <math.h>
+#include <stdint.h>
+
+/* y[o] = sum_i w[o * n_in + i] * x[i] + b[o]; ReLU on y when relu != 0 (hidden layers). */
+static inline void ghp_dense_f32(const float *w, const float *b, const float *x, float *y, uint32_t n_in,
+                                 uint32_t n_out, uint32_t relu)
+{
+    uint32_t o;
+    uint32_t i;
+    for (o = 0u; o < n_out; ++o) {
+        const float *row = w + o * n_in;
+        float acc = 0.0f;
+        for (i = 0u; i < n_in; ++i) {
+            acc += row[i] * x[i];
+        }
+        acc += b[o];
+        y[o] = (relu != 0u && acc < 0.0f) ? 0.0f : acc;
+    }
+}
+
+/* int8 weights with one float scale per output row: y[o] = scale[o] * sum_i q[o * n_in + i] * x[i] + b[o]. */
+static inline void ghp_dense_i8(const int8_t *q, const float *scale, const float *b, const float *x, float *y,
+                                uint32_t n_in, uint32_t n_out, uint32_t relu)
+{
+    uint32_t o;
+    uint32_t i;
+    for (o = 0u; o < n_out; ++o) {
+        const int8_t *row = q + o * n_in;
+        float acc = 0.0f;
+        for (i = 0u; i < n_in; ++i) {
+            acc += (float)row[i] * x[i];
+        }
+        acc = acc * scale[o] + b[o];
+        y[o] = (relu != 0u && acc < 0.0f) ? 0.0f : acc;
+    }
+}
+
+/* The squashed action of SAC / TD3, unscaled to the environment's bounds: low + (tanh(z) + 1) / 2 * (high - low).
+ * tanhf is called once per action (n calls), never on hidden units. */
+static inline void ghp_tanh_unscale(const float *z, const float *low, const float *high, float *act, uint32_t n)
+{
+    uint32_t k;
+    for (k = 0u; k < n; ++k) {
+        const float u = tanhf(z[k]);
+        act[k] = low[k] + (u + 1.0f) * 0.5f * (high[k] - low[k]);
+    }
+}
+
+#endif /* GHP_RUNTIME_H */

@@ -1,0 +1,98 @@
+"""Test vectors embedded in an exported policy: real observations from rollouts, plus edge cases.
+
+The rollouts run the exported policy itself (its deterministic action) in the run's environment, so the vectors
+are the inputs the controller will actually see; the edge cases probe zeros, large magnitudes (saturated
+outputs, i.e. the action bounds) and the observation space's own bounds where they are finite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ghp.policy import PolicyWeights, obs_vector
+
+LARGE = 1000.0
+"""Magnitude of the large-input edge cases (and the stand-in for an infinite observation bound)."""
+
+
+@dataclass(frozen=True, eq=False)
+class TestVectors:
+    """Observations for the self-test, one label each (written as a comment next to the vector)."""
+
+    obs: np.ndarray
+    """float32 ``[n, obs_dim]``."""
+    labels: tuple[str, ...]
+    """Where each vector comes from, e.g. ``rollout 0 step 12`` or ``zeros``."""
+
+
+def rollout_observations(
+    weights: PolicyWeights, env_id: str, n: int = 12, seed: int = 0, max_steps: int = 100
+) -> tuple[np.ndarray, list[str]]:
+    """``n`` observations spread evenly over short rollouts of the policy's deterministic action in ``env_id``."""
+    from ghp.envs import make_env
+
+    env = make_env(env_id)
+    seen: list[np.ndarray] = []
+    where: list[str] = []
+    try:
+        for episode in range(2):
+            obs, _ = env.reset(seed=seed + episode)
+            for step in range(max_steps):
+                x = obs_vector(obs)
+                seen.append(x)
+                where.append(f"rollout {episode} step {step}")
+                obs, _, terminated, truncated, _ = env.step(weights.act(x))
+                if terminated or truncated:
+                    break
+    finally:
+        env.close()
+    if obs_vector(seen[0]).shape[-1] != weights.obs_dim:
+        raise ValueError(f"{env_id} gives {seen[0].shape[-1]} inputs but the policy takes {weights.obs_dim}")
+    pick = np.unique(np.linspace(0, len(seen) - 1, min(n, len(seen))).round().astype(int))
+    return np.stack([seen[i] for i in pick]).astype(np.float32), [where[i] for i in pick]
+
+
+def observation_bounds(env_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """The actor input's bounds from the observation space, infinite entries replaced by +-LARGE."""
+    from ghp.envs import make_env
+
+    env = make_env(env_id)
+    try:
+        space = env.observation_space
+        if hasattr(space, "spaces"):
+            lo = np.concatenate([space["observation"].low, space["desired_goal"].low])
+            hi = np.concatenate([space["observation"].high, space["desired_goal"].high])
+        else:
+            lo, hi = space.low, space.high
+    finally:
+        env.close()
+    clip = np.float32(LARGE)
+    return np.clip(lo, -clip, clip).astype(np.float32), np.clip(hi, -clip, clip).astype(np.float32)
+
+
+def test_vectors(weights: PolicyWeights, env_id: str | None, n_rollout: int = 12, seed: int = 0) -> TestVectors:
+    """Rollout observations (or, without an environment, seeded N(0, 2^2) draws) followed by edge cases."""
+    d = weights.obs_dim
+    if env_id is not None:
+        obs, labels = rollout_observations(weights, env_id, n_rollout, seed)
+        lo, hi = observation_bounds(env_id)
+        rows, names = [obs], labels
+    else:
+        rng = np.random.default_rng(seed)
+        rows = [(rng.standard_normal((n_rollout, d)) * 2).astype(np.float32)]
+        names = [f"random {i}" for i in range(n_rollout)]
+        lo, hi = np.full(d, -LARGE, np.float32), np.full(d, LARGE, np.float32)
+    alternating = np.where(np.arange(d) % 2 == 0, LARGE, -LARGE).astype(np.float32)
+    edges = {
+        "zeros": np.zeros(d, np.float32),
+        f"all +{LARGE:g}": np.full(d, LARGE, np.float32),
+        f"all -{LARGE:g}": np.full(d, -LARGE, np.float32),
+        f"alternating +-{LARGE:g}": alternating,
+        "observation low bound": lo,
+        "observation high bound": hi,
+    }
+    rows.append(np.stack(list(edges.values())))
+    names = [*names, *edges]
+    return TestVectors(np.concatenate(rows).astype(np.float32), tuple(names))
