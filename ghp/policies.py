@@ -1,0 +1,380 @@
+"""Stable-Baselines3 policies whose actor is the graph hypernetwork (paper, Section III-C).
+
+Plugged in through SB3's own extension points: ``make_actor`` builds a :class:`HyperActor` instead of SB3's MLP
+actor, ``_get_constructor_parameters`` makes a stock ``SAC.load`` / ``DDPG.load`` rebuild it (import this module, or
+just ``ghp``'s run loader, first), and an optimizer step hook resamples the architectures. SB3's training loop and
+critic are untouched.
+
+Meta batch (Section III-C): the actor holds ``meta_batch`` architectures (``meta_batch = n_envs``). The rows of every
+batch it sees are split into ``meta_batch`` contiguous chunks with :func:`ghp.mlp.split_sizes`: a rollout batch of
+``n_envs`` rows gives environment ``i`` architecture ``i``; a training minibatch of 256 rows is split evenly for the
+actor loss and for the target actions; a single observation (``predict`` on one env) uses architecture 0.
+
+The hypernetwork's weights are emitted once per parameter version and reused: SAC calls the actor on the minibatch's
+observations (with gradients) and then on its next observations (without), so the second call costs only the MLPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.distributions import SquashedDiagGaussianDistribution
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
+from stable_baselines3.sac.policies import SACPolicy
+from stable_baselines3.td3.policies import TD3Policy
+
+from ghp.arch import Arch, ArchSpace, SweepSampler, sample_uniform
+from ghp.hypernet import GraphHypernet, HypernetConfig, LayerWeights
+from ghp.mlp import run_mlps
+from ghp.policy import GOAL_KEYS
+
+LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
+"""Clamp of the log-std half of the SAC output (authors' code)."""
+
+SAMPLINGS: tuple[str, ...] = ("uniform", "sweep")
+
+
+def actor_input_dim(observation_space: spaces.Space) -> int:
+    """Size of the actor's input: the Box observation, or observation ++ desired_goal for a Dict."""
+    if isinstance(observation_space, spaces.Dict):
+        return sum(int(observation_space[k].shape[0]) for k in GOAL_KEYS)  # type: ignore[index]
+    return int(np.prod(observation_space.shape or (1,)))
+
+
+def actor_input(obs: PyTorchObs) -> torch.Tensor:
+    """The actor's input tensor (``ghp.policy.obs_vector`` on torch batches)."""
+    if isinstance(obs, dict):
+        return torch.cat([obs[k].float() for k in GOAL_KEYS], dim=-1)
+    return obs.float().flatten(1)
+
+
+class GoalExtractor(BaseFeaturesExtractor):
+    """Features of a goal-conditioned Dict observation: observation ++ desired_goal (the paper's actor input)."""
+
+    def __init__(self, observation_space: gym.spaces.Dict) -> None:
+        super().__init__(observation_space, actor_input_dim(observation_space))
+
+    def forward(self, observations: PyTorchObs) -> torch.Tensor:
+        return actor_input(observations)
+
+
+class HyperAdam(torch.optim.Adam):
+    """Adam whose step uses ``lr_scale`` times the learning rate SB3 writes into its param groups.
+
+    SB3 sets every optimizer's ``lr`` from one schedule before each update; the authors train the hypernetwork with
+    its own learning rate (1e-3 vs 3e-4 for the critic), so the actor's rate is kept as a ratio.
+    """
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, lr_scale: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(params, lr=lr, **kwargs)
+        self.lr_scale = lr_scale
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+        base = [g["lr"] for g in self.param_groups]
+        for g in self.param_groups:
+            g["lr"] = g["lr"] * self.lr_scale
+        try:
+            return super().step(closure)
+        finally:
+            for g, lr in zip(self.param_groups, base, strict=True):
+                g["lr"] = lr
+
+
+class HyperActor(BasePolicy):
+    """SB3 actor whose network is the hypernetwork-emitted MLP of each architecture in the meta batch.
+
+    ``stochastic``: SAC's squashed Gaussian (the MLP outputs mean and log-std, log-std clamped to [-6, 0]);
+    otherwise TD3/DDPG's deterministic ``tanh(mlp(obs))``.
+    """
+
+    arch_index: torch.Tensor
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        hypernet: dict[str, Any],
+        space: dict[str, Any],
+        meta_batch: int,
+        stochastic: bool,
+        mlp_mode: str = "auto",
+        normalize_images: bool = False,
+    ) -> None:
+        super().__init__(observation_space, action_space, normalize_images=False, squash_output=True)
+        self.hypernet_config = dict(hypernet)
+        self.space_config = dict(space)
+        self.meta_batch = int(meta_batch)
+        self.stochastic = bool(stochastic)
+        self.mlp_mode = mlp_mode
+        self.space = ArchSpace.from_dict(space)
+        self.in_dim = actor_input_dim(observation_space)
+        self.act_dim = int(action_space.shape[0])
+        out_width = 2 * self.act_dim if stochastic else self.act_dim
+        self.hypernet = GraphHypernet(
+            HypernetConfig.from_dict(hypernet), self.in_dim, out_width, self.space.max_width, self.space.max_depth
+        )
+        self.register_buffer("arch_index", torch.zeros(self.meta_batch, dtype=torch.long))
+        if stochastic:
+            self.action_dist = SquashedDiagGaussianDistribution(self.act_dim)
+        self._cache: tuple[Any, list[LayerWeights]] | None = None
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(
+            hypernet=self.hypernet_config,
+            space=self.space_config,
+            meta_batch=self.meta_batch,
+            stochastic=self.stochastic,
+            mlp_mode=self.mlp_mode,
+        )
+        return data
+
+    @property
+    def archs(self) -> tuple[Arch, ...]:
+        """The meta batch's current architectures (architecture ``i`` drives environment ``i``)."""
+        return tuple(self.space.archs[i] for i in self.arch_index.tolist())
+
+    def set_archs(self, archs: list[Arch]) -> None:
+        """Switch the meta batch to ``archs`` (exactly ``meta_batch`` of them, all inside the space)."""
+        if len(archs) != self.meta_batch:
+            raise ValueError(f"need {self.meta_batch} architectures, got {len(archs)}")
+        idx = torch.tensor([self.space.index(a) for a in archs], dtype=torch.long)
+        self.arch_index.copy_(idx.to(self.arch_index.device))
+        self._cache = None
+
+    def emitted_weights(self) -> list[LayerWeights]:
+        """The meta batch's weights; reused while parameters and architectures are unchanged and no grad is needed."""
+        archs = self.archs
+        key = (archs, tuple(p._version for p in self.hypernet.parameters()))
+        if self._cache is not None and self._cache[0] == key and not torch.is_grad_enabled():
+            return self._cache[1]
+        weights = self.hypernet(archs)
+        self._cache = (key, weights)
+        return weights
+
+    def mlp_out(self, obs: PyTorchObs) -> torch.Tensor:
+        """Raw MLP outputs ``[rows, out_width]``, rows split across the meta batch."""
+        return run_mlps(actor_input(obs), self.emitted_weights(), self.mlp_mode)
+
+    def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """Mean and clamped log-std of the squashed Gaussian (SAC)."""
+        out = self.mlp_out(obs)
+        mean, log_std = out[:, : self.act_dim], out[:, self.act_dim :]
+        return mean, torch.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
+
+    def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
+        if not self.stochastic:
+            return torch.tanh(self.mlp_out(obs))
+        mean, log_std, kwargs = self.get_action_dist_params(obs)
+        return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
+
+    def action_log_prob(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_std, kwargs = self.get_action_dist_params(obs)
+        return self.action_dist.log_prob_from_params(mean, log_std, **kwargs)
+
+    def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
+        return self(observation, deterministic)
+
+    def deterministic_weights(self, archs: list[Arch]) -> list[LayerWeights]:
+        """Action-mean weights of ``archs`` (no grad): the log-std rows of a SAC output layer are dropped."""
+        with torch.no_grad():
+            out = self.hypernet(archs)
+        a = self.act_dim
+        return [[*layers[:-1], (layers[-1][0][:a], layers[-1][1][:a])] for layers in out]
+
+
+class _GHPMixin:
+    """What the SAC and TD3 policies share: building the hyper actor, its optimizer, resampling."""
+
+    observation_space: Any
+    action_space: Any
+    device: Any
+    actor: Any
+    optimizer_kwargs: dict[str, Any]
+    ghp_kwargs: dict[str, Any]
+
+    def _ghp_setup(
+        self,
+        hypernet: dict[str, Any] | None,
+        space: dict[str, Any] | None,
+        meta_batch: int,
+        resample_every: int,
+        sampling: str,
+        arch_seed: int,
+        actor_lr_scale: float,
+        actor_weight_decay: float,
+        mlp_mode: str,
+    ) -> None:
+        if sampling not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
+        if meta_batch < 1 or resample_every < 1:
+            raise ValueError("meta_batch and resample_every must be at least 1")
+        self.ghp_kwargs = dict(
+            hypernet=HypernetConfig(**(hypernet or {})).to_dict(),
+            space=(ArchSpace.from_dict(space) if space else ArchSpace()).to_dict(),
+            meta_batch=int(meta_batch),
+            resample_every=int(resample_every),
+            sampling=sampling,
+            arch_seed=int(arch_seed),
+            actor_lr_scale=float(actor_lr_scale),
+            actor_weight_decay=float(actor_weight_decay),
+            mlp_mode=mlp_mode,
+        )
+        self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
+        self._arch_rng = np.random.default_rng(arch_seed)
+        self._sweep = SweepSampler(self._arch_space, self._arch_rng)
+        self._actor_steps = 0
+
+    def _make_hyper_actor(self, stochastic: bool) -> HyperActor:
+        k = self.ghp_kwargs
+        return HyperActor(
+            self.observation_space,
+            self.action_space,
+            hypernet=k["hypernet"],
+            space=k["space"],
+            meta_batch=k["meta_batch"],
+            stochastic=stochastic,
+            mlp_mode=k["mlp_mode"],
+        ).to(self.device)
+
+    def _hyper_optimizer(self, lr: float) -> None:
+        k = self.ghp_kwargs
+        kwargs = {kk: v for kk, v in self.optimizer_kwargs.items() if kk != "weight_decay"}
+        opt = HyperAdam(
+            self.actor.parameters(),
+            lr=lr,
+            lr_scale=k["actor_lr_scale"],
+            weight_decay=k["actor_weight_decay"],
+            **kwargs,
+        )
+        opt.register_step_post_hook(self._after_actor_step)
+        self.actor.optimizer = opt
+        self.resample()
+
+    def _after_actor_step(self, *_: Any) -> None:
+        self._actor_steps += 1
+        if self._actor_steps % self.ghp_kwargs["resample_every"] == 0:
+            self.resample()
+
+    def sample_archs(self) -> list[Arch]:
+        """Next meta batch of architectures (uniform, or a shuffled sweep over the space)."""
+        n = self.ghp_kwargs["meta_batch"]
+        if self.ghp_kwargs["sampling"] == "sweep":
+            return self._sweep.take(n)
+        return sample_uniform(self._arch_space, n, self._arch_rng)
+
+    def resample(self) -> None:
+        """Draw a new meta batch for the actor (and the target actor, TD3/DDPG)."""
+        self.set_archs(self.sample_archs())
+
+    def set_archs(self, archs: list[Arch]) -> None:
+        """Use ``archs`` in the actor and, where there is one, the target actor."""
+        self.actor.set_archs(archs)
+        target = getattr(self, "actor_target", None)
+        if isinstance(target, HyperActor):
+            target.set_archs(archs)
+
+
+def _goal_extractor(observation_space: spaces.Space, kwargs: dict[str, Any]) -> None:
+    if isinstance(observation_space, spaces.Dict):
+        kwargs.setdefault("features_extractor_class", GoalExtractor)
+
+
+class GHPSACPolicy(_GHPMixin, SACPolicy):
+    """SAC policy whose actor is the graph hypernetwork (squashed Gaussian); SB3's twin-Q critic."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        hypernet: dict[str, Any] | None = None,
+        space: dict[str, Any] | None = None,
+        meta_batch: int = 8,
+        resample_every: int = 50,
+        sampling: str = "uniform",
+        arch_seed: int = 0,
+        actor_lr_scale: float = 1.0,
+        actor_weight_decay: float = 0.0,
+        mlp_mode: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        self._ghp_setup(
+            hypernet,
+            space,
+            meta_batch,
+            resample_every,
+            sampling,
+            arch_seed,
+            actor_lr_scale,
+            actor_weight_decay,
+            mlp_mode,
+        )
+        _goal_extractor(observation_space, kwargs)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
+        return self._make_hyper_actor(stochastic=True)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self._hyper_optimizer(lr_schedule(1))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self.ghp_kwargs)
+        return data
+
+
+class GHPTD3Policy(_GHPMixin, TD3Policy):
+    """TD3/DDPG policy whose actor (and target actor) is the graph hypernetwork, ``tanh`` output."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        hypernet: dict[str, Any] | None = None,
+        space: dict[str, Any] | None = None,
+        meta_batch: int = 8,
+        resample_every: int = 4,
+        sampling: str = "uniform",
+        arch_seed: int = 0,
+        actor_lr_scale: float = 1.0,
+        actor_weight_decay: float = 0.0,
+        mlp_mode: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        self._ghp_setup(
+            hypernet,
+            space,
+            meta_batch,
+            resample_every,
+            sampling,
+            arch_seed,
+            actor_lr_scale,
+            actor_weight_decay,
+            mlp_mode,
+        )
+        _goal_extractor(observation_space, kwargs)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
+        return self._make_hyper_actor(stochastic=False)
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        self._hyper_optimizer(lr_schedule(1))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(self.ghp_kwargs)
+        return data

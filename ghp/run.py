@@ -1,0 +1,176 @@
+"""Load a training run and get deployable policies out of it (the library API of evaluation and export).
+
+A run directory, written by :func:`ghp.train.train`::
+
+    RUN/config.json        format_version, run_id, versions, train config, env spec, space, hypernetwork, algo
+    RUN/model.zip          the latest SB3 model (a stock SAC.load / DDPG.load reloads it once ghp is imported)
+    RUN/checkpoints/*.zip  periodic checkpoints (step_<env steps>.zip)
+    RUN/tb/                TensorBoard logs
+
+Usage::
+
+    run = load_run("runs/pendulum")
+    [w] = run.emit([Arch((8, 4))])       # PolicyWeights, action-mean head only
+    module = run.policy(Arch((8, 4)))    # obs -> deterministic action, no hypernetwork inside
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ghp.arch import Arch, ArchSpace
+from ghp.envs import EnvSpec
+from ghp.policy import PolicyWeights
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.zip"
+CHECKPOINT_DIR = "checkpoints"
+BASELINE_ARCH = Arch((256, 256))
+"""The one architecture of a ``--baseline`` run (SB3's default actor)."""
+
+
+@dataclass
+class Run:
+    """A loaded run: its configuration, environment facts, architecture space and SB3 model."""
+
+    path: Path
+    run_id: str
+    spec: EnvSpec
+    space: ArchSpace
+    algo: str
+    config: dict[str, Any]
+    timesteps: int
+    baseline: bool
+    model: Any = field(repr=False)
+    """The loaded SB3 model (SAC or DDPG)."""
+
+    def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
+        """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
+
+        Raises:
+            ValueError: an architecture is outside the run's space.
+        """
+        import torch
+
+        archs = list(archs)
+        for a in archs:
+            if a not in self.space:
+                raise ValueError(
+                    f"architecture {a.key} is outside the run's space "
+                    f"(widths {list(self.space.widths)}, depths {list(self.space.depths)})"
+                )
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        low, high = self.spec.action_low, self.spec.action_high
+        if self.baseline:
+            layers = self._baseline_layers()
+            return [PolicyWeights.from_arrays(a, layers, low, high) for a in archs]
+        actor = self.model.policy.actor
+        out: list[PolicyWeights] = []
+        with torch.no_grad():
+            for s in range(0, len(archs), batch_size):
+                chunk = archs[s : s + batch_size]
+                for a, layers in zip(chunk, actor.deterministic_weights(chunk), strict=True):
+                    out.append(PolicyWeights.from_arrays(a, layers, low, high))
+        return out
+
+    def policy(self, arch: Arch) -> Any:
+        """A plain torch module ``obs -> deterministic action`` for ``arch`` (``emit([arch])[0].to_module()``)."""
+        return self.emit([arch])[0].to_module()
+
+    def _baseline_layers(self) -> list[tuple[Any, Any]]:
+        import torch
+
+        actor = self.model.policy.actor
+        if self.algo == "sac":
+            linears = [m for m in actor.latent_pi if isinstance(m, torch.nn.Linear)] + [actor.mu]
+        else:
+            linears = [m for m in actor.mu if isinstance(m, torch.nn.Linear)]
+        return [(m.weight.detach(), m.bias.detach()) for m in linears]
+
+
+def _checkpoint_path(path: Path, checkpoint: str | None) -> Path:
+    if checkpoint is None:
+        return path / MODEL_FILE
+    cands = [Path(checkpoint), path / CHECKPOINT_DIR / checkpoint, path / CHECKPOINT_DIR / f"{checkpoint}.zip"]
+    for c in cands:
+        if c.is_file():
+            return c
+    names = sorted(p.stem for p in (path / CHECKPOINT_DIR).glob("*.zip"))
+    raise FileNotFoundError(
+        f"no checkpoint {checkpoint!r} in {path}; available: {', '.join(names) if names else 'none'}"
+    )
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The run's ``config.json``.
+
+    Raises:
+        FileNotFoundError: not a run directory.
+        ValueError: the file is corrupt or from an unknown format version.
+    """
+    path = Path(path)
+    cfg_file = path / CONFIG_FILE
+    if not cfg_file.is_file():
+        raise FileNotFoundError(f"{path} is not a ghp run directory (no {CONFIG_FILE}); train one with 'ghp train'")
+    try:
+        cfg = json.loads(cfg_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"corrupt run config {cfg_file}: {e}") from None
+    if not isinstance(cfg, dict) or "format_version" not in cfg:
+        raise ValueError(f"corrupt run config {cfg_file}: no format_version")
+    if int(cfg["format_version"]) > FORMAT_VERSION:
+        raise ValueError(f"run {path} has format version {cfg['format_version']}; upgrade ghp to read it")
+    return cfg
+
+
+def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
+    """Load the run in ``path`` (its latest model, or the named checkpoint, e.g. ``"step_20000"``).
+
+    Raises:
+        FileNotFoundError: missing run directory, model or checkpoint.
+        ValueError: corrupt config or model file.
+    """
+    import zipfile
+
+    import ghp.policies  # noqa: F401  (the policy classes must be importable for SB3's loader)
+
+    path = Path(path)
+    cfg = read_config(path)
+    model_file = _checkpoint_path(path, checkpoint)
+    if not model_file.is_file():
+        raise FileNotFoundError(f"run {path} has no {MODEL_FILE}: it was never saved (train it again or --resume)")
+    try:
+        spec = EnvSpec.from_dict(cfg["env"])
+        space = ArchSpace.from_dict(cfg["space"])
+        algo = str(cfg["algo"])
+        baseline = bool(cfg.get("baseline", False))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"corrupt run config in {path}: {e}") from None
+    if algo == "sac":
+        from stable_baselines3 import SAC as Algo
+    elif algo == "ddpg":
+        from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
+    else:
+        raise ValueError(f"corrupt run config in {path}: unknown algo {algo!r}")
+    try:
+        model = Algo.load(model_file, device="cpu")
+    except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
+        raise ValueError(f"corrupt model file {model_file}: {e}") from None
+    model.policy.set_training_mode(False)
+    return Run(
+        path=path,
+        run_id=str(cfg.get("run_id", "")),
+        spec=spec,
+        space=space,
+        algo=algo,
+        config=cfg,
+        timesteps=int(model.num_timesteps),
+        baseline=baseline,
+        model=model,
+    )

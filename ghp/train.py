@@ -1,0 +1,420 @@
+"""Train a graph hyper policy inside Stable-Baselines3's own loop (paper, Section III-C).
+
+SAC for locomotion and Pendulum, DDPG + HER for goal-conditioned Fetch tasks. ``n_envs`` parallel environments;
+environment ``i`` acts with architecture ``i`` of the meta batch; one gradient update per environment transition.
+``baseline=True`` trains SB3's plain ``[256, 256]`` actor with the same hyperparameters instead.
+
+Fields left ``None`` in :class:`TrainConfig` take per-environment defaults (:data:`ENV_DEFAULTS`, the authors'
+settings where they exist, REFERENCE.md); :func:`resolve` fills them and the resolved config is what ``config.json``
+records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ghp.arch import ArchSpace
+from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
+from ghp.hypernet import DECODERS, HypernetConfig
+from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
+
+ALGOS: tuple[str, ...] = ("sac", "ddpg")
+VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
+REPLAY_FILE = "replay_buffer.pkl"
+
+# Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
+# 10k random steps); the small tasks use what learns reliably within minutes on 2 cores (docs/train.md).
+_SAC_LOCOMOTION: dict[str, Any] = dict(
+    algo="sac",
+    steps=1_000_000,
+    learning_starts=10_000,
+    lr=3e-4,
+    actor_lr=1e-3,
+    gamma=0.99,
+    tau=0.005,
+    ent_coef="0.2",
+    resample_every=50,
+)
+_DDPG_HER: dict[str, Any] = dict(
+    algo="ddpg",
+    steps=100_000,
+    learning_starts=1_000,
+    lr=1e-3,
+    actor_lr=1e-3,
+    gamma=0.98,
+    tau=0.05,
+    ent_coef="auto",
+    resample_every=4,
+)
+ENV_DEFAULTS: dict[str, dict[str, Any]] = {
+    "Pendulum-v1": {
+        **_SAC_LOCOMOTION,
+        "steps": 20_000,
+        "learning_starts": 1_000,
+        "lr": 1e-3,
+        "actor_lr": 1e-3,
+        "ent_coef": "auto",
+    },
+    "InvertedPendulum-v5": {**_SAC_LOCOMOTION, "steps": 30_000, "learning_starts": 1_000, "ent_coef": "auto"},
+}
+
+
+def env_defaults(env_id: str) -> dict[str, Any]:
+    """Defaults of the family ``env_id`` belongs to (Fetch: DDPG + HER; otherwise SAC)."""
+    if env_id in ENV_DEFAULTS:
+        return dict(ENV_DEFAULTS[env_id])
+    return dict(_DDPG_HER if is_goal_env_id(env_id) else _SAC_LOCOMOTION)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
+
+    env_id: str = "Pendulum-v1"
+    """Gymnasium id of the task (continuous actions)."""
+    algo: str | None = None
+    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family."""
+    steps: int | None = None
+    """Total environment steps (all environments together)."""
+    n_envs: int = 8
+    """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``."""
+    seed: int = 0
+    """Seed of SB3, the environments and the architecture sampler."""
+    out: str | None = None
+    """Run directory; default ``runs/<env>-<algo>[-baseline]``."""
+    baseline: bool = False
+    """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
+    widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
+    """Hidden widths of the architecture space."""
+    depths: tuple[int, ...] = (1, 2, 3, 4)
+    """Hidden-layer counts of the space (0 adds the linear policy)."""
+    decoder: str = "factorised"
+    """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
+    hidden: int = 64
+    """Hypernetwork embedding width."""
+    rank: int = 32
+    """Rank of the factorised decoder."""
+    learning_starts: int | None = None
+    """Random-action environment steps before the first update."""
+    batch_size: int = 256
+    """Minibatch size, split evenly across the meta batch for the actor."""
+    buffer_size: int = 1_000_000
+    """Replay buffer capacity (capped at ``steps``)."""
+    lr: float | None = None
+    """Critic (and entropy coefficient) learning rate."""
+    actor_lr: float | None = None
+    """Hypernetwork learning rate (authors: 1e-3)."""
+    weight_decay: float = 1e-5
+    """Hypernetwork Adam weight decay (authors: 1e-5)."""
+    gamma: float | None = None
+    """Discount factor."""
+    tau: float | None = None
+    """Target network update rate."""
+    ent_coef: str | None = None
+    """SAC entropy coefficient: a number (authors: 0.2) or ``auto``."""
+    resample_every: int | None = None
+    """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
+    sampling: str = "uniform"
+    """``uniform`` or ``sweep`` (shuffled passes over the whole space)."""
+    her_goals: int = 4
+    """HER: relabelled goals per transition (``future`` strategy)."""
+    action_noise: float = 0.1
+    """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
+    checkpoint_every: int = 10_000
+    """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
+    vec_env: str = "dummy"
+    """``dummy`` (one process, measured fastest here) or ``subproc``."""
+    threads: int = 1
+    """torch threads."""
+    mlp_mode: str = "auto"
+    """Batched MLP execution: ``auto``, ``loop`` or ``padded`` (ghp.mlp)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        d = asdict(self)
+        d["widths"], d["depths"] = list(self.widths), list(self.depths)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are refused)."""
+        d = dict(d)
+        d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
+        return cls(**d)
+
+    @property
+    def space(self) -> ArchSpace:
+        """The architecture space (a baseline run's is the single ``[256, 256]`` actor)."""
+        if self.baseline:
+            return ArchSpace(widths=BASELINE_ARCH.hidden[:1], depths=(BASELINE_ARCH.depth,))
+        return ArchSpace(widths=self.widths, depths=self.depths)
+
+    @property
+    def hypernet(self) -> HypernetConfig:
+        """The hypernetwork's configuration."""
+        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank)
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Fill every ``None`` field with the environment's default and check the values.
+
+    Raises:
+        ValueError: a value out of range, with what to give instead.
+    """
+    d = env_defaults(config.env_id)
+    updates = {k: v for k, v in d.items() if getattr(config, k) is None}
+    c = dataclasses.replace(config, **updates)
+    if c.out is None:
+        name = c.env_id.split(":")[-1] + f"-{c.algo}" + ("-baseline" if c.baseline else "")
+        c = dataclasses.replace(c, out=str(Path("runs") / name))
+    if c.algo not in ALGOS:
+        raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
+    if c.n_envs < 1:
+        raise ValueError(f"--n-envs must be at least 1, got {c.n_envs}")
+    if c.steps is None or c.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {c.steps}")
+    if c.decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {c.decoder!r}: choose one of {', '.join(DECODERS)}")
+    if c.vec_env not in VEC_ENVS:
+        raise ValueError(f"unknown vec env {c.vec_env!r}: choose one of {', '.join(VEC_ENVS)}")
+    if c.batch_size < c.n_envs:
+        raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
+    c.space  # noqa: B018  (validates widths and depths)
+    c.hypernet  # noqa: B018
+    return c
+
+
+ProgressFn = Callable[[dict[str, Any]], None]
+"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``."""
+
+
+def _check_out(out: Path, resume: bool, force: bool) -> bool:
+    """Validate the output directory; returns True when an existing run is to be resumed."""
+    existing = (out / CONFIG_FILE).exists() or (out / MODEL_FILE).exists()
+    if resume and force:
+        raise ValueError("give either --resume or --force, not both")
+    if resume:
+        if not (out / MODEL_FILE).is_file():
+            raise FileNotFoundError(f"nothing to resume in {out}: no {MODEL_FILE}")
+        return True
+    if existing and not force:
+        raise FileExistsError(f"{out} already holds a run: use --resume to continue it or --force to replace it")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a directory")
+    probe_dir = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    import os
+
+    if not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write to {out}: {probe_dir} is not writable")
+    return False
+
+
+def _make_vec_env(c: TrainConfig) -> Any:
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    env_id = c.env_id
+
+    def factory() -> Any:
+        return Monitor(make_env(env_id))
+
+    fns = [factory for _ in range(c.n_envs)]
+    if c.vec_env == "subproc" and c.n_envs > 1:
+        return SubprocVecEnv(fns)
+    return DummyVecEnv(fns)
+
+
+def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
+    import numpy as np
+    from stable_baselines3 import DDPG, SAC
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    from ghp.policies import GHPSACPolicy, GHPTD3Policy, GoalExtractor
+
+    assert c.lr is not None and c.actor_lr is not None and c.steps is not None
+    common: dict[str, Any] = dict(
+        env=env,
+        learning_rate=c.lr,
+        buffer_size=max(1, min(c.buffer_size, c.steps)),
+        learning_starts=c.learning_starts,
+        batch_size=c.batch_size,
+        tau=c.tau,
+        gamma=c.gamma,
+        train_freq=1,
+        gradient_steps=-1,
+        tensorboard_log=str(tb),
+        seed=c.seed,
+        device="cpu",
+        verbose=0,
+    )
+    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": list(BASELINE_ARCH.hidden), "qf": [256, 256]}}
+    if spec.goal_conditioned:
+        from stable_baselines3 import HerReplayBuffer
+
+        policy_kwargs["features_extractor_class"] = GoalExtractor
+        common["replay_buffer_class"] = HerReplayBuffer
+        common["replay_buffer_kwargs"] = {"n_sampled_goal": c.her_goals, "goal_selection_strategy": "future"}
+    if not c.baseline:
+        policy_kwargs.update(
+            hypernet=c.hypernet.to_dict(),
+            space=c.space.to_dict(),
+            meta_batch=c.n_envs,
+            resample_every=c.resample_every,
+            sampling=c.sampling,
+            arch_seed=c.seed,
+            actor_lr_scale=c.actor_lr / c.lr,
+            actor_weight_decay=c.weight_decay,
+            mlp_mode=c.mlp_mode,
+        )
+    if c.algo == "sac":
+        policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
+        ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
+        return SAC(GHPSACPolicy if not c.baseline else policy, ent_coef=ent, policy_kwargs=policy_kwargs, **common)
+    policy = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
+    noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
+    return DDPG(GHPTD3Policy if not c.baseline else policy, action_noise=noise, policy_kwargs=policy_kwargs, **common)
+
+
+def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None:
+    import stable_baselines3
+    import torch
+
+    import ghp
+
+    cfg = {
+        "format_version": FORMAT_VERSION,
+        "run_id": run_id,
+        "versions": {"ghp": ghp.__version__, "sb3": stable_baselines3.__version__, "torch": torch.__version__},
+        "algo": c.algo,
+        "baseline": c.baseline,
+        "train": c.to_dict(),
+        "env": spec.to_dict(),
+        "space": c.space.to_dict(),
+        "hypernet": None if c.baseline else c.hypernet.to_dict(),
+        "meta_batch": c.n_envs,
+    }
+    tmp = out / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps(cfg, indent=2) + "\n")
+    tmp.replace(out / CONFIG_FILE)
+
+
+def _save(model: Any, out: Path, with_replay: bool) -> Path:
+    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer."""
+    ckpt_dir = out / CHECKPOINT_DIR
+    ckpt_dir.mkdir(exist_ok=True)
+    ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
+    model.save(ckpt)
+    shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
+    (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
+    if with_replay:
+        model.save_replay_buffer(ckpt_dir / REPLAY_FILE)
+    return ckpt
+
+
+def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None) -> Any:
+    import numpy as np
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class _Callback(BaseCallback):
+        """Periodic checkpoints and progress reports."""
+
+        def _on_training_start(self) -> None:
+            self._t0 = time.perf_counter()
+            self._s0 = self.model.num_timesteps
+            self._last_report = 0.0
+            self._last_ckpt = self.model.num_timesteps
+
+        def _on_step(self) -> bool:
+            n = self.model.num_timesteps
+            if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
+                _save(self.model, out, with_replay=False)
+                self._last_ckpt = n
+            now = time.perf_counter()
+            if progress is not None and (now - self._last_report > 0.5 or n >= total):
+                self._last_report = now
+                eps = list(self.model.ep_info_buffer or [])
+                succ = list(self.model.ep_success_buffer or [])
+                progress(
+                    {
+                        "steps": n,
+                        "total": total,
+                        "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
+                        "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
+                        "success_rate": float(np.mean(succ)) if succ else None,
+                    }
+                )
+            return True
+
+    return _Callback()
+
+
+def train(config: TrainConfig, resume: bool = False, force: bool = False, progress: ProgressFn | None = None) -> Path:
+    """Train (or, with ``resume``, continue) a run; returns its directory.
+
+    Ctrl-C saves ``model.zip``, a checkpoint and the replay buffer, then re-raises ``KeyboardInterrupt``.
+
+    Raises:
+        ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
+        (nothing is written before the input has been checked).
+    """
+    import torch
+
+    c = resolve(config)
+    out = Path(c.out)  # type: ignore[arg-type]
+    resuming = _check_out(out, resume, force)
+    if resuming:
+        old = read_config(out)
+        c = TrainConfig.from_dict(old["train"])
+        c = resolve(dataclasses.replace(c, out=str(out), steps=config.steps or c.steps))
+    spec = env_spec(c.env_id)
+    torch.set_num_threads(c.threads)
+    if not resuming and out.exists() and force:
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    assert c.steps is not None
+    env = _make_vec_env(c)
+    try:
+        if resuming:
+            model = _load_for_resume(c, out, env)
+            run_id = str(read_config(out)["run_id"])
+        else:
+            model = _build_model(c, spec, env, out / "tb")
+            run_id = uuid.uuid4().hex
+        _write_config(out, c, spec, run_id)
+        remaining = c.steps - model.num_timesteps
+        try:
+            if remaining > 0:
+                model.learn(
+                    total_timesteps=remaining,
+                    callback=_callback(out, c, c.steps, progress),
+                    reset_num_timesteps=not resuming,
+                    tb_log_name="run",
+                )
+        except KeyboardInterrupt:
+            _save(model, out, with_replay=True)
+            raise
+        _save(model, out, with_replay=True)
+    finally:
+        env.close()
+    return out
+
+
+def _load_for_resume(c: TrainConfig, out: Path, env: Any) -> Any:
+    from stable_baselines3 import DDPG, SAC
+
+    import ghp.policies  # noqa: F401
+
+    algo = SAC if c.algo == "sac" else DDPG
+    model = algo.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+    replay = out / CHECKPOINT_DIR / REPLAY_FILE
+    if replay.is_file():
+        model.load_replay_buffer(replay)
+    return model
