@@ -44,7 +44,7 @@ SAMPLINGS: tuple[str, ...] = ("uniform", "sweep")
 def actor_input_dim(observation_space: spaces.Space) -> int:
     """Size of the actor's input: the Box observation, or observation ++ desired_goal for a Dict."""
     if isinstance(observation_space, spaces.Dict):
-        return sum(int(observation_space[k].shape[0]) for k in GOAL_KEYS)  # type: ignore[index]
+        return sum(int(observation_space[k].shape[0]) for k in GOAL_KEYS)  # type: ignore[index,misc]
     return int(np.prod(observation_space.shape or (1,)))
 
 

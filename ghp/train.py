@@ -378,7 +378,10 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
     torch.set_num_threads(c.threads)
     if not resuming and out.exists() and force:
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PermissionError(f"cannot create the run directory {out}: {e.strerror}") from None
     assert c.steps is not None
     env = _make_vec_env(c)
     try:
