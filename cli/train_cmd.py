@@ -89,7 +89,8 @@ def train(
 
     Ctrl-C saves a checkpoint; --resume continues from it.
     """
-    from ghp.train import TrainConfig, train as run_train
+    from ghp.train import TrainConfig
+    from ghp.train import train as run_train
 
     with user_errors():
         config = TrainConfig(
