@@ -190,3 +190,73 @@ def _export_c(
 
 
 __all__ = ["ExportConfig", "ExportResult", "TARGETS", "export_policy"]
+
+
+@dataclass(frozen=True)
+class RunPolicy:
+    """A policy chosen from a trained run, with what the export needs to know about its origin."""
+
+    weights: PolicyWeights
+    """The chosen architecture's weights (``Run.emit``)."""
+    env_id: str
+    """The run's environment (self-test rollouts)."""
+    source: tuple[str, ...]
+    """Banner lines: run id, algorithm, steps, how the architecture was chosen."""
+
+
+def policy_from_run(
+    run_dir: str | Path,
+    arch: str | None = None,
+    max_params: int | None = None,
+    max_bytes: int | None = None,
+    dtype: str = "float32",
+    checkpoint: str | None = None,
+) -> RunPolicy:
+    """Load a run and emit one architecture: ``arch`` itself, or the best one under a budget (``--best``).
+
+    ``--best`` takes the first of ``search.budget.rank_run`` (by measured return when the run has been evaluated,
+    else by capacity, paper Section III-D).
+
+    Raises:
+        FileNotFoundError: no run at ``run_dir``.
+        ValueError: neither or both of ``arch`` and a budget, an architecture outside the run's space, a corrupt run.
+    """
+    from ghp.arch import parse_arch
+
+    path = Path(run_dir)
+    if not path.is_dir() or not (path / "config.json").is_file():
+        raise FileNotFoundError(f"no ghp run at {path} (expected a directory with config.json): train one first")
+    budget_given = max_params is not None or max_bytes is not None
+    if (arch is None) == (not budget_given):
+        raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
+    try:
+        from ghp.run import load_run
+    except ImportError as e:
+        raise ValueError(f"this ghp cannot read runs yet (ghp.run is missing: {e})") from e
+    run = load_run(path, checkpoint)
+    if arch is not None:
+        chosen = parse_arch(arch)
+        how = "chosen with --arch"
+        if chosen not in run.space:
+            space = run.space
+            raise ValueError(
+                f"architecture {chosen.key} is not in the run's space (widths {list(space.widths)}, depths "
+                f"{list(space.depths)}): pick one from `ghp search --run {path}`"
+            )
+    else:
+        try:
+            from search.budget import Budget, rank_run  # type: ignore[attr-defined,unused-ignore]
+        except ImportError as e:
+            raise ValueError(f"--best needs search.budget.rank_run, which this ghp does not have yet ({e})") from e
+        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
+        ranked = rank_run(path, budget)
+        if not ranked:
+            raise ValueError(f"no architecture of the run fits {budget.describe()}: raise the budget")
+        chosen = ranked[0].arch
+        how = f"best under {budget.describe()}"
+    weights = run.emit([chosen])[0]
+    source = (
+        f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
+        f"chosen        {chosen.key}, {how}",
+    )
+    return RunPolicy(weights, run.spec.env_id, source)

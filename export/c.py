@@ -131,7 +131,7 @@ def _banner(spec: CSpec, filename: str) -> str:
 def _macros(spec: CSpec) -> str:
     w, u = spec.weights, spec.name.upper()
     widest = max(w.arch.hidden, default=0)
-    buf = 4 * (2 * widest * (w.arch.depth > 0) + w.act_dim)
+    buf = 4 * (min(w.arch.depth, 2) * widest + w.act_dim)
     return "\n".join(
         [
             f"#define {u}_OBS_DIM {w.obs_dim}",
@@ -162,8 +162,8 @@ def _data(spec: CSpec) -> str:
     parts.append(_f_array(f"{n}_low", w.action_low, f"{w.act_dim}"))
     parts.append(_f_array(f"{n}_high", w.action_high, f"{w.act_dim}"))
     widest = max(w.arch.hidden, default=0)
-    if widest:
-        parts.append(f"static float {n}_h0[{widest}];\nstatic float {n}_h1[{widest}];")
+    # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
+    parts += [f"static float {n}_h{k}[{widest}];" for k in range(min(w.arch.depth, 2))]
     parts.append(f"static float {n}_z[{w.act_dim}];")
     return "\n\n".join(parts)
 

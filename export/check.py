@@ -194,6 +194,7 @@ def check_c(
     torch_act: np.ndarray | None = None,
     tol: float = CHECK_TOL,
     qemu: bool = True,
+    build_dir: Path | None = None,
 ) -> CheckReport:
     """Build and run the exported policy in ``out_dir`` on the host, for Cortex-M4 and in QEMU.
 
@@ -207,11 +208,13 @@ def check_c(
         torch_act: torch's actions, when different from ``expected`` (int8): reported, not checked.
         tol: largest allowed ``|C - expected|`` per action entry, on the host and in the self-test.
         qemu: run the firmware in QEMU (False: compile only).
+        build_dir: keep the build (harness, objects, ``fw.elf``) here instead of a temporary directory.
     """
     report = CheckReport()
     act_dim = expected.shape[1]
     with tempfile.TemporaryDirectory(prefix="ghp-check-") as tmp:
-        build = Path(tmp)
+        build = Path(tmp) if build_dir is None else Path(build_dir)
+        build.mkdir(parents=True, exist_ok=True)
         _copy_runtime(build)
         (build / "ghp_check_vectors.h").write_text(_vectors_header(obs, z0, tol), encoding="utf-8")
         src = [str(out_dir / f"{name}.c")] if target == "c-source" else []
@@ -221,6 +224,10 @@ def check_c(
         fw = _cortex_m4(report, out_dir, build, name, target, src, defs, inc)
         if qemu and fw is not None:
             _qemu(report, fw, act_dim, host_out)
+        elif qemu:
+            miss = missing_tools("qemu-system-arm")
+            why = f"missing {', '.join(miss)}" if miss else "no firmware: the cortex-m4 step did not succeed"
+            report.add("qemu", "skipped", why)
     return report
 
 
@@ -281,8 +288,7 @@ def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: i
             )
             text, data, bss = (int(v) for v in _run(["arm-none-eabi-size", str(obj)]).splitlines()[1].split()[:3])
             sizes[variant] = (text + data, data + bss)
-            undefined = _run(["arm-none-eabi-nm", "-u", str(obj)]).split()
-            soft = sorted({s for s in undefined if SOFT_DOUBLE.match(s)})
+            soft = soft_double_symbols(obj, undefined_only=True)
             if soft:
                 raise CheckFailed(f"software double-precision routines in the policy: {', '.join(soft)}")
         stack = _stack_usage(build / "policy_selftest.su")
@@ -305,8 +311,7 @@ def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: i
                 str(fw),
             ]
         )
-        linked = _run(["arm-none-eabi-nm", str(fw)]).split()
-        soft = sorted({s for s in linked if SOFT_DOUBLE.match(s)})
+        soft = soft_double_symbols(fw)
         if soft:
             raise CheckFailed(f"software double-precision routines linked into the firmware: {', '.join(soft)}")
     except CheckFailed as e:
@@ -331,6 +336,60 @@ def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: i
     return fw
 
 
+def soft_double_symbols(binary: Path, undefined_only: bool = False) -> list[str]:
+    """Software double-precision routines that ``binary`` (an object or ELF) references or contains."""
+    symbols = _run(["arm-none-eabi-nm", *(["-u"] if undefined_only else []), str(binary)]).split()
+    return sorted({s for s in symbols if SOFT_DOUBLE.match(s)})
+
+
+def qemu_command(fw: Path, *extra: str) -> list[str]:
+    """The QEMU command line that runs ``fw`` on the emulated STM32F405 with semihosting and instruction counting."""
+    return [
+        "qemu-system-arm",
+        "-M",
+        "netduinoplus2",
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-serial",
+        "none",
+        "-semihosting-config",
+        "enable=on,target=native",
+        "-icount",
+        "shift=0",
+        *extra,
+        "-kernel",
+        str(fw),
+    ]
+
+
+def traced_call_length(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_time_calls") -> int:
+    """Instructions of the first call of ``symbol`` from ``caller``, counted from QEMU's per-instruction trace.
+
+    An independent check of the SysTick method: QEMU translates one instruction per block (``-singlestep``) and
+    logs every executed block with its symbol (``-d exec,nochain``); the call runs from the first line in
+    ``symbol`` to the next line back in ``caller``.
+    """
+    with tempfile.TemporaryDirectory(prefix="ghp-trace-") as tmp:
+        log = Path(tmp) / "trace.log"
+        cmd = qemu_command(fw, "-singlestep", "-d", "exec,nochain", "-D", str(log))
+        subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
+        count, inside = 0, False
+        with open(log, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.startswith("Trace"):
+                    continue
+                sym = line.rsplit("]", 1)[-1].strip()
+                if not inside and sym == symbol:
+                    inside = True
+                if inside:
+                    if sym == caller:
+                        return count
+                    count += 1
+    raise CheckFailed(f"no call of {symbol} from {caller} in the QEMU trace")
+
+
 def _stack_usage(su: Path) -> dict[str, int]:
     """``function -> bytes`` from a GCC ``.su`` file."""
     out = {}
@@ -346,23 +405,7 @@ def _qemu(report: CheckReport, fw: Path, act_dim: int, host_out: np.ndarray | No
     if miss:
         report.add("qemu", "skipped", f"missing {', '.join(miss)}")
         return
-    cmd = [
-        "qemu-system-arm",
-        "-M",
-        "netduinoplus2",
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-semihosting-config",
-        "enable=on,target=native",
-        "-icount",
-        "shift=0",
-        "-kernel",
-        str(fw),
-    ]
+    cmd = qemu_command(fw)
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -93,6 +93,9 @@ def test_vectors(weights: PolicyWeights, env_id: str | None, n_rollout: int = 12
         "observation low bound": lo,
         "observation high bound": hi,
     }
-    rows.append(np.stack(list(edges.values())))
-    names = [*names, *edges]
+    unique: dict[bytes, str] = {}
+    for label, row in edges.items():
+        unique.setdefault(row.tobytes(), label)  # unbounded spaces repeat the +-LARGE rows
+    rows.append(np.stack([np.frombuffer(k, np.float32) for k in unique]))
+    names = [*names, *unique.values()]
     return TestVectors(np.concatenate(rows).astype(np.float32), tuple(names))

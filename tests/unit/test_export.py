@@ -1,0 +1,131 @@
+"""Pure parts of the export: literals, names, rendering, references, int8 quantisation (no compiler)."""
+
+import re
+
+import numpy as np
+import pytest
+
+import ghp
+from export.api import ExportConfig, export_policy
+from export.c import CSpec, c_float, check_name, render
+from export.reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
+from export.vectors import test_vectors as make_vectors
+from ghp.arch import parse_arch
+from ghp.counting import deploy_bytes, layer_shapes
+from ghp.policy import PolicyWeights
+
+
+def policy(arch: str, obs: int = 5, act: int = 2, seed: int = 0, low: float = -2.0, high: float = 2.0) -> PolicyWeights:
+    rng = np.random.default_rng(seed)
+    layers = [
+        (rng.standard_normal((o, i)) / np.sqrt(i), rng.standard_normal(o) * 0.1)
+        for i, o in layer_shapes(parse_arch(arch), obs, act)
+    ]
+    return PolicyWeights.from_arrays(arch, layers, np.full(act, low), np.full(act, high))
+
+
+def test_float_literals_round_trip_bit_for_bit():
+    rng = np.random.default_rng(1)
+    bits = rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    values = values[np.isfinite(values)]
+    special = np.array([0.0, -0.0, 1.0, -3.0, 1e-45, 3.4028235e38, -1.1754944e-38, 0.1, 1e10], np.float32)
+    for v in np.concatenate([values, special]):
+        s = c_float(v)
+        assert s.endswith("f") and ("." in s or "e" in s), s
+        assert np.float32(float(s[:-1])).view(np.uint32) == v.view(np.uint32)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_literals_are_refused(bad):
+    with pytest.raises(ValueError, match="non-finite"):
+        c_float(bad)
+
+
+@pytest.mark.parametrize("name", ["policy", "hopper_500", "P2", "a"])
+def test_valid_names(name):
+    assert check_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["int", "static", "bool", "_policy", "__x", "2fast", "my-policy", "", "a b", "main"])
+def test_invalid_names(name):
+    with pytest.raises(ValueError, match="--name"):
+        check_name(name)
+
+
+def spec_for(p: PolicyWeights, dtype: str = "float32", name: str = "policy") -> CSpec:
+    tv = make_vectors(p, None, 4)
+    int8 = quantize_int8(p) if dtype == "int8" else None
+    return CSpec(name, p, dtype, int8, tv.obs, forward(p, tv.obs, int8), tv.labels)
+
+
+@pytest.mark.parametrize("target", ["c-header", "c-source"])
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_render_is_deterministic_and_has_the_banner(target, dtype):
+    p = policy("8-4-4-4")
+    a = render(spec_for(p, dtype), target)
+    b = render(spec_for(p, dtype), target)
+    assert a == b
+    assert set(a) == ({"policy.h"} if target == "c-header" else {"policy.h", "policy.c"})
+    text = "\n".join(a.values())
+    assert f"ghp {ghp.__version__}" in text and "8-4-4-4" in text
+    assert f"parameters    {p.n_params} ({dtype}: {deploy_bytes(p.arch, 5, 2, dtype)} bytes" in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text)  # no timestamp
+    code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    for banned in ("malloc", "printf", "stdio", "double", "alloca"):
+        assert banned not in code
+    assert "#define POLICY_OBS_DIM 5" in text and "POLICY_NO_SELFTEST" in text
+    assert "void policy_act(const float obs[POLICY_OBS_DIM], float act[POLICY_ACT_DIM])" in text
+    assert "int policy_selftest(float tol)" in text
+
+
+def test_int8_rows_follow_the_byte_rule_and_stay_close():
+    p = policy("16-8", obs=6, act=3)
+    q = quantize_int8(p)
+    for (w, _), layer in zip(p.layers, q, strict=True):
+        assert layer.q.dtype == np.int8 and np.abs(layer.q.astype(int)).max() == 127
+        assert np.all(np.abs(layer.q * layer.scale[:, None] - w) <= layer.scale[:, None] / 2 + 1e-7)
+    stored = sum(layer.q.size + 4 * layer.scale.size + 4 * layer.b.size for layer in q)
+    assert stored == deploy_bytes(p.arch, 6, 3, "int8")
+    obs = np.random.default_rng(0).standard_normal((20, 6)).astype(np.float32)
+    err = np.abs(forward(p, obs, q) - forward(p, obs)).max()
+    assert 0 < err < 0.1
+
+
+def test_reference_matches_policy_and_torch():
+    for arch in ["linear", "4", "8-4-4-4", "32-32"]:
+        p = policy(arch, low=-1.0, high=3.0)
+        obs = np.random.default_rng(2).standard_normal((10, 5)).astype(np.float32)
+        np.testing.assert_allclose(forward(p, obs), p.act(obs), atol=1e-6)
+        np.testing.assert_allclose(forward(p, obs), torch_actions(p, obs), atol=check_tolerance(p))
+        assert pre_activations(p, obs).shape == (10, 2)
+    assert check_tolerance(policy("4", low=-1.0, high=3.0)) == pytest.approx(2e-6)
+
+
+def test_vectors_without_env_include_edge_cases():
+    tv = make_vectors(policy("4"), None, 5)
+    assert tv.obs.shape == (9, 5) and tv.obs.dtype == np.float32 and len(tv.labels) == 9  # 5 random + 4 distinct edges
+    assert "zeros" in tv.labels and np.all(tv.obs[tv.labels.index("zeros")] == 0)
+
+
+def test_config_and_weights_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="C targets"):
+        ExportConfig(out=tmp_path, target="onnx", dtype="int8")
+    with pytest.raises(ValueError, match="target"):
+        ExportConfig(out=tmp_path, target="rust")
+    with pytest.raises(ValueError, match="reserved"):
+        ExportConfig(out=tmp_path, name="void")
+    p = policy("4")
+    w = p.layers[0][0].copy()
+    w[0, 0] = np.nan
+    bad = PolicyWeights(p.arch, ((w, p.layers[0][1]), p.layers[1]), p.action_low, p.action_high)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        export_policy(bad, ExportConfig(out=tmp_path / "x"))
+    assert not (tmp_path / "x").exists()
+
+
+def test_unwritable_out_dir_is_a_user_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ValueError, match="output directory"):
+        export_policy(policy("4"), ExportConfig(out=blocker / "sub"))
