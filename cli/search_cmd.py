@@ -25,6 +25,20 @@ from cli.common import int_list, user_errors
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show; 0 = all.")
 @click.option("--widths", default="4,8,16,32,64,128,256,512", show_default=True, help="Hidden widths of the space.")
 @click.option("--depths", default="1,2,3,4", show_default=True, help="Hidden-layer counts (0 = linear policy).")
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Rank a trained run's architectures (its sizes and space; measured returns once evaluated).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["auto", "return", "capacity", "size"]),
+    default="auto",
+    show_default=True,
+    help="Order with --run: measured return, capacity, size; auto = return when results exist, else capacity.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def search(
     env_id: str | None,
@@ -36,6 +50,8 @@ def search(
     top: int,
     widths: str,
     depths: str,
+    run_dir: str | None,
+    by: str,
     as_json: bool,
 ) -> None:
     """Rank the architectures that fit a memory budget by lossless memory dimension.
@@ -44,12 +60,18 @@ def search(
     Examples:
       ghp search --obs-dim 11 --act-dim 3 --max-params 500
       ghp search --env Hopper-v5 --max-bytes 2048 --dtype int8 --top 0 --json
+      ghp search --run runs/pendulum --max-params 500          # by measured return once evaluated
 
-    The largest architecture under the budget (the paper's naive choice) is marked.
+    The largest architecture under the budget (the paper's naive choice) is marked. With --run the sizes and
+    the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they
+    hold any architecture under the budget.
     """
     from ghp.arch import ArchSpace
     from search.budget import Budget, candidates, rank_by_capacity
 
+    if run_dir is not None:
+        _search_run(run_dir, max_params, max_bytes, dtype, top, by, as_json, env_id, obs_dim, act_dim)
+        return
     with user_errors():
         if env_id is not None:
             if obs_dim is not None or act_dim is not None:
@@ -92,3 +114,53 @@ def search(
             f"largest under the budget: {big.arch.key} ({big.params} params, capacity {big.capacity}, "
             f"rank {big_rank + 1})"
         )
+
+
+def _search_run(
+    run_dir: str,
+    max_params: int | None,
+    max_bytes: int | None,
+    dtype: str,
+    top: int,
+    by: str,
+    as_json: bool,
+    env_id: str | None,
+    obs_dim: int | None,
+    act_dim: int | None,
+) -> None:
+    """``ghp search --run``: rank a trained run's candidates (by measured return when it has results)."""
+    from search.budget import Budget, rank_run, run_facts
+
+    with user_errors():
+        if env_id is not None or obs_dim is not None or act_dim is not None:
+            raise ValueError("--run takes the sizes from the run: drop --env / --obs-dim / --act-dim")
+        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
+        _, spec, space = run_facts(run_dir)
+        ranked = rank_run(run_dir, budget, by=by)
+    measured = any(r.mean_return is not None for r in ranked)
+    order = by if by != "auto" else ("return" if measured else "capacity")
+    shown = ranked if top == 0 else ranked[:top]
+    if as_json:
+        click.echo(json.dumps([{"rank": i + 1, **r.to_dict()} for i, r in enumerate(shown)]))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    goal = any(r.success_rate is not None for r in ranked)
+    n_eval = sum(r.mean_return is not None for r in ranked)
+    table = Table(
+        title=f"{len(ranked)} of {len(space)} architectures of {run_dir} ({spec.env_id}) fit {budget.describe()}",
+        caption=f"ranked by {order}; {n_eval} evaluated; * = largest under the budget (naive choice)",
+    )
+    cols = ["rank", "architecture", "mean return", *(["success"] if goal else []), "params", f"bytes ({dtype})"]
+    for col in [*cols, "capacity"]:
+        table.add_column(col, justify="left" if col == "architecture" else "right")
+    for i, r in enumerate(shown):
+        ret = "-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}"
+        succ = ["-" if r.success_rate is None else f"{r.success_rate:.2f}"] if goal else []
+        table.add_row(
+            str(i + 1), r.arch.key + (" *" if r.largest else ""), ret, *succ, str(r.params), str(r.bytes),
+            str(r.capacity),
+        )  # fmt: skip
+    Console().print(table)

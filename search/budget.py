@@ -8,11 +8,13 @@ are reported: every candidate carries a ``largest`` flag for the naive baseline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ghp.arch import Arch, ArchSpace
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import DTYPES, deploy_bytes, deploy_params
+from ghp.envs import EnvSpec
 
 
 @dataclass(frozen=True)
@@ -105,3 +107,108 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
 def rank_by_capacity(cands: list[Candidate]) -> list[Candidate]:
     """Highest lossless memory dimension first; ties: fewer parameters, then the canonical key."""
     return sorted(cands, key=lambda c: (-c.capacity, c.params, c.arch.depth, c.arch.hidden))
+
+
+RANK_BY: tuple[str, ...] = ("auto", "return", "capacity", "size")
+"""Orders :func:`rank_run` knows."""
+
+
+@dataclass(frozen=True)
+class RankedArch:
+    """A candidate of a trained run, with its measured return when the run's results hold it."""
+
+    arch: Arch
+    params: int
+    bytes: int
+    capacity: int
+    mean_return: float | None
+    """Mean evaluation return, None if the architecture was not evaluated."""
+    std_return: float | None
+    success_rate: float | None
+    """Goal tasks only."""
+    largest: bool
+    """The largest architecture under the budget (the naive choice)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form; ``arch`` is a list of hidden widths."""
+        return {
+            "arch": self.arch.to_list(),
+            "key": self.arch.key,
+            "params": self.params,
+            "bytes": self.bytes,
+            "capacity": self.capacity,
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+            "success_rate": self.success_rate,
+            "largest": self.largest,
+        }
+
+
+def run_facts(run_dir: str | Path) -> tuple[str, EnvSpec, ArchSpace]:
+    """``(run_id, env spec, space)`` of a run, read from its ``config.json`` without loading the model.
+
+    Raises:
+        FileNotFoundError / ValueError: not a run directory, or a corrupt config.
+    """
+    from ghp.run import read_config
+
+    cfg = read_config(run_dir)
+    try:
+        return str(cfg["run_id"]), EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"corrupt run config in {run_dir}: {e}") from None
+
+
+def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[RankedArch]:
+    """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
+
+    Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
+    by capacity), ``capacity`` (lossless memory dimension), ``size`` (largest first: the naive choice), ``auto``
+    (``return`` when the run's results hold any candidate, else ``capacity``).
+
+    Raises:
+        ValueError: unknown order, nothing fits, ``by="return"`` without results, or a results file that is not
+            this run's.
+    """
+    from ghp.results import read_records, records_by_key
+
+    if by not in RANK_BY:
+        raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
+    run_id, spec, space = run_facts(run_dir)
+    cands = candidates(space, spec.obs_dim, spec.act_dim, budget)
+    recs = records_by_key(read_records(run_dir, run_id))
+    ranked = [
+        RankedArch(
+            arch=c.arch,
+            params=c.params,
+            bytes=c.bytes,
+            capacity=c.capacity,
+            mean_return=recs[c.arch.key].mean_return if c.arch.key in recs else None,
+            std_return=recs[c.arch.key].std_return if c.arch.key in recs else None,
+            success_rate=recs[c.arch.key].success_rate if c.arch.key in recs else None,
+            largest=c.largest,
+        )
+        for c in cands
+    ]
+    measured = any(r.mean_return is not None for r in ranked)
+    if by == "auto":
+        by = "return" if measured else "capacity"
+    if by == "return" and not measured:
+        raise ValueError(
+            f"no evaluated architecture fits {budget.describe()}: run 'ghp evaluate {run_dir}' or use --by capacity"
+        )
+
+    def cap_key(r: RankedArch) -> tuple[Any, ...]:
+        return (-r.capacity, r.params, r.arch.depth, r.arch.hidden)
+
+    def return_key(r: RankedArch) -> tuple[Any, ...]:
+        if r.mean_return is None:
+            return (1, *cap_key(r))
+        return (0, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+
+    if by == "return":
+        return sorted(ranked, key=return_key)
+    if by == "capacity":
+        return sorted(ranked, key=cap_key)
+    size_of = (lambda r: r.bytes) if budget.max_params is None else (lambda r: r.params)
+    return sorted(ranked, key=lambda r: (-size_of(r), -r.capacity, r.arch.depth, r.arch.hidden))

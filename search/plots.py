@@ -1,0 +1,84 @@
+"""The report's figures (paper, Figure 4): return vs parameters with the Pareto front, and return vs capacity.
+
+matplotlib with the Agg backend: files only, no display needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from search.analysis import Evaluated, SelectionTable, pareto_front
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_return_vs_params(
+    records: Sequence[Evaluated],
+    path: str | Path,
+    title: str = "",
+    selection: SelectionTable | None = None,
+    baseline: tuple[int, float] | None = None,
+) -> Path:
+    """Scatter of mean return against deployable parameters (log x), coloured by depth, with the Pareto front.
+
+    ``baseline`` is ``(params, mean return)`` of the baseline run, drawn as a star; ``selection`` marks the
+    max / 90% / 80% architectures.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    depths = sorted({r.arch.depth for r in records})
+    for d in depths:
+        rs = [r for r in records if r.arch.depth == d]
+        ax.scatter([r.params for r in rs], [r.mean_return for r in rs], s=6, alpha=0.5, label=f"{d} hidden")
+    front = pareto_front(records)
+    xs = [r.params for r in front]
+    ys = [r.mean_return for r in front]
+    ax.step(xs, ys, where="post", color="black", lw=1.2, label="Pareto front")
+    if selection is not None:
+        for row, marker in zip(selection.rows, ("o", "s", "D"), strict=False):
+            ax.scatter(
+                [row.params], [row.mean_return], s=60, marker=marker, facecolors="none", edgecolors="red", lw=1.5
+            )
+            ax.annotate(f"{row.label} {row.arch.key}", (row.params, row.mean_return), fontsize=7, xytext=(4, -10),
+                        textcoords="offset points", color="red")  # fmt: skip
+    if baseline is not None:
+        ax.scatter([baseline[0]], [baseline[1]], s=120, marker="*", color="gold", edgecolors="black", label="baseline")
+    ax.set_xscale("log")
+    ax.set_xlabel("deployable parameters")
+    ax.set_ylabel("mean return")
+    ax.set_title(title or "return vs parameters")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def plot_return_vs_capacity(records: Sequence[Evaluated], path: str | Path, title: str = "") -> Path:
+    """Scatter of mean return against lossless memory dimension (log x), coloured by depth (paper, Figure 4b)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for d in sorted({r.arch.depth for r in records}):
+        rs = [r for r in records if r.arch.depth == d]
+        ax.scatter([r.capacity for r in rs], [r.mean_return for r in rs], s=6, alpha=0.5, label=f"{d} hidden")
+    ax.set_xscale("log")
+    ax.set_xlabel("lossless memory dimension")
+    ax.set_ylabel("mean return")
+    ax.set_title(title or "return vs capacity")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
