@@ -92,7 +92,7 @@ def export(
 
     from rich.console import Console
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     w = chosen.weights
     console.print(
         f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {dtype}, obs {w.obs_dim}, "

@@ -245,7 +245,7 @@ def policy_from_run(
             )
     else:
         try:
-            from search.budget import Budget, rank_run  # type: ignore[attr-defined,unused-ignore]
+            from search.budget import Budget, rank_run
         except ImportError as e:
             raise ValueError(f"--best needs search.budget.rank_run, which this ghp does not have yet ({e})") from e
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)

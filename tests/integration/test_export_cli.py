@@ -1,0 +1,129 @@
+"""``ghp export`` end to end on a tiny trained run (Pendulum-v1, a few hundred steps)."""
+
+import subprocess
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from export.check import HOST_FLAGS, missing_tools
+
+TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from ghp.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("runs") / "pendulum"
+    config = TrainConfig(
+        env_id="Pendulum-v1",
+        steps=300,
+        n_envs=2,
+        widths=(4, 8),
+        depths=(1, 2),
+        out=str(out),
+        learning_starts=100,
+        batch_size=32,
+        buffer_size=1000,
+        checkpoint_every=10**6,
+    )
+    return train(config)
+
+
+def ghp(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_c_header_from_a_trained_run_matches_torch_everywhere(run_dir, tmp_path):
+    r = ghp("export", run_dir, "--arch", "8-4", "--name", "pend", "--out", tmp_path, "--check")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "pend.h").is_file()
+    assert "exported 8-4 (73 params, 292 bytes float32" in r.output
+    if not TOOLS:
+        assert r.output.count(": ok ") == 3, r.output
+        assert "instructions per inference" in r.output and "self-test passed" in r.output
+
+
+@pytest.mark.skipif("gcc" in str(TOOLS), reason="missing gcc (Debian package gcc)")
+def test_exported_header_computes_the_runs_policy(run_dir, tmp_path):
+    from ghp.arch import parse_arch
+    from ghp.run import load_run
+
+    assert ghp("export", run_dir, "--arch", "4-8", "--name", "p48", "--out", tmp_path).exit_code == 0
+    weights = load_run(run_dir).emit([parse_arch("4-8")])[0]
+    obs = np.random.default_rng(0).uniform(-1, 1, (16, 3)).astype(np.float32)
+    rows = ",".join("{" + ",".join(f"{v:.9g}f" for v in row) + "}" for row in obs)
+    (tmp_path / "main.c").write_text(
+        '#include <stdio.h>\n#include "p48.h"\n'
+        f"static const float obs[16][P48_OBS_DIM] = {{{rows}}};\n"
+        "int main(void) { float a[P48_ACT_DIM]; int i;\n"
+        '  for (i = 0; i < 16; ++i) { p48_act(obs[i], a); printf("%.9g\\n", (double)a[0]); }\n'
+        "  return p48_selftest(1e-6f); }\n"
+    )
+    exe = tmp_path / "main"
+    subprocess.run(["gcc", *HOST_FLAGS, "-I", tmp_path, tmp_path / "main.c", "-lm", "-o", exe], check=True)
+    p = subprocess.run([exe], capture_output=True, text=True)
+    assert p.returncode == 0
+    got = np.array([float(x) for x in p.stdout.split()], np.float32)
+    np.testing.assert_allclose(got, weights.act(obs)[:, 0], atol=1e-6, rtol=0)
+
+
+def test_best_under_a_budget_uses_rank_run(run_dir, tmp_path):
+    from search.budget import Budget, rank_run
+
+    best = rank_run(run_dir, Budget(max_params=60))[0].arch
+    r = ghp("export", run_dir, "--best", "--max-params", 60, "--target", "c-source", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert f"exported {best.key} " in r.output
+    assert (tmp_path / "policy.c").is_file() and (tmp_path / "policy.h").is_file()
+
+
+@pytest.mark.parametrize(("target", "files"), [("onnx", ["pol.onnx"]), ("numpy", ["pol.npz"])])
+def test_other_targets(run_dir, tmp_path, target, files):
+    if target == "onnx":
+        pytest.importorskip("onnx")
+    r = ghp("export", run_dir, "--arch", "8", "--target", target, "--name", "pol", "--out", tmp_path, "--check")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == files
+
+
+def test_int8_reports_its_error(run_dir, tmp_path):
+    r = ghp("export", run_dir, "--arch", "8-8", "--dtype", "int8", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert "int8: largest action error against float32 on the test vectors" in r.output
+    assert "static const int8_t policy_q0[24]" in (tmp_path / "policy.h").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}", "--arch", "8"], "no ghp run at"),
+        (["{run}", "--arch", "16-16"], "not in the run's space"),
+        (["{run}", "--arch", "8", "--name", "static"], "reserved word"),
+        (["{run}", "--arch", "8", "--name", "my-policy"], "not a C identifier"),
+        (["{run}", "--arch", "8", "--out", "{file}/sub"], "output directory"),
+        (["{run}", "--arch", "8", "--best", "--max-params", "50"], "either --arch or --best"),
+        (["{run}", "--best"], "--best needs a budget"),
+        (["{run}"], "choose the policy"),
+        (["{run}", "--arch", "8", "--target", "onnx", "--dtype", "int8"], "C targets only"),
+        (["{run}", "--best", "--max-params", "3"], "no architecture"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, args, message):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    subs = {"{missing}": str(tmp_path / "nope"), "{run}": str(run_dir), "{file}": str(blocker)}
+    argv = [next((arg.replace(k, v) for k, v in subs.items() if k in arg), arg) for arg in args]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "o")]
+    r = ghp("export", *argv)
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+
+
+def test_help_is_instant_and_documented():
+    r = ghp("export", "--help")
+    assert r.exit_code == 0 and "--best" in r.output and "c-header" in r.output
