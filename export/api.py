@@ -157,6 +157,10 @@ def _export_c(
     else:
         expected = torch_act
     lines = [f"environment   {env_id}"] if env_id else []
+    if result.int8_max_err is not None:
+        lines.append(
+            f"int8          largest action error against float32 on the self-test vectors: {result.int8_max_err:.3g}"
+        )
     spec = CSpec(
         name=config.name,
         weights=w,

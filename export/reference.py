@@ -60,8 +60,13 @@ def _unscale(z: np.ndarray, weights: PolicyWeights) -> np.ndarray:
     return (lo + (u + F32(1)) * F32(0.5) * (hi - lo)).astype(F32)
 
 
-def pre_activations(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
-    """The output layer's values before tanh, ``[n, act_dim]``, computed as the C runtime does."""
+def pre_activations(
+    weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None, hidden_relu: bool = True
+) -> np.ndarray:
+    """The output layer's values before tanh, ``[n, act_dim]``, computed as the C runtime does.
+
+    ``hidden_relu=False`` drops the hidden activation (the benchmark's cost-of-ReLU variant; not the policy).
+    """
     h = np.atleast_2d(np.asarray(obs, F32))
     n = len(weights.layers)
     for j in range(n):
@@ -71,14 +76,16 @@ def pre_activations(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Lay
         else:
             layer = int8[j]
             h = _dense(layer.q, layer.b, h, layer.scale)
-        if j < n - 1:
+        if j < n - 1 and hidden_relu:
             h = np.where(h < 0, F32(0), h).astype(F32)
     return h
 
 
-def forward(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
+def forward(
+    weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None, hidden_relu: bool = True
+) -> np.ndarray:
     """Deterministic actions ``[n, act_dim]`` in the C runtime's order (float32, or int8 weights when given)."""
-    return _unscale(pre_activations(weights, obs, int8), weights)
+    return _unscale(pre_activations(weights, obs, int8, hidden_relu), weights)
 
 
 def torch_actions(weights: PolicyWeights, obs: np.ndarray) -> np.ndarray:

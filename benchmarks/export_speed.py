@@ -1,0 +1,100 @@
+"""Instructions per inference of exported policies on the emulated Cortex-M4 (STM32F405), against their MACs.
+
+For a few architectures at Hopper's sizes (11 inputs, 3 actions), the exported header is built with the
+Crazyflie's flags and run on ``qemu-system-arm -M netduinoplus2``; instructions are counted with
+``-icount shift=0`` and SysTick (``export/check.py``; validated against QEMU's per-instruction trace in the tests).
+The hidden activation's cost is measured by exporting the same weights without it (ReLU off, a benchmark-only
+variant), and tanhf's by timing it alone on the output pre-activations.
+
+Usage: ``python benchmarks/export_speed.py [--dtype float32|int8]``; the last line is the instructions per MAC of
+a [64, 64] policy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from export.c import CSpec, render
+from export.check import check_c, missing_tools
+from export.reference import forward, pre_activations, quantize_int8
+from ghp.arch import parse_arch
+from ghp.counting import deploy_bytes, layer_shapes, macs
+from ghp.policy import PolicyWeights
+
+OBS, ACT = 11, 3
+ARCHS = ("linear", "8-4-4-4", "16-16", "32-32", "64-64", "128-128", "256-256")
+
+
+def random_policy(arch: str, seed: int = 0) -> PolicyWeights:
+    """PyTorch-style init (uniform +-1/sqrt(fan_in)); the instruction count does not depend on the values."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, o in layer_shapes(parse_arch(arch), OBS, ACT):
+        k = 1 / np.sqrt(i)
+        layers.append((rng.uniform(-k, k, (o, i)), rng.uniform(-k, k, o)))
+    return PolicyWeights.from_arrays(arch, layers, -np.ones(ACT), np.ones(ACT))
+
+
+def measure(p: PolicyWeights, dtype: str, hidden_relu: bool = True) -> dict[str, float]:
+    """Build, run and time one export; returns the check's figures."""
+    obs = (np.random.default_rng(1).standard_normal((4, OBS))).astype(np.float32)
+    int8 = quantize_int8(p) if dtype == "int8" else None
+    expected = forward(p, obs, int8, hidden_relu)
+    spec = CSpec("bench", p, dtype, int8, obs, expected, hidden_relu=hidden_relu)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in render(spec, "c-header").items():
+            (Path(tmp) / name).write_text(text)
+        z0 = pre_activations(p, obs[:1], int8, hidden_relu)[0]
+        report = check_c(Path(tmp), "bench", "c-header", obs, expected, z0, tol=1e-5)
+    if not report.ok or "qemu_insn" not in report.figures:
+        sys.exit(f"check failed for {p.arch.key}: {report.steps}")
+    return report.figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dtype", choices=["float32", "int8"], default="float32")
+    args = parser.parse_args()
+    missing = missing_tools("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "newlib", "qemu-system-arm")
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: run `make toolchain`")
+    print(f"Cortex-M4F (QEMU netduinoplus2, -Os, {args.dtype}), obs {OBS}, act {ACT}")
+    print(f"{'arch':>10} {'params':>7} {'bytes':>7} {'MACs':>7} {'flash':>7} {'insn':>8} {'insn/MAC':>8} {'tanhf':>6}")
+    per_mac = {}
+    relu_rows = []
+    for key in ARCHS:
+        p = random_policy(key)
+        arch = p.arch
+        f = measure(p, args.dtype)
+        m = macs(arch, OBS, ACT)
+        per_mac[key] = f["qemu_insn"] / m
+        print(
+            f"{key:>10} {p.n_params:>7} {deploy_bytes(arch, OBS, ACT, args.dtype):>7} {m:>7} "
+            f"{f['flash_bytes']:>7.0f} {f['qemu_insn']:>8.0f} {per_mac[key]:>8.2f} {f['qemu_tanhf_insn']:>6.0f}"
+        )
+        if arch.depth:
+            plain = measure(p, args.dtype, hidden_relu=False)
+            relu_rows.append((key, f["qemu_insn"], f["qemu_insn"] - plain["qemu_insn"], sum(arch.hidden)))
+        if key == "64-64":
+            tanh64 = f["qemu_tanhf_insn"]
+            insn64 = f["qemu_insn"]
+    print("hidden activation (ReLU, fused into the dense loop) vs the same export without it:")
+    for key, total, extra, units in relu_rows:
+        print(
+            f"  {key:>8}: +{extra:.0f} instructions for {units} hidden units ({extra / units:.1f} per unit, "
+            f"{100 * extra / total:.1f}% of the inference)"
+        )
+    print(
+        f"output tanhf: {tanh64 / ACT:.0f} instructions per call, {ACT} calls = {100 * tanh64 / insn64:.1f}% of a "
+        "[64, 64] inference (it is applied to the outputs only; a tanh hidden activation would cost this per unit)"
+    )
+    print(f"instructions per MAC for a [64, 64] policy: {per_mac['64-64']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
