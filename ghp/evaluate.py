@@ -419,7 +419,7 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights], idx: list[int]
     """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order."""
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
-    envs = _get_envs(task.env_id, max(task.n_envs, e), task.max_episode_steps)
+    envs = _get_envs(task.env_id, min(max(task.n_envs, e), len(weights) * e), task.max_episode_steps)
     free = list(range(len(envs)))
     queue = deque(_groups(weights, task.pad_to, max_archs))
     active: list[_Group] = []

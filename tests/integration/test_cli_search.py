@@ -77,3 +77,34 @@ def test_help_is_fast_and_imports_no_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
     r = run("--help")
     assert r.exit_code == 0 and "search" in r.output
+
+
+def test_search_run_by_capacity_then_by_measured_return(tmp_path_factory, tmp_path):
+    from tests.integration.evalfakes import copy_run, tiny_run
+
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    # No results yet: the run's sizes (Pendulum 3 -> 1) and space, ranked by capacity like the offline form.
+    r = run("search", "--run", str(rd), "--max-params", "70", "--top", "0", "--json")
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.output)
+    offline = json.loads(
+        run("search", "--obs-dim", "3", "--act-dim", "1", "--max-params", "70", "--widths", "4,8", "--depths", "1,2",
+            "--top", "0", "--json").output
+    )  # fmt: skip
+    assert [x["key"] for x in rows] == [x["key"] for x in offline]
+    assert all(x["mean_return"] is None for x in rows)
+    one_line_error(run("search", "--run", str(rd), "--max-params", "70", "--by", "return"), "ghp evaluate")
+    one_line_error(run("search", "--run", str(rd), "--env", "Pendulum-v1", "--max-params", "70"), "--run")
+    one_line_error(run("search", "--run", str(tmp_path / "nope"), "--max-params", "70"), "not a ghp run")
+
+    assert run("evaluate", str(rd), "--episodes", "2").exit_code == 0
+    rows = json.loads(run("search", "--run", str(rd), "--max-params", "70", "--top", "0", "--json").output)
+    rets = [x["mean_return"] for x in rows]
+    assert None not in rets and rets == sorted(rets, reverse=True)
+    assert all(x["params"] <= 70 for x in rows) and {"std_return", "bytes", "capacity"} <= set(rows[0])
+    by_size = json.loads(run("search", "--run", str(rd), "--max-params", "70", "--by", "size", "--json").output)
+    assert by_size[0]["largest"] and by_size[0]["params"] == max(x["params"] for x in rows)
+    by_cap = json.loads(run("search", "--run", str(rd), "--max-params", "70", "--by", "capacity", "--json").output)
+    assert [x["capacity"] for x in by_cap] == sorted((x["capacity"] for x in by_cap), reverse=True)
+    r = run("search", "--run", str(rd), "--max-bytes", "300", "--top", "2")
+    assert r.exit_code == 0 and "±" in r.output and "ranked by return" in r.output

@@ -1,0 +1,131 @@
+"""The evaluation engine against a stand-in run (seeded random weights): semantics, determinism, resumption."""
+
+import numpy as np
+import pytest
+
+from ghp.arch import Arch, ArchSpace
+from ghp.envs import make_env
+from ghp.evaluate import EvalConfig, evaluate, parse_arch_selection, reset_seed
+from ghp.policy import obs_vector
+from ghp.results import ResultsStore
+from tests.integration.evalfakes import FakeRun
+
+
+def reference_returns(weights, arch_index, episodes, seed, env_id, max_steps=None):
+    """One environment, one episode at a time, PolicyWeights.act: the definition the engine must meet."""
+    env = make_env(env_id, **({} if max_steps is None else {"max_episode_steps": max_steps}))
+    rets, lens, succ = [], [], []
+    for e in range(episodes):
+        obs, _ = env.reset(seed=reset_seed(seed, arch_index, e))
+        total, n, done, info = 0.0, 0, False, {}
+        while not done:
+            obs, r, term, trunc, info = env.step(weights.act(obs_vector(obs)))
+            total, n, done = total + float(r), n + 1, term or trunc
+        rets.append(total)
+        lens.append(n)
+        succ.append(bool(info.get("is_success", False)))
+    return rets, lens, succ
+
+
+def test_matches_one_episode_at_a_time_reference_with_full_episodes():
+    # InvertedPendulum terminates at different times: every episode must run to its own end.
+    run = FakeRun("InvertedPendulum-v5", ArchSpace(widths=(4, 8, 64), depths=(1, 2)), scale=2.0)
+    archs = list(run.space.archs)
+    summary, records = evaluate(run, archs, EvalConfig(episodes=3, workers=1, seed=7, envs_per_worker=12))
+    assert summary.evaluated == len(archs) and summary.env_steps == sum(sum(r.lengths) for r in records)
+    weights = {w.arch: w for w in run.emit(archs)}
+    lengths = set()
+    for rec in records:
+        rets, lens, _ = reference_returns(weights[rec.arch], rec.arch_index, 3, 7, "InvertedPendulum-v5")
+        assert list(rec.lengths) == lens
+        np.testing.assert_allclose(rec.returns, rets, rtol=1e-5)
+        assert rec.success_rate is None
+        lengths |= set(lens)
+    assert len(lengths) > 3  # episodes of different lengths were in flight together
+
+
+def test_results_independent_of_batching_workers_and_chunking():
+    run = FakeRun(space=ArchSpace(widths=(4, 8, 64), depths=(1, 2, 3)))
+    archs = list(run.space.archs)
+    base = EvalConfig(episodes=2, seed=3, workers=1, max_episode_steps=40)
+    variants = [
+        base,
+        EvalConfig(episodes=2, seed=3, workers=1, max_episode_steps=40, envs_per_worker=2, chunk_size=5),
+        EvalConfig(episodes=2, seed=3, workers=2, max_episode_steps=40, envs_per_worker=6, chunk_size=4, emit_batch=9),
+    ]
+    outs = []
+    for cfg in variants:
+        _, recs = evaluate(run, archs, cfg)
+        outs.append({r.arch: r.returns for r in recs})
+    assert outs[0] == outs[1] == outs[2]
+    assert len(outs[0]) == len(archs)
+    # The same architecture evaluated alone gets the same episodes (reset seeds follow its index in the space).
+    _, alone = evaluate(run, [Arch((64, 8))], base)
+    assert alone[0].returns == outs[0][Arch((64, 8))]
+    # Another seed gives other episodes.
+    _, other = evaluate(run, [Arch((64, 8))], EvalConfig(episodes=2, seed=4, workers=1, max_episode_steps=40))
+    assert other[0].returns != alone[0].returns
+
+
+def test_weights_are_emitted_in_batches():
+    run = FakeRun()
+    evaluate(run, list(run.space.archs), EvalConfig(episodes=1, workers=1, max_episode_steps=5, emit_batch=8))
+    assert run.emitted == [8, 8, 4]
+
+
+def test_interrupted_evaluation_resumes_to_the_same_table(tmp_path):
+    run = FakeRun(space=ArchSpace(widths=(4, 8, 16, 64), depths=(1, 2)))
+    archs = list(run.space.archs)
+    cfg = EvalConfig(episodes=2, seed=1, workers=1, chunk_size=3, max_episode_steps=50)
+
+    (tmp_path / "a").mkdir()
+    with ResultsStore.open(tmp_path / "a", run.run_id) as st:
+        evaluate(run, archs, cfg, st)
+        full = {r.arch.key: r.returns for r in st.records()}
+
+    (tmp_path / "b").mkdir()
+    calls = []
+
+    def interrupt_after_two_chunks(done, total, steps):
+        calls.append(done)
+        if len(calls) == 3:  # the initial call, then two finished chunks
+            raise KeyboardInterrupt
+
+    with ResultsStore.open(tmp_path / "b", run.run_id) as st:
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(run, archs, cfg, st, interrupt_after_two_chunks)
+        assert len(st.finished(cfg_setting(run, cfg))) == 6
+        summary, _ = evaluate(run, archs, cfg, st)
+        assert summary.skipped == 6 and summary.evaluated == len(archs) - 6
+        resumed = {r.arch.key: r.returns for r in st.records()}
+        again, _ = evaluate(run, archs, cfg, st)
+        assert again.evaluated == 0 and len(st.records()) == len(archs)
+    assert resumed == full
+
+
+def cfg_setting(run, cfg):
+    from ghp.results import Setting
+
+    return Setting(run.timesteps, cfg.seed, cfg.episodes, cfg.max_episode_steps or 0)
+
+
+def test_goal_task_records_success_rate():
+    run = FakeRun("FetchReach-v4", ArchSpace(widths=(4,), depths=(1,)))
+    assert run.spec.obs_dim == 13
+    _, [rec] = evaluate(run, [Arch((4,))], EvalConfig(episodes=2, workers=1, max_episode_steps=5))
+    w = run.emit([Arch((4,))])[0]
+    rets, lens, succ = reference_returns(w, 0, 2, 0, "FetchReach-v4", max_steps=5)
+    assert rec.lengths == (5, 5) and list(rec.lengths) == lens
+    np.testing.assert_allclose(rec.returns, rets, rtol=1e-5)
+    assert rec.success_rate == sum(succ) / 2
+
+
+def test_arch_selection():
+    space = ArchSpace(widths=(4, 8), depths=(1, 2))
+    assert parse_arch_selection("all", space) == list(space.archs)
+    three = parse_arch_selection("3", space, seed=1)
+    assert len(set(three)) == 3 and three == parse_arch_selection("3", space, seed=1)
+    assert parse_arch_selection("8-4, [4],8-", space) == [Arch((8, 4)), Arch((4,)), Arch((8,))]
+    for bad, msg in (("16-16", "outside the space"), ("4-x", "malformed"), ("9", "count"), ("4,,8", "malformed")):
+        with pytest.raises(ValueError, match=msg):
+            parse_arch_selection(bad, space)

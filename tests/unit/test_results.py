@@ -1,0 +1,99 @@
+import sqlite3
+
+import pytest
+
+from ghp.arch import Arch
+from ghp.results import SCHEMA_VERSION, ArchRecord, ResultsStore, Setting, read_records
+
+S = Setting(checkpoint_step=100, eval_seed=0, episodes=2)
+
+
+def rec(key: tuple[int, ...], idx: int, rets=(1.0, 3.0), setting=S, success=None) -> ArchRecord:
+    return ArchRecord(
+        arch=Arch(key),
+        arch_index=idx,
+        setting=setting,
+        returns=rets,
+        lengths=(10, 20),
+        success_rate=success,
+        params=7 * idx + 1,
+        bytes=4 * (7 * idx + 1),
+        capacity=idx + 3,
+    )
+
+
+def test_roundtrip_resume_and_no_double_counting(tmp_path):
+    with ResultsStore.open(tmp_path, "run-a") as st:
+        assert st.finished(S) == set()
+        assert st.add([rec((4,), 0), rec((8,), 1, success=0.5)]) == 2
+        # The same rows again (a resumed chunk): nothing is added, nothing counted twice.
+        assert st.add([rec((4,), 0, rets=(9.0, 9.0))]) == 0
+        assert st.finished(S) == {"4", "8"}
+        assert st.finished(Setting(100, 1, 2)) == set()
+    rows = read_records(tmp_path, "run-a")
+    assert [r.arch.key for r in rows] == ["4", "8"]
+    r4, r8 = rows
+    assert r4.returns == (1.0, 3.0) and r4.mean_return == 2.0 and r4.std_return == 1.0
+    assert r4.mean_length == 15 and r4.success_rate is None and r8.success_rate == 0.5
+    assert r8.params == 8 and r8.capacity == 4 and r8.setting == S
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    assert con.execute("SELECT COUNT(*) FROM results").fetchone() == (2,)
+    assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert dict(con.execute("SELECT key, value FROM meta"))["schema_version"] == str(SCHEMA_VERSION)
+
+
+def test_default_setting_is_latest_checkpoint(tmp_path):
+    with ResultsStore.open(tmp_path, "r") as st:
+        st.add([rec((4,), 0), rec((8,), 1)])
+        st.add([rec((4,), 0, rets=(5.0, 5.0), setting=Setting(200, 0, 2))])
+        assert [s for s, _ in st.settings()] == [Setting(200, 0, 2), S]
+        assert [r.mean_return for r in st.records()] == [5.0]
+        assert len(st.records(S)) == 2
+
+
+def test_reader_sees_rows_while_writer_is_open(tmp_path):
+    st = ResultsStore.open(tmp_path, "r")
+    st.add([rec((4,), 0)])
+    reader = ResultsStore.open(tmp_path, "r", create=False, readonly=True)
+    assert [r.arch.key for r in reader.records()] == ["4"]
+    st.add([rec((8,), 1)])
+    assert [r.arch.key for r in reader.records()] == ["4", "8"]
+    reader.close()
+    st.close()
+
+
+def snapshot(path):
+    return {p.name: p.read_bytes() for p in path.iterdir()}
+
+
+def test_refuses_other_run_older_schema_and_garbage_without_touching_them(tmp_path):
+    with ResultsStore.open(tmp_path, "run-a") as st:
+        st.add([rec((4,), 0)])
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError, match="belongs to run run-a"):
+        ResultsStore.open(tmp_path, "run-b")
+    assert snapshot(tmp_path) == before
+
+    old = tmp_path / "old"
+    old.mkdir()
+    with ResultsStore.open(old, "run-a") as st:
+        st.add([rec((4,), 0)])
+    con = sqlite3.connect(old / "results.sqlite")
+    with con:
+        con.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
+    con.close()
+    before = snapshot(old)
+    with pytest.raises(ValueError, match="schema version 0"):
+        ResultsStore.open(old, "run-a")
+    assert snapshot(old) == before
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ValueError, match="not a ghp results file"):
+        ResultsStore.open(bad, "run-a")
+    assert (bad / "results.sqlite").read_bytes() == b"this is not sqlite" * 100
+
+    with pytest.raises(FileNotFoundError):
+        ResultsStore.open(tmp_path / "nope", "run-a", create=False)
+    assert read_records(tmp_path / "nothing", "x") == []
