@@ -20,6 +20,8 @@ from .check import CHECK_TOL, CheckReport, check_c
 
 TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
 C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
+CRAZYFLIE_FLASH = 1008 * 1024
+"""Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
 
 
 @dataclass(frozen=True)
@@ -156,11 +158,10 @@ def _export_c(
         result.int8_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
     else:
         expected = torch_act
-    lines = [f"environment   {env_id}"] if env_id else []
+    lines = [*([f"environment   {env_id}"] if env_id else []), *source]
     if result.int8_max_err is not None:
-        lines.append(
-            f"int8          largest action error against float32 on the self-test vectors: {result.int8_max_err:.3g}"
-        )
+        err = result.int8_max_err
+        lines.append(f"int8 error    {err:.3g}: the largest |int8 - float32 action| on the self-test vectors")
     spec = CSpec(
         name=config.name,
         weights=w,
@@ -169,7 +170,7 @@ def _export_c(
         test_obs=tv.obs,
         test_act=expected,
         test_labels=tv.labels,
-        source=(*lines, *source),
+        source=tuple(lines),
     )
     for fname, text in render(spec, config.target).items():
         path = out / fname
@@ -177,6 +178,11 @@ def _export_c(
             f.write(text)
         result.files.append(path)
     result.n_vectors = len(tv.obs)
+    if result.n_bytes > CRAZYFLIE_FLASH:
+        result.notes.append(
+            f"the weights alone ({result.n_bytes} B) exceed the Crazyflie's ~{CRAZYFLIE_FLASH // 1024} KB of usable "
+            "flash: choose a smaller architecture or --dtype int8"
+        )
     if config.check:
         z0 = pre_activations(w, tv.obs[:1], int8)[0]
         result.check = check_c(
@@ -240,7 +246,7 @@ def policy_from_run(
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
-        how = "chosen with --arch"
+        how = "--arch"
         if chosen not in run.space:
             space = run.space
             raise ValueError(
@@ -257,10 +263,10 @@ def policy_from_run(
         if not ranked:
             raise ValueError(f"no architecture of the run fits {budget.describe()}: raise the budget")
         chosen = ranked[0].arch
-        how = f"best under {budget.describe()}"
+        how = f"--best: first of rank_run under {budget.describe()}"
     weights = run.emit([chosen])[0]
     source = (
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
-        f"chosen        {chosen.key}, {how}",
+        f"chosen        {chosen.key} ({how})",
     )
     return RunPolicy(weights, run.spec.env_id, source)

@@ -13,8 +13,10 @@ re-exporting gives byte-identical files.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,12 +70,19 @@ def _rows(values: list[str], indent: str = "    ") -> str:
     return ",\n".join(indent + line for line in lines)
 
 
+def _array(ctype: str, name: str, data: np.ndarray, size: str, fmt: Callable[[Any], str]) -> str:
+    """A ``static const`` 1-D array; a matrix is written row by row (each row starts a line)."""
+    rows = data if data.ndim == 2 else data.reshape(1, -1)
+    body = ",\n".join(_rows([fmt(v) for v in row]) for row in rows)
+    return f"static const {ctype} {name}[{size}] = {{\n{body}\n}};"
+
+
 def _f_array(name: str, data: np.ndarray, size: str) -> str:
-    return f"static const float {name}[{size}] = {{\n{_rows([c_float(v) for v in data.ravel()])}\n}};"
+    return _array("float", name, data, size, c_float)
 
 
 def _i8_array(name: str, data: np.ndarray, size: str) -> str:
-    return f"static const int8_t {name}[{size}] = {{\n{_rows([str(int(v)) for v in data.ravel()])}\n}};"
+    return _array("int8_t", name, data, size, lambda v: str(int(v)))
 
 
 @dataclass(frozen=True)
