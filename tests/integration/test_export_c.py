@@ -56,9 +56,11 @@ def test_host_and_cortex_m4_builds_match_torch(tmp_path, target, dtype, arch, en
 
 
 @needs_qemu
-def test_full_check_on_the_emulated_stm32f405(tmp_path):
+@pytest.mark.parametrize(("target", "dtype"), [("c-header", "float32"), ("c-source", "int8")])
+def test_full_check_on_the_emulated_stm32f405(tmp_path, target, dtype):
     p = policy("8-4-4-4", 3, 1, seed=4)
-    result = export_policy(p, ExportConfig(out=tmp_path, check=True, name="pend"), env_id="Pendulum-v1")
+    config = ExportConfig(out=tmp_path, check=True, name="pend", target=target, dtype=dtype)
+    result = export_policy(p, config, env_id="Pendulum-v1")
     report = result.check
     assert report.ok and [s.status for s in report.steps] == ["ok", "ok", "ok"], report.steps
     f = report.figures

@@ -124,6 +124,22 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, args, message):
     assert len(r.output.strip().splitlines()) == 1
 
 
+def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
+    import export.api
+    from export.check import CheckReport
+
+    def failing(*args, **kwargs):
+        report = CheckReport()
+        report.add("host", "failed", "max |C - expected| = 0.5")
+        return report
+
+    monkeypatch.setattr(export.api, "check_c", failing)
+    r = ghp("export", run_dir, "--arch", "8", "--out", tmp_path, "--check")
+    assert r.exit_code == 1
+    assert "check host: FAILED" in r.output and "its check failed (host)" in r.output
+    assert (tmp_path / "policy.h").is_file()
+
+
 def test_help_is_instant_and_documented():
     r = ghp("export", "--help")
     assert r.exit_code == 0 and "--best" in r.output and "c-header" in r.output
