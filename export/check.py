@@ -367,14 +367,17 @@ def qemu_command(fw: Path, *extra: str) -> list[str]:
 def traced_call_length(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_time_calls") -> int:
     """Instructions of the first call of ``symbol`` from ``caller``, counted from QEMU's per-instruction trace.
 
-    An independent check of the SysTick method: QEMU translates one instruction per block (``-singlestep``) and
+    An independent check of the SysTick method: QEMU translates one instruction per block and
     logs every executed block with its symbol (``-d exec,nochain``); the call runs from the first line in
     ``symbol`` to the next line back in ``caller``.
     """
     with tempfile.TemporaryDirectory(prefix="ghp-trace-") as tmp:
         log = Path(tmp) / "trace.log"
-        cmd = qemu_command(fw, "-singlestep", "-d", "exec,nochain", "-D", str(log))
-        subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S)
+        # QEMU >= 8.1 spells one instruction per block "-accel tcg,one-insn-per-tb=on"; older ones "-singlestep".
+        for flag in (["-accel", "tcg,one-insn-per-tb=on"], ["-singlestep"]):
+            cmd = qemu_command(fw, *flag, "-d", "exec,nochain", "-D", str(log))
+            if subprocess.run(cmd, capture_output=True, text=True, timeout=QEMU_TIMEOUT_S).returncode == 0:
+                break
         count, inside = 0, False
         with open(log, encoding="utf-8", errors="replace") as f:
             for line in f:
