@@ -12,7 +12,9 @@
 #include <math.h>
 #include <stdint.h>
 
-/* y[o] = sum_i w[o * n_in + i] * x[i] + b[o]; ReLU on y when relu != 0 (hidden layers). */
+/* y[o] = sum_i w[o * n_in + i] * x[i] + b[o]; ReLU on y when relu != 0 (hidden layers).
+ * The loop is unrolled by four with one accumulator, so the sum stays in index order (bit-exact with the
+ * reference) while the loop overhead drops from 3 to 0.75 instructions per multiply-accumulate at -Os. */
 static inline void ghp_dense_f32(const float *w, const float *b, const float *x, float *y, uint32_t n_in,
                                  uint32_t n_out, uint32_t relu)
 {
@@ -21,7 +23,13 @@ static inline void ghp_dense_f32(const float *w, const float *b, const float *x,
     for (o = 0u; o < n_out; ++o) {
         const float *row = w + o * n_in;
         float acc = 0.0f;
-        for (i = 0u; i < n_in; ++i) {
+        for (i = 0u; i + 4u <= n_in; i += 4u) {
+            acc += row[i] * x[i];
+            acc += row[i + 1u] * x[i + 1u];
+            acc += row[i + 2u] * x[i + 2u];
+            acc += row[i + 3u] * x[i + 3u];
+        }
+        for (; i < n_in; ++i) {
             acc += row[i] * x[i];
         }
         acc += b[o];
@@ -38,7 +46,13 @@ static inline void ghp_dense_i8(const int8_t *q, const float *scale, const float
     for (o = 0u; o < n_out; ++o) {
         const int8_t *row = q + o * n_in;
         float acc = 0.0f;
-        for (i = 0u; i < n_in; ++i) {
+        for (i = 0u; i + 4u <= n_in; i += 4u) {
+            acc += (float)row[i] * x[i];
+            acc += (float)row[i + 1u] * x[i + 1u];
+            acc += (float)row[i + 2u] * x[i + 2u];
+            acc += (float)row[i + 3u] * x[i + 3u];
+        }
+        for (; i < n_in; ++i) {
             acc += (float)row[i] * x[i];
         }
         acc = acc * scale[o] + b[o];
