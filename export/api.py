@@ -127,13 +127,13 @@ def export_policy(
         path = write_onnx(w, config.name, out / f"{config.name}.onnx")
         result.files.append(path)
         if config.check:
-            from .reference import torch_actions
+            from .reference import check_tolerance, torch_actions
             from .vectors import test_vectors
 
             obs = test_vectors(w, env_id, config.n_rollout, config.seed).obs
             err = float(np.max(np.abs(run_onnx(path, obs) - torch_actions(w, obs))))
             result.notes.append(f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors")
-            if err > CHECK_TOL:
+            if err > check_tolerance(w, CHECK_TOL):
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
         return result
     return _export_c(w, config, env_id, source, out, result)

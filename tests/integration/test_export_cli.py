@@ -70,6 +70,22 @@ def test_exported_header_computes_the_runs_policy(run_dir, tmp_path):
     np.testing.assert_allclose(got, weights.act(obs)[:, 0], atol=1e-6, rtol=0)
 
 
+@pytest.mark.skipif(bool(TOOLS), reason=f"missing {', '.join(TOOLS)} (CI: make toolchain)")
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_trained_policy_matches_torch_to_1e6_on_host_and_in_qemu(run_dir, tmp_path, dtype):
+    from export.api import ExportConfig, export_policy, policy_from_run
+
+    chosen = policy_from_run(run_dir, arch="8-8")
+    config = ExportConfig(out=tmp_path, name="pend", check=True, dtype=dtype)
+    result = export_policy(chosen.weights, config, chosen.env_id, chosen.source)
+    f = result.check.figures
+    assert result.check.ok and len(result.check.steps) == 3, result.check.steps
+    assert f["host_max_err"] <= 1e-6 and f["qemu_vs_host_max_diff"] <= 1e-6  # QEMU's self-test also passed at 2e-6
+    assert f["stack_bytes"] < 1800 and f["qemu_stack_bytes"] < 1800
+    text = (tmp_path / "pend.h").read_text()
+    assert chosen.source[0] in text and "Pendulum-v1" in text
+
+
 def test_best_under_a_budget_uses_rank_run(run_dir, tmp_path):
     from search.budget import Budget, rank_run
 
