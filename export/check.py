@@ -4,7 +4,8 @@ What is verified (issue 5, "--check"):
 
 1. host: ``gcc -std=c99 -Wall -Wextra -Werror -Wconversion -Wdouble-promotion -pedantic -ffp-contract=off``
    compiles the policy with a harness, which runs it on the check vectors; its actions are compared with torch
-   (``<= 1e-6`` for float32) and its self-test must pass.
+   (``<= 1e-6`` in units of the tanh output, i.e. ``1e-6 * max(1, (high - low) / 2)``, for float32; with the int8
+   arithmetic's own reference for int8) and its self-test must pass with that tolerance.
 2. cortex-m4: ``arm-none-eabi-gcc`` with the Crazyflie firmware's flags (and ``-ffp-contract=off``) compiles the
    policy alone: flash and RAM from ``arm-none-eabi-size``, stack from ``-fstack-usage``, and no software
    double-precision routine (``__aeabi_d*``, ``__aeabi_f2d``, ``__adddf3``, ...) may appear.
@@ -12,8 +13,9 @@ What is verified (issue 5, "--check"):
    harness on ``qemu-system-arm -M netduinoplus2`` (an STM32F405) with semihosting; its exit status is the
    self-test's. With ``-icount shift=0`` every instruction advances virtual time by 1 ns, so SysTick (processor
    clock) counts instructions up to a constant factor; the harness calibrates that factor on a loop of known
-   length (2 instructions per iteration) and reports instructions per inference, the ``tanhf`` share, and the
-   deepest stack use of one call (painted stack).
+   length (2 instructions per iteration), times 1 and 5 calls of ``NAME_act`` minus as many empty calls, and
+   reports instructions per inference, the ``tanhf`` share, and the deepest stack use of one call (painted
+   stack). :func:`traced_call_length` cross-checks the count against QEMU's per-instruction trace.
 
 A missing tool is reported with the Debian package that provides it, and its steps are skipped.
 """
