@@ -70,6 +70,7 @@ def test_render_is_deterministic_and_has_the_banner(target, dtype):
     text = "\n".join(a.values())
     assert f"ghp {ghp.__version__}" in text and "8-4-4-4" in text
     assert f"parameters    {p.n_params} ({dtype}: {deploy_bytes(p.arch, 5, 2, dtype)} bytes" in text
+    assert ("and scales" in text) == (dtype == "int8")
     assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text)  # no timestamp
     code = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     for banned in ("malloc", "printf", "stdio", "double", "alloca"):
@@ -77,6 +78,14 @@ def test_render_is_deterministic_and_has_the_banner(target, dtype):
     assert "#define POLICY_OBS_DIM 5" in text and "POLICY_NO_SELFTEST" in text
     assert "void policy_act(const float obs[POLICY_OBS_DIM], float act[POLICY_ACT_DIM])" in text
     assert "int policy_selftest(float tol)" in text
+
+
+def test_banner_lines_cannot_close_the_comment():
+    p = policy("4")
+    spec = spec_for(p)
+    evil = CSpec(spec.name, p, test_obs=spec.test_obs, test_act=spec.test_act, source=("run x */ int y;\nz",))
+    text = render(evil)["policy.h"]
+    assert "x * / int y; z" in text and text.count("*/") == render(spec)["policy.h"].count("*/")
 
 
 def test_int8_rows_follow_the_byte_rule_and_stay_close():
