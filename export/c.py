@@ -67,7 +67,7 @@ def c_float(x: float | np.floating) -> str:
 
 def _comment(text: str) -> str:
     """``text`` made safe inside a C block comment (one line, no comment terminator)."""
-    return " ".join(text.split()).replace("*/", "* /")
+    return text.replace("\r", " ").replace("\n", " ").replace("*/", "* /")
 
 
 def _rows(values: list[str], indent: str = "    ") -> str:
