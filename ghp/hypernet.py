@@ -6,8 +6,9 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
   position one-hots) to a ``hidden``-wide embedding.
 - **Gated GNN**: along the chain, one forward pass (input to output) and one backward pass; at every node a message
   MLP reads the previous node's updated state and a GRU cell updates the node's own state with it. The whole meta
-  batch runs each step at once; the GRU's hidden-side matmul is done for all nodes before the pass, because a
-  node's own state does not depend on the pass.
+  batch runs each step at once. Two exact savings: the GRU's hidden-side matmul is done for all nodes before the
+  pass (a node's own state does not change during the pass), and the message MLP's output layer is folded into the
+  GRU's input projection (a linear map followed by a linear map is one linear map).
 - **Decode**: every weight node gives its layer's weight matrix as the top-left ``(fan_out, fan_in)`` crop of a
   ``max_out x max_in`` map, and every bias node its bias as the first ``fan_out`` entries of a vector. Only the
   entries inside the crop are computed (the authors' code emits full 512 x 512 maps, 33.8 M parameters).
@@ -19,6 +20,10 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
     and a ``rank x rank`` core ``M(e)`` computed from the node embedding.
 
 - **Scale** (authors' code): weights times ``sqrt(2 / fan_in)``, biases ``tanh(0.2 p)``.
+
+Execution (:meth:`GraphHypernet.run`): with the factorised decoder the meta batch's MLPs run without forming ``W``:
+``x W^T = ((x C[:in]) M^T) R[:out]^T``, all architectures at once, zero-padded to the widest layer with exact zero
+masks (:func:`ghp.mlp.run_factorised`). The dense decoder's explicit weights run through :func:`ghp.mlp.run_mlps`.
 """
 
 from __future__ import annotations
@@ -33,8 +38,18 @@ from torch import nn
 
 from ghp.arch import Arch
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
+from ghp.mlp import (
+    FactorisedSchedule,
+    factorised_schedule,
+    run_factorised,
+    run_factorised_loop,
+    run_mlps,
+    split_sizes,
+)
 
 DECODERS: tuple[str, ...] = ("factorised", "dense")
+RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
+"""How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
 
 LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
 """``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
@@ -73,14 +88,31 @@ class HypernetConfig:
 class _Plan:
     """Index bookkeeping for one tuple of architectures (rebuilt only when the architectures change)."""
 
+    archs: tuple[Arch, ...]
     features: torch.Tensor  # [B, N, F]
     step_masks: list[torch.Tensor | None]  # per position: [B, 1] float mask, None if every chain has the node
-    weight_idx: torch.Tensor  # flat node indices (b * N + pos) of weight nodes, arch-major, layer order
-    bias_idx: torch.Tensor
-    shapes: list[tuple[int, int]]  # (out, in) per weight node
-    scales: torch.Tensor  # sqrt(2 / fan_in) per weight node
-    counts: list[int]  # linear layers per architecture
-    max_out: int
+    shapes: list[list[tuple[int, int]]]  # per architecture, (out, in) per layer
+    depths: torch.Tensor  # [B] long
+    scales: torch.Tensor  # [B, P] sqrt(2 / fan_in) per layer slot (1 for slots past the output layer)
+    schedule: FactorisedSchedule  # zero-padding masks of the implicit factorised execution
+
+
+@dataclass
+class Emission:
+    """What the hypernetwork emitted for a meta batch: enough to run or materialise every MLP."""
+
+    plan: _Plan
+    biases: torch.Tensor
+    """``[B, P, max_out]`` scaled biases per layer slot (slot ``j`` of architecture ``b``: first ``out`` entries)."""
+    cores: torch.Tensor | None = None
+    """Factorised: ``[B, P, rank, rank]`` scaled cores ``M``; ``W = R[:out] M C[:in]^T``."""
+    dense: list[torch.Tensor] | None = None
+    """Dense: every layer's scaled weight, architecture-major."""
+
+    @property
+    def archs(self) -> tuple[Arch, ...]:
+        """The architectures, in order."""
+        return self.plan.archs
 
 
 class GraphHypernet(nn.Module):
@@ -99,8 +131,9 @@ class GraphHypernet(nn.Module):
         # Node features: width / max, log-width, 3 kind one-hots, layer-position one-hots, is-output flag.
         self.n_features = 2 + 3 + (max_depth + 1) + 1
         self.encoder = nn.Linear(self.n_features, h)
-        self.msg_fwd = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
-        self.msg_bwd = nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, h))
+        # Message MLP hidden layers (one per pass direction); their output layer is the GRU's input projection.
+        self.msg_fwd = nn.Linear(h, h)
+        self.msg_bwd = nn.Linear(h, h)
         self.gru = nn.GRUCell(h, h)
         self.bias_head = nn.Linear(h, self.max_out)
         if config.decoder == "dense":
@@ -147,8 +180,8 @@ class GraphHypernet(nn.Module):
         w = g.widths
         kinds = torch.nn.functional.one_hot(g.kinds, 3).float()
         layer_pos = torch.nn.functional.one_hot((g.layers + 1).clamp(max=self.max_depth + 1), self.max_depth + 2)
-        depth = torch.tensor([a.depth for a in archs]).unsqueeze(1)
-        is_out = ((g.layers == depth) & g.mask).float().unsqueeze(-1)
+        depths = torch.tensor([a.depth for a in archs])
+        is_out = ((g.layers == depths.unsqueeze(1)) & g.mask).float().unsqueeze(-1)
         feats = torch.cat(
             [
                 (w / self.max_out).unsqueeze(-1),
@@ -163,99 +196,275 @@ class GraphHypernet(nn.Module):
         for t in range(n):
             col = g.mask[:, t]
             masks.append(None if bool(col.all()) else col.float().unsqueeze(1))
-        weight_idx, bias_idx, shapes, counts = [], [], [], []
-        for i, a in enumerate(archs):
-            sh = self.layer_shapes(a)
-            counts.append(len(sh))
-            for j, s in enumerate(sh):
-                weight_idx.append(i * n + 1 + 2 * j)
-                bias_idx.append(i * n + 2 + 2 * j)
-                shapes.append(s)
-        assert all(int(g.kinds.view(-1)[k]) == NODE_WEIGHT for k in weight_idx)
-        assert all(int(g.kinds.view(-1)[k]) == NODE_BIAS for k in bias_idx)
+        p = (n - 1) // 2  # layer slots: weight nodes sit at 1, 3, ..., bias nodes at 2, 4, ...
+        shapes = [self.layer_shapes(a) for a in archs]
+        scales = torch.ones(b, p)
+        for i, sh in enumerate(shapes):
+            for j, (_, fan_in) in enumerate(sh):
+                scales[i, j] = math.sqrt(2.0 / fan_in)
+        kinds_flat = g.kinds
+        assert all(int(kinds_flat[i, 1 + 2 * j]) == NODE_WEIGHT for i, sh in enumerate(shapes) for j in range(len(sh)))
+        assert all(int(kinds_flat[i, 2 + 2 * j]) == NODE_BIAS for i, sh in enumerate(shapes) for j in range(len(sh)))
         plan = _Plan(
-            features=feats,
-            step_masks=masks,
-            weight_idx=torch.tensor(weight_idx),
-            bias_idx=torch.tensor(bias_idx),
-            shapes=shapes,
-            scales=torch.tensor([math.sqrt(2.0 / i) for _, i in shapes]),
-            counts=counts,
-            max_out=max(o for o, _ in shapes),
+            archs, feats, masks, shapes, depths, scales, factorised_schedule(archs, self.in_dim, self.out_width)
         )
         if len(self._plans) > 64:
             self._plans.clear()
         self._plans[archs] = plan
         return plan
 
-    def _gnn_pass(self, states: list[torch.Tensor], msg: nn.Module, order: range, masks: list[Any]) -> None:
-        """One gated-GNN pass along the chain in ``order``, updating ``states`` in place (per position)."""
-        h = self.config.hidden
-        gh = torch.nn.functional.linear(torch.stack(states), self.gru.weight_hh, self.gru.bias_hh).unbind(0)
-        prev: torch.Tensor | None = None
-        prev_t = -1
-        for t in order:
-            if prev is None:
-                gi = self.gru.bias_ih.expand(states[t].shape[0], 3 * h)
-            else:
-                m = msg(prev)
-                if masks[prev_t] is not None:  # the previous position is padding for some chains
-                    m = m * masks[prev_t]
-                gi = torch.nn.functional.linear(m, self.gru.weight_ih, self.gru.bias_ih)
-            i_r, i_z, i_n = gi.chunk(3, 1)
-            h_r, h_z, h_n = gh[t].chunk(3, 1)
-            r = torch.sigmoid(i_r + h_r)
-            z = torch.sigmoid(i_z + h_z)
-            cand = torch.tanh(i_n + r * h_n)
-            new = cand + z * (states[t] - cand)
-            states[t] = new
-            prev, prev_t = new, t
+    def embed(self, archs: Sequence[Arch], fused: bool = True) -> tuple[torch.Tensor, _Plan]:
+        """Node embeddings ``[B, N, hidden]`` after the encoder and both GNN passes.
 
-    def embed(self, archs: Sequence[Arch]) -> tuple[torch.Tensor, _Plan]:
-        """Node embeddings ``[B * N, hidden]`` after the encoder and both GNN passes."""
+        ``fused`` runs each pass as one autograd node with a hand-written backward (:class:`_GatedPass`), about twice
+        as fast on CPU as recording every small op; ``fused=False`` is the plain-autograd reference.
+        """
         plan = self._plan(tuple(archs))
-        x = self.encoder(plan.features)  # [B, N, h]
-        states = list(x.unbind(1))
-        n = len(states)
-        self._gnn_pass(states, self.msg_fwd, range(n), plan.step_masks)
-        self._gnn_pass(states, self.msg_bwd, range(n - 1, -1, -1), plan.step_masks)
-        return torch.stack(states, 1).reshape(-1, self.config.hidden), plan
+        x = self.encoder(plan.features).transpose(0, 1)  # [N, B, h]
+        g = self.gru
+        for msg, reverse in ((self.msg_fwd, False), (self.msg_bwd, True)):
+            args = (msg.weight, msg.bias, g.weight_ih, g.bias_ih, g.weight_hh, g.bias_hh)
+            if fused:
+                x = _GatedPass.apply(x, *args, plan.step_masks, reverse)
+            else:
+                x = gated_pass(x, *args, plan.step_masks, reverse)
+        return x.transpose(0, 1), plan
 
-    def forward(self, archs: Sequence[Arch]) -> list[LayerWeights]:
-        """Scaled weights and biases of every architecture: ``out[i][j] = (W [out, in], b [out])``."""
+    def emit(self, archs: Sequence[Arch]) -> Emission:
+        """Run encoder, GNN and decoder for a meta batch; only the entries inside each crop are computed."""
         emb, plan = self.embed(archs)
-        ew = emb.index_select(0, plan.weight_idx)
-        eb = emb.index_select(0, plan.bias_idx)
-        mo = plan.max_out
+        ew = emb[:, 1::2]  # [B, P, h] weight nodes (slot j = layer j; slots past the output layer are padding)
+        eb = emb[:, 2::2]
+        mo = max(o for sh in plan.shapes for o, _ in sh)
         biases = torch.tanh(
             self.config.bias_scale
             * torch.nn.functional.linear(eb, self.bias_head.weight[:mo], self.bias_head.bias[:mo])
         )
-        weights = self._decode_weights(ew, plan)
-        bias_rows = biases.unbind(0)  # unbind's backward is one stack, unlike per-row indexing
+        if self.config.decoder == "dense":
+            p = ew.shape[1]
+            idx = torch.tensor([i * p + j for i, sh in enumerate(plan.shapes) for j in range(len(sh))])
+            nodes = ew.reshape(-1, ew.shape[-1]).index_select(0, idx)
+            shapes = [s for sh in plan.shapes for s in sh]
+            scales = [float(plan.scales[i, j]) for i, sh in enumerate(plan.shapes) for j in range(len(sh))]
+            dense = _DenseCrop.apply(self.weight_map, self.weight_map_bias, nodes, shapes, scales)
+            return Emission(plan, biases, dense=list(dense))
+        kr = self.config.rank
+        cores = self.core(ew).view(ew.shape[0], ew.shape[1], kr, kr) * plan.scales.view(*plan.scales.shape, 1, 1)
+        return Emission(plan, biases, cores=cores)
+
+    def layers(self, emission: Emission) -> list[LayerWeights]:
+        """Explicit ``(W, b)`` per layer of every architecture: ``W`` is the top-left crop of the map."""
+        plan = emission.plan
         out: list[LayerWeights] = []
         k = 0
-        for c in plan.counts:
+        bias_rows = emission.biases.unbind(0)
+        cores = emission.cores.unbind(0) if emission.cores is not None else None
+        for i, sh in enumerate(plan.shapes):
             layers = []
-            for _ in range(c):
-                o = plan.shapes[k][0]
-                layers.append((weights[k], bias_rows[k][:o]))
+            slot_bias = bias_rows[i].unbind(0)
+            slot_core = cores[i].unbind(0) if cores is not None else None
+            for j, (o, fan_in) in enumerate(sh):
+                if emission.dense is not None:
+                    w = emission.dense[k]
+                else:
+                    assert slot_core is not None
+                    w = self.rows[:o] @ slot_core[j] @ self.cols[:fan_in].T
+                layers.append((w, slot_bias[j][:o]))
                 k += 1
             out.append(layers)
         return out
 
-    def _decode_weights(self, ew: torch.Tensor, plan: _Plan) -> list[torch.Tensor]:
-        if self.config.decoder == "dense":
-            out = []
-            rows = ew.unbind(0)
-            for k, (o, i) in enumerate(plan.shapes):
-                # Only the crop's rows of the decoder are touched: [o, i, h] @ [h].
-                w = torch.matmul(self.weight_map[:o, :i], rows[k]) + self.weight_map_bias[:o, :i]
-                out.append(w * plan.scales[k])
-            return out
-        kr = self.config.rank
-        cores = (self.core(ew).view(-1, kr, kr) * plan.scales.view(-1, 1, 1)).unbind(0)
-        return [self.rows[:o] @ cores[k] @ self.cols[:i].T for k, (o, i) in enumerate(plan.shapes)]
+    def forward(self, archs: Sequence[Arch]) -> list[LayerWeights]:
+        """Scaled weights and biases of every architecture: ``out[i][j] = (W [out, in], b [out])``."""
+        return self.layers(self.emit(archs))
+
+    def run(self, emission: Emission, x: torch.Tensor, mode: str = "auto") -> torch.Tensor:
+        """Outputs of the meta batch's MLPs on ``x``, rows split across architectures (:func:`ghp.mlp.split_sizes`).
+
+        Modes (:data:`RUN_MODES`): ``auto`` runs a factorised emission implicitly one architecture at a time
+        (``factorised-loop``, fastest measured) and dense weights with ``ghp.mlp.run_mlps``; ``factorised`` is the
+        zero-padded implicit scheme; ``loop`` / ``padded`` materialise the weights first.
+        """
+        if mode not in RUN_MODES:
+            raise ValueError(f"unknown MLP execution mode {mode!r}: choose one of {', '.join(RUN_MODES)}")
+        if emission.cores is not None:
+            if mode in ("auto", "factorised-loop"):
+                return run_factorised_loop(
+                    x, self.rows, self.cols, emission.cores, emission.biases, emission.plan.shapes
+                )
+            sizes = split_sizes(x.shape[0], len(emission.archs))
+            if mode == "factorised" and len(set(sizes)) == 1:
+                plan = emission.plan
+                return run_factorised(
+                    x, self.rows, self.cols, emission.cores, emission.biases, plan.depths, plan.schedule
+                )
+        return run_mlps(x, self.layers(emission), mode if mode in ("loop", "padded") else "auto")
+
+
+def gated_pass(
+    x: torch.Tensor,
+    w1: torch.Tensor,
+    b1: torch.Tensor,
+    w_ih: torch.Tensor,
+    b_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    masks: list[torch.Tensor | None],
+    reverse: bool,
+) -> torch.Tensor:
+    """One gated-GNN pass along the chain (plain autograd): ``x [N, B, h]`` -> updated states, same shape.
+
+    Node ``t`` (in pass order) receives the message ``relu(W1 s + b1)`` of the previous node's updated state ``s``
+    (none for the first node, or when the previous position is padding) and updates its own state with a GRU cell.
+    """
+    n, _, h = x.shape
+    gh = torch.nn.functional.linear(x, w_hh, b_hh)
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    out: list[torch.Tensor | None] = [None] * n
+    prev: torch.Tensor | None = None
+    prev_t = -1
+    for t in order:
+        if prev is None:
+            gi = b_ih.expand(x.shape[1], 3 * h)
+        else:
+            m = torch.relu(torch.nn.functional.linear(prev, w1, b1))
+            mask = masks[prev_t]
+            if mask is not None:
+                m = m * mask
+            gi = torch.nn.functional.linear(m, w_ih, b_ih)
+        ght = gh[t]
+        r, z = torch.sigmoid(gi[:, : 2 * h] + ght[:, : 2 * h]).chunk(2, 1)
+        cand = torch.tanh(torch.addcmul(gi[:, 2 * h :], r, ght[:, 2 * h :]))
+        new = torch.lerp(cand, x[t], z)  # (1 - z) * cand + z * x_t: the GRU update
+        out[t] = new
+        prev, prev_t = new, t
+    return torch.stack([o for o in out if o is not None])
+
+
+class _GatedPass(torch.autograd.Function):
+    """:func:`gated_pass` as one autograd node: the same forward without recording, a hand-written backward.
+
+    Only the carry from node to node is sequential; the backward folds every per-node local derivative into two
+    ``[N, B, 3h]`` factors computed at once, so each node costs six small ops on the way back.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: torch.Tensor,
+        w1: torch.Tensor,
+        b1: torch.Tensor,
+        w_ih: torch.Tensor,
+        b_ih: torch.Tensor,
+        w_hh: torch.Tensor,
+        b_hh: torch.Tensor,
+        masks: list[torch.Tensor | None],
+        reverse: bool,
+    ) -> torch.Tensor:
+        n, b, h = x.shape
+        gh = torch.nn.functional.linear(x, w_hh, b_hh)
+        order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+        out = torch.empty_like(x)
+        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype)
+        cand_all = torch.empty_like(x)
+        us, ms, prevs = [], [], []
+        ones = torch.ones(b, 1, dtype=x.dtype)
+        prev: torch.Tensor | None = None
+        prev_t = -1
+        for t in order:
+            if prev is None:
+                gi = b_ih.expand(b, 3 * h)
+            else:
+                u = torch.nn.functional.linear(prev, w1, b1)
+                m = torch.relu(u)
+                mask = masks[prev_t]
+                if mask is not None:
+                    m = m * mask
+                gi = torch.nn.functional.linear(m, w_ih, b_ih)
+                us.append(u * (mask if mask is not None else ones))
+                ms.append(m)
+                prevs.append(prev)
+            ght = gh[t]
+            rz = torch.sigmoid(gi[:, : 2 * h] + ght[:, : 2 * h], out=rz_all[t])
+            cand = torch.tanh(torch.addcmul(gi[:, 2 * h :], rz[:, :h], ght[:, 2 * h :]), out=cand_all[t])
+            prev = torch.lerp(cand, x[t], rz[:, h:], out=out[t])
+            prev_t = t
+        ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out)
+        ctx.saved = (order, us, ms, prevs)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
+        x, w1, w_ih, w_hh, gh, rz_all, cand_all, out = ctx.saved_tensors
+        order, us, ms, prevs = ctx.saved
+        n, b, h = x.shape
+        r, z = rz_all[..., :h], rz_all[..., h:]
+        # d gi / d new and d gh / d new, per node (GRU derivatives): [N, B, 3h] each.
+        g_an = (1 - z) * (1 - cand_all * cand_all)
+        k_r = g_an * gh[..., 2 * h :] * r * (1 - r)
+        k_z = (x - cand_all) * z * (1 - z)
+        k_gi = torch.cat([k_r, k_z, g_an], -1)
+        k_gh = torch.cat([k_r, k_z, g_an * r], -1)
+        relu_masks = [(u > 0).to(x.dtype) for u in us]  # mask already folded into u (padding -> 0)
+        g_new = torch.empty_like(x)
+        carry: torch.Tensor | None = None
+        for s in range(len(order) - 1, -1, -1):
+            t = order[s]
+            gn = g_out[t] if carry is None else g_out[t] + carry
+            g_new[t] = gn
+            if s > 0:
+                g_gi = gn.repeat(1, 3) * k_gi[t]
+                carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
+        g_new3 = g_new.repeat(1, 1, 3)
+        g_gi_all = g_new3 * k_gi
+        g_gh = g_new3 * k_gh
+        g_x = g_new * z + torch.matmul(g_gh, w_hh)
+        flat_gh = g_gh.reshape(n * b, 3 * h)
+        g_whh = flat_gh.T @ x.reshape(n * b, h)
+        g_bhh = flat_gh.sum(0)
+        msg_steps = order[1:]  # nodes that received a message, in pass order
+        g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
+        g_wih = g_gi.T @ torch.cat(ms)
+        g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0)
+        g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
+        g_w1 = g_u.T @ torch.cat(prevs)
+        g_b1 = g_u.sum(0)
+        return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None
+
+
+class _DenseCrop(torch.autograd.Function):
+    """Crops of the dense map, each ``W = (map[:o, :i] @ e) + bias[:o, :i]`` times a scale.
+
+    The backward accumulates into one gradient of the map instead of one full-size gradient per crop.
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        weight_map: torch.Tensor,
+        map_bias: torch.Tensor,
+        emb: torch.Tensor,
+        shapes: list[tuple[int, int]],
+        scales: list[float],
+    ) -> tuple[torch.Tensor, ...]:
+        ctx.save_for_backward(weight_map, emb)
+        ctx.shapes, ctx.scales = shapes, scales
+        return tuple(
+            (torch.matmul(weight_map[:o, :i], emb[k]) + map_bias[:o, :i]) * scales[k] for k, (o, i) in enumerate(shapes)
+        )
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
+        weight_map, emb = ctx.saved_tensors
+        g_map = torch.zeros_like(weight_map)
+        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype)
+        g_emb = torch.zeros_like(emb)
+        for k, (o, i) in enumerate(ctx.shapes):
+            g = grads[k] * ctx.scales[k]
+            g_bias[:o, :i] += g
+            g_map[:o, :i] += g.unsqueeze(-1) * emb[k]
+            g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
+        return g_map, g_bias, g_emb, None, None
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -7,6 +7,11 @@ single row goes to architecture 0). Hidden layers use ReLU; the output layer is 
 Two exact schemes:
 
 - ``loop``: per architecture, per layer, one ``addmm``. No wasted work.
+- ``factorised`` (:func:`run_factorised`): for the factorised decoder's ``W = R[:out] M C[:in]^T``, every layer of
+  every architecture at once without forming ``W``: ``x W^T = ((x C[:in]) M^T) R[:out]^T``. Activations are kept in
+  one ``[B, rows, width]`` tensor zero-padded to the widest layer; columns past a layer's width are multiplied by an
+  exact zero mask, padded input columns meet real rows of ``C`` but contribute exact zeros, and architectures
+  shallower than the deepest keep their activations through ``where`` until their output layer.
 - ``padded``: architectures of equal depth and equal row count are stacked; each layer's weights are zero-padded to
   the group's widest shape and run with one ``baddbmm``. Padded rows and columns are exact zeros (zero weights,
   zero biases, ``relu(0) = 0``), so results match the loop to rounding.
@@ -18,6 +23,7 @@ Two exact schemes:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -120,3 +126,135 @@ def sequential_from(layers: LayerWeights) -> torch.nn.Sequential:
         if j < len(layers) - 1:
             mods.append(torch.nn.ReLU())
     return torch.nn.Sequential(*mods)
+
+
+@dataclass(frozen=True)
+class FactorisedSchedule:
+    """Per hidden position: input width, output width and zero masks of :func:`run_factorised`."""
+
+    steps: list[tuple[int, int, torch.Tensor, torch.Tensor | None]]
+    """``(in_width, out_width, column mask [B, 1, out_width], active [B, 1, 1] or None if all active)``."""
+    in_width: int
+    """Width of the activations entering the output layer."""
+    out_width: int
+    """Output layer width."""
+
+
+def factorised_schedule(archs: Sequence, in_dim: int, out_width: int) -> FactorisedSchedule:
+    """Masks for running ``archs`` (hidden widths ``arch.hidden``) with :func:`run_factorised`."""
+    width = in_dim
+    steps = []
+    for j in range(max(a.depth for a in archs)):
+        ow = [a.hidden[j] if a.depth > j else 0 for a in archs]
+        active = [w > 0 for w in ow]
+        new_w = max(ow) if all(active) else max(max(ow), width)
+        mask = (torch.arange(new_w).unsqueeze(0) < torch.tensor(ow).unsqueeze(1)).float().unsqueeze(1)
+        act = None if all(active) else torch.tensor(active).view(-1, 1, 1)
+        steps.append((width, new_w, mask, act))
+        width = new_w
+    return FactorisedSchedule(steps, width, out_width)
+
+
+def run_factorised(
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    cores: torch.Tensor,
+    biases: torch.Tensor,
+    depths: torch.Tensor,
+    schedule: FactorisedSchedule,
+) -> torch.Tensor:
+    """Every architecture's MLP with layer ``j`` weight ``R[:out] cores[b, j] C[:in]^T``, rows split evenly.
+
+    Args:
+        x: ``[B * n, in]``, chunk ``b`` of ``n`` rows for architecture ``b``.
+        rows, cols: ``R [max_out, k]``, ``C [max_in, k]``.
+        cores: ``[B, P, k, k]`` per layer slot (slot ``depth_b`` is the output layer of architecture ``b``).
+        biases: ``[B, P, >= widest]`` per layer slot.
+        depths: ``[B]`` hidden-layer counts.
+        schedule: from :func:`factorised_schedule`.
+    """
+    b = cores.shape[0]
+    h = x.reshape(b, x.shape[0] // b, x.shape[1])
+    for j, (w_in, w_out, mask, active) in enumerate(schedule.steps):
+        z = torch.bmm(torch.matmul(h, cols[:w_in]), cores[:, j].transpose(1, 2))
+        y = torch.relu((torch.matmul(z, rows[:w_out].T) + biases[:, j, :w_out].unsqueeze(1)) * mask)
+        if active is not None:
+            if h.shape[2] < w_out:
+                h = F.pad(h, (0, w_out - h.shape[2]))
+            y = torch.where(active, y, h)
+        h = y
+    ar = torch.arange(b)
+    core_out = cores[ar, depths]
+    z = torch.bmm(torch.matmul(h, cols[: schedule.in_width]), core_out.transpose(1, 2))
+    y = torch.matmul(z, rows[: schedule.out_width].T) + biases[ar, depths, : schedule.out_width].unsqueeze(1)
+    return y.reshape(-1, schedule.out_width)
+
+
+def run_factorised_loop(
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    cores: torch.Tensor,
+    biases: torch.Tensor,
+    shapes: Sequence[Sequence[tuple[int, int]]],
+) -> torch.Tensor:
+    """:func:`run_factorised` one architecture at a time between the first and the last layer: no padding.
+
+    With an even row split, the input projection ``x C[:in]`` and the output layer's core and row projection (the
+    same widths for every architecture) run for the whole meta batch at once; the hidden layers run per architecture.
+    """
+    b = cores.shape[0]
+    sizes = split_sizes(x.shape[0], b)
+    core_t = cores.transpose(-1, -2)
+    core_rows = core_t.unbind(0)
+    bias_rows = biases.unbind(0)
+    out_w = shapes[0][-1][0]
+    even = len(set(sizes)) == 1 and all(len(sh) > 1 for sh in shapes)
+    # One slice per distinct width, shared by every use (each slice costs a full-size gradient on the way back).
+    rows_t = rows.T
+    col_cache: dict[int, torch.Tensor] = {}
+    row_cache: dict[int, torch.Tensor] = {}
+
+    def col(w: int) -> torch.Tensor:
+        if w not in col_cache:
+            col_cache[w] = cols[:w]
+        return col_cache[w]
+
+    def row_t(w: int) -> torch.Tensor:
+        if w not in row_cache:
+            row_cache[w] = rows_t[:, :w]
+        return row_cache[w]
+
+    if even:
+        # First layer: one projection of every row, one batched core product.
+        n = sizes[0]
+        z0 = torch.bmm((x @ col(x.shape[1])).view(b, n, -1), core_t[:, 0]).unbind(0)
+    ends = []
+    outs = []
+    for i, chunk in enumerate(x.split(sizes)):
+        cs, bs = core_rows[i].unbind(0), bias_rows[i].unbind(0)
+        last = len(shapes[i]) - 1
+        h = chunk
+        for j, (o, fan_in) in enumerate(shapes[i]):
+            if j == 0 and even:
+                z = z0[i]
+            else:
+                z = h @ col(fan_in)
+                if j == last and even:
+                    ends.append(z)
+                    break
+                z = z @ cs[j]
+            h = torch.addmm(bs[j][:o], z, row_t(o))
+            if j < last:
+                h = torch.relu(h)
+        else:
+            outs.append(h)
+    if not even:
+        return torch.cat(outs)
+    # Output layer of every architecture at once: cores at slot depth_b, biases likewise.
+    idx = torch.tensor([len(sh) - 1 for sh in shapes])
+    ar = torch.arange(b)
+    z = torch.bmm(torch.stack(ends), core_t[ar, idx])
+    y = torch.baddbmm(biases[ar, idx, :out_w].unsqueeze(1), z, row_t(out_w).expand(b, -1, -1))
+    return y.reshape(-1, out_w)

@@ -31,8 +31,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.arch import Arch, ArchSpace, SweepSampler, sample_uniform
-from ghp.hypernet import GraphHypernet, HypernetConfig, LayerWeights
-from ghp.mlp import run_mlps
+from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
@@ -73,6 +72,8 @@ class HyperAdam(torch.optim.Adam):
     """
 
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, lr_scale: float = 1.0, **kwargs: Any) -> None:
+        if not {"foreach", "fused"} & kwargs.keys():
+            kwargs["fused"] = True  # CPU fused Adam: about 4x faster than the default on the hypernetwork's tensors
         super().__init__(params, lr=lr, **kwargs)
         self.lr_scale = lr_scale
 
@@ -124,7 +125,7 @@ class HyperActor(BasePolicy):
         self.register_buffer("arch_index", torch.zeros(self.meta_batch, dtype=torch.long))
         if stochastic:
             self.action_dist = SquashedDiagGaussianDistribution(self.act_dim)
-        self._cache: tuple[Any, list[LayerWeights]] | None = None
+        self._cache: tuple[Any, Emission] | None = None
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -150,19 +151,24 @@ class HyperActor(BasePolicy):
         self.arch_index.copy_(idx.to(self.arch_index.device))
         self._cache = None
 
-    def emitted_weights(self) -> list[LayerWeights]:
-        """The meta batch's weights; reused while parameters and architectures are unchanged and no grad is needed."""
+    def emission(self) -> Emission:
+        """The meta batch's emitted weights; reused while parameters and architectures are unchanged.
+
+        A call with gradients always emits afresh (its graph is consumed by one backward); a call without reuses the
+        last emission when the parameters' version counters show no update since: SAC's target actions within one
+        gradient step and rollouts between updates cost only the MLPs.
+        """
         archs = self.archs
         key = (archs, tuple(p._version for p in self.hypernet.parameters()))
         if self._cache is not None and self._cache[0] == key and not torch.is_grad_enabled():
             return self._cache[1]
-        weights = self.hypernet(archs)
-        self._cache = (key, weights)
-        return weights
+        em = self.hypernet.emit(archs)
+        self._cache = (key, em)
+        return em
 
     def mlp_out(self, obs: PyTorchObs) -> torch.Tensor:
         """Raw MLP outputs ``[rows, out_width]``, rows split across the meta batch."""
-        return run_mlps(actor_input(obs), self.emitted_weights(), self.mlp_mode)
+        return self.hypernet.run(self.emission(), actor_input(obs), self.mlp_mode)
 
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Mean and clamped log-std of the squashed Gaussian (SAC)."""
