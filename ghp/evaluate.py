@@ -12,8 +12,10 @@ The engine, in the order the work flows:
 3. **Roll out.** One environment per (architecture, episode); each episode runs to its own end (terminated or
    truncated). All episodes of an architecture start together; finished rows stay in the stack (their actions are
    ignored) so every architecture is always computed with the same matrix shapes.
-4. **Workers.** Chunks of architectures go to worker processes (all cores by default); each worker keeps its
-   environments between chunks. The caller writes each finished chunk to the results store.
+4. **Workers.** Chunks of architectures go to worker processes (all cores by default) while this process emits
+   the next ones; each worker keeps its environments between chunks and runs BLAS on one thread (multi-threaded
+   BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy 2-core machine). The caller writes each
+   finished chunk to the results store.
 
 Reproducibility: the reset seed of episode ``e`` of the architecture at position ``i`` of the run's space derives
 from ``(seed, i, e)`` alone, and an architecture's arithmetic depends only on itself (its shape class and the
@@ -65,7 +67,10 @@ class EvalConfig:
     seed: int = 0
     """Evaluation seed; each episode's reset seed derives from (seed, architecture index, episode)."""
     workers: int = 0
-    """Worker processes; 0 = one per CPU core, 1 = run in this process."""
+    """Worker processes that roll out (0 = one per CPU core); this process emits weights meanwhile."""
+    in_process: bool = False
+    """Roll out in this process instead (tests, debugging): same results, but BLAS threads are not limited to one,
+    which on a busy machine makes the many small matmuls far slower."""
     envs_per_worker: int = 160
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
     chunk_size: int = 64
@@ -206,7 +211,7 @@ def evaluate(
 
     task = _TaskSpec(spec.env_id, config.episodes, config.seed, _envs(config), config.pad_to, config.max_episode_steps)
     chunks = _chunks(source, pending, index, config)
-    if config.n_workers == 1 or len(pending) <= config.chunk_size:
+    if config.in_process:
         for weights, idx in chunks:
             outcomes = _rollout_chunk(task, weights, idx)
             finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))

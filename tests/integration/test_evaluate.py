@@ -31,7 +31,7 @@ def test_matches_one_episode_at_a_time_reference_with_full_episodes():
     # InvertedPendulum terminates at different times: every episode must run to its own end.
     run = FakeRun("InvertedPendulum-v5", ArchSpace(widths=(4, 8, 64), depths=(1, 2)), scale=2.0)
     archs = list(run.space.archs)
-    summary, records = evaluate(run, archs, EvalConfig(episodes=3, workers=1, seed=7, envs_per_worker=12))
+    summary, records = evaluate(run, archs, EvalConfig(episodes=3, in_process=True, seed=7, envs_per_worker=12))
     assert summary.evaluated == len(archs) and summary.env_steps == sum(sum(r.lengths) for r in records)
     weights = {w.arch: w for w in run.emit(archs)}
     lengths = set()
@@ -47,36 +47,37 @@ def test_matches_one_episode_at_a_time_reference_with_full_episodes():
 def test_results_independent_of_batching_workers_and_chunking():
     run = FakeRun(space=ArchSpace(widths=(4, 8, 64), depths=(1, 2, 3)))
     archs = list(run.space.archs)
-    base = EvalConfig(episodes=2, seed=3, workers=1, max_episode_steps=40)
+    base = EvalConfig(episodes=2, seed=3, in_process=True, max_episode_steps=40)
     variants = [
         base,
-        EvalConfig(episodes=2, seed=3, workers=1, max_episode_steps=40, envs_per_worker=2, chunk_size=5),
+        EvalConfig(episodes=2, seed=3, in_process=True, max_episode_steps=40, envs_per_worker=2, chunk_size=5),
         EvalConfig(episodes=2, seed=3, workers=2, max_episode_steps=40, envs_per_worker=6, chunk_size=4, emit_batch=9),
+        EvalConfig(episodes=2, seed=3, workers=1, max_episode_steps=40),
     ]
     outs = []
     for cfg in variants:
         _, recs = evaluate(run, archs, cfg)
         outs.append({r.arch: r.returns for r in recs})
-    assert outs[0] == outs[1] == outs[2]
+    assert outs[0] == outs[1] == outs[2] == outs[3]
     assert len(outs[0]) == len(archs)
     # The same architecture evaluated alone gets the same episodes (reset seeds follow its index in the space).
     _, alone = evaluate(run, [Arch((64, 8))], base)
     assert alone[0].returns == outs[0][Arch((64, 8))]
     # Another seed gives other episodes.
-    _, other = evaluate(run, [Arch((64, 8))], EvalConfig(episodes=2, seed=4, workers=1, max_episode_steps=40))
+    _, other = evaluate(run, [Arch((64, 8))], EvalConfig(episodes=2, seed=4, in_process=True, max_episode_steps=40))
     assert other[0].returns != alone[0].returns
 
 
 def test_weights_are_emitted_in_batches():
     run = FakeRun()
-    evaluate(run, list(run.space.archs), EvalConfig(episodes=1, workers=1, max_episode_steps=5, emit_batch=8))
+    evaluate(run, list(run.space.archs), EvalConfig(episodes=1, in_process=True, max_episode_steps=5, emit_batch=8))
     assert run.emitted == [8, 8, 4]
 
 
 def test_interrupted_evaluation_resumes_to_the_same_table(tmp_path):
     run = FakeRun(space=ArchSpace(widths=(4, 8, 16, 64), depths=(1, 2)))
     archs = list(run.space.archs)
-    cfg = EvalConfig(episodes=2, seed=1, workers=1, chunk_size=3, max_episode_steps=50)
+    cfg = EvalConfig(episodes=2, seed=1, in_process=True, chunk_size=3, max_episode_steps=50)
 
     (tmp_path / "a").mkdir()
     with ResultsStore.open(tmp_path / "a", run.run_id) as st:
@@ -112,7 +113,7 @@ def cfg_setting(run, cfg):
 def test_goal_task_records_success_rate():
     run = FakeRun("FetchReach-v4", ArchSpace(widths=(4,), depths=(1,)))
     assert run.spec.obs_dim == 13
-    _, [rec] = evaluate(run, [Arch((4,))], EvalConfig(episodes=2, workers=1, max_episode_steps=5))
+    _, [rec] = evaluate(run, [Arch((4,))], EvalConfig(episodes=2, in_process=True, max_episode_steps=5))
     w = run.emit([Arch((4,))])[0]
     rets, lens, succ = reference_returns(w, 0, 2, 0, "FetchReach-v4", max_steps=5)
     assert rec.lengths == (5, 5) and list(rec.lengths) == lens
