@@ -27,7 +27,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (ValueError, FileNotFoundError, FileExistsError, PermissionError) as e:
-        raise GHPError(str(e)) from e
+        raise GHPError(" ".join(str(e).split())) from e  # one line, even for multi-line library messages
 
 
 def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
