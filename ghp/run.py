@@ -158,8 +158,15 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
     else:
         raise ValueError(f"corrupt run config in {path}: unknown algo {algo!r}")
+    # Inference only: a one-slot replay buffer (plain Dict buffer for HER runs, which SB3 could not set up
+    # without an env) instead of allocating the training capacity.
+    custom: dict[str, Any] = {"buffer_size": 1}
+    if spec.goal_conditioned:
+        from stable_baselines3.common.buffers import DictReplayBuffer
+
+        custom |= {"replay_buffer_class": DictReplayBuffer, "replay_buffer_kwargs": {}}
     try:
-        model = Algo.load(model_file, device="cpu")
+        model = Algo.load(model_file, device="cpu", custom_objects=custom)
     except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
         raise ValueError(f"corrupt model file {model_file}: {e}") from None
     model.policy.set_training_mode(False)

@@ -210,6 +210,8 @@ def _check_out(out: Path, resume: bool, force: bool) -> bool:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
     probe_dir = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    if not probe_dir.is_dir():
+        raise ValueError(f"cannot create the run directory {out}: {probe_dir} is not a directory")
     import os
 
     if not os.access(probe_dir, os.W_OK | os.X_OK):

@@ -1,0 +1,177 @@
+"""Training runs end to end on tiny configs: run directory, reload, determinism, resume, baseline, HER, Fetch."""
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import ghp.policies  # noqa: F401  (policy classes importable for SB3's loader)
+from ghp.arch import Arch
+from ghp.policy import obs_vector
+from ghp.run import load_run
+from ghp.train import TrainConfig, train
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks: one torch thread is faster and keeps the 2-core CI machine free."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1, 2), learning_starts=100)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    return train(TrainConfig(out=str(tmp_path_factory.mktemp("runs") / "tiny"), checkpoint_every=200, **TINY))
+
+
+def test_run_directory_and_config(tiny_run):
+    assert (tiny_run / "model.zip").is_file()
+    assert sorted(p.name for p in (tiny_run / "checkpoints").glob("step_*.zip")) == ["step_200.zip", "step_300.zip"]
+    assert any((tiny_run / "tb").rglob("events.out.tfevents*"))
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    assert cfg["format_version"] == 1 and len(cfg["run_id"]) == 32
+    assert set(cfg["versions"]) == {"ghp", "sb3", "torch"}
+    assert cfg["algo"] == "sac" and cfg["baseline"] is False
+    assert cfg["env"]["obs_dim"] == 3 and cfg["space"] == {"widths": [4, 8], "depths": [1, 2]}
+    assert cfg["train"]["lr"] == 1e-3 and cfg["train"]["resample_every"] == 50  # resolved defaults recorded
+    assert cfg["hypernet"]["decoder"] == "factorised"
+
+
+def test_load_run_emit_and_policy(tiny_run):
+    run = load_run(tiny_run)
+    assert run.algo == "sac" and not run.baseline and run.timesteps == 300 and run.spec.act_dim == 1
+    archs = [Arch((4,)), Arch((8, 4)), Arch((8, 8))]
+    weights = run.emit(archs, batch_size=2)
+    obs = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    for a, w in zip(archs, weights):
+        assert w.arch == a and w.act_dim == 1 and w.layers[-1][0].shape == (1, a.hidden[-1])
+        act = w.act(obs)
+        assert np.all(np.abs(act) <= 2)
+        torch.testing.assert_close(run.policy(a)(torch.from_numpy(obs)).detach(), torch.from_numpy(act))
+    with pytest.raises(ValueError, match="outside the run's space"):
+        run.emit([Arch((16,))])
+    assert load_run(tiny_run, checkpoint="step_200").timesteps == 200
+
+
+def test_stock_sac_load_gives_the_same_actions(tiny_run):
+    from stable_baselines3 import SAC
+
+    model = SAC.load(tiny_run / "model.zip", device="cpu")
+    actor = model.policy.actor
+    run = load_run(tiny_run)
+    obs = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    # rows are split across the meta batch: row i acts with architecture i
+    actions, _ = model.predict(obs, deterministic=True)
+    for i, arch in enumerate(actor.archs):
+        np.testing.assert_allclose(actions[i], run.emit([arch])[0].act(obs[i]), atol=1e-5)
+    single, _ = model.predict(obs[0], deterministic=True)  # one observation: architecture 0
+    np.testing.assert_allclose(single, run.emit([actor.archs[0]])[0].act(obs[0]), atol=1e-5)
+
+
+def test_load_run_errors(tmp_path, tiny_run):
+    with pytest.raises(FileNotFoundError, match="not a ghp run"):
+        load_run(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt"):
+        load_run(tmp_path)
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        load_run(tiny_run, checkpoint="step_999")
+
+
+def test_same_seed_same_weights_and_resume(tmp_path):
+    a = train(TrainConfig(out=str(tmp_path / "a"), **TINY))
+    b = train(TrainConfig(out=str(tmp_path / "b"), **TINY))
+    c = train(TrainConfig(out=str(tmp_path / "c"), **{**TINY, "seed": 1}))
+    arch = Arch((8, 4))
+    wa, wb, wc = (load_run(p).emit([arch])[0] for p in (a, b, c))
+    for (x, y), (_, z) in zip(zip(wa.layers, wb.layers), wc.layers):
+        np.testing.assert_array_equal(x[0], y[0])
+    assert not np.array_equal(wa.layers[0][0], wc.layers[0][0])
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(TrainConfig(out=str(a), **TINY))
+    train(TrainConfig(out=str(a), **{**TINY, "steps": 400}), resume=True)
+    run = load_run(a)
+    assert run.timesteps == 400
+    assert json.loads((a / "config.json").read_text())["train"]["steps"] == 400
+
+
+def test_baseline_run_loads_as_one_architecture(tmp_path):
+    out = train(TrainConfig(out=str(tmp_path / "base"), baseline=True, **TINY))
+    run = load_run(out)
+    assert run.baseline and run.space.archs == (Arch((256, 256)),)
+    (w,) = run.emit([Arch((256, 256))])
+    obs = np.random.default_rng(2).standard_normal((4, 3)).astype(np.float32)
+    expected, _ = run.model.predict(obs, deterministic=True)
+    np.testing.assert_allclose(w.act(obs), expected, atol=1e-5)
+    with pytest.raises(ValueError):
+        run.emit([Arch((64, 64))])
+
+
+def test_ddpg_her_on_bit_flipping():
+    from stable_baselines3 import DDPG, HerReplayBuffer
+    from stable_baselines3.common.envs import BitFlippingEnv
+
+    from ghp.policies import GHPTD3Policy, HyperActor
+
+    env = BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)
+    model = DDPG(
+        GHPTD3Policy,
+        env,
+        replay_buffer_class=HerReplayBuffer,
+        replay_buffer_kwargs=dict(n_sampled_goal=4, goal_selection_strategy="future"),
+        learning_starts=50,
+        batch_size=32,
+        policy_kwargs=dict(
+            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=1, resample_every=4, net_arch=[32, 32]
+        ),
+        seed=0,
+        device="cpu",
+    )
+    before = [p.detach().clone() for p in model.actor.parameters()]
+    model.learn(120)
+    assert isinstance(model.actor_target, HyperActor)
+    assert model.actor.archs == model.actor_target.archs  # actor and target always share the meta batch
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.actor.parameters()))
+    obs, _ = env.reset(seed=0)
+    action, _ = model.predict(obs, deterministic=True)
+    assert action.shape == (4,)
+
+
+def test_fetch_reach_resets_and_steps(tmp_path):
+    pytest.importorskip("gymnasium_robotics")
+    seen = []
+    out = train(
+        TrainConfig(
+            env_id="FetchReach-v4",
+            steps=200,
+            n_envs=2,
+            widths=(4, 8),
+            depths=(1,),
+            learning_starts=100,
+            out=str(tmp_path / "fetch"),
+        ),
+        progress=seen.append,
+    )
+    run = load_run(out)
+    assert run.algo == "ddpg" and run.spec.goal_conditioned and run.spec.obs_dim == 13
+    assert run.timesteps == 200 and seen[-1]["steps"] == 200
+    assert seen[-1]["recent_return"] is not None and seen[-1]["success_rate"] is not None  # 50-step episodes ended
+    # the env really resets and steps: an emitted policy drives it through an episode
+    from ghp.envs import make_env
+
+    env = make_env("FetchReach-v4")
+    obs, _ = env.reset(seed=0)
+    (w,) = run.emit([Arch((8,))])
+    start = obs["achieved_goal"].copy()
+    for _ in range(10):
+        obs, *_ = env.step(w.act(obs_vector(obs)))
+    assert obs["observation"].shape == (10,)
+    assert not np.allclose(start, obs["achieved_goal"])  # the gripper moved
+    env.close()

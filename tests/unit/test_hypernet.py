@@ -1,0 +1,132 @@
+"""The graph hypernetwork: batched execution == plain MLPs from its emitted weights; fused GNN == autograd."""
+
+import numpy as np
+import pytest
+import torch
+
+from ghp.arch import Arch, ArchSpace, sample_uniform
+from ghp.hypernet import DECODERS, RUN_MODES, GraphHypernet, HypernetConfig, _GatedPass, count_parameters, gated_pass
+from ghp.mlp import sequential_from, split_sizes
+
+ARCHS = [
+    Arch(()),
+    Arch((4,)),
+    Arch((32, 8)),
+    Arch((16, 16, 16)),
+    Arch((32, 4, 32, 8)),
+    Arch((8,)),
+    Arch((4, 32, 4, 4)),
+    Arch((32, 32, 32, 32)),
+]
+DEEP = [a for a in ARCHS if a.depth > 0] + [Arch((8, 8))]
+
+
+def make(decoder, out_width=4, seed=0):
+    torch.manual_seed(seed)
+    return GraphHypernet(HypernetConfig(decoder=decoder, hidden=16, rank=8), 5, out_width, 32, 4)
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+@pytest.mark.parametrize("mode", RUN_MODES)
+@pytest.mark.parametrize("archs", [ARCHS, DEEP], ids=["depth0-4", "depth1-4"])
+@pytest.mark.parametrize("rows", [8 * 6, 8 * 6 + 3, 1])
+def test_batched_output_equals_plain_sequential(decoder, mode, archs, rows):
+    hn = make(decoder)
+    em = hn.emit(archs)
+    x = torch.randn(rows, 5) * 2
+    y = hn.run(em, x, mode)
+    layers = hn.layers(em)
+    chunks = x.split(split_sizes(rows, len(archs)))
+    ref = torch.cat([sequential_from(w)(c) for w, c in zip(layers, chunks)])
+    assert y.shape == (rows, 4)
+    torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
+    for a, w in zip(archs, layers):  # every layer is the (out, in) crop of the architecture
+        assert [tuple(m.shape) for m, _ in w] == hn.layer_shapes(a)
+
+
+@pytest.mark.parametrize("mode", ["factorised-loop", "factorised"])
+def test_implicit_gradients_equal_explicit(mode):
+    hn = make("factorised")
+    x = torch.randn(8 * 4, 5)
+    grads = []
+    for m in (mode, "loop"):
+        hn.zero_grad()
+        hn.run(hn.emit(DEEP), x, m).pow(2).sum().backward()
+        grads.append([p.grad.clone() for p in hn.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_fused_gnn_pass_matches_autograd(reverse):
+    gen = torch.Generator().manual_seed(0)
+    n, b, h = 5, 3, 4
+    x = torch.randn(n, b, h, dtype=torch.double, generator=gen, requires_grad=True)
+    shapes = [(h, h), (h,), (3 * h, h), (3 * h,), (3 * h, h), (3 * h,)]
+    params = [torch.randn(*s, dtype=torch.double, generator=gen, requires_grad=True) for s in shapes]
+    # chains of length 5, 4 and 3: positions past a chain's end are padding
+    masks = [
+        None,
+        None,
+        None,
+        torch.tensor([[1.0], [1.0], [0.0]]).double(),
+        torch.tensor([[1.0], [0.0], [0.0]]).double(),
+    ]
+    torch.testing.assert_close(_GatedPass.apply(x, *params, masks, reverse), gated_pass(x, *params, masks, reverse))
+    assert torch.autograd.gradcheck(lambda *a: _GatedPass.apply(*a, masks, reverse), (x, *params))
+
+
+def test_fused_and_reference_embeddings_agree():
+    hn = make("factorised")
+    e1, _ = hn.embed(ARCHS)
+    e2, _ = hn.embed(ARCHS, fused=False)
+    torch.testing.assert_close(e1, e2)
+
+
+def test_padding_does_not_leak_into_real_nodes():
+    hn = make("factorised")
+    alone = hn(ARCHS[1:2])[0]
+    together = hn(ARCHS)[1]
+    for (w1, b1), (w2, b2) in zip(alone, together):
+        torch.testing.assert_close(w1, w2, atol=1e-6, rtol=0)
+        torch.testing.assert_close(b1, b2, atol=1e-6, rtol=0)
+
+
+def test_authors_scaling_bounds_biases():
+    hn = make("dense")
+    for layers in hn(ARCHS):
+        for _, b in layers:
+            assert b.abs().max() < 1  # tanh(0.2 p)
+
+
+def test_same_seed_same_weights():
+    a = make("factorised", seed=3)(ARCHS)
+    b = make("factorised", seed=3)(ARCHS)
+    c = make("factorised", seed=4)(ARCHS)
+    for la, lb, lc in zip(a, b, c):
+        for (wa, _), (wb, _), (wc, _) in zip(la, lb, lc):
+            assert torch.equal(wa, wb)
+            assert not torch.equal(wa, wc)
+
+
+def test_parameter_counts_and_limits():
+    space = ArchSpace()
+    dense = GraphHypernet(HypernetConfig(decoder="dense"), 11, 6, space.max_width, space.max_depth)
+    fact = GraphHypernet(HypernetConfig(decoder="factorised"), 11, 6, space.max_width, space.max_depth)
+    assert count_parameters(dense) > 512 * 512 * 64  # the paper's map: one linear map per entry
+    assert count_parameters(fact) < 250_000
+    with pytest.raises(ValueError, match="exceeds"):
+        fact([Arch((1024,))])
+    with pytest.raises(ValueError, match="exceeds"):
+        fact([Arch((4, 4, 4, 4, 4))])
+    with pytest.raises(ValueError, match="decoder"):
+        HypernetConfig(decoder="sparse")
+
+
+def test_many_architectures_in_one_emission():
+    space = ArchSpace(widths=(4, 8, 16, 32), depths=(1, 2, 3, 4))
+    archs = sample_uniform(space, 64, np.random.default_rng(0))
+    hn = make("factorised")
+    with torch.no_grad():
+        layers = hn(archs)
+    assert len(layers) == 64 and all(len(l) == a.depth + 1 for l, a in zip(layers, archs))
