@@ -372,9 +372,10 @@ class _Group:
         self.span = weights[0].action_high - weights[0].action_low
         g, obs_dim = len(weights), weights[0].obs_dim
         self.obs = np.zeros((g, episodes, obs_dim), np.float32)
-        self.returns = np.zeros(g * episodes, np.float64)
-        self.lengths = np.zeros(g * episodes, np.int64)
-        self.success = np.zeros(g * episodes, bool)
+        # Plain lists: per-row bookkeeping on numpy scalars costs more than the policy of a small MLP.
+        self.returns = [0.0] * (g * episodes)
+        self.lengths = [0] * (g * episodes)
+        self.success = [False] * (g * episodes)
         self.envs: list[Any] = []
         self.env_ids: list[int] = []
         self.goal = False
@@ -453,9 +454,9 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights], idx: list[int]
             for k, p in enumerate(grp.pos):
                 sl = slice(k * e, (k + 1) * e)
                 results[p] = _Outcome(
-                    returns=tuple(float(x) for x in grp.returns[sl]),
-                    lengths=tuple(int(x) for x in grp.lengths[sl]),
-                    successes=tuple(bool(x) for x in grp.success[sl]) if grp.goal else None,
+                    returns=tuple(grp.returns[sl]),
+                    lengths=tuple(grp.lengths[sl]),
+                    successes=tuple(grp.success[sl]) if grp.goal else None,
                 )
             free.extend(grp.env_ids)
         active = still
@@ -467,11 +468,12 @@ def _step(grp: _Group) -> None:
     acts = grp.actions()
     rows = grp.obs.reshape(-1, grp.obs.shape[-1])
     goal = grp.goal
+    envs, returns, lengths = grp.envs, grp.returns, grp.lengths
     alive = []
     for r in grp.live:
-        obs, rew, term, trunc, info = grp.envs[r].step(acts[r])
-        grp.returns[r] += float(rew)
-        grp.lengths[r] += 1
+        obs, rew, term, trunc, info = envs[r].step(acts[r])
+        returns[r] += float(rew)
+        lengths[r] += 1
         if term or trunc:
             grp.success[r] = bool(info.get("is_success", False))
         else:
