@@ -2,7 +2,6 @@
 
 import json
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -50,7 +49,7 @@ def test_load_run_emit_and_policy(tiny_run):
     archs = [Arch((4,)), Arch((8, 4)), Arch((8, 8))]
     weights = run.emit(archs, batch_size=2)
     obs = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
-    for a, w in zip(archs, weights):
+    for a, w in zip(archs, weights, strict=False):
         assert w.arch == a and w.act_dim == 1 and w.layers[-1][0].shape == (1, a.hidden[-1])
         act = w.act(obs)
         assert np.all(np.abs(act) <= 2)
@@ -91,7 +90,7 @@ def test_same_seed_same_weights_and_resume(tmp_path):
     c = train(TrainConfig(out=str(tmp_path / "c"), **{**TINY, "seed": 1}))
     arch = Arch((8, 4))
     wa, wb, wc = (load_run(p).emit([arch])[0] for p in (a, b, c))
-    for (x, y), (_, z) in zip(zip(wa.layers, wb.layers), wc.layers):
+    for x, y in zip(wa.layers, wb.layers, strict=True):
         np.testing.assert_array_equal(x[0], y[0])
     assert not np.array_equal(wa.layers[0][0], wc.layers[0][0])
     with pytest.raises(FileExistsError, match="--resume"):
@@ -138,7 +137,7 @@ def test_ddpg_her_on_bit_flipping():
     model.learn(120)
     assert isinstance(model.actor_target, HyperActor)
     assert model.actor.archs == model.actor_target.archs  # actor and target always share the meta batch
-    assert any(not torch.equal(a, p) for a, p in zip(before, model.actor.parameters()))
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.actor.parameters(), strict=False))
     obs, _ = env.reset(seed=0)
     action, _ = model.predict(obs, deterministic=True)
     assert action.shape == (4,)

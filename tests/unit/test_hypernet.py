@@ -37,10 +37,10 @@ def test_batched_output_equals_plain_sequential(decoder, mode, archs, rows):
     y = hn.run(em, x, mode)
     layers = hn.layers(em)
     chunks = x.split(split_sizes(rows, len(archs)))
-    ref = torch.cat([sequential_from(w)(c) for w, c in zip(layers, chunks)])
+    ref = torch.cat([sequential_from(w)(c) for w, c in zip(layers, chunks, strict=False)])
     assert y.shape == (rows, 4)
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
-    for a, w in zip(archs, layers):  # every layer is the (out, in) crop of the architecture
+    for a, w in zip(archs, layers, strict=False):  # every layer is the (out, in) crop of the architecture
         assert [tuple(m.shape) for m, _ in w] == hn.layer_shapes(a)
 
 
@@ -53,7 +53,7 @@ def test_implicit_gradients_equal_explicit(mode):
         hn.zero_grad()
         hn.run(hn.emit(DEEP), x, m).pow(2).sum().backward()
         grads.append([p.grad.clone() for p in hn.parameters()])
-    for a, b in zip(*grads):
+    for a, b in zip(*grads, strict=False):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
@@ -87,7 +87,7 @@ def test_padding_does_not_leak_into_real_nodes():
     hn = make("factorised")
     alone = hn(ARCHS[1:2])[0]
     together = hn(ARCHS)[1]
-    for (w1, b1), (w2, b2) in zip(alone, together):
+    for (w1, b1), (w2, b2) in zip(alone, together, strict=False):
         torch.testing.assert_close(w1, w2, atol=1e-6, rtol=0)
         torch.testing.assert_close(b1, b2, atol=1e-6, rtol=0)
 
@@ -103,8 +103,8 @@ def test_same_seed_same_weights():
     a = make("factorised", seed=3)(ARCHS)
     b = make("factorised", seed=3)(ARCHS)
     c = make("factorised", seed=4)(ARCHS)
-    for la, lb, lc in zip(a, b, c):
-        for (wa, _), (wb, _), (wc, _) in zip(la, lb, lc):
+    for la, lb, lc in zip(a, b, c, strict=False):
+        for (wa, _), (wb, _), (wc, _) in zip(la, lb, lc, strict=False):
             assert torch.equal(wa, wb)
             assert not torch.equal(wa, wc)
 
@@ -129,4 +129,4 @@ def test_many_architectures_in_one_emission():
     hn = make("factorised")
     with torch.no_grad():
         layers = hn(archs)
-    assert len(layers) == 64 and all(len(l) == a.depth + 1 for l, a in zip(layers, archs))
+    assert len(layers) == 64 and all(len(layer) == a.depth + 1 for layer, a in zip(layers, archs, strict=True))

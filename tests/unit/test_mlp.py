@@ -18,7 +18,8 @@ def test_split_sizes_match_array_split():
 def random_layers(widths, inp, out, gen):
     dims = [inp, *widths, out]
     return [
-        (torch.randn(o, i, generator=gen) / i**0.5, torch.randn(o, generator=gen) * 0.1) for i, o in zip(dims, dims[1:])
+        (torch.randn(o, i, generator=gen) / i**0.5, torch.randn(o, generator=gen) * 0.1)
+        for i, o in zip(dims, dims[1:], strict=False)
     ]
 
 
@@ -30,7 +31,9 @@ def test_batched_equals_sequential_every_depth(mode, rows):
     weights = [random_layers(a, 5, 3, gen) for a in archs]
     x = torch.randn(rows, 5, generator=gen)
     y = run_mlps(x, weights, mode)
-    ref = torch.cat([sequential_from(w)(c) for w, c in zip(weights, x.split(split_sizes(rows, len(archs))))])
+    ref = torch.cat(
+        [sequential_from(w)(c) for w, c in zip(weights, x.split(split_sizes(rows, len(archs))), strict=False)]
+    )
     assert y.shape == (rows, 3)
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
 
