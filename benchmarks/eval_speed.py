@@ -14,6 +14,7 @@ The last line is ``ratio <evaluate steps/s / raw steps/s>`` (target >= 0.7).
 Usage::
 
     .venv/bin/python benchmarks/eval_speed.py                       # trains a tiny Pendulum run first (~10 s)
+    .venv/bin/python benchmarks/eval_speed.py --env InvertedPendulum-v5
     .venv/bin/python benchmarks/eval_speed.py --run runs/pendulum --archs 1000 --workers 2
 """
 
@@ -63,7 +64,8 @@ def raw_rate(env_id: str, n_envs: int, workers: int, seconds: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--run", help="A trained run (default: train a tiny Pendulum-v1 run with the paper's space).")
+    ap.add_argument("--run", help="A trained run (default: train a tiny run on --env with the paper's space).")
+    ap.add_argument("--env", default="Pendulum-v1", help="Environment of the tiny run trained without --run.")
     ap.add_argument("--archs", default="1000", help="Architectures to evaluate: a count (uniform sample) or 'all'.")
     ap.add_argument("--episodes", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1, help="Processes, for both the raw loop and the evaluation.")
@@ -86,10 +88,10 @@ def main() -> None:
 
             t0 = time.perf_counter()
             path = train(
-                TrainConfig(env_id="Pendulum-v1", steps=300, n_envs=2, learning_starts=100, batch_size=32, out=tmp),
+                TrainConfig(env_id=args.env, steps=300, n_envs=2, learning_starts=100, batch_size=32, out=tmp),
                 force=True,
             )
-            print(f"trained a tiny Pendulum-v1 run (paper space, 300 steps) in {time.perf_counter() - t0:.1f} s")
+            print(f"trained a tiny {args.env} run (paper space, 300 steps) in {time.perf_counter() - t0:.1f} s")
         else:
             path = Path(args.run)
         run = load_run(path)
