@@ -5,6 +5,7 @@ matplotlib with the Agg backend: files only, no display needed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,12 +44,22 @@ def plot_return_vs_params(
     ys = [r.mean_return for r in front]
     ax.step(xs, ys, where="post", color="black", lw=1.2, label="Pareto front")
     if selection is not None:
+        lo, hi = math.log(min(r.params for r in records)), math.log(max(r.params for r in records))
         for row, marker in zip(selection.rows, ("o", "s", "D"), strict=False):
             ax.scatter(
                 [row.params], [row.mean_return], s=60, marker=marker, facecolors="none", edgecolors="red", lw=1.5
             )
-            ax.annotate(f"{row.label} {row.arch.key}", (row.params, row.mean_return), fontsize=7, xytext=(4, -10),
-                        textcoords="offset points", color="red")  # fmt: skip
+            # Labels of points in the right part of the plot go to their left, so they stay inside the axes.
+            right = hi > lo and (math.log(row.params) - lo) / (hi - lo) > 0.6
+            ax.annotate(
+                f"{row.label} {row.arch.key}",
+                (row.params, row.mean_return),
+                fontsize=7,
+                xytext=(-6 if right else 6, -12),
+                textcoords="offset points",
+                ha="right" if right else "left",
+                color="red",
+            )
     if baseline is not None:
         ax.scatter([baseline[0]], [baseline[1]], s=120, marker="*", color="gold", edgecolors="black", label="baseline")
     ax.set_xscale("log")
