@@ -362,24 +362,30 @@ def _get_envs(env_id: str, n: int, max_episode_steps: int | None) -> list[Any]:
 
 
 class _Group:
-    """Architectures of one shape class, all episodes of each, rolled out together."""
+    """Architectures of one shape class, all episodes of each, rolled out together.
+
+    Rows are ``member * episodes + episode``. When every episode of a member has ended, the member leaves the stack
+    (its outcome is recorded and its environments are freed), so short episodes do not keep paying for the policies
+    of finished architectures. An architecture's arithmetic does not depend on which others share its stack.
+    """
 
     def __init__(self, weights: list[PolicyWeights], pos: list[int], pad_to: int, episodes: int) -> None:
-        self.pos = pos
-        self.episodes = episodes
+        self.pos = list(pos)
+        self.e = episodes
         self.layers = _stack(weights, pad_to)
         self.low = weights[0].action_low
         self.span = weights[0].action_high - weights[0].action_low
-        g, obs_dim = len(weights), weights[0].obs_dim
-        self.obs = np.zeros((g, episodes, obs_dim), np.float32)
+        n = len(weights) * episodes
+        self.obs = np.zeros((len(weights), episodes, weights[0].obs_dim), np.float32)
+        self.last_obs: list[np.ndarray] = []
         # Plain lists: per-row bookkeeping on numpy scalars costs more than the policy of a small MLP.
-        self.returns = [0.0] * (g * episodes)
-        self.lengths = [0] * (g * episodes)
-        self.success = [False] * (g * episodes)
+        self.returns = [0.0] * n
+        self.lengths = [0] * n
+        self.success = [False] * n
+        self.done = [False] * n
         self.envs: list[Any] = []
         self.env_ids: list[int] = []
         self.goal = False
-        self.live: list[int] = []
 
     def actions(self) -> np.ndarray:
         """Deterministic actions for every row, the arithmetic of ``PolicyWeights.act`` on padded weights."""
@@ -391,8 +397,57 @@ class _Group:
             if j < last:
                 np.maximum(h, np.float32(0), out=h)
         np.tanh(h, out=h)
-        a = self.low + (h + np.float32(1)) * np.float32(0.5) * self.span
-        return a.reshape(-1, a.shape[-1])
+        # low + (u + 1) * 0.5 * span, in place, in the same order of operations.
+        h += np.float32(1)
+        h *= np.float32(0.5)
+        h *= self.span
+        h += self.low
+        return h.reshape(-1, h.shape[-1])
+
+    def step(self) -> bool:
+        """One batched policy pass, then one step of every running episode. Returns True if an episode ended."""
+        acts = self.actions()
+        goal = self.goal
+        envs, returns, lengths, last, done = self.envs, self.returns, self.lengths, self.last_obs, self.done
+        ended = False
+        for r in range(len(envs)):
+            if done[r]:
+                continue
+            obs, rew, term, trunc, info = envs[r].step(acts[r])
+            returns[r] += float(rew)
+            lengths[r] += 1
+            if term or trunc:
+                done[r] = ended = True
+                self.success[r] = bool(info.get("is_success", False))
+            else:
+                last[r] = obs_vector(obs) if goal else obs
+        # One conversion for all rows (finished rows keep their last observation; their actions are ignored).
+        self.obs.reshape(-1, self.obs.shape[-1])[:] = np.array(last, dtype=np.float32)
+        return ended
+
+    def retire(self, results: dict[int, _Outcome], free: list[int]) -> None:
+        """Record the members whose episodes have all ended, free their environments, drop them from the stack."""
+        e = self.e
+        keep = [m for m in range(len(self.pos)) if not all(self.done[m * e : (m + 1) * e])]
+        if len(keep) == len(self.pos):
+            return
+        for m in sorted(set(range(len(self.pos))) - set(keep)):
+            sl = slice(m * e, (m + 1) * e)
+            results[self.pos[m]] = _Outcome(
+                returns=tuple(self.returns[sl]),
+                lengths=tuple(self.lengths[sl]),
+                successes=tuple(self.success[sl]) if self.goal else None,
+            )
+            free.extend(self.env_ids[sl])
+        rows = [m * e + k for m in keep for k in range(e)]
+        self.pos = [self.pos[m] for m in keep]
+        if keep:
+            sel = np.asarray(keep)
+            self.layers = [(wt[sel], b[sel]) for wt, b in self.layers]
+            self.obs = self.obs[sel]
+        for name in ("last_obs", "returns", "lengths", "success", "done", "envs", "env_ids"):
+            old = getattr(self, name)
+            setattr(self, name, [old[r] for r in rows])
 
 
 def _stack(weights: list[PolicyWeights], pad_to: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -426,60 +481,35 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights], idx: list[int]
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
     envs = _get_envs(task.env_id, min(max(task.n_envs, e), len(weights) * e), task.max_episode_steps)
+    goal = isinstance(envs[0].observation_space, _dict_space())
     free = list(range(len(envs)))
     queue = deque(_groups(weights, task.pad_to, max_archs))
     active: list[_Group] = []
     results: dict[int, _Outcome] = {}
     while queue or active:
-        while queue and len(queue[0]) * e <= len(free):
-            pos = queue.popleft()
+        # Start the next class group when it fits, or a part of it once half a full group's environments are free.
+        while queue and len(free) >= e * min(len(queue[0]), max(1, max_archs // 2)):
+            head = queue.popleft()
+            n = min(len(head), len(free) // e)
+            pos, rest = head[:n], head[n:]
+            if rest:
+                queue.appendleft(rest)
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
+            grp.goal = goal
             rows = grp.obs.reshape(-1, grp.obs.shape[-1])
             for r in range(len(pos) * e):
                 k = free.pop()
-                env = envs[k]
-                obs, _ = env.reset(seed=reset_seed(task.seed, idx[pos[r // e]], r % e))
+                obs, _ = envs[k].reset(seed=reset_seed(task.seed, idx[pos[r // e]], r % e))
                 rows[r] = obs_vector(obs)
-                grp.envs.append(env)
+                grp.last_obs.append(rows[r].copy())
+                grp.envs.append(envs[k])
                 grp.env_ids.append(k)
-            grp.live = list(range(len(pos) * e))
-            grp.goal = isinstance(envs[0].observation_space, _dict_space())
             active.append(grp)
-        still: list[_Group] = []
         for grp in active:
-            _step(grp)
-            if grp.live:
-                still.append(grp)
-                continue
-            for k, p in enumerate(grp.pos):
-                sl = slice(k * e, (k + 1) * e)
-                results[p] = _Outcome(
-                    returns=tuple(grp.returns[sl]),
-                    lengths=tuple(grp.lengths[sl]),
-                    successes=tuple(grp.success[sl]) if grp.goal else None,
-                )
-            free.extend(grp.env_ids)
-        active = still
+            if grp.step():
+                grp.retire(results, free)
+        active = [g for g in active if g.pos]
     return [results[p] for p in range(len(weights))]
-
-
-def _step(grp: _Group) -> None:
-    """One batched policy pass for the group, then one step of each of its live environments."""
-    acts = grp.actions()
-    rows = grp.obs.reshape(-1, grp.obs.shape[-1])
-    goal = grp.goal
-    envs, returns, lengths = grp.envs, grp.returns, grp.lengths
-    alive = []
-    for r in grp.live:
-        obs, rew, term, trunc, info = envs[r].step(acts[r])
-        returns[r] += float(rew)
-        lengths[r] += 1
-        if term or trunc:
-            grp.success[r] = bool(info.get("is_success", False))
-        else:
-            rows[r] = obs_vector(obs) if goal else obs
-            alive.append(r)
-    grp.live = alive
 
 
 def _dict_space() -> type:

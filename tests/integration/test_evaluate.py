@@ -130,3 +130,18 @@ def test_arch_selection():
     for bad, msg in (("16-16", "outside the space"), ("4-x", "malformed"), ("9", "count"), ("4,,8", "malformed")):
         with pytest.raises(ValueError, match=msg):
             parse_arch_selection(bad, space)
+
+
+def test_variable_length_episodes_identical_across_group_sizes():
+    # Members leave their stack as their episodes end; what is left must compute exactly as before.
+    run = FakeRun("InvertedPendulum-v5", ArchSpace(widths=(4, 8, 16, 64), depths=(1, 2)), scale=2.0)
+    archs = list(run.space.archs)
+    outs = []
+    for cfg in (
+        EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=60),
+        EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=3, chunk_size=7),
+        EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=16, pad_to=32),
+    ):
+        _, recs = evaluate(run, archs, cfg)
+        outs.append({r.arch: (r.returns, r.lengths) for r in recs})
+    assert outs[0] == outs[1] == outs[2]
