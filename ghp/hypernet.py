@@ -220,7 +220,7 @@ class GraphHypernet(nn.Module):
         as fast on CPU as recording every small op; ``fused=False`` is the plain-autograd reference.
         """
         plan = self._plan(tuple(archs))
-        x = self.encoder(plan.features).transpose(0, 1)  # [N, B, h]
+        x = self.encoder(plan.features).transpose(0, 1).contiguous()  # [N, B, h]: contiguous keeps ops fast
         g = self.gru
         for msg, reverse in ((self.msg_fwd, False), (self.msg_bwd, True)):
             args = (msg.weight, msg.bias, g.weight_ih, g.bias_ih, g.weight_hh, g.bias_hh)
@@ -363,31 +363,36 @@ class _GatedPass(torch.autograd.Function):
     ) -> torch.Tensor:
         n, b, h = x.shape
         gh = torch.nn.functional.linear(x, w_hh, b_hh)
+        # Gate pre-activations that do not depend on the message, per node: r/z get both biases, n its own.
+        rz_base = (gh[..., : 2 * h] + b_ih[: 2 * h]).unbind(0)
+        gh_n = gh[..., 2 * h :].unbind(0)
+        w_rz_t, w_n, b_n = w_ih[: 2 * h].T, w_ih[2 * h :], b_ih[2 * h :]
+        w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
         rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype)
         cand_all = torch.empty_like(x)
+        xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
         us, ms, prevs = [], [], []
-        ones = torch.ones(b, 1, dtype=x.dtype)
         prev: torch.Tensor | None = None
         prev_t = -1
         for t in order:
             if prev is None:
-                gi = b_ih.expand(b, 3 * h)
+                rz = torch.sigmoid(rz_base[t], out=rzs[t])
+                a_n = torch.addcmul(b_n.expand(b, h), rz[:, :h], gh_n[t])
             else:
-                u = torch.nn.functional.linear(prev, w1, b1)
-                m = torch.relu(u)
+                u = torch.addmm(b1, prev, w1_t)
                 mask = masks[prev_t]
                 if mask is not None:
-                    m = m * mask
-                gi = torch.nn.functional.linear(m, w_ih, b_ih)
-                us.append(u * (mask if mask is not None else ones))
+                    u = u * mask  # padding sends no message (relu(0) = 0)
+                m = torch.relu(u)
+                rz = torch.sigmoid(torch.addmm(rz_base[t], m, w_rz_t), out=rzs[t])
+                a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
+                us.append(u)
                 ms.append(m)
                 prevs.append(prev)
-            ght = gh[t]
-            rz = torch.sigmoid(gi[:, : 2 * h] + ght[:, : 2 * h], out=rz_all[t])
-            cand = torch.tanh(torch.addcmul(gi[:, 2 * h :], rz[:, :h], ght[:, 2 * h :]), out=cand_all[t])
-            prev = torch.lerp(cand, x[t], rz[:, h:], out=out[t])
+            cand = torch.tanh(a_n, out=cands[t])
+            prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
             prev_t = t
         ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out)
         ctx.saved = (order, us, ms, prevs)
@@ -405,16 +410,20 @@ class _GatedPass(torch.autograd.Function):
         k_z = (x - cand_all) * z * (1 - z)
         k_gi = torch.cat([k_r, k_z, g_an], -1)
         k_gh = torch.cat([k_r, k_z, g_an * r], -1)
-        relu_masks = [(u > 0).to(x.dtype) for u in us]  # mask already folded into u (padding -> 0)
-        g_new = torch.empty_like(x)
+        relu_masks = [(u > 0).to(x.dtype) for u in us]  # padding was folded into u (masked u = 0)
+        # Sequential part only: the gradient carried from node to node through the message.
+        g_outs = g_out.unbind(0)
+        k3 = k_gi.view(n, b, 3, h).unbind(0)
+        g_news: list[torch.Tensor] = [g_out[0]] * n
         carry: torch.Tensor | None = None
         for s in range(len(order) - 1, -1, -1):
             t = order[s]
-            gn = g_out[t] if carry is None else g_out[t] + carry
-            g_new[t] = gn
+            gn = g_outs[t] if carry is None else g_outs[t] + carry
+            g_news[t] = gn
             if s > 0:
-                g_gi = gn.repeat(1, 3) * k_gi[t]
+                g_gi = (gn.unsqueeze(1) * k3[t]).view(b, 3 * h)
                 carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
+        g_new = torch.stack(g_news)
         g_new3 = g_new.repeat(1, 1, 3)
         g_gi_all = g_new3 * k_gi
         g_gh = g_new3 * k_gh
@@ -462,7 +471,7 @@ class _DenseCrop(torch.autograd.Function):
         for k, (o, i) in enumerate(ctx.shapes):
             g = grads[k] * ctx.scales[k]
             g_bias[:o, :i] += g
-            g_map[:o, :i] += g.unsqueeze(-1) * emb[k]
+            g_map[:o, :i].addcmul_(g.unsqueeze(-1), emb[k].view(1, 1, -1))  # in place: no [o, i, h] temporary
             g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
         return g_map, g_bias, g_emb, None, None
 

@@ -22,6 +22,8 @@ Two exact schemes:
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -191,6 +193,15 @@ def run_factorised(
     return y.reshape(-1, schedule.out_width)
 
 
+@functools.lru_cache(maxsize=64)
+def _bias_index(
+    shapes: tuple[tuple[tuple[int, int], ...], ...], slot: int, width: int
+) -> tuple[torch.Tensor, list[int]]:
+    """Flat positions of every layer's bias in a ``[B, slot, width]`` tensor, and the per-layer lengths."""
+    idx = [(i * slot + j) * width + k for i, sh in enumerate(shapes) for j, (o, _) in enumerate(sh) for k in range(o)]
+    return torch.tensor(idx), [o for sh in shapes for o, _ in sh]
+
+
 def run_factorised_loop(
     x: torch.Tensor,
     rows: torch.Tensor,
@@ -208,8 +219,13 @@ def run_factorised_loop(
     sizes = split_sizes(x.shape[0], b)
     core_t = cores.transpose(-1, -2)
     core_rows = core_t.unbind(0)
-    bias_rows = biases.unbind(0)
     out_w = shapes[0][-1][0]
+    # Every layer's bias in one gather (one backward), then split into per-layer views.
+    key = tuple(tuple(sh) for sh in shapes)
+    idx, sizes_b = _bias_index(key, biases.shape[1], biases.shape[2])
+    flat = biases.reshape(-1).index_select(0, idx).split(sizes_b)
+    starts = list(itertools.accumulate([0, *(len(sh) for sh in shapes)]))
+    layer_bias = [flat[starts[i] : starts[i + 1]] for i in range(b)]
     even = len(set(sizes)) == 1 and all(len(sh) > 1 for sh in shapes)
     # One slice per distinct width, shared by every use (each slice costs a full-size gradient on the way back).
     rows_t = rows.T
@@ -233,7 +249,7 @@ def run_factorised_loop(
     ends = []
     outs = []
     for i, chunk in enumerate(x.split(sizes)):
-        cs, bs = core_rows[i].unbind(0), bias_rows[i].unbind(0)
+        cs, bs = core_rows[i].unbind(0), layer_bias[i]
         last = len(shapes[i]) - 1
         h = chunk
         for j, (o, fan_in) in enumerate(shapes[i]):
@@ -245,7 +261,7 @@ def run_factorised_loop(
                     ends.append(z)
                     break
                 z = z @ cs[j]
-            h = torch.addmm(bs[j][:o], z, row_t(o))
+            h = torch.addmm(bs[j], z, row_t(o))
             if j < last:
                 h = torch.relu(h)
         else:
@@ -253,8 +269,7 @@ def run_factorised_loop(
     if not even:
         return torch.cat(outs)
     # Output layer of every architecture at once: cores at slot depth_b, biases likewise.
-    idx = torch.tensor([len(sh) - 1 for sh in shapes])
-    ar = torch.arange(b)
-    z = torch.bmm(torch.stack(ends), core_t[ar, idx])
-    y = torch.baddbmm(biases[ar, idx, :out_w].unsqueeze(1), z, row_t(out_w).expand(b, -1, -1))
+    depth = torch.tensor([len(sh) - 1 for sh in shapes])
+    z = torch.bmm(torch.stack(ends), core_t[torch.arange(b), depth])
+    y = torch.baddbmm(torch.stack([lb[-1] for lb in layer_bias]).unsqueeze(1), z, row_t(out_w).expand(b, -1, -1))
     return y.reshape(-1, out_w)

@@ -107,9 +107,11 @@ class HyperActor(BasePolicy):
         meta_batch: int,
         stochastic: bool,
         mlp_mode: str = "auto",
+        action_l2: float = 0.0,
         normalize_images: bool = False,
     ) -> None:
         super().__init__(observation_space, action_space, normalize_images=False, squash_output=True)
+        self.action_l2 = float(action_l2)
         self.hypernet_config = dict(hypernet)
         self.space_config = dict(space)
         self.meta_batch = int(meta_batch)
@@ -135,6 +137,7 @@ class HyperActor(BasePolicy):
             meta_batch=self.meta_batch,
             stochastic=self.stochastic,
             mlp_mode=self.mlp_mode,
+            action_l2=self.action_l2,
         )
         return data
 
@@ -178,7 +181,15 @@ class HyperActor(BasePolicy):
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         if not self.stochastic:
-            return torch.tanh(self.mlp_out(obs))
+            out = self.mlp_out(obs)
+            if self.action_l2 > 0 and out.requires_grad:
+                # The HER baselines' action penalty, action_l2 * mean(out^2) on the pre-tanh output, added to the
+                # gradient of whatever loss SB3 backpropagates (its loss and loop stay untouched): keeps a
+                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes.
+                pre = out.detach()
+                scale = 2.0 * self.action_l2 / pre.numel()
+                out.register_hook(lambda g: g + scale * pre)
+            return torch.tanh(out)
         mean, log_std, kwargs = self.get_action_dist_params(obs)
         return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
 
@@ -218,6 +229,7 @@ class _GHPMixin:
         actor_lr_scale: float,
         actor_weight_decay: float,
         mlp_mode: str,
+        action_l2: float = 0.0,
     ) -> None:
         if sampling not in SAMPLINGS:
             raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
@@ -233,6 +245,7 @@ class _GHPMixin:
             actor_lr_scale=float(actor_lr_scale),
             actor_weight_decay=float(actor_weight_decay),
             mlp_mode=mlp_mode,
+            action_l2=float(action_l2),
         )
         self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
         self._arch_rng = np.random.default_rng(arch_seed)
@@ -249,6 +262,7 @@ class _GHPMixin:
             meta_batch=k["meta_batch"],
             stochastic=stochastic,
             mlp_mode=k["mlp_mode"],
+            action_l2=0.0 if stochastic else k["action_l2"],
         ).to(self.device)
 
     def _hyper_optimizer(self, lr: float) -> None:
@@ -357,6 +371,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
         actor_lr_scale: float = 1.0,
         actor_weight_decay: float = 0.0,
         mlp_mode: str = "auto",
+        action_l2: float = 1.0,
         **kwargs: Any,
     ) -> None:
         self._ghp_setup(
@@ -369,6 +384,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
             actor_lr_scale,
             actor_weight_decay,
             mlp_mode,
+            action_l2,
         )
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)

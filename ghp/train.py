@@ -57,7 +57,7 @@ _DDPG_HER: dict[str, Any] = dict(
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": {
         **_SAC_LOCOMOTION,
-        "steps": 20_000,
+        "steps": 10_000,
         "learning_starts": 1_000,
         "lr": 1e-3,
         "actor_lr": 1e-3,
@@ -128,6 +128,8 @@ class TrainConfig:
     """HER: relabelled goals per transition (``future`` strategy)."""
     action_noise: float = 0.1
     """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
+    action_l2: float = 1.0
+    """DDPG: penalty on the actor's squared pre-tanh outputs (the HER baselines' action_l2; 0 disables)."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
     vec_env: str = "dummy"
@@ -276,6 +278,8 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
             actor_weight_decay=c.weight_decay,
             mlp_mode=c.mlp_mode,
         )
+        if c.algo == "ddpg":
+            policy_kwargs["action_l2"] = c.action_l2
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
         ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
