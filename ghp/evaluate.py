@@ -10,8 +10,9 @@ The engine, in the order the work flows:
    many small MLPs of the space cost a handful of calls per step instead of a few per architecture; large MLPs are
    bound by their arithmetic anyway. Architectures are processed in class order so that classes fill up.
 3. **Roll out.** One environment per (architecture, episode); each episode runs to its own end (terminated or
-   truncated). All episodes of an architecture start together; finished rows stay in the stack (their actions are
-   ignored) so every architecture is always computed with the same matrix shapes.
+   truncated). All episodes of an architecture start together; its finished rows stay in the stack (their actions
+   are ignored) so it is always computed with the same matrix shapes, and once all its episodes have ended it
+   leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
 4. **Workers.** Chunks of architectures go to worker processes (all cores by default) while this process emits
    the next ones; each worker keeps its environments between chunks and runs BLAS on one thread (multi-threaded
    BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy 2-core machine). The caller writes each
