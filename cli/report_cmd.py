@@ -43,6 +43,13 @@ from cli.common import user_errors
     default=None,
     help="Where the plots go [default: RUN/report].",
 )
+@click.option(
+    "--metric",
+    type=click.Choice(["return", "success"]),
+    default="return",
+    show_default=True,
+    help="What the selection, Table II and plots use: mean return, or success rate (goal tasks).",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def report(
@@ -53,6 +60,7 @@ def report(
     floor: float | None,
     seed: int,
     out_dir: str | None,
+    metric: str,
     no_plots: bool,
     as_json: bool,
 ) -> None:
@@ -68,9 +76,10 @@ def report(
     architecture's return (so -1500 worst, -150 best: 90% means >= -285). Table II draws --cutoffs parameter
     cutoffs uniformly in --cutoff-range and compares the capacity-maximising and the largest architecture under
     each with the best under it. Plots: return vs parameters (log x, Pareto front) and return vs capacity.
+    --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
     """
     from ghp.results import read_records
-    from search.analysis import select, table_ii
+    from search.analysis import select, success_view, table_ii
     from search.budget import run_facts
 
     with user_errors():
@@ -79,9 +88,14 @@ def report(
         records = read_records(run_dir, run_id)
         if not records:
             raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
-        selection = select(records, floor=floor)
-        t2 = table_ii(records, n_cutoffs=cutoffs, low=low, high=high, seed=seed, floor=floor)
+        scored: Any = records if metric == "return" else success_view(records)
+        selection = select(scored, floor=floor)
+        t2 = table_ii(scored, n_cutoffs=cutoffs, low=low, high=high, seed=seed, floor=floor)
         base = _baseline(baseline_dir, spec.env_id) if baseline_dir else None
+        base_value = None if base is None else (base.mean_return if metric == "return" else base.success_rate)
+        if base is not None and base_value is None:
+            raise ValueError(f"baseline run {baseline_dir} has no success rate")
+        ylabel = "mean return" if metric == "return" else "success rate"
         plots: list[Path] = []
         if not no_plots:
             from search.plots import plot_return_vs_capacity, plot_return_vs_params
@@ -89,16 +103,18 @@ def report(
             out = Path(out_dir) if out_dir else Path(run_dir) / "report"
             out.mkdir(parents=True, exist_ok=True)
             title = f"{spec.env_id}, {len(records)} architectures, step {records[0].setting.checkpoint_step}"
+            name = "return" if metric == "return" else "success"
             plots.append(
                 plot_return_vs_params(
-                    records,
-                    out / "return_vs_params.png",
+                    scored,
+                    out / f"{name}_vs_params.png",
                     title,
                     selection,
-                    (base.params, base.mean_return) if base else None,
+                    (base.params, base_value) if base is not None and base_value is not None else None,
+                    ylabel,
                 )
             )
-            plots.append(plot_return_vs_capacity(records, out / "return_vs_capacity.png", title))
+            plots.append(plot_return_vs_capacity(scored, out / f"{name}_vs_capacity.png", title, ylabel))
 
     by_key = {r.arch.key: r for r in records}
     setting = records[0].setting
@@ -106,6 +122,7 @@ def report(
         doc: dict[str, Any] = {
             "run": str(run_dir),
             "env_id": spec.env_id,
+            "metric": metric,
             "setting": {
                 "checkpoint_step": setting.checkpoint_step,
                 "eval_seed": setting.eval_seed,
@@ -149,7 +166,7 @@ def report(
     console = Console()
     table = Table(
         title=f"{spec.env_id}: {len(records)} of {len(space)} architectures evaluated ({setting.describe()})",
-        caption=f"score = (return - floor) / (best - floor), floor {selection.floor:.1f} ({selection.floor_rule})",
+        caption=f"score = ({metric} - floor) / (best - floor), floor {selection.floor:.2f} ({selection.floor_rule})",
     )
     for col in ("", "architecture", "params", "capacity", "mean return", "score"):
         table.add_column(col, justify="left" if col in ("", "architecture") else "right")
@@ -170,7 +187,7 @@ def report(
             str(base.params),
             str(base.capacity),
             _ret(base.mean_return, base.std_return, base.success_rate),
-            f"{(base.mean_return - selection.floor) / max(selection.best - selection.floor, 1e-12):.3f}",
+            f"{((base_value or 0.0) - selection.floor) / max(selection.best - selection.floor, 1e-12):.3f}",
         )
     console.print(table)
     t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")

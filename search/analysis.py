@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -97,6 +97,27 @@ class TableII:
     floor: float
     capacity_ratios: np.ndarray = field(repr=False)
     size_ratios: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An architecture with another metric in place of its mean return (e.g. the success rate)."""
+
+    arch: Arch
+    params: int
+    capacity: int
+    mean_return: float
+
+
+def success_view(records: Sequence[Any]) -> list[Scored]:
+    """The records with their success rate as the metric (goal tasks: the paper's Fetch results are success rates).
+
+    Raises:
+        ValueError: a record has no success rate (not a goal-conditioned task).
+    """
+    if any(r.success_rate is None for r in records):
+        raise ValueError("--metric success needs success rates: only goal-conditioned (Fetch) runs record them")
+    return [Scored(r.arch, r.params, r.capacity, float(r.success_rate)) for r in records]
 
 
 def choose_floor(returns: Sequence[float], floor: float | None = None) -> tuple[float, str]:

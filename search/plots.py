@@ -27,6 +27,7 @@ def plot_return_vs_params(
     title: str = "",
     selection: SelectionTable | None = None,
     baseline: tuple[int, float] | None = None,
+    ylabel: str = "mean return",
 ) -> Path:
     """Scatter of mean return against deployable parameters (log x), coloured by depth, with the Pareto front.
 
@@ -64,7 +65,7 @@ def plot_return_vs_params(
         ax.scatter([baseline[0]], [baseline[1]], s=120, marker="*", color="gold", edgecolors="black", label="baseline")
     ax.set_xscale("log")
     ax.set_xlabel("deployable parameters")
-    ax.set_ylabel("mean return")
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "return vs parameters")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, markerscale=2)
@@ -75,7 +76,9 @@ def plot_return_vs_params(
     return out
 
 
-def plot_return_vs_capacity(records: Sequence[Evaluated], path: str | Path, title: str = "") -> Path:
+def plot_return_vs_capacity(
+    records: Sequence[Evaluated], path: str | Path, title: str = "", ylabel: str = "mean return"
+) -> Path:
     """Scatter of mean return against lossless memory dimension (log x), coloured by depth (paper, Figure 4b)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
@@ -84,7 +87,7 @@ def plot_return_vs_capacity(records: Sequence[Evaluated], path: str | Path, titl
         ax.scatter([r.capacity for r in rs], [r.mean_return for r in rs], s=6, alpha=0.5, label=f"{d} hidden")
     ax.set_xscale("log")
     ax.set_xlabel("lossless memory dimension")
-    ax.set_ylabel("mean return")
+    ax.set_ylabel(ylabel)
     ax.set_title(title or "return vs capacity")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, markerscale=2)

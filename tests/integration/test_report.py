@@ -61,3 +61,45 @@ def test_report_bad_input(tmp_path_factory, tmp_path):
     ):
         r = run(*args)
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and needle in r.output, r.output
+
+
+def test_report_metric_success_on_a_goal_run(tmp_path):
+    from ghp.arch import Arch, ArchSpace
+    from ghp.capacity import lossless_memory_dimension
+    from ghp.counting import deploy_bytes, deploy_params
+    from ghp.envs import EnvSpec
+    from ghp.results import ArchRecord, ResultsStore, Setting
+
+    spec = EnvSpec("FetchReach-v4", 13, 4, (-1.0,) * 4, (1.0,) * 4, True)
+    space = ArchSpace(widths=(4, 8, 16), depths=(1, 2))
+    cfg = {"format_version": 1, "run_id": "goal", "env": spec.to_dict(), "space": space.to_dict(), "algo": "ddpg"}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    success = {"4": 0.5, "8": 0.95, "4-4": 0.85, "16": 1.0}
+    with ResultsStore.open(tmp_path, "goal") as st:
+        st.add(
+            ArchRecord(
+                arch=(a := Arch(tuple(int(w) for w in key.split("-")))),
+                arch_index=space.index(a),
+                setting=Setting(100, 0, 2),
+                returns=(-10.0 * (1 - s), -10.0 * (1 - s)),
+                lengths=(50, 50),
+                success_rate=s,
+                params=deploy_params(a, 13, 4),
+                bytes=deploy_bytes(a, 13, 4),
+                capacity=lossless_memory_dimension(a, 13, 4),
+            )
+            for key, s in success.items()
+        )
+    r = run("report", str(tmp_path), "--metric", "success", "--json", "--cutoffs", "50", "--cutoff-range", "80,300")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["metric"] == "success" and doc["floor_rule"] == "zero"
+    assert [(s["label"], s["key"]) for s in doc["selection"]] == [("max", "16"), ("90%", "8"), ("80%", "4-4")]
+    assert all(p.endswith(("success_vs_params.png", "success_vs_capacity.png")) for p in doc["plots"])
+
+
+def test_report_metric_success_needs_a_goal_task(tmp_path_factory, tmp_path):
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    assert run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8").exit_code == 0
+    r = run("report", str(rd), "--metric", "success")
+    assert r.exit_code == 2 and "goal-conditioned" in r.output and len(r.output.strip().splitlines()) == 1
