@@ -17,7 +17,9 @@ import time
 from typing import Any
 
 
-def build(env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode: str) -> Any:
+def build(
+    env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode: str, rank: int = 32, hidden: int = 32
+) -> Any:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -29,7 +31,7 @@ def build(env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode
     kwargs: dict[str, Any] = {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
     if ghp:
         kwargs |= {
-            "hypernet": HypernetConfig(decoder=decoder).to_dict(),
+            "hypernet": HypernetConfig(decoder=decoder, rank=rank, hidden=hidden).to_dict(),
             "space": ArchSpace().to_dict(),
             "meta_batch": n_envs,
             "resample_every": 50,
@@ -64,6 +66,8 @@ def main() -> None:
     p.add_argument("--n-envs", type=int, default=8, help="meta batch")
     p.add_argument("--decoder", default="factorised", choices=["factorised", "dense"])
     p.add_argument("--mlp-mode", default="auto", choices=["auto", "factorised", "factorised-loop", "loop", "padded"])
+    p.add_argument("--rank", type=int, default=32, help="factorised decoder rank")
+    p.add_argument("--hidden", type=int, default=32, help="hypernetwork width")
     p.add_argument("--updates", type=int, default=50, help="gradient steps per timed round")
     p.add_argument("--rounds", type=int, default=8)
     p.add_argument("--threads", type=int, default=1)
@@ -80,7 +84,7 @@ def main() -> None:
         hn = GraphHypernet(HypernetConfig(decoder=dec), 11, 6, ArchSpace().max_width, ArchSpace().max_depth)
         print(f"hypernet parameters ({dec} decoder, Hopper sizes): {count_parameters(hn):,}")
     sb3 = build(args.env, False, args.n_envs, args.decoder, args.seed, args.mlp_mode)
-    ghp = build(args.env, True, args.n_envs, args.decoder, args.seed, args.mlp_mode)
+    ghp = build(args.env, True, args.n_envs, args.decoder, args.seed, args.mlp_mode, args.rank, args.hidden)
     time_updates(sb3, 5)  # warm-up
     time_updates(ghp, 5)
     a, b = [], []

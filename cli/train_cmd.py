@@ -34,7 +34,7 @@ from cli.errors import GHPError
     show_default=True,
     help="Hypernetwork decoder: factorised (low rank, fast) or dense (the paper's map, crop-only).",
 )
-@click.option("--hidden", type=int, default=64, show_default=True, help="Hypernetwork embedding width.")
+@click.option("--hidden", type=int, default=32, show_default=True, help="Hypernetwork embedding width.")
 @click.option("--rank", type=int, default=32, show_default=True, help="Rank of the factorised decoder.")
 @click.option("--learning-starts", type=int, help="Random-action steps before the first update.")
 @click.option("--batch-size", type=int, default=256, show_default=True, help="Minibatch size.")
@@ -44,9 +44,26 @@ from cli.errors import GHPError
 @click.option("--tau", type=float, help="Target network update rate.")
 @click.option("--ent-coef", help="SAC entropy coefficient: a number or 'auto'.")
 @click.option("--resample-every", type=int, help="New architectures every N actor updates (50 SAC, 4 DDPG).")
-@click.option("--sampling", type=click.Choice(["uniform", "sweep"]), default="uniform", show_default=True)
+@click.option(
+    "--sampling",
+    type=click.Choice(["uniform", "sweep"]),
+    default="uniform",
+    show_default=True,
+    help="Architecture sampling: uniform draws or shuffled sweeps over the whole space.",
+)
+@click.option("--buffer-size", type=int, default=1_000_000, show_default=True, help="Replay buffer capacity.")
+@click.option("--weight-decay", type=float, default=1e-5, show_default=True, help="Hypernetwork Adam weight decay.")
+@click.option("--her-goals", type=int, default=4, show_default=True, help="DDPG + HER: relabelled goals per step.")
+@click.option("--action-noise", type=float, default=0.1, show_default=True, help="DDPG: exploration noise std.")
+@click.option("--action-l2", type=float, default=1.0, show_default=True, help="DDPG: pre-tanh action penalty.")
 @click.option("--checkpoint-every", type=int, default=10_000, show_default=True, help="Env steps between checkpoints.")
-@click.option("--vec-env", type=click.Choice(["dummy", "subproc"]), default="dummy", show_default=True)
+@click.option(
+    "--vec-env",
+    type=click.Choice(["dummy", "subproc"]),
+    default="dummy",
+    show_default=True,
+    help="One process (fastest measured: updates, not env steps, dominate) or one per environment.",
+)
 @click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
@@ -73,6 +90,11 @@ def train(
     ent_coef: str | None,
     resample_every: int | None,
     sampling: str,
+    buffer_size: int,
+    weight_decay: float,
+    her_goals: int,
+    action_noise: float,
+    action_l2: float,
     checkpoint_every: int,
     vec_env: str,
     threads: int,
@@ -115,6 +137,11 @@ def train(
             ent_coef=ent_coef,
             resample_every=resample_every,
             sampling=sampling,
+            buffer_size=buffer_size,
+            weight_decay=weight_decay,
+            her_goals=her_goals,
+            action_noise=action_noise,
+            action_l2=action_l2,
             checkpoint_every=checkpoint_every,
             vec_env=vec_env,
             threads=threads,

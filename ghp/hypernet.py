@@ -59,7 +59,7 @@ LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
 class HypernetConfig:
     """Size and kind of the graph hypernetwork."""
 
-    hidden: int = 64
+    hidden: int = 32
     """Width of node embeddings, message MLP and GRU."""
     decoder: str = "factorised"
     """``factorised`` (low-rank row/column embeddings modulated per node) or ``dense`` (the paper's map)."""

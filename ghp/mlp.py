@@ -198,8 +198,10 @@ def _bias_index(
     shapes: tuple[tuple[tuple[int, int], ...], ...], slot: int, width: int
 ) -> tuple[torch.Tensor, list[int]]:
     """Flat positions of every layer's bias in a ``[B, slot, width]`` tensor, and the per-layer lengths."""
-    idx = [(i * slot + j) * width + k for i, sh in enumerate(shapes) for j, (o, _) in enumerate(sh) for k in range(o)]
-    return torch.tensor(idx), [o for sh in shapes for o, _ in sh]
+    starts = [(i * slot + j) * width for i, sh in enumerate(shapes) for j in range(len(sh))]
+    lengths = [o for sh in shapes for o, _ in sh]
+    idx = torch.cat([torch.arange(s, s + o) for s, o in zip(starts, lengths, strict=True)])
+    return idx, lengths
 
 
 def run_factorised_loop(

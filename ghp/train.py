@@ -98,7 +98,7 @@ class TrainConfig:
     """Hidden-layer counts of the space (0 adds the linear policy)."""
     decoder: str = "factorised"
     """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
-    hidden: int = 64
+    hidden: int = 32
     """Hypernetwork embedding width."""
     rank: int = 32
     """Rank of the factorised decoder."""
@@ -187,6 +187,18 @@ def resolve(config: TrainConfig) -> TrainConfig:
         raise ValueError(f"unknown decoder {c.decoder!r}: choose one of {', '.join(DECODERS)}")
     if c.vec_env not in VEC_ENVS:
         raise ValueError(f"unknown vec env {c.vec_env!r}: choose one of {', '.join(VEC_ENVS)}")
+    for name, value, low in (
+        ("--threads", c.threads, 1),
+        ("--resample-every", c.resample_every, 1),
+        ("--learning-starts", c.learning_starts, 0),
+        ("--checkpoint-every", c.checkpoint_every, 0),
+        ("--buffer-size", c.buffer_size, 1),
+        ("--hidden", c.hidden, 1),
+        ("--rank", c.rank, 1),
+        ("--her-goals", c.her_goals, 1),
+    ):
+        if value is None or value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
     if c.batch_size < c.n_envs:
         raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
     c.space  # noqa: B018  (validates widths and depths)

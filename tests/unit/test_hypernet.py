@@ -113,7 +113,7 @@ def test_parameter_counts_and_limits():
     space = ArchSpace()
     dense = GraphHypernet(HypernetConfig(decoder="dense"), 11, 6, space.max_width, space.max_depth)
     fact = GraphHypernet(HypernetConfig(decoder="factorised"), 11, 6, space.max_width, space.max_depth)
-    assert count_parameters(dense) > 512 * 512 * 64  # the paper's map: one linear map per entry
+    assert count_parameters(dense) > 512 * 512 * HypernetConfig().hidden  # the paper's map: one linear map per entry
     assert count_parameters(fact) < 250_000
     with pytest.raises(ValueError, match="exceeds"):
         fact([Arch((1024,))])
