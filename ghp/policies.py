@@ -2,8 +2,8 @@
 
 Plugged in through SB3's own extension points: ``make_actor`` builds a :class:`HyperActor` instead of SB3's MLP
 actor, ``_get_constructor_parameters`` makes a stock ``SAC.load`` / ``DDPG.load`` rebuild it (import this module, or
-just ``ghp``'s run loader, first), and an optimizer step hook resamples the architectures. SB3's training loop and
-critic are untouched.
+just ``ghp``'s run loader, first), and the hypernetwork optimizer's step resamples the architectures. SB3's training
+loop and critic are untouched.
 
 Meta batch (Section III-C): the actor holds ``meta_batch`` architectures (``meta_batch = n_envs``). The rows of every
 batch it sees are split into ``meta_batch`` contiguous chunks with :func:`ghp.mlp.split_sizes`: a rollout batch of
@@ -76,6 +76,9 @@ class HyperAdam(torch.optim.Adam):
             kwargs["fused"] = True  # CPU fused Adam: about 4x faster than the default on the hypernetwork's tensors
         super().__init__(params, lr=lr, **kwargs)
         self.lr_scale = lr_scale
+        self.on_step: Any = None
+        """Called after every step (the policy's architecture resampling). Not a step hook: torch runs those once
+        per overridden ``step`` in the class hierarchy, so they would fire twice here."""
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:  # type: ignore[override]
@@ -83,10 +86,13 @@ class HyperAdam(torch.optim.Adam):
         for g in self.param_groups:
             g["lr"] = g["lr"] * self.lr_scale
         try:
-            return super().step(closure)
+            loss = super().step(closure)
         finally:
             for g, lr in zip(self.param_groups, base, strict=True):
                 g["lr"] = lr
+        if self.on_step is not None:
+            self.on_step()
+        return loss
 
 
 class HyperActor(BasePolicy):
@@ -275,11 +281,11 @@ class _GHPMixin:
             weight_decay=k["actor_weight_decay"],
             **kwargs,
         )
-        opt.register_step_post_hook(self._after_actor_step)
+        opt.on_step = self._after_actor_step
         self.actor.optimizer = opt
         self.resample()
 
-    def _after_actor_step(self, *_: Any) -> None:
+    def _after_actor_step(self) -> None:
         self._actor_steps += 1
         if self._actor_steps % self.ghp_kwargs["resample_every"] == 0:
             self.resample()

@@ -174,3 +174,26 @@ def test_fetch_reach_resets_and_steps(tmp_path):
     assert obs["observation"].shape == (10,)
     assert not np.allclose(start, obs["achieved_goal"])  # the gripper moved
     env.close()
+
+
+def test_resampling_every_n_updates_sweeps_the_space():
+    from stable_baselines3 import SAC
+
+    from ghp.policies import GHPSACPolicy
+
+    model = SAC(
+        GHPSACPolicy,
+        "Pendulum-v1",
+        policy_kwargs=dict(
+            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=2, resample_every=2, sampling="sweep", net_arch=[16]
+        ),
+        seed=0,
+        device="cpu",
+    )
+    actor = model.policy.actor
+    seen = [actor.archs]
+    for _ in range(4):
+        actor.optimizer.step()  # the step hook counts actor updates
+        seen.append(actor.archs)
+    assert seen[1] == seen[0] and seen[3] == seen[2]  # unchanged between resamples
+    assert sorted(a for archs in (seen[0], seen[2], seen[4]) for a in archs) == sorted(actor.space.archs)
