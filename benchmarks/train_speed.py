@@ -18,7 +18,7 @@ from typing import Any
 
 
 def build(
-    env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode: str, rank: int = 32, hidden: int = 32
+    env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode: str, rank: int = 16, hidden: int = 32
 ) -> Any:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
@@ -66,7 +66,7 @@ def main() -> None:
     p.add_argument("--n-envs", type=int, default=8, help="meta batch")
     p.add_argument("--decoder", default="factorised", choices=["factorised", "dense"])
     p.add_argument("--mlp-mode", default="auto", choices=["auto", "factorised", "factorised-loop", "loop", "padded"])
-    p.add_argument("--rank", type=int, default=32, help="factorised decoder rank")
+    p.add_argument("--rank", type=int, default=16, help="factorised decoder rank")
     p.add_argument("--hidden", type=int, default=32, help="hypernetwork width")
     p.add_argument("--updates", type=int, default=50, help="gradient steps per timed round")
     p.add_argument("--rounds", type=int, default=8)

@@ -35,7 +35,7 @@ from cli.errors import GHPError
     help="Hypernetwork decoder: factorised (low rank, fast) or dense (the paper's map, crop-only).",
 )
 @click.option("--hidden", type=int, default=32, show_default=True, help="Hypernetwork embedding width.")
-@click.option("--rank", type=int, default=32, show_default=True, help="Rank of the factorised decoder.")
+@click.option("--rank", type=int, default=16, show_default=True, help="Rank of the factorised decoder.")
 @click.option("--learning-starts", type=int, help="Random-action steps before the first update.")
 @click.option("--batch-size", type=int, default=256, show_default=True, help="Minibatch size.")
 @click.option("--lr", type=float, help="Critic learning rate.")

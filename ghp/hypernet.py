@@ -63,7 +63,7 @@ class HypernetConfig:
     """Width of node embeddings, message MLP and GRU."""
     decoder: str = "factorised"
     """``factorised`` (low-rank row/column embeddings modulated per node) or ``dense`` (the paper's map)."""
-    rank: int = 32
+    rank: int = 16
     """Rank of the factorised decoder's maps (ignored by ``dense``)."""
     bias_scale: float = 0.2
     """Biases are ``tanh(bias_scale * p)`` (authors' code)."""

@@ -100,7 +100,7 @@ class TrainConfig:
     """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
     hidden: int = 32
     """Hypernetwork embedding width."""
-    rank: int = 32
+    rank: int = 16
     """Rank of the factorised decoder."""
     learning_starts: int | None = None
     """Random-action environment steps before the first update."""
