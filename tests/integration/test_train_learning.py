@@ -37,5 +37,5 @@ def test_pendulum_best_of_a_sample_swings_up(tmp_path):
     returns = {w.arch.key: mean_return(w, "Pendulum-v1") for w in run.emit(archs)}
     best = max(returns.values())
     assert best > -300, returns
-    # an untrained hypernetwork is far from it: the threshold is not trivially met
+    # most of the space learns, not one lucky architecture (untrained policies score about -1200 to -1500)
     assert np.median(list(returns.values())) > -600, returns
