@@ -27,8 +27,18 @@ toolchain:
 	    gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm >/dev/null; \
 	else echo "note: arm-none-eabi-gcc/qemu-system-arm missing; the Cortex-M4 checks will be skipped"; fi
 
-demo: install
-	$(GHP) search --env Hopper-v5 --max-params 500
+# train -> evaluate -> report -> search -> export, on Pendulum-v1 (a few minutes on 2 cores).
+demo: install toolchain
+	$(GHP) train --env Pendulum-v1 --steps 6000 --out $(DEMO_RUN) --force
+	$(GHP) evaluate $(DEMO_RUN)
+	$(GHP) report $(DEMO_RUN)
+	$(GHP) search --run $(DEMO_RUN) --max-params 500 --top 5
+	$(GHP) export $(DEMO_RUN) --best --max-params 500 --target c-header --name policy --out $(DEMO_RUN)/export --check
+
+bench: install
+	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/eval_speed.py
+	$(PY) benchmarks/export_speed.py
 
 test: install toolchain
 	$(PY) -m pytest -q
