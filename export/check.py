@@ -217,6 +217,7 @@ def check_c(
     """
     report = CheckReport()
     act_dim = expected.shape[1]
+    out_dir = Path(out_dir).resolve()  # the cross build runs in the build directory: a relative -I would miss
     with tempfile.TemporaryDirectory(prefix="ghp-check-") as tmp:
         build = Path(tmp) if build_dir is None else Path(build_dir)
         build.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,17 @@ def test_c_header_from_a_trained_run_matches_torch_everywhere(run_dir, tmp_path)
         assert "instructions per inference" in r.output and "self-test passed" in r.output
 
 
+def test_check_with_a_relative_out_dir(run_dir, tmp_path, monkeypatch):
+    # `make demo` exports to runs/demo/export: every check step must find the header from any directory.
+    monkeypatch.chdir(tmp_path)
+    r = ghp("export", run_dir, "--arch", "8", "--name", "pend", "--out", "rel/out", "--check")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "rel" / "out" / "pend.h").is_file()
+    assert "FAILED" not in r.output
+    if not TOOLS:
+        assert r.output.count(": ok ") == 3, r.output
+
+
 @pytest.mark.skipif("gcc" in str(TOOLS), reason="missing gcc (Debian package gcc)")
 def test_exported_header_computes_the_runs_policy(run_dir, tmp_path):
     from ghp.arch import parse_arch
