@@ -28,8 +28,9 @@ from typing import Any
 from ghp.arch import Arch, parse_arch
 
 RESULTS_FILE = "results.sqlite"
-SCHEMA_VERSION = 1
-"""Version of the table layout below; files of any other version are refused, never migrated in place."""
+SCHEMA_VERSION = 2
+"""Version of the table layout and of what its numbers mean; files of any other version are refused, never
+migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (

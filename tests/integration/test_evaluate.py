@@ -6,17 +6,17 @@ import pytest
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import make_env
 from ghp.evaluate import EvalConfig, evaluate, parse_arch_selection, reset_seed
-from ghp.policy import obs_vector
+from ghp.policy import PolicyWeights, obs_vector
 from ghp.results import ResultsStore
 from tests.integration.evalfakes import FakeRun
 
 
-def reference_returns(weights, arch_index, episodes, seed, env_id, max_steps=None):
+def reference_returns(weights, episodes, seed, env_id, max_steps=None):
     """One environment, one episode at a time, PolicyWeights.act: the definition the engine must meet."""
     env = make_env(env_id, **({} if max_steps is None else {"max_episode_steps": max_steps}))
     rets, lens, succ = [], [], []
     for e in range(episodes):
-        obs, _ = env.reset(seed=reset_seed(seed, arch_index, e))
+        obs, _ = env.reset(seed=reset_seed(seed, e))
         total, n, done, info = 0.0, 0, False, {}
         while not done:
             obs, r, term, trunc, info = env.step(weights.act(obs_vector(obs)))
@@ -34,13 +34,21 @@ def test_matches_one_episode_at_a_time_reference_with_full_episodes():
     summary, records = evaluate(run, archs, EvalConfig(episodes=3, in_process=True, seed=7, envs_per_worker=12))
     assert summary.evaluated == len(archs) and summary.env_steps == sum(sum(r.lengths) for r in records)
     weights = {w.arch: w for w in run.emit(archs)}
-    lengths = set()
+    lengths, episodes, flips = set(), 0, 0
     for rec in records:
-        rets, lens, _ = reference_returns(weights[rec.arch], rec.arch_index, 3, 7, "InvertedPendulum-v5")
-        assert list(rec.lengths) == lens
-        np.testing.assert_allclose(rec.returns, rets, rtol=1e-5)
+        rets, lens, _ = reference_returns(weights[rec.arch], 3, 7, "InvertedPendulum-v5")
+        for got_len, got_ret, ref_len, ref_ret in zip(rec.lengths, rec.returns, lens, rets, strict=True):
+            episodes += 1
+            if got_len == ref_len:
+                np.testing.assert_allclose(got_ret, ref_ret, rtol=1e-5)
+            else:
+                # The engine's batched float32 matmuls round differently from one-row numpy; random policies that
+                # fall over within ~15 steps can cross the termination threshold one step apart. Nothing more.
+                assert abs(got_len - ref_len) == 1
+                flips += 1
         assert rec.success_rate is None
         lengths |= set(lens)
+    assert flips <= 1 + episodes // 50
     assert len(lengths) > 3  # episodes of different lengths were in flight together
 
 
@@ -115,7 +123,7 @@ def test_goal_task_records_success_rate():
     assert run.spec.obs_dim == 13
     _, [rec] = evaluate(run, [Arch((4,))], EvalConfig(episodes=2, in_process=True, max_episode_steps=5))
     w = run.emit([Arch((4,))])[0]
-    rets, lens, succ = reference_returns(w, 0, 2, 0, "FetchReach-v4", max_steps=5)
+    rets, lens, succ = reference_returns(w, 2, 0, "FetchReach-v4", max_steps=5)
     assert rec.lengths == (5, 5) and list(rec.lengths) == lens
     np.testing.assert_allclose(rec.returns, rets, rtol=1e-5)
     assert rec.success_rate == sum(succ) / 2
@@ -145,3 +153,21 @@ def test_variable_length_episodes_identical_across_group_sizes():
         _, recs = evaluate(run, archs, cfg)
         outs.append({r.arch: (r.returns, r.lengths) for r in recs})
     assert outs[0] == outs[1] == outs[2]
+
+
+class ConstantRun(FakeRun):
+    """Every architecture emits zero weights: the same constant action (the bounds' midpoint) for all of them."""
+
+    def emit(self, archs, batch_size=1024):
+        return [
+            PolicyWeights.from_arrays(w.arch, [(0 * W, 0 * b) for W, b in w.layers], w.action_low, w.action_high)
+            for w in super().emit(archs, batch_size)
+        ]
+
+
+def test_every_architecture_starts_from_the_same_states():
+    # Common random numbers: identical policies must score identically, whatever their position in the space.
+    run = ConstantRun("Pendulum-v1")
+    _, records = evaluate(run, list(run.space.archs), EvalConfig(episodes=3, in_process=True, seed=3))
+    assert len({tuple(r.returns) for r in records}) == 1
+    assert len(set(records[0].returns)) == 3  # but the episodes differ from each other
