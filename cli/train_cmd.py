@@ -46,10 +46,10 @@ from cli.errors import GHPError
 @click.option("--resample-every", type=int, help="New architectures every N actor updates (50 SAC, 4 DDPG).")
 @click.option(
     "--sampling",
-    type=click.Choice(["uniform", "sweep"]),
+    type=click.Choice(["uniform", "sweep", "depth"]),
     default="uniform",
     show_default=True,
-    help="Architecture sampling: uniform draws or shuffled sweeps over the whole space.",
+    help="Architecture sampling: uniform draws, shuffled sweeps over the whole space, or uniform depth then widths.",
 )
 @click.option("--buffer-size", type=int, default=1_000_000, show_default=True, help="Replay buffer capacity.")
 @click.option("--weight-decay", type=float, default=1e-5, show_default=True, help="Hypernetwork Adam weight decay.")

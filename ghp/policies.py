@@ -30,14 +30,14 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
-from ghp.arch import Arch, ArchSpace, SweepSampler, sample_uniform
+from ghp.arch import Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
 from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
 
-SAMPLINGS: tuple[str, ...] = ("uniform", "sweep")
+SAMPLINGS: tuple[str, ...] = ("uniform", "sweep", "depth")
 
 
 def actor_input_dim(observation_space: spaces.Space) -> int:
@@ -271,6 +271,15 @@ class _GHPMixin:
             action_l2=0.0 if stochastic else k["action_l2"],
         ).to(self.device)
 
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)  # type: ignore[misc]
+        self._hyper_optimizer(lr_schedule(1))
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]
+        data.update(self.ghp_kwargs)
+        return data
+
     def _hyper_optimizer(self, lr: float) -> None:
         k = self.ghp_kwargs
         kwargs = {kk: v for kk, v in self.optimizer_kwargs.items() if kk != "weight_decay"}
@@ -291,10 +300,12 @@ class _GHPMixin:
             self.resample()
 
     def sample_archs(self) -> list[Arch]:
-        """Next meta batch of architectures (uniform, or a shuffled sweep over the space)."""
+        """Next meta batch of architectures (uniform, a shuffled sweep over the space, or depth-balanced)."""
         n = self.ghp_kwargs["meta_batch"]
         if self.ghp_kwargs["sampling"] == "sweep":
             return self._sweep.take(n)
+        if self.ghp_kwargs["sampling"] == "depth":
+            return sample_by_depth(self._arch_space, n, self._arch_rng)
         return sample_uniform(self._arch_space, n, self._arch_rng)
 
     def resample(self) -> None:
@@ -350,15 +361,6 @@ class GHPSACPolicy(_GHPMixin, SACPolicy):
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
         return self._make_hyper_actor(stochastic=True)
 
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._hyper_optimizer(lr_schedule(1))
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self.ghp_kwargs)
-        return data
-
 
 class GHPTD3Policy(_GHPMixin, TD3Policy):
     """TD3/DDPG policy whose actor (and target actor) is the graph hypernetwork, ``tanh`` output."""
@@ -397,12 +399,3 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
 
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
         return self._make_hyper_actor(stochastic=False)
-
-    def _build(self, lr_schedule: Schedule) -> None:
-        super()._build(lr_schedule)
-        self._hyper_optimizer(lr_schedule(1))
-
-    def _get_constructor_parameters(self) -> dict[str, Any]:
-        data = super()._get_constructor_parameters()
-        data.update(self.ghp_kwargs)
-        return data

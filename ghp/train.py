@@ -123,7 +123,7 @@ class TrainConfig:
     resample_every: int | None = None
     """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
     sampling: str = "uniform"
-    """``uniform`` or ``sweep`` (shuffled passes over the whole space)."""
+    """``uniform``, ``sweep`` (shuffled passes over the whole space) or ``depth`` (uniform depth, then widths)."""
     her_goals: int = 4
     """HER: relabelled goals per transition (``future`` strategy)."""
     action_noise: float = 0.1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from search.analysis import Evaluated, SelectionTable, pareto_front
 
@@ -63,17 +64,7 @@ def plot_return_vs_params(
             )
     if baseline is not None:
         ax.scatter([baseline[0]], [baseline[1]], s=120, marker="*", color="gold", edgecolors="black", label="baseline")
-    ax.set_xscale("log")
-    ax.set_xlabel("deployable parameters")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or "return vs parameters")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, markerscale=2)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(plt, fig, ax, path, "deployable parameters", ylabel, title or "return vs parameters")
 
 
 def plot_return_vs_capacity(
@@ -85,10 +76,15 @@ def plot_return_vs_capacity(
     for d in sorted({r.arch.depth for r in records}):
         rs = [r for r in records if r.arch.depth == d]
         ax.scatter([r.capacity for r in rs], [r.mean_return for r in rs], s=6, alpha=0.5, label=f"{d} hidden")
+    return _save(plt, fig, ax, path, "lossless memory dimension", ylabel, title or "return vs capacity")
+
+
+def _save(plt: Any, fig: Any, ax: Any, path: str | Path, xlabel: str, ylabel: str, title: str) -> Path:
+    """Log x axis, labels, grid and legend; write the PNG and free the figure."""
     ax.set_xscale("log")
-    ax.set_xlabel("lossless memory dimension")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title or "return vs capacity")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, markerscale=2)
     fig.tight_layout()

@@ -73,3 +73,14 @@ def test_sweep_covers_space_once():
     # Next sweep starts fresh; batches straddle sweeps without losing coverage.
     second = sampler.take(5) + sampler.take(len(space) - 5)
     assert sorted(second) == sorted(space.archs)
+
+
+def test_depth_balanced_sampling():
+    from ghp.arch import sample_by_depth
+
+    space = ArchSpace()
+    draws = sample_by_depth(space, 4000, np.random.default_rng(0))
+    counts = np.bincount([a.depth for a in draws], minlength=5)[1:]
+    assert all(a in space for a in draws)
+    assert counts.min() > 850  # about 1000 each; uniform draws would give depth 1 about 7
+    assert draws == sample_by_depth(space, 4000, np.random.default_rng(0))
