@@ -228,7 +228,7 @@ def evaluate(
     chunks = _chunks(source, pending, index, config)
     if config.in_process:
         for weights, idx in chunks:
-            outcomes = _rollout_chunk(task, weights, idx)
+            outcomes = _rollout_chunk(task, weights)
             finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
     else:
         _run_pool(task, chunks, config, spec, setting, finish)
@@ -339,7 +339,7 @@ def _run_pool(
                 except StopIteration:
                     exhausted = True
                     break
-                inflight.append((pool.apply_async(_rollout_chunk, (task, weights, idx)), weights, idx))
+                inflight.append((pool.apply_async(_rollout_chunk, (task, weights)), weights, idx))
             if not inflight:
                 break
             # Finish whichever chunk is ready first; poll so Ctrl-C is seen promptly.
@@ -503,7 +503,7 @@ def _groups(weights: Sequence[PolicyWeights], pad_to: int, max_archs: int) -> li
     return groups
 
 
-def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights], idx: list[int]) -> list[_Outcome]:
+def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outcome]:
     """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order."""
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
