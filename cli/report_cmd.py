@@ -79,8 +79,8 @@ def report(
     --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
     """
     from ghp.results import read_records
+    from ghp.run import run_facts
     from search.analysis import select, success_view, table_ii
-    from search.budget import run_facts
 
     with user_errors():
         low, high = _range(cutoff_range)
@@ -217,7 +217,7 @@ def _range(text: str) -> tuple[float, float]:
 def _baseline(path: str, env_id: str) -> Any:
     """The best evaluated architecture of the baseline run."""
     from ghp.results import read_records
-    from search.budget import run_facts
+    from ghp.run import run_facts
 
     run_id, spec, _ = run_facts(path)
     if spec.env_id != env_id:

@@ -129,7 +129,8 @@ def _search_run(
     act_dim: int | None,
 ) -> None:
     """``ghp search --run``: rank a trained run's candidates (by measured return when it has results)."""
-    from search.budget import Budget, rank_run, run_facts
+    from ghp.run import run_facts
+    from search.budget import Budget, rank_run
 
     with user_errors():
         if env_id is not None or obs_dim is not None or act_dim is not None:

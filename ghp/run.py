@@ -129,6 +129,25 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+def _spec_and_space(path: Path | str, cfg: dict[str, Any]) -> tuple[EnvSpec, ArchSpace]:
+    try:
+        return EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"corrupt run config in {path}: {e}") from None
+
+
+def run_facts(path: str | Path) -> tuple[str, EnvSpec, ArchSpace]:
+    """``(run_id, env spec, space)`` of a run, read from its ``config.json`` without loading the model.
+
+    Raises:
+        FileNotFoundError / ValueError: not a run directory, or a corrupt config.
+    """
+    cfg = read_config(path)
+    if "run_id" not in cfg:
+        raise ValueError(f"corrupt run config in {path}: no run_id")
+    return (str(cfg["run_id"]), *_spec_and_space(path, cfg))
+
+
 def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     """Load the run in ``path`` (its latest model, or the named checkpoint, e.g. ``"step_20000"``).
 
@@ -145,9 +164,8 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     model_file = _checkpoint_path(path, checkpoint)
     if not model_file.is_file():
         raise FileNotFoundError(f"run {path} has no {MODEL_FILE}: it was never saved (train it again or --resume)")
+    spec, space = _spec_and_space(path, cfg)
     try:
-        spec = EnvSpec.from_dict(cfg["env"])
-        space = ArchSpace.from_dict(cfg["space"])
         algo = str(cfg["algo"])
         baseline = bool(cfg.get("baseline", False))
     except (KeyError, TypeError, ValueError) as e:

@@ -14,7 +14,6 @@ from typing import Any
 from ghp.arch import Arch, ArchSpace
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import DTYPES, deploy_bytes, deploy_params
-from ghp.envs import EnvSpec
 
 
 @dataclass(frozen=True)
@@ -98,15 +97,24 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
             f"no architecture fits {budget.describe()}: the smallest in the space needs {smallest[0]} params "
             f"({smallest[1]} bytes at {budget.dtype})"
         )
-    # The naive choice: most storage under the budget (bytes if the budget is in bytes), ties by capacity.
-    size_of = (lambda c: c.bytes) if budget.max_params is None else (lambda c: c.params)
-    big = max(fits, key=lambda c: (size_of(c), c.capacity, c.arch.hidden))
+    # The naive choice: most storage under the budget, ties by capacity.
+    big = max(fits, key=lambda c: (_size(budget, c), c.capacity, c.arch.hidden))
     return [Candidate(c.arch, c.params, c.bytes, c.capacity, largest=c is big) for c in fits]
+
+
+def _size(budget: Budget, c: Candidate | RankedArch) -> int:
+    """What "largest" means under ``budget``: bytes for a byte-only budget, parameters otherwise."""
+    return c.bytes if budget.max_params is None else c.params
+
+
+def _capacity_key(c: Candidate | RankedArch) -> tuple[Any, ...]:
+    """Highest lossless memory dimension first; ties: fewer parameters, then the canonical key."""
+    return (-c.capacity, c.params, c.arch.depth, c.arch.hidden)
 
 
 def rank_by_capacity(cands: list[Candidate]) -> list[Candidate]:
     """Highest lossless memory dimension first; ties: fewer parameters, then the canonical key."""
-    return sorted(cands, key=lambda c: (-c.capacity, c.params, c.arch.depth, c.arch.hidden))
+    return sorted(cands, key=_capacity_key)
 
 
 RANK_BY: tuple[str, ...] = ("auto", "return", "capacity", "size")
@@ -144,21 +152,6 @@ class RankedArch:
         }
 
 
-def run_facts(run_dir: str | Path) -> tuple[str, EnvSpec, ArchSpace]:
-    """``(run_id, env spec, space)`` of a run, read from its ``config.json`` without loading the model.
-
-    Raises:
-        FileNotFoundError / ValueError: not a run directory, or a corrupt config.
-    """
-    from ghp.run import read_config
-
-    cfg = read_config(run_dir)
-    try:
-        return str(cfg["run_id"]), EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"corrupt run config in {run_dir}: {e}") from None
-
-
 def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[RankedArch]:
     """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
 
@@ -171,6 +164,7 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
             this run's.
     """
     from ghp.results import read_records, records_by_key
+    from ghp.run import run_facts
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
@@ -198,17 +192,13 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
             f"no evaluated architecture fits {budget.describe()}: run 'ghp evaluate {run_dir}' or use --by capacity"
         )
 
-    def cap_key(r: RankedArch) -> tuple[Any, ...]:
-        return (-r.capacity, r.params, r.arch.depth, r.arch.hidden)
-
     def return_key(r: RankedArch) -> tuple[Any, ...]:
         if r.mean_return is None:
-            return (1, *cap_key(r))
+            return (1, *_capacity_key(r))
         return (0, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
     if by == "return":
         return sorted(ranked, key=return_key)
     if by == "capacity":
-        return sorted(ranked, key=cap_key)
-    size_of = (lambda r: r.bytes) if budget.max_params is None else (lambda r: r.params)
-    return sorted(ranked, key=lambda r: (-size_of(r), -r.capacity, r.arch.depth, r.arch.hidden))
+        return sorted(ranked, key=_capacity_key)
+    return sorted(ranked, key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))

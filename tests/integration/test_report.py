@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.results import read_records
+from ghp.run import run_facts
 from search.analysis import select
-from search.budget import run_facts
 from tests.integration.evalfakes import copy_run, tiny_run
 
 
