@@ -42,6 +42,19 @@ from cli.errors import GHPError
 @click.option(
     "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where chunks run: worker processes of this machine, or Ray tasks (pip install 'graph-hyper-policies[ray]').",
+)
+@click.option(
+    "--ray-address",
+    default=None,
+    metavar="ADDRESS",
+    help="Ray cluster for --backend ray ('auto', HOST:PORT); default: start a local Ray instance.",
+)
 def evaluate(
     run_dir: str,
     archs: str,
@@ -52,6 +65,8 @@ def evaluate(
     envs_per_worker: int,
     chunk_size: int,
     max_episode_steps: int | None,
+    backend: str,
+    ray_address: str | None,
 ) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
@@ -61,12 +76,16 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
     Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
     (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
+    The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
+    again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
+    from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.results import ResultsStore, Setting
@@ -81,6 +100,8 @@ def evaluate(
             chunk_size=chunk_size,
             max_episode_steps=max_episode_steps,
             checkpoint=checkpoint or "latest",
+            backend=backend,
+            ray_address=ray_address,
         )
         import torch
 
@@ -103,9 +124,14 @@ def evaluate(
     )
 
     console = Console(stderr=True)
+    where = (
+        f"{config.n_workers} worker(s)"
+        if backend == "local"
+        else f"on Ray ({ray_address or 'a local instance'}, {workers or 'all'} CPU(s))"
+    )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {config.n_workers} worker(s)"
+        f"{episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -131,18 +157,20 @@ def evaluate(
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
+    def saved() -> str:
+        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
+        finished = len(store.finished(setting) & {a.key for a in selected})
+        return f"{finished} of {len(selected)} architectures are saved in {store.path}"
+
     try:
         with progress, user_errors():
             summary, _ = run_evaluation(run, selected, config, store, on_progress)
     except KeyboardInterrupt:
-        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
-        finished = len(store.finished(setting) & {a.key for a in selected})
-        click.echo(
-            f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
-            "run the same command again to resume",
-            err=True,
-        )
+        click.echo(f"ghp: interrupted; {saved()}: run the same command again to resume", err=True)
         sys.exit(130)
+    except (BackendLost, WorkerLost) as e:
+        click.echo(f"ghp: error: {e}; {saved()}: run the same command again to resume", err=True)
+        sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
@@ -150,7 +178,7 @@ def evaluate(
     rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
     click.echo(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")
