@@ -18,6 +18,8 @@ from ghp.policy import PolicyWeights
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
 
+__all__ = ["ExportConfig", "ExportResult", "RunPolicy", "TARGETS", "export_policy", "policy_from_run"]
+
 TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
 C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
 CRAZYFLIE_FLASH = 1008 * 1024
@@ -199,9 +201,6 @@ def _export_c(
     return result
 
 
-__all__ = ["ExportConfig", "ExportResult", "TARGETS", "export_policy"]
-
-
 @dataclass(frozen=True)
 class RunPolicy:
     """A policy chosen from a trained run, with what the export needs to know about its origin."""
@@ -239,10 +238,8 @@ def policy_from_run(
     budget_given = max_params is not None or max_bytes is not None
     if (arch is None) == (not budget_given):
         raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-    try:
-        from ghp.run import load_run
-    except ImportError as e:
-        raise ValueError(f"this ghp cannot read runs yet (ghp.run is missing: {e})") from e
+    from ghp.run import load_run
+
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
@@ -254,10 +251,8 @@ def policy_from_run(
                 f"{list(space.depths)}): pick one from `ghp search --run {path}`"
             )
     else:
-        try:
-            from search.budget import Budget, rank_run
-        except ImportError as e:
-            raise ValueError(f"--best needs search.budget.rank_run, which this ghp does not have yet ({e})") from e
+        from search.budget import Budget, rank_run
+
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         ranked = rank_run(path, budget)
         if not ranked:
