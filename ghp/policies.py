@@ -36,7 +36,8 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.arch import Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
-from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
+from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
+from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0

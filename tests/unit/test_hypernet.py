@@ -41,7 +41,7 @@ def test_batched_output_equals_plain_sequential(decoder, mode, archs, rows):
     assert y.shape == (rows, 4)
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
     for a, w in zip(archs, layers, strict=False):  # every layer is the (out, in) crop of the architecture
-        assert [tuple(m.shape) for m, _ in w] == hn.layer_shapes(a)
+        assert [tuple(m.shape) for m, _ in w] == hn.weight_shapes(a)
 
 
 @pytest.mark.parametrize("mode", ["factorised-loop", "factorised"])
