@@ -28,19 +28,19 @@ CRAZYFLIE_FLASH = 1008 * 1024
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to export a policy (``ghp export`` options)."""
+    """How to export a policy (``ghp export``'s options are these fields: ``cli/options.py``)."""
 
-    out: Path
+    out: Path = Path(".")
     """Directory to write into (created if missing)."""
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
-    target: str = "c-header"
+    target: str = field(default="c-header", metadata={"choices": TARGETS})
     """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx) or numpy (NAME.npz)."""
-    dtype: str = "float32"
+    dtype: str = field(default="float32", metadata={"choices": DTYPES})
     """float32, or int8 (C targets: int8 weights, one float scale per output row, float biases/activations)."""
     check: bool = False
     """Verify what was written: host gcc + torch, arm-none-eabi-gcc, QEMU (C); onnxruntime (onnx); reload (numpy)."""
-    n_rollout: int = 12
+    n_rollout: int = field(default=12, metadata={"flag": "--rollouts", "min": 1})
     """Self-test vectors taken from rollouts of the policy (edge cases are added to these)."""
     seed: int = 0
     """Seed of the rollouts (or of the random vectors when no environment is known)."""

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from ghp.arch import Arch
+from ghp.config import DECODERS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
 from ghp.counting import layer_shapes
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 from ghp.mlp import (
@@ -48,39 +49,6 @@ from ghp.mlp import (
     run_mlps,
     split_sizes,
 )
-
-DECODERS: tuple[str, ...] = ("factorised", "dense")
-RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
-"""How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
-
-
-@dataclass(frozen=True)
-class HypernetConfig:
-    """Size and kind of the graph hypernetwork."""
-
-    hidden: int = 32
-    """Width of node embeddings, message MLP and GRU."""
-    decoder: str = "factorised"
-    """``factorised`` (low-rank row/column embeddings modulated per node) or ``dense`` (the paper's map)."""
-    rank: int = 16
-    """Rank of the factorised decoder's maps (ignored by ``dense``)."""
-    bias_scale: float = 0.2
-    """Biases are ``tanh(bias_scale * p)`` (authors' code)."""
-
-    def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
-        if self.hidden < 1 or self.rank < 1:
-            raise ValueError("hypernetwork hidden width and rank must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HypernetConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**d)
 
 
 @dataclass(frozen=True)

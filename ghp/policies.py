@@ -35,15 +35,13 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
-from ghp.arch import Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
+from ghp.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
 from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
 from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
-
-SAMPLINGS: tuple[str, ...] = ("uniform", "sweep", "depth")
 
 
 def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
