@@ -9,6 +9,8 @@ import click
 
 from cli.common import user_errors
 from cli.errors import GHPError
+from cli.options import build_config, config_options
+from ghp.evaluate import EvalConfig
 
 
 @click.command()
@@ -19,55 +21,8 @@ from cli.errors import GHPError
     show_default=True,
     help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
 )
-@click.option("--episodes", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per architecture.")
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes (0 = one per core)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
-@click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
-@click.option(
-    "--envs-per-worker",
-    type=click.IntRange(min=1),
-    default=160,
-    show_default=True,
-    help="Environments each worker steps at once.",
-)
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Architectures per work unit; results are committed once per finished chunk.",
-)
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "ray"]),
-    default="local",
-    show_default=True,
-    help="Where chunks run: worker processes of this machine, or Ray tasks (pip install 'graph-hyper-policies[ray]').",
-)
-@click.option(
-    "--ray-address",
-    default=None,
-    metavar="ADDRESS",
-    help="Ray cluster for --backend ray ('auto', HOST:PORT); default: start a local Ray instance.",
-)
-def evaluate(
-    run_dir: str,
-    archs: str,
-    episodes: int,
-    workers: int,
-    seed: int,
-    checkpoint: str | None,
-    envs_per_worker: int,
-    chunk_size: int,
-    max_episode_steps: int | None,
-    backend: str,
-    ray_address: str | None,
-) -> None:
+@config_options(EvalConfig)
+def evaluate(run_dir: str, archs: str, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -86,31 +41,21 @@ def evaluate(
     again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
     from ghp.backend import BackendLost, WorkerLost
-    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
+    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore, Setting
     from ghp.run import load_run
 
     with user_errors():
-        config = EvalConfig(
-            episodes=episodes,
-            seed=seed,
-            workers=workers,
-            envs_per_worker=envs_per_worker,
-            chunk_size=chunk_size,
-            max_episode_steps=max_episode_steps,
-            checkpoint=checkpoint or "latest",
-            backend=backend,
-            ray_address=ray_address,
-        )
+        config = build_config(EvalConfig, options)
         import torch
 
         # This process only emits weights while the workers roll out on every core; one torch thread avoids
         # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
         # 2-core machine).
         torch.set_num_threads(1)
-        run = load_run(run_dir, checkpoint)
-        selected = parse_arch_selection(archs, run.space, seed)
+        run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
+        selected = parse_arch_selection(archs, run.space, config.seed)
         store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -126,12 +71,12 @@ def evaluate(
     console = Console(stderr=True)
     where = (
         f"{config.n_workers} worker(s)"
-        if backend == "local"
-        else f"on Ray ({ray_address or 'a local instance'}, {workers or 'all'} CPU(s))"
+        if config.backend == "local"
+        else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
     )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {where}"
+        f"{config.episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -158,7 +103,7 @@ def evaluate(
         progress.update(state["task"], completed=done, rate=rate)
 
     def saved() -> str:
-        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
+        setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
         finished = len(store.finished(setting) & {a.key for a in selected})
         return f"{finished} of {len(selected)} architectures are saved in {store.path}"
 

@@ -34,7 +34,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -64,38 +64,44 @@ class EvalSource(Protocol):
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How to evaluate a run (``ghp evaluate``'s options mirror these fields)."""
+    """How to evaluate a run (``ghp evaluate``'s options are these fields: ``cli/options.py``)."""
 
-    episodes: int = 5
+    episodes: int = field(default=5, metadata={"min": 1})
     """Episodes per architecture (the paper uses 5 rollouts)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     """Evaluation seed; episode e of every architecture is reset with a seed derived from (seed, e) alone."""
-    workers: int = 0
+    workers: int = field(default=0, metadata={"min": 0})
     """Worker processes that roll out (0 = one per CPU core, or every CPU of the Ray cluster); this process emits
     weights meanwhile."""
-    backend: str = "local"
-    """Where chunks are rolled out: ``local`` (worker processes of this machine) or ``ray`` (Ray tasks)."""
-    ray_address: str | None = None
-    """Ray cluster to use with ``backend="ray"`` (``auto``, ``HOST:PORT``); None starts a local Ray instance."""
+    backend: str = field(default="local", metadata={"choices": BACKENDS})
+    """Where chunks are rolled out: ``local`` (worker processes of this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = field(default=None, metadata={"show_default": "start a local Ray instance"})
+    """Ray cluster for the ray backend: ``auto`` (the one started on this machine by ``ray start``) or
+    ``HOST:PORT``."""
     in_process: bool = False
-    """Roll out in this process instead (tests, debugging): same results, but BLAS threads are not limited to one,
-    which on a busy machine makes the many small matmuls far slower."""
-    envs_per_worker: int = 160
+    """Roll out in this process instead (tests, debugging).
+
+    Same results, but BLAS threads are not limited to one, which on a busy machine makes the many small matmuls far
+    slower."""
+    envs_per_worker: int = field(default=160, metadata={"min": 1})
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
-    chunk_size: int = 64
+    chunk_size: int = field(default=64, metadata={"min": 1})
     """Architectures per work unit; the results store commits once per finished chunk."""
-    emit_batch: int = 512
+    emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
-    pad_to: int = 32
+    pad_to: int = field(default=32, metadata={"min": 1})
     """Hidden widths below this are zero-padded up to it, so small architectures share batched matmuls."""
-    cache_bytes: int = 8 << 20
-    """A worker starts more architectures only while the weights it steps stay under this many bytes (at least one
-    group runs): five rows per matrix make each step stream every weight once, and a working set that fits the CPU's
-    cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB L3)."""
-    max_episode_steps: int | None = None
-    """Override of the environment's episode limit (None = the environment's own)."""
+    cache_bytes: int = field(default=8 << 20, metadata={"min": 1})
+    """A worker starts more architectures only while the weights it steps stay under this many bytes.
+
+    At least one group runs. Five rows per matrix make each step stream every weight once, and a working set that
+    fits the CPU's cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB
+    L3)."""
+    max_episode_steps: int | None = field(default=None, metadata={"min": 1, "show_default": "the environment's own"})
+    """Override of the environment's episode limit."""
     checkpoint: str = "latest"
-    """Label of the evaluated model, stored with the results."""
+    """The run's model to evaluate: ``latest`` or a checkpoint such as ``step_20000`` (stored with the results)."""
 
     def __post_init__(self) -> None:
         for name in ("episodes", "envs_per_worker", "chunk_size", "emit_batch", "pad_to", "cache_bytes"):
