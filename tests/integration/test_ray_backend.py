@@ -131,6 +131,18 @@ def test_cli_ray_backend_stores_the_rows_local_stores(ray_instance, tmp_path_fac
     assert r.exit_code == 2 and "needs --backend ray" in r.output
 
 
+def test_es_gives_the_same_result_on_ray_as_locally(ray_instance, tmp_path):
+    import numpy as np
+
+    from ghp.es import RolloutPool
+    from tests.unit.test_es import _small_run
+
+    _, local = _small_run(tmp_path, 2, workers=0, name="l.npz")
+    pm, on_ray = _small_run(tmp_path, 2, workers=0, name="r.npz", pool=RolloutPool(backend="ray"))
+    assert np.array_equal(local.theta, on_ray.theta)
+    assert local.history == on_ray.history
+
+
 @pytest.mark.slow
 def test_lost_head_one_line_then_the_same_command_resumes(tmp_path_factory, tmp_path):
     """`ghp evaluate --backend ray` in its own process with its own local instance, whose head is killed."""
