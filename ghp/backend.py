@@ -291,6 +291,8 @@ class RayBackend(_BackendBase):
                 # A local instance with exactly the requested CPUs; its workers run BLAS on one thread each.
                 kwargs.update(num_cpus=workers or (os.cpu_count() or 1), include_dashboard=False)
                 kwargs["runtime_env"] = {"env_vars": {v: "1" for v in _BLAS_VARS}}
+            if address is not None:
+                _check_reachable(address)
             try:
                 ray.init(address=address, **kwargs)
             except ConnectionError as e:
@@ -378,3 +380,16 @@ class RayBackend(_BackendBase):
         if self._owned and self._lost is None and self._ray.is_initialized():
             self._ray.shutdown()
         self._owned = False
+
+
+def _check_reachable(address: str) -> None:
+    """A ``HOST:PORT`` that does not answer is refused at once (Ray itself retries for minutes)."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5.0).close()
+    except (OSError, ValueError) as e:
+        raise ValueError(  # noqa: B904 - the socket error is in the message
+            f"cannot reach a Ray cluster at {address!r} ({e}); start one with 'ray start --head'"
+        ) from None
