@@ -33,8 +33,8 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
       ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
-    Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
-    (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
+    Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
+    (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
