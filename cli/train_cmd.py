@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import int_list, user_errors
-from cli.errors import GHPError
+from cli.common import int_list, sigterm_as_interrupt, user_errors
 
 
 @click.command()
@@ -65,6 +64,13 @@ from cli.errors import GHPError
     help="One process (fastest measured: updates, not env steps, dominate) or one per environment.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Torch device of training (auto: CUDA when available); evaluation and export always run on the CPU.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     env_id: str,
@@ -98,6 +104,7 @@ def train(
     checkpoint_every: int,
     vec_env: str,
     threads: int,
+    device: str,
     quiet: bool,
 ) -> None:
     """Train one graph hypernetwork that emits a policy for every MLP architecture of the space.
@@ -109,7 +116,7 @@ def train(
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
 
-    Ctrl-C saves a checkpoint; --resume continues from it.
+    Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
     """
     from ghp.train import TrainConfig
     from ghp.train import train as run_train
@@ -145,21 +152,37 @@ def train(
             checkpoint_every=checkpoint_every,
             vec_env=vec_env,
             threads=threads,
+            device=device,
         )
+    ctx = click.get_current_context()
+    # --resume keeps the saved run's settings except those given on this command line (ghp.train.resume_config).
+    fields = set(config.to_dict())
+    given = [
+        name
+        for name in ctx.params
+        if name in fields and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
     progress, bar = (None, None) if quiet else _progress_bar()
-    try:
-        with user_errors():
-            try:
-                path = run_train(config, resume=resume, force=force, progress=progress)
-            finally:
-                if bar is not None and bar.live.is_started:
-                    bar.stop()
-    except KeyboardInterrupt:
-        click.echo("ghp: interrupted; saved a checkpoint (continue with --resume)", err=True)
-        sys.exit(130)
-    except GHPError:
-        raise
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    path = run_train(config, resume=resume, force=force, progress=progress, given=given, notice=_notice)
+                finally:
+                    if bar is not None and bar.live.is_started:
+                        bar.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); saved the model, a checkpoint and the replay buffer "
+                "(continue with --resume)",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     click.echo(f"run saved in {path}")
+
+
+def _notice(text: str) -> None:
+    click.echo(f"ghp: {text}", err=True)
 
 
 def _progress_bar() -> tuple[Any, Any]:
