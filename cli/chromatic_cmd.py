@@ -20,9 +20,15 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 
 @click.command()
-@click.option("--env", "env_id", required=True, help="Gymnasium id with Box observations and actions, e.g. HalfCheetah-v5.")
-@click.option("--hidden", default="41", show_default=True, help="Hidden widths (tanh), e.g. 41 or 41,41; 'linear' for none.")
-@click.option("--colors", type=int, default=17, show_default=True, help="M, colours (shared weights): learned / random.")
+@click.option(
+    "--env", "env_id", required=True, help="Gymnasium id with Box observations and actions, e.g. HalfCheetah-v5."
+)
+@click.option(
+    "--hidden", default="41", show_default=True, help="Hidden widths (tanh), e.g. 41 or 41,41; 'linear' for none."
+)
+@click.option(
+    "--colors", type=int, default=17, show_default=True, help="M, colours (shared weights): learned / random."
+)
 @click.option(
     "--partition",
     type=click.Choice(PARTITION_CHOICES),
@@ -38,8 +44,12 @@ def _hidden(text: str) -> tuple[int, ...]:
 @click.option("--init-std", type=float, default=0.1, show_default=True, help="Std of the initial shared values.")
 @click.option("--controller-lr", type=float, default=0.02, show_default=True, help="Controller Adam step (learned).")
 @click.option("--entropy", type=float, default=0.01, show_default=True, help="Controller entropy bonus (learned).")
-@click.option("--baseline-decay", type=float, default=0.9, show_default=True, help="Controller baseline moving average.")
-@click.option("--eval-every", type=int, default=5, show_default=True, help="Roll out the current policy every N iterations.")
+@click.option(
+    "--baseline-decay", type=float, default=0.9, show_default=True, help="Controller baseline moving average."
+)
+@click.option(
+    "--eval-every", type=int, default=5, show_default=True, help="Roll out the current policy every N iterations."
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Rollout worker processes (1 = in process).")
 @click.option("--max-episode-steps", type=int, help="Override the environment's episode limit.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")

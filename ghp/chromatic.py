@@ -41,15 +41,12 @@ import numpy as np
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec, env_spec, make_env
 from ghp.policy import PolicyWeights
+from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
 
 PARTITIONS: tuple[str, ...] = ("learned", "random", "toeplitz", "none")
-RUN_ALGO = "chromatic"
-"""``config.json``'s ``algo`` for a chromatic run (``ghp.run.load_run`` reads its stored policy)."""
 STATE_FILE = "state.npz"
 HISTORY_FILE = "history.jsonl"
-POLICY_FILE = "policy.npz"
 CHROMATIC_FILE = "chromatic.npz"
-SUMMARY_FILE = "summary.json"
 STATE_VERSION = 1
 
 
@@ -564,7 +561,7 @@ def train_chromatic(
         ValueError: bad configuration, an environment ghp cannot drive, or a resume with different settings.
     """
     from ghp import __version__
-    from ghp.run import CONFIG_FILE, FORMAT_VERSION, read_config
+    from ghp.run import CONFIG_FILE, FORMAT_VERSION, STORED_POLICY_ALGO, read_config
 
     out = Path(out)
     spec = env_spec(config.env_id)
@@ -597,7 +594,7 @@ def train_chromatic(
             {
                 "format_version": FORMAT_VERSION,
                 "run_id": run_id,
-                "algo": RUN_ALGO,
+                "algo": STORED_POLICY_ALGO,
                 "versions": {"ghp": __version__, "numpy": np.__version__},
                 "env": spec.to_dict(),
                 "space": space.to_dict(),
@@ -668,7 +665,9 @@ def train_chromatic(
             last_eval=np.float64(np.nan if last_eval is None else last_eval),
             **(controller.state() if controller is not None else {}),
         )
-        _write_policy(out, spec, top, config, mode_colouring(), theta, nv, stat, best, best_mean, last_eval, it)
+        _write_policy(
+            out, spec, top, config, mode_colouring(), theta, nv, stat, best, best_mean, last_eval, it, env_steps
+        )
 
     pool = _Pool(config.workers)
     n = config.directions
@@ -748,7 +747,7 @@ def train_chromatic(
     if it == 0 or not (out / POLICY_FILE).exists():
         save()
     policy = PolicyWeights.from_npz(out / POLICY_FILE)
-    summary = json.loads((out / SUMMARY_FILE).read_text())
+    summary = json.loads((out / STORED_SUMMARY_FILE).read_text())
     counts = count(top, config.partition, mode_colouring(), config.colors)
     return ChromaticResult(out, policy, counts, summary)
 
@@ -766,6 +765,7 @@ def _write_policy(
     best_mean: float,
     last_eval: float | None,
     it: int,
+    env_steps: int,
 ) -> None:
     """The run's policy (normalisation folded in), its colouring and values, and a summary with its counts."""
     mean, std = stat.mean, stat.std
@@ -790,17 +790,18 @@ def _write_policy(
         "topology": list(top.dims),
         "colors": config.colors if config.partition in ("learned", "random") else None,
         "iterations": it,
+        "env_steps": env_steps,
         **asdict(c),
         "best_worker_return": None if not np.isfinite(best["return"]) else best["return"],
         "best_mean_return": None if not np.isfinite(best_mean) else best_mean,
         "last_eval_return": last_eval,
     }
-    _atomic_write(out / SUMMARY_FILE, json.dumps(summary, indent=2))
+    _atomic_write(out / STORED_SUMMARY_FILE, json.dumps(summary, indent=2))
 
 
 def read_summary(path: str | Path) -> dict[str, Any]:
     """A chromatic run's ``summary.json`` (counts and returns)."""
-    return dict(json.loads((Path(path) / SUMMARY_FILE).read_text()))
+    return dict(json.loads((Path(path) / STORED_SUMMARY_FILE).read_text()))
 
 
 def read_history(path: str | Path) -> list[dict[str, Any]]:
