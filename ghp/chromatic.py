@@ -300,7 +300,7 @@ class Controller:
         vhat = self.v / (1 - b2**self.t)
         self.logits += self.lr * mhat / (np.sqrt(vhat) + 1e-8)
 
-    def state(self) -> dict[str, np.ndarray]:
+    def state(self) -> dict[str, Any]:
         """Arrays to save."""
         return {
             "ctrl_logits": self.logits,
@@ -417,11 +417,12 @@ def _rollout(batch: _Batch) -> _Outcome:
             if term or trunc:
                 running[r] = False
             else:
-                o = np.asarray(o, np.float32)
                 obs[r] = o
-                s += o
-                ss += o.astype(np.float64) ** 2
-                cnt += 1
+        # Every observation an episode goes on from feeds the normalisation statistics (ARS V2).
+        seen = obs[idx[running[idx]]].astype(np.float64)
+        s += seen.sum(0)
+        ss += (seen**2).sum(0)
+        cnt += len(seen)
     return _Outcome(returns, lengths, cnt, s, ss)
 
 
@@ -483,8 +484,8 @@ class _Pool:
             np.concatenate([o.returns for o in outs]),
             np.concatenate([o.lengths for o in outs]),
             sum(o.obs_n for o in outs),
-            sum(o.obs_sum for o in outs),
-            sum(o.obs_sumsq for o in outs),
+            np.sum([o.obs_sum for o in outs], axis=0),
+            np.sum([o.obs_sumsq for o in outs], axis=0),
         )
 
     def close(self, terminate: bool = False) -> None:
@@ -678,6 +679,7 @@ def train_chromatic(
             if controller is not None:
                 cols = controller.sample(n, rng)
             else:
+                assert fixed is not None
                 cols = np.broadcast_to(fixed, (n, top.n_edges))
             thetas = np.concatenate([theta + config.sigma * deltas, theta - config.sigma * deltas])
             colourings = np.concatenate([cols, cols])
