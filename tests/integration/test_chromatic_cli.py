@@ -109,3 +109,18 @@ def test_existing_run_needs_resume(learned_run):
     assert r.exit_code == 2 and "--resume" in r.output
     r = ghp("chromatic", *TINY, "--iterations", "3", "--colors", "6", "--out", learned_run, "--resume")
     assert r.exit_code == 2 and "different colors" in r.output
+
+
+def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
+    from export.api import ExportConfig, export_policy
+    from export.check import missing_tools
+    from ghp.run import load_run
+
+    if missing_tools("gcc"):
+        pytest.skip("needs gcc")
+    [w] = load_run(learned_run).emit([list(load_run(learned_run).space)[0]])
+    res = export_policy(w, ExportConfig(out=tmp_path, name="hc", check=True, qemu=False), env_id="HalfCheetah-v5")
+    header = (tmp_path / "hc.h").read_text()
+    assert "GHP_ACT_TANH" in header and "tanh hidden layers" in header
+    host = [s for s in res.check.steps if s.name == "host"][0]
+    assert host.status == "ok", host.detail
