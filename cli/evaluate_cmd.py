@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import build_config, config_options
 from ghp.evaluate import EvalConfig
@@ -108,14 +108,19 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
         return f"{finished} of {len(selected)} architectures are saved in {store.path}"
 
     try:
-        with progress, user_errors():
-            summary, _ = run_evaluation(run, selected, config, store, on_progress)
-    except KeyboardInterrupt:
-        click.echo(f"ghp: interrupted; {saved()}: run the same command again to resume", err=True)
-        sys.exit(130)
-    except (BackendLost, WorkerLost) as e:
-        click.echo(f"ghp: error: {e}; {saved()}: run the same command again to resume", err=True)
-        sys.exit(1)
+        with sigterm_as_interrupt() as interruption:
+            try:
+                with progress, user_errors():
+                    summary, _ = run_evaluation(run, selected, config, store, on_progress)
+            except KeyboardInterrupt:
+                click.echo(
+                    f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
+                    err=True,
+                )
+                sys.exit(interruption.exit_code)
+            except (BackendLost, WorkerLost) as err:
+                click.echo(f"ghp: error: {err}; {saved()}: run the same command again to resume", err=True)
+                sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
