@@ -51,6 +51,14 @@ def _hidden(text: str) -> tuple[int, ...]:
     "--eval-every", type=int, default=5, show_default=True, help="Roll out the current policy every N iterations."
 )
 @click.option("--workers", type=int, default=1, show_default=True, help="Rollout worker processes (1 = in process).")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where rollouts run: this machine, or Ray tasks (pip install 'graph-hyper-policies[ray]').",
+)
+@click.option("--ray-address", metavar="ADDRESS", help="Ray cluster for --backend ray ('auto', HOST:PORT).")
 @click.option("--max-episode-steps", type=int, help="Override the environment's episode limit.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--out", help="Run directory (default runs/chromatic-<env>-<partition>).")
@@ -72,6 +80,8 @@ def chromatic(
     baseline_decay: float,
     eval_every: int,
     workers: int,
+    backend: str,
+    ray_address: str | None,
     max_episode_steps: int | None,
     seed: int,
     out: str | None,
@@ -111,6 +121,8 @@ def chromatic(
             baseline_decay=baseline_decay,
             eval_every=eval_every,
             workers=workers,
+            backend=backend,
+            ray_address=ray_address,
             max_episode_steps=max_episode_steps,
             seed=seed,
         )

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
+from ghp.backend import SerialBackend, make_backend, map_ordered
 from ghp.envs import EnvSpec, env_spec, make_env
 from ghp.policy import PolicyWeights
 from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
@@ -83,7 +84,13 @@ class ChromaticConfig:
     eval_every: int = 5
     """Roll out the current policy (the controller's most likely colouring) every this many iterations."""
     workers: int = 1
-    """Worker processes that roll out the directions of an iteration (1 = in this process)."""
+    """Worker processes that roll out the directions of an iteration (1 = in this process with the local backend;
+    with Ray, CPUs of the cluster)."""
+    backend: str = "local"
+    """Where rollouts run: ``local`` (this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = None
+    """Ray cluster for the ray backend (``auto``, ``HOST:PORT``); None starts a local Ray instance."""
     max_episode_steps: int | None = None
     """Override of the environment's episode limit (None = its own, 1000 for MuJoCo locomotion)."""
     seed: int = 0
@@ -100,6 +107,10 @@ class ChromaticConfig:
         for name in ("iterations", "directions", "eval_every", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"unknown backend {self.backend!r}: give local or ray")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
         if not 0 <= self.top <= self.directions:
             raise ValueError(f"top must be between 0 (all) and directions ({self.directions}), got {self.top}")
         for name in ("sigma", "lr", "controller_lr"):
@@ -442,29 +453,22 @@ def _stack_layers(top: Topology, colourings: np.ndarray, thetas: np.ndarray, nv:
 RolloutFn = Callable[[Sequence[_Batch]], list[_Outcome]]
 
 
+def _rollout_part(shared: None, batch: _Batch) -> _Outcome:
+    return _rollout(batch)
+
+
 class _Pool:
-    """Worker processes that roll out slices of an iteration's rows (BLAS on one thread each)."""
+    """Slices of an iteration's rows rolled out on a :mod:`ghp.backend`: this process (``workers=1``, local),
+    worker processes (BLAS on one thread each) or Ray tasks; a slice whose worker dies runs again."""
 
-    def __init__(self, workers: int) -> None:
-        import multiprocessing as mp
-        import signal
-
+    def __init__(self, workers: int, backend: str = "local", ray_address: str | None = None) -> None:
         self.workers = workers
-        self.pool = None
-        if workers > 1:
-            saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-            os.environ.update({v: "1" for v in saved})
-            try:
-                self.pool = mp.get_context("spawn").Pool(workers, initializer=signal.signal, initargs=(2, 1))
-            finally:
-                for v, old in saved.items():
-                    if old is None:
-                        os.environ.pop(v, None)
-                    else:
-                        os.environ[v] = old
+        self.backend = (
+            SerialBackend() if backend == "local" and workers <= 1 else make_backend(backend, workers, ray_address)
+        )
 
     def run(self, batch: _Batch) -> _Outcome:
-        if self.pool is None:
+        if isinstance(self.backend, SerialBackend):
             return _rollout(batch)
         n = len(batch.seeds)
         cuts = np.array_split(np.arange(n), min(self.workers, n))
@@ -479,7 +483,7 @@ class _Pool:
             )
             for c in cuts
         ]
-        outs = self.pool.map(_rollout, parts)
+        outs = map_ordered(self.backend, _rollout_part, None, parts)
         return _Outcome(
             np.concatenate([o.returns for o in outs]),
             np.concatenate([o.lengths for o in outs]),
@@ -489,9 +493,7 @@ class _Pool:
         )
 
     def close(self, terminate: bool = False) -> None:
-        if self.pool is not None:
-            (self.pool.terminate if terminate else self.pool.close)()
-            self.pool.join()
+        (self.backend.abort if terminate else self.backend.close)()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -580,7 +582,7 @@ def train_chromatic(
         old = read_config(out)
         prev = dict(old.get("chromatic", {}))
         for k in cfg_dict:
-            if k not in ("iterations", "workers") and prev.get(k) != cfg_dict[k]:
+            if k not in ("iterations", "workers", "backend", "ray_address") and prev.get(k, cfg_dict[k]) != cfg_dict[k]:
                 raise ValueError(f"--resume with a different {k.replace('_', '-')} ({prev.get(k)} != {cfg_dict[k]})")
         run_id = str(old["run_id"])
     else:
@@ -670,7 +672,7 @@ def train_chromatic(
             out, spec, top, config, mode_colouring(), theta, nv, stat, best, best_mean, last_eval, it, env_steps
         )
 
-    pool = _Pool(config.workers)
+    pool = _Pool(config.workers, config.backend, config.ray_address)
     n = config.directions
     try:
         while it < config.iterations:

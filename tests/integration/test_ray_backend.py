@@ -143,6 +143,20 @@ def test_es_gives_the_same_result_on_ray_as_locally(ray_instance, tmp_path):
     assert local.history == on_ray.history
 
 
+def test_chromatic_gives_the_same_run_on_ray_as_locally(ray_instance, tmp_path):
+    import numpy as np
+
+    from tests.integration.test_chromatic_cli import TINY
+
+    args = ["chromatic", *TINY, "--iterations", "2", "--colors", "5", "--workers", "2"]
+    for name, extra in (("local", []), ("ray", ["--backend", "ray"])):
+        r = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / name), *extra])
+        assert r.exit_code == 0, r.output
+    a, b = np.load(tmp_path / "local" / "state.npz"), np.load(tmp_path / "ray" / "state.npz")
+    for key in ("theta", "ctrl_logits", "obs_mean", "best_theta"):
+        np.testing.assert_array_equal(a[key], b[key])
+
+
 @pytest.mark.slow
 def test_lost_head_one_line_then_the_same_command_resumes(tmp_path_factory, tmp_path):
     """`ghp evaluate --backend ray` in its own process with its own local instance, whose head is killed."""
