@@ -5,12 +5,15 @@ or Ray), which registers the id. The environment is Pendulum-v1 itself; the only
 named by ``GHP_TEST_FAULT_DIR`` holds a file ``armed`` and no file ``died``, the next step taken in a process whose
 step count is a multiple of ``EVERY`` (so, in the middle of a chunk) creates ``died`` and SIGKILLs that process, as
 an out-of-memory kill or a lost node would. Worker processes live on between evaluations, hence the count.
+With ``GHP_TEST_SLOW_STEP`` set (seconds), every step also sleeps that long: an evaluation that takes a known
+minimum time on any machine, with the same results.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
 ENV_ID = "tests.integration.faultenv:KillOncePendulum-v0"
 EVERY = 100
+_SLOW = float(os.environ.get("GHP_TEST_SLOW_STEP") or 0)
 _steps = 0
 
 
@@ -28,6 +32,8 @@ class KillOncePendulum(PendulumEnv):
         _steps += 1
         if _steps % EVERY == 0:
             _maybe_die()
+        if _SLOW:
+            time.sleep(_SLOW)
         return super().step(action)
 
 
