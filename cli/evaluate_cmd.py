@@ -9,6 +9,8 @@ import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
+from cli.options import build_config, config_options
+from ghp.evaluate import EvalConfig
 
 
 @click.command()
@@ -19,40 +21,8 @@ from cli.errors import GHPError
     show_default=True,
     help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
 )
-@click.option("--episodes", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per architecture.")
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes (0 = one per core)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
-@click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
-@click.option(
-    "--envs-per-worker",
-    type=click.IntRange(min=1),
-    default=160,
-    show_default=True,
-    help="Environments each worker steps at once.",
-)
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Architectures per work unit; results are committed once per finished chunk.",
-)
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
-def evaluate(
-    run_dir: str,
-    archs: str,
-    episodes: int,
-    workers: int,
-    seed: int,
-    checkpoint: str | None,
-    envs_per_worker: int,
-    chunk_size: int,
-    max_episode_steps: int | None,
-) -> None:
+@config_options(EvalConfig)
+def evaluate(run_dir: str, archs: str, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -67,29 +37,21 @@ def evaluate(
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
-    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
+    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore, Setting
     from ghp.run import load_run
 
     with user_errors():
-        config = EvalConfig(
-            episodes=episodes,
-            seed=seed,
-            workers=workers,
-            envs_per_worker=envs_per_worker,
-            chunk_size=chunk_size,
-            max_episode_steps=max_episode_steps,
-            checkpoint=checkpoint or "latest",
-        )
+        config = build_config(EvalConfig, options)
         import torch
 
         # This process only emits weights while the workers roll out on every core; one torch thread avoids
         # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
         # 2-core machine).
         torch.set_num_threads(1)
-        run = load_run(run_dir, checkpoint)
-        selected = parse_arch_selection(archs, run.space, seed)
+        run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
+        selected = parse_arch_selection(archs, run.space, config.seed)
         store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -105,7 +67,7 @@ def evaluate(
     console = Console(stderr=True)
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -137,7 +99,7 @@ def evaluate(
                 with progress, user_errors():
                     summary, _ = run_evaluation(run, selected, config, store, on_progress)
             except KeyboardInterrupt:
-                setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
+                setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
                 finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
                     f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "

@@ -17,13 +17,13 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Collection
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import ArchSpace
+from ghp.arch import SAMPLINGS, ArchSpace
+from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
-from ghp.hypernet import DECODERS, HypernetConfig
 from ghp.run import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
@@ -87,9 +87,9 @@ def env_defaults(env_id: str) -> dict[str, Any]:
 class TrainConfig:
     """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
 
-    env_id: str = "Pendulum-v1"
-    """Gymnasium id of the task (continuous actions)."""
-    algo: str | None = None
+    env_id: str = field(default="Pendulum-v1", metadata={"flag": "--env", "required": True})
+    """Gymnasium id, e.g. ``Pendulum-v1``, ``Hopper-v5``, ``FetchReach-v4`` (continuous actions)."""
+    algo: str | None = field(default=None, metadata={"choices": ALGOS})
     """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
@@ -97,15 +97,15 @@ class TrainConfig:
     """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``."""
     seed: int = 0
     """Seed of SB3, the environments and the architecture sampler."""
-    out: str | None = None
-    """Run directory; default ``runs/<env>-<algo>[-baseline]``."""
+    out: str | None = field(default=None, metadata={"show_default": "runs/<env>-<algo>[-baseline]"})
+    """Run directory."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
     """Hidden-layer counts of the space (0 adds the linear policy)."""
-    decoder: str = "factorised"
+    decoder: str = field(default="factorised", metadata={"choices": DECODERS})
     """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
     hidden: int = 32
     """Hypernetwork embedding width."""
@@ -131,23 +131,26 @@ class TrainConfig:
     """SAC entropy coefficient: a number (authors: 0.2) or ``auto``."""
     resample_every: int | None = None
     """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
-    sampling: str = "uniform"
+    sampling: str = field(default="uniform", metadata={"choices": SAMPLINGS})
     """``uniform``, ``sweep`` (shuffled passes over the whole space) or ``depth`` (uniform depth, then widths)."""
     her_goals: int = 4
     """HER: relabelled goals per transition (``future`` strategy)."""
     action_noise: float = 0.1
     """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
     action_l2: float = 1.0
-    """DDPG: penalty on the actor's squared pre-tanh outputs (the HER baselines' action_l2; 0 disables)."""
+    """DDPG: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
+    """DDPG: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
-    vec_env: str = "dummy"
+    vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
     """``dummy`` (one process, measured fastest here) or ``subproc``."""
     threads: int = 1
     """torch threads."""
-    mlp_mode: str = "auto"
-    """Batched MLP execution: ``auto``, ``loop`` or ``padded`` (ghp.mlp)."""
-    device: str = "auto"
+    mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
+    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
+    device: str = field(default="auto", metadata={"choices": DEVICES})
     """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
     emit on the CPU."""
 
@@ -362,6 +365,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         )
         if c.algo == "ddpg":
             policy_kwargs["action_l2"] = c.action_l2
+            policy_kwargs["action_penalty"] = c.action_penalty
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
         ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
