@@ -124,7 +124,7 @@ def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWei
     w_new = w64 / std[None, :]
     b_new = b.astype(np.float64) - w64 @ (mean / std)
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, weights.activation)
 
 
 def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
@@ -134,7 +134,7 @@ def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
     w_new = w64 * stats.std[None, :]
     b_new = b.astype(np.float64) + w64 @ stats.shift
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, weights.activation)
 
 
 # --------------------------------------------------------------------------------------------- parameter maps
@@ -238,7 +238,8 @@ def _envs(env_id: str, kwargs: Mapping[str, Any], n: int) -> list[Any]:
 
 
 def rollout(unit: RolloutUnit) -> RolloutResult:
-    """Roll out every row of ``unit`` (all rows share one architecture: one stacked matmul per layer per step).
+    """Roll out every row of ``unit`` (all rows share one architecture and hidden activation: one stacked matmul per
+    layer per step).
 
     Each row's arithmetic depends only on its own parameters and observations, so the result of a row does not
     depend on which other rows share its unit.
@@ -254,6 +255,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
         for j in range(len(policies[0].layers))
     ]
     low, span = policies[0].action_low, policies[0].action_high - policies[0].action_low
+    tanh = policies[0].activation == "tanh"
     envs = _envs(unit.env_id, unit.env_kwargs, n)[:n]
     first = [obs_vector(env.reset(seed=int(s))[0]) for env, s in zip(envs, unit.seeds, strict=True)]
     obs = np.stack(first).astype(np.float32)
@@ -267,7 +269,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
         for j, (wt, b) in enumerate(layers):
             h = np.matmul(h, wt) + b
             if j < last:
-                h = np.maximum(h, np.float32(0))
+                h = np.tanh(h) if tanh else np.maximum(h, np.float32(0))
         acts = low + (np.tanh(h[:, 0, :]) + np.float32(1)) * np.float32(0.5) * span
         for r in range(n):
             if done[r]:

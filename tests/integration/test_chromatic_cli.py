@@ -124,3 +124,16 @@ def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
     assert "GHP_ACT_TANH" in header and "tanh hidden layers" in header
     host = [s for s in res.check.steps if s.name == "host"][0]
     assert host.status == "ok", host.detail
+
+
+@pytest.mark.parametrize("partition", ["learned", "toeplitz"])
+def test_worker_processes_give_the_same_run(tmp_path, partition):
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        args = ("chromatic", *TINY, "--iterations", "2", "--hidden", "linear", "--partition", partition)
+        r = ghp(*args, "--colors", "4", "--workers", workers, "--out", out)
+        assert r.exit_code == 0, r.output
+        outs.append(np.load(out / "state.npz"))
+    for key in ("theta", "obs_mean", "obs_m2"):
+        np.testing.assert_array_equal(outs[0][key], outs[1][key])
