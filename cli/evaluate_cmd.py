@@ -42,6 +42,13 @@ from cli.errors import GHPError
 @click.option(
     "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
 )
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
+)
 def evaluate(
     run_dir: str,
     archs: str,
@@ -52,6 +59,7 @@ def evaluate(
     envs_per_worker: int,
     chunk_size: int,
     max_episode_steps: int | None,
+    policy: str | None,
 ) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
@@ -61,6 +69,7 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
 
     Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
     (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
@@ -82,15 +91,30 @@ def evaluate(
             max_episode_steps=max_episode_steps,
             checkpoint=checkpoint or "latest",
         )
-        import torch
+        if policy is not None:
+            if archs != "all" or checkpoint is not None:
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        run = load_run(run_dir, checkpoint)
-        selected = parse_arch_selection(archs, run.space, seed)
-        store = ResultsStore.open(run.path, run.run_id)
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = EvalConfig(**{**config.__dict__, "checkpoint": pf.label})
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
+            # 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, seed)
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -134,6 +158,8 @@ def evaluate(
     try:
         with progress, user_errors():
             summary, _ = run_evaluation(run, selected, config, store, on_progress)
+            if policy is not None:
+                rec = store.records(summary.setting)[0]
     except KeyboardInterrupt:
         setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
         finished = len(store.finished(setting) & {a.key for a in selected})
@@ -152,5 +178,10 @@ def evaluate(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
         f"({rate:,.0f} steps/s); results: {store.path}"
     )
+    if policy is not None:
+        click.echo(
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {seed})"
+        )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")

@@ -16,7 +16,7 @@ class CheckError(click.ClickException):
 
 
 @click.command()
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path), required=False)
 @click.option("--arch", help="Architecture to export, e.g. 8-4-4-4 (hidden widths).")
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
@@ -32,10 +32,30 @@ class CheckError(click.ClickException):
 @click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Output directory.")
 @click.option(
     "--dtype",
-    type=click.Choice(["float32", "int8"]),
+    type=click.Choice(["float32", "int8", "codebook"]),
     default="float32",
     show_default=True,
-    help="int8: int8 weights with one float scale per output row (C targets).",
+    help="int8: int8 weights with one float scale per output row; codebook: packed colour indices + float colour "
+    "values (a 'ghp tune --colors' policy, or --colors M) (C targets).",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Export this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of an architecture of RUN.",
+)
+@click.option(
+    "--colors",
+    type=int,
+    default=None,
+    help="With --dtype codebook: colour an uncoloured policy with M shared values (k-means, no tuning).",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["layer", "network"]),
+    default="layer",
+    show_default=True,
+    help="With --colors: one codebook per layer or one for the whole network.",
 )
 @click.option("--check", is_flag=True, help="Verify: host gcc vs torch, arm-none-eabi-gcc sizes, QEMU self-test.")
 @click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
@@ -53,6 +73,9 @@ def export(
     name: str,
     out: Path,
     dtype: str,
+    policy: Path | None,
+    colors: int | None,
+    scope: str,
     check: bool,
     checkpoint: str | None,
     rollouts: int,
@@ -66,27 +89,47 @@ def export(
       ghp export runs/hopper --best --max-params 500 --target c-source --name hopper --out build/
       ghp export runs/pendulum --arch 16-16 --dtype int8 --name tiny --out build/
       ghp export runs/pendulum --arch 16-16 --target onnx --out build/
+      ghp export --policy runs/pendulum/tuned/16-16-es.npz --name tuned --out build/ --check
+      ghp export --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --out build/ --check
+      ghp export runs/pendulum --arch 16-16 --dtype codebook --colors 8 --out build/
 
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
     """
-    from export.api import ExportConfig, export_policy, policy_from_run
+    from export.api import ExportConfig, export_policy, policy_from_file, policy_from_run
 
     with user_errors():
+        if policy is not None and (arch is not None or best or checkpoint is not None):
+            raise ValueError("--policy exports that file: leave out --arch, --best and --checkpoint")
+        if policy is None and run is None:
+            raise ValueError("give the run to export from (ghp export RUN --arch ...) or --policy FILE")
         if best and arch is not None:
             raise ValueError("give either --arch or --best, not both")
         if best and max_params is None and max_bytes is None:
             raise ValueError("--best needs a budget: --max-params N (or --max-bytes B)")
         if not best and (max_params is not None or max_bytes is not None):
             raise ValueError("--max-params / --max-bytes go with --best")
-        if not best and arch is None:
+        if not best and arch is None and policy is None:
             raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
         config = ExportConfig(
-            out=out, name=name, target=target, dtype=dtype, check=check, n_rollout=rollouts, seed=seed
+            out=out,
+            name=name,
+            target=target,
+            dtype=dtype,
+            check=check,
+            n_rollout=rollouts,
+            seed=seed,
+            colors=colors,
+            scope=scope,
         )
-        chosen = policy_from_run(run, arch, max_params, max_bytes, dtype, checkpoint)
+        codebook = None
+        if policy is not None:
+            chosen, codebook = policy_from_file(policy, run)
+        else:
+            budget_dtype = "float32" if dtype == "codebook" else dtype
+            chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
         try:
-            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source)
+            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, codebook)
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
 
@@ -96,7 +139,7 @@ def export(
     w = chosen.weights
     console.print(
         f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {dtype}, obs {w.obs_dim}, "
-        f"act {w.act_dim}) from {run}"
+        f"act {w.act_dim}) from {policy if policy is not None else run}"
     )
     for f in result.files:
         console.print(f"  wrote {f}")
@@ -104,6 +147,11 @@ def export(
         console.print(f"  self-test: {result.n_vectors} embedded vectors; call {name}_selftest(1e-5f) on the device")
     if result.int8_max_err is not None:
         console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")
+    if result.codebook_max_err is not None:
+        console.print(
+            "  codebook: largest action error against the float32 policy on the test vectors "
+            f"{result.codebook_max_err:.3g}"
+        )
     for note in result.notes:
         console.print(f"  {note}")
     if result.check is not None:

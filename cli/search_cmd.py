@@ -130,7 +130,7 @@ def _search_run(
 ) -> None:
     """``ghp search --run``: rank a trained run's candidates (by measured return when it has results)."""
     from ghp.run import run_facts
-    from search.budget import Budget, rank_run
+    from search.budget import Budget, rank_run, tuned_policies
 
     with user_errors():
         if env_id is not None or obs_dim is not None or act_dim is not None:
@@ -138,11 +138,13 @@ def _search_run(
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         _, spec, space = run_facts(run_dir)
         ranked = rank_run(run_dir, budget, by=by)
+        tuned = tuned_policies(run_dir, budget)
     measured = any(r.mean_return is not None for r in ranked)
     order = by if by != "auto" else ("return" if measured else "capacity")
     shown = ranked if top == 0 else ranked[:top]
     if as_json:
-        click.echo(json.dumps([{"rank": i + 1, **r.to_dict()} for i, r in enumerate(shown)]))
+        rows = [{"rank": i + 1, **r.to_dict()} for i, r in enumerate(shown)]
+        click.echo(json.dumps(rows + [{"rank": None, **t.to_dict()} for t in tuned]))
         return
 
     from rich.console import Console
@@ -163,5 +165,28 @@ def _search_run(
         table.add_row(
             str(i + 1), r.arch.key + (" *" if r.largest else ""), ret, *succ, str(r.params), str(r.bytes),
             str(r.capacity),
+        )  # fmt: skip
+    Console().print(table)
+    if tuned:
+        _print_tuned(run_dir, tuned)
+
+
+def _print_tuned(run_dir: str, tuned: list) -> None:  # type: ignore[type-arg]
+    """The run's tuned policies, marked and apart from the hypernetwork's ranking."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(tuned)} tuned policies in {run_dir}/tuned/ (not part of the ranking above)",
+        caption="return before -> after: ES evaluation starts (provenance); evaluated: ghp evaluate RUN --policy FILE",
+    )
+    for col in ("tuned policy", "architecture", "before -> after", "evaluated", "params", "bytes", "storage"):
+        table.add_column(col, justify="left" if col in ("tuned policy", "architecture", "storage") else "right")
+    for t in tuned:
+        ba = "-" if t.return_before is None else f"{t.return_before:.1f} -> {t.return_after:.1f}"
+        ev = "-" if t.mean_return is None else f"{t.mean_return:.1f} ± {t.std_return or 0.0:.1f}"
+        table.add_row(
+            escape(f"[tuned] {t.name}"), t.arch.key, ba, ev, str(t.params), str(t.bytes), t.storage
         )  # fmt: skip
     Console().print(table)

@@ -654,12 +654,50 @@ def _write_policy(
     it: int,
     env_steps: int,
 ) -> None:
-    """The run's policy (normalisation folded in), its colouring and values, and a summary with its counts."""
+    """The run's policy file, its colouring and values, and a summary with its counts.
+
+    ``policy.npz`` is a ``ghp.policyfile`` policy file: dense weights with the normalisation folded in (what
+    evaluation and float32 / int8 exports use) and, when the values fit 8-bit indices, its codebook (one network-wide
+    book of shared values, the colour of every edge, the biases and the input normalisation kept apart) for
+    ``ghp export --policy RUN/policy.npz --dtype codebook``.
+    """
+    from ghp.codebook import MAX_COLORS, CodebookPolicy
+    from ghp.policyfile import save_policy
+
     mean, std = stat.shift, stat.std
-    cmap = ChromaticMap(top, colouring, nv, np.asarray(spec.action_low), np.asarray(spec.action_high))
-    policy = fold(cmap.weights(theta), mean, std)
-    policy.to_npz(out / (POLICY_FILE + ".tmp.npz"))
-    os.replace(out / (POLICY_FILE + ".tmp.npz"), out / POLICY_FILE)
+    low, high = np.asarray(spec.action_low, np.float32), np.asarray(spec.action_high, np.float32)
+    cmap = ChromaticMap(top, colouring, nv, low, high)
+    cb = None
+    if nv <= MAX_COLORS:
+        colors, e0 = [], 0
+        for o, i in top.shapes:
+            colors.append(np.asarray(colouring[e0 : e0 + o * i], np.uint8).reshape(o, i))
+            e0 += o * i
+        normed = cmap.weights(theta)
+        cb = CodebookPolicy(
+            top.arch,
+            tuple(colors),
+            (theta[:nv].astype(np.float32),),
+            tuple(b for _, b in normed.layers),
+            low,
+            high,
+            nv,
+            "network",
+            "tanh",
+            mean.astype(np.float32),
+            (1.0 / std).astype(np.float32),
+        )
+        policy = cb.dense()
+    else:
+        policy = fold(cmap.weights(theta), mean, std)
+    provenance = {
+        "env_id": spec.env_id,
+        "method": f"chromatic-es ({config.partition})",
+        "run_id": json.loads((out / "config.json").read_text())["run_id"],
+        "iterations": it,
+        "checkpoint_step": env_steps,
+    }
+    save_policy(out / POLICY_FILE, policy, provenance, cb)
     _atomic_savez(
         out / CHROMATIC_FILE,
         dims=np.asarray(top.dims, np.int64),

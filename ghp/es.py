@@ -13,10 +13,11 @@ The engine knows nothing about hypernetworks or codebooks: a *parameter map* tur
    ``theta += lr / (top * sigma_R) * sum_k (r+_k - r-_k) delta_k``.
 4. Observation normalisation (ARS V2): the policy sees ``(x - mu) / sd``, where ``mu, sd`` are the running mean and
    standard deviation of every observation seen by the perturbed rollouts so far, frozen during an iteration and
-   updated after it. For export the normalisation is folded into the first layer (:func:`fold`):
-   ``W' = W / sd`` (column-wise), ``b' = b - W (mu / sd)``. When fine-tuning a trained policy, seed the statistics
-   from rollouts of that policy and start from :func:`unfold` of its weights, so the first iterate acts exactly
-   like it.
+   updated after it. A map that can (``DenseMap.renormalize``) re-expresses ``theta`` under the new statistics, so
+   that an update changes the search's geometry but not the policy. For export the normalisation is folded into
+   the first layer (:func:`fold`): ``W' = W / sd`` (column-wise), ``b' = b - W (mu / sd)``. When fine-tuning a
+   trained policy, seed the statistics from rollouts of that policy and start from :func:`unfold` of its weights,
+   so the first iterate acts exactly like it.
 
 Rollouts happen in work units (:class:`RolloutUnit`: a parameter map, parameter rows, the normalisation, an
 environment id with its keyword arguments, and one reset seed per row; :func:`rollout` turns one into returns and
@@ -153,6 +154,14 @@ class ParamMap(Protocol):
         ...
 
 
+# A map may also define ``renormalize(theta, old: ObsStats, new: ObsStats) -> theta``: the parameters under the
+# ``new`` statistics of the same raw-observation policy that ``theta`` is under ``old``. The engine then calls it
+# after every statistics update, so a new normalisation changes the geometry of the search but never the policy
+# (without it, as in plain ARS V2, the policy jumps whenever the statistics move: fine-tuning a trained Pendulum
+# policy that way fell from -176 to -1450 within 10 iterations, as the swinging starts of the perturbed rollouts
+# moved the statistics away from those of the trained policy's own upright rollouts).
+
+
 @dataclass(frozen=True, eq=False)
 class DenseMap:
     """Every weight and bias of one architecture is a parameter: ``theta = W0.ravel() ++ b0 ++ W1.ravel() ++ ...``."""
@@ -176,6 +185,17 @@ class DenseMap:
     def flatten(self, policy: PolicyWeights) -> np.ndarray:
         """The parameter vector of ``policy`` (float64)."""
         return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in policy.layers]).astype(np.float64)
+
+    def renormalize(self, theta: np.ndarray, old: ObsStats, new: ObsStats) -> np.ndarray:
+        """The first layer re-expressed for ``new`` statistics: the same raw-observation policy (in float64)."""
+        o, i = self.shapes[0]
+        theta = np.asarray(theta, np.float64).copy()
+        w = theta[: o * i].reshape(o, i)
+        w_raw = w / old.std[None, :]
+        b_raw = theta[o * i : o * i + o] - w_raw @ old.shift
+        theta[: o * i] = (w_raw * new.std[None, :]).ravel()
+        theta[o * i : o * i + o] = b_raw + w_raw @ new.shift
+        return theta
 
     def weights(self, theta: np.ndarray) -> PolicyWeights:
         theta = np.asarray(theta)
@@ -604,6 +624,9 @@ def es_step(
         merged = state.stats
         for s in res.stats[:n_pert]:  # the perturbed rollouts only (ARS V2); the centre's starts are fixed
             merged = merged.merge(s)
+        renormalize = getattr(param_map, "renormalize", None)
+        if renormalize is not None:
+            state.theta = renormalize(state.theta, state.stats, merged)
         state.stats = merged
     steps = int(res.lengths.sum())
     state.env_steps += steps

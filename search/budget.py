@@ -202,3 +202,88 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
     if by == "capacity":
         return sorted(ranked, key=_capacity_key)
     return sorted(ranked, key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
+
+
+@dataclass(frozen=True)
+class TunedPolicy:
+    """A tuned (or compressed) policy saved under ``RUN/tuned/``: listed beside a run's ranking, never inside it."""
+
+    name: str
+    path: str
+    arch: Arch
+    params: int
+    bytes: int
+    """Parameter bytes: the codebook storage for codebook policies, else at the budget's dtype."""
+    storage: str
+    """``codebook M=...`` or the budget's dtype."""
+    method: str
+    return_before: float | None
+    """The emitted policy's return on the ES evaluation starts (provenance)."""
+    return_after: float | None
+    """The tuned policy's return on the same starts (provenance)."""
+    mean_return: float | None
+    """Measured by ``ghp evaluate RUN --policy FILE`` (its default setting), None before that."""
+    std_return: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``tuned: true`` marks it in ``ghp search --run --json``)."""
+        return {
+            "tuned": True,
+            "name": self.name,
+            "path": self.path,
+            "arch": self.arch.to_list(),
+            "key": self.arch.key,
+            "params": self.params,
+            "bytes": self.bytes,
+            "storage": self.storage,
+            "method": self.method,
+            "return_before": self.return_before,
+            "return_after": self.return_after,
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+        }
+
+
+def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
+    """The run's tuned policies that fit ``budget``: evaluated ones by measured return first, then by name."""
+    from ghp.policyfile import list_tuned, results_file
+    from ghp.results import ResultsStore
+    from ghp.run import run_facts
+
+    run_id, spec, _ = run_facts(run_dir)
+    out = []
+    for pf in list_tuned(run_dir):
+        w = pf.weights
+        if w.obs_dim != spec.obs_dim or w.act_dim != spec.act_dim:
+            continue
+        params = deploy_params(w.arch, w.obs_dim, w.act_dim)
+        if pf.codebook is not None:
+            nbytes, storage = pf.codebook.n_bytes, f"codebook M={pf.codebook.m}"
+        else:
+            nbytes, storage = deploy_bytes(w.arch, w.obs_dim, w.act_dim, budget.dtype), budget.dtype
+        if not budget.admits(params, nbytes):
+            continue
+        mean = std = None
+        rf = results_file(pf.path)
+        if rf.is_file():
+            try:
+                with ResultsStore.open(rf, run_id, create=False, readonly=True) as store:
+                    recs = store.records()
+                if recs:
+                    mean, std = recs[0].mean_return, recs[0].std_return
+            except ValueError:
+                pass  # a results file of another run or schema: shown as not evaluated
+        prov = pf.provenance
+
+        def num(key: str, prov: dict[str, Any] = prov) -> float | None:
+            v = prov.get(key)
+            return float(v) if isinstance(v, int | float) else None
+
+        out.append(
+            TunedPolicy(
+                pf.name, str(pf.path), w.arch, params, nbytes, storage, str(prov.get("method", "unknown")),
+                num("return_before"), num("return_after"), mean, std,
+            )
+        )  # fmt: skip
+    out.sort(key=lambda t: (t.mean_return is None, -(t.mean_return or 0.0), t.name))
+    return out

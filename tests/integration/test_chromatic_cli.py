@@ -126,6 +126,27 @@ def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
     assert host.status == "ok", host.detail
 
 
+def test_learned_policy_exports_as_a_codebook_that_passes_the_check(learned_run, tmp_path):
+    from export.api import ExportConfig, export_policy, policy_from_file
+    from export.check import missing_tools
+
+    if missing_tools("gcc"):
+        pytest.skip("needs gcc")
+    chosen, cb = policy_from_file(learned_run / "policy.npz", learned_run)
+    assert cb is not None and cb.scope == "network" and cb.activation == "tanh" and cb.obs_mean is not None
+    assert cb.paper_bits == json.loads((learned_run / "summary.json").read_text())["bits"]
+    # The codebook is the stored policy: same function, the normalisation kept apart from the shared weights.
+    from export.codebook import forward
+
+    obs = np.random.default_rng(0).normal(size=(8, 17)).astype(np.float32)
+    np.testing.assert_allclose(forward(cb, obs), chosen.weights.act(obs), atol=1e-5)
+    config = ExportConfig(out=tmp_path, name="hcq", dtype="codebook", check=True, qemu=False)
+    res = export_policy(chosen.weights, config, chosen.env_id, chosen.source, cb)
+    header = (tmp_path / "hcq.h").read_text()
+    assert "ghp_normalise(obs" in header and "GHP_ACT_TANH" in header
+    assert all(s.status != "failed" for s in res.check.steps), res.check.steps
+
+
 @pytest.mark.parametrize("partition", ["learned", "toeplitz"])
 def test_worker_processes_give_the_same_run(tmp_path, partition):
     outs = []

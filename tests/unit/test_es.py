@@ -184,3 +184,18 @@ def test_es_improves_the_return(tmp_path):
 def test_config_validation(kw, match):
     with pytest.raises(ValueError, match=match):
         ESConfig(**kw)
+
+
+def test_renormalize_keeps_the_raw_policy():
+    p = random_policy(Arch((8, 4)), 3, 2)
+    pm = DenseMap.like(p)
+    rng = np.random.default_rng(4)
+    old = ObsStats.of(rng.standard_normal((30, 3)) * [1, 2, 3])
+    new = old.merge(ObsStats.of(rng.standard_normal((50, 3)) * [5, 0.1, 1] + 4))
+    theta = pm.flatten(p)
+    moved = pm.renormalize(theta, old, new)
+    x = rng.standard_normal((20, 3)).astype(np.float32) * 3
+    a_old = fold(pm.weights(theta), old.shift, old.std).act(x)
+    a_new = fold(pm.weights(moved), new.shift, new.std).act(x)
+    np.testing.assert_allclose(a_new, a_old, atol=1e-5)
+    assert not np.allclose(moved, theta)

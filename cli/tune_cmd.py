@@ -1,0 +1,145 @@
+"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/tune.py)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import click
+
+from cli.common import user_errors
+
+
+@click.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.option("--arch", required=True, help="Architecture to tune, e.g. 8-4-4-4 (hidden widths; [64] for one layer).")
+@click.option("--checkpoint", default=None, help="Start from this checkpoint (e.g. step_20000) instead of the latest.")
+@click.option("--iterations", type=click.IntRange(min=1), default=30, show_default=True, help="ES iterations.")
+@click.option(
+    "--directions", type=click.IntRange(min=1), default=8, show_default=True, help="Random directions per iteration."
+)
+@click.option("--top", type=click.IntRange(min=1), default=4, show_default=True, help="Best directions kept (ARS b).")
+@click.option("--sigma", type=float, default=0.03, show_default=True, help="Exploration noise on the parameters.")
+@click.option("--lr", type=float, default=0.02, show_default=True, help="Step size (divided by the return spread).")
+@click.option(
+    "--episodes", type=click.IntRange(min=1), default=1, show_default=True, help="Episodes per perturbed policy."
+)
+@click.option(
+    "--eval-episodes",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Episodes of the current policy per iteration (the return shown; picks the best iterate).",
+)
+@click.option(
+    "--obs-norm/--no-obs-norm",
+    default=None,
+    help="Observation normalisation (ARS V2), folded into the first layer on save. Default: on, off with --colors.",
+)
+@click.option(
+    "--colors",
+    type=int,
+    default=None,
+    help="Codebook policy: colour the weights with M shared values (k-means), then tune the values and biases.",
+)
+@click.option(
+    "--scope",
+    type=click.Choice(["layer", "network"]),
+    default="layer",
+    show_default=True,
+    help="With --colors: one codebook per layer, or one for the whole network.",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Rollout processes (0: this one)."
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="ES seed.")
+@click.option(
+    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
+)
+@click.option("--name", default=None, help="Output name under RUN/tuned/ (default ARCH-es or ARCH-es-cM-SCOPE).")
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
+def tune(run_dir: str, **options: Any) -> None:
+    """Fine-tune one architecture's emitted policy with evolution strategies on its true return.
+
+    \b
+    Examples:
+      ghp tune runs/pendulum --arch 16-16 --iterations 30
+      ghp tune runs/pendulum --arch 16-16 --colors 8          # codebook: 8 shared values per layer
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz
+      ghp export runs/pendulum --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --check
+
+    ARS V2-t: antithetic random directions, the best --top of them, steps divided by the spread of their
+    returns, observation normalisation folded back into the first layer. The best policy (by its return on
+    --eval-episodes fixed starts) is written to RUN/tuned/NAME.npz with its provenance. The ES state is saved
+    after every iteration: run the same command again to resume after an interruption, or with a larger
+    --iterations to continue.
+    """
+    from ghp.tune import TuneConfig
+    from ghp.tune import tune as run_tune
+
+    with user_errors():
+        config = TuneConfig(**options)
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]tune"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("return {task.fields[ret]} (best {task.fields[best]})"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    state: dict[str, Any] = {}
+
+    def on_progress(done: int, total: int, ret: float, best: float) -> None:
+        fields = {"ret": f"{ret:.1f}", "best": f"{best:.1f}"}
+        if "task" not in state:
+            # Started on the first report, so that an input error stays the only line on stderr.
+            progress.start()
+            state["task"] = progress.add_task("tune", total=total, completed=done, **fields)
+        else:
+            progress.update(state["task"], completed=done, **fields)
+
+    def on_term(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with user_errors():
+            try:
+                result = run_tune(run_dir, config, on_progress)
+            finally:
+                if "task" in state:
+                    progress.stop()
+    except KeyboardInterrupt:
+        click.echo(
+            "ghp: interrupted; the ES state of the last finished iteration is saved under "
+            f"{run_dir}/tuned/: run the same command again to resume",
+            err=True,
+        )
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    p = result.provenance
+    line = (
+        f"tuned {p['arch']} on {p['env_id']}: return {p['return_before']:.1f} -> {p['return_after']:.1f} "
+        f"(mean of {p['eval_episodes']} fixed starts; best at iteration {p['best_iteration']} of {p['iterations']}, "
+        f"{p['env_steps']} env steps)"
+    )
+    if "return_quantized" in p:
+        line += f"; after k-means to {p['colors']} colours, before ES: {p['return_quantized']:.1f}"
+    click.echo(line)
+    click.echo(f"wrote {result.path}")
