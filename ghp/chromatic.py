@@ -631,8 +631,7 @@ def train_chromatic(
                 progress(p)
     finally:
         pool.close()
-    if it == 0 or not (out / POLICY_FILE).exists():
-        save()
+    save()  # also rewrites the policy file of a finished run resumed with nothing left to do (format upgrades)
     policy = PolicyWeights.from_npz(out / POLICY_FILE)
     summary = json.loads((out / STORED_SUMMARY_FILE).read_text())
     counts = count(top, config.partition, mode_colouring(), config.colors)
