@@ -27,6 +27,7 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import os
@@ -206,8 +207,13 @@ def evaluate(
     if progress is not None:
         progress(n_done, n_total, 0)
 
+    # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
+    counted = getattr(source, "counts", None)
+
     def finish(chunk_records: list[ArchRecord], chunk_steps: int) -> None:
         nonlocal n_done, steps
+        if counted is not None:
+            chunk_records = [dataclasses.replace(r, params=counted[0], bytes=counted[1]) for r in chunk_records]
         if store is not None:
             store.add(chunk_records)
         out.extend(chunk_records)

@@ -54,6 +54,9 @@ class Run:
     """The loaded SB3 model (SAC or DDPG); None for a run that stores its one policy (``stored``)."""
     stored: PolicyWeights | None = field(default=None, repr=False)
     """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
+    counts: tuple[int, int] | None = None
+    """``(params, bytes)`` of a stored policy counted its own way (chromatic: distinct weights + biases, and the
+    paper's bits / 8); evaluation records these instead of the dense architecture's counts."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
@@ -225,9 +228,11 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         raise ValueError(f"corrupt policy file {policy_file}: {e}") from None
     # Evaluation settings are keyed by training steps: a stored policy's are in its summary.json.
     try:
-        steps = int(json.loads((path / STORED_SUMMARY_FILE).read_text()).get("env_steps", 0))
-    except (OSError, ValueError, TypeError, AttributeError):
-        steps = 0
+        summary = json.loads((path / STORED_SUMMARY_FILE).read_text())
+        steps = int(summary.get("env_steps", 0))
+        counts = (int(summary["params"]), -(-int(summary["bits"]) // 8)) if "params" in summary else None
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
+        steps, counts = 0, None
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -239,4 +244,5 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         baseline=False,
         model=None,
         stored=policy,
+        counts=counts,
     )

@@ -11,6 +11,10 @@ from cli.main import cli
 TINY = ["--env", "HalfCheetah-v5", "--max-episode-steps", "10", "--directions", "2", "--eval-every", "1", "--quiet"]
 
 
+def load_run_id(path):
+    return json.loads((path / "config.json").read_text())["run_id"]
+
+
 def ghp(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
@@ -63,6 +67,16 @@ def test_evaluate_and_report_read_the_run(learned_run):
     r = ghp("evaluate", learned_run, "--episodes", "2", "--max-episode-steps", "10", "--workers", "1")
     assert r.exit_code == 0, r.output
     assert "evaluated 1 architectures" in r.output
+    from ghp.results import ResultsStore
+
+    s = json.loads((learned_run / "summary.json").read_text())
+    store = ResultsStore.open(learned_run, load_run_id(learned_run))
+    try:
+        [rec] = store.records()
+    finally:
+        store.close()
+    # Counted as the paper does, not as the dense 17-41-6 network (990 parameters).
+    assert rec.params == s["params"] and rec.bytes == -(-s["bits"] // 8)
     assert ghp("report", learned_run).exit_code == 0
 
 
