@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +19,25 @@ def int_list(text: str, name: str) -> tuple[int, ...]:
         return tuple(int(t) for t in text.replace(" ", "").split(",") if t != "")
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=name) from None
+
+
+class Exclusive(click.Option):
+    """An option that cannot be combined with the options named in ``excludes`` (their parameter names).
+
+    click checks it while parsing, so the rule lives with the option and the error is a usage error (exit 2).
+    """
+
+    def __init__(self, *args: Any, excludes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.excludes = excludes
+
+    def handle_parse_result(self, ctx: click.Context, opts: Mapping[str, Any], args: list[str]) -> Any:
+        if opts.get(self.name or "") is not None:
+            clash = [n for n in self.excludes if opts.get(n) is not None]
+            if clash:
+                others = " / ".join("--" + n.replace("_", "-") for n in clash)
+                raise click.UsageError(f"{self.opts[0]} cannot be combined with {others}", ctx)
+        return super().handle_parse_result(ctx, opts, args)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -9,6 +10,8 @@ import click
 
 from cli.common import user_errors
 from cli.errors import GHPError
+from cli.options import build_config, config_options
+from ghp.evaluate import EvalConfig
 
 
 @click.command()
@@ -19,29 +22,6 @@ from cli.errors import GHPError
     show_default=True,
     help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
 )
-@click.option("--episodes", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per architecture.")
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes (0 = one per core)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
-@click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
-@click.option(
-    "--envs-per-worker",
-    type=click.IntRange(min=1),
-    default=160,
-    show_default=True,
-    help="Environments each worker steps at once.",
-)
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Architectures per work unit; results are committed once per finished chunk.",
-)
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
 @click.option(
     "--policy",
     type=click.Path(dir_okay=False, path_type=str),
@@ -49,18 +29,8 @@ from cli.errors import GHPError
     help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
     "its results go to NAME.sqlite beside it.",
 )
-def evaluate(
-    run_dir: str,
-    archs: str,
-    episodes: int,
-    workers: int,
-    seed: int,
-    checkpoint: str | None,
-    envs_per_worker: int,
-    chunk_size: int,
-    max_episode_steps: int | None,
-    policy: str | None,
-) -> None:
+@config_options(EvalConfig)
+def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -71,28 +41,20 @@ def evaluate(
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
       ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
 
-    Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
-    (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
+    Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
+    (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
-    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
+    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore, Setting
     from ghp.run import load_run
 
     with user_errors():
-        config = EvalConfig(
-            episodes=episodes,
-            seed=seed,
-            workers=workers,
-            envs_per_worker=envs_per_worker,
-            chunk_size=chunk_size,
-            max_episode_steps=max_episode_steps,
-            checkpoint=checkpoint or "latest",
-        )
+        config = build_config(EvalConfig, options)
         if policy is not None:
-            if archs != "all" or checkpoint is not None:
+            if archs != "all" or config.checkpoint != "latest":
                 raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
             from ghp.evaluate import policy_source
             from ghp.policyfile import check_compatible, load_policy, results_file
@@ -101,7 +63,7 @@ def evaluate(
             pf = load_policy(policy)
             check_compatible(pf, run_facts(run_dir)[1])
             run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
-            config = EvalConfig(**{**config.__dict__, "checkpoint": pf.label})
+            config = dataclasses.replace(config, checkpoint=pf.label)
             selected = [pf.weights.arch]
             store = ResultsStore.open(results_file(pf.path), run.run_id)
     if policy is None:
@@ -109,11 +71,11 @@ def evaluate(
             import torch
 
             # This process only emits weights while the workers roll out on every core; one torch thread avoids
-            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-            # 2-core machine).
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
             torch.set_num_threads(1)
-            run = load_run(run_dir, checkpoint)  # type: ignore[assignment]
-            selected = parse_arch_selection(archs, run.space, seed)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, config.seed)
             store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -129,7 +91,7 @@ def evaluate(
     console = Console(stderr=True)
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -161,7 +123,7 @@ def evaluate(
             if policy is not None:
                 rec = store.records(summary.setting)[0]
     except KeyboardInterrupt:
-        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
+        setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
         finished = len(store.finished(setting) & {a.key for a in selected})
         click.echo(
             f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
@@ -181,7 +143,7 @@ def evaluate(
     if policy is not None:
         click.echo(
             f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
-            f"{len(rec.returns)} episodes (seed {seed})"
+            f"{len(rec.returns)} episodes (seed {config.seed})"
         )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")

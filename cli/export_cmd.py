@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.common import user_errors
+from cli.options import build_config, config_options
+from export.api import ExportConfig
 
 
 class CheckError(click.ClickException):
@@ -21,65 +24,23 @@ class CheckError(click.ClickException):
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
-@click.option(
-    "--target",
-    type=click.Choice(["c-header", "c-source", "onnx", "numpy"]),
-    default="c-header",
-    show_default=True,
-    help="c-header: one NAME.h; c-source: NAME.c + NAME.h; onnx: NAME.onnx; numpy: NAME.npz.",
-)
-@click.option("--name", default="policy", show_default=True, help="C identifier: symbol prefix and file name.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Output directory.")
-@click.option(
-    "--dtype",
-    type=click.Choice(["float32", "int8", "codebook"]),
-    default="float32",
-    show_default=True,
-    help="int8: int8 weights with one float scale per output row; codebook: packed colour indices + float colour "
-    "values (a 'ghp tune --colors' policy, or --colors M) (C targets).",
-)
+@click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
 @click.option(
     "--policy",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Export this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of an architecture of RUN.",
 )
-@click.option(
-    "--colors",
-    type=int,
-    default=None,
-    help="With --dtype codebook: colour an uncoloured policy with M shared values (k-means, no tuning).",
-)
-@click.option(
-    "--scope",
-    type=click.Choice(["layer", "network"]),
-    default="layer",
-    show_default=True,
-    help="With --colors: one codebook per layer or one for the whole network.",
-)
-@click.option("--check", is_flag=True, help="Verify: host gcc vs torch, arm-none-eabi-gcc sizes, QEMU self-test.")
-@click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
-@click.option(
-    "--rollouts", type=click.IntRange(min=1), default=12, show_default=True, help="Self-test vectors from rollouts."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the self-test rollouts.")
+@config_options(ExportConfig)
 def export(
-    run: Path,
+    run: Path | None,
     arch: str | None,
     best: bool,
     max_params: int | None,
     max_bytes: int | None,
-    target: str,
-    name: str,
-    out: Path,
-    dtype: str,
-    policy: Path | None,
-    colors: int | None,
-    scope: str,
-    check: bool,
     checkpoint: str | None,
-    rollouts: int,
-    seed: int,
+    policy: Path | None,
+    **options: Any,
 ) -> None:
     """Export one policy of a trained run for deployment, e.g. on a Crazyflie.
 
@@ -96,7 +57,7 @@ def export(
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
     """
-    from export.api import ExportConfig, export_policy, policy_from_file, policy_from_run
+    from export.api import export_policy, policy_from_file, policy_from_run
 
     with user_errors():
         if policy is not None and (arch is not None or best or checkpoint is not None):
@@ -111,22 +72,13 @@ def export(
             raise ValueError("--max-params / --max-bytes go with --best")
         if not best and arch is None and policy is None:
             raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-        config = ExportConfig(
-            out=out,
-            name=name,
-            target=target,
-            dtype=dtype,
-            check=check,
-            n_rollout=rollouts,
-            seed=seed,
-            colors=colors,
-            scope=scope,
-        )
+        config = build_config(ExportConfig, options)
         codebook = None
         if policy is not None:
             chosen, codebook = policy_from_file(policy, run)
         else:
-            budget_dtype = "float32" if dtype == "codebook" else dtype
+            assert run is not None
+            budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
             chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
         try:
             result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, codebook)
@@ -138,13 +90,14 @@ def export(
     console = Console(highlight=False, soft_wrap=True)
     w = chosen.weights
     console.print(
-        f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {dtype}, obs {w.obs_dim}, "
+        f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {config.dtype}, obs {w.obs_dim}, "
         f"act {w.act_dim}) from {policy if policy is not None else run}"
     )
     for f in result.files:
         console.print(f"  wrote {f}")
     if result.n_vectors:
-        console.print(f"  self-test: {result.n_vectors} embedded vectors; call {name}_selftest(1e-5f) on the device")
+        selftest = f"{config.name}_selftest(1e-5f)"
+        console.print(f"  self-test: {result.n_vectors} embedded vectors; call {selftest} on the device")
     if result.int8_max_err is not None:
         console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")
     if result.codebook_max_err is not None:

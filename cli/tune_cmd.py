@@ -9,57 +9,15 @@ from typing import Any
 import click
 
 from cli.common import user_errors
+from cli.options import build_config, config_options
+from ghp.tune import TuneConfig
 
 
 @click.command()
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
-@click.option("--arch", required=True, help="Architecture to tune, e.g. 8-4-4-4 (hidden widths; [64] for one layer).")
-@click.option("--checkpoint", default=None, help="Start from this checkpoint (e.g. step_20000) instead of the latest.")
-@click.option("--iterations", type=click.IntRange(min=1), default=30, show_default=True, help="ES iterations.")
-@click.option(
-    "--directions", type=click.IntRange(min=1), default=8, show_default=True, help="Random directions per iteration."
-)
-@click.option("--top", type=click.IntRange(min=1), default=4, show_default=True, help="Best directions kept (ARS b).")
-@click.option("--sigma", type=float, default=0.03, show_default=True, help="Exploration noise on the parameters.")
-@click.option("--lr", type=float, default=0.02, show_default=True, help="Step size (divided by the return spread).")
-@click.option(
-    "--episodes", type=click.IntRange(min=1), default=1, show_default=True, help="Episodes per perturbed policy."
-)
-@click.option(
-    "--eval-episodes",
-    type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Episodes of the current policy per iteration (the return shown; picks the best iterate).",
-)
-@click.option(
-    "--obs-norm/--no-obs-norm",
-    default=None,
-    help="Observation normalisation (ARS V2), folded into the first layer on save. Default: on, off with --colors.",
-)
-@click.option(
-    "--colors",
-    type=int,
-    default=None,
-    help="Codebook policy: colour the weights with M shared values (k-means), then tune the values and biases.",
-)
-@click.option(
-    "--scope",
-    type=click.Choice(["layer", "network"]),
-    default="layer",
-    show_default=True,
-    help="With --colors: one codebook per layer, or one for the whole network.",
-)
-@click.option(
-    "--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Rollout processes (0: this one)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="ES seed.")
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
-@click.option("--name", default=None, help="Output name under RUN/tuned/ (default ARCH-es or ARCH-es-cM-SCOPE).")
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
-def tune(run_dir: str, **options: Any) -> None:
+@config_options(TuneConfig)
+def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     """Fine-tune one architecture's emitted policy with evolution strategies on its true return.
 
     \b
@@ -75,11 +33,10 @@ def tune(run_dir: str, **options: Any) -> None:
     after every iteration: run the same command again to resume after an interruption, or with a larger
     --iterations to continue.
     """
-    from ghp.tune import TuneConfig
     from ghp.tune import tune as run_tune
 
     with user_errors():
-        config = TuneConfig(**options)
+        config = build_config(TuneConfig, options)
 
     from rich.console import Console
     from rich.progress import (
@@ -120,7 +77,7 @@ def tune(run_dir: str, **options: Any) -> None:
     try:
         with user_errors():
             try:
-                result = run_tune(run_dir, config, on_progress)
+                result = run_tune(run_dir, config, on_progress, fresh=fresh)
             finally:
                 if "task" in state:
                     progress.stop()

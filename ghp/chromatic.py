@@ -51,20 +51,36 @@ CHROMATIC_FILE = "chromatic.npz"
 STATE_VERSION = 1
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """``"41"``, ``"41,41"`` or ``"linear"`` (no hidden layer) as hidden widths.
+
+    Raises:
+        ValueError: anything else.
+    """
+    t = str(text).strip().lower()
+    if t in ("", "linear", "none"):
+        return ()
+    try:
+        return tuple(int(w) for w in t.replace(" ", "").split(",") if w != "")
+    except ValueError:
+        raise ValueError(f"expected hidden widths like 41 or 41,41 (or 'linear'), got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class ChromaticConfig:
-    """How to train a chromatic network (``ghp chromatic``'s options mirror these fields)."""
+    """How to train a chromatic network (``ghp chromatic``'s options are generated from these fields)."""
 
-    env_id: str
-    """Gymnasium id of a task with a flat Box observation and Box actions (e.g. HalfCheetah-v5)."""
-    hidden: tuple[int, ...] = (41,)
-    """Hidden widths (tanh units); () is the linear policy. The paper uses (), (41,) and (41, 41)."""
+    env_id: str = field(metadata={"flag": "--env"})
+    """Gymnasium id of a task with a flat Box observation and Box actions, e.g. ``HalfCheetah-v5``."""
+    hidden: tuple[int, ...] = field(default=(41,), metadata={"parse": parse_hidden, "show_default": "41"})
+    """Hidden widths (tanh units): ``41``, ``41,41``, or ``linear`` for none (the paper's L, H41, H41,H41)."""
     colors: int = 17
-    """M, the number of colours (shared weights) for ``learned`` and ``random`` partitions; ignored otherwise."""
-    partition: str = "learned"
-    """learned (controller-proposed colourings), random (one fixed random colouring), toeplitz, none."""
+    """M, the number of colours (shared weights) of ``learned`` and ``random`` partitions."""
+    partition: str = field(default="learned", metadata={"choices": PARTITIONS})
+    """learned (a controller proposes colourings), random (one fixed random colouring), toeplitz (weights shared
+    along diagonals), none (every weight trained)."""
     iterations: int = 100
-    """ES iterations; each rolls out 2 x directions episodes (plus one evaluation every eval_every)."""
+    """ES iterations; each rolls out 2 x directions episodes (plus one evaluation every eval-every)."""
     directions: int = 8
     """Antithetic direction pairs per iteration."""
     top: int = 0
@@ -84,7 +100,7 @@ class ChromaticConfig:
     eval_every: int = 5
     """Roll out the current policy (the controller's most likely colouring) every this many iterations."""
     workers: int = 1
-    """Worker processes that roll out the directions of an iteration (1 = in this process)."""
+    """Rollout worker processes (1 = in this process), through the ES engine's pool."""
     max_episode_steps: int | None = None
     """Override of the environment's episode limit (None = its own, 1000 for MuJoCo locomotion)."""
     seed: int = 0

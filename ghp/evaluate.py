@@ -13,10 +13,11 @@ The engine, in the order the work flows:
    truncated). All episodes of an architecture start together; its finished rows stay in the stack (their actions
    are ignored) so it is always computed with the same matrix shapes, and once all its episodes have ended it
    leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
-4. **Workers.** Chunks of architectures go to worker processes (all cores by default) while this process emits
-   the next ones; each worker keeps its environments between chunks and runs BLAS on one thread (multi-threaded
-   BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy 2-core machine). The caller writes each
-   finished chunk to the results store.
+4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.backend` (worker processes of this machine,
+   all cores by default) while this process emits the next ones; each worker keeps its environments between chunks
+   and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy
+   2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
+   store.
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` alone, so every architecture
 faces the same ``episodes`` initial states and two architectures' returns differ by their policies, not by the
@@ -27,20 +28,20 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import multiprocessing as mp
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
+from ghp.backend import Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, make_env
@@ -64,33 +65,37 @@ class EvalSource(Protocol):
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How to evaluate a run (``ghp evaluate``'s options mirror these fields)."""
+    """How to evaluate a run (``ghp evaluate``'s options are these fields: ``cli/options.py``)."""
 
-    episodes: int = 5
+    episodes: int = field(default=5, metadata={"min": 1})
     """Episodes per architecture (the paper uses 5 rollouts)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     """Evaluation seed; episode e of every architecture is reset with a seed derived from (seed, e) alone."""
-    workers: int = 0
+    workers: int = field(default=0, metadata={"min": 0})
     """Worker processes that roll out (0 = one per CPU core); this process emits weights meanwhile."""
     in_process: bool = False
-    """Roll out in this process instead (tests, debugging): same results, but BLAS threads are not limited to one,
-    which on a busy machine makes the many small matmuls far slower."""
-    envs_per_worker: int = 160
+    """Roll out in this process instead (tests, debugging).
+
+    Same results, but BLAS threads are not limited to one, which on a busy machine makes the many small matmuls far
+    slower."""
+    envs_per_worker: int = field(default=160, metadata={"min": 1})
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
-    chunk_size: int = 64
+    chunk_size: int = field(default=64, metadata={"min": 1})
     """Architectures per work unit; the results store commits once per finished chunk."""
-    emit_batch: int = 512
+    emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
-    pad_to: int = 32
+    pad_to: int = field(default=32, metadata={"min": 1})
     """Hidden widths below this are zero-padded up to it, so small architectures share batched matmuls."""
-    cache_bytes: int = 8 << 20
-    """A worker starts more architectures only while the weights it steps stay under this many bytes (at least one
-    group runs): five rows per matrix make each step stream every weight once, and a working set that fits the CPU's
-    cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB L3)."""
-    max_episode_steps: int | None = None
-    """Override of the environment's episode limit (None = the environment's own)."""
+    cache_bytes: int = field(default=8 << 20, metadata={"min": 1})
+    """A worker starts more architectures only while the weights it steps stay under this many bytes.
+
+    At least one group runs. Five rows per matrix make each step stream every weight once, and a working set that
+    fits the CPU's cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB
+    L3)."""
+    max_episode_steps: int | None = field(default=None, metadata={"min": 1, "show_default": "the environment's own"})
+    """Override of the environment's episode limit."""
     checkpoint: str = "latest"
-    """Label of the evaluated model, stored with the results."""
+    """The run's model to evaluate: ``latest`` or a checkpoint such as ``step_20000`` (stored with the results)."""
 
     def __post_init__(self) -> None:
         for name in ("episodes", "envs_per_worker", "chunk_size", "emit_batch", "pad_to", "cache_bytes"):
@@ -231,13 +236,12 @@ def evaluate(
         config.max_episode_steps,
         config.cache_bytes,
     )
-    chunks = _chunks(source, pending, index, config)
-    if config.in_process:
-        for weights, idx in chunks:
-            outcomes = _rollout_chunk(task, weights)
+    # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
+    # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
+    units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config))
+    with _backend(config) as backend, contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
+        for (weights, idx), outcomes in results:
             finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
-    else:
-        _run_pool(task, chunks, config, spec, setting, finish)
     summary = EvalSummary(
         requested=n_total,
         skipped=n_total - len(pending),
@@ -247,6 +251,12 @@ def evaluate(
         setting=setting,
     )
     return summary, out
+
+
+def _backend(config: EvalConfig) -> Backend:
+    if config.in_process:
+        return SerialBackend()
+    return make_backend("local", config.workers)
 
 
 @dataclass(frozen=True)
@@ -312,63 +322,6 @@ def _records(
             )
         )
     return recs
-
-
-def _run_pool(
-    task: _TaskSpec,
-    chunks: Iterator[tuple[list[PolicyWeights], list[int]]],
-    config: EvalConfig,
-    spec: EnvSpec,
-    setting: Setting,
-    finish: Callable[[list[ArchRecord], int], None],
-) -> None:
-    """Hand chunks to worker processes, at most two per worker in flight, and finish them as they complete."""
-    k = config.n_workers
-    # One BLAS thread per worker: the workers already use every core.
-    saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({v: "1" for v in saved})
-    try:
-        pool = mp.get_context("spawn").Pool(k, initializer=_worker_init)
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
-    try:
-        inflight: deque[tuple[Any, list[PolicyWeights], list[int]]] = deque()
-        exhausted = False
-        while inflight or not exhausted:
-            while not exhausted and len(inflight) < 2 * k:
-                try:
-                    weights, idx = next(chunks)
-                except StopIteration:
-                    exhausted = True
-                    break
-                inflight.append((pool.apply_async(_rollout_chunk, (task, weights)), weights, idx))
-            if not inflight:
-                break
-            # Finish whichever chunk is ready first; poll so Ctrl-C is seen promptly.
-            ready = None
-            while ready is None:
-                ready = next((item for item in inflight if item[0].ready()), None)
-                if ready is None:
-                    inflight[0][0].wait(0.05)
-            inflight.remove(ready)
-            outcomes = ready[0].get()
-            finish(_records(spec, ready[1], ready[2], outcomes, setting, config.checkpoint), _steps(outcomes))
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-
-
-def _worker_init() -> None:
-    # The parent handles Ctrl-C (it terminates the pool after committing what finished).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 _ENV_CACHE: dict[tuple[str, int | None], list[Any]] = {}

@@ -17,13 +17,13 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import ArchSpace
+from ghp.arch import SAMPLINGS, ArchSpace
+from ghp.config import DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
-from ghp.hypernet import DECODERS, HypernetConfig
 from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg")
@@ -78,9 +78,9 @@ def env_defaults(env_id: str) -> dict[str, Any]:
 class TrainConfig:
     """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
 
-    env_id: str = "Pendulum-v1"
-    """Gymnasium id of the task (continuous actions)."""
-    algo: str | None = None
+    env_id: str = field(default="Pendulum-v1", metadata={"flag": "--env", "required": True})
+    """Gymnasium id, e.g. ``Pendulum-v1``, ``Hopper-v5``, ``FetchReach-v4`` (continuous actions)."""
+    algo: str | None = field(default=None, metadata={"choices": ALGOS})
     """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
@@ -88,15 +88,15 @@ class TrainConfig:
     """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``."""
     seed: int = 0
     """Seed of SB3, the environments and the architecture sampler."""
-    out: str | None = None
-    """Run directory; default ``runs/<env>-<algo>[-baseline]``."""
+    out: str | None = field(default=None, metadata={"show_default": "runs/<env>-<algo>[-baseline]"})
+    """Run directory."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
     """Hidden-layer counts of the space (0 adds the linear policy)."""
-    decoder: str = "factorised"
+    decoder: str = field(default="factorised", metadata={"choices": DECODERS})
     """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
     hidden: int = 32
     """Hypernetwork embedding width."""
@@ -122,7 +122,7 @@ class TrainConfig:
     """SAC entropy coefficient: a number (authors: 0.2) or ``auto``."""
     resample_every: int | None = None
     """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
-    sampling: str = "uniform"
+    sampling: str = field(default="uniform", metadata={"choices": SAMPLINGS})
     """``uniform``, ``sweep`` (shuffled passes over the whole space) or ``depth`` (uniform depth, then widths)."""
     her_goals: int = 4
     """HER: relabelled goals per transition (``future`` strategy)."""
@@ -132,12 +132,12 @@ class TrainConfig:
     """DDPG: penalty on the actor's squared pre-tanh outputs (the HER baselines' action_l2; 0 disables)."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
-    vec_env: str = "dummy"
+    vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
     """``dummy`` (one process, measured fastest here) or ``subproc``."""
     threads: int = 1
     """torch threads."""
-    mlp_mode: str = "auto"
-    """Batched MLP execution: ``auto``, ``loop`` or ``padded`` (ghp.mlp)."""
+    mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
+    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,52 +42,54 @@ from ghp.es import (
 from ghp.policyfile import save_policy, tuned_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+OBS_NORM: tuple[str, ...] = ("auto", "on", "off")
+"""Values of ``TuneConfig.obs_norm``."""
 
 
 @dataclass(frozen=True)
 class TuneConfig:
     """How to fine-tune (``ghp tune``'s options mirror these fields)."""
 
-    arch: str = ""
-    """Architecture to tune, e.g. 8-4-4-4 (hidden widths); must be in the run's space."""
+    arch: str = field(default="", metadata={"required": True})
+    """Architecture to tune, e.g. 8-4-4-4 (hidden widths; [64] for one layer); it must be in the run's space."""
     checkpoint: str | None = None
     """Start from this checkpoint's hypernetwork (e.g. step_20000) instead of the latest model."""
-    iterations: int = 30
+    iterations: int = field(default=30, metadata={"min": 1})
     """ES iterations; raise it and run again to continue a finished tune."""
-    directions: int = 8
+    directions: int = field(default=8, metadata={"min": 1})
     """Random directions per iteration (ARS N), each tried with +sigma and -sigma."""
-    top: int = 4
+    top: int = field(default=4, metadata={"min": 1})
     """Best directions kept for the update (ARS b)."""
     sigma: float = 0.03
     """Exploration noise on the parameters (ARS nu)."""
     lr: float = 0.02
     """Step size (ARS alpha), divided by the standard deviation of the kept returns."""
-    episodes: int = 1
+    episodes: int = field(default=1, metadata={"min": 1})
     """Episodes per perturbed policy."""
-    eval_episodes: int = 5
+    eval_episodes: int = field(default=5, metadata={"min": 1})
     """Episodes of the current policy per iteration (fixed starts): the reported return and the best-iterate pick."""
-    obs_norm: bool | None = None
-    """Observation normalisation (ARS V2), folded into the first layer on save; None: on for dense tuning, off for
+    obs_norm: str = field(default="auto", metadata={"choices": OBS_NORM})
+    """Observation normalisation (ARS V2), folded into the first layer on save; auto: on for dense tuning, off for
     codebook tuning (where folding would break the weight sharing)."""
     colors: int | None = None
     """Codebook tuning: colour the weights with this many shared values and tune the values and biases."""
-    scope: str = "layer"
+    scope: str = field(default="layer", metadata={"choices": SCOPES})
     """Codebook scope: one codebook per layer, or one for the whole network."""
-    workers: int = 2
+    workers: int = field(default=2, metadata={"min": 0})
     """Worker processes for the rollouts (0: this process)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     """Seed of the ES directions and of every reset."""
-    max_episode_steps: int | None = None
+    max_episode_steps: int | None = field(default=None, metadata={"min": 1})
     """Override of the environment's episode limit."""
     name: str | None = None
     """File name under RUN/tuned/ (default ARCH-es, or ARCH-es-cM-SCOPE for codebooks)."""
-    fresh: bool = False
-    """Discard a saved ES state of the same name instead of resuming it."""
 
     def __post_init__(self) -> None:
         if self.colors is not None and self.colors < 2:
             raise ValueError(f"--colors must be at least 2, got {self.colors}")
-        if self.colors is not None and self.obs_norm:
+        if self.obs_norm not in OBS_NORM:
+            raise ValueError(f"unknown --obs-norm {self.obs_norm!r}: choose one of {', '.join(OBS_NORM)}")
+        if self.colors is not None and self.obs_norm == "on":
             raise ValueError(
                 "--obs-norm does not go with --colors: folding the normalisation into the first layer would break "
                 "the weight sharing"
@@ -103,7 +105,7 @@ class TuneConfig:
     @property
     def use_obs_norm(self) -> bool:
         """Whether the ES normalises observations."""
-        return self.colors is None if self.obs_norm is None else self.obs_norm
+        return self.colors is None if self.obs_norm == "auto" else self.obs_norm == "on"
 
     def es_config(self) -> ESConfig:
         """The engine's settings."""
@@ -142,8 +144,12 @@ ProgressFn = Callable[[int, int, float, float], None]
 """``progress(iterations_done, iterations_total, current_return, best_return)``; first called before iterating."""
 
 
-def tune(run_dir: str | Path, config: TuneConfig, progress: ProgressFn | None = None) -> TuneResult:
+def tune(
+    run_dir: str | Path, config: TuneConfig, progress: ProgressFn | None = None, fresh: bool = False
+) -> TuneResult:
     """Fine-tune ``config.arch`` of the run in ``run_dir`` with ES and save the best policy under ``RUN/tuned/``.
+
+    A saved ES state of the same name is resumed (``fresh``: discarded instead).
 
     Raises:
         FileNotFoundError: no run (or checkpoint) there.
@@ -178,7 +184,7 @@ def tune(run_dir: str | Path, config: TuneConfig, progress: ProgressFn | None = 
     out.mkdir(parents=True, exist_ok=True)
     name = config.default_name(arch.key)
     state_path = out / f"{name}.state.npz"
-    if config.fresh and state_path.exists():
+    if fresh and state_path.exists():
         state_path.unlink()
     seeds = eval_seeds(config.seed, config.eval_episodes)
     kw = dict(env_kwargs)

@@ -116,19 +116,20 @@ def test_baseline_run_loads_as_one_architecture(tmp_path):
 def test_ddpg_her_on_bit_flipping():
     from stable_baselines3 import DDPG, HerReplayBuffer
     from stable_baselines3.common.envs import BitFlippingEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from ghp.policies import GHPTD3Policy, HyperActor
+    from ghp.policies import GHPTD3Policy, HyperActor, actor_input
 
-    env = BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)
+    env = DummyVecEnv([lambda: BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)] * 3)
     model = DDPG(
         GHPTD3Policy,
         env,
         replay_buffer_class=HerReplayBuffer,
         replay_buffer_kwargs=dict(n_sampled_goal=4, goal_selection_strategy="future"),
-        learning_starts=50,
+        learning_starts=48,
         batch_size=32,
         policy_kwargs=dict(
-            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=1, resample_every=4, net_arch=[32, 32]
+            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=3, resample_every=4, net_arch=[32, 32]
         ),
         seed=0,
         device="cpu",
@@ -138,9 +139,18 @@ def test_ddpg_her_on_bit_flipping():
     assert isinstance(model.actor_target, HyperActor)
     assert model.actor.archs == model.actor_target.archs  # actor and target always share the meta batch
     assert any(not torch.equal(a, p) for a, p in zip(before, model.actor.parameters(), strict=False))
-    obs, _ = env.reset(seed=0)
-    action, _ = model.predict(obs, deterministic=True)
-    assert action.shape == (4,)
+    # environment i acts with architecture i of the meta batch
+    obs = env.reset()
+    actions, _ = model.predict(obs, deterministic=True)
+    assert actions.shape == (3, 4)
+    x = actor_input({k: torch.as_tensor(v) for k, v in obs.items()})
+    with torch.no_grad():
+        for i, layers in enumerate(model.actor.hypernet(model.actor.archs)):
+            h = x[i]
+            for j, (w, b) in enumerate(layers):
+                h = w @ h + b
+                h = torch.relu(h) if j < len(layers) - 1 else torch.tanh(h)
+            np.testing.assert_allclose(actions[i], h.numpy(), atol=1e-6)
 
 
 def test_fetch_reach_resets_and_steps(tmp_path):

@@ -152,7 +152,7 @@ def test_bad_input_is_one_line_exit_2(run_dir, tuned, tmp_path):
         (["tune", run_dir, "--arch", "64-64"], "not in the run's space"),
         (["tune", run_dir, "--arch", "8-4", "--colors", "1"], "at least 2"),
         (["tune", run_dir, "--arch", "8-4", "--colors", "61"], "more than the 60 weights"),
-        (["tune", run_dir, "--arch", "8-4", "--colors", "4", "--obs-norm"], "weight sharing"),
+        (["tune", run_dir, "--arch", "8-4", "--colors", "4", "--obs-norm", "on"], "weight sharing"),
         (["tune", run_dir, "--arch", "8-4", "--name", "../x"], "--name"),
         (["tune", tmp_path / "nope", "--arch", "8-4"], "not a ghp run"),
         (["evaluate", run_dir, "--policy", tmp_path / "none.npz"], "no policy file"),
