@@ -228,11 +228,10 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         raise ValueError(f"corrupt policy file {policy_file}: {e}") from None
     # Evaluation settings are keyed by training steps: a stored policy's are in its summary.json.
     try:
-        summary = json.loads((path / STORED_SUMMARY_FILE).read_text())
-        steps = int(summary.get("env_steps", 0))
-        counts = (int(summary["params"]), -(-int(summary["bits"]) // 8)) if "params" in summary else None
-    except (OSError, ValueError, TypeError, AttributeError, KeyError):
-        steps, counts = 0, None
+        steps = int(json.loads((path / STORED_SUMMARY_FILE).read_text()).get("env_steps", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        steps = 0
+    counts = stored_counts(path)
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -246,3 +245,16 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         stored=policy,
         counts=counts,
     )
+
+
+def stored_counts(path: str | Path) -> tuple[int, int] | None:
+    """``(params, bytes)`` of a run that stores one policy counted its own way (``ghp chromatic``: distinct weights +
+    biases, and the paper's bits / 8), read from its ``summary.json``; None for any other run."""
+    try:
+        cfg = read_config(path)
+        if cfg.get("algo") != STORED_POLICY_ALGO:
+            return None
+        summary = json.loads((Path(path) / STORED_SUMMARY_FILE).read_text())
+        return int(summary["params"]), -(-int(summary["bits"]) // 8)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None

@@ -77,6 +77,10 @@ def test_evaluate_and_report_read_the_run(learned_run):
         store.close()
     # Counted as the paper does, not as the dense 17-41-6 network (990 parameters).
     assert rec.params == s["params"] and rec.bytes == -(-s["bits"] // 8)
+    # search ranks it under a budget the dense 990-parameter network would not fit.
+    r = ghp("search", "--run", learned_run, "--max-params", 100)
+    assert r.exit_code == 0, r.output
+    assert " 64 " in r.output
     assert ghp("report", learned_run).exit_code == 0
 
 
