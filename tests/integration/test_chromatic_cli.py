@@ -80,7 +80,7 @@ def test_evaluate_and_report_read_the_run(learned_run):
     # search ranks it under a budget the dense 990-parameter network would not fit.
     r = ghp("search", "--run", learned_run, "--max-params", 100)
     assert r.exit_code == 0, r.output
-    assert " 64 " in r.output
+    assert f" {s['params']} " in r.output
     assert ghp("report", learned_run).exit_code == 0
 
 
