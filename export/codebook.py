@@ -43,7 +43,7 @@ def pre_activations(cb: CodebookPolicy, obs: np.ndarray) -> np.ndarray:
     for j in range(n):
         h = layer_pre(cb, j, h)
         if j < n - 1:
-            h = np.where(h < 0, F32(0), h).astype(F32)
+            h = np.tanh(h).astype(F32) if cb.activation == "tanh" else np.where(h < 0, F32(0), h).astype(F32)
     return h
 
 

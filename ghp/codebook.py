@@ -89,6 +89,8 @@ class CodebookPolicy:
     m: int
     """Colours asked for (index width ``ceil(log2 m)`` bits)."""
     scope: str = "layer"
+    activation: str = "relu"
+    """Hidden activation (``PolicyWeights.activation``)."""
 
     def __post_init__(self) -> None:
         if self.scope not in SCOPES:
@@ -116,7 +118,7 @@ class CodebookPolicy:
             (self.book(j)[c].astype(np.float32), b)
             for j, (c, b) in enumerate(zip(self.colors, self.biases, strict=True))
         )
-        return PolicyWeights(self.arch, layers, self.action_low, self.action_high)
+        return PolicyWeights(self.arch, layers, self.action_low, self.action_high, activation=self.activation)
 
     def packed(self, j: int) -> bytes:
         """Layer ``j``'s indices, row-major, ``bits`` each, packed least significant bit first."""
@@ -186,7 +188,8 @@ def quantize(policy: PolicyWeights, m: int, scope: str = "layer") -> CodebookPol
             colors.append(labels.reshape(w.shape).astype(np.uint8))
             vals.append(centres.astype(np.float32))
         values = tuple(vals)
-    return CodebookPolicy(policy.arch, tuple(colors), values, biases, policy.action_low, policy.action_high, m, scope)
+    low, high = policy.action_low, policy.action_high
+    return CodebookPolicy(policy.arch, tuple(colors), values, biases, low, high, m, scope, policy.activation)
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +222,9 @@ class CodebookMap:
         for b in t.biases:
             biases.append(theta[k : k + len(b)].astype(np.float32))
             k += len(b)
-        return CodebookPolicy(t.arch, t.colors, tuple(values), tuple(biases), t.action_low, t.action_high, t.m, t.scope)
+        return CodebookPolicy(
+            t.arch, t.colors, tuple(values), tuple(biases), t.action_low, t.action_high, t.m, t.scope, t.activation
+        )
 
     def weights(self, theta: np.ndarray) -> PolicyWeights:
         return self.codebook(theta).dense()
@@ -258,6 +263,7 @@ def codebook_from_arrays(z: Mapping[str, Any], policy: PolicyWeights) -> Codeboo
         policy.action_high,
         int(get("codebook_m")),
         str(get("codebook_scope")),
+        policy.activation,
     )
     for (w, _), (w2, _) in zip(policy.layers, cb.dense().layers, strict=True):
         if not np.array_equal(w, w2):

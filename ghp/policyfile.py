@@ -66,6 +66,7 @@ def save_policy(
         arch=np.asarray(weights.arch.hidden, np.int64),
         action_low=weights.action_low,
         action_high=weights.action_high,
+        activation=np.asarray(weights.activation),
         provenance=np.asarray(json.dumps(provenance, sort_keys=True)),
         **arrays,
     )

@@ -12,12 +12,12 @@
 
 #include <stdint.h>
 
-/* y[o] = sum_c book[c] * (sum of x[i] over the inputs i whose weight (o, i) has colour c) + b[o];
- * ReLU on y when relu != 0. acc holds n_colors floats, all 0.0f on entry (a static buffer of the caller, zero at
+/* y[o] = act(sum_c book[c] * (sum of x[i] over the inputs i whose weight (o, i) has colour c) + b[o]),
+ * act one of ghp_runtime.h's GHP_ACT_* codes. acc holds n_colors floats, all 0.0f on entry (a static buffer of the caller, zero at
  * start-up); they are 0.0f again on return. bits is 1..8. */
 static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const float *book, uint32_t n_colors,
                                       const float *b, const float *x, float *y, float *acc, uint32_t n_in,
-                                      uint32_t n_out, uint32_t relu)
+                                      uint32_t n_out, uint32_t act)
 {
     const uint32_t mask = (1u << bits) - 1u;
     uint32_t pos = 0u;
@@ -40,7 +40,7 @@ static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const f
             acc[c] = 0.0f; /* left zeroed for the next unit: no separate clearing pass */
         }
         s += b[o];
-        y[o] = (relu != 0u && s < 0.0f) ? 0.0f : s;
+        y[o] = ghp_activate(s, act);
     }
 }
 
