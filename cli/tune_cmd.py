@@ -79,8 +79,8 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
                         progress.stop()
         except KeyboardInterrupt:
             click.echo(
-                f"ghp: interrupted ({interruption.name}); the ES state of the last finished iteration (if any) is saved under "
-                f"{run_dir}/tuned/: run the same command again to resume",
+                f"ghp: interrupted ({interruption.name}); the ES state of the last finished iteration (if any) is "
+                f"saved under {run_dir}/tuned/: run the same command again to resume",
                 err=True,
             )
             sys.exit(interruption.exit_code)
