@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import build_config, config_options
 from ghp.evaluate import EvalConfig
@@ -118,19 +118,21 @@ def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> No
         progress.update(state["task"], completed=done, rate=rate)
 
     try:
-        with progress, user_errors():
-            summary, _ = run_evaluation(run, selected, config, store, on_progress)
-            if policy is not None:
-                rec = store.records(summary.setting)[0]
-    except KeyboardInterrupt:
-        setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
-        finished = len(store.finished(setting) & {a.key for a in selected})
-        click.echo(
-            f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
-            "run the same command again to resume",
-            err=True,
-        )
-        sys.exit(130)
+        with sigterm_as_interrupt() as interruption:
+            try:
+                with progress, user_errors():
+                    summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
+            except KeyboardInterrupt:
+                setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+                finished = len(store.finished(setting) & {a.key for a in selected})
+                click.echo(
+                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
+                    f"in {store.path}: run the same command again to resume",
+                    err=True,
+                )
+                sys.exit(interruption.exit_code)
     finally:
         store.close()
     if summary.skipped:

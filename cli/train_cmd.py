@@ -7,8 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
-from cli.errors import GHPError
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import build_config, config_options
 from ghp.train import TrainConfig
 
@@ -28,26 +27,41 @@ def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
 
-    Ctrl-C saves a checkpoint; --resume continues from it.
+    Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
     """
     from ghp.train import train as run_train
 
     with user_errors():
         config = build_config(TrainConfig, options)
+    ctx = click.get_current_context()
+    # --resume keeps the saved run's settings except those given on this command line (ghp.train.resume_config).
+    fields = set(config.to_dict())
+    given = [
+        name
+        for name in ctx.params
+        if name in fields and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+    ]
     progress, bar = (None, None) if quiet else _progress_bar()
-    try:
-        with user_errors():
-            try:
-                path = run_train(config, resume=resume, force=force, progress=progress)
-            finally:
-                if bar is not None and bar.live.is_started:
-                    bar.stop()
-    except KeyboardInterrupt:
-        click.echo("ghp: interrupted; saved a checkpoint (continue with --resume)", err=True)
-        sys.exit(130)
-    except GHPError:
-        raise
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    path = run_train(config, resume=resume, force=force, progress=progress, given=given, notice=_notice)
+                finally:
+                    if bar is not None and bar.live.is_started:
+                        bar.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); saved the model, a checkpoint and the replay buffer "
+                "(continue with --resume)",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     click.echo(f"run saved in {path}")
+
+
+def _notice(text: str) -> None:
+    click.echo(f"ghp: {text}", err=True)
 
 
 def _progress_bar() -> tuple[Any, Any]:

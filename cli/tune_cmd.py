@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import build_config, config_options
 from ghp.tune import TuneConfig
 
@@ -70,26 +69,21 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
         else:
             progress.update(state["task"], completed=done, **fields)
 
-    def on_term(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with user_errors():
-            try:
-                result = run_tune(run_dir, config, on_progress, fresh=fresh)
-            finally:
-                if "task" in state:
-                    progress.stop()
-    except KeyboardInterrupt:
-        click.echo(
-            "ghp: interrupted; the ES state of the last finished iteration is saved under "
-            f"{run_dir}/tuned/: run the same command again to resume",
-            err=True,
-        )
-        sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    result = run_tune(run_dir, config, on_progress, fresh=fresh)
+                finally:
+                    if "task" in state:
+                        progress.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); the ES state of the last finished iteration (if any) is "
+                f"saved under {run_dir}/tuned/: run the same command again to resume",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     p = result.provenance
     line = (
         f"tuned {p['arch']} on {p['env_id']}: return {p['return_before']:.1f} -> {p['return_after']:.1f} "

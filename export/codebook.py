@@ -46,10 +46,7 @@ def pre_activations(cb: CodebookPolicy, obs: np.ndarray) -> np.ndarray:
     for j in range(n):
         h = layer_pre(cb, j, h)
         if j < n - 1:
-            if cb.activation == "tanh":
-                h = np.tanh(h).astype(F32)  # tanhf in C: equal to the last ulp or so, checked to tolerance
-            else:
-                h = np.where(h < 0, F32(0), h).astype(F32)
+            h = np.tanh(h).astype(F32) if cb.activation == "tanh" else np.where(h < 0, F32(0), h).astype(F32)
     return h
 
 

@@ -203,9 +203,8 @@ def quantize(policy: PolicyWeights, m: int, scope: str = "layer") -> CodebookPol
             colors.append(labels.reshape(w.shape).astype(np.uint8))
             vals.append(centres.astype(np.float32))
         values = tuple(vals)
-    return CodebookPolicy(
-        policy.arch, tuple(colors), values, biases, policy.action_low, policy.action_high, m, scope, policy.activation
-    )
+    low, high = policy.action_low, policy.action_high
+    return CodebookPolicy(policy.arch, tuple(colors), values, biases, low, high, m, scope, policy.activation)
 
 
 @dataclass(frozen=True, eq=False)

@@ -125,7 +125,7 @@ def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWei
     w_new = w64 / std[None, :]
     b_new = b.astype(np.float64) - w64 @ (mean / std)
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, weights.activation)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
 
 
 def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
@@ -135,7 +135,7 @@ def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
     w_new = w64 * stats.std[None, :]
     b_new = b.astype(np.float64) + w64 @ stats.shift
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, weights.activation)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
 
 
 # --------------------------------------------------------------------------------------------- parameter maps
@@ -171,12 +171,14 @@ class DenseMap:
     """``(out, in)`` per layer."""
     action_low: np.ndarray
     action_high: np.ndarray
+    activation: str = "relu"
+    """Hidden activation of the policies (``PolicyWeights.activation``)."""
 
     @classmethod
     def like(cls, policy: PolicyWeights) -> DenseMap:
-        """The map of ``policy``'s architecture, action bounds and layer shapes."""
+        """The map of ``policy``'s architecture, action bounds, layer shapes and activation."""
         shapes = tuple((int(w.shape[0]), int(w.shape[1])) for w, _ in policy.layers)
-        return cls(policy.arch, shapes, policy.action_low, policy.action_high)
+        return cls(policy.arch, shapes, policy.action_low, policy.action_high, policy.activation)
 
     @property
     def size(self) -> int:
@@ -208,7 +210,7 @@ class DenseMap:
             k += o * i
             layers.append((w, theta[k : k + o].astype(np.float32)))
             k += o
-        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high)
+        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high, activation=self.activation)
 
 
 # --------------------------------------------------------------------------------------------- rollouts
@@ -284,6 +286,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     lengths = np.zeros(n, np.int64)
     done = np.zeros(n, bool)
     last = len(layers) - 1
+    tanh = policies[0].activation == "tanh"
     while not done.all():
         h = obs[:, None, :]
         for j, (wt, b) in enumerate(layers):

@@ -140,6 +140,18 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+def is_ghp_run(path: str | Path) -> bool:
+    """True when ``path`` is a directory holding a ghp run: a readable ``config.json`` with ghp's format version.
+
+    ``ghp train --force`` deletes only such a directory, never a folder that merely has the name given to ``--out``.
+    """
+    try:
+        cfg = read_config(path)
+    except (FileNotFoundError, ValueError, TypeError, OSError):
+        return False
+    return "run_id" in cfg and "train" in cfg
+
+
 def _spec_and_space(path: Path | str, cfg: dict[str, Any]) -> tuple[EnvSpec, ArchSpace]:
     try:
         return EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])

@@ -12,8 +12,9 @@
 
 #include <stdint.h>
 
-/* y[o] = sum_c book[c] * (sum of x[i] over the inputs i whose weight (o, i) has colour c) + b[o];
- * then the activation act (GHP_ACT_* of ghp_runtime.h). acc holds n_colors floats (a static buffer of the caller). bits is 1..8. */
+/* y[o] = act(sum_c book[c] * (sum of x[i] over the inputs i whose weight (o, i) has colour c) + b[o]),
+ * act one of ghp_runtime.h's GHP_ACT_* codes. acc holds n_colors floats, all 0.0f on entry (a static buffer of the caller, zero at
+ * start-up); they are 0.0f again on return. bits is 1..8. */
 static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const float *book, uint32_t n_colors,
                                       const float *b, const float *x, float *y, float *acc, uint32_t n_in,
                                       uint32_t n_out, uint32_t act)
@@ -25,9 +26,6 @@ static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const f
     uint32_t c;
     for (o = 0u; o < n_out; ++o) {
         float s = 0.0f;
-        for (c = 0u; c < n_colors; ++c) {
-            acc[c] = 0.0f;
-        }
         for (i = 0u; i < n_in; ++i) {
             const uint32_t shift = pos & 7u;
             uint32_t v = (uint32_t)idx[pos >> 3] >> shift;
@@ -39,6 +37,7 @@ static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const f
         }
         for (c = 0u; c < n_colors; ++c) {
             s += book[c] * acc[c];
+            acc[c] = 0.0f; /* left zeroed for the next unit: no separate clearing pass */
         }
         s += b[o];
         y[o] = ghp_activate(s, act);

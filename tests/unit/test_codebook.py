@@ -123,3 +123,15 @@ def test_policy_file_round_trip(tmp_path):
     bad = save_policy(tmp_path / "bad.npz", p, {}, cb)
     with pytest.raises(ValueError, match="not a ghp policy file"):
         load_policy(bad)
+
+
+def test_codebook_keeps_a_tanh_activation(tmp_path):
+    import dataclasses
+
+    p = dataclasses.replace(random_policy(Arch((16, 8)), 5, 2), activation="tanh")
+    cb = quantize(p, 8)
+    assert cb.dense().activation == "tanh"
+    obs = np.random.default_rng(3).standard_normal((10, 5)).astype(np.float32)
+    np.testing.assert_allclose(cbref.forward(cb, obs), cb.dense().act(obs), atol=1e-5)
+    pf = load_policy(save_policy(tmp_path / "t.npz", cb.dense(), {}, cb))
+    assert pf.weights.activation == "tanh" and pf.codebook is not None and pf.codebook.activation == "tanh"

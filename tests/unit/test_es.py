@@ -199,3 +199,22 @@ def test_renormalize_keeps_the_raw_policy():
     a_new = fold(pm.weights(moved), new.shift, new.std).act(x)
     np.testing.assert_allclose(a_new, a_old, atol=1e-5)
     assert not np.allclose(moved, theta)
+
+
+def test_tanh_policies_keep_their_activation():
+    import dataclasses
+
+    p = dataclasses.replace(random_policy(Arch((8,)), 3, 1, scale=0.5), activation="tanh")
+    pm = DenseMap.like(p)
+    assert pm.weights(pm.flatten(p)).activation == "tanh"
+    stats = ObsStats.of(np.random.default_rng(0).standard_normal((10, 3)))
+    assert fold(unfold(p, stats), stats.shift, stats.std).activation == "tanh"
+    res = rollout(RolloutUnit(pm, pm.flatten(p)[None, :], (3,), "Pendulum-v1", {"max_episode_steps": 20}))
+    env = gym.make("Pendulum-v1", max_episode_steps=20)
+    obs, _ = env.reset(seed=3)
+    total, done = 0.0, False
+    while not done:
+        obs, r, term, trunc, _ = env.step(p.act(obs))
+        total += float(r)
+        done = term or trunc
+    assert total == pytest.approx(res.returns[0], rel=1e-6)
