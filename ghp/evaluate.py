@@ -29,6 +29,7 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -216,8 +217,13 @@ def evaluate(
     if progress is not None:
         progress(n_done, n_total, 0)
 
+    # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
+    counted = getattr(source, "counts", None)
+
     def finish(chunk_records: list[ArchRecord], chunk_steps: int) -> None:
         nonlocal n_done, steps
+        if counted is not None:
+            chunk_records = [dataclasses.replace(r, params=counted[0], bytes=counted[1]) for r in chunk_records]
         if store is not None:
             store.add(chunk_records)
         out.extend(chunk_records)
@@ -511,3 +517,36 @@ def _dict_space() -> type:
     from gymnasium import spaces
 
     return spaces.Dict
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """An :class:`EvalSource` that emits one fixed policy (a tuned or compressed policy file) for its architecture."""
+
+    spec: EnvSpec
+    space: ArchSpace
+    run_id: str
+    timesteps: int
+    weights: PolicyWeights
+    path: str = ""
+    """The run directory."""
+
+    def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
+        """The fixed policy, once per requested architecture (which must be its own)."""
+        if any(a != self.weights.arch for a in archs):
+            raise ValueError(f"this source holds only {self.weights.arch.key}")
+        return [self.weights for _ in archs]
+
+
+def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> PolicySource:
+    """A source for evaluating ``weights`` against the run in ``run_dir`` (its environment, space and id).
+
+    Raises:
+        ValueError: the policy's architecture is not in the run's space.
+    """
+    from ghp.run import run_facts
+
+    run_id, spec, space = run_facts(run_dir)
+    if weights.arch not in space:
+        raise ValueError(f"the policy's architecture {weights.arch.key} is not in the run's space")
+    return PolicySource(spec, space, run_id, timesteps, weights, str(run_dir))
