@@ -106,8 +106,6 @@ class CSpec:
     ``codebook`` (packed colour indices, float colour values and biases; ``export/codebook.py``)."""
     int8: tuple[Int8Layer, ...] | None = None
     """Quantised layers when ``dtype == "int8"``."""
-    codebook: CodebookPolicy | None = None
-    """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form)."""
     test_obs: np.ndarray | None = None
     """Self-test inputs ``[n, obs_dim]``."""
     test_act: np.ndarray | None = None
@@ -118,6 +116,8 @@ class CSpec:
     """Extra banner lines (environment, run id, ...)."""
     hidden_relu: bool = True
     """The policy's hidden activation (ReLU or tanh). False only for the benchmark's cost-of-activation measurement."""
+    codebook: CodebookPolicy | None = None
+    """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form)."""
 
 
 _ACT_CODES = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
