@@ -20,7 +20,14 @@ from ghp.evaluate import EvalConfig
     "--archs",
     default="all",
     show_default=True,
-    help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
+    help="'all', a count N (N architectures drawn with --sample-seed), or keys like 8-4-4-4,16-16 ([64]: one layer).",
+)
+@click.option(
+    "--sample-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
 @click.option(
     "--policy",
@@ -30,7 +37,7 @@ from ghp.evaluate import EvalConfig
     "its results go to NAME.sqlite beside it.",
 )
 @config_options(EvalConfig)
-def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> None:
+def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -48,7 +55,7 @@ def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> No
     """
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.evaluate import parse_arch_selection
-    from ghp.results import ResultsStore, Setting
+    from ghp.results import ResultsStore
     from ghp.run import load_run
 
     with user_errors():
@@ -75,7 +82,7 @@ def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> No
             # busy 2-core machine).
             torch.set_num_threads(1)
             run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
-            selected = parse_arch_selection(archs, run.space, config.seed)
+            selected = parse_arch_selection(archs, run.space, sample_seed)
             store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -125,7 +132,7 @@ def evaluate(run_dir: str, archs: str, policy: str | None, **options: Any) -> No
                     if policy is not None:
                         rec = store.records(summary.setting)[0]
             except KeyboardInterrupt:
-                setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+                setting = config.setting(run.timesteps)
                 finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
                     f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "

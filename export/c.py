@@ -117,7 +117,8 @@ class CSpec:
     hidden_relu: bool = True
     """The policy's hidden activation (ReLU or tanh). False only for the benchmark's cost-of-activation measurement."""
     codebook: CodebookPolicy | None = None
-    """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form)."""
+    """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form); last, so
+    positional construction of the earlier fields keeps working."""
 
 
 _ACT_CODES = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
@@ -216,6 +217,10 @@ def _act_body(spec: CSpec) -> str:
     w, n = spec.weights, spec.name
     lines = []
     src = "obs"
+    cbn = spec.codebook
+    if cbn is not None and cbn.obs_mean is not None:
+        lines.append(f"ghp_normalise(obs, {n}_in_mean, {n}_in_inv_std, {n}_x, {w.obs_dim}u);")
+        src = f"{n}_x"
     for j, (wj, _) in enumerate(w.layers):
         o, i = wj.shape
         last = j == len(w.layers) - 1
@@ -354,5 +359,12 @@ def _codebook_data(spec: CSpec) -> str:
         parts.append(_f_array(f"{n}_k{j}", v, f"{len(v)}"))
     for j, b in enumerate(cb.biases):
         parts.append(_f_array(f"{n}_b{j}", b, f"{len(b)}"))
+    if cb.obs_mean is not None and cb.obs_inv_std is not None:
+        parts.append(
+            "/* Input normalisation x = (obs - mean) * inv_std, kept apart so the first layer stays shared. */"
+        )
+        parts.append(_f_array(f"{n}_in_mean", cb.obs_mean, f"{len(cb.obs_mean)}"))
+        parts.append(_f_array(f"{n}_in_inv_std", cb.obs_inv_std, f"{len(cb.obs_inv_std)}"))
+        parts.append(f"static float {n}_x[{len(cb.obs_mean)}];")
     parts.append(f"static float {n}_acc[{max(len(v) for v in cb.values)}];")
     return "\n\n".join(parts)

@@ -39,6 +39,9 @@ def layer_pre(cb: CodebookPolicy, j: int, h: np.ndarray) -> np.ndarray:
 def pre_activations(cb: CodebookPolicy, obs: np.ndarray) -> np.ndarray:
     """The output layer's values before tanh, ``[n, act_dim]``, computed as the codebook C runtime does."""
     h = np.atleast_2d(np.asarray(obs, F32))
+    if cb.obs_mean is not None and cb.obs_inv_std is not None:
+        # ghp_normalise: x' = (x - mean) * inv_std, float32, element by element.
+        h = ((h - cb.obs_mean.astype(F32)).astype(F32) * cb.obs_inv_std.astype(F32)).astype(F32)
     n = len(cb.colors)
     for j in range(n):
         h = layer_pre(cb, j, h)

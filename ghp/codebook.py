@@ -90,9 +90,17 @@ class CodebookPolicy:
     """Colours asked for (index width ``ceil(log2 m)`` bits)."""
     scope: str = "layer"
     activation: str = "relu"
-    """Hidden activation (``PolicyWeights.activation``)."""
+    """Hidden activation (``PolicyWeights.activation``): relu, or tanh for chromatic networks."""
+    obs_mean: np.ndarray | None = None
+    """Input normalisation ``x' = (x - obs_mean) * obs_inv_std`` before the first layer (float32), or None. Folding
+    it into the first layer's weights (as float32 / int8 exports do) would break the weight sharing, so a codebook
+    policy trained on normalised observations (``ghp chromatic``) keeps it apart: 2 x obs_dim floats more."""
+    obs_inv_std: np.ndarray | None = None
+    """Reciprocal standard deviations of the input normalisation (float32), with ``obs_mean``."""
 
     def __post_init__(self) -> None:
+        if (self.obs_mean is None) != (self.obs_inv_std is None):
+            raise ValueError("an input normalisation needs both obs_mean and obs_inv_std")
         if self.scope not in SCOPES:
             raise ValueError(f"unknown codebook scope {self.scope!r}: choose one of {', '.join(SCOPES)}")
         if len(self.values) != (len(self.colors) if self.scope == "layer" else 1):
@@ -113,12 +121,18 @@ class CodebookPolicy:
         return index_bits(self.m)
 
     def dense(self) -> PolicyWeights:
-        """The same function as ordinary float32 weights (rollouts, torch, float32 exports)."""
+        """The same function as ordinary float32 weights (rollouts, torch, float32 exports); an input normalisation
+        is folded into the first layer (``W / std``, ``b - W mean / std``, float64 math)."""
         layers = tuple(
             (self.book(j)[c].astype(np.float32), b)
             for j, (c, b) in enumerate(zip(self.colors, self.biases, strict=True))
         )
-        return PolicyWeights(self.arch, layers, self.action_low, self.action_high, activation=self.activation)
+        w = PolicyWeights(self.arch, layers, self.action_low, self.action_high, self.activation)
+        if self.obs_mean is None or self.obs_inv_std is None:
+            return w
+        from ghp.es import fold
+
+        return fold(w, self.obs_mean.astype(np.float64), 1.0 / self.obs_inv_std.astype(np.float64))
 
     def packed(self, j: int) -> bytes:
         """Layer ``j``'s indices, row-major, ``bits`` each, packed least significant bit first."""
@@ -128,7 +142,8 @@ class CodebookPolicy:
     def n_bytes(self) -> int:
         """Flash bytes of the parameters: packed indices (each layer byte-aligned), colour values, biases."""
         idx = sum(len(self.packed(j)) for j in range(len(self.colors)))
-        return idx + 4 * sum(len(v) for v in self.values) + 4 * sum(len(b) for b in self.biases)
+        norm = 0 if self.obs_mean is None else 8 * len(self.obs_mean)
+        return idx + 4 * sum(len(v) for v in self.values) + 4 * sum(len(b) for b in self.biases) + norm
 
     @property
     def paper_bits(self) -> int:
@@ -223,7 +238,17 @@ class CodebookMap:
             biases.append(theta[k : k + len(b)].astype(np.float32))
             k += len(b)
         return CodebookPolicy(
-            t.arch, t.colors, tuple(values), tuple(biases), t.action_low, t.action_high, t.m, t.scope, t.activation
+            t.arch,
+            t.colors,
+            tuple(values),
+            tuple(biases),
+            t.action_low,
+            t.action_high,
+            t.m,
+            t.scope,
+            t.activation,
+            t.obs_mean,
+            t.obs_inv_std,
         )
 
     def weights(self, theta: np.ndarray) -> PolicyWeights:
@@ -241,6 +266,9 @@ def codebook_arrays(cb: CodebookPolicy) -> dict[str, Any]:
         out[f"colors{j}"] = c
     for j, v in enumerate(cb.values):
         out[f"book{j}"] = v
+    if cb.obs_mean is not None and cb.obs_inv_std is not None:
+        # The dense weights have the normalisation folded in; the codebook keeps it, and its own first-layer bias.
+        out |= {"codebook_obs_mean": cb.obs_mean, "codebook_obs_inv_std": cb.obs_inv_std, "codebook_b0": cb.biases[0]}
     return out
 
 
@@ -254,18 +282,24 @@ def codebook_from_arrays(z: Mapping[str, Any], policy: PolicyWeights) -> Codeboo
         return None
     get = z.__getitem__
     n_layers = len(policy.layers)
+    norm = "codebook_obs_mean" in z
+    biases = [b for _, b in policy.layers]
+    if norm:
+        biases[0] = np.asarray(get("codebook_b0"), np.float32)
     cb = CodebookPolicy(
         policy.arch,
         tuple(np.asarray(get(f"colors{j}"), np.uint8) for j in range(n_layers)),
         tuple(np.asarray(get(f"book{j}"), np.float32) for j in range(int(get("codebook_n_books")))),
-        tuple(b for _, b in policy.layers),
+        tuple(biases),
         policy.action_low,
         policy.action_high,
         int(get("codebook_m")),
         str(get("codebook_scope")),
         policy.activation,
+        np.asarray(get("codebook_obs_mean"), np.float32) if norm else None,
+        np.asarray(get("codebook_obs_inv_std"), np.float32) if norm else None,
     )
-    for (w, _), (w2, _) in zip(policy.layers, cb.dense().layers, strict=True):
-        if not np.array_equal(w, w2):
+    for (w, b), (w2, b2) in zip(policy.layers, cb.dense().layers, strict=True):
+        if not (np.array_equal(w, w2) and np.array_equal(b, b2)):
             raise ValueError("the policy file's colouring does not reproduce its weights: the file is corrupt")
     return cb

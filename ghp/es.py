@@ -260,7 +260,8 @@ def _envs(env_id: str, kwargs: Mapping[str, Any], n: int) -> list[Any]:
 
 
 def rollout(unit: RolloutUnit) -> RolloutResult:
-    """Roll out every row of ``unit`` (all rows share one architecture: one stacked matmul per layer per step).
+    """Roll out every row of ``unit`` (all rows share one architecture and hidden activation: one stacked matmul per
+    layer per step).
 
     Each row's arithmetic depends only on its own parameters and observations, so the result of a row does not
     depend on which other rows share its unit.
@@ -276,6 +277,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
         for j in range(len(policies[0].layers))
     ]
     low, span = policies[0].action_low, policies[0].action_high - policies[0].action_low
+    tanh = policies[0].activation == "tanh"
     envs = _envs(unit.env_id, unit.env_kwargs, n)[:n]
     first = [obs_vector(env.reset(seed=int(s))[0]) for env, s in zip(envs, unit.seeds, strict=True)]
     obs = np.stack(first).astype(np.float32)
@@ -284,7 +286,6 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     lengths = np.zeros(n, np.int64)
     done = np.zeros(n, bool)
     last = len(layers) - 1
-    tanh = policies[0].activation == "tanh"
     while not done.all():
         h = obs[:, None, :]
         for j, (wt, b) in enumerate(layers):

@@ -126,8 +126,13 @@ class Ranking(Sequence[Candidate]):
         return [{"rank": i + 1, **c.to_dict(self.measured)} for i, c in enumerate(shown)]
 
 
-def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> list[Candidate]:
+def candidates(
+    space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget, counts: tuple[int, int] | None = None
+) -> list[Candidate]:
     """Every architecture of ``space`` under ``budget``, in enumeration order, the largest one flagged.
+
+    ``counts``: ``(params, bytes)`` that replace the dense rule for every architecture (a run storing one policy
+    counted its own way, e.g. a chromatic network's distinct weights + biases).
 
     Raises:
         ValueError: if the sizes are not positive or nothing fits (the message gives the smallest size).
@@ -137,8 +142,8 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
     fits: list[Candidate] = []
     smallest: tuple[int, int] | None = None
     for a in space:
-        p = deploy_params(a, obs_dim, act_dim)
-        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype)
+        p = deploy_params(a, obs_dim, act_dim) if counts is None else counts[0]
+        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype) if counts is None else counts[1]
         smallest = (p, b) if smallest is None or p < smallest[0] else smallest
         if budget.admits(p, b):
             fits.append(Candidate(a, p, b, lossless_memory_dimension(a, obs_dim, act_dim)))
@@ -194,8 +199,10 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
+    from ghp.run import stored_counts
+
     run_id, spec, space = run_facts(run_dir)
-    cands = candidates(space, spec.obs_dim, spec.act_dim, budget)
+    cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
     recs = records_by_key(read_records(run_dir, run_id))
     ranked = [
         replace(c, mean_return=r.mean_return, std_return=r.std_return, success_rate=r.success_rate)

@@ -44,4 +44,14 @@ static inline void ghp_dense_codebook(const uint8_t *idx, uint32_t bits, const f
     }
 }
 
+/* x[i] = (obs[i] - mean[i]) * inv_std[i]: the input normalisation of a codebook policy trained on normalised
+ * observations (ghp chromatic), kept apart from the first layer so that its weights stay shared. */
+static inline void ghp_normalise(const float *obs, const float *mean, const float *inv_std, float *x, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0u; i < n; ++i) {
+        x[i] = (obs[i] - mean[i]) * inv_std[i];
+    }
+}
+
 #endif /* GHP_CODEBOOK_H */
