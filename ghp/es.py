@@ -284,7 +284,6 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     lengths = np.zeros(n, np.int64)
     done = np.zeros(n, bool)
     last = len(layers) - 1
-    tanh = policies[0].activation == "tanh"
     while not done.all():
         h = obs[:, None, :]
         for j, (wt, b) in enumerate(layers):
