@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -19,10 +20,24 @@ from ghp.evaluate import EvalConfig
     "--archs",
     default="all",
     show_default=True,
-    help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
+    help="'all', a count N (N architectures drawn with --sample-seed), or keys like 8-4-4-4,16-16 ([64]: one layer).",
+)
+@click.option(
+    "--sample-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
 )
 @config_options(EvalConfig)
-def evaluate(run_dir: str, archs: str, **options: Any) -> None:
+def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -31,6 +46,7 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
       ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
@@ -43,20 +59,35 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
     from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.evaluate import parse_arch_selection
-    from ghp.results import ResultsStore, Setting
+    from ghp.results import ResultsStore
     from ghp.run import load_run
 
     with user_errors():
         config = build_config(EvalConfig, options)
-        import torch
+        if policy is not None:
+            if archs != "all" or config.checkpoint != "latest":
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
-        selected = parse_arch_selection(archs, run.space, config.seed)
-        store = ResultsStore.open(run.path, run.run_id)
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = dataclasses.replace(config, checkpoint=pf.label)
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, sample_seed)
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -103,8 +134,7 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
         progress.update(state["task"], completed=done, rate=rate)
 
     def saved() -> str:
-        setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
-        finished = len(store.finished(setting) & {a.key for a in selected})
+        finished = len(store.finished(config.setting(run.timesteps)) & {a.key for a in selected})
         return f"{finished} of {len(selected)} architectures are saved in {store.path}"
 
     try:
@@ -112,6 +142,8 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
             try:
                 with progress, user_errors():
                     summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
             except KeyboardInterrupt:
                 click.echo(
                     f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
@@ -130,5 +162,10 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
         f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
+    if policy is not None:
+        click.echo(
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {config.seed})"
+        )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")

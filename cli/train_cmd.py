@@ -35,11 +35,10 @@ def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
         config = build_config(TrainConfig, options)
     ctx = click.get_current_context()
     # --resume keeps the saved run's settings except those given on this command line (ghp.train.resume_config).
-    fields = set(config.to_dict())
     given = [
         name
         for name in ctx.params
-        if name in fields and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        if name in config.to_dict() and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
     ]
     progress, bar = (None, None) if quiet else _progress_bar()
     with sigterm_as_interrupt() as interruption:

@@ -29,6 +29,7 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import time
@@ -45,7 +46,7 @@ from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, make_env
 from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import ArchRecord, Setting
+from ghp.results import PAD_TO, ArchRecord, Setting
 
 if TYPE_CHECKING:
     from ghp.results import ResultsStore
@@ -90,7 +91,7 @@ class EvalConfig:
     """Architectures per work unit; the results store commits once per finished chunk."""
     emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
-    pad_to: int = field(default=32, metadata={"min": 1})
+    pad_to: int = field(default=PAD_TO, metadata={"min": 1})
     """Hidden widths below this are zero-padded up to it, so small architectures share batched matmuls."""
     cache_bytes: int = field(default=8 << 20, metadata={"min": 1})
     """A worker starts more architectures only while the weights it steps stay under this many bytes.
@@ -117,6 +118,11 @@ class EvalConfig:
             raise ValueError(f"unknown backend {self.backend!r}: give one of {', '.join(BACKENDS)}")
         if self.ray_address is not None and self.backend != "ray":
             raise ValueError("--ray-address needs --backend ray")
+
+    def setting(self, checkpoint_step: int) -> Setting:
+        """The results-store setting of this evaluation of a model at ``checkpoint_step``: everything in this
+        config that can change a row (the others, batching and workers, are tested not to)."""
+        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to)
 
     @property
     def n_workers(self) -> int:
@@ -214,7 +220,7 @@ def evaluate(
         ghp.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
-    setting = Setting(source.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+    setting = config.setting(source.timesteps)
     spec = source.spec
     index = {a: source.space.index(a) for a in archs}
     done = store.finished(setting) if store is not None else set()
@@ -227,8 +233,13 @@ def evaluate(
     if progress is not None:
         progress(n_done, n_total, 0)
 
+    # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
+    counted = getattr(source, "counts", None)
+
     def finish(chunk_records: list[ArchRecord], chunk_steps: int) -> None:
         nonlocal n_done, steps
+        if counted is not None:
+            chunk_records = [dataclasses.replace(r, params=counted[0], bytes=counted[1]) for r in chunk_records]
         if store is not None:
             store.add(chunk_records)
         out.extend(chunk_records)
@@ -525,3 +536,36 @@ def _dict_space() -> type:
     from gymnasium import spaces
 
     return spaces.Dict
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """An :class:`EvalSource` that emits one fixed policy (a tuned or compressed policy file) for its architecture."""
+
+    spec: EnvSpec
+    space: ArchSpace
+    run_id: str
+    timesteps: int
+    weights: PolicyWeights
+    path: str = ""
+    """The run directory."""
+
+    def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
+        """The fixed policy, once per requested architecture (which must be its own)."""
+        if any(a != self.weights.arch for a in archs):
+            raise ValueError(f"this source holds only {self.weights.arch.key}")
+        return [self.weights for _ in archs]
+
+
+def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> PolicySource:
+    """A source for evaluating ``weights`` against the run in ``run_dir`` (its environment, space and id).
+
+    Raises:
+        ValueError: the policy's architecture is not in the run's space.
+    """
+    from ghp.run import run_facts
+
+    run_id, spec, space = run_facts(run_dir)
+    if weights.arch not in space:
+        raise ValueError(f"the policy's architecture {weights.arch.key} is not in the run's space")
+    return PolicySource(spec, space, run_id, timesteps, weights, str(run_dir))
