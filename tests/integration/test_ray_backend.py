@@ -144,6 +144,23 @@ def test_es_gives_the_same_result_on_ray_as_locally(ray_instance, tmp_path):
     assert local.history == on_ray.history
 
 
+def test_tune_gives_the_same_policy_on_ray_as_locally(ray_instance, tmp_path_factory, tmp_path):
+    import numpy as np
+
+    from tests.integration.test_tune import FAST
+
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    args = ["tune", str(rd), "--arch", "8-4", *FAST, "--workers", "2"]
+    for name, extra in (("loc", []), ("ray", ["--backend", "ray"])):
+        r = CliRunner().invoke(cli, [*args, "--name", name, *extra])
+        assert r.exit_code == 0, r.output
+    a, b = np.load(rd / "tuned" / "loc.npz"), np.load(rd / "tuned" / "ray.npz")
+    weights = [k for k in a.files if k.startswith(("w", "b", "W"))]
+    assert weights and all(np.array_equal(a[k], b[k]) for k in weights), a.files
+    r = CliRunner().invoke(cli, [*args, "--ray-address", "auto"])
+    assert r.exit_code == 2 and "needs --backend ray" in r.output
+
+
 def test_chromatic_gives_the_same_run_on_ray_as_locally(ray_instance, tmp_path):
     import numpy as np
 
