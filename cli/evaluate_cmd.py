@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +26,12 @@ from cli.errors import GHPError
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
 @click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
+@click.option(
+    "--checkpoints",
+    default=None,
+    help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
+    "(then ghp report RUN --progress).",
+)
 @click.option(
     "--envs-per-worker",
     type=click.IntRange(min=1),
@@ -49,6 +56,7 @@ def evaluate(
     workers: int,
     seed: int,
     checkpoint: str | None,
+    checkpoints: str | None,
     envs_per_worker: int,
     chunk_size: int,
     max_episode_steps: int | None,
@@ -61,18 +69,18 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/fetchreach --archs 100 --checkpoints all   # learning progress (ghp report --progress)
 
     Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
     (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
-    from ghp.evaluate import EvalConfig, parse_arch_selection
-    from ghp.evaluate import evaluate as run_evaluation
-    from ghp.results import ResultsStore, Setting
-    from ghp.run import load_run
+    from ghp.evaluate import EvalConfig, checkpoint_names, evaluate_checkpoints
 
     with user_errors():
+        if checkpoint is not None and checkpoints is not None:
+            raise ValueError("give either --checkpoint or --checkpoints, not both")
         config = EvalConfig(
             episodes=episodes,
             seed=seed,
@@ -88,9 +96,7 @@ def evaluate(
         # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
         # 2-core machine).
         torch.set_num_threads(1)
-        run = load_run(run_dir, checkpoint)
-        selected = parse_arch_selection(archs, run.space, seed)
-        store = ResultsStore.open(run.path, run.run_id)
+        names: list[str | None] = [checkpoint] if checkpoints is None else list(checkpoint_names(run_dir, checkpoints))
 
     from rich.console import Console
     from rich.progress import (
@@ -103,12 +109,8 @@ def evaluate(
     )
 
     console = Console(stderr=True)
-    console.print(
-        f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {config.n_workers} worker(s)"
-    )
     progress = Progress(
-        TextColumn("[bold]evaluate"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
@@ -120,12 +122,24 @@ def evaluate(
     )
     state: dict[str, Any] = {}
 
+    def on_checkpoint(name: str, run: Any, n: int) -> None:
+        state.clear()
+        state["label"] = "evaluate" if len(names) == 1 else name
+        state["path"] = run.path
+        if len(names) == 1 or name == names[0]:
+            console.print(
+                f"evaluating {n} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
+                f"{episodes} episodes each, {config.n_workers} worker(s)"
+                + (f", at {len(names)} checkpoints" if len(names) > 1 else "")
+            )
+
     def on_progress(done: int, total: int, steps: int) -> None:
         import time
 
         now = time.perf_counter()
         if "task" not in state:
-            state.update(task=progress.add_task("evaluate", total=total, completed=done, rate=""), t0=now, d0=done)
+            task = progress.add_task(state["label"], total=total, completed=done, rate="")
+            state.update(task=task, t0=now, d0=done)
             return
         dt = max(now - state["t0"], 1e-9)
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
@@ -133,24 +147,25 @@ def evaluate(
 
     try:
         with progress, user_errors():
-            summary, _ = run_evaluation(run, selected, config, store, on_progress)
+            summaries = evaluate_checkpoints(run_dir, names, archs, config, on_progress, on_checkpoint)
     except KeyboardInterrupt:
-        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
-        finished = len(store.finished(setting) & {a.key for a in selected})
         click.echo(
-            f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
+            f"ghp: interrupted; finished chunks are saved in {state.get('path', run_dir)}/results.sqlite: "
             "run the same command again to resume",
             err=True,
         )
         sys.exit(130)
-    finally:
-        store.close()
-    if summary.skipped:
-        console.print(f"skipped {summary.skipped} architectures already evaluated with this setting")
-    rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
+    evaluated = sum(s.evaluated for s in summaries)
+    skipped = sum(s.skipped for s in summaries)
+    env_steps = sum(s.env_steps for s in summaries)
+    seconds = sum(s.seconds for s in summaries)
+    if skipped:
+        console.print(f"skipped {skipped} architectures already evaluated with this setting")
+    rate = env_steps / seconds if seconds > 0 else 0.0
+    where = f"{len(summaries)} checkpoints, " if len(summaries) > 1 else ""
     click.echo(
-        f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"evaluated {evaluated} architectures ({where}{env_steps} env steps) in {seconds:.1f} s "
+        f"({rate:,.0f} steps/s); results: {Path(run_dir) / 'results.sqlite'}"
     )
-    if summary.evaluated == 0 and summary.skipped == 0:
+    if evaluated == 0 and skipped == 0:
         raise GHPError("nothing was evaluated")

@@ -38,7 +38,11 @@ class CheckError(click.ClickException):
     help="int8: int8 weights with one float scale per output row (C targets).",
 )
 @click.option("--check", is_flag=True, help="Verify: host gcc vs torch, arm-none-eabi-gcc sizes, QEMU self-test.")
-@click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
+@click.option(
+    "--checkpoint",
+    help="Export from this checkpoint (step_20000) instead of the latest model; 'best': the best evaluated "
+    "(architecture, checkpoint) pair (ghp evaluate RUN --checkpoints all first).",
+)
 @click.option(
     "--rollouts", type=click.IntRange(min=1), default=12, show_default=True, help="Self-test vectors from rollouts."
 )
@@ -66,6 +70,7 @@ def export(
       ghp export runs/hopper --best --max-params 500 --target c-source --name hopper --out build/
       ghp export runs/pendulum --arch 16-16 --dtype int8 --name tiny --out build/
       ghp export runs/pendulum --arch 16-16 --target onnx --out build/
+      ghp export runs/fetchreach --best --max-params 500 --checkpoint best --out build/
 
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).

@@ -39,6 +39,12 @@ from cli.common import int_list, user_errors
     show_default=True,
     help="Order with --run: measured return, capacity, size; auto = return when results exist, else capacity.",
 )
+@click.option(
+    "--checkpoint",
+    default=None,
+    help="With --run: whose results to rank by: a checkpoint name (step_20000) or 'best' (each architecture at its "
+    "best evaluated checkpoint; ghp evaluate RUN --checkpoints all); default the latest evaluated.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def search(
     env_id: str | None,
@@ -52,6 +58,7 @@ def search(
     depths: str,
     run_dir: str | None,
     by: str,
+    checkpoint: str | None,
     as_json: bool,
 ) -> None:
     """Rank the architectures that fit a memory budget by lossless memory dimension.
@@ -61,6 +68,7 @@ def search(
       ghp search --obs-dim 11 --act-dim 3 --max-params 500
       ghp search --env Hopper-v5 --max-bytes 2048 --dtype int8 --top 0 --json
       ghp search --run runs/pendulum --max-params 500          # by measured return once evaluated
+      ghp search --run runs/fetchreach --max-params 500 --checkpoint best
 
     The largest architecture under the budget (the paper's naive choice) is marked. With --run the sizes and
     the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they
@@ -70,9 +78,11 @@ def search(
     from search.budget import Budget, candidates, rank_by_capacity
 
     if run_dir is not None:
-        _search_run(run_dir, max_params, max_bytes, dtype, top, by, as_json, env_id, obs_dim, act_dim)
+        _search_run(run_dir, max_params, max_bytes, dtype, top, by, as_json, env_id, obs_dim, act_dim, checkpoint)
         return
     with user_errors():
+        if checkpoint is not None:
+            raise ValueError("--checkpoint goes with --run")
         if env_id is not None:
             if obs_dim is not None or act_dim is not None:
                 raise ValueError("give either --env or --obs-dim/--act-dim, not both")
@@ -127,6 +137,7 @@ def _search_run(
     env_id: str | None,
     obs_dim: int | None,
     act_dim: int | None,
+    checkpoint: str | None = None,
 ) -> None:
     """``ghp search --run``: rank a trained run's candidates (by measured return when it has results)."""
     from ghp.run import run_facts
@@ -137,7 +148,7 @@ def _search_run(
             raise ValueError("--run takes the sizes from the run: drop --env / --obs-dim / --act-dim")
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         _, spec, space = run_facts(run_dir)
-        ranked = rank_run(run_dir, budget, by=by)
+        ranked = rank_run(run_dir, budget, by=by, checkpoint=checkpoint)
     measured = any(r.mean_return is not None for r in ranked)
     order = by if by != "auto" else ("return" if measured else "capacity")
     shown = ranked if top == 0 else ranked[:top]
@@ -154,12 +165,14 @@ def _search_run(
         title=f"{len(ranked)} of {len(space)} architectures of {run_dir} ({spec.env_id}) fit {budget.describe()}",
         caption=f"ranked by {order}; {n_eval} evaluated; * = largest under the budget (naive choice)",
     )
-    cols = ["rank", "architecture", "mean return", *(["success"] if goal else []), "params", f"bytes ({dtype})"]
+    ck = ["checkpoint"] if checkpoint is not None else []
+    cols = ["rank", "architecture", "mean return", *(["success"] if goal else []), *ck, "params", f"bytes ({dtype})"]
     for col in [*cols, "capacity"]:
         table.add_column(col, justify="left" if col == "architecture" else "right")
     for i, r in enumerate(shown):
         ret = "-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}"
         succ = ["-" if r.success_rate is None else f"{r.success_rate:.2f}"] if goal else []
+        succ += [r.checkpoint or "-"] if checkpoint is not None else []
         table.add_row(
             str(i + 1), r.arch.key + (" *" if r.largest else ""), ret, *succ, str(r.params), str(r.bytes),
             str(r.capacity),

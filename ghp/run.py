@@ -107,6 +107,19 @@ def _checkpoint_path(path: Path, checkpoint: str | None) -> Path:
     )
 
 
+def checkpoints(path: str | Path) -> list[tuple[int, str]]:
+    """The run's saved checkpoints as ``(environment steps, name)``, ascending (``[(2000, "step_2000"), ...]``).
+
+    Names are what :func:`load_run` and ``--checkpoint`` take; files not named ``step_<N>.zip`` are ignored.
+    """
+    out = []
+    for p in (Path(path) / CHECKPOINT_DIR).glob("step_*.zip"):
+        tail = p.stem.removeprefix("step_")
+        if tail.isdigit():
+            out.append((int(tail), p.stem))
+    return sorted(out)
+
+
 def read_config(path: str | Path) -> dict[str, Any]:
     """The run's ``config.json``.
 

@@ -136,6 +136,13 @@ class RankedArch:
     """Goal tasks only."""
     largest: bool
     """The largest architecture under the budget (the naive choice)."""
+    checkpoint_step: int | None = None
+    """Environment steps of the checkpoint the measurement comes from (None: not evaluated)."""
+
+    @property
+    def checkpoint(self) -> str | None:
+        """Name of that checkpoint (``step_<N>``), what ``load_run`` and ``--checkpoint`` take."""
+        return None if self.checkpoint_step is None else f"step_{self.checkpoint_step}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form; ``arch`` is a list of hidden widths."""
@@ -149,11 +156,15 @@ class RankedArch:
             "std_return": self.std_return,
             "success_rate": self.success_rate,
             "largest": self.largest,
+            "checkpoint_step": self.checkpoint_step,
         }
 
 
-def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[RankedArch]:
+def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: str | None = None) -> list[RankedArch]:
     """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
+
+    ``checkpoint``: whose measurements to use: None (the latest evaluated checkpoint), ``best`` (each
+    architecture's best evaluated checkpoint: ``RankedArch.checkpoint`` says which), or a name (``step_20000``).
 
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
     by capacity), ``capacity`` (lossless memory dimension), ``size`` (largest first: the naive choice), ``auto``
@@ -163,14 +174,25 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
         ValueError: unknown order, nothing fits, ``by="return"`` without results, or a results file that is not
             this run's.
     """
-    from ghp.results import read_records, records_by_key
+    from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key
     from ghp.run import run_facts
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
     run_id, spec, space = run_facts(run_dir)
     cands = candidates(space, spec.obs_dim, spec.act_dim, budget)
-    recs = records_by_key(read_records(run_dir, run_id))
+    if checkpoint is None:
+        recs = records_by_key(read_records(run_dir, run_id))
+    else:
+        by_step = read_progress(run_dir, run_id)
+        if checkpoint == "best":
+            recs = best_over_checkpoints(by_step)
+        else:
+            step = checkpoint.removeprefix("step_").removesuffix(".zip")
+            if not step.isdigit() or int(step) not in by_step:
+                done = ", ".join(f"step_{s}" for s in by_step) or "none"
+                raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
+            recs = records_by_key(by_step[int(step)])
     ranked = [
         RankedArch(
             arch=c.arch,
@@ -181,6 +203,7 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
             std_return=recs[c.arch.key].std_return if c.arch.key in recs else None,
             success_rate=recs[c.arch.key].success_rate if c.arch.key in recs else None,
             largest=c.largest,
+            checkpoint_step=recs[c.arch.key].setting.checkpoint_step if c.arch.key in recs else None,
         )
         for c in cands
     ]
