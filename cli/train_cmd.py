@@ -65,6 +65,16 @@ from cli.errors import GHPError
     help="One process (fastest measured: updates, not env steps, dominate) or one per environment.",
 )
 @click.option("--threads", type=int, default=1, show_default=True, help="torch threads.")
+@click.option(
+    "--eval-every",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Env steps between quick deterministic evaluations of --eval-archs fixed architectures (TensorBoard eval/*, "
+    "RUN/eval.jsonl); 0 disables.",
+)
+@click.option("--eval-archs", type=int, default=4, show_default=True, help="Architectures of that evaluation.")
+@click.option("--eval-episodes", type=int, default=2, show_default=True, help="Episodes per architecture of it.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     env_id: str,
@@ -98,6 +108,9 @@ def train(
     checkpoint_every: int,
     vec_env: str,
     threads: int,
+    eval_every: int,
+    eval_archs: int,
+    eval_episodes: int,
     quiet: bool,
 ) -> None:
     """Train one graph hypernetwork that emits a policy for every MLP architecture of the space.
@@ -145,6 +158,9 @@ def train(
             checkpoint_every=checkpoint_every,
             vec_env=vec_env,
             threads=threads,
+            eval_every=eval_every,
+            eval_archs=eval_archs,
+            eval_episodes=eval_episodes,
         )
     progress, bar = (None, None) if quiet else _progress_bar()
     try:
@@ -186,6 +202,11 @@ def _progress_bar() -> tuple[Any, Any]:
         text = "-" if ret is None else f"{ret:.1f}"
         if succ is not None:
             text += f" (success {succ:.0%})"
+        ev = info.get("eval")
+        if ev is not None:
+            text += f", eval best {ev['best']:.1f}" + (
+                f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
+            )
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

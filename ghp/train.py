@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import ArchSpace
+from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
 from ghp.hypernet import DECODERS, HypernetConfig
 from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
@@ -138,6 +138,13 @@ class TrainConfig:
     """torch threads."""
     mlp_mode: str = "auto"
     """Batched MLP execution: ``auto``, ``loop`` or ``padded`` (ghp.mlp)."""
+    eval_every: int = 5000
+    """Deterministic evaluation of ``eval_archs`` fixed architectures every this many environment steps, logged to
+    TensorBoard (``eval/*``), ``RUN/eval.jsonl`` and the progress callback (0 disables)."""
+    eval_archs: int = 4
+    """Architectures of that evaluation: evenly spread over the space sorted by parameter count (both ends in)."""
+    eval_episodes: int = 2
+    """Episodes per architecture of that evaluation (fixed starts: the same at every evaluation)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -196,6 +203,9 @@ def resolve(config: TrainConfig) -> TrainConfig:
         ("--hidden", c.hidden, 1),
         ("--rank", c.rank, 1),
         ("--her-goals", c.her_goals, 1),
+        ("--eval-every", c.eval_every, 0),
+        ("--eval-archs", c.eval_archs, 1),
+        ("--eval-episodes", c.eval_episodes, 1),
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
@@ -207,7 +217,43 @@ def resolve(config: TrainConfig) -> TrainConfig:
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
-"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``."""
+"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
+``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first)."""
+
+EVAL_LOG = "eval.jsonl"
+"""One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
+
+
+def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arch]:
+    """The periodic evaluation's fixed architectures: ``n`` evenly spaced in the space sorted by parameter count."""
+    import numpy as np
+
+    from ghp.counting import deploy_params
+
+    ordered = sorted(space.archs, key=lambda a: (deploy_params(a, obs_dim, act_dim), a.depth, a.hidden))
+    idx = np.unique(np.linspace(0, len(ordered) - 1, min(n, len(ordered))).round().astype(int))
+    return [ordered[i] for i in idx]
+
+
+def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> dict[str, Any]:
+    """Roll out ``archs`` of ``source`` (an :class:`ghp.evaluate.EvalSource`) deterministically, in this process.
+
+    Returns ``step``, ``mean`` and ``best`` return, ``success`` (mean success rate, goal tasks; else None) and
+    ``archs`` (key -> mean return).
+    """
+    from ghp.evaluate import EvalConfig, evaluate
+
+    _, recs = evaluate(source, archs, EvalConfig(episodes=episodes, seed=seed, in_process=True, envs_per_worker=1))
+    rets = {r.arch.key: r.mean_return for r in recs}
+    succ = [r.success_rate for r in recs if r.success_rate is not None]
+    return {
+        "step": int(source.timesteps),
+        "mean": sum(rets.values()) / len(rets),
+        "best": max(rets.values()),
+        "success": sum(succ) / len(succ) if succ else None,
+        "archs": rets,
+        "success_by_arch": {r.arch.key: r.success_rate for r in recs} if succ else None,
+    }
 
 
 def _check_out(out: Path, resume: bool, force: bool) -> bool:
@@ -337,24 +383,46 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
     return ckpt
 
 
-def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None) -> Any:
+def _callback(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str, total: int, progress: ProgressFn | None) -> Any:
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
+    from ghp.run import Run
+
+    archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
+
     class _Callback(BaseCallback):
-        """Periodic checkpoints and progress reports."""
+        """Periodic checkpoints, periodic evaluations and progress reports."""
 
         def _on_training_start(self) -> None:
             self._t0 = time.perf_counter()
             self._s0 = self.model.num_timesteps
             self._last_report = 0.0
             self._last_ckpt = self.model.num_timesteps
+            self._last_eval = self.model.num_timesteps
+            self._eval: dict[str, Any] | None = None
+
+        def _evaluate(self, n: int) -> None:
+            source = Run(out, run_id, spec, c.space, str(c.algo), {}, n, c.baseline, self.model)
+            ev = periodic_eval(source, archs, c.eval_episodes, c.seed)
+            self._eval = ev
+            self.logger.record("eval/mean_return", ev["mean"])
+            self.logger.record("eval/best_return", ev["best"])
+            if ev["success"] is not None:
+                self.logger.record("eval/success_rate", ev["success"])
+            for key, ret in ev["archs"].items():
+                self.logger.record(f"eval/return_{key}", ret)
+            with open(out / EVAL_LOG, "a") as f:
+                f.write(json.dumps(ev) + "\n")
 
         def _on_step(self) -> bool:
             n = self.model.num_timesteps
             if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
                 _save(self.model, out, with_replay=False)
                 self._last_ckpt = n
+            if c.eval_every and n - self._last_eval >= c.eval_every:
+                self._evaluate(n)
+                self._last_eval = n
             now = time.perf_counter()
             if progress is not None and (now - self._last_report > 0.5 or n >= total):
                 self._last_report = now
@@ -367,6 +435,7 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
                         "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                         "success_rate": float(np.mean(succ)) if succ else None,
+                        "eval": self._eval,
                     }
                 )
             return True
@@ -415,7 +484,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
             if remaining > 0:
                 model.learn(
                     total_timesteps=remaining,
-                    callback=_callback(out, c, c.steps, progress),
+                    callback=_callback(out, c, spec, run_id, c.steps, progress),
                     reset_num_timesteps=not resuming,
                     tb_log_name="run",
                 )
