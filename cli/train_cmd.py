@@ -36,6 +36,12 @@ from cli.errors import GHPError
 )
 @click.option("--hidden", type=int, default=32, show_default=True, help="Hypernetwork embedding width.")
 @click.option("--rank", type=int, default=16, show_default=True, help="Rank of the factorised decoder.")
+@click.option(
+    "--freeze",
+    default="",
+    help="Hypernetwork parts kept at initialisation, comma-separated: encoder, message, update, decoder, bias "
+    "(Snowflake: encoder,message,decoder,bias trains only the GNN update).",
+)
 @click.option("--learning-starts", type=int, help="Random-action steps before the first update.")
 @click.option("--batch-size", type=int, default=256, show_default=True, help="Minibatch size.")
 @click.option("--lr", type=float, help="Critic learning rate.")
@@ -91,6 +97,7 @@ def train(
     decoder: str,
     hidden: int,
     rank: int,
+    freeze: str,
     learning_starts: int | None,
     batch_size: int,
     lr: float | None,
@@ -141,6 +148,7 @@ def train(
             decoder=decoder,
             hidden=hidden,
             rank=rank,
+            freeze=tuple(p.strip() for p in freeze.split(",") if p.strip()),
             learning_starts=learning_starts,
             batch_size=batch_size,
             lr=lr,

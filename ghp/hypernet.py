@@ -48,6 +48,14 @@ from ghp.mlp import (
 )
 
 DECODERS: tuple[str, ...] = ("factorised", "dense")
+PARTS: dict[str, tuple[str, ...]] = {
+    "encoder": ("encoder",),
+    "message": ("msg_fwd", "msg_bwd"),
+    "update": ("gru",),
+    "decoder": ("core", "rows", "cols", "weight_map", "weight_map_bias"),
+    "bias": ("bias_head",),
+}
+"""Named parts of the hypernetwork (``--freeze``) and the submodules / parameters each holds."""
 RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
 """How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
 
@@ -67,20 +75,33 @@ class HypernetConfig:
     """Rank of the factorised decoder's maps (ignored by ``dense``)."""
     bias_scale: float = 0.2
     """Biases are ``tanh(bias_scale * p)`` (authors' code)."""
+    freeze: tuple[str, ...] = ()
+    """Parts (:data:`PARTS`) kept at their initial values: not trained, no gradient computed for them (Snowflake
+    freezes a GNN's encoder, message function and decoder and trains only the update)."""
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
             raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
         if self.hidden < 1 or self.rank < 1:
             raise ValueError("hypernetwork hidden width and rank must be positive")
+        object.__setattr__(self, "freeze", tuple(sorted(set(self.freeze))))
+        bad = [p for p in self.freeze if p not in PARTS]
+        if bad:
+            raise ValueError(f"unknown hypernetwork part {bad[0]!r} to freeze: choose from {', '.join(PARTS)}")
+        if set(self.freeze) == set(PARTS):
+            raise ValueError("freezing every hypernetwork part leaves nothing to train: leave one out")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return asdict(self)
+        d = asdict(self)
+        d["freeze"] = list(self.freeze)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HypernetConfig:
         """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        d["freeze"] = tuple(d.get("freeze", ()))
         return cls(**d)
 
 
@@ -149,6 +170,13 @@ class GraphHypernet(nn.Module):
             nn.init.normal_(self.core.weight, std=1.0 / (k * math.sqrt(h)))
             nn.init.zeros_(self.core.bias)
         self._plans: dict[tuple[Arch, ...], _Plan] = {}
+        for part in config.freeze:
+            for name in PARTS[part]:
+                obj = getattr(self, name, None)  # the decoder part names both decoders' members
+                if isinstance(obj, nn.Parameter):
+                    obj.requires_grad_(False)
+                elif isinstance(obj, nn.Module):
+                    obj.requires_grad_(False)
 
     def extra_repr(self) -> str:
         return (
@@ -423,21 +451,28 @@ class _GatedPass(torch.autograd.Function):
             if s > 0:
                 g_gi = (gn.unsqueeze(1) * k3[t]).view(b, 3 * h)
                 carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
+        # Frozen parameters (--freeze) and an input that needs no gradient skip their products entirely.
+        need_x, need_w1, need_b1, need_wih, need_bih, need_whh, need_bhh = ctx.needs_input_grad[:7]
+        g_x = g_w1 = g_b1 = g_wih = g_bih = g_whh = g_bhh = None
         g_new = torch.stack(g_news)
         g_new3 = g_new.repeat(1, 1, 3)
-        g_gi_all = g_new3 * k_gi
-        g_gh = g_new3 * k_gh
-        g_x = g_new * z + torch.matmul(g_gh, w_hh)
-        flat_gh = g_gh.reshape(n * b, 3 * h)
-        g_whh = flat_gh.T @ x.reshape(n * b, h)
-        g_bhh = flat_gh.sum(0)
-        msg_steps = order[1:]  # nodes that received a message, in pass order
-        g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
-        g_wih = g_gi.T @ torch.cat(ms)
-        g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0)
-        g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
-        g_w1 = g_u.T @ torch.cat(prevs)
-        g_b1 = g_u.sum(0)
+        if need_x or need_whh or need_bhh:
+            g_gh = g_new3 * k_gh
+            if need_x:
+                g_x = g_new * z + torch.matmul(g_gh, w_hh)
+            flat_gh = g_gh.reshape(n * b, 3 * h)
+            g_whh = flat_gh.T @ x.reshape(n * b, h) if need_whh else None
+            g_bhh = flat_gh.sum(0) if need_bhh else None
+        if need_wih or need_bih or need_w1 or need_b1:
+            g_gi_all = g_new3 * k_gi
+            msg_steps = order[1:]  # nodes that received a message, in pass order
+            g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
+            g_wih = g_gi.T @ torch.cat(ms) if need_wih else None
+            g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0) if need_bih else None
+            if need_w1 or need_b1:
+                g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
+                g_w1 = g_u.T @ torch.cat(prevs) if need_w1 else None
+                g_b1 = g_u.sum(0) if need_b1 else None
         return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None
 
 
@@ -465,14 +500,18 @@ class _DenseCrop(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
         weight_map, emb = ctx.saved_tensors
-        g_map = torch.zeros_like(weight_map)
-        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype)
-        g_emb = torch.zeros_like(emb)
+        need_map, need_bias, need_emb = ctx.needs_input_grad[:3]  # a frozen decoder (--freeze decoder) needs no map
+        g_map = torch.zeros_like(weight_map) if need_map else None
+        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype) if need_bias else None
+        g_emb = torch.zeros_like(emb) if need_emb else None
         for k, (o, i) in enumerate(ctx.shapes):
             g = grads[k] * ctx.scales[k]
-            g_bias[:o, :i] += g
-            g_map[:o, :i].addcmul_(g.unsqueeze(-1), emb[k].view(1, 1, -1))  # in place: no [o, i, h] temporary
-            g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
+            if g_bias is not None:
+                g_bias[:o, :i] += g
+            if g_map is not None:
+                g_map[:o, :i].addcmul_(g.unsqueeze(-1), emb[k].view(1, 1, -1))  # in place: no [o, i, h] temporary
+            if g_emb is not None:
+                g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
         return g_map, g_bias, g_emb, None, None
 
 

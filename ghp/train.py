@@ -102,6 +102,9 @@ class TrainConfig:
     """Hypernetwork embedding width."""
     rank: int = 16
     """Rank of the factorised decoder."""
+    freeze: tuple[str, ...] = ()
+    """Hypernetwork parts kept at their initialisation (``encoder``, ``message``, ``update``, ``decoder``, ``bias``):
+    left out of the optimizer and of the backward pass (Snowflake trains only the GNN's update function)."""
     learning_starts: int | None = None
     """Random-action environment steps before the first update."""
     batch_size: int = 256
@@ -149,7 +152,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         d = asdict(self)
-        d["widths"], d["depths"] = list(self.widths), list(self.depths)
+        d["widths"], d["depths"], d["freeze"] = list(self.widths), list(self.depths), list(self.freeze)
         return d
 
     @classmethod
@@ -157,6 +160,7 @@ class TrainConfig:
         """Inverse of :meth:`to_dict` (unknown keys are refused)."""
         d = dict(d)
         d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
+        d["freeze"] = tuple(d.get("freeze", ()))
         return cls(**d)
 
     @property
@@ -169,7 +173,7 @@ class TrainConfig:
     @property
     def hypernet(self) -> HypernetConfig:
         """The hypernetwork's configuration."""
-        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank)
+        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank, freeze=self.freeze)
 
 
 def resolve(config: TrainConfig) -> TrainConfig:

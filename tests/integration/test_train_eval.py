@@ -26,10 +26,10 @@ def test_eval_archs_span_the_sizes():
 
 def test_periodic_eval_is_logged_and_matches_evaluate(tmp_path):
     seen = []
-    out = train(
-        TrainConfig(out=str(tmp_path / "r"), checkpoint_every=100, eval_every=100, eval_archs=3, eval_episodes=1, **TINY),
-        progress=seen.append,
-    )  # fmt: skip
+    cfg = TrainConfig(
+        out=str(tmp_path / "r"), checkpoint_every=100, eval_every=100, eval_archs=3, eval_episodes=1, **TINY
+    )
+    out = train(cfg, progress=seen.append)
     lines = [json.loads(x) for x in (out / EVAL_LOG).read_text().splitlines()]
     assert [x["step"] for x in lines] == [100, 200, 300]
     assert all(len(x["archs"]) == 3 and x["best"] == max(x["archs"].values()) for x in lines)
@@ -46,3 +46,19 @@ def test_eval_every_zero_disables_and_bad_values(tmp_path):
     assert not (out / EVAL_LOG).exists()
     with pytest.raises(ValueError, match="--eval-archs"):
         train(TrainConfig(out=str(tmp_path / "x"), eval_archs=0, **TINY))
+
+
+def test_freeze_keeps_parts_at_init_and_out_of_the_optimizer(tmp_path):
+    snowflake = ("bias", "decoder", "encoder", "message")
+    out = train(TrainConfig(out=str(tmp_path / "r"), checkpoint_every=200, eval_every=0, freeze=snowflake, **TINY))
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["train"]["freeze"] == list(snowflake) and cfg["hypernet"]["freeze"] == list(snowflake)
+    a, b = (load_run(out, n).model.policy.actor.hypernet for n in ("step_200", "step_300"))
+    pb = dict(b.named_parameters())
+    for n, p in a.named_parameters():
+        assert p.requires_grad == n.startswith("gru.")  # frozen again after loading
+        assert p.equal(pb[n]) != n.startswith("gru."), n  # only the update function trained
+    opt = load_run(out).model.policy.actor.optimizer
+    assert sum(len(g["params"]) for g in opt.param_groups) == len(list(b.gru.parameters()))
+    with pytest.raises(ValueError, match="unknown hypernetwork part"):
+        train(TrainConfig(out=str(tmp_path / "x"), freeze=("gnn",), **TINY))
