@@ -15,14 +15,22 @@ from cli.errors import GHPError
 @click.option("--env", "env_id", required=True, help="Gymnasium id, e.g. Pendulum-v1, Hopper-v5, FetchReach-v4.")
 @click.option(
     "--algo",
-    type=click.Choice(["sac", "ddpg"]),
-    help="RL algorithm; default SAC, or DDPG + HER for goal-conditioned (Fetch) tasks.",
+    type=click.Choice(["sac", "ddpg", "ars"]),
+    help="RL algorithm; default SAC, or DDPG + HER for goal-conditioned (Fetch) tasks; ars: a linear policy (or "
+    "--arch) trained by sb3-contrib's Augmented Random Search on normalised observations (baseline).",
 )
 @click.option("--steps", type=int, help="Total environment steps (default per environment, see docs/train.md).")
 @click.option("--n-envs", type=int, default=8, show_default=True, help="Parallel environments = meta batch.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--out", help="Run directory (default runs/<env>-<algo>).")
 @click.option("--baseline", is_flag=True, help="Train SB3's plain [256,256] actor instead (same other settings).")
+@click.option(
+    "--arch",
+    default=None,
+    help="Train this one MLP (hidden widths, e.g. 8-4-4-4) with plain SB3 instead of the hypernetwork (baseline).",
+)
+@click.option("--ars-n-delta", type=int, default=8, show_default=True, help="ARS: random directions per update.")
+@click.option("--ars-delta-std", type=float, default=0.05, show_default=True, help="ARS: perturbation std.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest save.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.option("--widths", default="4,8,16,32,64,128,256,512", show_default=True, help="Hidden widths of the space.")
@@ -90,6 +98,9 @@ def train(
     seed: int,
     out: str | None,
     baseline: bool,
+    arch: str | None,
+    ars_n_delta: int,
+    ars_delta_std: float,
     resume: bool,
     force: bool,
     widths: str,
@@ -127,6 +138,8 @@ def train(
       ghp train --env Pendulum-v1 --steps 20000 --out runs/pendulum
       ghp train --env FetchReach-v4 --out runs/fetchreach          # DDPG + HER
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
+      ghp train --env Pendulum-v1 --arch 8-4-4-4              # one small MLP, plain SB3
+      ghp train --env Pendulum-v1 --algo ars --steps 200000   # linear ARS
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
 
     Ctrl-C saves a checkpoint; --resume continues from it.
@@ -143,6 +156,9 @@ def train(
             seed=seed,
             out=out,
             baseline=baseline,
+            arch=None if arch is None else _arch(arch),
+            ars_n_delta=ars_n_delta,
+            ars_delta_std=ars_delta_std,
             widths=int_list(widths, "--widths"),
             depths=int_list(depths, "--depths"),
             decoder=decoder,
@@ -184,6 +200,19 @@ def train(
     except GHPError:
         raise
     click.echo(f"run saved in {path}")
+
+
+def _arch(text: str) -> tuple[int, ...]:
+    from ghp.arch import parse_arch
+
+    if text.strip().lower() in ("linear", "()", ""):
+        return ()
+    try:
+        return parse_arch(text.strip().rstrip("-")).hidden
+    except ValueError:
+        raise click.BadParameter(
+            f"expected hidden widths like 8-4-4-4 (or 'linear'), got {text!r}", param_hint="--arch"
+        ) from None
 
 
 def _progress_bar() -> tuple[Any, Any]:

@@ -30,6 +30,8 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.zip"
 CHECKPOINT_DIR = "checkpoints"
+OBS_NORM_SUFFIX = ".obsnorm.npz"
+"""ARS runs: the observation normaliser's ``mean``, ``var``, ``epsilon`` beside each saved model."""
 BASELINE_ARCH = Arch((256, 256))
 """The one architecture of a ``--baseline`` run (SB3's default actor)."""
 
@@ -47,7 +49,9 @@ class Run:
     timesteps: int
     baseline: bool
     model: Any = field(repr=False)
-    """The loaded SB3 model (SAC or DDPG)."""
+    """The loaded SB3 model (SAC, DDPG, or sb3-contrib's ARS)."""
+    obs_norm: tuple[Any, Any] | None = field(default=None, repr=False)
+    """ARS: the observation normaliser's ``(mean, std)`` the model was trained behind (folded into :meth:`emit`)."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
@@ -86,6 +90,16 @@ class Run:
     def _baseline_layers(self) -> list[tuple[Any, Any]]:
         import torch
 
+        if self.algo == "ars":
+            linears = [m for m in self.model.policy.action_net if isinstance(m, torch.nn.Linear)]
+            layers = [(m.weight.detach().double(), m.bias.detach().double()) for m in linears]
+            if self.obs_norm is not None:
+                # The policy sees (obs - mean) / std: fold it into the first layer, W' = W / std, b' = b - W' mean.
+                mean, std = (torch.as_tensor(a, dtype=torch.float64) for a in self.obs_norm)
+                w, b = layers[0]
+                w = w / std
+                layers[0] = (w, b - w @ mean)
+            return [(w.float(), b.float()) for w, b in layers]
         actor = self.model.policy.actor
         if self.algo == "sac":
             linears = [m for m in actor.latent_pi if isinstance(m, torch.nn.Linear)] + [actor.mu]
@@ -183,15 +197,25 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline = bool(cfg.get("baseline", False))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"corrupt run config in {path}: {e}") from None
+    obs_norm = None
     if algo == "sac":
         from stable_baselines3 import SAC as Algo
+    elif algo == "ars":
+        import numpy as np
+        from sb3_contrib import ARS as Algo  # type: ignore[assignment]
+
+        norm_file = model_file.with_name(model_file.stem + OBS_NORM_SUFFIX)
+        if not norm_file.is_file():
+            raise FileNotFoundError(f"ARS run {path} has no observation normaliser {norm_file.name}: train it again")
+        with np.load(norm_file) as z:
+            obs_norm = (z["mean"], np.sqrt(z["var"] + float(z["epsilon"])))
     elif algo == "ddpg":
         from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
     else:
         raise ValueError(f"corrupt run config in {path}: unknown algo {algo!r}")
     # Inference only: a one-slot replay buffer (plain Dict buffer for HER runs, which SB3 could not set up
     # without an env) instead of allocating the training capacity.
-    custom: dict[str, Any] = {"buffer_size": 1}
+    custom: dict[str, Any] = {"buffer_size": 1} if algo != "ars" else {}
     if spec.goal_conditioned:
         from stable_baselines3.common.buffers import DictReplayBuffer
 
@@ -211,4 +235,5 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         timesteps=int(model.num_timesteps),
         baseline=baseline,
         model=model,
+        obs_norm=obs_norm,
     )

@@ -2,7 +2,12 @@
 
 SAC for locomotion and Pendulum, DDPG + HER for goal-conditioned Fetch tasks. ``n_envs`` parallel environments;
 environment ``i`` acts with architecture ``i`` of the meta batch; one gradient update per environment transition.
-``baseline=True`` trains SB3's plain ``[256, 256]`` actor with the same hyperparameters instead.
+
+Baselines, runs that evaluate / report / search / export read like any other (a one-architecture space):
+``baseline=True`` trains SB3's plain ``[256, 256]`` actor with the same hyperparameters instead; ``arch=(8, 4, 4, 4)``
+trains that one small MLP with plain SB3 (the paper's "Off-Policy RL" column); ``algo="ars"`` trains a linear policy
+(or ``arch``) with sb3-contrib's Augmented Random Search on normalised observations, the normalisation saved beside
+every checkpoint and folded into the exported weights.
 
 Fields left ``None`` in :class:`TrainConfig` take per-environment defaults (:data:`ENV_DEFAULTS`, the authors'
 settings where they exist, REFERENCE.md); :func:`resolve` fills them and the resolved config is what ``config.json``
@@ -24,9 +29,12 @@ from typing import Any
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
 from ghp.hypernet import DECODERS, HypernetConfig
-from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
+from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, OBS_NORM_SUFFIX, read_config
 
-ALGOS: tuple[str, ...] = ("sac", "ddpg")
+ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
+_ARS_CLIP_OBS = 1e8
+"""VecNormalize's observation clip for ARS, high enough never to act, so that folding the normalisation into the
+first layer is exact."""
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
 REPLAY_FILE = "replay_buffer.pkl"
 
@@ -54,6 +62,8 @@ _DDPG_HER: dict[str, Any] = dict(
     ent_coef="auto",
     resample_every=4,
 )
+_ARS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, resample_every=1)
+"""ARS (RL Zoo's small-task settings): step size 0.02; no random steps, no hypernetwork."""
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": {
         **_SAC_LOCOMOTION,
@@ -92,6 +102,13 @@ class TrainConfig:
     """Run directory; default ``runs/<env>-<algo>[-baseline]``."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
+    arch: tuple[int, ...] | None = None
+    """Train this one architecture (hidden widths) with plain SB3 instead of the hypernetwork (implies a baseline
+    run; ``--baseline`` is ``(256, 256)``, ``--algo ars`` defaults to ``()``, the linear policy)."""
+    ars_n_delta: int = 8
+    """ARS: random directions per update (each evaluated with + and -)."""
+    ars_delta_std: float = 0.05
+    """ARS: standard deviation of the parameter perturbations."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
@@ -153,6 +170,7 @@ class TrainConfig:
         """JSON-friendly form."""
         d = asdict(self)
         d["widths"], d["depths"], d["freeze"] = list(self.widths), list(self.depths), list(self.freeze)
+        d["arch"] = None if self.arch is None else list(self.arch)
         return d
 
     @classmethod
@@ -161,13 +179,14 @@ class TrainConfig:
         d = dict(d)
         d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
         d["freeze"] = tuple(d.get("freeze", ()))
+        d["arch"] = None if d.get("arch") is None else tuple(d["arch"])
         return cls(**d)
 
     @property
     def space(self) -> ArchSpace:
-        """The architecture space (a baseline run's is the single ``[256, 256]`` actor)."""
+        """The architecture space (a baseline run's is its single architecture, ``[256, 256]`` by default)."""
         if self.baseline:
-            return ArchSpace(widths=BASELINE_ARCH.hidden[:1], depths=(BASELINE_ARCH.depth,))
+            return ArchSpace.single(Arch(self.arch) if self.arch is not None else BASELINE_ARCH)
         return ArchSpace(widths=self.widths, depths=self.depths)
 
     @property
@@ -183,11 +202,25 @@ def resolve(config: TrainConfig) -> TrainConfig:
         ValueError: a value out of range, with what to give instead.
     """
     d = env_defaults(config.env_id)
+    if config.algo == "ars":
+        d |= _ARS
     updates = {k: v for k, v in d.items() if getattr(config, k) is None}
     c = dataclasses.replace(config, **updates)
+    if c.algo == "ars" and c.arch is None:
+        c = dataclasses.replace(c, arch=())
+    if c.arch is not None or c.baseline:
+        c = dataclasses.replace(c, baseline=True, arch=tuple(c.arch if c.arch is not None else BASELINE_ARCH.hidden))
+        if any(w < 1 for w in c.arch):  # type: ignore[union-attr]
+            raise ValueError(f"--arch widths must be positive, got {list(c.arch)}")  # type: ignore[arg-type]
     if c.out is None:
-        name = c.env_id.split(":")[-1] + f"-{c.algo}" + ("-baseline" if c.baseline else "")
-        c = dataclasses.replace(c, out=str(Path("runs") / name))
+        tag = ""
+        if c.baseline and c.arch != BASELINE_ARCH.hidden:
+            tag = "-arch" + (Arch(c.arch).key if c.arch else "linear")  # type: ignore[arg-type]
+        elif c.baseline and c.algo != "ars":
+            tag = "-baseline"
+        c = dataclasses.replace(c, out=str(Path("runs") / (c.env_id.split(":")[-1] + f"-{c.algo}{tag}")))
+    if c.algo == "ars" and is_goal_env_id(c.env_id):
+        raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
     if c.algo not in ALGOS:
         raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
     if c.n_envs < 1:
@@ -210,6 +243,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
         ("--eval-every", c.eval_every, 0),
         ("--eval-archs", c.eval_archs, 1),
         ("--eval-episodes", c.eval_episodes, 1),
+        ("--ars-n-delta", c.ars_n_delta, 1),
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
@@ -293,9 +327,13 @@ def _make_vec_env(c: TrainConfig) -> Any:
         return Monitor(make_env(env_id))
 
     fns = [factory for _ in range(c.n_envs)]
-    if c.vec_env == "subproc" and c.n_envs > 1:
-        return SubprocVecEnv(fns)
-    return DummyVecEnv(fns)
+    venv = SubprocVecEnv(fns) if c.vec_env == "subproc" and c.n_envs > 1 else DummyVecEnv(fns)
+    if c.algo == "ars":
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        # ARS's observation normalisation (Mania et al., V2), no reward normalisation.
+        return VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=_ARS_CLIP_OBS)
+    return venv
 
 
 def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
@@ -306,6 +344,23 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     from ghp.policies import GHPSACPolicy, GHPTD3Policy, GoalExtractor
 
     assert c.lr is not None and c.actor_lr is not None and c.steps is not None
+    if c.algo == "ars":
+        from sb3_contrib import ARS
+
+        # MlpPolicy with no hidden layer is linear + tanh, scaled to the action bounds: exactly ghp's deployed
+        # form (ARSLinearPolicy clips instead and does not save its bias / squash flags).
+        return ARS(
+            "MlpPolicy",
+            env,
+            n_delta=c.ars_n_delta,
+            delta_std=c.ars_delta_std,
+            learning_rate=c.lr,
+            policy_kwargs={"net_arch": list(c.arch or ())},
+            tensorboard_log=str(tb),
+            seed=c.seed,
+            device="cpu",
+            verbose=0,
+        )
     common: dict[str, Any] = dict(
         env=env,
         learning_rate=c.lr,
@@ -321,7 +376,8 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         device="cpu",
         verbose=0,
     )
-    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": list(BASELINE_ARCH.hidden), "qf": [256, 256]}}
+    pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
+    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": [256, 256]}}
     if spec.goal_conditioned:
         from stable_baselines3 import HerReplayBuffer
 
@@ -375,14 +431,23 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
 
 
 def _save(model: Any, out: Path, with_replay: bool) -> Path:
-    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer."""
+    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer (ARS: the normaliser)."""
     ckpt_dir = out / CHECKPOINT_DIR
     ckpt_dir.mkdir(exist_ok=True)
     ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
-    model.save(ckpt)
+    model.save(ckpt)  # ARS evaluates its candidates in a copy: its policy is always the mean
+    norm = model.get_vec_normalize_env()
+    if norm is not None:
+        import numpy as np
+
+        rms = norm.obs_rms
+        np.savez(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, mean=rms.mean, var=rms.var, epsilon=norm.epsilon)
+        shutil.copyfile(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, out / ("model" + OBS_NORM_SUFFIX))
+        if with_replay:
+            norm.save(str(ckpt_dir / "vecnormalize.pkl"))
     shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
     (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
-    if with_replay:
+    if with_replay and hasattr(model, "save_replay_buffer"):
         model.save_replay_buffer(ckpt_dir / REPLAY_FILE)
     return ckpt
 
@@ -407,7 +472,9 @@ def _callback(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str, total: int,
             self._eval: dict[str, Any] | None = None
 
         def _evaluate(self, n: int) -> None:
-            source = Run(out, run_id, spec, c.space, str(c.algo), {}, n, c.baseline, self.model)
+            norm: Any = self.model.get_vec_normalize_env()
+            obs_norm = None if norm is None else (norm.obs_rms.mean, np.sqrt(norm.obs_rms.var + norm.epsilon))
+            source = Run(out, run_id, spec, c.space, str(c.algo), {}, n, c.baseline, self.model, obs_norm)
             ev = periodic_eval(source, archs, c.eval_episodes, c.seed)
             self._eval = ev
             self.logger.record("eval/mean_return", ev["mean"])
@@ -506,6 +573,17 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any) -> Any:
 
     import ghp.policies  # noqa: F401
 
+    if c.algo == "ars":
+        import torch
+        from sb3_contrib import ARS
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        stats = out / CHECKPOINT_DIR / "vecnormalize.pkl"
+        if stats.is_file():
+            env = VecNormalize.load(str(stats), env.venv)
+        ars: Any = ARS.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+        ars.weights = torch.nn.utils.parameters_to_vector(ars.policy.parameters()).detach()  # not restored by load
+        return ars
     algo = SAC if c.algo == "sac" else DDPG
     model = algo.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
     replay = out / CHECKPOINT_DIR / REPLAY_FILE
