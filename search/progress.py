@@ -31,7 +31,8 @@ class ProgressPoint:
     rows: tuple[Selection, ...]
     """max, 90%, 80%."""
     frac_at: dict[str, float]
-    """Fraction of the evaluated architectures reaching the max / 90% / 80% thresholds (by label)."""
+    """Fraction of the evaluated architectures reaching the max / 90% / 80% thresholds (by label); 0 while the best
+    is still at the floor."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -84,7 +85,11 @@ def progress(by_step: Mapping[int, Sequence[Any]], metric: str = "return", floor
     points = []
     for step, view in views.items():
         table = select(view, floor=min(fl, max(r.mean_return for r in view)))
-        frac_at = {s.label: sum(r.mean_return >= s.threshold for r in view) / len(view) for s in table.rows}
+        # Nothing above the floor yet (e.g. success 0 everywhere): no architecture "reaches" anything.
+        frac_at = {
+            s.label: 0.0 if table.best <= fl else sum(r.mean_return >= s.threshold for r in view) / len(view)
+            for s in table.rows
+        }
         points.append(
             ProgressPoint(
                 step=step,
