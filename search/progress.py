@@ -133,10 +133,12 @@ def plot_progress(
     steps = [p.step for p in prog.points]
     colors = {"max": "tab:blue", "90%": "tab:orange", "80%": "tab:green"}
     labels = [s.label for s in prog.points[0].rows]
+    styles = ("-", "--", ":")  # coinciding picks (the same architecture) stay visible as overlaid dashes
     for i, label in enumerate(labels):
-        c = colors.get(label)
-        ax.plot(steps, [p.rows[i].mean_return for p in prog.points], marker="o", ms=3, color=c, label=f"ghp {label}")
-        axp.plot(steps, [p.rows[i].params for p in prog.points], marker="o", ms=3, color=c, label=label)
+        c, ls, lw = colors.get(label), styles[i % 3], 3.0 - 0.8 * (i % 3)
+        values = [p.rows[i].mean_return for p in prog.points]
+        ax.plot(steps, values, marker="o", ms=3, color=c, ls=ls, lw=lw, label=f"ghp {label}")
+        axp.plot(steps, [p.rows[i].params for p in prog.points], marker="o", ms=3, color=c, ls=ls, lw=lw, label=label)
     ax.plot(steps, [p.mean for p in prog.points], ls=":", color="gray", label="ghp mean of sample")
     if baseline:
         bs = [b[0] for b in baseline]
