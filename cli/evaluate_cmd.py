@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
+from cli.options import build_config, config_options
+from ghp.evaluate import EvalConfig
 
 
 @click.command()
@@ -18,48 +20,31 @@ from cli.errors import GHPError
     "--archs",
     default="all",
     show_default=True,
-    help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
+    help="'all', a count N (N architectures drawn with --sample-seed), or keys like 8-4-4-4,16-16 ([64]: one layer).",
 )
-@click.option("--episodes", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per architecture.")
 @click.option(
-    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes (0 = one per core)."
+    "--sample-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
-@click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
+)
 @click.option(
     "--checkpoints",
     default=None,
     help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
     "(then ghp report RUN --progress).",
 )
-@click.option(
-    "--envs-per-worker",
-    type=click.IntRange(min=1),
-    default=160,
-    show_default=True,
-    help="Environments each worker steps at once.",
-)
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Architectures per work unit; results are committed once per finished chunk.",
-)
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
+@config_options(EvalConfig)
 def evaluate(
-    run_dir: str,
-    archs: str,
-    episodes: int,
-    workers: int,
-    seed: int,
-    checkpoint: str | None,
-    checkpoints: str | None,
-    envs_per_worker: int,
-    chunk_size: int,
-    max_episode_steps: int | None,
+    run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, **options: Any
 ) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
@@ -69,34 +54,55 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
-      ghp evaluate runs/fetchreach --archs 100 --checkpoints all   # learning progress (ghp report --progress)
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
+      ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
 
-    Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
-    (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
+    Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
+    (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
-    from ghp.evaluate import EvalConfig, checkpoint_names, evaluate_checkpoints
+    from ghp.evaluate import evaluate as run_evaluation
+    from ghp.evaluate import parse_arch_selection
+    from ghp.results import ResultsStore
+    from ghp.run import load_run
 
     with user_errors():
-        if checkpoint is not None and checkpoints is not None:
-            raise ValueError("give either --checkpoint or --checkpoints, not both")
-        config = EvalConfig(
-            episodes=episodes,
-            seed=seed,
-            workers=workers,
-            envs_per_worker=envs_per_worker,
-            chunk_size=chunk_size,
-            max_episode_steps=max_episode_steps,
-            checkpoint=checkpoint or "latest",
-        )
-        import torch
+        config = build_config(EvalConfig, options)
+        if checkpoints is not None:
+            if policy is not None or config.checkpoint != "latest":
+                raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")
+            from ghp.evaluate import checkpoint_names
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        names: list[str | None] = [checkpoint] if checkpoints is None else list(checkpoint_names(run_dir, checkpoints))
+            names = checkpoint_names(run_dir, checkpoints)
+    if checkpoints is not None:
+        _evaluate_checkpoints(run_dir, names, archs, sample_seed, config)
+        return
+    with user_errors():
+        if policy is not None:
+            if archs != "all" or config.checkpoint != "latest":
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
+
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = dataclasses.replace(config, checkpoint=pf.label)
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, sample_seed)
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -109,8 +115,12 @@ def evaluate(
     )
 
     console = Console(stderr=True)
+    console.print(
+        f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
+        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+    )
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]evaluate"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
@@ -122,39 +132,107 @@ def evaluate(
     )
     state: dict[str, Any] = {}
 
-    def on_checkpoint(name: str, run: Any, n: int) -> None:
-        state.clear()
-        state["label"] = "evaluate" if len(names) == 1 else name
-        state["path"] = run.path
-        if len(names) == 1 or name == names[0]:
-            console.print(
-                f"evaluating {n} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-                f"{episodes} episodes each, {config.n_workers} worker(s)"
-                + (f", at {len(names)} checkpoints" if len(names) > 1 else "")
-            )
-
     def on_progress(done: int, total: int, steps: int) -> None:
         import time
 
         now = time.perf_counter()
         if "task" not in state:
-            task = progress.add_task(state["label"], total=total, completed=done, rate="")
-            state.update(task=task, t0=now, d0=done)
+            state.update(task=progress.add_task("evaluate", total=total, completed=done, rate=""), t0=now, d0=done)
             return
         dt = max(now - state["t0"], 1e-9)
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
     try:
-        with progress, user_errors():
-            summaries = evaluate_checkpoints(run_dir, names, archs, config, on_progress, on_checkpoint)
-    except KeyboardInterrupt:
+        with sigterm_as_interrupt() as interruption:
+            try:
+                with progress, user_errors():
+                    summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
+            except KeyboardInterrupt:
+                setting = config.setting(run.timesteps)
+                finished = len(store.finished(setting) & {a.key for a in selected})
+                click.echo(
+                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
+                    f"in {store.path}: run the same command again to resume",
+                    err=True,
+                )
+                sys.exit(interruption.exit_code)
+    finally:
+        store.close()
+    if summary.skipped:
+        console.print(f"skipped {summary.skipped} architectures already evaluated with this setting")
+    rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
+    click.echo(
+        f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
+        f"({rate:,.0f} steps/s); results: {store.path}"
+    )
+    if policy is not None:
         click.echo(
-            f"ghp: interrupted; finished chunks are saved in {state.get('path', run_dir)}/results.sqlite: "
-            "run the same command again to resume",
-            err=True,
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {config.seed})"
         )
-        sys.exit(130)
+    if summary.evaluated == 0 and summary.skipped == 0:
+        raise GHPError("nothing was evaluated")
+
+
+def _evaluate_checkpoints(run_dir: str, names: list[str], archs: str, sample_seed: int, config: EvalConfig) -> None:
+    """``--checkpoints``: every named checkpoint in turn, the same sample and starts; one bar per checkpoint."""
+    import time
+    from pathlib import Path
+
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ghp.evaluate import evaluate_checkpoints
+
+    torch.set_num_threads(1)  # as above: this process only emits weights
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    state: dict[str, Any] = {}
+
+    def on_checkpoint(name: str, run: Any, n: int) -> None:
+        state.clear()
+        state["label"] = name
+        if name == names[0]:
+            console.print(
+                f"evaluating {n} architectures of {run.path} ({run.spec.env_id}) at {len(names)} checkpoints, "
+                f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+            )
+
+    def on_progress(done: int, total: int, steps: int) -> None:
+        now = time.perf_counter()
+        if "task" not in state:
+            task = progress.add_task(state["label"], total=total, completed=done, rate="")
+            state.update(task=task, t0=now, d0=done)
+            return
+        dt = max(now - state["t0"], 1e-9)
+        progress.update(state["task"], completed=done, rate=f"{(done - state['d0']) / dt:.1f} archs/s")
+
+    results = Path(run_dir) / "results.sqlite"
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with progress, user_errors():
+                summaries = evaluate_checkpoints(
+                    run_dir, names, archs, config, on_progress, on_checkpoint, sample_seed=sample_seed
+                )
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); finished chunks are saved in {results}: "
+                "run the same command again to resume",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     evaluated = sum(s.evaluated for s in summaries)
     skipped = sum(s.skipped for s in summaries)
     env_steps = sum(s.env_steps for s in summaries)
@@ -162,10 +240,9 @@ def evaluate(
     if skipped:
         console.print(f"skipped {skipped} architectures already evaluated with this setting")
     rate = env_steps / seconds if seconds > 0 else 0.0
-    where = f"{len(summaries)} checkpoints, " if len(summaries) > 1 else ""
     click.echo(
-        f"evaluated {evaluated} architectures ({where}{env_steps} env steps) in {seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {Path(run_dir) / 'results.sqlite'}"
+        f"evaluated {evaluated} architectures ({len(summaries)} checkpoints, {env_steps} env steps) in "
+        f"{seconds:.1f} s ({rate:,.0f} steps/s); results: {results}"
     )
     if evaluated == 0 and skipped == 0:
         raise GHPError("nothing was evaluated")

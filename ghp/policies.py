@@ -21,6 +21,7 @@ fused Adam step and SB3's ``polyak_update`` (it writes through ``.data``) leave 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,14 +36,14 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
-from ghp.arch import Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
-from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
+from ghp.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
+from ghp.config import ACTION_PENALTIES
+from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
+from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
-
-SAMPLINGS: tuple[str, ...] = ("uniform", "sweep", "depth")
 
 
 def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
@@ -89,9 +90,16 @@ class HyperAdam(torch.optim.Adam):
     """
 
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, lr_scale: float = 1.0, **kwargs: Any) -> None:
-        if not {"foreach", "fused"} & kwargs.keys():
-            kwargs["fused"] = True  # CPU fused Adam: about 4x faster than the default on the hypernetwork's tensors
-        super().__init__(params, lr=lr, **kwargs)
+        params = list(params)
+        if {"foreach", "fused"} & kwargs.keys():
+            super().__init__(params, lr=lr, **kwargs)
+        else:
+            try:
+                # Fused Adam: about 4x faster than the default on the hypernetwork's tensors on CPU.
+                super().__init__(params, lr=lr, fused=True, **kwargs)
+            except RuntimeError:
+                # No fused kernel for these parameters' device (on CPU: torch < 2.4, which added it in PR #123074).
+                super().__init__(params, lr=lr, **kwargs)
         self.lr_scale = lr_scale
         self.on_step: Any = None
         """Called after every step (the policy's architecture resampling). Not a step hook: torch runs those once
@@ -132,9 +140,13 @@ class HyperActor(BasePolicy):
         mlp_mode: str = "auto",
         action_l2: float = 0.0,
         normalize_images: bool = False,
+        action_penalty: str = "preactivation",
     ) -> None:
         super().__init__(observation_space, action_space, normalize_images=False, squash_output=True)
+        if action_penalty not in ACTION_PENALTIES:
+            raise ValueError(f"unknown action penalty {action_penalty!r}: choose one of {', '.join(ACTION_PENALTIES)}")
         self.action_l2 = float(action_l2)
+        self.action_penalty = action_penalty
         self.hypernet_config = dict(hypernet)
         self.space_config = dict(space)
         self.meta_batch = int(meta_batch)
@@ -168,6 +180,7 @@ class HyperActor(BasePolicy):
             stochastic=self.stochastic,
             mlp_mode=self.mlp_mode,
             action_l2=self.action_l2,
+            action_penalty=self.action_penalty,
         )
         return data
 
@@ -229,14 +242,18 @@ class HyperActor(BasePolicy):
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         if not self.stochastic:
             out = self.mlp_out(obs)
+            act = torch.tanh(out)
             if self.action_l2 > 0 and out.requires_grad:
-                # The HER baselines' action penalty, action_l2 * mean(out^2) on the pre-tanh output, added to the
-                # gradient of whatever loss SB3 backpropagates (its loss and loop stay untouched): keeps a
-                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes.
-                pre = out.detach()
-                scale = 2.0 * self.action_l2 / pre.numel()
-                out.register_hook(lambda g: g + scale * pre)
-            return torch.tanh(out)
+                # An action penalty action_l2 * mean(x^2), added to the gradient of whatever loss SB3 backpropagates
+                # (its loss and loop stay untouched). "preactivation": x is the pre-tanh output, which keeps a
+                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes; "action": x is the
+                # squashed action over its bound, as in the HER baselines (a weaker pull, zero gradient once
+                # saturated). Measured against each other on FetchReach-v4 in docs/train.md.
+                x = out if self.action_penalty == "preactivation" else act
+                ref = x.detach()
+                scale = 2.0 * self.action_l2 / ref.numel()
+                x.register_hook(lambda g: g + scale * ref)
+            return act
         mean, log_std, kwargs = self.get_action_dist_params(obs)
         return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
 
@@ -277,6 +294,7 @@ class _GHPMixin:
         actor_weight_decay: float,
         mlp_mode: str,
         action_l2: float = 0.0,
+        action_penalty: str = "preactivation",
     ) -> None:
         if sampling not in SAMPLINGS:
             raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
@@ -293,6 +311,7 @@ class _GHPMixin:
             actor_weight_decay=float(actor_weight_decay),
             mlp_mode=mlp_mode,
             action_l2=float(action_l2),
+            action_penalty=action_penalty,
         )
         self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
         self._arch_rng = np.random.default_rng(arch_seed)
@@ -310,6 +329,7 @@ class _GHPMixin:
             stochastic=stochastic,
             mlp_mode=k["mlp_mode"],
             action_l2=0.0 if stochastic else k["action_l2"],
+            action_penalty=k["action_penalty"],
         ).to(self.device)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -354,6 +374,34 @@ class _GHPMixin:
         if self.ghp_kwargs["sampling"] == "depth":
             return sample_by_depth(self._arch_space, n, self._arch_rng)
         return sample_uniform(self._arch_space, n, self._arch_rng)
+
+    def sampler_state(self) -> dict[str, Any]:
+        """The architecture sampler's state: RNG state, what is left of the current sweep, actor steps so far."""
+        return {
+            "rng": self._arch_rng.bit_generator.state,
+            "sweep": [self._arch_space.index(a) for a in self._sweep._order],
+            "actor_steps": self._actor_steps,
+        }
+
+    def load_sampler_state(self, state: dict[str, Any]) -> None:
+        """Continue sampling from ``state`` (:meth:`sampler_state`)."""
+        self._arch_rng.bit_generator.state = state["rng"]
+        self._sweep._order = [self._arch_space.archs[i] for i in state["sweep"]]
+        self._actor_steps = int(state["actor_steps"])
+
+    # The sampler state travels in the policy's state_dict (torch's "extra state", a JSON string, which SB3's
+    # weights-only loader accepts), so every checkpoint SB3 saves carries it and a resumed run samples the same
+    # architecture sequence as an uninterrupted one.
+    def get_extra_state(self) -> Any:
+        return json.dumps(self.sampler_state())
+
+    def set_extra_state(self, state: Any) -> None:
+        self.load_sampler_state(json.loads(state))
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # A policy saved before the sampler state was: keep the freshly seeded sampler instead of failing.
+        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[misc]
 
     def resample(self) -> None:
         """Draw a new meta batch for the actor (and the target actor, TD3/DDPG)."""
@@ -427,6 +475,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
         actor_weight_decay: float = 0.0,
         mlp_mode: str = "auto",
         action_l2: float = 1.0,
+        action_penalty: str = "preactivation",
         **kwargs: Any,
     ) -> None:
         self._ghp_setup(
@@ -440,6 +489,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
             actor_weight_decay,
             mlp_mode,
             action_l2,
+            action_penalty,
         )
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
