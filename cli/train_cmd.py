@@ -91,7 +91,9 @@ def _progress_bar() -> tuple[Any, Any]:
             text += f" (success {succ:.0%})"
         ev = info.get("eval")
         if ev is not None:
-            text += f", eval best {ev['best']:.1f}" + (f" ({ev['success']:.0%})" if ev.get("success") is not None else "")
+            text += f", eval best {ev['best']:.1f}" + (
+                f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
+            )
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

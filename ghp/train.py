@@ -329,6 +329,8 @@ def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> d
         "archs": rets,
         "success_by_arch": {r.arch.key: r.success_rate for r in recs} if succ else None,
     }
+
+
 NoticeFn = Callable[[str], None]
 """Receives one-line notices for the user (what a resume changed, a missing replay buffer)."""
 
