@@ -74,7 +74,7 @@ def test_progress_bad_input(tmp_path_factory, tmp_path):
     for args, needle in (
         (["evaluate", str(rd), "--checkpoints", "step_7"], "no checkpoint 'step_7'"),
         (["evaluate", str(rd), "--checkpoints", ","], "--checkpoints"),
-        (["evaluate", str(rd), "--checkpoints", "all", "--checkpoint", "step_100"], "not both"),
+        (["evaluate", str(rd), "--checkpoints", "all", "--checkpoint", "step_100"], "--checkpoints alone"),
         (["search", "--env", "Pendulum-v1", "--max-params", "50", "--checkpoint", "best"], "--run"),
         (["search", "--run", str(rd), "--max-params", "500", "--checkpoint", "step_100"], "not evaluated"),
         (["export", str(rd), "--arch", "4", "--checkpoint", "best", "--target", "numpy"], "--checkpoints all"),
