@@ -18,7 +18,7 @@ from ghp.train import TrainConfig
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet"}),
-    (evaluate, EvalConfig, {"run_dir", "archs"}),
+    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed"}),
     (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint"}),
 ]
 
