@@ -480,20 +480,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         common["replay_buffer_class"] = HerReplayBuffer
         common["replay_buffer_kwargs"] = {"n_sampled_goal": c.her_goals, "goal_selection_strategy": "future"}
     if not c.baseline:
-        policy_kwargs.update(
-            hypernet=c.hypernet.to_dict(),
-            space=c.space.to_dict(),
-            meta_batch=c.n_envs,
-            resample_every=c.resample_every,
-            sampling=c.sampling,
-            arch_seed=c.seed,
-            actor_lr_scale=c.actor_lr / c.lr,
-            actor_weight_decay=c.weight_decay,
-            mlp_mode=c.mlp_mode,
-        )
-        if c.algo == "ddpg":
-            policy_kwargs["action_l2"] = c.action_l2
-            policy_kwargs["action_penalty"] = c.action_penalty
+        policy_kwargs["ghp"] = _policy_config(c).to_dict()
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
         ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
@@ -501,6 +488,26 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     policy = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
     return DDPG(GHPTD3Policy if not c.baseline else policy, action_noise=noise, policy_kwargs=policy_kwargs, **common)
+
+
+def _policy_config(c: TrainConfig) -> Any:
+    """The ghp policy's settings (``policy_kwargs["ghp"]``) from a resolved training config."""
+    from ghp.policies import GHPPolicyConfig
+
+    assert c.lr is not None and c.actor_lr is not None and c.resample_every is not None
+    return GHPPolicyConfig(
+        hypernet=c.hypernet,
+        space=c.space,
+        meta_batch=c.n_envs,
+        resample_every=c.resample_every,
+        sampling=c.sampling,
+        arch_seed=c.seed,
+        actor_lr_scale=c.actor_lr / c.lr,
+        actor_weight_decay=c.weight_decay,
+        mlp_mode=c.mlp_mode,
+        action_l2=c.action_l2 if c.algo == "ddpg" else 0.0,
+        action_penalty=c.action_penalty,
+    )
 
 
 def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None:
