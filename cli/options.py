@@ -11,7 +11,7 @@ the same in the library, on the command line, in ``--help`` and in a run's ``con
 config dataclass. Nothing else: the option, its ``--help`` line and its default follow. Types understood:
 
 - ``int``, ``float``, ``str``, ``pathlib.Path``;
-- ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True``);
+- ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True`` or, for ``bool | None``, ``None``);
 - ``tuple[int, ...]``: a comma list (``--widths 4,8,16``);
 - ``X | None`` with default ``None``: optional, ``None`` meaning "decided elsewhere" (for ``TrainConfig``, the
   per-environment default of :func:`ghp.train.resolve`, shown as such in ``--help``).
@@ -148,9 +148,13 @@ def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: 
     kw: dict[str, Any] = {"help": help_text(doc), "show_default": True}
     decls = [option_name(f), f.name]
     if kind is bool:
-        kw["default"] = bool(default)
-        if default:
+        kw["default"] = default
+        if default is None or default:  # --x/--no-x; None: neither given, decided elsewhere
             decls[0] = f"{decls[0]}/--no-{decls[0][2:]}"
+            if default is None:
+                kw["show_default"] = False
+                if none_default:
+                    kw["help"] = f"{kw['help']}  [default: {none_default}]"
         else:
             kw.update(is_flag=True, show_default=False)
     else:

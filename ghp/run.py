@@ -5,6 +5,7 @@ A run directory, written by :func:`ghp.train.train`::
     RUN/config.json        format_version, run_id, versions, train config, env spec, space, hypernetwork, algo
     RUN/model.zip          the latest SB3 model (a stock SAC.load / DDPG.load reloads it once ghp is imported)
     RUN/checkpoints/*.zip  periodic checkpoints (step_<env steps>.zip)
+    RUN/**.vecnormalize.pkl  with --normalize: the observation statistics saved with each model file (ghp.normalize)
     RUN/tb/                TensorBoard logs
 
 Usage::
@@ -24,6 +25,7 @@ from typing import Any
 
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec
+from ghp.normalize import ObsNormalization, load_stats, stats_path
 from ghp.policy import PolicyWeights
 
 FORMAT_VERSION = 1
@@ -48,9 +50,14 @@ class Run:
     baseline: bool
     model: Any = field(repr=False)
     """The loaded SB3 model (SAC or DDPG)."""
+    normalization: ObsNormalization | None = field(default=None, repr=False)
+    """The frozen observation statistics of a ``--normalize`` run (folded into every emitted policy)."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
+
+        A ``--normalize`` run's policies act on raw observations: its statistics are folded into the first layer
+        and its clip into the observation clip (:mod:`ghp.normalize`).
 
         Raises:
             ValueError: an architecture is outside the run's space.
@@ -69,15 +76,18 @@ class Run:
         low, high = self.spec.action_low, self.spec.action_high
         if self.baseline:
             layers = self._baseline_layers()
-            return [PolicyWeights.from_arrays(a, layers, low, high) for a in archs]
+            return [self._folded(PolicyWeights.from_arrays(a, layers, low, high)) for a in archs]
         actor = self.model.policy.actor
         out: list[PolicyWeights] = []
         with torch.no_grad():
             for s in range(0, len(archs), batch_size):
                 chunk = archs[s : s + batch_size]
                 for a, layers in zip(chunk, actor.deterministic_weights(chunk), strict=True):
-                    out.append(PolicyWeights.from_arrays(a, layers, low, high))
+                    out.append(self._folded(PolicyWeights.from_arrays(a, layers, low, high)))
         return out
+
+    def _folded(self, weights: PolicyWeights) -> PolicyWeights:
+        return weights if self.normalization is None else self.normalization.fold(weights)
 
     def policy(self, arch: Arch) -> Any:
         """A plain torch module ``obs -> deterministic action`` for ``arch`` (``emit([arch])[0].to_module()``)."""
@@ -188,6 +198,11 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
         raise ValueError(f"corrupt model file {model_file}: {e}") from None
     model.policy.set_training_mode(False)
+    normalization = load_stats(model_file)
+    if normalization is None and (cfg.get("train") or {}).get("normalize"):
+        raise FileNotFoundError(
+            f"{model_file} was trained with --normalize but its statistics {stats_path(model_file)} are missing"
+        )
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -198,4 +213,5 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         timesteps=int(model.num_timesteps),
         baseline=baseline,
         model=model,
+        normalization=normalization,
     )

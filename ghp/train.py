@@ -24,6 +24,7 @@ from typing import Any
 from ghp.arch import SAMPLINGS, ArchSpace
 from ghp.config import DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
+from ghp.normalize import STATS_SUFFIX, stats_path
 from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg")
@@ -42,6 +43,8 @@ _SAC_LOCOMOTION: dict[str, Any] = dict(
     tau=0.005,
     ent_coef="0.2",
     resample_every=50,
+    normalize=False,
+    normalize_clip=10.0,
 )
 _DDPG_HER: dict[str, Any] = dict(
     algo="ddpg",
@@ -53,6 +56,8 @@ _DDPG_HER: dict[str, Any] = dict(
     tau=0.05,
     ent_coef="auto",
     resample_every=4,
+    normalize=False,
+    normalize_clip=5.0,
 )
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": {
@@ -136,6 +141,13 @@ class TrainConfig:
     """``dummy`` (one process, measured fastest here) or ``subproc``."""
     threads: int = 1
     """torch threads."""
+    normalize: bool | None = None
+    """Normalise observations with SB3's VecNormalize (running mean and std, then clipped); the statistics are
+    saved with every checkpoint and folded into the exported policies' first layer (``ghp.normalize``)."""
+    normalize_reward: bool = False
+    """With ``normalize``: also scale rewards by the running std of the discounted return (training only)."""
+    normalize_clip: float | None = None
+    """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
     """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
 
@@ -199,6 +211,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
+    if c.normalize_clip is None or not c.normalize_clip > 0:
+        raise ValueError(f"--normalize-clip must be positive, got {c.normalize_clip}")
     if c.batch_size < c.n_envs:
         raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
     c.space  # noqa: B018  (validates widths and depths)
@@ -233,9 +247,10 @@ def _check_out(out: Path, resume: bool, force: bool) -> bool:
     return False
 
 
-def _make_vec_env(c: TrainConfig) -> Any:
+def _make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
+    """The training environments; with ``normalize``, inside a ``VecNormalize`` (restored from ``stats`` if given)."""
     from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     env_id = c.env_id
 
@@ -243,9 +258,16 @@ def _make_vec_env(c: TrainConfig) -> Any:
         return Monitor(make_env(env_id))
 
     fns = [factory for _ in range(c.n_envs)]
-    if c.vec_env == "subproc" and c.n_envs > 1:
-        return SubprocVecEnv(fns)
-    return DummyVecEnv(fns)
+    venv = SubprocVecEnv(fns) if c.vec_env == "subproc" and c.n_envs > 1 else DummyVecEnv(fns)
+    if not c.normalize:
+        return venv
+    if stats is not None:
+        env = VecNormalize.load(str(stats), venv)
+        env.training, env.norm_reward = True, c.normalize_reward
+        return env
+    # Monitor sits inside, so the progress bar and TensorBoard report raw returns.
+    assert c.normalize_clip is not None and c.gamma is not None  # resolved
+    return VecNormalize(venv, norm_obs=True, norm_reward=c.normalize_reward, clip_obs=c.normalize_clip, gamma=c.gamma)
 
 
 def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
@@ -330,6 +352,12 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
     ckpt_dir.mkdir(exist_ok=True)
     ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
     model.save(ckpt)
+    vec_normalize = model.get_vec_normalize_env()
+    if vec_normalize is not None:  # --normalize: the statistics go with every model file (ghp.normalize)
+        vec_normalize.save(str(stats_path(ckpt)))
+        tmp = out / ("stats" + STATS_SUFFIX + ".tmp")
+        shutil.copyfile(stats_path(ckpt), tmp)
+        tmp.replace(stats_path(out / MODEL_FILE))
     shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
     (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
     if with_replay:
@@ -401,7 +429,10 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
     except OSError as e:
         raise PermissionError(f"cannot create the run directory {out}: {e.strerror}") from None
     assert c.steps is not None
-    env = _make_vec_env(c)
+    stats = stats_path(out / MODEL_FILE) if resuming and c.normalize else None
+    if stats is not None and not stats.is_file():
+        raise FileNotFoundError(f"cannot resume {out}: it was trained with --normalize but {stats} is missing")
+    env = _make_vec_env(c, stats)
     try:
         if resuming:
             model = _load_for_resume(c, out, env)
