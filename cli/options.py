@@ -21,7 +21,8 @@ Optional field metadata, ``field(default=..., metadata={...})``, only where the 
 - ``"choices"``: the allowed strings, taken from the module's constant (``ALGOS``, ``DECODERS``...): ``click.Choice``;
 - ``"min"``: lowest allowed integer (``click.IntRange``);
 - ``"flag"``: the option's name when it is not the field's (``env_id`` is ``--env``);
-- ``"required"``: the command line must give it (``--env``), though the library has a default;
+- ``"required"``: the command line (or a ``--config`` file) must give it (``--env``), though the library has a
+  default;
 - ``"show_default"``: how ``--help`` names a default that the value does not show (``None`` meaning a rule);
 - ``"parse"``: a function from the option's text to the field's value (raising ``ValueError``), for other types.
 
@@ -129,6 +130,12 @@ def option_name(f: dataclasses.Field[Any]) -> str:
     return str(f.metadata.get("flag", "--" + f.name.replace("_", "-")))
 
 
+def _required(f: dataclasses.Field[Any]) -> bool:
+    """Whether field ``f`` must be given: ``required`` metadata, or no default at all."""
+    no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    return bool(f.metadata.get("required")) or no_default
+
+
 def _default(f: dataclasses.Field[Any]) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
@@ -142,9 +149,7 @@ def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: 
     meta: Mapping[str, Any] = f.metadata
     kind = _base_type(annotation)
     default = _default(f)
-    required = bool(meta.get("required")) or (
-        f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    )
+    required = _required(f)
     kw: dict[str, Any] = {"help": help_text(doc), "show_default": True}
     decls = [option_name(f), f.name]
     if kind is bool:
@@ -182,9 +187,8 @@ def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: 
             kw.update(show_default=False, help=f"{kw['help']}  [default: {shown}]")
         elif default is None:
             kw["show_default"] = False
-    if required:
-        kw.pop("default", None)
-        kw.update(required=True, show_default=False)
+    if required:  # checked by build_config, after a --config file had its say
+        kw.update(default=None, show_default=False, help=f"{kw['help']}  [required]")
     return click.option(*decls, **kw)
 
 
@@ -212,9 +216,51 @@ def config_options(cls: type, none_default: str | None = None) -> Callable[[F], 
     return decorate
 
 
-def build_config(cls: type[C], options: dict[str, Any], **overrides: Any) -> C:
-    """The ``cls`` instance of the parsed options: pops the fields' values out of ``options`` (what is left are the
-    command's own options); ``overrides`` replace individual values (e.g. a translated path)."""
-    values = {f.name: options.pop(f.name) for f in config_fields(cls) if f.name in options}
-    values.update(overrides)
+def build_config(
+    cls: type[C], options: dict[str, Any], base: Mapping[str, Any] | None = None, source: str = "the config file"
+) -> C:
+    """The ``cls`` instance of the parsed options; pops the fields' values out of ``options`` (what is left are the
+    command's own options).
+
+    Args:
+        cls: the command's config dataclass.
+        options: the command's keyword arguments.
+        base: settings read from a config file (:func:`ghp.config.read_config_file`): they replace the defaults,
+            and options given on the command line replace them.
+        source: how error messages name ``base``.
+
+    Raises:
+        click.UsageError: a value of ``base`` the option would refuse, or a required option given nowhere.
+    """
+    ctx = click.get_current_context(silent=True)
+    params = {p.name: p for p in ctx.command.params} if ctx is not None else {}
+    values: dict[str, Any] = {}
+    for f in config_fields(cls):
+        if f.name not in options:
+            continue
+        values[f.name] = options.pop(f.name)
+        if base is None or f.name not in base or _given(ctx, f.name):
+            continue
+        values[f.name] = _convert(ctx, params.get(f.name), base[f.name], f.name, source)
+    for f in config_fields(cls):
+        if _required(f) and f.name in values and values[f.name] is None:
+            raise click.UsageError(f"Missing option '{option_name(f)}'.", ctx=ctx)
     return cls(**values)
+
+
+def _given(ctx: click.Context | None, name: str) -> bool:
+    """Whether option ``name`` was given on the command line (or by an environment variable)."""
+    if ctx is None:
+        return True
+    source = ctx.get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+
+
+def _convert(ctx: click.Context | None, param: click.Parameter | None, value: Any, name: str, source: str) -> Any:
+    """A config file's ``value`` through the option's own type (choices, ranges, comma lists are checked)."""
+    if value is None or param is None:
+        return value
+    try:
+        return param.type.convert(value, param, ctx)
+    except click.BadParameter as e:
+        raise click.UsageError(f"{name} in {source}: {e.message}", ctx=ctx) from None

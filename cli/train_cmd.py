@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -18,7 +19,15 @@ from ghp.train import TrainConfig
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest save.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML (or JSON) file of settings named as TrainConfig's fields (the options without --, _ for -); "
+    "options given here override it. A run's config.json replays that run (give a new --out).",
+)
+@click.option("--print-config", is_flag=True, help="Print the resolved settings as YAML (a --config file) and exit.")
+def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, print_config: bool, **options: Any) -> None:
     """Train one graph hypernetwork that emits a policy for every MLP architecture of the space.
 
     \b
@@ -27,13 +36,25 @@ def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
       ghp train --env FetchReach-v4 --out runs/fetchreach          # DDPG + HER
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
+      ghp train --config pendulum.yml --steps 2000                 # the file's settings, --steps overridden
+      ghp train --config runs/pendulum/config.json --out runs/again  # replay a run
+      ghp train --env Hopper-v5 --print-config > hopper.yml        # every setting, resolved
 
     Ctrl-C saves a checkpoint; --resume continues from it.
     """
+    from ghp.config import read_config_file
     from ghp.train import train as run_train
 
     with user_errors():
-        config = build_config(TrainConfig, options)
+        base = None if config_file is None else read_config_file(config_file, TrainConfig)
+        config = build_config(TrainConfig, options, base, source=str(config_file))
+        if print_config:
+            import yaml
+
+            from ghp.train import resolve
+
+            click.echo(yaml.safe_dump(resolve(config).to_dict(), sort_keys=False, default_flow_style=None).rstrip())
+            return
     progress, bar = (None, None) if quiet else _progress_bar()
     try:
         with user_errors():

@@ -17,7 +17,7 @@ from ghp.train import TrainConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
-    (train, TrainConfig, {"resume", "force", "quiet"}),
+    (train, TrainConfig, {"resume", "force", "quiet", "config_file", "print_config"}),
     (evaluate, EvalConfig, {"run_dir", "archs"}),
     (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint"}),
 ]
@@ -32,8 +32,8 @@ def test_each_field_has_exactly_one_option_with_its_default_and_docstring(comman
         (p,) = params
         assert docs.get(f.name), f"{cls.__name__}.{f.name} has no docstring"
         assert p.help.startswith(help_text(docs[f.name]))
-        if p.required:
-            assert f.metadata.get("required") or f.default is dataclasses.MISSING
+        if f.metadata.get("required"):  # given on the command line or in a --config file (build_config checks)
+            assert p.default is None and "[required]" in p.help
         else:
             assert p.default == f.default, f"{command.name} --{f.name}: {p.default!r} != {f.default!r}"
     names = {f.name for f in dataclasses.fields(cls)}
