@@ -95,6 +95,9 @@ def _progress_bar() -> tuple[Any, Any]:
         text = "-" if ret is None else f"{ret:.1f}"
         if succ is not None:
             text += f" (success {succ:.0%})"
+        ev = info.get("eval_return")
+        if ev is not None:  # deterministic: reads far better than the exploring training episodes
+            text += f", eval {ev:.1f}"
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

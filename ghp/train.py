@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 import uuid
@@ -221,7 +222,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
-"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``."""
+"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate`` and
+``eval_return`` (the latest deterministic evaluation of a callback that makes one, else None)."""
 
 
 def _check_out(out: Path, resume: bool, force: bool) -> bool:
@@ -365,9 +367,11 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
     return ckpt
 
 
-def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None) -> Any:
+def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None, others: list[Any]) -> Any:
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
+
+    evaluators = [cb for cb in _flatten(others) if hasattr(cb, "last_mean_reward")]
 
     class _Callback(BaseCallback):
         """Periodic checkpoints and progress reports."""
@@ -395,6 +399,7 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
                         "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                         "success_rate": float(np.mean(succ)) if succ else None,
+                        "eval_return": _latest_eval(evaluators),
                     }
                 )
             return True
@@ -402,8 +407,55 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
     return _Callback()
 
 
-def train(config: TrainConfig, resume: bool = False, force: bool = False, progress: ProgressFn | None = None) -> Path:
+def _flatten(callbacks: list[Any]) -> list[Any]:
+    """Every callback, those inside SB3 ``CallbackList`` s and ``EvalCallback`` children included."""
+    out = []
+    for cb in callbacks:
+        out.append(cb)
+        out += _flatten(list(getattr(cb, "callbacks", []) or []))
+    return out
+
+
+def _latest_eval(evaluators: list[Any]) -> float | None:
+    """The latest deterministic evaluation's mean return (SB3's ``EvalCallback.last_mean_reward`` convention)."""
+    for cb in evaluators:
+        value = float(cb.last_mean_reward)
+        if math.isfinite(value):  # -inf until the first evaluation
+            return value
+    return None
+
+
+def _user_callbacks(callback: Any) -> list[Any]:
+    """``callback`` (None, an SB3 callback, a list of them, or a function ``(locals, globals) -> bool``) as a list."""
+    if callback is None:
+        return []
+    items = list(callback) if isinstance(callback, (list, tuple)) else [callback]
+    from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
+
+    out = []
+    for cb in items:
+        if isinstance(cb, BaseCallback):
+            out.append(cb)
+        elif callable(cb):
+            out.append(ConvertCallback(cb))
+        else:
+            raise ValueError(f"callback must be an SB3 BaseCallback, a list of them or a function, not {cb!r}")
+    return out
+
+
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+    callback: Any = None,
+) -> Path:
     """Train (or, with ``resume``, continue) a run; returns its directory.
+
+    ``callback``: SB3 callbacks (one ``BaseCallback``, a list of them, or a function ``(locals, globals) -> bool``,
+    as ``model.learn`` takes), called after ghp's own (checkpoints, progress) at every step; one returning False
+    stops training, which is then saved like a finished run. A callback with SB3's ``EvalCallback`` attribute
+    ``last_mean_reward`` has its latest value reported to ``progress`` as ``eval_return``.
 
     Ctrl-C saves ``model.zip``, a checkpoint and the replay buffer, then re-raises ``KeyboardInterrupt``.
 
@@ -414,6 +466,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
     import torch
 
     c = resolve(config)
+    user = _user_callbacks(callback)
     out = Path(c.out)  # type: ignore[arg-type]
     resuming = _check_out(out, resume, force)
     if resuming:
@@ -446,7 +499,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
             if remaining > 0:
                 model.learn(
                     total_timesteps=remaining,
-                    callback=_callback(out, c, c.steps, progress),
+                    callback=[_callback(out, c, c.steps, progress, user), *user],
                     reset_num_timesteps=not resuming,
                     tb_log_name="run",
                 )
