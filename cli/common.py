@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -53,3 +55,49 @@ def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
     """Call a library function, translating user errors."""
     with user_errors():
         return fn(*args, **kwargs)
+
+
+@dataclass
+class Interruption:
+    """Which signal interrupted a long command (``None`` while none has)."""
+
+    signal: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``SIGTERM`` or ``Ctrl-C``."""
+        return "SIGTERM" if self.signal == signal.SIGTERM else "Ctrl-C"
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + (self.signal or signal.SIGINT)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[Interruption]:
+    """Treat SIGTERM (Slurm, Kubernetes, ``timeout``) like Ctrl-C inside the block: it raises ``KeyboardInterrupt``.
+
+    Only the first signal interrupts; later ones are ignored so the work saved on the way out is not cut short.
+    The previous handlers are restored on exit.
+    """
+    import threading
+
+    state = Interruption()
+    if threading.current_thread() is not threading.main_thread():  # signal handlers can only be set there
+        yield state
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if state.signal is not None:
+            return
+        state.signal = signum
+        raise KeyboardInterrupt
+
+    old_term = signal.signal(signal.SIGTERM, handler)
+    old_int = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import build_config, config_options
 from ghp.evaluate import EvalConfig
@@ -32,8 +32,8 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
 
-    Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
-    (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
+    Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
+    (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
@@ -94,17 +94,19 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
         progress.update(state["task"], completed=done, rate=rate)
 
     try:
-        with progress, user_errors():
-            summary, _ = run_evaluation(run, selected, config, store, on_progress)
-    except KeyboardInterrupt:
-        setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
-        finished = len(store.finished(setting) & {a.key for a in selected})
-        click.echo(
-            f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
-            "run the same command again to resume",
-            err=True,
-        )
-        sys.exit(130)
+        with sigterm_as_interrupt() as interruption:
+            try:
+                with progress, user_errors():
+                    summary, _ = run_evaluation(run, selected, config, store, on_progress)
+            except KeyboardInterrupt:
+                setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+                finished = len(store.finished(setting) & {a.key for a in selected})
+                click.echo(
+                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
+                    f"in {store.path}: run the same command again to resume",
+                    err=True,
+                )
+                sys.exit(interruption.exit_code)
     finally:
         store.close()
     if summary.skipped:

@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
-from cli.errors import GHPError
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import build_config, config_options
 from ghp.train import TrainConfig
 
@@ -40,7 +39,7 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
       ghp train --config runs/pendulum/config.json --out runs/again  # replay a run
       ghp train --env Hopper-v5 --print-config > hopper.yml        # every setting, resolved
 
-    Ctrl-C saves a checkpoint; --resume continues from it.
+    Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
     """
     from ghp.config import read_config_file
     from ghp.train import train as run_train
@@ -55,20 +54,37 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
 
             click.echo(yaml.safe_dump(resolve(config).to_dict(), sort_keys=False, default_flow_style=None).rstrip())
             return
+    ctx = click.get_current_context()
+    # --resume keeps the saved run's settings except those given on this command line or in a --config file
+    # (ghp.train.resume_config).
+    fields = set(config.to_dict())
+    given = [
+        name
+        for name in ctx.params
+        if name in fields
+        and (ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE or name in (base or {}))
+    ]
     progress, bar = (None, None) if quiet else _progress_bar()
-    try:
-        with user_errors():
-            try:
-                path = run_train(config, resume=resume, force=force, progress=progress)
-            finally:
-                if bar is not None and bar.live.is_started:
-                    bar.stop()
-    except KeyboardInterrupt:
-        click.echo("ghp: interrupted; saved a checkpoint (continue with --resume)", err=True)
-        sys.exit(130)
-    except GHPError:
-        raise
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    path = run_train(config, resume=resume, force=force, progress=progress, given=given, notice=_notice)
+                finally:
+                    if bar is not None and bar.live.is_started:
+                        bar.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); saved the model, a checkpoint and the replay buffer "
+                "(continue with --resume)",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     click.echo(f"run saved in {path}")
+
+
+def _notice(text: str) -> None:
+    click.echo(f"ghp: {text}", err=True)
 
 
 def _progress_bar() -> tuple[Any, Any]:

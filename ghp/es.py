@@ -40,6 +40,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import multiprocessing as mp
@@ -125,7 +126,7 @@ def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWei
     b_new = b.astype(np.float64) - w64 @ (mean / std)
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
     clip = _map_clip(weights, lambda z: mean + z * std)  # a clip of z = (x - mean) / std is one of x
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, *clip)
+    return dataclasses.replace(weights, layers=layers, clip_low=clip[0], clip_high=clip[1])
 
 
 def _map_clip(weights: PolicyWeights, to: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -144,7 +145,7 @@ def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
     b_new = b.astype(np.float64) + w64 @ stats.shift
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
     clip = _map_clip(weights, lambda x: (x - stats.shift) / stats.std)
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, *clip)
+    return dataclasses.replace(weights, layers=layers, clip_low=clip[0], clip_high=clip[1])
 
 
 # --------------------------------------------------------------------------------------------- parameter maps
@@ -201,7 +202,14 @@ class DenseMap:
             k += o * i
             layers.append((w, theta[k : k + o].astype(np.float32)))
             k += o
-        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high, self.clip_low, self.clip_high)
+        return PolicyWeights(
+            self.arch,
+            tuple(layers),
+            self.action_low,
+            self.action_high,
+            clip_low=self.clip_low,
+            clip_high=self.clip_high,
+        )
 
 
 # --------------------------------------------------------------------------------------------- rollouts

@@ -346,6 +346,7 @@ class _Group:
         if weights[0].clip_low is not None:  # a --normalize run's observation clip, [G, 1, obs_dim] each
             lo, hi = (np.stack([getattr(w, k)[None, :] for w in weights]) for k in ("clip_low", "clip_high"))
             self.clip = (lo, hi)
+        self.tanh = weights[0].activation == "tanh"
         self.low = weights[0].action_low
         self.span = weights[0].action_high - weights[0].action_low
         n = len(weights) * episodes
@@ -373,7 +374,11 @@ class _Group:
             h = np.matmul(h, wt)
             h += b
             if j < last:
-                np.maximum(h, np.float32(0), out=h)
+                # Zero padding is harmless for both activations: relu(0) = tanh(0) = 0.
+                if self.tanh:
+                    np.tanh(h, out=h)
+                else:
+                    np.maximum(h, np.float32(0), out=h)
         np.tanh(h, out=h)
         # low + (u + 1) * 0.5 * span, in place, in the same order of operations.
         h += np.float32(1)
@@ -453,9 +458,9 @@ def _weight_bytes(w: PolicyWeights, pad_to: int) -> int:
 
 def _groups(weights: Sequence[PolicyWeights], pad_to: int, max_archs: int) -> list[list[int]]:
     """Positions of ``weights`` cut into groups of one shape class, at most ``max_archs`` each."""
-    by_class: dict[tuple[int, ...], list[int]] = {}
+    by_class: dict[tuple[tuple[int, ...], str], list[int]] = {}
     for p, w in enumerate(weights):
-        by_class.setdefault(shape_class(w.arch, pad_to), []).append(p)
+        by_class.setdefault((shape_class(w.arch, pad_to), w.activation), []).append(p)
     groups: list[list[int]] = []
     for members in by_class.values():
         groups.extend(members[i : i + max_archs] for i in range(0, len(members), max_archs))

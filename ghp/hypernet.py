@@ -38,18 +38,17 @@ from torch import nn
 
 from ghp.arch import Arch
 from ghp.config import DECODERS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
+from ghp.counting import layer_shapes
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 from ghp.mlp import (
     FactorisedSchedule,
+    LayerWeights,
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
     run_mlps,
     split_sizes,
 )
-
-LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
-"""``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
 
 
 @dataclass(frozen=True)
@@ -124,10 +123,11 @@ class GraphHypernet(nn.Module):
             f"out_width={self.out_width}, max_width={self.max_width}, max_depth={self.max_depth}"
         )
 
-    def layer_shapes(self, arch: Arch) -> list[tuple[int, int]]:
-        """``(out, in)`` of every linear layer of ``arch`` (output layer last)."""
-        dims = [self.in_dim, *arch.hidden, self.out_width]
-        return [(dims[j + 1], dims[j]) for j in range(len(dims) - 1)]
+    def weight_shapes(self, arch: Arch) -> list[tuple[int, int]]:
+        """Shape ``(out, in)`` of every emitted weight matrix of ``arch``, output layer last (the training network's
+        output layer: ``out_width`` rows, e.g. SAC's mean and log-std). :func:`ghp.counting.layer_shapes` gives the
+        same layers as ``(in, out)``."""
+        return [(o, i) for i, o in layer_shapes(arch, self.in_dim, self.out_width)]
 
     def check(self, arch: Arch) -> None:
         """Refuse architectures this hypernetwork cannot decode."""
@@ -165,7 +165,7 @@ class GraphHypernet(nn.Module):
             col = g.mask[:, t]
             masks.append(None if bool(col.all()) else col.float().unsqueeze(1))
         p = (n - 1) // 2  # layer slots: weight nodes sit at 1, 3, ..., bias nodes at 2, 4, ...
-        shapes = [self.layer_shapes(a) for a in archs]
+        shapes = [self.weight_shapes(a) for a in archs]
         scales = torch.ones(b, p)
         for i, sh in enumerate(shapes):
             for j, (_, fan_in) in enumerate(sh):

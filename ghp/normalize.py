@@ -23,6 +23,7 @@ the first layer.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,7 @@ class ObsNormalization:
         layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
         lo = (self.mean - self.clip * self.std).astype(np.float32)
         hi = (self.mean + self.clip * self.std).astype(np.float32)
-        return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, lo, hi)
+        return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)
 
 
 def load_vec_normalize(path: str | Path) -> Any:

@@ -21,6 +21,7 @@ fused Adam step and SB3's ``polyak_update`` (it writes through ``.data``) leave 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,7 +37,8 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
-from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
+from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
+from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
@@ -352,6 +354,34 @@ class _GHPMixin:
         if self.ghp_kwargs["sampling"] == "depth":
             return sample_by_depth(self._arch_space, n, self._arch_rng)
         return sample_uniform(self._arch_space, n, self._arch_rng)
+
+    def sampler_state(self) -> dict[str, Any]:
+        """The architecture sampler's state: RNG state, what is left of the current sweep, actor steps so far."""
+        return {
+            "rng": self._arch_rng.bit_generator.state,
+            "sweep": [self._arch_space.index(a) for a in self._sweep._order],
+            "actor_steps": self._actor_steps,
+        }
+
+    def load_sampler_state(self, state: dict[str, Any]) -> None:
+        """Continue sampling from ``state`` (:meth:`sampler_state`)."""
+        self._arch_rng.bit_generator.state = state["rng"]
+        self._sweep._order = [self._arch_space.archs[i] for i in state["sweep"]]
+        self._actor_steps = int(state["actor_steps"])
+
+    # The sampler state travels in the policy's state_dict (torch's "extra state", a JSON string, which SB3's
+    # weights-only loader accepts), so every checkpoint SB3 saves carries it and a resumed run samples the same
+    # architecture sequence as an uninterrupted one.
+    def get_extra_state(self) -> Any:
+        return json.dumps(self.sampler_state())
+
+    def set_extra_state(self, state: Any) -> None:
+        self.load_sampler_state(json.loads(state))
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # A policy saved before the sampler state was: keep the freshly seeded sampler instead of failing.
+        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[misc]
 
     def resample(self) -> None:
         """Draw a new meta batch for the actor (and the target actor, TD3/DDPG)."""

@@ -17,8 +17,8 @@ import math
 import shutil
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,19 @@ from ghp.arch import SAMPLINGS, ArchSpace
 from ghp.config import DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
 from ghp.normalize import STATS_SUFFIX, stats_path
-from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
+from ghp.run import (
+    BASELINE_ARCH,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    is_ghp_run,
+    read_config,
+)
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg")
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 REPLAY_FILE = "replay_buffer.pkl"
 
 # Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
@@ -151,6 +160,9 @@ class TrainConfig:
     """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
     """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
+    device: str = field(default="auto", metadata={"choices": ("auto", "cpu", "cuda")})
+    """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
+    emit on the CPU."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -198,6 +210,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         raise ValueError(f"--steps must be at least 1, got {c.steps}")
     if c.decoder not in DECODERS:
         raise ValueError(f"unknown decoder {c.decoder!r}: choose one of {', '.join(DECODERS)}")
+    if c.device not in DEVICES:
+        raise ValueError(f"unknown device {c.device!r}: choose one of {', '.join(DEVICES)}")
     if c.vec_env not in VEC_ENVS:
         raise ValueError(f"unknown vec env {c.vec_env!r}: choose one of {', '.join(VEC_ENVS)}")
     for name, value, low in (
@@ -224,6 +238,57 @@ def resolve(config: TrainConfig) -> TrainConfig:
 ProgressFn = Callable[[dict[str, Any]], None]
 """Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate`` and
 ``eval_return`` (the latest deterministic evaluation of a callback that makes one, else None)."""
+NoticeFn = Callable[[str], None]
+"""Receives one-line notices for the user (what a resume changed, a missing replay buffer)."""
+
+RESUME_APPLIED: tuple[str, ...] = (
+    "steps",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "checkpoint_every",
+    "vec_env",
+    "threads",
+    "device",
+)
+"""Settings ``--resume`` applies when they differ from the saved run's; any other difference is refused."""
+
+
+def option_name(field_name: str) -> str:
+    """The command-line spelling of a :class:`TrainConfig` field (``env_id`` -> ``--env``)."""
+    return "--env" if field_name == "env_id" else "--" + field_name.replace("_", "-")
+
+
+def resume_config(saved: TrainConfig, config: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
+    """The configuration a resumed run continues with: the saved one, plus the given settings that can change.
+
+    Args:
+        saved: the run's resolved configuration (``config.json``).
+        config: what was asked for now.
+        given: names of the fields the user set; ``None`` takes every field that differs from its default.
+
+    Raises:
+        ValueError: a given setting differs from the saved run's and cannot change in the middle of a run (one
+            line naming each such option, with both values).
+    """
+    if given is None:
+        default = TrainConfig()
+        given = [f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(default, f.name)]
+    changes = {
+        k: getattr(config, k)
+        for k in given
+        if k != "out" and getattr(config, k) is not None and getattr(config, k) != getattr(saved, k)
+    }
+    refused = [k for k in changes if k not in RESUME_APPLIED]
+    if refused:
+        diffs = ", ".join(f"{option_name(k)} (saved {getattr(saved, k)!r}, given {changes[k]!r})" for k in refused)
+        raise ValueError(
+            f"--resume continues the saved run, and these settings cannot change in the middle of it: {diffs}; "
+            "drop them, or start a new run (another --out, or --force)"
+        )
+    return dataclasses.replace(saved, **changes)
 
 
 def _check_out(out: Path, resume: bool, force: bool) -> bool:
@@ -239,6 +304,11 @@ def _check_out(out: Path, resume: bool, force: bool) -> bool:
         raise FileExistsError(f"{out} already holds a run: use --resume to continue it or --force to replace it")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
+    if force and out.is_dir() and any(out.iterdir()) and not is_ghp_run(out):
+        raise FileExistsError(
+            f"--force replaces only a ghp run, and {out} holds other files (no {CONFIG_FILE} with a ghp "
+            "format_version): choose another --out"
+        )
     probe_dir = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
     if not probe_dir.is_dir():
         raise ValueError(f"cannot create the run directory {out}: {probe_dir} is not a directory")
@@ -283,7 +353,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     common: dict[str, Any] = dict(
         env=env,
         learning_rate=c.lr,
-        buffer_size=max(1, min(c.buffer_size, c.steps)),
+        buffer_size=buffer_capacity(c),
         learning_starts=c.learning_starts,
         batch_size=c.batch_size,
         tau=c.tau,
@@ -292,7 +362,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         gradient_steps=-1,
         tensorboard_log=str(tb),
         seed=c.seed,
-        device="cpu",
+        device=c.device,
         verbose=0,
     )
     policy_kwargs: dict[str, Any] = {"net_arch": {"pi": list(BASELINE_ARCH.hidden), "qf": [256, 256]}}
@@ -394,7 +464,9 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
                 succ = list(self.model.ep_success_buffer or [])
                 progress(
                     {
-                        "steps": n,
+                        # n_envs environments step together, so the last step can overshoot a total that is not a
+                        # multiple of n_envs (16 of 10 with 8 environments): the bar never shows more than asked.
+                        "steps": min(n, total),
                         "total": total,
                         "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
@@ -448,16 +520,22 @@ def train(
     resume: bool = False,
     force: bool = False,
     progress: ProgressFn | None = None,
+    given: Collection[str] | None = None,
+    notice: NoticeFn | None = None,
     callback: Any = None,
 ) -> Path:
     """Train (or, with ``resume``, continue) a run; returns its directory.
 
-    ``callback``: SB3 callbacks (one ``BaseCallback``, a list of them, or a function ``(locals, globals) -> bool``,
-    as ``model.learn`` takes), called after ghp's own (checkpoints, progress) at every step; one returning False
-    stops training, which is then saved like a finished run. A callback with SB3's ``EvalCallback`` attribute
-    ``last_mean_reward`` has its latest value reported to ``progress`` as ``eval_return``.
+    A ``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) saves ``model.zip``, a checkpoint and the
+    replay buffer, then is re-raised.
 
-    Ctrl-C saves ``model.zip``, a checkpoint and the replay buffer, then re-raises ``KeyboardInterrupt``.
+    Args:
+        given: with ``resume``, the fields the user set (:func:`resume_config`); ``None``: those off their default.
+        notice: receives one-line notices (settings a resume changed, a resume without a replay buffer).
+        callback: SB3 callbacks (one ``BaseCallback``, a list of them, or a function ``(locals, globals) -> bool``,
+            as ``model.learn`` takes), called after ghp's own (checkpoints, progress) at every step; one returning
+            False stops training, which is then saved like a finished run. A callback with SB3's ``EvalCallback``
+            attribute ``last_mean_reward`` has its latest value reported to ``progress`` as ``eval_return``.
 
     Raises:
         ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
@@ -470,9 +548,17 @@ def train(
     out = Path(c.out)  # type: ignore[arg-type]
     resuming = _check_out(out, resume, force)
     if resuming:
-        old = read_config(out)
-        c = TrainConfig.from_dict(old["train"])
-        c = resolve(dataclasses.replace(c, out=str(out), steps=config.steps or c.steps))
+        try:
+            saved = resolve(TrainConfig.from_dict(read_config(out)["train"]))
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"corrupt run config in {out}: {e}") from None
+        c = resolve(dataclasses.replace(resume_config(saved, config, given), out=str(out)))
+        changed = [k for k in RESUME_APPLIED if getattr(c, k) != getattr(saved, k)]
+        if changed and notice is not None:
+            notice(
+                "resuming with "
+                + ", ".join(f"{option_name(k)} {getattr(c, k)} (was {getattr(saved, k)})" for k in changed)
+            )
     spec = env_spec(c.env_id)
     torch.set_num_threads(c.threads)
     if not resuming and out.exists() and force:
@@ -488,7 +574,7 @@ def train(
     env = _make_vec_env(c, stats)
     try:
         if resuming:
-            model = _load_for_resume(c, out, env)
+            model = _load_for_resume(c, out, env, notice)
             run_id = str(read_config(out)["run_id"])
         else:
             model = _build_model(c, spec, env, out / "tb")
@@ -508,18 +594,53 @@ def train(
             raise
         _save(model, out, with_replay=True)
     finally:
-        env.close()
+        try:
+            env.close()
+        except (EOFError, BrokenPipeError, ConnectionError):  # subprocess environments already gone (SIGTERM)
+            pass
     return out
 
 
-def _load_for_resume(c: TrainConfig, out: Path, env: Any) -> Any:
+def buffer_capacity(c: TrainConfig) -> int:
+    """Replay buffer capacity: ``buffer_size``, capped at the run's total steps (a larger one is never filled)."""
+    assert c.steps is not None
+    return max(1, min(c.buffer_size, c.steps))
+
+
+def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | None) -> Any:
     from stable_baselines3 import DDPG, SAC
 
     import ghp.policies  # noqa: F401
+    from ghp.replay import resize_replay_buffer
 
     algo = SAC if c.algo == "sac" else DDPG
-    model = algo.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+    capacity = buffer_capacity(c)
+    # Settings that may change on resume (RESUME_APPLIED) replace the saved ones before the model is set up.
+    custom = {
+        "buffer_size": capacity,
+        "learning_starts": c.learning_starts,
+        "batch_size": c.batch_size,
+        "gamma": c.gamma,
+        "tau": c.tau,
+    }
+    model = algo.load(
+        out / MODEL_FILE, env=env, device=c.device, tensorboard_log=str(out / "tb"), custom_objects=custom
+    )
     replay = out / CHECKPOINT_DIR / REPLAY_FILE
     if replay.is_file():
         model.load_replay_buffer(replay)
+        buf: Any = model.replay_buffer
+        old, slots = buf.buffer_size, max(capacity // buf.n_envs, 1)  # SB3 counts slots of n_envs transitions
+        if old != slots:
+            resize_replay_buffer(buf, slots)
+            if notice is not None:
+                notice(
+                    f"replay buffer capacity {old * buf.n_envs} -> {slots * buf.n_envs} transitions "
+                    "(from --steps / --buffer-size)"
+                )
+    elif notice is not None:
+        notice(
+            f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
+            "resuming with an empty replay buffer"
+        )
     return model

@@ -67,7 +67,7 @@ def test_bad_statistics_and_double_folding_are_refused():
         norm.fold(policy("8", obs=4, act=2))
     p = policy("8", obs=5, act=2)
     with pytest.raises(ValueError, match="both"):
-        PolicyWeights(p.arch, p.layers, p.action_low, p.action_high, np.zeros(5, np.float32), None)
+        PolicyWeights(p.arch, p.layers, p.action_low, p.action_high, clip_low=np.zeros(5, np.float32))
 
 
 def test_statistics_sit_next_to_each_model_file(tmp_path):
