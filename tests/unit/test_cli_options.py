@@ -10,9 +10,11 @@ import pytest
 from cli.evaluate_cmd import evaluate
 from cli.export_cmd import export
 from cli.options import build_config, config_options, field_docs, help_text
+from cli.play_cmd import play
 from cli.train_cmd import train
 from export.api import ExportConfig
 from ghp.evaluate import EvalConfig
+from ghp.play import PlayConfig
 from ghp.train import TrainConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
@@ -20,6 +22,7 @@ COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet", "config_file", "print_config"}),
     (evaluate, EvalConfig, {"run_dir", "archs"}),
     (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint"}),
+    (play, PlayConfig, {"run", "arch", "policy_file", "checkpoint"}),
 ]
 
 
@@ -35,14 +38,16 @@ def test_each_field_has_exactly_one_option_with_its_default_and_docstring(comman
         if f.metadata.get("required"):  # given on the command line or in a --config file (build_config checks)
             assert p.default is None and "[required]" in p.help
         else:
-            assert p.default == f.default, f"{command.name} --{f.name}: {p.default!r} != {f.default!r}"
+            default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+            assert p.default == default, f"{command.name} --{f.name}: {p.default!r} != {default!r}"
     names = {f.name for f in dataclasses.fields(cls)}
     assert {p.name for p in command.params} - names == own  # nothing else is hand-written
 
 
 @pytest.mark.parametrize(("command", "cls", "own"), COMMANDS, ids=lambda x: getattr(x, "name", ""))
 def test_no_options_build_the_library_defaults(command, cls, own):
-    required = {"train": ["--env", "Pendulum-v1"], "evaluate": ["runs/x"], "export": ["runs/x"]}[command.name]
+    required = {"train": ["--env", "Pendulum-v1"], "evaluate": ["runs/x"], "export": ["runs/x"], "play": ["r"]}
+    required = required[command.name]
     ctx = command.make_context(command.name, list(required))
     options = dict(ctx.params)
     config = build_config(cls, options)
