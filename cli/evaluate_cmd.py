@@ -19,10 +19,17 @@ from ghp.evaluate import EvalConfig
     "--archs",
     default="all",
     show_default=True,
-    help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
+    help="'all', a count N (N architectures drawn with --sample-seed), or keys like 8-4-4-4,16-16 ([64]: one layer).",
+)
+@click.option(
+    "--sample-seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
 @config_options(EvalConfig)
-def evaluate(run_dir: str, archs: str, **options: Any) -> None:
+def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -39,7 +46,7 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
     """
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.evaluate import parse_arch_selection
-    from ghp.results import ResultsStore, Setting
+    from ghp.results import ResultsStore
     from ghp.run import load_run
 
     with user_errors():
@@ -51,7 +58,7 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
         # 2-core machine).
         torch.set_num_threads(1)
         run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
-        selected = parse_arch_selection(archs, run.space, config.seed)
+        selected = parse_arch_selection(archs, run.space, sample_seed)
         store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -99,7 +106,7 @@ def evaluate(run_dir: str, archs: str, **options: Any) -> None:
                 with progress, user_errors():
                     summary, _ = run_evaluation(run, selected, config, store, on_progress)
             except KeyboardInterrupt:
-                setting = Setting(run.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+                setting = config.setting(run.timesteps)
                 finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
                     f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "

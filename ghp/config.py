@@ -14,6 +14,8 @@ from typing import Any
 DECODERS: tuple[str, ...] = ("factorised", "dense")
 RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
 """How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
+ACTION_PENALTIES: tuple[str, ...] = ("preactivation", "action")
+"""What the DDPG actor's ``action_l2`` penalty squares: the pre-tanh output, or the squashed action over its bound."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, make_env
 from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import ArchRecord, Setting
+from ghp.results import PAD_TO, ArchRecord, Setting
 
 if TYPE_CHECKING:
     from ghp.results import ResultsStore
@@ -83,7 +83,7 @@ class EvalConfig:
     """Architectures per work unit; the results store commits once per finished chunk."""
     emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
-    pad_to: int = field(default=32, metadata={"min": 1})
+    pad_to: int = field(default=PAD_TO, metadata={"min": 1})
     """Hidden widths below this are zero-padded up to it, so small architectures share batched matmuls."""
     cache_bytes: int = field(default=8 << 20, metadata={"min": 1})
     """A worker starts more architectures only while the weights it steps stay under this many bytes.
@@ -106,6 +106,11 @@ class EvalConfig:
             raise ValueError(f"max-episode-steps must be positive, got {self.max_episode_steps}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+
+    def setting(self, checkpoint_step: int) -> Setting:
+        """The results-store setting of this evaluation of a model at ``checkpoint_step``: everything in this
+        config that can change a row (the others, batching and workers, are tested not to)."""
+        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to)
 
     @property
     def n_workers(self) -> int:
@@ -198,7 +203,7 @@ def evaluate(
         ValueError: an architecture outside the run's space.
     """
     t0 = time.perf_counter()
-    setting = Setting(source.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
+    setting = config.setting(source.timesteps)
     spec = source.spec
     index = {a: source.space.index(a) for a in archs}
     done = store.finished(setting) if store is not None else set()

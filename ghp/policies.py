@@ -37,6 +37,7 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
+from ghp.config import ACTION_PENALTIES
 from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
 from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
@@ -132,9 +133,13 @@ class HyperActor(BasePolicy):
         mlp_mode: str = "auto",
         action_l2: float = 0.0,
         normalize_images: bool = False,
+        action_penalty: str = "preactivation",
     ) -> None:
         super().__init__(observation_space, action_space, normalize_images=False, squash_output=True)
+        if action_penalty not in ACTION_PENALTIES:
+            raise ValueError(f"unknown action penalty {action_penalty!r}: choose one of {', '.join(ACTION_PENALTIES)}")
         self.action_l2 = float(action_l2)
+        self.action_penalty = action_penalty
         self.hypernet_config = dict(hypernet)
         self.space_config = dict(space)
         self.meta_batch = int(meta_batch)
@@ -168,6 +173,7 @@ class HyperActor(BasePolicy):
             stochastic=self.stochastic,
             mlp_mode=self.mlp_mode,
             action_l2=self.action_l2,
+            action_penalty=self.action_penalty,
         )
         return data
 
@@ -229,14 +235,18 @@ class HyperActor(BasePolicy):
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         if not self.stochastic:
             out = self.mlp_out(obs)
+            act = torch.tanh(out)
             if self.action_l2 > 0 and out.requires_grad:
-                # The HER baselines' action penalty, action_l2 * mean(out^2) on the pre-tanh output, added to the
-                # gradient of whatever loss SB3 backpropagates (its loss and loop stay untouched): keeps a
-                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes.
-                pre = out.detach()
-                scale = 2.0 * self.action_l2 / pre.numel()
-                out.register_hook(lambda g: g + scale * pre)
-            return torch.tanh(out)
+                # An action penalty action_l2 * mean(x^2), added to the gradient of whatever loss SB3 backpropagates
+                # (its loss and loop stay untouched). "preactivation": x is the pre-tanh output, which keeps a
+                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes; "action": x is the
+                # squashed action over its bound, as in the HER baselines (a weaker pull, zero gradient once
+                # saturated). Measured against each other on FetchReach-v4 in docs/train.md.
+                x = out if self.action_penalty == "preactivation" else act
+                ref = x.detach()
+                scale = 2.0 * self.action_l2 / ref.numel()
+                x.register_hook(lambda g: g + scale * ref)
+            return act
         mean, log_std, kwargs = self.get_action_dist_params(obs)
         return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
 
@@ -277,6 +287,7 @@ class _GHPMixin:
         actor_weight_decay: float,
         mlp_mode: str,
         action_l2: float = 0.0,
+        action_penalty: str = "preactivation",
     ) -> None:
         if sampling not in SAMPLINGS:
             raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
@@ -293,6 +304,7 @@ class _GHPMixin:
             actor_weight_decay=float(actor_weight_decay),
             mlp_mode=mlp_mode,
             action_l2=float(action_l2),
+            action_penalty=action_penalty,
         )
         self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
         self._arch_rng = np.random.default_rng(arch_seed)
@@ -310,6 +322,7 @@ class _GHPMixin:
             stochastic=stochastic,
             mlp_mode=k["mlp_mode"],
             action_l2=0.0 if stochastic else k["action_l2"],
+            action_penalty=k["action_penalty"],
         ).to(self.device)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -455,6 +468,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
         actor_weight_decay: float = 0.0,
         mlp_mode: str = "auto",
         action_l2: float = 1.0,
+        action_penalty: str = "preactivation",
         **kwargs: Any,
     ) -> None:
         self._ghp_setup(
@@ -468,6 +482,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
             actor_weight_decay,
             mlp_mode,
             action_l2,
+            action_penalty,
         )
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -36,6 +36,8 @@ STORED_POLICY_ALGO = "chromatic"
 """``algo`` of runs that store one policy (``POLICY_FILE``) instead of an SB3 model: ``ghp chromatic`` runs."""
 POLICY_FILE = "policy.npz"
 STORED_SUMMARY_FILE = "summary.json"
+EMIT_BLOCK = 256
+"""Architectures per hypernetwork call in :meth:`Run.emit`: consecutive blocks of the space, always the same ones."""
 BASELINE_ARCH = Arch((256, 256))
 """The one architecture of a ``--baseline`` run (SB3's default actor)."""
 
@@ -65,6 +67,14 @@ class Run:
         A ``--normalize`` run's policies act on raw observations: its statistics are folded into the first layer
         and its clip into the observation clip (:mod:`ghp.normalize`).
 
+        The hypernetwork always runs on fixed blocks of the space (:data:`EMIT_BLOCK` consecutive architectures in
+        space order), never on the selection as given: batched float32 arithmetic rounds differently with the batch's
+        shape, so emitting ``[a]`` alone and ``a`` among others gave weights differing in the last bits. This way an
+        architecture's weights are the same bits whoever asks for it (evaluation of any subset, export, ``policy``).
+
+        Args:
+            batch_size: accepted for the :class:`ghp.evaluate.EvalSource` protocol; it does not change the blocks.
+
         Raises:
             ValueError: an architecture is outside the run's space.
         """
@@ -86,13 +96,19 @@ class Run:
             layers = self._baseline_layers()
             return [self._folded(PolicyWeights.from_arrays(a, layers, low, high)) for a in archs]
         actor = self.model.policy.actor
-        out: list[PolicyWeights] = []
+        index = {a: self.space.index(a) for a in archs}
+        wanted: dict[int, set[int]] = {}
+        for i in index.values():
+            wanted.setdefault(i // EMIT_BLOCK, set()).add(i)
+        emitted: dict[int, PolicyWeights] = {}
         with torch.no_grad():
-            for s in range(0, len(archs), batch_size):
-                chunk = archs[s : s + batch_size]
-                for a, layers in zip(chunk, actor.deterministic_weights(chunk), strict=True):
-                    out.append(self._folded(PolicyWeights.from_arrays(a, layers, low, high)))
-        return out
+            for b in sorted(wanted):
+                block = list(self.space.archs[b * EMIT_BLOCK : (b + 1) * EMIT_BLOCK])
+                for k, layers in enumerate(actor.deterministic_weights(block)):
+                    i = b * EMIT_BLOCK + k
+                    if i in wanted[b]:
+                        emitted[i] = self._folded(PolicyWeights.from_arrays(block[k], layers, low, high))
+        return [emitted[index[a]] for a in archs]
 
     def _folded(self, weights: PolicyWeights) -> PolicyWeights:
         return weights if self.normalization is None else self.normalization.fold(weights)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ghp.arch import SAMPLINGS, ArchSpace
-from ghp.config import DECODERS, RUN_MODES, HypernetConfig
+from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
 from ghp.normalize import STATS_SUFFIX, stats_path
 from ghp.run import (
@@ -144,7 +144,10 @@ class TrainConfig:
     action_noise: float = 0.1
     """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
     action_l2: float = 1.0
-    """DDPG: penalty on the actor's squared pre-tanh outputs (the HER baselines' action_l2; 0 disables)."""
+    """DDPG: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
+    """DDPG: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
     vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
@@ -160,7 +163,7 @@ class TrainConfig:
     """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
     """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
-    device: str = field(default="auto", metadata={"choices": ("auto", "cpu", "cuda")})
+    device: str = field(default="auto", metadata={"choices": DEVICES})
     """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
     emit on the CPU."""
 
@@ -386,6 +389,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         )
         if c.algo == "ddpg":
             policy_kwargs["action_l2"] = c.action_l2
+            policy_kwargs["action_penalty"] = c.action_penalty
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
         ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]

@@ -187,3 +187,13 @@ def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
 def test_help_is_instant_and_documented():
     r = ghp("export", "--help")
     assert r.exit_code == 0 and "--best" in r.output and "c-header" in r.output
+
+
+def test_export_writes_only_its_own_files(run_dir, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "keep.c").write_text("int x;")
+    r = ghp("export", run_dir, "--arch", "8", "--target", "c-source", "--name", "pend", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "pend.c", "pend.h", "sub"]
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sub" / "keep.c").read_text() == "int x;"

@@ -281,3 +281,13 @@ def test_progress_never_exceeds_the_steps_asked(tmp_path):
         progress=seen.append,
     )
     assert seen and all(p["steps"] <= p["total"] == 10 for p in seen), seen
+
+
+def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
+    run = load_run(tiny_run)
+    archs = list(run.space.archs)
+    together = run.emit(archs[::-1], batch_size=2)[::-1]
+    for a, w in zip(archs, together, strict=True):
+        alone = run.emit([a])[0]
+        for (w1, b1), (w2, b2) in zip(alone.layers, w.layers, strict=True):
+            assert np.array_equal(w1, w2) and np.array_equal(b1, b2), a.key  # bit for bit

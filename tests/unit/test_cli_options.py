@@ -20,7 +20,7 @@ from ghp.train import TrainConfig
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet", "config_file", "print_config"}),
-    (evaluate, EvalConfig, {"run_dir", "archs"}),
+    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed"}),  # which architectures: not a setting
     (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint"}),
     (play, PlayConfig, {"run", "arch", "policy_file", "checkpoint"}),
 ]
