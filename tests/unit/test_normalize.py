@@ -73,3 +73,48 @@ def test_bad_statistics_and_double_folding_are_refused():
 def test_statistics_sit_next_to_each_model_file(tmp_path):
     assert stats_path(tmp_path / "model.zip") == tmp_path / "model.vecnormalize.pkl"
     assert stats_path(tmp_path / "checkpoints" / "step_200.zip").name == "step_200.vecnormalize.pkl"
+
+
+def test_goal_statistics_are_observation_then_desired_goal_as_the_actor_sees_them():
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    from ghp.policy import obs_vector
+
+    class GoalEnv(gym.Env):
+        """Fetch's observation layout (observation 5, goals 3), random values of different scales."""
+
+        observation_space = gym.spaces.Dict(
+            {
+                k: gym.spaces.Box(-np.inf, np.inf, (n,))
+                for k, n in (("observation", 5), ("achieved_goal", 3), ("desired_goal", 3))
+            }
+        )
+        action_space = gym.spaces.Box(-1.0, 1.0, (2,))
+
+        def _obs(self):
+            r = self.np_random
+            return {
+                k: (r.normal(i, 1 + i, v.shape)).astype(np.float32)
+                for i, (k, v) in enumerate(self.observation_space.spaces.items())
+            }
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            return self._obs(), {}
+
+        def step(self, action):
+            return self._obs(), 0.0, False, False, {}
+
+    vn = VecNormalize(DummyVecEnv([GoalEnv]), clip_obs=5.0)
+    vn.seed(0)
+    vn.reset()
+    raw = []
+    for _ in range(40):
+        vn.step(np.zeros((1, 2), np.float32))
+        raw.append({k: v.copy() for k, v in vn.get_original_obs().items()})
+    norm = ObsNormalization.from_vec_normalize(vn)
+    assert norm.mean.shape == (8,) and norm.clip == 5.0
+    for obs in raw[-5:]:
+        expected = obs_vector(vn.normalize_obs(obs))
+        np.testing.assert_allclose(norm.normalize(obs_vector(obs)), expected, atol=1e-5)
