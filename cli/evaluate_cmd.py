@@ -9,11 +9,10 @@ import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
-from cli.options import build_config, config_options
-from ghp.evaluate import EvalConfig
+from cli.options import ConfigCommand, build_config
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
 @click.option(
     "--archs",
@@ -28,7 +27,6 @@ from ghp.evaluate import EvalConfig
     show_default=True,
     help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
-@config_options(EvalConfig)
 def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
@@ -44,8 +42,8 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
+    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
-    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
     from ghp.run import load_run
 

@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from cli.common import user_errors
-from cli.options import build_config, config_options
-from export.api import ExportConfig
+from cli.options import ConfigCommand, build_config
 
 
 class CheckError(click.ClickException):
@@ -18,14 +17,13 @@ class CheckError(click.ClickException):
     exit_code = 1
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="export.api:ExportConfig")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--arch", help="Architecture to export, e.g. 8-4-4-4 (hidden widths).")
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
 @click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
-@config_options(ExportConfig)
 def export(
     run: Path,
     arch: str | None,
@@ -47,7 +45,7 @@ def export(
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
     """
-    from export.api import export_policy, policy_from_run
+    from export.api import ExportConfig, export_policy, policy_from_run
 
     with user_errors():
         if best and arch is not None:

@@ -4,8 +4,10 @@ Each command's settings are the fields of one frozen dataclass (``TrainConfig`` 
 in ``ghp/evaluate.py``, ``ExportConfig`` in ``export/api.py``). :func:`config_options` turns every field into one
 option, as CleanRL's documented ``Args`` and tyro do: the name is the field's (``n_envs`` -> ``--n-envs``), the
 default is the field's default, the help is the docstring written under the field, the type comes from the
-annotation. :func:`build_config` turns the parsed options back into the dataclass. So a field appears once and is
-the same in the library, on the command line, in ``--help`` and in a run's ``config.json``.
+annotation. A command names its dataclass, ``@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig")``, so
+that listing the commands imports no library; :func:`build_config` turns the parsed options back into the
+dataclass. So a field appears once and is the same in the library, on the command line, in ``--help`` and in a
+run's ``config.json``.
 
 **Adding an option** (for every engineer): add a field with a default and a docstring under it to the command's
 config dataclass. Nothing else: the option, its ``--help`` line and its default follow. Types understood:
@@ -37,6 +39,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import importlib
 import inspect
 import re
 import textwrap
@@ -144,8 +147,10 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
-def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: str | None) -> Callable[[F], F]:
-    """One click option for field ``f``."""
+def _option(
+    f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: str | None
+) -> tuple[list[str], dict[str, Any]]:
+    """The declarations and settings of field ``f``'s click option."""
     meta: Mapping[str, Any] = f.metadata
     kind = _base_type(annotation)
     default = _default(f)
@@ -189,7 +194,7 @@ def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: 
             kw["show_default"] = False
     if required:  # checked by build_config, after a --config file had its say
         kw.update(default=None, show_default=False, help=f"{kw['help']}  [required]")
-    return click.option(*decls, **kw)
+    return decls, kw
 
 
 def config_fields(cls: type) -> list[dataclasses.Field[Any]]:
@@ -204,9 +209,7 @@ def config_options(cls: type, none_default: str | None = None) -> Callable[[F], 
         cls: the command's config dataclass.
         none_default: how ``--help`` names the default of fields whose default is ``None``.
     """
-    hints = typing.get_type_hints(cls)
-    docs = field_docs(cls)
-    options = [_option(f, hints[f.name], docs.get(f.name, ""), none_default) for f in config_fields(cls)]
+    options = [click.option(*decls, **kw) for decls, kw in _specs(cls, none_default)]
 
     def decorate(fn: F) -> F:
         for opt in reversed(options):  # click lists options in the order of application, last applied first
@@ -214,6 +217,53 @@ def config_options(cls: type, none_default: str | None = None) -> Callable[[F], 
         return fn
 
     return decorate
+
+
+def _specs(cls: type, none_default: str | None) -> list[tuple[list[str], dict[str, Any]]]:
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    return [_option(f, hints[f.name], docs.get(f.name, ""), none_default) for f in config_fields(cls)]
+
+
+def load_class(target: str) -> type:
+    """``"package.module:Name"`` -> the class."""
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert isinstance(cls, type)
+    return cls
+
+
+class ConfigCommand(click.Command):
+    """A command whose options include one per field of a config dataclass, built when the command is first used.
+
+    ``@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig")``: the dataclass is named, not imported, so
+    listing the commands (``ghp --help``) imports no library; the options are the same as :func:`config_options`
+    gives, before the command's own ones.
+    """
+
+    def __init__(self, *args: Any, config: str, none_default: str | None = None, **kwargs: Any) -> None:
+        self.config_target = config
+        self.none_default = none_default
+        self._params: list[click.Parameter] | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def config_class(self) -> type:
+        """The config dataclass (imported on first use)."""
+        return load_class(self.config_target)
+
+    @property  # type: ignore[override]
+    def params(self) -> list[click.Parameter]:
+        # One list object, built once: click appends to and pops from it (its help option).
+        if self._params is None:
+            generated = [click.Option(d, **kw) for d, kw in _specs(self.config_class, self.none_default)]
+            self._params = [*generated, *self._own]
+        return self._params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self._own = list(value)
+        self._params = None
 
 
 def build_config(

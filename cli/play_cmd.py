@@ -9,11 +9,10 @@ import click
 
 from cli.common import user_errors
 from cli.errors import GHPError
-from cli.options import build_config, config_options
-from ghp.play import PlayConfig
+from cli.options import ConfigCommand, build_config
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="ghp.play:PlayConfig")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--arch", help="Architecture to run, e.g. 8-4-4-4 (hidden widths).")
 @click.option(
@@ -23,7 +22,6 @@ from ghp.play import PlayConfig
     help="Run this policy file instead (.npz: ghp export --target numpy, or a tuned policy); RUN gives the task.",
 )
 @click.option("--checkpoint", help="Take --arch from this checkpoint of the run instead of its latest model.")
-@config_options(PlayConfig)
 def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None, **options: Any) -> None:
     """Run one policy of a trained run deterministically and print each episode's return.
 
@@ -36,7 +34,7 @@ def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str 
 
     Episode e starts where 'ghp evaluate --seed S' starts its episode e, so the returns match the results table.
     """
-    from ghp.play import RenderError
+    from ghp.play import PlayConfig, RenderError
     from ghp.play import play as run_play
 
     with user_errors():

@@ -9,12 +9,10 @@ from typing import Any
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
-from cli.options import build_config, config_options
-from ghp.train import TrainConfig
+from cli.options import ConfigCommand, build_config
 
 
-@click.command()
-@config_options(TrainConfig, none_default="per environment")
+@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig", none_default="per environment")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest save.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -42,6 +40,7 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
     Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
     """
     from ghp.config import read_config_file
+    from ghp.train import TrainConfig
     from ghp.train import train as run_train
 
     with user_errors():
