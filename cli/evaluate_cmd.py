@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import ConfigCommand, build_config
+
+if TYPE_CHECKING:
+    from ghp.evaluate import EvalConfig
 
 
 @click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
@@ -27,7 +31,22 @@ from cli.options import ConfigCommand, build_config
     show_default=True,
     help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
-def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None:
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
+)
+@click.option(
+    "--checkpoints",
+    default=None,
+    help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
+    "(then ghp report RUN --progress).",
+)
+def evaluate(
+    run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, **options: Any
+) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -36,12 +55,18 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
+      ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
+      ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
+    The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
+    again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
+    from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.results import ResultsStore
@@ -49,15 +74,40 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
 
     with user_errors():
         config = build_config(EvalConfig, options)
-        import torch
+        if checkpoints is not None:
+            if policy is not None or config.checkpoint != "latest":
+                raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")
+            from ghp.evaluate import checkpoint_names
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
-        selected = parse_arch_selection(archs, run.space, sample_seed)
-        store = ResultsStore.open(run.path, run.run_id)
+            names = checkpoint_names(run_dir, checkpoints)
+    if checkpoints is not None:
+        _evaluate_checkpoints(run_dir, names, archs, sample_seed, config)
+        return
+    with user_errors():
+        if policy is not None:
+            if archs != "all" or config.checkpoint != "latest":
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
+
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = dataclasses.replace(config, checkpoint=pf.label)
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, sample_seed)
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -70,9 +120,14 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
     )
 
     console = Console(stderr=True)
+    where = (
+        f"{config.n_workers} worker(s)"
+        if config.backend == "local"
+        else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
+    )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -98,20 +153,26 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
+    def saved() -> str:
+        finished = len(store.finished(config.setting(run.timesteps)) & {a.key for a in selected})
+        return f"{finished} of {len(selected)} architectures are saved in {store.path}"
+
     try:
         with sigterm_as_interrupt() as interruption:
             try:
                 with progress, user_errors():
                     summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
             except KeyboardInterrupt:
-                setting = config.setting(run.timesteps)
-                finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
-                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
-                    f"in {store.path}: run the same command again to resume",
+                    f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
                     err=True,
                 )
                 sys.exit(interruption.exit_code)
+            except (BackendLost, WorkerLost) as err:
+                click.echo(f"ghp: error: {err}; {saved()}: run the same command again to resume", err=True)
+                sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
@@ -119,7 +180,83 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
     rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
     click.echo(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
+    if policy is not None:
+        click.echo(
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {config.seed})"
+        )
     if summary.evaluated == 0 and summary.skipped == 0:
+        raise GHPError("nothing was evaluated")
+
+
+def _evaluate_checkpoints(run_dir: str, names: list[str], archs: str, sample_seed: int, config: EvalConfig) -> None:
+    """``--checkpoints``: every named checkpoint in turn, the same sample and starts; one bar per checkpoint."""
+    import time
+    from pathlib import Path
+
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ghp.evaluate import evaluate_checkpoints
+
+    torch.set_num_threads(1)  # as above: this process only emits weights
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    state: dict[str, Any] = {}
+
+    def on_checkpoint(name: str, run: Any, n: int) -> None:
+        state.clear()
+        state["label"] = name
+        if name == names[0]:
+            console.print(
+                f"evaluating {n} architectures of {run.path} ({run.spec.env_id}) at {len(names)} checkpoints, "
+                f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+            )
+
+    def on_progress(done: int, total: int, steps: int) -> None:
+        now = time.perf_counter()
+        if "task" not in state:
+            task = progress.add_task(state["label"], total=total, completed=done, rate="")
+            state.update(task=task, t0=now, d0=done)
+            return
+        dt = max(now - state["t0"], 1e-9)
+        progress.update(state["task"], completed=done, rate=f"{(done - state['d0']) / dt:.1f} archs/s")
+
+    results = Path(run_dir) / "results.sqlite"
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with progress, user_errors():
+                summaries = evaluate_checkpoints(
+                    run_dir, names, archs, config, on_progress, on_checkpoint, sample_seed=sample_seed
+                )
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); finished chunks are saved in {results}: "
+                "run the same command again to resume",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
+    evaluated = sum(s.evaluated for s in summaries)
+    skipped = sum(s.skipped for s in summaries)
+    env_steps = sum(s.env_steps for s in summaries)
+    seconds = sum(s.seconds for s in summaries)
+    if skipped:
+        console.print(f"skipped {skipped} architectures already evaluated with this setting")
+    rate = env_steps / seconds if seconds > 0 else 0.0
+    click.echo(
+        f"evaluated {evaluated} architectures ({len(summaries)} checkpoints, {env_steps} env steps) in "
+        f"{seconds:.1f} s ({rate:,.0f} steps/s); results: {results}"
+    )
+    if evaluated == 0 and skipped == 0:
         raise GHPError("nothing was evaluated")

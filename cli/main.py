@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "search": "cli.search_cmd:search",
     "export": "cli.export_cmd:export",
     "play": "cli.play_cmd:play",
+    "tune": "cli.tune_cmd:tune",
     "chromatic": "cli.chromatic_cmd:chromatic",
 }
 

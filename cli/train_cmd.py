@@ -32,6 +32,8 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
       ghp train --env Pendulum-v1 --steps 20000 --out runs/pendulum
       ghp train --env FetchReach-v4 --out runs/fetchreach          # DDPG + HER
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
+      ghp train --env Pendulum-v1 --arch 8-4-4-4              # one small MLP, plain SB3
+      ghp train --env Pendulum-v1 --algo ars --steps 200000   # linear ARS
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
       ghp train --config pendulum.yml --steps 2000                 # the file's settings, --steps overridden
       ghp train --config runs/pendulum/config.json --out runs/again  # replay a run
@@ -110,9 +112,13 @@ def _progress_bar() -> tuple[Any, Any]:
         text = "-" if ret is None else f"{ret:.1f}"
         if succ is not None:
             text += f" (success {succ:.0%})"
-        ev = info.get("eval_return")
-        if ev is not None:  # deterministic: reads far better than the exploring training episodes
-            text += f", eval {ev:.1f}"
+        ev = info.get("eval")
+        if ev is not None:
+            text += f", eval best {ev['best']:.1f}" + (
+                f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
+            )
+        elif info.get("eval_return") is not None:  # a user callback's evaluation (library use)
+            text += f", eval {info['eval_return']:.1f}"
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

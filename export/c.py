@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from ghp.counting import deploy_bytes
 from ghp.policy import PolicyWeights
 
 from .reference import Int8Layer
+
+if TYPE_CHECKING:
+    from ghp.codebook import CodebookPolicy
 
 C_KEYWORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto if inline int long
@@ -99,7 +102,8 @@ class CSpec:
     weights: PolicyWeights
     """The policy."""
     dtype: str = "float32"
-    """``float32`` or ``int8`` (int8 weights, one float scale per output row, float biases and activations)."""
+    """``float32``, ``int8`` (int8 weights, one float scale per output row, float biases and activations) or
+    ``codebook`` (packed colour indices, float colour values and biases; ``export/codebook.py``)."""
     int8: tuple[Int8Layer, ...] | None = None
     """Quantised layers when ``dtype == "int8"``."""
     test_obs: np.ndarray | None = None
@@ -112,6 +116,9 @@ class CSpec:
     """Extra banner lines (environment, run id, ...)."""
     hidden_relu: bool = True
     """The policy's hidden activation (ReLU or tanh). False only for the benchmark's cost-of-activation measurement."""
+    codebook: CodebookPolicy | None = None
+    """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form); last, so
+    positional construction of the earlier fields keeps working."""
 
 
 _ACT_CODES = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
@@ -119,19 +126,33 @@ _ACT_CODES = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
 _ACT_NAMES = {"relu": "ReLU", "tanh": "tanh"}
 
 
-def runtime_source() -> str:
-    """The runtime header shipped as package data."""
-    return (RUNTIME_DIR / "ghp_runtime.h").read_text(encoding="utf-8")
+def runtime_source(dtype: str = "float32") -> str:
+    """The runtime header shipped as package data (followed by the codebook layer for ``dtype == "codebook"``)."""
+    text = (RUNTIME_DIR / "ghp_runtime.h").read_text(encoding="utf-8")
+    if dtype == "codebook":
+        text = text.rstrip() + "\n\n" + (RUNTIME_DIR / "ghp_codebook.h").read_text(encoding="utf-8")
+    return text
+
+
+def param_bytes(spec: CSpec) -> int:
+    """Bytes of the parameters as stored: the ``ghp.counting`` rule, or the codebook's packed storage."""
+    w = spec.weights
+    if spec.codebook is not None:
+        return spec.codebook.n_bytes
+    return deploy_bytes(w.arch, w.obs_dim, w.act_dim, spec.dtype)
 
 
 def _banner(spec: CSpec, filename: str) -> str:
     w = spec.weights
     dims = " -> ".join(str(d) for d in (w.obs_dim, *w.arch.hidden, w.act_dim))
-    nbytes = deploy_bytes(w.arch, w.obs_dim, w.act_dim, spec.dtype)
+    nbytes = param_bytes(spec)
     lo = ", ".join(f"{float(v):.9g}" for v in w.action_low)
     hi = ", ".join(f"{float(v):.9g}" for v in w.action_high)
     u = spec.name.upper()
-    scales = " and scales" if spec.dtype == "int8" else ""
+    scales = {
+        "int8": " and scales",
+        "codebook": f", colour values and {spec.codebook.bits if spec.codebook else 0}-bit indices",
+    }.get(spec.dtype, "")
     norm = (
         "              normalisation folded into layer 0, observation clipped first);"
         if w.clipped
@@ -164,7 +185,7 @@ def _macros(spec: CSpec) -> str:
             f"#define {u}_ACT_DIM {w.act_dim}",
             f"#define {u}_N_LAYERS {len(w.layers)}",
             f"#define {u}_N_PARAMS {w.n_params}",
-            f"#define {u}_PARAM_BYTES {deploy_bytes(w.arch, w.obs_dim, w.act_dim, spec.dtype)}",
+            f"#define {u}_PARAM_BYTES {param_bytes(spec)}",
             f"#define {u}_BUFFER_BYTES {buf}",
         ]
     )
@@ -174,8 +195,12 @@ def _data(spec: CSpec) -> str:
     """Weights, bounds and buffers."""
     w, n = spec.weights, spec.name
     parts = ["/* Layer j: W{j}[out * in] row-major (out = row), b{j}[out]; the last layer gives the action mean. */"]
+    if spec.codebook is not None:
+        parts.append(_codebook_data(spec))
     for j, (wj, bj) in enumerate(w.layers):
         o, i = wj.shape
+        if spec.codebook is not None:
+            continue
         if spec.dtype == "int8":
             assert spec.int8 is not None
             layer = spec.int8[j]
@@ -191,7 +216,7 @@ def _data(spec: CSpec) -> str:
         parts.append("/* Observation clip (a --normalize run: mean -+ clip * std of the training statistics). */")
         parts.append(_f_array(f"{n}_clip_low", w.clip_low, f"{w.obs_dim}"))
         parts.append(_f_array(f"{n}_clip_high", w.clip_high, f"{w.obs_dim}"))
-        parts.append(f"static float {n}_x[{w.obs_dim}];")
+        parts.append(f"static float {n}_xc[{w.obs_dim}];")
     widest = max(w.arch.hidden, default=0)
     # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
     parts += [f"static float {n}_h{k}[{widest}];" for k in range(min(w.arch.depth, 2))]
@@ -203,15 +228,27 @@ def _act_body(spec: CSpec) -> str:
     w, n = spec.weights, spec.name
     lines = []
     src = "obs"
-    if w.clipped:
-        lines.append(f"ghp_clip(obs, {n}_clip_low, {n}_clip_high, {n}_x, {w.obs_dim}u);")
+    if w.clipped:  # a --normalize run: clip the raw observation (ghp.normalize)
+        lines.append(f"ghp_clip(obs, {n}_clip_low, {n}_clip_high, {n}_xc, {w.obs_dim}u);")
+        src = f"{n}_xc"
+    cbn = spec.codebook
+    if cbn is not None and cbn.obs_mean is not None:
+        lines.append(f"ghp_normalise({src}, {n}_in_mean, {n}_in_inv_std, {n}_x, {w.obs_dim}u);")
         src = f"{n}_x"
     for j, (wj, _) in enumerate(w.layers):
         o, i = wj.shape
         last = j == len(w.layers) - 1
         dst = f"{n}_z" if last else f"{n}_h{j % 2}"
         relu = "GHP_ACT_NONE" if last or not spec.hidden_relu else _ACT_CODES[w.activation]
-        if spec.dtype == "int8":
+        if spec.codebook is not None:
+            cb = spec.codebook
+            book = f"{n}_k{j if cb.scope == 'layer' else 0}"
+            k = len(cb.book(j))
+            lines.append(
+                f"ghp_dense_codebook({n}_c{j}, {cb.bits}u, {book}, {k}u, {n}_b{j}, {src}, {dst}, {n}_acc, {i}u, {o}u, "
+                f"{relu});"
+            )
+        elif spec.dtype == "int8":
             lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
         else:
             lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
@@ -275,7 +312,7 @@ def render(spec: CSpec, target: str = "c-header") -> dict[str, str]:
     check_name(spec.name)
     n, u = spec.name, spec.name.upper()
     has_test = spec.test_obs is not None
-    runtime = runtime_source().rstrip() + "\n"
+    runtime = runtime_source(spec.dtype).rstrip() + "\n"
     guard = f"{u}_H"
     if target == "c-header":
         body = [
@@ -318,3 +355,30 @@ def render(spec: CSpec, target: str = "c-header") -> dict[str, str]:
             source.append(_selftest(spec, ""))
         return {f"{n}.h": header, f"{n}.c": "\n".join(source)}
     raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")
+
+
+def _codebook_data(spec: CSpec) -> str:
+    """Packed colour indices, colour values, biases and the per-colour accumulators of a codebook export."""
+    cb, n = spec.codebook, spec.name
+    assert cb is not None
+    books = "one codebook per layer" if cb.scope == "layer" else "one codebook k0 for every layer"
+    parts = [
+        f"/* Codebook: layer j's weight (o, i) is k{{j}}[colour]; its colour is the {cb.bits}-bit field number "
+        f"o * in + i of c{{j}}, packed LSB first; {books}. */"
+    ]
+    for j in range(len(cb.colors)):
+        data = np.frombuffer(cb.packed(j), np.uint8)
+        parts.append(_array("uint8_t", f"{n}_c{j}", data, f"{len(data)}", lambda v: f"0x{int(v):02x}u"))
+    for j, v in enumerate(cb.values):
+        parts.append(_f_array(f"{n}_k{j}", v, f"{len(v)}"))
+    for j, b in enumerate(cb.biases):
+        parts.append(_f_array(f"{n}_b{j}", b, f"{len(b)}"))
+    if cb.obs_mean is not None and cb.obs_inv_std is not None:
+        parts.append(
+            "/* Input normalisation x = (obs - mean) * inv_std, kept apart so the first layer stays shared. */"
+        )
+        parts.append(_f_array(f"{n}_in_mean", cb.obs_mean, f"{len(cb.obs_mean)}"))
+        parts.append(_f_array(f"{n}_in_inv_std", cb.obs_inv_std, f"{len(cb.obs_inv_std)}"))
+        parts.append(f"static float {n}_x[{len(cb.obs_mean)}];")
+    parts.append(f"static float {n}_acc[{max(len(v) for v in cb.values)}];")
+    return "\n\n".join(parts)

@@ -88,7 +88,7 @@ def test_exported_c_with_the_normalisation_folded_in_matches_torch_on_host_and_q
     [w] = run.emit([Arch((8, 4))])
     result = export_policy(w, ExportConfig(out=tmp_path, name="pend", check=True), env_id="Pendulum-v1")
     text = (tmp_path / "pend.h").read_text()
-    assert "ghp_clip(obs, pend_clip_low, pend_clip_high, pend_x, 3u);" in text
+    assert "ghp_clip(obs, pend_clip_low, pend_clip_high, pend_xc, 3u);" in text
     assert result.check.ok, result.check.steps
     f = result.check.figures
     assert f["host_max_err"] <= check_tolerance(w) and f["qemu_vs_host_max_diff"] <= 1e-6
