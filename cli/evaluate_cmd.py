@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
-from cli.options import build_config, config_options
-from ghp.evaluate import EvalConfig
+from cli.options import ConfigCommand, build_config
+
+if TYPE_CHECKING:
+    from ghp.evaluate import EvalConfig
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
 @click.option(
     "--archs",
@@ -42,7 +44,6 @@ from ghp.evaluate import EvalConfig
     help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
     "(then ghp report RUN --progress).",
 )
-@config_options(EvalConfig)
 def evaluate(
     run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, **options: Any
 ) -> None:
@@ -66,8 +67,8 @@ def evaluate(
     again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
     from ghp.backend import BackendLost, WorkerLost
+    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
-    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
     from ghp.run import load_run
 

@@ -373,6 +373,10 @@ class _Group:
         self.pos = list(pos)
         self.e = episodes
         self.layers = _stack(weights, pad_to)
+        self.clip: tuple[np.ndarray, np.ndarray] | None = None
+        if weights[0].clip_low is not None:  # a --normalize run's observation clip, [G, 1, obs_dim] each
+            lo, hi = (np.stack([getattr(w, k)[None, :] for w in weights]) for k in ("clip_low", "clip_high"))
+            self.clip = (lo, hi)
         self.tanh = weights[0].activation == "tanh"
         self.low = weights[0].action_low
         self.span = weights[0].action_high - weights[0].action_low
@@ -395,7 +399,7 @@ class _Group:
 
     def actions(self) -> np.ndarray:
         """Deterministic actions for every row, the arithmetic of ``PolicyWeights.act`` on padded weights."""
-        h = self.obs
+        h = self.obs if self.clip is None else np.minimum(np.maximum(self.obs, self.clip[0]), self.clip[1])
         last = len(self.layers) - 1
         for j, (wt, b) in enumerate(self.layers):
             h = np.matmul(h, wt)
@@ -454,6 +458,8 @@ class _Group:
         if keep:
             sel = np.asarray(keep)
             self.layers = [(wt[sel], b[sel]) for wt, b in self.layers]
+            if self.clip is not None:
+                self.clip = (self.clip[0][sel], self.clip[1][sel])
             self.obs = self.obs[sel]
         for name in ("last_obs", "returns", "lengths", "success", "done", "envs", "env_ids"):
             old = getattr(self, name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import shutil
 import time
 import uuid
@@ -29,6 +30,7 @@ from typing import Any
 from ghp.arch import SAMPLINGS, Arch, ArchSpace
 from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
+from ghp.normalize import STATS_SUFFIX, stats_path
 from ghp.run import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
@@ -60,6 +62,8 @@ _SAC_LOCOMOTION: dict[str, Any] = dict(
     tau=0.005,
     ent_coef="0.2",
     resample_every=50,
+    normalize=False,
+    normalize_clip=10.0,
 )
 _DDPG_HER: dict[str, Any] = dict(
     algo="ddpg",
@@ -71,6 +75,10 @@ _DDPG_HER: dict[str, Any] = dict(
     tau=0.05,
     ent_coef="auto",
     resample_every=4,
+    # Measured on FetchReach-v4, seed 0 (docs/results/normalize.md): at the 10k checkpoint all 100 sampled
+    # architectures succeed with normalisation, 2.6% on average without (both 100% at 15k).
+    normalize=True,
+    normalize_clip=5.0,
 )
 _ARS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, resample_every=1)
 """ARS (RL Zoo's small-task settings): step size 0.02; no random steps, no hypernetwork."""
@@ -188,6 +196,13 @@ class TrainConfig:
     """``dummy`` (one process, measured fastest here) or ``subproc``."""
     threads: int = 1
     """torch threads."""
+    normalize: bool | None = None
+    """Normalise observations with SB3's VecNormalize (running mean and std, then clipped); the statistics are
+    saved with every checkpoint and folded into the exported policies' first layer (``ghp.normalize``)."""
+    normalize_reward: bool = False
+    """With ``normalize``: also scale rewards by the running std of the discounted return (training only)."""
+    normalize_clip: float | None = None
+    """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
     """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
     device: str = field(default="auto", metadata={"choices": DEVICES})
@@ -284,6 +299,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
+    if c.normalize_clip is None or not c.normalize_clip > 0:
+        raise ValueError(f"--normalize-clip must be positive, got {c.normalize_clip}")
     if c.batch_size < c.n_envs:
         raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
     c.space  # noqa: B018  (validates widths and depths)
@@ -293,7 +310,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
 
 ProgressFn = Callable[[dict[str, Any]], None]
 """Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
-``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first)."""
+``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first) and
+``eval_return`` (the latest mean reward of a user callback that evaluates, SB3's ``EvalCallback``, else None)."""
 
 EVAL_LOG = "eval.jsonl"
 """One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
@@ -412,9 +430,10 @@ def _check_out(out: Path, resume: bool, force: bool) -> bool:
     return False
 
 
-def _make_vec_env(c: TrainConfig) -> Any:
+def _make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
+    """The training environments; with ``normalize``, inside a ``VecNormalize`` (restored from ``stats`` if given)."""
     from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     env_id = c.env_id
 
@@ -424,11 +443,17 @@ def _make_vec_env(c: TrainConfig) -> Any:
     fns = [factory for _ in range(c.n_envs)]
     venv = SubprocVecEnv(fns) if c.vec_env == "subproc" and c.n_envs > 1 else DummyVecEnv(fns)
     if c.algo == "ars":
-        from stable_baselines3.common.vec_env import VecNormalize
-
         # ARS's observation normalisation (Mania et al., V2), no reward normalisation.
         return VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=_ARS_CLIP_OBS)
-    return venv
+    if not c.normalize:
+        return venv
+    if stats is not None:
+        env = VecNormalize.load(str(stats), venv)
+        env.training, env.norm_reward = True, c.normalize_reward
+        return env
+    # Monitor sits inside, so the progress bar and TensorBoard report raw returns.
+    assert c.normalize_clip is not None and c.gamma is not None  # resolved
+    return VecNormalize(venv, norm_obs=True, norm_reward=c.normalize_reward, clip_obs=c.normalize_clip, gamma=c.gamma)
 
 
 def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
@@ -540,7 +565,7 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
     ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
     model.save(ckpt)  # ARS evaluates its candidates in a copy: its policy is always the mean
     norm = model.get_vec_normalize_env()
-    if norm is not None:
+    if norm is not None and type(model).__name__ == "ARS":
         import numpy as np
 
         rms = norm.obs_rms
@@ -548,6 +573,11 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
         shutil.copyfile(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, out / ("model" + OBS_NORM_SUFFIX))
         if with_replay:
             norm.save(str(ckpt_dir / "vecnormalize.pkl"))
+    elif norm is not None:  # --normalize: the statistics go with every model file (ghp.normalize)
+        norm.save(str(stats_path(ckpt)))
+        tmp = out / ("stats" + STATS_SUFFIX + ".tmp")
+        shutil.copyfile(stats_path(ckpt), tmp)
+        tmp.replace(stats_path(out / MODEL_FILE))
     shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
     (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
     if with_replay and hasattr(model, "save_replay_buffer"):
@@ -555,13 +585,22 @@ def _save(model: Any, out: Path, with_replay: bool) -> Path:
     return ckpt
 
 
-def _callback(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str, total: int, progress: ProgressFn | None) -> Any:
+def _callback(
+    out: Path,
+    c: TrainConfig,
+    spec: EnvSpec,
+    run_id: str,
+    total: int,
+    progress: ProgressFn | None,
+    others: list[Any] | None = None,
+) -> Any:
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
     from ghp.run import Run
 
     archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
+    evaluators = [cb for cb in _flatten(others or []) if hasattr(cb, "last_mean_reward")]
 
     class _Callback(BaseCallback):
         """Periodic checkpoints, periodic evaluations and progress reports."""
@@ -612,11 +651,48 @@ def _callback(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str, total: int,
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                         "success_rate": float(np.mean(succ)) if succ else None,
                         "eval": self._eval,
+                        "eval_return": _latest_eval(evaluators),
                     }
                 )
             return True
 
     return _Callback()
+
+
+def _flatten(callbacks: list[Any]) -> list[Any]:
+    """Every callback, those inside SB3 ``CallbackList`` s and ``EvalCallback`` children included."""
+    out = []
+    for cb in callbacks:
+        out.append(cb)
+        out += _flatten(list(getattr(cb, "callbacks", []) or []))
+    return out
+
+
+def _latest_eval(evaluators: list[Any]) -> float | None:
+    """The latest deterministic evaluation's mean return (SB3's ``EvalCallback.last_mean_reward`` convention)."""
+    for cb in evaluators:
+        value = float(cb.last_mean_reward)
+        if math.isfinite(value):  # -inf until the first evaluation
+            return value
+    return None
+
+
+def _user_callbacks(callback: Any) -> list[Any]:
+    """``callback`` (None, an SB3 callback, a list of them, or a function ``(locals, globals) -> bool``) as a list."""
+    if callback is None:
+        return []
+    items = list(callback) if isinstance(callback, (list, tuple)) else [callback]
+    from stable_baselines3.common.callbacks import BaseCallback, ConvertCallback
+
+    out = []
+    for cb in items:
+        if isinstance(cb, BaseCallback):
+            out.append(cb)
+        elif callable(cb):
+            out.append(ConvertCallback(cb))
+        else:
+            raise ValueError(f"callback must be an SB3 BaseCallback, a list of them or a function, not {cb!r}")
+    return out
 
 
 def train(
@@ -626,6 +702,7 @@ def train(
     progress: ProgressFn | None = None,
     given: Collection[str] | None = None,
     notice: NoticeFn | None = None,
+    callback: Any = None,
 ) -> Path:
     """Train (or, with ``resume``, continue) a run; returns its directory.
 
@@ -635,6 +712,10 @@ def train(
     Args:
         given: with ``resume``, the fields the user set (:func:`resume_config`); ``None``: those off their default.
         notice: receives one-line notices (settings a resume changed, a resume without a replay buffer).
+        callback: SB3 callbacks (one ``BaseCallback``, a list of them, or a function ``(locals, globals) -> bool``,
+            as ``model.learn`` takes), called after ghp's own (checkpoints, progress) at every step; one returning
+            False stops training, which is then saved like a finished run. A callback with SB3's ``EvalCallback``
+            attribute ``last_mean_reward`` has its latest value reported to ``progress`` as ``eval_return``.
 
     Raises:
         ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
@@ -643,6 +724,7 @@ def train(
     import torch
 
     c = resolve(config)
+    user = _user_callbacks(callback)
     out = Path(c.out)  # type: ignore[arg-type]
     resuming = _check_out(out, resume, force)
     if resuming:
@@ -666,7 +748,10 @@ def train(
     except OSError as e:
         raise PermissionError(f"cannot create the run directory {out}: {e.strerror}") from None
     assert c.steps is not None
-    env = _make_vec_env(c)
+    stats = stats_path(out / MODEL_FILE) if resuming and c.normalize else None
+    if stats is not None and not stats.is_file():
+        raise FileNotFoundError(f"cannot resume {out}: it was trained with --normalize but {stats} is missing")
+    env = _make_vec_env(c, stats)
     try:
         if resuming:
             model = _load_for_resume(c, out, env, notice)
@@ -680,7 +765,7 @@ def train(
             if remaining > 0:
                 model.learn(
                     total_timesteps=remaining,
-                    callback=_callback(out, c, spec, run_id, c.steps, progress),
+                    callback=[_callback(out, c, spec, run_id, c.steps, progress, user), *user],
                     reset_num_timesteps=not resuming,
                     tb_log_name="run",
                 )
