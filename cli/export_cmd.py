@@ -86,7 +86,7 @@ def export(
         )
         chosen = policy_from_run(run, arch, max_params, max_bytes, dtype, checkpoint)
         try:
-            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source)
+            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, chosen.env_kwargs)
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
 

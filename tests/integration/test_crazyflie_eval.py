@@ -108,3 +108,15 @@ def test_bad_env_kwargs_are_one_line_exit_2(tmp_path, kwargs: str, needle: str) 
     lines = [ln for ln in res.output.strip().splitlines() if ln]
     assert len(lines) == 1 and needle in lines[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_export_self_test_rollouts_use_the_env_kwargs() -> None:
+    from export.vectors import test_vectors as export_vectors
+
+    [w] = _fake().emit([ArchSpace(widths=(4,), depths=(1,)).archs[0]])
+    tv = export_vectors(w, HOVER, 6, 0, env_kwargs={"nominal": True, "start_rest_share": 1.0})
+    assert tv.obs.shape[1] == 22
+    rest = [o for o, label in zip(tv.obs, tv.labels, strict=True) if label == "rollout 0 step 0"]
+    assert rest and np.abs(rest[0][:3]).max() == 0.0  # started at rest on the target: the kwargs were used
+    with pytest.raises(ValueError, match="unknown Crazyflie option"):
+        export_vectors(w, HOVER, 6, 0, env_kwargs={"mass": 1.0})
