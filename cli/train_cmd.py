@@ -50,7 +50,7 @@ from cli.errors import GHPError
 @click.option("--actor-lr", type=float, help="Hypernetwork learning rate.")
 @click.option("--gamma", type=float, help="Discount factor.")
 @click.option("--tau", type=float, help="Target network update rate.")
-@click.option("--ent-coef", help="SAC entropy coefficient: a number or 'auto'.")
+@click.option("--ent-coef", help="SAC entropy coefficient: a number, 'auto' or 'auto_X' (learned, from X).")
 @click.option("--resample-every", type=int, help="New architectures every N actor updates (50 SAC, 4 DDPG).")
 @click.option(
     "--gradient-steps",

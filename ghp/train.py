@@ -136,7 +136,8 @@ class TrainConfig:
     tau: float | None = None
     """Target network update rate."""
     ent_coef: str | None = None
-    """SAC entropy coefficient: a number (authors: 0.2) or ``auto``."""
+    """SAC entropy coefficient: a number (authors: 0.2), ``auto`` (learned, starting at 1) or ``auto_X`` (learned,
+    starting at X)."""
     resample_every: int | None = None
     """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
     gradient_steps: int | None = None
@@ -221,6 +222,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
+    _ent_coef(c.ent_coef)
     if c.gradient_steps == 0:
         raise ValueError("--gradient-steps must be -1 (one per transition) or positive, got 0")
     if c.batch_size < c.n_envs:
@@ -228,6 +230,22 @@ def resolve(config: TrainConfig) -> TrainConfig:
     c.space  # noqa: B018  (validates widths and depths)
     c.hypernet  # noqa: B018
     return c
+
+
+def _ent_coef(text: str | None) -> str | float:
+    """SB3's ``ent_coef`` from ours: ``auto``, ``auto_X`` or a number."""
+    t = "auto" if text is None else str(text)
+    try:
+        if t == "auto":
+            return t
+        if t.startswith("auto_"):
+            if float(t[5:]) > 0:
+                return t
+        elif float(t) >= 0:
+            return float(t)
+    except ValueError:
+        pass
+    raise ValueError(f"--ent-coef {text!r}: give a non-negative number, 'auto' or 'auto_X' (learned, starting at X > 0)")
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
@@ -318,7 +336,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
             policy_kwargs["action_l2"] = c.action_l2
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
-        ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
+        ent: str | float = _ent_coef(c.ent_coef)
         return SAC(GHPSACPolicy if not c.baseline else policy, ent_coef=ent, policy_kwargs=policy_kwargs, **common)
     policy = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
