@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from cli.common import user_errors
+from cli.options import build_config, config_options
+from export.api import ExportConfig
 
 
 class CheckError(click.ClickException):
@@ -21,42 +24,16 @@ class CheckError(click.ClickException):
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
-@click.option(
-    "--target",
-    type=click.Choice(["c-header", "c-source", "onnx", "numpy"]),
-    default="c-header",
-    show_default=True,
-    help="c-header: one NAME.h; c-source: NAME.c + NAME.h; onnx: NAME.onnx; numpy: NAME.npz.",
-)
-@click.option("--name", default="policy", show_default=True, help="C identifier: symbol prefix and file name.")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Output directory.")
-@click.option(
-    "--dtype",
-    type=click.Choice(["float32", "int8"]),
-    default="float32",
-    show_default=True,
-    help="int8: int8 weights with one float scale per output row (C targets).",
-)
-@click.option("--check", is_flag=True, help="Verify: host gcc vs torch, arm-none-eabi-gcc sizes, QEMU self-test.")
 @click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
-@click.option(
-    "--rollouts", type=click.IntRange(min=1), default=12, show_default=True, help="Self-test vectors from rollouts."
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the self-test rollouts.")
+@config_options(ExportConfig)
 def export(
     run: Path,
     arch: str | None,
     best: bool,
     max_params: int | None,
     max_bytes: int | None,
-    target: str,
-    name: str,
-    out: Path,
-    dtype: str,
-    check: bool,
     checkpoint: str | None,
-    rollouts: int,
-    seed: int,
+    **options: Any,
 ) -> None:
     """Export one policy of a trained run for deployment, e.g. on a Crazyflie.
 
@@ -70,7 +47,7 @@ def export(
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
     """
-    from export.api import ExportConfig, export_policy, policy_from_run
+    from export.api import export_policy, policy_from_run
 
     with user_errors():
         if best and arch is not None:
@@ -81,10 +58,8 @@ def export(
             raise ValueError("--max-params / --max-bytes go with --best")
         if not best and arch is None:
             raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-        config = ExportConfig(
-            out=out, name=name, target=target, dtype=dtype, check=check, n_rollout=rollouts, seed=seed
-        )
-        chosen = policy_from_run(run, arch, max_params, max_bytes, dtype, checkpoint)
+        config = build_config(ExportConfig, options)
+        chosen = policy_from_run(run, arch, max_params, max_bytes, config.dtype, checkpoint)
         try:
             result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, chosen.env_kwargs)
         except RuntimeError as e:
@@ -95,13 +70,14 @@ def export(
     console = Console(highlight=False, soft_wrap=True)
     w = chosen.weights
     console.print(
-        f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {dtype}, obs {w.obs_dim}, "
+        f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {config.dtype}, obs {w.obs_dim}, "
         f"act {w.act_dim}) from {run}"
     )
     for f in result.files:
         console.print(f"  wrote {f}")
     if result.n_vectors:
-        console.print(f"  self-test: {result.n_vectors} embedded vectors; call {name}_selftest(1e-5f) on the device")
+        selftest = f"{config.name}_selftest(1e-5f)"
+        console.print(f"  self-test: {result.n_vectors} embedded vectors; call {selftest} on the device")
     if result.int8_max_err is not None:
         console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")
     for note in result.notes:

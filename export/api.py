@@ -19,6 +19,8 @@ from ghp.policy import PolicyWeights
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
 
+__all__ = ["ExportConfig", "ExportResult", "RunPolicy", "TARGETS", "export_policy", "policy_from_run"]
+
 TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
 C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
 CRAZYFLIE_FLASH = 1008 * 1024
@@ -27,19 +29,19 @@ CRAZYFLIE_FLASH = 1008 * 1024
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to export a policy (``ghp export`` options)."""
+    """How to export a policy (``ghp export``'s options are these fields: ``cli/options.py``)."""
 
-    out: Path
+    out: Path = Path(".")
     """Directory to write into (created if missing)."""
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
-    target: str = "c-header"
+    target: str = field(default="c-header", metadata={"choices": TARGETS})
     """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx) or numpy (NAME.npz)."""
-    dtype: str = "float32"
+    dtype: str = field(default="float32", metadata={"choices": DTYPES})
     """float32, or int8 (C targets: int8 weights, one float scale per output row, float biases/activations)."""
     check: bool = False
     """Verify what was written: host gcc + torch, arm-none-eabi-gcc, QEMU (C); onnxruntime (onnx); reload (numpy)."""
-    n_rollout: int = 12
+    n_rollout: int = field(default=12, metadata={"flag": "--rollouts", "min": 1})
     """Self-test vectors taken from rollouts of the policy (edge cases are added to these)."""
     seed: int = 0
     """Seed of the rollouts (or of the random vectors when no environment is known)."""
@@ -203,9 +205,6 @@ def _export_c(
     return result
 
 
-__all__ = ["ExportConfig", "ExportResult", "TARGETS", "export_policy"]
-
-
 @dataclass(frozen=True)
 class RunPolicy:
     """A policy chosen from a trained run, with what the export needs to know about its origin."""
@@ -245,10 +244,8 @@ def policy_from_run(
     budget_given = max_params is not None or max_bytes is not None
     if (arch is None) == (not budget_given):
         raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-    try:
-        from ghp.run import load_run
-    except ImportError as e:
-        raise ValueError(f"this ghp cannot read runs yet (ghp.run is missing: {e})") from e
+    from ghp.run import load_run
+
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
@@ -260,10 +257,8 @@ def policy_from_run(
                 f"{list(space.depths)}): pick one from `ghp search --run {path}`"
             )
     else:
-        try:
-            from search.budget import Budget, rank_run
-        except ImportError as e:
-            raise ValueError(f"--best needs search.budget.rank_run, which this ghp does not have yet ({e})") from e
+        from search.budget import Budget, rank_run
+
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         ranked = rank_run(path, budget)
         if not ranked:

@@ -30,58 +30,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from ghp.arch import Arch
+from ghp.config import DECODERS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
+from ghp.counting import layer_shapes
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 from ghp.mlp import (
     FactorisedSchedule,
+    LayerWeights,
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
     run_mlps,
     split_sizes,
 )
-
-DECODERS: tuple[str, ...] = ("factorised", "dense")
-RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
-"""How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
-
-LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
-"""``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
-
-
-@dataclass(frozen=True)
-class HypernetConfig:
-    """Size and kind of the graph hypernetwork."""
-
-    hidden: int = 32
-    """Width of node embeddings, message MLP and GRU."""
-    decoder: str = "factorised"
-    """``factorised`` (low-rank row/column embeddings modulated per node) or ``dense`` (the paper's map)."""
-    rank: int = 16
-    """Rank of the factorised decoder's maps (ignored by ``dense``)."""
-    bias_scale: float = 0.2
-    """Biases are ``tanh(bias_scale * p)`` (authors' code)."""
-
-    def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
-        if self.hidden < 1 or self.rank < 1:
-            raise ValueError("hypernetwork hidden width and rank must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HypernetConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -156,10 +123,11 @@ class GraphHypernet(nn.Module):
             f"out_width={self.out_width}, max_width={self.max_width}, max_depth={self.max_depth}"
         )
 
-    def layer_shapes(self, arch: Arch) -> list[tuple[int, int]]:
-        """``(out, in)`` of every linear layer of ``arch`` (output layer last)."""
-        dims = [self.in_dim, *arch.hidden, self.out_width]
-        return [(dims[j + 1], dims[j]) for j in range(len(dims) - 1)]
+    def weight_shapes(self, arch: Arch) -> list[tuple[int, int]]:
+        """Shape ``(out, in)`` of every emitted weight matrix of ``arch``, output layer last (the training network's
+        output layer: ``out_width`` rows, e.g. SAC's mean and log-std). :func:`ghp.counting.layer_shapes` gives the
+        same layers as ``(in, out)``."""
+        return [(o, i) for i, o in layer_shapes(arch, self.in_dim, self.out_width)]
 
     def check(self, arch: Arch) -> None:
         """Refuse architectures this hypernetwork cannot decode."""
@@ -197,7 +165,7 @@ class GraphHypernet(nn.Module):
             col = g.mask[:, t]
             masks.append(None if bool(col.all()) else col.float().unsqueeze(1))
         p = (n - 1) // 2  # layer slots: weight nodes sit at 1, 3, ..., bias nodes at 2, 4, ...
-        shapes = [self.layer_shapes(a) for a in archs]
+        shapes = [self.weight_shapes(a) for a in archs]
         scales = torch.ones(b, p)
         for i, sh in enumerate(shapes):
             for j, (_, fan_in) in enumerate(sh):

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
+"""``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
 
 MODES: tuple[str, ...] = ("auto", "loop", "padded")
 PAD_WASTE = 1.5
