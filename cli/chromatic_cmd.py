@@ -8,76 +8,17 @@ from typing import Any
 
 import click
 
-from cli.common import int_list, user_errors
-
-PARTITION_CHOICES = ["learned", "random", "toeplitz", "none"]
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    if text.strip().lower() in ("", "linear", "none"):
-        return ()
-    return int_list(text, "--hidden")
+from cli.common import user_errors
+from cli.options import build_config, config_options
+from ghp.chromatic import ChromaticConfig
 
 
 @click.command()
-@click.option(
-    "--env", "env_id", required=True, help="Gymnasium id with Box observations and actions, e.g. HalfCheetah-v5."
-)
-@click.option(
-    "--hidden", default="41", show_default=True, help="Hidden widths (tanh), e.g. 41 or 41,41; 'linear' for none."
-)
-@click.option(
-    "--colors", type=int, default=17, show_default=True, help="M, colours (shared weights): learned / random."
-)
-@click.option(
-    "--partition",
-    type=click.Choice(PARTITION_CHOICES),
-    default="learned",
-    show_default=True,
-    help="learned (controller), random (one fixed colouring), toeplitz (diagonals), none (every weight trained).",
-)
-@click.option("--iterations", type=int, default=100, show_default=True, help="ES iterations (raise it with --resume).")
-@click.option("--directions", type=int, default=8, show_default=True, help="Antithetic direction pairs per iteration.")
-@click.option("--top", type=int, default=0, show_default=True, help="Directions used per update (best first); 0 = all.")
-@click.option("--sigma", type=float, default=0.1, show_default=True, help="ES perturbation scale.")
-@click.option("--lr", type=float, default=0.01, show_default=True, help="ES step size.")
-@click.option("--init-std", type=float, default=0.1, show_default=True, help="Std of the initial shared values.")
-@click.option("--controller-lr", type=float, default=0.02, show_default=True, help="Controller Adam step (learned).")
-@click.option("--entropy", type=float, default=0.01, show_default=True, help="Controller entropy bonus (learned).")
-@click.option(
-    "--baseline-decay", type=float, default=0.9, show_default=True, help="Controller baseline moving average."
-)
-@click.option(
-    "--eval-every", type=int, default=5, show_default=True, help="Roll out the current policy every N iterations."
-)
-@click.option("--workers", type=int, default=1, show_default=True, help="Rollout worker processes (1 = in process).")
-@click.option("--max-episode-steps", type=int, help="Override the environment's episode limit.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@config_options(ChromaticConfig)
 @click.option("--out", help="Run directory (default runs/chromatic-<env>-<partition>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished iteration.")
 @click.option("--quiet", is_flag=True, help="No progress bar (one line per evaluation instead).")
-def chromatic(
-    env_id: str,
-    hidden: str,
-    colors: int,
-    partition: str,
-    iterations: int,
-    directions: int,
-    top: int,
-    sigma: float,
-    lr: float,
-    init_std: float,
-    controller_lr: float,
-    entropy: float,
-    baseline_decay: float,
-    eval_every: int,
-    workers: int,
-    max_episode_steps: int | None,
-    seed: int,
-    out: str | None,
-    resume: bool,
-    quiet: bool,
-) -> None:
+def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> None:
     """Train a chromatic network: a tiny tanh policy whose edges share M weights, trained with ES.
 
     \b
@@ -85,36 +26,20 @@ def chromatic(
       ghp chromatic --env HalfCheetah-v5 --hidden 41 --colors 17 --partition learned --out runs/hc-learned
       ghp chromatic --env HalfCheetah-v5 --hidden linear --partition toeplitz --iterations 50
       ghp chromatic --env HalfCheetah-v5 --out runs/hc-learned --resume --iterations 200
+      ghp export --policy runs/hc-learned/policy.npz --dtype codebook --name hc --out build/ --check
 
-    The result is a run directory: evaluate, report, search and export read it like any other
-    (its one architecture is the topology; its policy is stored in RUN/policy.npz with the
-    observation normalisation folded in, the colouring and shared values in RUN/chromatic.npz,
-    parameters and bits in RUN/summary.json). State is saved after every iteration: Ctrl-C or
-    SIGTERM loses at most the iteration in flight, and --resume continues.
+    The result is a run directory that evaluate, report, search and export read like any other: its
+    one architecture is the topology; RUN/policy.npz is a policy file (normalisation folded into the
+    dense weights, and the codebook with the normalisation kept apart), RUN/summary.json has the
+    parameters (distinct weights + biases) and bits as the paper counts them, RUN/history.jsonl one
+    record per iteration. State is saved after every iteration: Ctrl-C or SIGTERM loses at most the
+    iteration in flight, and --resume continues (a larger --iterations extends the run).
     """
-    from ghp.chromatic import ChromaticConfig, Progress, train_chromatic
+    from ghp.chromatic import Progress, train_chromatic
 
     with user_errors():
-        config = ChromaticConfig(
-            env_id=env_id,
-            hidden=_hidden(hidden),
-            colors=colors,
-            partition=partition,
-            iterations=iterations,
-            directions=directions,
-            top=top,
-            sigma=sigma,
-            lr=lr,
-            init_std=init_std,
-            controller_lr=controller_lr,
-            entropy=entropy,
-            baseline_decay=baseline_decay,
-            eval_every=eval_every,
-            workers=workers,
-            max_episode_steps=max_episode_steps,
-            seed=seed,
-        )
-    path = out or f"runs/chromatic-{env_id}-{partition}"
+        config = build_config(ChromaticConfig, options)
+    path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -135,9 +60,11 @@ def chromatic(
 
     def on_progress(p: Progress) -> None:
         ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
-        if "task" not in state:
-            state["task"] = bar.add_task("es", total=iterations, completed=p.iteration, mean="-", best="-", eval="-")
         fields = {"mean": f"{p.mean_return:.0f}", "best": f"{p.best_return:.0f}"}
+        if "task" not in state:
+            # Started on the first report, so that an input error stays the only line on stderr.
+            bar.start()
+            state["task"] = bar.add_task("es", total=config.iterations, completed=p.iteration, eval="-", **fields)
         if p.eval_return is not None:
             fields["eval"] = ev
             if quiet:
@@ -149,17 +76,24 @@ def chromatic(
 
     old = signal.signal(signal.SIGTERM, on_term)
     try:
-        with bar, user_errors():
-            result = train_chromatic(config, path, resume=resume, progress=on_progress)
+        with user_errors():
+            try:
+                result = train_chromatic(config, path, resume=resume, progress=on_progress)
+            finally:
+                bar.stop()
     except KeyboardInterrupt:
         click.echo(f"ghp: interrupted; {path} holds every finished iteration (continue with --resume)", err=True)
         sys.exit(130)
     finally:
         signal.signal(signal.SIGTERM, old)
     c, s = result.counts, result.summary
+
+    def fmt(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1f}"
+
     click.echo(
         f"run saved in {result.path}: {s['partition']} {'-'.join(map(str, s['topology']))}, "
         f"{c.distinct_weights} distinct weights + {c.biases} biases = {c.params} params, {c.bits} bits; "
-        f"worker mean {s['best_mean_return']:.1f} (best iteration), best worker {s['best_worker_return']:.1f}, "
-        f"last eval {s['last_eval_return']:.1f}"
+        f"worker mean {fmt(s['best_mean_return'])} (best iteration), best worker {fmt(s['best_worker_return'])}, "
+        f"last eval {fmt(s['last_eval_return'])}"
     )

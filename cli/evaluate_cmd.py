@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
@@ -28,8 +29,15 @@ from ghp.evaluate import EvalConfig
     show_default=True,
     help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
+)
 @config_options(EvalConfig)
-def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None:
+def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -38,12 +46,17 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
+      ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
+    The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
+    again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
+    from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
@@ -51,16 +64,31 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
 
     with user_errors():
         config = build_config(EvalConfig, options)
-        import torch
+        if policy is not None:
+            if archs != "all" or config.checkpoint != "latest":
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)
-        selected = parse_arch_selection(archs, run.space, sample_seed)
-        run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
-        store = ResultsStore.open(run.path, run.run_id)
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = dataclasses.replace(config, checkpoint=pf.label)
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, sample_seed)
+            run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -73,9 +101,14 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
     )
 
     console = Console(stderr=True)
+    where = (
+        f"{config.n_workers} worker(s)"
+        if config.backend == "local"
+        else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
+    )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -101,20 +134,26 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
+    def saved() -> str:
+        finished = len(store.finished(config.setting(run.timesteps, run.spec.env_kwargs)) & {a.key for a in selected})
+        return f"{finished} of {len(selected)} architectures are saved in {store.path}"
+
     try:
         with sigterm_as_interrupt() as interruption:
             try:
                 with progress, user_errors():
                     summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
             except KeyboardInterrupt:
-                setting = config.setting(run.timesteps, run.spec.env_kwargs)
-                finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
-                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
-                    f"in {store.path}: run the same command again to resume",
+                    f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
                     err=True,
                 )
                 sys.exit(interruption.exit_code)
+            except (BackendLost, WorkerLost) as err:
+                click.echo(f"ghp: error: {err}; {saved()}: run the same command again to resume", err=True)
+                sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
@@ -122,7 +161,12 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, **options: Any) -> None
     rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
     click.echo(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
+    if policy is not None:
+        click.echo(
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {config.seed})"
+        )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")

@@ -10,7 +10,7 @@ import click
 from cli.common import Exclusive, int_list, user_errors
 
 if TYPE_CHECKING:
-    from search.budget import Ranking
+    from search.budget import Ranking, TunedPolicy
 
 
 @click.command()
@@ -82,8 +82,9 @@ def search(
     hold any architecture under the budget.
     """
     from ghp.arch import ArchSpace
-    from search.budget import Budget, rank_run, rank_space
+    from search.budget import Budget, rank_run, rank_space, tuned_policies
 
+    tuned: list[TunedPolicy] = []
     with user_errors():
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         if run is not None:
@@ -91,6 +92,7 @@ def search(
 
             _, spec, _ = run_facts(run)
             ranking = rank_run(run, budget, by=by)
+            tuned = tuned_policies(run, budget)
             where = f"of {run} ({spec.env_id})"
         else:
             if env_id is not None:
@@ -104,9 +106,12 @@ def search(
             ranking = rank_space(space, obs_dim, act_dim, budget)
             where = f"(obs {obs_dim}, act {act_dim})"
     if as_json:
-        click.echo(json.dumps(ranking.to_dicts(top)))
+        # Tuned policies (RUN/tuned/) follow the ranking, marked "tuned": true, with no rank of their own.
+        click.echo(json.dumps(ranking.to_dicts(top) + [{"rank": None, **t.to_dict()} for t in tuned]))
         return
     _render(ranking, top, where)
+    if tuned:
+        _render_tuned(run or "", tuned)
 
 
 def _render(ranking: Ranking, top: int, where: str) -> None:
@@ -143,3 +148,24 @@ def _render(ranking: Ranking, top: int, where: str) -> None:
         console.print(
             f"largest under the budget: {c.arch.key} ({c.params} params, capacity {c.capacity}, rank {big + 1})"
         )
+
+
+def _render_tuned(run_dir: str, tuned: list[TunedPolicy]) -> None:
+    """The run's tuned policies, marked and apart from the hypernetwork's ranking."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=f"{len(tuned)} tuned policies in {run_dir}/tuned/ (not part of the ranking above)",
+        caption="return before -> after: ES evaluation starts (provenance); evaluated: ghp evaluate RUN --policy FILE",
+    )
+    for col in ("tuned policy", "architecture", "before -> after", "evaluated", "params", "bytes", "storage"):
+        table.add_column(col, justify="left" if col in ("tuned policy", "architecture", "storage") else "right")
+    for t in tuned:
+        ba = "-" if t.return_before is None else f"{t.return_before:.1f} -> {t.return_after:.1f}"
+        ev = "-" if t.mean_return is None else f"{t.mean_return:.1f} ± {t.std_return or 0.0:.1f}"
+        table.add_row(
+            escape(f"[tuned] {t.name}"), t.arch.key, ba, ev, str(t.params), str(t.bytes), t.storage
+        )  # fmt: skip
+    Console().print(table)

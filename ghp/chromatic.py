@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
-from ghp.envs import EnvSpec, env_spec, make_env
+from ghp.envs import EnvSpec, env_spec
+from ghp.es import ObsStats, RolloutPool, RolloutResult, RolloutUnit, fold, seed_of
 from ghp.policy import PolicyWeights
 from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
 
@@ -50,20 +51,36 @@ CHROMATIC_FILE = "chromatic.npz"
 STATE_VERSION = 1
 
 
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """``"41"``, ``"41,41"`` or ``"linear"`` (no hidden layer) as hidden widths.
+
+    Raises:
+        ValueError: anything else.
+    """
+    t = str(text).strip().lower()
+    if t in ("", "linear", "none"):
+        return ()
+    try:
+        return tuple(int(w) for w in t.replace(" ", "").split(",") if w != "")
+    except ValueError:
+        raise ValueError(f"expected hidden widths like 41 or 41,41 (or 'linear'), got {text!r}") from None
+
+
 @dataclass(frozen=True)
 class ChromaticConfig:
-    """How to train a chromatic network (``ghp chromatic``'s options mirror these fields)."""
+    """How to train a chromatic network (``ghp chromatic``'s options are generated from these fields)."""
 
-    env_id: str
-    """Gymnasium id of a task with a flat Box observation and Box actions (e.g. HalfCheetah-v5)."""
-    hidden: tuple[int, ...] = (41,)
-    """Hidden widths (tanh units); () is the linear policy. The paper uses (), (41,) and (41, 41)."""
+    env_id: str = field(metadata={"flag": "--env"})
+    """Gymnasium id of a task with a flat Box observation and Box actions, e.g. ``HalfCheetah-v5``."""
+    hidden: tuple[int, ...] = field(default=(41,), metadata={"parse": parse_hidden, "show_default": "41"})
+    """Hidden widths (tanh units): ``41``, ``41,41``, or ``linear`` for none (the paper's L, H41, H41,H41)."""
     colors: int = 17
-    """M, the number of colours (shared weights) for ``learned`` and ``random`` partitions; ignored otherwise."""
-    partition: str = "learned"
-    """learned (controller-proposed colourings), random (one fixed random colouring), toeplitz, none."""
+    """M, the number of colours (shared weights) of ``learned`` and ``random`` partitions."""
+    partition: str = field(default="learned", metadata={"choices": PARTITIONS})
+    """learned (a controller proposes colourings), random (one fixed random colouring), toeplitz (weights shared
+    along diagonals), none (every weight trained)."""
     iterations: int = 100
-    """ES iterations; each rolls out 2 x directions episodes (plus one evaluation every eval_every)."""
+    """ES iterations; each rolls out 2 x directions episodes (plus one evaluation every eval-every)."""
     directions: int = 8
     """Antithetic direction pairs per iteration."""
     top: int = 0
@@ -83,7 +100,13 @@ class ChromaticConfig:
     eval_every: int = 5
     """Roll out the current policy (the controller's most likely colouring) every this many iterations."""
     workers: int = 1
-    """Worker processes that roll out the directions of an iteration (1 = in this process)."""
+    """Rollout worker processes (1 = in this process with the local backend; with Ray, CPUs of the cluster),
+    through the ES engine's pool."""
+    backend: str = field(default="local", metadata={"choices": ("local", "ray")})
+    """Where rollouts run: ``local`` (this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = None
+    """Ray cluster for the ray backend (``auto``, ``HOST:PORT``); None starts a local Ray instance."""
     max_episode_steps: int | None = None
     """Override of the environment's episode limit (None = its own, 1000 for MuJoCo locomotion)."""
     seed: int = 0
@@ -100,6 +123,10 @@ class ChromaticConfig:
         for name in ("iterations", "directions", "eval_every", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"unknown backend {self.backend!r}: give local or ray")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
         if not 0 <= self.top <= self.directions:
             raise ValueError(f"top must be between 0 (all) and directions ({self.directions}), got {self.top}")
         for name in ("sigma", "lr", "controller_lr"):
@@ -227,14 +254,6 @@ def layers_of(top: Topology, colouring: np.ndarray, values: np.ndarray, biases: 
     return out
 
 
-def fold_normalisation(layers: Sequence[tuple[Any, Any]], mean: np.ndarray, std: np.ndarray) -> list[tuple[Any, Any]]:
-    """Fold ``x -> (x - mean) / std`` into the first layer: ``W' = W / std``, ``b' = b - W' mean`` (float64 math)."""
-    w0, b0 = (np.asarray(a, np.float64) for a in layers[0])
-    w = w0 / np.asarray(std, np.float64)[None, :]
-    b = b0 - w @ np.asarray(mean, np.float64)
-    return [(w.astype(np.float32), b.astype(np.float32)), *[(np.asarray(a), np.asarray(c)) for a, c in layers[1:]]]
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # The controller (learned partitions)
 
@@ -319,179 +338,81 @@ class Controller:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Observation normalisation and rollouts
+# Rollouts go through the ES engine (ghp.es): a parameter map per colouring, work units, the engine's pool
 
 
-@dataclass
-class RunningStat:
-    """Running mean and variance of observations (Chan et al.'s parallel merge), as ARS keeps them."""
+@dataclass(frozen=True, eq=False)
+class ChromaticMap:
+    """ES parameters of a chromatic policy with a fixed colouring: ``theta = shared values ++ biases``
+    (a ``ghp.es.ParamMap``, picklable, so it travels in the engine's work units)."""
 
-    n: int
-    mean: np.ndarray
-    m2: np.ndarray
-
-    @classmethod
-    def empty(cls, dim: int) -> RunningStat:
-        return cls(0, np.zeros(dim), np.zeros(dim))
-
-    def merge(self, n: int, s: np.ndarray, ss: np.ndarray) -> None:
-        """Add ``n`` observations given by their sum ``s`` and sum of squares ``ss``."""
-        if n == 0:
-            return
-        mean_b = s / n
-        m2_b = np.maximum(ss - n * mean_b**2, 0.0)
-        delta = mean_b - self.mean
-        tot = self.n + n
-        self.mean = self.mean + delta * n / tot
-        self.m2 = self.m2 + m2_b + delta**2 * self.n * n / tot
-        self.n = tot
+    top: Topology
+    colouring: np.ndarray
+    """``[n_edges]`` value index of every edge."""
+    nv: int
+    """Length of the shared-value vector."""
+    action_low: np.ndarray
+    action_high: np.ndarray
 
     @property
-    def std(self) -> np.ndarray:
-        """Standard deviation; coordinates that never varied get 1 (left unscaled)."""
-        if self.n < 2:
-            return np.ones_like(self.mean)
-        sd = np.sqrt(self.m2 / (self.n - 1))
-        return np.where(sd < 1e-6, 1.0, sd)
+    def size(self) -> int:
+        return self.nv + self.top.n_biases
+
+    def weights(self, theta: np.ndarray) -> PolicyWeights:
+        """The tanh policy (on normalised observations) that ``theta`` stands for."""
+        theta = np.asarray(theta)
+        if theta.shape != (self.size,):
+            raise ValueError(f"expected {self.size} parameters, got shape {theta.shape}")
+        layers = layers_of(self.top, self.colouring, theta[: self.nv], theta[self.nv :])
+        return PolicyWeights.from_arrays(self.top.arch, layers, self.action_low, self.action_high, activation="tanh")
 
 
-@dataclass(frozen=True)
-class _Batch:
-    """A batch of policies to roll out: per-row layers, the normalisation, and each row's reset seed."""
+def _roll(
+    pool: RolloutPool,
+    maps: Sequence[ChromaticMap],
+    thetas: np.ndarray,
+    seeds: Sequence[int],
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    stats: ObsStats,
+    collect: bool,
+) -> RolloutResult:
+    """Roll out row ``i`` (parameters ``thetas[i]``, colouring ``maps[i]``) from ``seeds[i]``, through the engine.
 
-    env_id: str
-    layers: list[tuple[np.ndarray, np.ndarray]]
-    """Per layer: ``W^T`` stacked ``[n, in, out]`` and ``b`` ``[n, out]``, float32."""
-    mean: np.ndarray
-    std: np.ndarray
-    seeds: tuple[int, ...]
-    max_episode_steps: int | None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    returns: np.ndarray
-    lengths: np.ndarray
-    obs_n: int
-    obs_sum: np.ndarray
-    obs_sumsq: np.ndarray
-
-
-_ENVS: dict[tuple[str, int | None], list[Any]] = {}
-
-
-def _envs(env_id: str, n: int, max_episode_steps: int | None) -> list[Any]:
-    envs = _ENVS.setdefault((env_id, max_episode_steps), [])
-    kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
-    while len(envs) < n:
-        envs.append(make_env(env_id, **kwargs))
-    return envs
-
-
-def _rollout(batch: _Batch) -> _Outcome:
-    """Roll out every row's policy for one episode, all rows in lock step (one batched forward per step)."""
-    n = len(batch.seeds)
-    envs = _envs(batch.env_id, n, batch.max_episode_steps)[:n]
-    mean = batch.mean.astype(np.float32)
-    inv = (1.0 / batch.std).astype(np.float32)
-    obs = np.stack([np.asarray(e.reset(seed=s)[0], np.float32) for e, s in zip(envs, batch.seeds, strict=True)])
-    low = np.asarray(envs[0].action_space.low, np.float32)
-    high = np.asarray(envs[0].action_space.high, np.float32)
-    returns = np.zeros(n)
-    lengths = np.zeros(n, np.int64)
-    running = np.ones(n, bool)
-    s = obs.astype(np.float64).sum(0)
-    ss = (obs.astype(np.float64) ** 2).sum(0)
-    cnt = n
-    while running.any():
-        idx = np.flatnonzero(running)
-        h = ((obs[idx] - mean) * inv)[:, None, :]
-        for wt, b in batch.layers:
-            h = np.matmul(h, wt[idx]) + b[idx][:, None, :]
-            h = np.tanh(h)  # tanh hidden units (paper, B.2) and the tanh-squashed output of PolicyWeights
-        act = low + (h[:, 0, :] + 1.0) * 0.5 * (high - low)
-        for k, r in enumerate(idx):
-            o, rew, term, trunc, _ = envs[r].step(act[k])
-            returns[r] += float(rew)
-            lengths[r] += 1
-            if term or trunc:
-                running[r] = False
-            else:
-                obs[r] = o
-        # Every observation an episode goes on from feeds the normalisation statistics (ARS V2).
-        seen = obs[idx[running[idx]]].astype(np.float64)
-        s += seen.sum(0)
-        ss += (seen**2).sum(0)
-        cnt += len(seen)
-    return _Outcome(returns, lengths, cnt, s, ss)
-
-
-def _stack_layers(top: Topology, colourings: np.ndarray, thetas: np.ndarray, nv: int) -> list[tuple[Any, Any]]:
-    """Per-row weights from colourings ``[n, n_edges]`` and parameter vectors ``[n, nv + n_biases]``."""
-    n = len(thetas)
-    w = np.take_along_axis(thetas[:, :nv], colourings, axis=1).astype(np.float32)
-    b = thetas[:, nv:].astype(np.float32)
-    out, e0, b0 = [], 0, 0
-    for o, i in top.shapes:
-        out.append((np.ascontiguousarray(w[:, e0 : e0 + o * i].reshape(n, o, i).transpose(0, 2, 1)), b[:, b0 : b0 + o]))
-        e0 += o * i
-        b0 += o
-    return out
-
-
-RolloutFn = Callable[[Sequence[_Batch]], list[_Outcome]]
-
-
-class _Pool:
-    """Worker processes that roll out slices of an iteration's rows (BLAS on one thread each)."""
-
-    def __init__(self, workers: int) -> None:
-        import multiprocessing as mp
-        import signal
-
-        self.workers = workers
-        self.pool = None
-        if workers > 1:
-            saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-            os.environ.update({v: "1" for v in saved})
-            try:
-                self.pool = mp.get_context("spawn").Pool(workers, initializer=signal.signal, initargs=(2, 1))
-            finally:
-                for v, old in saved.items():
-                    if old is None:
-                        os.environ.pop(v, None)
-                    else:
-                        os.environ[v] = old
-
-    def run(self, batch: _Batch) -> _Outcome:
-        if self.pool is None:
-            return _rollout(batch)
-        n = len(batch.seeds)
-        cuts = np.array_split(np.arange(n), min(self.workers, n))
-        parts = [
-            _Batch(
-                batch.env_id,
-                [(wt[c], b[c]) for wt, b in batch.layers],
-                batch.mean,
-                batch.std,
-                tuple(batch.seeds[i] for i in c),
-                batch.max_episode_steps,
-            )
-            for c in cuts
-        ]
-        outs = self.pool.map(_rollout, parts)
-        return _Outcome(
-            np.concatenate([o.returns for o in outs]),
-            np.concatenate([o.lengths for o in outs]),
-            sum(o.obs_n for o in outs),
-            np.sum([o.obs_sum for o in outs], axis=0),
-            np.sum([o.obs_sumsq for o in outs], axis=0),
+    Rows that share a colouring form one work unit (one stacked matmul per layer per step); the pool maps the units
+    (in this process, worker processes, or another backend behind the same ``map``).
+    """
+    groups: dict[int, list[int]] = {}
+    for i, m in enumerate(maps):
+        groups.setdefault(id(m), []).append(i)
+    order = [rows for rows in groups.values()]
+    if len(order) == 1 and pool.slots > 1:
+        # One colouring: cut its rows over the workers, as the engine does for a dense policy.
+        rows = order[0]
+        q = -(-len(rows) // pool.slots)
+        order = [rows[k : k + q] for k in range(0, len(rows), q)]
+    units = [
+        RolloutUnit(
+            maps[rows[0]],
+            thetas[rows],
+            tuple(int(seeds[i]) for i in rows),
+            env_id,
+            env_kwargs,
+            stats.shift,
+            stats.std,
+            collect,
         )
-
-    def close(self, terminate: bool = False) -> None:
-        if self.pool is not None:
-            (self.pool.terminate if terminate else self.pool.close)()
-            self.pool.join()
+        for rows in order
+    ]
+    results = pool.map(units)
+    n = len(thetas)
+    returns, lengths = np.zeros(n), np.zeros(n, np.int64)
+    row_stats: list[ObsStats | None] = [None] * n
+    for rows, res in zip(order, results, strict=True):
+        returns[rows], lengths[rows] = res.returns, res.lengths
+        for i, st in zip(rows, res.stats, strict=False):
+            row_stats[i] = st
+    return RolloutResult(returns, lengths, tuple(st for st in row_stats if st is not None))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -542,10 +463,6 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _reset_seed(seed: int, iteration: int, k: int) -> int:
-    return int(np.random.SeedSequence([seed, iteration, k]).generate_state(1, np.uint32)[0])
-
-
 def train_chromatic(
     config: ChromaticConfig,
     out: str | Path,
@@ -580,7 +497,7 @@ def train_chromatic(
         old = read_config(out)
         prev = dict(old.get("chromatic", {}))
         for k in cfg_dict:
-            if k not in ("iterations", "workers") and prev.get(k) != cfg_dict[k]:
+            if k not in ("iterations", "workers", "backend", "ray_address") and prev.get(k, cfg_dict[k]) != cfg_dict[k]:
                 raise ValueError(f"--resume with a different {k.replace('_', '-')} ({prev.get(k)} != {cfg_dict[k]})")
         run_id = str(old["run_id"])
     else:
@@ -608,7 +525,7 @@ def train_chromatic(
 
     rng = np.random.default_rng(config.seed)
     theta = np.concatenate([rng.normal(0.0, config.init_std, nv), np.zeros(top.n_biases)])
-    stat = RunningStat.empty(spec.obs_dim)
+    stat = ObsStats.empty(spec.obs_dim)
     controller = None
     if config.partition == "learned":
         controller = Controller(top.n_edges, config.colors, config.controller_lr, config.entropy, config.baseline_decay)
@@ -627,7 +544,7 @@ def train_chromatic(
             if int(z["state_version"]) != STATE_VERSION:
                 raise ValueError(f"{state_file} is from another ghp version; start a new run")
             theta = np.array(z["theta"])
-            stat = RunningStat(int(z["obs_n"]), np.array(z["obs_mean"]), np.array(z["obs_m2"]))
+            stat = ObsStats(int(z["obs_n"]), np.array(z["obs_mean"]), np.array(z["obs_m2"]))
             it, env_steps, seconds = int(z["iteration"]), int(z["env_steps"]), float(z["seconds"])
             rng.bit_generator.state = json.loads(str(z["rng"]))
             if fixed is not None:
@@ -651,7 +568,7 @@ def train_chromatic(
             state_file,
             state_version=np.int64(STATE_VERSION),
             theta=theta,
-            obs_n=np.int64(stat.n),
+            obs_n=np.int64(stat.count),
             obs_mean=stat.mean,
             obs_m2=stat.m2,
             iteration=np.int64(it),
@@ -670,7 +587,11 @@ def train_chromatic(
             out, spec, top, config, mode_colouring(), theta, nv, stat, best, best_mean, last_eval, it, env_steps
         )
 
-    pool = _Pool(config.workers)
+    pool = RolloutPool(
+        config.workers if config.workers > 1 or config.backend != "local" else 0, config.backend, config.ray_address
+    )
+    env_kwargs = {} if config.max_episode_steps is None else {"max_episode_steps": config.max_episode_steps}
+    low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
     n = config.directions
     try:
         while it < config.iterations:
@@ -678,27 +599,19 @@ def train_chromatic(
             deltas = rng.standard_normal((n, len(theta)))
             if controller is not None:
                 cols = controller.sample(n, rng)
+                maps = [ChromaticMap(top, c, nv, low, high) for c in cols]
             else:
                 assert fixed is not None
                 cols = np.broadcast_to(fixed, (n, top.n_edges))
+                maps = [ChromaticMap(top, fixed, nv, low, high)] * n
             thetas = np.concatenate([theta + config.sigma * deltas, theta - config.sigma * deltas])
             colourings = np.concatenate([cols, cols])
-            # Both members of an antithetic pair start from the same state (common random numbers).
-            seeds = tuple(_reset_seed(config.seed, it, k % n) for k in range(2 * n))
-            std = stat.std
-            res = pool.run(
-                _Batch(
-                    config.env_id,
-                    _stack_layers(top, colourings, thetas, nv),
-                    stat.mean,
-                    std,
-                    seeds,
-                    config.max_episode_steps,
-                )
-            )
+            # Both members of an antithetic pair share the colouring and the starting state (common random numbers).
+            seeds = [seed_of(config.seed, it, k % n) for k in range(2 * n)]
+            res = _roll(pool, maps + maps, thetas, seeds, config.env_id, env_kwargs, stat, True)
             env_steps += int(res.lengths.sum())
             r_plus, r_minus = res.returns[:n], res.returns[n:]
-            order = np.argsort(-np.maximum(r_plus, r_minus))[: config.n_top]
+            order = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[: config.n_top]
             used = np.concatenate([r_plus[order], r_minus[order]])
             sd = float(used.std()) or 1.0
             theta = theta + config.lr / (config.n_top * sd) * ((r_plus[order] - r_minus[order]) @ deltas[order])
@@ -710,19 +623,21 @@ def train_chromatic(
                 best = {"return": float(res.returns[k_best]), "colouring": colourings[k_best].copy()}
                 best["theta"] = thetas[k_best].copy()
             best_mean = max(best_mean, float(res.returns.mean()))
-            stat.merge(res.obs_n, res.obs_sum, res.obs_sumsq)
+            for st in res.stats:  # in row order (ARS V2: every state the perturbed rollouts visited)
+                stat = stat.merge(st)
             it += 1
             eval_return = None
             if it % config.eval_every == 0 or it == config.iterations:
-                ev = pool.run(
-                    _Batch(
-                        config.env_id,
-                        _stack_layers(top, mode_colouring()[None], theta[None], nv),
-                        stat.mean,
-                        stat.std,
-                        (_reset_seed(config.seed + 1, it, 0),),
-                        config.max_episode_steps,
-                    )
+                centre = ChromaticMap(top, mode_colouring(), nv, low, high)
+                ev = _roll(
+                    pool,
+                    [centre],
+                    theta[None],
+                    [seed_of(config.seed + 1, it, 0)],
+                    config.env_id,
+                    env_kwargs,
+                    stat,
+                    False,
                 )
                 env_steps += int(ev.lengths.sum())
                 eval_return = last_eval = float(ev.returns[0])
@@ -742,12 +657,9 @@ def train_chromatic(
             save()
             if progress is not None:
                 progress(p)
-    except BaseException:
-        pool.close(terminate=True)
-        raise
-    pool.close()
-    if it == 0 or not (out / POLICY_FILE).exists():
-        save()
+    finally:
+        pool.close()
+    save()  # also rewrites the policy file of a finished run resumed with nothing left to do (format upgrades)
     policy = PolicyWeights.from_npz(out / POLICY_FILE)
     summary = json.loads((out / STORED_SUMMARY_FILE).read_text())
     counts = count(top, config.partition, mode_colouring(), config.colors)
@@ -762,19 +674,57 @@ def _write_policy(
     colouring: np.ndarray,
     theta: np.ndarray,
     nv: int,
-    stat: RunningStat,
+    stat: ObsStats,
     best: dict[str, Any],
     best_mean: float,
     last_eval: float | None,
     it: int,
     env_steps: int,
 ) -> None:
-    """The run's policy (normalisation folded in), its colouring and values, and a summary with its counts."""
-    mean, std = stat.mean, stat.std
-    layers = fold_normalisation(layers_of(top, colouring, theta[:nv], theta[nv:]), mean, std)
-    policy = PolicyWeights.from_arrays(top.arch, layers, spec.action_low, spec.action_high, activation="tanh")
-    policy.to_npz(out / (POLICY_FILE + ".tmp.npz"))
-    os.replace(out / (POLICY_FILE + ".tmp.npz"), out / POLICY_FILE)
+    """The run's policy file, its colouring and values, and a summary with its counts.
+
+    ``policy.npz`` is a ``ghp.policyfile`` policy file: dense weights with the normalisation folded in (what
+    evaluation and float32 / int8 exports use) and, when the values fit 8-bit indices, its codebook (one network-wide
+    book of shared values, the colour of every edge, the biases and the input normalisation kept apart) for
+    ``ghp export --policy RUN/policy.npz --dtype codebook``.
+    """
+    from ghp.codebook import MAX_COLORS, CodebookPolicy
+    from ghp.policyfile import save_policy
+
+    mean, std = stat.shift, stat.std
+    low, high = np.asarray(spec.action_low, np.float32), np.asarray(spec.action_high, np.float32)
+    cmap = ChromaticMap(top, colouring, nv, low, high)
+    cb = None
+    if nv <= MAX_COLORS:
+        colors, e0 = [], 0
+        for o, i in top.shapes:
+            colors.append(np.asarray(colouring[e0 : e0 + o * i], np.uint8).reshape(o, i))
+            e0 += o * i
+        normed = cmap.weights(theta)
+        cb = CodebookPolicy(
+            top.arch,
+            tuple(colors),
+            (theta[:nv].astype(np.float32),),
+            tuple(b for _, b in normed.layers),
+            low,
+            high,
+            nv,
+            "network",
+            "tanh",
+            mean.astype(np.float32),
+            (1.0 / std).astype(np.float32),
+        )
+        policy = cb.dense()
+    else:
+        policy = fold(cmap.weights(theta), mean, std)
+    provenance = {
+        "env_id": spec.env_id,
+        "method": f"chromatic-es ({config.partition})",
+        "run_id": json.loads((out / "config.json").read_text())["run_id"],
+        "iterations": it,
+        "checkpoint_step": env_steps,
+    }
+    save_policy(out / POLICY_FILE, policy, provenance, cb)
     _atomic_savez(
         out / CHROMATIC_FILE,
         dims=np.asarray(top.dims, np.int64),

@@ -13,10 +13,11 @@ The engine knows nothing about hypernetworks or codebooks: a *parameter map* tur
    ``theta += lr / (top * sigma_R) * sum_k (r+_k - r-_k) delta_k``.
 4. Observation normalisation (ARS V2): the policy sees ``(x - mu) / sd``, where ``mu, sd`` are the running mean and
    standard deviation of every observation seen by the perturbed rollouts so far, frozen during an iteration and
-   updated after it. For export the normalisation is folded into the first layer (:func:`fold`):
-   ``W' = W / sd`` (column-wise), ``b' = b - W (mu / sd)``. When fine-tuning a trained policy, seed the statistics
-   from rollouts of that policy and start from :func:`unfold` of its weights, so the first iterate acts exactly
-   like it.
+   updated after it. A map that can (``DenseMap.renormalize``) re-expresses ``theta`` under the new statistics, so
+   that an update changes the search's geometry but not the policy. For export the normalisation is folded into
+   the first layer (:func:`fold`): ``W' = W / sd`` (column-wise), ``b' = b - W (mu / sd)``. When fine-tuning a
+   trained policy, seed the statistics from rollouts of that policy and start from :func:`unfold` of its weights,
+   so the first iterate acts exactly like it.
 
 Rollouts happen in work units (:class:`RolloutUnit`: a parameter map, parameter rows, the normalisation, an
 environment id with its keyword arguments, and one reset seed per row; :func:`rollout` turns one into returns and
@@ -42,9 +43,7 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
 import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -124,7 +123,7 @@ def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWei
     w_new = w64 / std[None, :]
     b_new = b.astype(np.float64) - w64 @ (mean / std)
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
 
 
 def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
@@ -134,7 +133,7 @@ def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
     w_new = w64 * stats.std[None, :]
     b_new = b.astype(np.float64) + w64 @ stats.shift
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high)
+    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
 
 
 # --------------------------------------------------------------------------------------------- parameter maps
@@ -153,6 +152,14 @@ class ParamMap(Protocol):
         ...
 
 
+# A map may also define ``renormalize(theta, old: ObsStats, new: ObsStats) -> theta``: the parameters under the
+# ``new`` statistics of the same raw-observation policy that ``theta`` is under ``old``. The engine then calls it
+# after every statistics update, so a new normalisation changes the geometry of the search but never the policy
+# (without it, as in plain ARS V2, the policy jumps whenever the statistics move: fine-tuning a trained Pendulum
+# policy that way fell from -176 to -1450 within 10 iterations, as the swinging starts of the perturbed rollouts
+# moved the statistics away from those of the trained policy's own upright rollouts).
+
+
 @dataclass(frozen=True, eq=False)
 class DenseMap:
     """Every weight and bias of one architecture is a parameter: ``theta = W0.ravel() ++ b0 ++ W1.ravel() ++ ...``."""
@@ -162,12 +169,14 @@ class DenseMap:
     """``(out, in)`` per layer."""
     action_low: np.ndarray
     action_high: np.ndarray
+    activation: str = "relu"
+    """Hidden activation of the policies (``PolicyWeights.activation``)."""
 
     @classmethod
     def like(cls, policy: PolicyWeights) -> DenseMap:
-        """The map of ``policy``'s architecture, action bounds and layer shapes."""
+        """The map of ``policy``'s architecture, action bounds, layer shapes and activation."""
         shapes = tuple((int(w.shape[0]), int(w.shape[1])) for w, _ in policy.layers)
-        return cls(policy.arch, shapes, policy.action_low, policy.action_high)
+        return cls(policy.arch, shapes, policy.action_low, policy.action_high, policy.activation)
 
     @property
     def size(self) -> int:
@@ -176,6 +185,17 @@ class DenseMap:
     def flatten(self, policy: PolicyWeights) -> np.ndarray:
         """The parameter vector of ``policy`` (float64)."""
         return np.concatenate([np.concatenate([w.ravel(), b]) for w, b in policy.layers]).astype(np.float64)
+
+    def renormalize(self, theta: np.ndarray, old: ObsStats, new: ObsStats) -> np.ndarray:
+        """The first layer re-expressed for ``new`` statistics: the same raw-observation policy (in float64)."""
+        o, i = self.shapes[0]
+        theta = np.asarray(theta, np.float64).copy()
+        w = theta[: o * i].reshape(o, i)
+        w_raw = w / old.std[None, :]
+        b_raw = theta[o * i : o * i + o] - w_raw @ old.shift
+        theta[: o * i] = (w_raw * new.std[None, :]).ravel()
+        theta[o * i : o * i + o] = b_raw + w_raw @ new.shift
+        return theta
 
     def weights(self, theta: np.ndarray) -> PolicyWeights:
         theta = np.asarray(theta)
@@ -188,7 +208,7 @@ class DenseMap:
             k += o * i
             layers.append((w, theta[k : k + o].astype(np.float32)))
             k += o
-        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high)
+        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high, activation=self.activation)
 
 
 # --------------------------------------------------------------------------------------------- rollouts
@@ -238,7 +258,8 @@ def _envs(env_id: str, kwargs: Mapping[str, Any], n: int) -> list[Any]:
 
 
 def rollout(unit: RolloutUnit) -> RolloutResult:
-    """Roll out every row of ``unit`` (all rows share one architecture: one stacked matmul per layer per step).
+    """Roll out every row of ``unit`` (all rows share one architecture and hidden activation: one stacked matmul per
+    layer per step).
 
     Each row's arithmetic depends only on its own parameters and observations, so the result of a row does not
     depend on which other rows share its unit.
@@ -254,6 +275,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
         for j in range(len(policies[0].layers))
     ]
     low, span = policies[0].action_low, policies[0].action_high - policies[0].action_low
+    tanh = policies[0].activation == "tanh"
     envs = _envs(unit.env_id, unit.env_kwargs, n)[:n]
     first = [obs_vector(env.reset(seed=int(s))[0]) for env, s in zip(envs, unit.seeds, strict=True)]
     obs = np.stack(first).astype(np.float32)
@@ -267,7 +289,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
         for j, (wt, b) in enumerate(layers):
             h = np.matmul(h, wt) + b
             if j < last:
-                h = np.maximum(h, np.float32(0))
+                h = np.tanh(h) if tanh else np.maximum(h, np.float32(0))
         acts = low + (np.tanh(h[:, 0, :]) + np.float32(1)) * np.float32(0.5) * span
         for r in range(n):
             if done[r]:
@@ -285,55 +307,43 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     return RolloutResult(returns, lengths, stats)
 
 
-def _worker_init() -> None:
-    # The parent handles Ctrl-C / SIGTERM (it terminates the pool; the last saved state is kept).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _rollout(shared: None, unit: RolloutUnit) -> RolloutResult:
+    return rollout(unit)
 
 
 class RolloutPool:
-    """Where work units run: this process (``workers=0``) or ``workers`` spawned processes (one BLAS thread each).
+    """Where work units run: this process (``workers=0`` with the local backend), ``workers`` spawned processes
+    (one BLAS thread each), or Ray tasks (``backend="ray"``; ``workers=0``: every CPU of the cluster).
 
-    The one backend seam of the ES engine: anything with ``map(units) -> results`` (in order) and ``close()`` can
-    replace it.
+    The one backend seam of the ES engine: anything with ``map(units) -> results`` (in order), ``slots`` and
+    ``close()`` can replace it. It maps :func:`rollout` over a :mod:`ghp.backend`, which runs a unit again if its
+    worker dies; results do not depend on the backend or the worker count.
     """
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, backend: str = "local", ray_address: str | None = None) -> None:
+        from ghp.backend import SerialBackend, make_backend
+
         if workers < 0:
             raise ValueError(f"workers must be 0 (this process) or positive, got {workers}")
         self.workers = workers
-        self._pool: Any = None
-        if workers > 0:
-            saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-            os.environ.update({v: "1" for v in saved})
-            try:
-                self._pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
-            finally:
-                for v, old in saved.items():
-                    if old is None:
-                        os.environ.pop(v, None)
-                    else:
-                        os.environ[v] = old
+        self.backend = (
+            SerialBackend() if backend == "local" and workers == 0 else make_backend(backend, workers, ray_address)
+        )
 
     @property
     def slots(self) -> int:
         """How many units run at once (the engine cuts an iteration into this many)."""
-        return max(1, self.workers)
+        return max(1, self.backend.workers)
 
     def map(self, units: Sequence[RolloutUnit]) -> list[RolloutResult]:
         """Results of :func:`rollout` for every unit, in order."""
-        if self._pool is None:
-            return [rollout(u) for u in units]
-        pending = self._pool.map_async(rollout, list(units), chunksize=1)
-        while not pending.ready():
-            pending.wait(0.05)  # poll so Ctrl-C reaches this process promptly
-        return list(pending.get())
+        from ghp.backend import map_ordered
+
+        return map_ordered(self.backend, _rollout, None, units)
 
     def close(self) -> None:
         """Stop the workers (terminates work in flight)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        self.backend.abort()
 
     def __enter__(self) -> RolloutPool:
         return self
@@ -602,6 +612,9 @@ def es_step(
         merged = state.stats
         for s in res.stats[:n_pert]:  # the perturbed rollouts only (ARS V2); the centre's starts are fixed
             merged = merged.merge(s)
+        renormalize = getattr(param_map, "renormalize", None)
+        if renormalize is not None:
+            state.theta = renormalize(state.theta, state.stats, merged)
         state.stats = merged
     steps = int(res.lengths.sum())
     state.env_steps += steps

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
-from ghp.backend import Backend, SerialBackend, make_backend
+from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
@@ -72,7 +72,14 @@ class EvalConfig:
     seed: int = field(default=0, metadata={"min": 0})
     """Evaluation seed; episode e of every architecture is reset with a seed derived from (seed, e) alone."""
     workers: int = field(default=0, metadata={"min": 0})
-    """Worker processes that roll out (0 = one per CPU core); this process emits weights meanwhile."""
+    """Worker processes that roll out (0 = one per CPU core, or every CPU of the Ray cluster); this process emits
+    weights meanwhile."""
+    backend: str = field(default="local", metadata={"choices": BACKENDS})
+    """Where chunks are rolled out: ``local`` (worker processes of this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = field(default=None, metadata={"show_default": "start a local Ray instance"})
+    """Ray cluster for the ray backend: ``auto`` (the one started on this machine by ``ray start``) or
+    ``HOST:PORT``."""
     in_process: bool = False
     """Roll out in this process instead (tests, debugging).
 
@@ -112,6 +119,10 @@ class EvalConfig:
             raise ValueError(f"max-episode-steps must be positive, got {self.max_episode_steps}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}: give one of {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
 
     def setting(self, checkpoint_step: int, run_env_kwargs: dict[str, Any] | None = None) -> Setting:
         """The results-store setting of this evaluation of a model at ``checkpoint_step`` whose run was trained with
@@ -122,7 +133,7 @@ class EvalConfig:
 
     @property
     def n_workers(self) -> int:
-        """Worker processes actually used."""
+        """Worker processes used on this machine (a Ray cluster's own CPU count is known once connected)."""
         return self.workers or (os.cpu_count() or 1)
 
 
@@ -141,6 +152,8 @@ class EvalSummary:
     seconds: float
     """Wall time of this call."""
     setting: Setting
+    workers: int = 1
+    """Units that ran at once (worker processes, or the Ray cluster's CPUs)."""
 
 
 ProgressFn = Callable[[int, int, int], None]
@@ -207,13 +220,16 @@ def evaluate(
     """Evaluate ``archs`` of ``source`` with deterministic actions, skipping those ``store`` already holds.
 
     Every finished chunk is written to ``store`` (one transaction) before the next is awaited, so an interruption
-    (Ctrl-C: ``KeyboardInterrupt``) loses only the chunks in flight.
+    (Ctrl-C: ``KeyboardInterrupt``; a lost Ray cluster: ``ghp.backend.BackendLost``) loses only the chunks in
+    flight. A chunk whose worker died is rolled out again and stored once.
 
     Returns:
         The summary and the records evaluated by this call (in the order they finished).
 
     Raises:
-        ValueError: an architecture outside the run's space.
+        ValueError: an architecture outside the run's space, or a backend that cannot start.
+        ghp.backend.BackendLost: the Ray cluster was lost (finished chunks are stored).
+        ghp.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
     spec = source.spec
@@ -229,8 +245,13 @@ def evaluate(
     if progress is not None:
         progress(n_done, n_total, 0)
 
+    # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
+    counted = getattr(source, "counts", None)
+
     def finish(chunk_records: list[ArchRecord], chunk_steps: int) -> None:
         nonlocal n_done, steps
+        if counted is not None:
+            chunk_records = [dataclasses.replace(r, params=counted[0], bytes=counted[1]) for r in chunk_records]
         if store is not None:
             store.add(chunk_records)
         out.extend(chunk_records)
@@ -252,9 +273,11 @@ def evaluate(
     # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
     # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
     units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config))
-    with _backend(config) as backend, contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
-        for (weights, idx), outcomes in results:
-            finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
+    with _backend(config, bool(pending)) as backend:
+        workers = backend.workers
+        with contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
+            for (weights, idx), outcomes in results:
+                finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
     summary = EvalSummary(
         requested=n_total,
         skipped=n_total - len(pending),
@@ -262,14 +285,15 @@ def evaluate(
         env_steps=steps,
         seconds=time.perf_counter() - t0,
         setting=setting,
+        workers=workers,
     )
     return summary, out
 
 
-def _backend(config: EvalConfig) -> Backend:
-    if config.in_process:
+def _backend(config: EvalConfig, work: bool) -> Backend:
+    if config.in_process or not work:  # nothing to do: no workers (nor a Ray instance) to start
         return SerialBackend()
-    return make_backend("local", config.workers)
+    return make_backend(config.backend, config.workers, config.ray_address)
 
 
 @dataclass(frozen=True)
@@ -607,3 +631,36 @@ def _dict_space() -> type:
     from gymnasium import spaces
 
     return spaces.Dict
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """An :class:`EvalSource` that emits one fixed policy (a tuned or compressed policy file) for its architecture."""
+
+    spec: EnvSpec
+    space: ArchSpace
+    run_id: str
+    timesteps: int
+    weights: PolicyWeights
+    path: str = ""
+    """The run directory."""
+
+    def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
+        """The fixed policy, once per requested architecture (which must be its own)."""
+        if any(a != self.weights.arch for a in archs):
+            raise ValueError(f"this source holds only {self.weights.arch.key}")
+        return [self.weights for _ in archs]
+
+
+def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> PolicySource:
+    """A source for evaluating ``weights`` against the run in ``run_dir`` (its environment, space and id).
+
+    Raises:
+        ValueError: the policy's architecture is not in the run's space.
+    """
+    from ghp.run import run_facts
+
+    run_id, spec, space = run_facts(run_dir)
+    if weights.arch not in space:
+        raise ValueError(f"the policy's architecture {weights.arch.key} is not in the run's space")
+    return PolicySource(spec, space, run_id, timesteps, weights, str(run_dir))

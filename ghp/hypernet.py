@@ -115,7 +115,7 @@ class GraphHypernet(nn.Module):
             # Entries of R M C^T have variance k^2 var(M): aim for unit variance before the He-style scaling.
             nn.init.normal_(self.core.weight, std=1.0 / (k * math.sqrt(h)))
             nn.init.zeros_(self.core.bias)
-        self._plans: dict[tuple[Arch, ...], _Plan] = {}
+        self._plans: dict[tuple[tuple[Arch, ...], torch.device], _Plan] = {}
 
     def extra_repr(self) -> str:
         return (
@@ -138,7 +138,8 @@ class GraphHypernet(nn.Module):
             )
 
     def _plan(self, archs: tuple[Arch, ...]) -> _Plan:
-        plan = self._plans.get(archs)
+        device = self.encoder.weight.device
+        plan = self._plans.get((archs, device))
         if plan is not None:
             return plan
         for a in archs:
@@ -173,12 +174,19 @@ class GraphHypernet(nn.Module):
         kinds_flat = g.kinds
         assert all(int(kinds_flat[i, 1 + 2 * j]) == NODE_WEIGHT for i, sh in enumerate(shapes) for j in range(len(sh)))
         assert all(int(kinds_flat[i, 2 + 2 * j]) == NODE_BIAS for i, sh in enumerate(shapes) for j in range(len(sh)))
+        # Built on the CPU (index bookkeeping), used on the parameters' device.
         plan = _Plan(
-            archs, feats, masks, shapes, depths, scales, factorised_schedule(archs, self.in_dim, self.out_width)
+            archs,
+            feats.to(device),
+            [None if m is None else m.to(device) for m in masks],
+            shapes,
+            depths.to(device),
+            scales.to(device),
+            factorised_schedule(archs, self.in_dim, self.out_width).to(device),
         )
         if len(self._plans) > 64:
             self._plans.clear()
-        self._plans[archs] = plan
+        self._plans[(archs, device)] = plan
         return plan
 
     def embed(self, archs: Sequence[Arch], fused: bool = True) -> tuple[torch.Tensor, _Plan]:
@@ -210,10 +218,12 @@ class GraphHypernet(nn.Module):
         )
         if self.config.decoder == "dense":
             p = ew.shape[1]
-            idx = torch.tensor([i * p + j for i, sh in enumerate(plan.shapes) for j in range(len(sh))])
+            idx = torch.tensor(
+                [i * p + j for i, sh in enumerate(plan.shapes) for j in range(len(sh))], device=ew.device
+            )
             nodes = ew.reshape(-1, ew.shape[-1]).index_select(0, idx)
             shapes = [s for sh in plan.shapes for s in sh]
-            scales = [float(plan.scales[i, j]) for i, sh in enumerate(plan.shapes) for j in range(len(sh))]
+            scales = [math.sqrt(2.0 / fan_in) for sh in plan.shapes for _, fan_in in sh]  # as plan.scales
             dense = _DenseCrop.apply(self.weight_map, self.weight_map_bias, nodes, shapes, scales)
             return Emission(plan, biases, dense=list(dense))
         kr = self.config.rank
@@ -338,7 +348,7 @@ class _GatedPass(torch.autograd.Function):
         w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
-        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype)
+        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
         cand_all = torch.empty_like(x)
         xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
         us, ms, prevs = [], [], []
@@ -434,7 +444,7 @@ class _DenseCrop(torch.autograd.Function):
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
         weight_map, emb = ctx.saved_tensors
         g_map = torch.zeros_like(weight_map)
-        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype)
+        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype, device=weight_map.device)
         g_emb = torch.zeros_like(emb)
         for k, (o, i) in enumerate(ctx.shapes):
             g = grads[k] * ctx.scales[k]

@@ -56,6 +56,9 @@ class Run:
     """The loaded SB3 model (SAC or DDPG); None for a run that stores its one policy (``stored``)."""
     stored: PolicyWeights | None = field(default=None, repr=False)
     """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
+    counts: tuple[int, int] | None = None
+    """``(params, bytes)`` of a stored policy counted its own way (chromatic: distinct weights + biases, and the
+    paper's bits / 8); evaluation records these instead of the dense architecture's counts."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
@@ -256,6 +259,7 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         steps = int(json.loads((path / STORED_SUMMARY_FILE).read_text()).get("env_steps", 0))
     except (OSError, ValueError, TypeError, AttributeError):
         steps = 0
+    counts = stored_counts(path)
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -267,4 +271,18 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
         baseline=False,
         model=None,
         stored=policy,
+        counts=counts,
     )
+
+
+def stored_counts(path: str | Path) -> tuple[int, int] | None:
+    """``(params, bytes)`` of a run that stores one policy counted its own way (``ghp chromatic``: distinct weights +
+    biases, and the paper's bits / 8), read from its ``summary.json``; None for any other run."""
+    try:
+        cfg = read_config(path)
+        if cfg.get("algo") != STORED_POLICY_ALGO:
+            return None
+        summary = json.loads((Path(path) / STORED_SUMMARY_FILE).read_text())
+        return int(summary["params"]), -(-int(summary["bits"]) // 8)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None

@@ -126,8 +126,13 @@ class Ranking(Sequence[Candidate]):
         return [{"rank": i + 1, **c.to_dict(self.measured)} for i, c in enumerate(shown)]
 
 
-def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> list[Candidate]:
+def candidates(
+    space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget, counts: tuple[int, int] | None = None
+) -> list[Candidate]:
     """Every architecture of ``space`` under ``budget``, in enumeration order, the largest one flagged.
+
+    ``counts``: ``(params, bytes)`` that replace the dense rule for every architecture (a run storing one policy
+    counted its own way, e.g. a chromatic network's distinct weights + biases).
 
     Raises:
         ValueError: if the sizes are not positive or nothing fits (the message gives the smallest size).
@@ -137,8 +142,8 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
     fits: list[Candidate] = []
     smallest: tuple[int, int] | None = None
     for a in space:
-        p = deploy_params(a, obs_dim, act_dim)
-        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype)
+        p = deploy_params(a, obs_dim, act_dim) if counts is None else counts[0]
+        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype) if counts is None else counts[1]
         smallest = (p, b) if smallest is None or p < smallest[0] else smallest
         if budget.admits(p, b):
             fits.append(Candidate(a, p, b, lossless_memory_dimension(a, obs_dim, act_dim)))
@@ -194,8 +199,10 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
+    from ghp.run import stored_counts
+
     run_id, spec, space = run_facts(run_dir)
-    cands = candidates(space, spec.obs_dim, spec.act_dim, budget)
+    cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
     recs = records_by_key(read_records(run_dir, run_id))
     ranked = [
         replace(c, mean_return=r.mean_return, std_return=r.std_return, success_rate=r.success_rate)
@@ -223,3 +230,88 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
     else:
         ranked.sort(key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
     return Ranking(tuple(ranked), by, budget, len(space), measured=True)
+
+
+@dataclass(frozen=True)
+class TunedPolicy:
+    """A tuned (or compressed) policy saved under ``RUN/tuned/``: listed beside a run's ranking, never inside it."""
+
+    name: str
+    path: str
+    arch: Arch
+    params: int
+    bytes: int
+    """Parameter bytes: the codebook storage for codebook policies, else at the budget's dtype."""
+    storage: str
+    """``codebook M=...`` or the budget's dtype."""
+    method: str
+    return_before: float | None
+    """The emitted policy's return on the ES evaluation starts (provenance)."""
+    return_after: float | None
+    """The tuned policy's return on the same starts (provenance)."""
+    mean_return: float | None
+    """Measured by ``ghp evaluate RUN --policy FILE`` (its default setting), None before that."""
+    std_return: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``tuned: true`` marks it in ``ghp search --run --json``)."""
+        return {
+            "tuned": True,
+            "name": self.name,
+            "path": self.path,
+            "arch": self.arch.to_list(),
+            "key": self.arch.key,
+            "params": self.params,
+            "bytes": self.bytes,
+            "storage": self.storage,
+            "method": self.method,
+            "return_before": self.return_before,
+            "return_after": self.return_after,
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+        }
+
+
+def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
+    """The run's tuned policies that fit ``budget``: evaluated ones by measured return first, then by name."""
+    from ghp.policyfile import list_tuned, results_file
+    from ghp.results import ResultsStore
+    from ghp.run import run_facts
+
+    run_id, spec, _ = run_facts(run_dir)
+    out = []
+    for pf in list_tuned(run_dir):
+        w = pf.weights
+        if w.obs_dim != spec.obs_dim or w.act_dim != spec.act_dim:
+            continue
+        params = deploy_params(w.arch, w.obs_dim, w.act_dim)
+        if pf.codebook is not None:
+            nbytes, storage = pf.codebook.n_bytes, f"codebook M={pf.codebook.m}"
+        else:
+            nbytes, storage = deploy_bytes(w.arch, w.obs_dim, w.act_dim, budget.dtype), budget.dtype
+        if not budget.admits(params, nbytes):
+            continue
+        mean = std = None
+        rf = results_file(pf.path)
+        if rf.is_file():
+            try:
+                with ResultsStore.open(rf, run_id, create=False, readonly=True) as store:
+                    recs = store.records()
+                if recs:
+                    mean, std = recs[0].mean_return, recs[0].std_return
+            except ValueError:
+                pass  # a results file of another run or schema: shown as not evaluated
+        prov = pf.provenance
+
+        def num(key: str, prov: dict[str, Any] = prov) -> float | None:
+            v = prov.get(key)
+            return float(v) if isinstance(v, int | float) else None
+
+        out.append(
+            TunedPolicy(
+                pf.name, str(pf.path), w.arch, params, nbytes, storage, str(prov.get("method", "unknown")),
+                num("return_before"), num("return_after"), mean, std,
+            )
+        )  # fmt: skip
+    out.sort(key=lambda t: (t.mean_return is None, -(t.mean_return or 0.0), t.name))
+    return out

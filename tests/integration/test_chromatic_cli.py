@@ -11,6 +11,10 @@ from cli.main import cli
 TINY = ["--env", "HalfCheetah-v5", "--max-episode-steps", "10", "--directions", "2", "--eval-every", "1", "--quiet"]
 
 
+def load_run_id(path):
+    return json.loads((path / "config.json").read_text())["run_id"]
+
+
 def ghp(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
@@ -63,6 +67,20 @@ def test_evaluate_and_report_read_the_run(learned_run):
     r = ghp("evaluate", learned_run, "--episodes", "2", "--max-episode-steps", "10", "--workers", "1")
     assert r.exit_code == 0, r.output
     assert "evaluated 1 architectures" in r.output
+    from ghp.results import ResultsStore
+
+    s = json.loads((learned_run / "summary.json").read_text())
+    store = ResultsStore.open(learned_run, load_run_id(learned_run))
+    try:
+        [rec] = store.records()
+    finally:
+        store.close()
+    # Counted as the paper does, not as the dense 17-41-6 network (990 parameters).
+    assert rec.params == s["params"] and rec.bytes == -(-s["bits"] // 8)
+    # search ranks it under a budget the dense 990-parameter network would not fit.
+    r = ghp("search", "--run", learned_run, "--max-params", 100)
+    assert r.exit_code == 0, r.output
+    assert f" {s['params']} " in r.output
     assert ghp("report", learned_run).exit_code == 0
 
 
@@ -124,3 +142,37 @@ def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
     assert "GHP_ACT_TANH" in header and "tanh hidden layers" in header
     host = [s for s in res.check.steps if s.name == "host"][0]
     assert host.status == "ok", host.detail
+
+
+def test_learned_policy_exports_as_a_codebook_that_passes_the_check(learned_run, tmp_path):
+    from export.api import ExportConfig, export_policy, policy_from_file
+    from export.check import missing_tools
+
+    if missing_tools("gcc"):
+        pytest.skip("needs gcc")
+    chosen, cb = policy_from_file(learned_run / "policy.npz", learned_run)
+    assert cb is not None and cb.scope == "network" and cb.activation == "tanh" and cb.obs_mean is not None
+    assert cb.paper_bits == json.loads((learned_run / "summary.json").read_text())["bits"]
+    # The codebook is the stored policy: same function, the normalisation kept apart from the shared weights.
+    from export.codebook import forward
+
+    obs = np.random.default_rng(0).normal(size=(8, 17)).astype(np.float32)
+    np.testing.assert_allclose(forward(cb, obs), chosen.weights.act(obs), atol=1e-5)
+    config = ExportConfig(out=tmp_path, name="hcq", dtype="codebook", check=True, qemu=False)
+    res = export_policy(chosen.weights, config, chosen.env_id, chosen.source, cb)
+    header = (tmp_path / "hcq.h").read_text()
+    assert "ghp_normalise(obs" in header and "GHP_ACT_TANH" in header
+    assert all(s.status != "failed" for s in res.check.steps), res.check.steps
+
+
+@pytest.mark.parametrize("partition", ["learned", "toeplitz"])
+def test_worker_processes_give_the_same_run(tmp_path, partition):
+    outs = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        args = ("chromatic", *TINY, "--iterations", "2", "--hidden", "linear", "--partition", partition)
+        r = ghp(*args, "--colors", "4", "--workers", workers, "--out", out)
+        assert r.exit_code == 0, r.output
+        outs.append(np.load(out / "state.npz"))
+    for key in ("theta", "obs_mean", "obs_m2"):
+        np.testing.assert_array_equal(outs[0][key], outs[1][key])

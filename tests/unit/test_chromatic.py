@@ -7,12 +7,10 @@ import pytest
 
 from ghp.chromatic import (
     ChromaticConfig,
+    ChromaticMap,
     Controller,
-    RunningStat,
     Topology,
-    _stack_layers,
     count,
-    fold_normalisation,
     identity_colouring,
     layers_of,
     n_values,
@@ -74,38 +72,26 @@ def test_layers_share_the_coloured_values():
     np.testing.assert_array_equal(np.concatenate([b0, b1]), biases.astype(np.float32))
 
 
-def test_stacked_rows_match_single_policies():
-    rng = np.random.default_rng(2)
-    cols = np.stack([random_colouring(HC41, 17, rng) for _ in range(3)])
-    thetas = rng.normal(size=(3, 17 + 47))
-    stacked = _stack_layers(HC41, cols, thetas, 17)
-    for k in range(3):
-        for (wt, b), (w, bb) in zip(stacked, layers_of(HC41, cols[k], thetas[k, :17], thetas[k, 17:]), strict=True):
-            np.testing.assert_array_equal(wt[k].T, w)
-            np.testing.assert_array_equal(b[k], bb)
+def test_the_parameter_map_gives_the_coloured_tanh_policy_and_folds_exactly():
+    from ghp.es import fold
 
-
-def test_folding_the_normalisation_keeps_the_function():
     rng = np.random.default_rng(3)
-    layers = layers_of(HC41, random_colouring(HC41, 17, rng), rng.normal(size=17), rng.normal(size=47))
+    col = random_colouring(HC41, 17, rng)
+    cmap = ChromaticMap(HC41, col, 17, -np.ones(6), np.ones(6))
+    assert cmap.size == 17 + 47
+    theta = rng.normal(size=cmap.size)
+    normed = cmap.weights(theta)
+    assert normed.activation == "tanh"
+    for (w, b), (w2, b2) in zip(normed.layers, layers_of(HC41, col, theta[:17], theta[17:]), strict=True):
+        np.testing.assert_array_equal(w, w2)
+        np.testing.assert_array_equal(b, b2)
     mean, std = rng.normal(size=17), rng.uniform(0.5, 3.0, size=17)
-    low, high = -np.ones(6), np.ones(6)
-    raw = PolicyWeights.from_arrays((41,), fold_normalisation(layers, mean, std), low, high, activation="tanh")
-    normed = PolicyWeights.from_arrays((41,), layers, low, high, activation="tanh")
+    raw = fold(normed, mean, std)
+    assert raw.activation == "tanh"
     x = rng.normal(size=(20, 17)) * 3
     np.testing.assert_allclose(raw.act(x), normed.act(((x - mean) / std).astype(np.float32)), atol=2e-5)
-
-
-def test_running_stat_matches_numpy():
-    rng = np.random.default_rng(4)
-    xs = [rng.normal(2.0, 3.0, size=(n, 4)) for n in (5, 1, 30)]
-    st = RunningStat.empty(4)
-    for x in xs:
-        st.merge(len(x), x.sum(0), (x**2).sum(0))
-    allx = np.concatenate(xs)
-    np.testing.assert_allclose(st.mean, allx.mean(0))
-    np.testing.assert_allclose(st.std, allx.std(0, ddof=1))
-    assert np.all(RunningStat.empty(3).std == 1)
+    with pytest.raises(ValueError, match="parameters"):
+        cmap.weights(theta[:-1])
 
 
 def test_controller_samples_valid_colourings_and_starts_uniform():

@@ -116,11 +116,11 @@ def test_rollout_rows_are_independent_of_their_unit():
     assert total == pytest.approx(alone.returns[0], rel=1e-6)
 
 
-def _small_run(tmp_path, iterations, workers=0, name="s.npz", **kw):
+def _small_run(tmp_path, iterations, workers=0, name="s.npz", pool=None, **kw):
     p = random_policy(Arch((4,)), 2, 1, seed=3)
     pm = DenseMap.like(p)
     cfg = ESConfig(iterations=iterations, directions=4, top=2, sigma=0.05, lr=0.05, eval_episodes=2, **kw)
-    with RolloutPool(workers) as pool:
+    with pool or RolloutPool(workers) as pool:
         return pm, run_es(pm, pm.flatten(p), ENV, cfg, pool, state_path=tmp_path / name)
 
 
@@ -184,3 +184,37 @@ def test_es_improves_the_return(tmp_path):
 def test_config_validation(kw, match):
     with pytest.raises(ValueError, match=match):
         ESConfig(**kw)
+
+
+def test_renormalize_keeps_the_raw_policy():
+    p = random_policy(Arch((8, 4)), 3, 2)
+    pm = DenseMap.like(p)
+    rng = np.random.default_rng(4)
+    old = ObsStats.of(rng.standard_normal((30, 3)) * [1, 2, 3])
+    new = old.merge(ObsStats.of(rng.standard_normal((50, 3)) * [5, 0.1, 1] + 4))
+    theta = pm.flatten(p)
+    moved = pm.renormalize(theta, old, new)
+    x = rng.standard_normal((20, 3)).astype(np.float32) * 3
+    a_old = fold(pm.weights(theta), old.shift, old.std).act(x)
+    a_new = fold(pm.weights(moved), new.shift, new.std).act(x)
+    np.testing.assert_allclose(a_new, a_old, atol=1e-5)
+    assert not np.allclose(moved, theta)
+
+
+def test_tanh_policies_keep_their_activation():
+    import dataclasses
+
+    p = dataclasses.replace(random_policy(Arch((8,)), 3, 1, scale=0.5), activation="tanh")
+    pm = DenseMap.like(p)
+    assert pm.weights(pm.flatten(p)).activation == "tanh"
+    stats = ObsStats.of(np.random.default_rng(0).standard_normal((10, 3)))
+    assert fold(unfold(p, stats), stats.shift, stats.std).activation == "tanh"
+    res = rollout(RolloutUnit(pm, pm.flatten(p)[None, :], (3,), "Pendulum-v1", {"max_episode_steps": 20}))
+    env = gym.make("Pendulum-v1", max_episode_steps=20)
+    obs, _ = env.reset(seed=3)
+    total, done = 0.0, False
+    while not done:
+        obs, r, term, trunc, _ = env.step(p.act(obs))
+        total += float(r)
+        done = term or trunc
+    assert total == pytest.approx(res.returns[0], rel=1e-6)
