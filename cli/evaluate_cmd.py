@@ -107,6 +107,7 @@ def evaluate(
             torch.set_num_threads(1)
             run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
             selected = parse_arch_selection(archs, run.space, sample_seed)
+            run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
             store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -154,7 +155,7 @@ def evaluate(
         progress.update(state["task"], completed=done, rate=rate)
 
     def saved() -> str:
-        finished = len(store.finished(config.setting(run.timesteps)) & {a.key for a in selected})
+        finished = len(store.finished(config.setting(run.timesteps, run.spec.env_kwargs)) & {a.key for a in selected})
         return f"{finished} of {len(selected)} architectures are saved in {store.path}"
 
     try:

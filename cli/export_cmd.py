@@ -84,7 +84,9 @@ def export(
             budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
             chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
         try:
-            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, codebook)
+            result = export_policy(
+                chosen.weights, config, chosen.env_id, chosen.source, codebook, env_kwargs=chosen.env_kwargs
+            )
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
 

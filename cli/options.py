@@ -27,6 +27,8 @@ Optional field metadata, ``field(default=..., metadata={...})``, only where the 
   default;
 - ``"show_default"``: how ``--help`` names a default that the value does not show (``None`` meaning a rule);
 - ``"parse"``: a function from the option's text to the field's value (raising ``ValueError``), for other types.
+- ``"parse_all"``: a repeatable option; the function turns the tuple of all its texts into the field's value
+  (raising ``ValueError``), e.g. ``--env-kwargs`` pairs into a dict; ``"metavar"`` names its argument.
 
 Options that are not settings of the computation (``--resume``, ``--force``, ``--quiet``, ``--json``, the
 policy choice of ``ghp export``) stay ordinary click options in the command.
@@ -157,6 +159,13 @@ def _option(
     required = _required(f)
     kw: dict[str, Any] = {"help": help_text(doc), "show_default": True}
     decls = [option_name(f), f.name]
+    if "parse_all" in meta:
+        kw.update(multiple=True, type=str, callback=_parse_all(meta["parse_all"]), show_default=False)
+        if "metavar" in meta:
+            kw["metavar"] = meta["metavar"]
+        if "show_default" in meta:
+            kw["help"] = f"{kw['help']}  [default: {meta['show_default']}]"
+        return decls, kw
     if kind is bool:
         kw["default"] = default
         if default is None or default:  # --x/--no-x; None: neither given, decided elsewhere
@@ -195,6 +204,18 @@ def _option(
     if required:  # checked by build_config, after a --config file had its say
         kw.update(default=None, show_default=False, help=f"{kw['help']}  [required]")
     return decls, kw
+
+
+def _parse_all(parse: Callable[[tuple[str, ...]], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback: every text of a repeatable option -> one value, a ``ValueError`` as a usage error."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        try:
+            return parse(tuple(value or ()))
+        except ValueError as e:
+            raise click.BadParameter(" ".join(str(e).split()), ctx, param) from None
+
+    return callback
 
 
 def config_fields(cls: type) -> list[dataclasses.Field[Any]]:
@@ -290,6 +311,14 @@ def build_config(
             continue
         values[f.name] = options.pop(f.name)
         if base is None or f.name not in base or _given(ctx, f.name):
+            continue
+        if "parse_all" in f.metadata:  # a file holds the value itself (a mapping), or the option's texts
+            raw = base[f.name]
+            values[f.name] = (
+                raw
+                if not isinstance(raw, (str, list, tuple))
+                else f.metadata["parse_all"]((raw,) if isinstance(raw, str) else tuple(raw))
+            )
             continue
         values[f.name] = _convert(ctx, params.get(f.name), base[f.name], f.name, source)
     for f in config_fields(cls):

@@ -71,3 +71,14 @@ def test_bad_files_are_one_line_exit_2(tmp_path, content, message):
 def test_a_missing_file_is_one_line(tmp_path):
     r = ghp("--config", tmp_path / "nope.yml", "--print-config")
     assert r.exit_code == 2 and "nope.yml" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_env_kwargs_in_a_file_and_on_the_command_line(tmp_path):
+    f = tmp_path / "cf.yml"
+    f.write_text("env_id: ghp/CrazyflieHover-v0\nenv_kwargs: {nominal: true, start_tilt_deg: 5}\n")
+    r = ghp("--config", f, "--print-config")
+    assert r.exit_code == 0, r.output
+    assert yaml.safe_load(r.output)["env_kwargs"] == {"nominal": True, "start_tilt_deg": 5}
+    r = ghp("--config", f, "--env-kwargs", "start_tilt_deg=10", "--print-config")  # the option replaces the file's
+    assert r.exit_code == 0, r.output
+    assert yaml.safe_load(r.output)["env_kwargs"] == {"start_tilt_deg": 10}
