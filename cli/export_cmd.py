@@ -23,10 +23,11 @@ class CheckError(click.ClickException):
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
 @click.option(
     "--target",
-    type=click.Choice(["c-header", "c-source", "onnx", "numpy"]),
+    type=click.Choice(["c-header", "c-source", "onnx", "numpy", "crazyflie"]),
     default="c-header",
     show_default=True,
-    help="c-header: one NAME.h; c-source: NAME.c + NAME.h; onnx: NAME.onnx; numpy: NAME.npz.",
+    help="c-header: one NAME.h; c-source: NAME.c + NAME.h; onnx: NAME.onnx; numpy: NAME.npz; crazyflie: an "
+    "out-of-tree controller app for the Crazyflie firmware (Crazyflie runs only).",
 )
 @click.option("--name", default="policy", show_default=True, help="C identifier: symbol prefix and file name.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("."), show_default=True, help="Output directory.")
@@ -43,6 +44,22 @@ class CheckError(click.ClickException):
     "--rollouts", type=click.IntRange(min=1), default=12, show_default=True, help="Self-test vectors from rollouts."
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the self-test rollouts.")
+@click.option(
+    "--firmware",
+    type=click.Path(path_type=Path),
+    help="crazyflie --check: the crazyflie-firmware checkout to build into (default $CRAZYFLIE_FIRMWARE, then "
+    "../shared/crazyflie-firmware; build and SIL are skipped when none is found).",
+)
+@click.option(
+    "--sil-episodes",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="crazyflie --check: software-in-the-loop episodes flown by the generated C and by torch (same seeds).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="crazyflie --check: make -jN."
+)
 def export(
     run: Path,
     arch: str | None,
@@ -57,6 +74,9 @@ def export(
     checkpoint: str | None,
     rollouts: int,
     seed: int,
+    firmware: Path | None,
+    sil_episodes: int,
+    jobs: int,
 ) -> None:
     """Export one policy of a trained run for deployment, e.g. on a Crazyflie.
 
@@ -66,10 +86,18 @@ def export(
       ghp export runs/hopper --best --max-params 500 --target c-source --name hopper --out build/
       ghp export runs/pendulum --arch 16-16 --dtype int8 --name tiny --out build/
       ghp export runs/pendulum --arch 16-16 --target onnx --out build/
+      ghp export runs/cf --best --max-params 2000 --target crazyflie --out build/cf --check \\
+          --firmware ../crazyflie-firmware
 
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
+
+    --target crazyflie writes a whole out-of-tree controller app (Makefile, app-config, Kbuild, src/NAME.h,
+    src/ghp_controller.c, README.md); --check then also builds it into the firmware (flash / RAM) and flies the
+    simulated Crazyflie with the generated C against torch (software in the loop).
     """
+    from rich.console import Console
+
     from export.api import ExportConfig, export_policy, policy_from_run
 
     with user_errors():
@@ -82,15 +110,26 @@ def export(
         if not best and arch is None:
             raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
         config = ExportConfig(
-            out=out, name=name, target=target, dtype=dtype, check=check, n_rollout=rollouts, seed=seed
+            out=out,
+            name=name,
+            target=target,
+            dtype=dtype,
+            check=check,
+            n_rollout=rollouts,
+            seed=seed,
+            firmware=firmware,
+            sil_episodes=sil_episodes,
+            jobs=jobs,
         )
         chosen = policy_from_run(run, arch, max_params, max_bytes, dtype, checkpoint)
+        status = "exporting"
+        if target == "crazyflie" and check:
+            status = "exporting and checking: host, Cortex-M4, the whole firmware build (minutes), software in the loop"
         try:
-            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source)
+            with Console(stderr=True).status(status):
+                result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, chosen.env_kwargs)
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
-
-    from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=True)
     w = chosen.weights

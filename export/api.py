@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,8 +19,8 @@ from ghp.policy import PolicyWeights
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
 
-TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
-C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
+TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy", "crazyflie")
+C_TARGETS: tuple[str, ...] = ("c-header", "c-source", "crazyflie")
 CRAZYFLIE_FLASH = 1008 * 1024
 """Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
 
@@ -33,7 +34,8 @@ class ExportConfig:
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
     target: str = "c-header"
-    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx) or numpy (NAME.npz)."""
+    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx), numpy (NAME.npz), or crazyflie (an
+    out-of-tree controller app for the Crazyflie firmware around src/NAME.h; Crazyflie runs only)."""
     dtype: str = "float32"
     """float32, or int8 (C targets: int8 weights, one float scale per output row, float biases/activations)."""
     check: bool = False
@@ -44,6 +46,13 @@ class ExportConfig:
     """Seed of the rollouts (or of the random vectors when no environment is known)."""
     qemu: bool = True
     """With check: also run the self-test on the emulated STM32F405."""
+    firmware: Path | None = None
+    """crazyflie + check: the crazyflie-firmware checkout to build the app into (else $CRAZYFLIE_FIRMWARE, else
+    ../shared/crazyflie-firmware next to the source tree; the build and SIL steps are skipped when none is found)."""
+    sil_episodes: int = 10
+    """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
+    jobs: int = 2
+    """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -51,10 +60,14 @@ class ExportConfig:
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(DTYPES)}")
         if self.dtype == "int8" and self.target not in C_TARGETS:
-            raise ValueError("--dtype int8 applies to the C targets only (c-header, c-source)")
+            raise ValueError("--dtype int8 applies to the C targets only (c-header, c-source, crazyflie)")
         check_name(self.name)
         if self.n_rollout < 1:
             raise ValueError("n_rollout must be at least 1")
+        if self.sil_episodes < 1 or self.jobs < 1:
+            raise ValueError("sil_episodes and jobs must be at least 1")
+        if self.firmware is not None and self.target != "crazyflie":
+            raise ValueError("--firmware goes with --target crazyflie")
 
 
 @dataclass
@@ -101,6 +114,7 @@ def export_policy(
     config: ExportConfig,
     env_id: str | None = None,
     source: tuple[str, ...] = (),
+    env_kwargs: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Write ``weights`` as ``config.target`` into ``config.out``; verify it when ``config.check``.
 
@@ -109,11 +123,16 @@ def export_policy(
         config: target, name, dtype, output directory, check.
         env_id: environment for the self-test rollouts (None: seeded random vectors).
         source: banner lines saying where the policy comes from (environment, run id, checkpoint).
+        env_kwargs: the environment's options (crazyflie: the software-in-the-loop flights use them).
     """
     _refuse_non_finite(weights)
     out = _prepare_out(Path(config.out))
     w = weights
     result = ExportResult([], w.arch.key, w.n_params, deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype))
+    if config.target == "crazyflie":
+        from .crazyflie import export_crazyflie
+
+        return export_crazyflie(w, config, env_id, source, out, result, env_kwargs)
     if config.target == "numpy":
         from .npz import write_npz
 
@@ -146,11 +165,14 @@ def _export_c(
     source: tuple[str, ...],
     out: Path,
     result: ExportResult,
+    obs_box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ExportResult:
     from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
-    from .vectors import test_vectors
+    from .vectors import clip_vectors, test_vectors
 
     tv = test_vectors(w, env_id, config.n_rollout, config.seed)
+    if obs_box is not None:
+        tv = clip_vectors(tv, *obs_box)
     torch_act = torch_actions(w, tv.obs)
     int8 = quantize_int8(w) if config.dtype == "int8" else None
     if int8 is not None:
@@ -212,6 +234,8 @@ class RunPolicy:
     """The run's environment (self-test rollouts)."""
     source: tuple[str, ...]
     """Banner lines: run id, algorithm, steps, how the architecture was chosen."""
+    env_kwargs: dict[str, Any] | None = None
+    """The environment options the run was trained with (``--env-kwargs``), when it records them."""
 
 
 def policy_from_run(
