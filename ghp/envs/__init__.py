@@ -124,3 +124,23 @@ def env_spec(env_id: str) -> EnvSpec:
         return spec_from_spaces(env_id, env.observation_space, env.action_space)
     finally:
         env.close()
+
+
+def vectorised(env: Any, n: int) -> Any | None:
+    """The batched form of ``env`` with ``n`` copies, or None when it has none.
+
+    The protocol: an environment offers ``env.unwrapped.vectorised(n)``, returning an object with
+    ``reset_rows(rows, seeds) -> obs[len(rows), ...]`` (start new episodes on those copies, each from its seed) and
+    ``step_batch(actions[n, ...]) -> (obs, rewards, terminated, truncated, success)``, arrays over all ``n`` copies,
+    without autoreset. Copy ``i`` must behave exactly as a single environment reset with the same seed, so callers
+    may use either form. ``ghp evaluate`` steps the batched form when there is one.
+    """
+    make = getattr(getattr(env, "unwrapped", env), "vectorised", None)
+    return make(n) if callable(make) else None
+
+
+def register_envs() -> None:
+    """Register ghp's own environments (the Crazyflie tasks) with gymnasium; idempotent."""
+    from ghp.envs.crazyflie import register
+
+    register()
