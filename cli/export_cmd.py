@@ -57,9 +57,7 @@ class CheckError(click.ClickException):
     show_default=True,
     help="crazyflie --check: software-in-the-loop episodes flown by the generated C and by torch (same seeds).",
 )
-@click.option(
-    "--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="crazyflie --check: make -jN."
-)
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True, help="crazyflie --check: make -jN.")
 def export(
     run: Path,
     arch: str | None,

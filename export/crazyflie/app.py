@@ -129,15 +129,14 @@ def _describe(block: str) -> str:
     return C_BLOCKS[block][0]
 
 
-def write_app(
-    out: Path, w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, ...] = ()
-) -> list[Path]:
+def write_app(out: Path, w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, ...] = ()) -> list[Path]:
     """Write the app's files (all but ``src/NAME.h``, which the c-header export writes) into ``out``."""
     (out / "src").mkdir(parents=True, exist_ok=True)
     files = {
-        "Makefile": _fill((TEMPLATES / "Makefile").read_text(encoding="utf-8"), {
-            "VERSION": ghp.__version__, "ARCH": w.arch.key, "FW_TAG": FIRMWARE_TAG
-        }),
+        "Makefile": _fill(
+            (TEMPLATES / "Makefile").read_text(encoding="utf-8"),
+            {"VERSION": ghp.__version__, "ARCH": w.arch.key, "FW_TAG": FIRMWARE_TAG},
+        ),
         "app-config": (TEMPLATES / "app-config").read_text(encoding="utf-8"),
         "Kbuild": (TEMPLATES / "Kbuild").read_text(encoding="utf-8"),
         "src/Kbuild": (TEMPLATES / "src_Kbuild").read_text(encoding="utf-8"),

@@ -133,8 +133,10 @@ def build_app(app: Path, firmware: Path, jobs: int = 2, timeout: float = BUILD_T
     if diags:
         return FirmwareBuild(False, f"warnings in the app's files: {diags[0]}", memory, diags, binary, log)
     if not binary.is_file() or "Flash" not in memory or "RAM" not in memory:
-        return FirmwareBuild(False, "make succeeded but build/cf2.bin or the firmware's size report is missing",
-                             memory, diags, None, log)
+        return FirmwareBuild(
+            False, "make succeeded but build/cf2.bin or the firmware's size report is missing", memory, diags, None, log
+        )
     parts = [f"{k} {u / 1024:.1f} of {t / 1024:.0f} KB ({100 * u / t:.0f}%)" for k, (u, t) in memory.items()]
-    return FirmwareBuild(True, f"built {binary.name} ({binary.stat().st_size} B): " + ", ".join(parts), memory, diags,
-                         binary, log)
+    return FirmwareBuild(
+        True, f"built {binary.name} ({binary.stat().st_size} B): " + ", ".join(parts), memory, diags, binary, log
+    )

@@ -104,7 +104,7 @@ def task_layout() -> TaskLayout:
     hz = round(1.0 / float(m.POLICY_DT))
     if hz not in FIRMWARE_RATES_HZ or abs(1.0 / hz - float(m.POLICY_DT)) > 1e-9:
         raise ValueError(f"policy period {m.POLICY_DT} s is not one of the firmware's rates {FIRMWARE_RATES_HZ} Hz")
-    offset, scale = _force_map(m)
+    force_offset, force_scale = _force_map(m)
     prev = next((b for b in blocks if b.name == "previous_action"), None)
     if prev is None:
         raise ValueError(f"{m.__name__}.OBS_LAYOUT has no previous_action block")
@@ -117,8 +117,8 @@ def task_layout() -> TaskLayout:
         obs_high=clip,
         act_dim=int(m.ACT_DIM),
         policy_hz=hz,
-        force_offset=offset,
-        force_scale=scale,
+        force_offset=force_offset,
+        force_scale=force_scale,
         initial_prev_action=initial,
         deg2rad=float(np.float32(np.pi / 180.0)),
         observation=m.firmware_observation,
