@@ -84,7 +84,7 @@ def _sil(w, layout, config, env_id, out, firmware, report, env_kwargs):  # type:
     with tempfile.TemporaryDirectory(prefix="ghp-sil-") as tmp:
         try:
             lib, _warnings = build_library(out, firmware, config.name, Path(tmp) / "libghp_sil.so")
-            sil = fly(w, layout, lib, env_id, config.sil_episodes, config.seed, env_kwargs)
+            sil = fly(w, layout, lib, env_id, config.sil_episodes, config.seed, env_kwargs, config.dtype)
         except SilError as e:
             report.add("sil", "failed", str(e).splitlines()[0])
             return
@@ -95,7 +95,8 @@ def _sil(w, layout, config, env_id, out, firmware, report, env_kwargs):  # type:
         "sil_max_obs_diff": sil.max_obs_diff,
         "sil_episodes": len(sil.seeds),
     }
-    report.add("sil", "ok" if sil.ok else "failed", sil.summary())
+    against = " (int8: against the int8 arithmetic's reference)" if config.dtype == "int8" else ""
+    report.add("sil", "ok" if sil.ok else "failed", sil.summary() + against)
 
 
 __all__ = ["export_crazyflie"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,7 +246,17 @@ class SilReport:
         return line
 
 
-def _torch_policy(w: PolicyWeights) -> Any:
+def reference_policy(w: PolicyWeights, dtype: str = "float32") -> Callable[[np.ndarray], np.ndarray]:
+    """What the C must compute: the torch policy (float32), or the int8 arithmetic's own reference (int8)."""
+    if dtype == "int8":
+        from ..reference import forward, quantize_int8
+
+        layers = quantize_int8(w)
+        return lambda obs: forward(w, np.asarray(obs, np.float32)[None, :], layers)[0]
+    return _torch_policy(w)
+
+
+def _torch_policy(w: PolicyWeights) -> Callable[[np.ndarray], np.ndarray]:
     import torch
 
     module = w.to_module()
@@ -257,9 +268,8 @@ def _torch_policy(w: PolicyWeights) -> Any:
     return act
 
 
-def torch_rollout(w: PolicyWeights, env: Any, seed: int) -> bool:
-    """One episode flown by the torch policy; its success."""
-    act = _torch_policy(w)
+def reference_rollout(act: Callable[[np.ndarray], np.ndarray], env: Any, seed: int) -> bool:
+    """One episode flown by the reference policy ``act`` (torch); its success."""
     obs, _ = env.reset(seed=seed)
     info: dict[str, Any] = {}
     while True:
@@ -278,7 +288,7 @@ def _fill(ctl: SilController, q: dict[str, np.ndarray]) -> None:
 
 
 def sil_rollout(
-    w: PolicyWeights, ctl: SilController, env: Any, seed: int, tick0: int, safety: list[str]
+    act_ref: Callable[[np.ndarray], np.ndarray], ctl: SilController, env: Any, seed: int, tick0: int, safety: list[str]
 ) -> tuple[bool, float, float, int, int]:
     """One episode flown by the C controller.
 
@@ -287,7 +297,6 @@ def sil_rollout(
     """
     layout = ctl.layout
     per = STABILIZER_HZ // layout.policy_hz
-    act_torch = _torch_policy(w)
     obs, _ = env.reset(seed=seed)
     ctl.init()
     # Before ghp.enable the firmware's PID flies.
@@ -317,7 +326,7 @@ def sil_rollout(
         forces = held[0]
         # The action the motors receive, in policy units (the inverse of normalizedForces = (a + o) * s).
         a_c = forces.astype(np.float64) / layout.force_scale - layout.force_offset
-        a_t = act_torch(obs)
+        a_t = act_ref(obs)
         max_da = max(max_da, float(np.max(np.abs(a_c - a_t))))
         max_do = max(max_do, float(np.max(np.abs(c_obs.astype(np.float64) - obs))))
         obs, _, term, trunc, info = env.step(a_c)
@@ -368,12 +377,17 @@ def fly(
     episodes: int = 10,
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
+    dtype: str = "float32",
 ) -> SilReport:
-    """Fly ``episodes`` episodes with the C controller in ``library`` and with torch, on seeds ``seed + i``."""
+    """Fly ``episodes`` episodes with the C controller in ``library`` and with torch, on seeds ``seed + i``.
+
+    With ``dtype="int8"`` the yardstick is the int8 arithmetic's reference (:func:`reference_policy`) instead of torch.
+    """
     from ghp.envs import make_env
 
     kwargs = {**(env_kwargs or {}), "obs_noise": 0.0}
     ctl = SilController(library, layout)
+    act_ref = reference_policy(w, dtype)
     safety: list[str] = []
     ctl.init()
     if not ctl.self_test() or ctl.selftest[0] != 1:
@@ -387,10 +401,10 @@ def fly(
     tick = 1000
     try:
         for s in seeds:
-            ok, da, do, n, tick = sil_rollout(w, ctl, c_env, s, tick, safety)
+            ok, da, do, n, tick = sil_rollout(act_ref, ctl, c_env, s, tick, safety)
             c_success.append(ok)
             max_da, max_do, steps = max(max_da, da), max(max_do, do), steps + n
-            t_success.append(torch_rollout(w, t_env, s))
+            t_success.append(reference_rollout(act_ref, t_env, s))
     finally:
         c_env.close()
         t_env.close()

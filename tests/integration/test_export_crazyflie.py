@@ -43,10 +43,10 @@ def app(tmp_path_factory, weights):
     return out
 
 
-def fly_app(app_dir: Path, weights, tmp: Path, episodes: int = 3, env_kwargs=SHORT):
+def fly_app(app_dir: Path, weights, tmp: Path, episodes: int = 3, env_kwargs=SHORT, dtype="float32"):
     lib, warnings = build_library(app_dir, FIRMWARE, "policy", tmp / "libghp_sil.so")
     assert warnings == "", warnings
-    return fly(weights, task_layout(), lib, ENV, episodes, seed=0, env_kwargs=env_kwargs)
+    return fly(weights, task_layout(), lib, ENV, episodes, seed=0, env_kwargs=env_kwargs, dtype=dtype)
 
 
 @needs_gcc
@@ -57,6 +57,16 @@ def test_generated_controller_flies_like_torch(app, weights, tmp_path):
     assert report.max_action_diff <= ACTION_TOL and report.max_obs_diff <= OBS_TOL
     assert report.c_success == report.torch_success and report.steps > 3
     assert report.safety == []
+
+
+@needs_gcc
+@needs_firmware
+def test_int8_controller_flies_like_its_int8_reference(weights, tmp_path):
+    out = tmp_path / "app8"
+    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie", dtype="int8"), ENV)
+    assert "policy_q0" in (out / "src" / "policy.h").read_text()
+    report = fly_app(out, weights, tmp_path, episodes=2, dtype="int8")
+    assert report.ok, report.summary()
 
 
 MUTATIONS = {
@@ -160,3 +170,16 @@ def test_export_refuses_a_run_that_is_not_a_crazyflie_task(tmp_path):
     w = policy("8", obs=3, act=1)
     with pytest.raises(ValueError, match="needs a run trained on a Crazyflie task"):
         export_policy(w, ExportConfig(out=tmp_path, target="crazyflie"), "Pendulum-v1")
+
+
+def test_cli_help_lists_the_crazyflie_options():
+    r = CliRunner().invoke(cli, ["export", "--help"])
+    assert r.exit_code == 0
+    for text in ("crazyflie", "--firmware", "--sil-episodes", "--jobs"):
+        assert text in r.output
+
+
+def test_cli_firmware_without_the_crazyflie_target_is_one_line_exit_2(tmp_path):
+    (tmp_path / "run").mkdir()
+    r = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "--arch", "8", "--firmware", str(tmp_path)])
+    assert r.exit_code == 2 and "--firmware goes with --target crazyflie" in r.output
