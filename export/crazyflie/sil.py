@@ -117,6 +117,7 @@ class SilController:
         lib.ghp_sil_log.restype = ctypes.c_void_p
         lib.controllerOutOfTreeTest.restype = ctypes.c_bool
         lib.ghp_sil_pid_calls.restype = ctypes.c_int
+        lib.ghp_sil_last_debug.restype = ctypes.c_char_p
         # Inputs in the firmware's units, filled in place (their pointers are made once).
         self.pos = np.zeros(3, np.float32)
         self.vel = np.zeros(3, np.float32)
@@ -163,6 +164,10 @@ class SilController:
     def self_test(self) -> bool:
         """``controllerOutOfTreeTest()``: the embedded self-test."""
         return bool(self.lib.controllerOutOfTreeTest())
+
+    def last_debug(self) -> str:
+        """The last ``DEBUG_PRINT`` message of the controller."""
+        return bytes(self.lib.ghp_sil_last_debug()).decode(errors="replace")
 
     def pid_calls(self) -> int:
         """How many times the controller handed a step to the PID stand-in."""
@@ -390,6 +395,8 @@ def fly(
     act_ref = reference_policy(w, dtype)
     safety: list[str] = []
     ctl.init()
+    if "self-test passed" not in ctl.last_debug():
+        safety.append(f"controllerOutOfTreeInit() printed {ctl.last_debug().strip()!r}")
     if not ctl.self_test() or ctl.selftest[0] != 1:
         safety.append("controllerOutOfTreeTest() failed: the embedded self-test does not pass on the host")
     seeds = [seed + i for i in range(episodes)]

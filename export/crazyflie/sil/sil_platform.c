@@ -6,8 +6,10 @@
  * It also fills the firmware's structs from flat arrays in the firmware's units, calls the controller as the
  * stabilizer does, and finds LOG and PARAM variables by group and name in their tables, as the firmware does.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -21,6 +23,9 @@
 #include "stabilizer_types.h"
 #include "usec_time.h"
 
+#define DEBUG_MODULE "SIL"
+#include "debug.h"
+
 void vTaskDelay(const TickType_t xTicksToDelay)
 {
     (void)xTicksToDelay;
@@ -31,6 +36,24 @@ uint64_t usecTimestamp(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static char silDebug[256];
+
+int ghp_sil_debug_print(const char *fmt, ...)
+{
+    int n;
+    va_list args;
+    va_start(args, fmt);
+    n = vsnprintf(silDebug, sizeof(silDebug), fmt, args);
+    va_end(args);
+    return n;
+}
+
+/* The last DEBUG_PRINT message. */
+const char *ghp_sil_last_debug(void)
+{
+    return silDebug;
 }
 
 /* The PID stand-in marks what it wrote, so the harness can tell who flew a step. */

@@ -109,7 +109,9 @@ static bool ghpSelftest(void)
 
 void appMain(void)
 {
-    DEBUG_PRINT("ghp policy @@ARCH@@: self-test %s; set ghp.enable=1 to fly it\n", ghpSelftestOk ? "passed" : "FAILED");
+    /* The self-test runs when the controller is selected (stabilizer.controller = 6), in the stabilizer task:
+     * the policy's buffers are static, so it is never called from this task. */
+    DEBUG_PRINT("ghp policy @@ARCH@@ loaded: select stabilizer.controller=6, then set ghp.enable=1\n");
     while (1) {
         vTaskDelay(M2T(2000));
     }
@@ -122,6 +124,7 @@ void controllerOutOfTreeInit(void)
     ghpActive = 0u;
     ghpFault = 0u;
     ghpSelftestOk = ghpSelftest() ? 1u : 0u;
+    DEBUG_PRINT("ghp policy @@ARCH@@: self-test %s\n", ghpSelftestOk != 0u ? "passed" : "FAILED (the PID keeps flying)");
 }
 
 bool controllerOutOfTreeTest(void)
