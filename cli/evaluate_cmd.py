@@ -42,6 +42,13 @@ from cli.errors import GHPError
 @click.option(
     "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
 )
+@click.option(
+    "--env-kwargs",
+    "env_kwargs",
+    multiple=True,
+    metavar="KEY=VALUE ...",
+    help="gym.make keyword arguments on top of the run's own, e.g. 'nominal=true' (results are stored per setting).",
+)
 def evaluate(
     run_dir: str,
     archs: str,
@@ -52,6 +59,7 @@ def evaluate(
     envs_per_worker: int,
     chunk_size: int,
     max_episode_steps: int | None,
+    env_kwargs: tuple[str, ...],
 ) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
@@ -67,13 +75,15 @@ def evaluate(
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     """
-    from ghp.evaluate import EvalConfig, parse_arch_selection
+    from ghp.envs import parse_env_kwargs
+    from ghp.evaluate import EvalConfig, eval_setting, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
-    from ghp.results import ResultsStore, Setting
+    from ghp.results import ResultsStore
     from ghp.run import load_run
 
     with user_errors():
         config = EvalConfig(
+            env_kwargs=parse_env_kwargs(env_kwargs) or None,
             episodes=episodes,
             seed=seed,
             workers=workers,
@@ -89,6 +99,7 @@ def evaluate(
         # 2-core machine).
         torch.set_num_threads(1)
         run = load_run(run_dir, checkpoint)
+        run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
         selected = parse_arch_selection(archs, run.space, seed)
         store = ResultsStore.open(run.path, run.run_id)
 
@@ -135,7 +146,7 @@ def evaluate(
         with progress, user_errors():
             summary, _ = run_evaluation(run, selected, config, store, on_progress)
     except KeyboardInterrupt:
-        setting = Setting(run.timesteps, seed, episodes, max_episode_steps or 0)
+        setting = eval_setting(run.timesteps, run.spec, config)
         finished = len(store.finished(setting) & {a.key for a in selected})
         click.echo(
             f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "

@@ -14,6 +14,14 @@ from cli.errors import GHPError
 @click.command()
 @click.option("--env", "env_id", required=True, help="Gymnasium id, e.g. Pendulum-v1, Hopper-v5, FetchReach-v4.")
 @click.option(
+    "--env-kwargs",
+    "env_kwargs",
+    multiple=True,
+    metavar="KEY=VALUE ...",
+    help="Keyword arguments for gym.make (repeatable, or several in one quoted string), e.g. "
+    "--env-kwargs 'nominal=true start_tilt_deg=10'. Recorded in the run; evaluate/report/search/export reuse them.",
+)
+@click.option(
     "--algo",
     type=click.Choice(["sac", "ddpg"]),
     help="RL algorithm; default SAC, or DDPG + HER for goal-conditioned (Fetch) tasks.",
@@ -45,6 +53,11 @@ from cli.errors import GHPError
 @click.option("--ent-coef", help="SAC entropy coefficient: a number or 'auto'.")
 @click.option("--resample-every", type=int, help="New architectures every N actor updates (50 SAC, 4 DDPG).")
 @click.option(
+    "--gradient-steps",
+    type=int,
+    help="Gradient updates per step of the n-envs environments (-1 = one per transition; Crazyflie default 4).",
+)
+@click.option(
     "--sampling",
     type=click.Choice(["uniform", "sweep", "depth"]),
     default="uniform",
@@ -68,6 +81,7 @@ from cli.errors import GHPError
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(
     env_id: str,
+    env_kwargs: tuple[str, ...],
     algo: str | None,
     steps: int | None,
     n_envs: int,
@@ -89,6 +103,7 @@ def train(
     tau: float | None,
     ent_coef: str | None,
     resample_every: int | None,
+    gradient_steps: int | None,
     sampling: str,
     buffer_size: int,
     weight_decay: float,
@@ -111,12 +126,14 @@ def train(
 
     Ctrl-C saves a checkpoint; --resume continues from it.
     """
+    from ghp.envs import parse_env_kwargs
     from ghp.train import TrainConfig
     from ghp.train import train as run_train
 
     with user_errors():
         config = TrainConfig(
             env_id=env_id,
+            env_kwargs=parse_env_kwargs(env_kwargs),
             algo=algo,
             steps=steps,
             n_envs=n_envs,
@@ -136,6 +153,7 @@ def train(
             tau=tau,
             ent_coef=ent_coef,
             resample_every=resample_every,
+            gradient_steps=gradient_steps,
             sampling=sampling,
             buffer_size=buffer_size,
             weight_decay=weight_decay,

@@ -123,7 +123,8 @@ def export_policy(
         config: target, name, dtype, output directory, check.
         env_id: environment for the self-test rollouts (None: seeded random vectors).
         source: banner lines saying where the policy comes from (environment, run id, checkpoint).
-        env_kwargs: the environment's options (crazyflie: the software-in-the-loop flights use them).
+        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``), for the self-test rollouts and
+            (crazyflie) the software-in-the-loop flights.
     """
     _refuse_non_finite(weights)
     out = _prepare_out(Path(config.out))
@@ -149,13 +150,13 @@ def export_policy(
             from .reference import check_tolerance, torch_actions
             from .vectors import test_vectors
 
-            obs = test_vectors(w, env_id, config.n_rollout, config.seed).obs
+            obs = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs).obs
             err = float(np.max(np.abs(run_onnx(path, obs) - torch_actions(w, obs))))
             result.notes.append(f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors")
             if err > check_tolerance(w, CHECK_TOL):
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
         return result
-    return _export_c(w, config, env_id, source, out, result)
+    return _export_c(w, config, env_id, source, out, result, env_kwargs)
 
 
 def _export_c(
@@ -165,12 +166,13 @@ def _export_c(
     source: tuple[str, ...],
     out: Path,
     result: ExportResult,
+    env_kwargs: dict[str, Any] | None = None,
     obs_box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ExportResult:
     from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
     from .vectors import clip_vectors, test_vectors
 
-    tv = test_vectors(w, env_id, config.n_rollout, config.seed)
+    tv = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs)
     if obs_box is not None:
         tv = clip_vectors(tv, *obs_box)
     torch_act = torch_actions(w, tv.obs)
@@ -234,8 +236,8 @@ class RunPolicy:
     """The run's environment (self-test rollouts)."""
     source: tuple[str, ...]
     """Banner lines: run id, algorithm, steps, how the architecture was chosen."""
-    env_kwargs: dict[str, Any] | None = None
-    """The environment options the run was trained with (``--env-kwargs``), when it records them."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """The run's ``gym.make`` keyword arguments (``--env-kwargs``), for the self-test rollouts."""
 
 
 def policy_from_run(
@@ -293,4 +295,4 @@ def policy_from_run(
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
         f"chosen        {chosen.key} ({how})",
     )
-    return RunPolicy(weights, run.spec.env_id, source)
+    return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))

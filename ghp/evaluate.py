@@ -27,6 +27,7 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing as mp
 import os
@@ -42,7 +43,7 @@ import numpy as np
 from ghp.arch import Arch, ArchSpace
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
-from ghp.envs import EnvSpec, make_env
+from ghp.envs import EnvSpec, canonical_kwargs, make_env, vectorised
 from ghp.policy import PolicyWeights, obs_vector
 from ghp.results import ArchRecord, Setting
 
@@ -88,6 +89,8 @@ class EvalConfig:
     cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB L3)."""
     max_episode_steps: int | None = None
     """Override of the environment's episode limit (None = the environment's own)."""
+    env_kwargs: dict[str, Any] | None = None
+    """Env kwargs on top of the run's own (``--env-kwargs``; e.g. ``nominal=true`` for a randomised-trained run)."""
     checkpoint: str = "latest"
     """Label of the evaluated model, stored with the results."""
 
@@ -127,6 +130,17 @@ class EvalSummary:
 
 ProgressFn = Callable[[int, int, int], None]
 """``progress(archs_done, archs_total, env_steps)``, called after every finished chunk."""
+
+
+def env_kwargs_of(spec: EnvSpec, config: EvalConfig) -> dict[str, Any]:
+    """The env kwargs an evaluation runs with: the run's, with ``config.env_kwargs`` on top."""
+    return {**spec.env_kwargs, **(config.env_kwargs or {})}
+
+
+def eval_setting(timesteps: int, spec: EnvSpec, config: EvalConfig) -> Setting:
+    """The results-store key of evaluating a model of ``timesteps`` steps with ``config``."""
+    kwargs = canonical_kwargs(env_kwargs_of(spec, config))
+    return Setting(timesteps, config.seed, config.episodes, config.max_episode_steps or 0, kwargs)
 
 
 def reset_seed(seed: int, episode: int) -> int:
@@ -193,8 +207,8 @@ def evaluate(
         ValueError: an architecture outside the run's space.
     """
     t0 = time.perf_counter()
-    setting = Setting(source.timesteps, config.seed, config.episodes, config.max_episode_steps or 0)
     spec = source.spec
+    setting = eval_setting(source.timesteps, spec, config)
     index = {a: source.space.index(a) for a in archs}
     done = store.finished(setting) if store is not None else set()
     pending = [a for a in dict.fromkeys(archs) if a.key not in done]
@@ -224,6 +238,7 @@ def evaluate(
         config.pad_to,
         config.max_episode_steps,
         config.cache_bytes,
+        env_kwargs_of(spec, config),
     )
     chunks = _chunks(source, pending, index, config)
     if config.in_process:
@@ -252,6 +267,7 @@ class _TaskSpec:
     pad_to: int
     max_episode_steps: int | None
     cache_bytes: int = 8 << 20
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -365,16 +381,29 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-_ENV_CACHE: dict[tuple[str, int | None], list[Any]] = {}
+_ENV_CACHE: dict[tuple[str, int | None, str], list[Any]] = {}
+_BATCH_CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
-def _get_envs(env_id: str, n: int, max_episode_steps: int | None) -> list[Any]:
+def _get_envs(env_id: str, n: int, max_episode_steps: int | None, env_kwargs: dict[str, Any]) -> list[Any]:
     """This process's environments for ``env_id``, created once and reused across chunks."""
-    envs = _ENV_CACHE.setdefault((env_id, max_episode_steps), [])
-    kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    envs = _ENV_CACHE.setdefault((env_id, max_episode_steps, canonical_kwargs(env_kwargs)), [])
+    kwargs = dict(env_kwargs) if max_episode_steps is None else {**env_kwargs, "max_episode_steps": max_episode_steps}
     while len(envs) < n:
         envs.append(make_env(env_id, **kwargs))
     return envs
+
+
+def _get_batch(task: _TaskSpec, n: int) -> Any | None:
+    """This process's vectorised environment of at least ``n`` copies (``ghp.envs.vectorised``), or None."""
+    key = (task.env_id, canonical_kwargs(task.env_kwargs))
+    held = _BATCH_CACHE.get(key)
+    if held is not None and held[0] >= n:
+        return held[1]
+    batch = vectorised(_get_envs(task.env_id, 1, None, task.env_kwargs)[0], n)
+    if batch is not None:
+        _BATCH_CACHE[key] = (n, batch)
+    return batch
 
 
 class _Group:
@@ -402,6 +431,8 @@ class _Group:
         self.envs: list[Any] = []
         self.env_ids: list[int] = []
         self.goal = False
+        self.reports_success = False
+        """True once an episode end carried ``info['is_success']`` (goal tasks, or any env that reports one)."""
 
     @property
     def nbytes(self) -> int:
@@ -440,6 +471,7 @@ class _Group:
             if term or trunc:
                 done[r] = ended = True
                 self.success[r] = bool(info.get("is_success", False))
+                self.reports_success = self.reports_success or "is_success" in info
             else:
                 last[r] = obs_vector(obs) if goal else obs
         # One conversion for all rows (finished rows keep their last observation; their actions are ignored).
@@ -457,7 +489,7 @@ class _Group:
             results[self.pos[m]] = _Outcome(
                 returns=tuple(self.returns[sl]),
                 lengths=tuple(self.lengths[sl]),
-                successes=tuple(self.success[sl]) if self.goal else None,
+                successes=tuple(self.success[sl]) if self.goal or self.reports_success else None,
             )
             free.extend(self.env_ids[sl])
         rows = [m * e + k for m in keep for k in range(e)]
@@ -504,10 +536,18 @@ def _groups(weights: Sequence[PolicyWeights], pad_to: int, max_archs: int) -> li
 
 
 def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outcome]:
-    """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order."""
+    """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order.
+
+    An environment with a vectorised form (``ghp.envs.vectorised``) is stepped through it, all rows at once; the
+    episodes and results are the same as with one environment per row.
+    """
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
-    envs = _get_envs(task.env_id, min(max(task.n_envs, e), len(weights) * e), task.max_episode_steps)
+    n_rows = min(max(task.n_envs, e), len(weights) * e)
+    batch = _get_batch(task, n_rows)
+    if batch is not None:
+        return _rollout_chunk_batched(task, weights, batch, n_rows)
+    envs = _get_envs(task.env_id, n_rows, task.max_episode_steps, task.env_kwargs)
     goal = isinstance(envs[0].observation_space, _dict_space())
     free = list(range(len(envs)))
     queue = deque(_groups(weights, task.pad_to, max_archs))
@@ -540,6 +580,63 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
         for grp in active:
             if grp.step():
                 grp.retire(results, free)
+        active = [g for g in active if g.pos]
+    return [results[p] for p in range(len(weights))]
+
+
+def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch: Any, n_rows: int) -> list[_Outcome]:
+    """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick."""
+    e = task.episodes
+    max_archs = max(1, task.n_envs // e)
+    n_all = int(batch.num_envs)
+    free = list(range(n_rows))
+    queue = deque(_groups(weights, task.pad_to, max_archs))
+    active: list[_Group] = []
+    results: dict[int, _Outcome] = {}
+    acts: np.ndarray | None = None
+    limit = task.max_episode_steps
+    while queue or active:
+        while queue and len(free) >= e * min(len(queue[0]), max(1, max_archs // 2)):
+            per_arch = _weight_bytes(weights[queue[0][0]], task.pad_to)
+            room = (task.cache_bytes - sum(g.nbytes for g in active)) // per_arch
+            if active and room < 1:
+                break
+            head = queue.popleft()
+            n = min(len(head), len(free) // e, max(1, room))
+            pos, rest = head[:n], head[n:]
+            if rest:
+                queue.appendleft(rest)
+            grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
+            grp.reports_success = True
+            rows = [free.pop() for _ in range(len(pos) * e)]
+            obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e) for r in range(len(rows))])
+            grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
+            grp.last_obs = list(np.asarray(obs, np.float32))
+            grp.env_ids = rows
+            grp.envs = [None] * len(rows)
+            active.append(grp)
+        per_group = [g.actions() for g in active]
+        if acts is None:
+            acts = np.zeros((n_all, per_group[0].shape[-1]), np.float32)
+        for g, a in zip(active, per_group, strict=True):
+            acts[g.env_ids] = a
+        obs, rew, term, trunc, succ = batch.step_batch(acts)
+        for g in active:
+            ids = np.asarray(g.env_ids)
+            live = np.flatnonzero(~np.asarray(g.done))
+            ended = False
+            for r in live:
+                k = ids[r]
+                g.returns[r] += float(rew[k])
+                g.lengths[r] += 1
+                if term[k] or trunc[k] or (limit is not None and g.lengths[r] >= limit):
+                    g.done[r] = ended = True
+                    g.success[r] = bool(succ[k]) and not term[k]
+            flat = g.obs.reshape(-1, g.obs.shape[-1])
+            keep = live[~np.asarray(g.done)[live]]
+            flat[keep] = obs[ids[keep]]
+            if ended:
+                g.retire(results, free)
         active = [g for g in active if g.pos]
     return [results[p] for p in range(len(weights))]
 

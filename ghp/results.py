@@ -28,9 +28,10 @@ from typing import Any
 from ghp.arch import Arch, parse_arch
 
 RESULTS_FILE = "results.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the table layout and of what its numbers mean; files of any other version are refused, never
-migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``)."""
+migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``).
+3: the env kwargs of the evaluation are part of the key."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
     eval_seed INTEGER NOT NULL,
     episodes INTEGER NOT NULL,
     max_steps INTEGER NOT NULL,      -- episode limit override, 0 = the environment's own
+    env_kwargs TEXT NOT NULL,        -- canonical JSON of the env kwargs the episodes ran with
     mean_return REAL NOT NULL,
     std_return REAL NOT NULL,        -- population std over the episodes
     min_return REAL NOT NULL,
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS results (
     bytes INTEGER NOT NULL,          -- float32 bytes of those parameters
     capacity INTEGER NOT NULL,       -- lossless memory dimension (Algorithm 1)
     evaluated_at REAL NOT NULL,      -- unix time the row was written
-    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps)
+    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, env_kwargs)
 );
 """
 
@@ -76,11 +78,14 @@ class Setting:
     """Episodes per architecture."""
     max_steps: int = 0
     """Episode limit override; 0 = the environment's own time limit."""
+    env_kwargs: str = "{}"
+    """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
 
     def describe(self) -> str:
         """Human-readable form."""
         limit = f", episode limit {self.max_steps}" if self.max_steps else ""
-        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}"
+        kw = f", env {self.env_kwargs}" if self.env_kwargs != "{}" else ""
+        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{kw}"
 
 
 @dataclass(frozen=True)
@@ -209,8 +214,9 @@ class ResultsStore:
     def finished(self, setting: Setting) -> set[str]:
         """Keys of the architectures already evaluated under ``setting``."""
         cur = self._conn.execute(
-            "SELECT arch FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=?",
-            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps),
+            "SELECT arch FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? "
+            "AND env_kwargs=?",
+            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps, setting.env_kwargs),
         )
         return {row[0] for row in cur}
 
@@ -228,6 +234,7 @@ class ResultsStore:
                 r.setting.eval_seed,
                 r.setting.episodes,
                 r.setting.max_steps,
+                r.setting.env_kwargs,
                 r.mean_return,
                 r.std_return,
                 min(r.returns),
@@ -245,16 +252,16 @@ class ResultsStore:
         ]
         with self._conn:
             before = self._conn.total_changes
-            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 21)})", rows)
+            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 22)})", rows)
             return self._conn.total_changes - before
 
     def settings(self) -> list[tuple[Setting, int]]:
         """Every setting present with its number of architectures, the default (see :meth:`records`) first."""
         cur = self._conn.execute(
-            "SELECT checkpoint_step, eval_seed, episodes, max_steps, COUNT(*), MAX(evaluated_at) FROM results "
-            "GROUP BY checkpoint_step, eval_seed, episodes, max_steps"
+            "SELECT checkpoint_step, eval_seed, episodes, max_steps, env_kwargs, COUNT(*), MAX(evaluated_at) "
+            "FROM results GROUP BY checkpoint_step, eval_seed, episodes, max_steps, env_kwargs"
         )
-        rows = [(Setting(int(a), int(b), int(c), int(d)), int(n), float(t)) for a, b, c, d, n, t in cur]
+        rows = [(Setting(int(a), int(b), int(c), int(d), str(k)), int(n), float(t)) for a, b, c, d, k, n, t in cur]
         rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[2]), reverse=True)
         return [(s, n) for s, n, _ in rows]
 
@@ -271,9 +278,9 @@ class ResultsStore:
             setting = found[0][0]
         cur = self._conn.execute(
             "SELECT arch, arch_index, checkpoint, returns, lengths, success_rate, params, bytes, capacity "
-            "FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? "
+            "FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND env_kwargs=? "
             "ORDER BY arch_index",
-            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps),
+            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps, setting.env_kwargs),
         )
         return [
             ArchRecord(

@@ -52,7 +52,8 @@ def export_crazyflie(
     (out / "src").mkdir(parents=True, exist_ok=True)
     header = replace(config, out=out / "src", target="c-header")
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
-    result = _export_c(w, header, env_id, source, out / "src", result, (layout.obs_low, layout.obs_high))
+    box = (layout.obs_low, layout.obs_high)
+    result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs, obs_box=box)
     result.files += write_app(out, w, layout, config.name, source)
     if not config.check:
         return result
