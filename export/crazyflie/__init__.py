@@ -50,7 +50,7 @@ def export_crazyflie(
         )
     firmware, where = find_firmware(config.firmware) if config.check else (None, "")
     (out / "src").mkdir(parents=True, exist_ok=True)
-    header = replace(config, out=out / "src", target="c-header")
+    header = replace(config, out=out / "src", target="c-header", firmware=None)
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
     result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs, obs_box=box)

@@ -63,7 +63,8 @@ def test_generated_controller_flies_like_torch(app, weights, tmp_path):
 @needs_firmware
 def test_int8_controller_flies_like_its_int8_reference(weights, tmp_path):
     out = tmp_path / "app8"
-    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie", dtype="int8"), ENV)
+    config = ExportConfig(out=out, name="policy", target="crazyflie", dtype="int8", firmware=FIRMWARE)
+    export_policy(weights, config, ENV)
     assert "policy_q0" in (out / "src" / "policy.h").read_text()
     report = fly_app(out, weights, tmp_path, episodes=2, dtype="int8")
     assert report.ok, report.summary()
