@@ -136,7 +136,7 @@ def build_app(app: Path, firmware: Path, jobs: int = 2, timeout: float = BUILD_T
         return FirmwareBuild(
             False, "make succeeded but build/cf2.bin or the firmware's size report is missing", memory, diags, None, log
         )
-    parts = [f"{k} {u / 1024:.1f} of {t / 1024:.0f} KB ({100 * u / t:.0f}%)" for k, (u, t) in memory.items()]
+    parts = [f"{k} {u}/{t} B ({100 * u / t:.0f}%, {(t - u) / 1024:.1f} KB free)" for k, (u, t) in memory.items()]
     return FirmwareBuild(
-        True, f"built {binary.name} ({binary.stat().st_size} B): " + ", ".join(parts), memory, diags, binary, log
+        True, f"built {binary} ({binary.stat().st_size} B): " + ", ".join(parts), memory, diags, binary, log
     )

@@ -155,7 +155,8 @@ def test_export_check_builds_the_firmware_and_flies_in_the_loop(cf_run, tmp_path
     assert (out / "build" / "cf2.bin").is_file()
     for name in ("Makefile", "app-config", "Kbuild", "src/Kbuild", "src/policy.h", "src/ghp_controller.c", "README.md"):
         assert (out / name).is_file(), name
-    assert "check firmware: ok built cf2.bin" in r.output and "Flash " in r.output and "RAM " in r.output
+    assert f"check firmware: ok built {out.resolve()}/build/cf2.bin" in r.output
+    assert "Flash " in r.output and "RAM " in r.output
     assert "check sil: ok C success" in r.output
     # A warning in the app's own file fails the build (an incremental rebuild: one file and the link).
     src = out / "src" / "ghp_controller.c"
