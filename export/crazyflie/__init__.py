@@ -74,8 +74,12 @@ def export_crazyflie(
             (out / "build" / "ghp_build.log").write_text(build.log, encoding="utf-8")
     if firmware is None:
         report.add("sil", "skipped", f"the host build needs the firmware's headers: {where}")
-        return result
-    _sil(w, layout, config, env_id, out, firmware, report, env_kwargs)
+    else:
+        _sil(w, layout, config, env_id, out, firmware, report, env_kwargs)
+    with open(out / "README.md", "a", encoding="utf-8", newline="\n") as f:
+        f.write("\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n")
+        for step in report.steps:
+            f.write(f"| {step.name} | {step.status} | {step.detail.replace('|', '/')} |\n")
     return result
 
 

@@ -158,6 +158,7 @@ def test_export_check_builds_the_firmware_and_flies_in_the_loop(cf_run, tmp_path
     assert f"check firmware: ok built {out.resolve()}/build/cf2.bin" in r.output
     assert "Flash " in r.output and "RAM " in r.output
     assert "check sil: ok C success" in r.output
+    assert "| sil | ok | C success" in (out / "README.md").read_text()
     # A warning in the app's own file fails the build (an incremental rebuild: one file and the link).
     src = out / "src" / "ghp_controller.c"
     src.write_text(
@@ -185,3 +186,14 @@ def test_cli_firmware_without_the_crazyflie_target_is_one_line_exit_2(tmp_path):
     (tmp_path / "run").mkdir()
     r = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "--arch", "8", "--firmware", str(tmp_path)])
     assert r.exit_code == 2 and "--firmware goes with --target crazyflie" in r.output
+
+
+def test_without_a_firmware_the_build_and_sil_steps_are_skipped_with_the_reason(weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRAZYFLIE_FIRMWARE", str(tmp_path / "nowhere"))
+    monkeypatch.setattr("export.crazyflie.firmware.repo_firmware", lambda: tmp_path / "nowhere")
+    config = ExportConfig(out=tmp_path / "app", target="crazyflie", check=True, qemu=False)
+    result = export_policy(weights, config, ENV)
+    steps = {s.name: s for s in result.check.steps}
+    assert steps["firmware"].status == "skipped" and "CRAZYFLIE_FIRMWARE" in steps["firmware"].detail
+    assert steps["sil"].status == "skipped"
+    assert "| firmware | skipped |" in (tmp_path / "app" / "README.md").read_text()
