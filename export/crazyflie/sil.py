@@ -2,7 +2,7 @@
 
 The app's ``src/ghp_controller.c`` and ``src/NAME.h`` are compiled for the host into a shared library, with the
 firmware's real headers (``stabilizer_types.h``, ``controller.h``, ``controller_pid.h``, ``log.h``, ``param.h``,
-``usec_time.h``, ``app.h``: they compile on the host) and minimal stand-ins for the rest (``sil/``: FreeRTOS's
+``usec_time.h``, ``app.h``: they compile on the host) and minimal stand-ins for the rest (``host/``: FreeRTOS's
 ``vTaskDelay``, the microsecond timer, ``DEBUG_PRINT``, and a PID controller that marks the steps it flew). A small
 linker script gathers the firmware's LOG and PARAM tables as the firmware's own linker script does, so the harness
 sets ``ghp.enable`` and reads ``ghp.obsN`` by group and name, as a ground station would.
@@ -36,7 +36,7 @@ from ghp.policy import PolicyWeights
 
 from .layout import STABILIZER_HZ, TaskLayout
 
-SIL_DIR = Path(__file__).parent / "sil"
+SIL_DIR = Path(__file__).parent / "host"
 """The host stand-ins and linker script (package data)."""
 FIRMWARE_INCLUDES: tuple[str, ...] = (
     "src/modules/interface",
