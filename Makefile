@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)" -e ".[dev]"
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)" -e ".[dev,ray]"
 	touch $@
 
 # Cross toolchain and emulator for the microcontroller checks (Debian/Ubuntu, as root); skipped elsewhere.
@@ -39,6 +39,7 @@ bench: install
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/export_speed.py
+	$(PY) benchmarks/env_speed.py
 
 test: install toolchain
 	$(PY) -m pytest -q

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import signal
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +23,25 @@ def int_list(text: str, name: str) -> tuple[int, ...]:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=name) from None
 
 
+class Exclusive(click.Option):
+    """An option that cannot be combined with the options named in ``excludes`` (their parameter names).
+
+    click checks it while parsing, so the rule lives with the option and the error is a usage error (exit 2).
+    """
+
+    def __init__(self, *args: Any, excludes: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.excludes = excludes
+
+    def handle_parse_result(self, ctx: click.Context, opts: Mapping[str, Any], args: list[str]) -> Any:
+        if opts.get(self.name or "") is not None:
+            clash = [n for n in self.excludes if opts.get(n) is not None]
+            if clash:
+                others = " / ".join("--" + n.replace("_", "-") for n in clash)
+                raise click.UsageError(f"{self.opts[0]} cannot be combined with {others}", ctx)
+        return super().handle_parse_result(ctx, opts, args)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the library's ``ValueError`` / ``FileNotFoundError`` into one-line CLI errors (exit code 2)."""
@@ -34,3 +55,49 @@ def call(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
     """Call a library function, translating user errors."""
     with user_errors():
         return fn(*args, **kwargs)
+
+
+@dataclass
+class Interruption:
+    """Which signal interrupted a long command (``None`` while none has)."""
+
+    signal: int | None = None
+
+    @property
+    def name(self) -> str:
+        """``SIGTERM`` or ``Ctrl-C``."""
+        return "SIGTERM" if self.signal == signal.SIGTERM else "Ctrl-C"
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + (self.signal or signal.SIGINT)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[Interruption]:
+    """Treat SIGTERM (Slurm, Kubernetes, ``timeout``) like Ctrl-C inside the block: it raises ``KeyboardInterrupt``.
+
+    Only the first signal interrupts; later ones are ignored so the work saved on the way out is not cut short.
+    The previous handlers are restored on exit.
+    """
+    import threading
+
+    state = Interruption()
+    if threading.current_thread() is not threading.main_thread():  # signal handlers can only be set there
+        yield state
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if state.signal is not None:
+            return
+        state.signal = signum
+        raise KeyboardInterrupt
+
+    old_term = signal.signal(signal.SIGTERM, handler)
+    old_int = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
+        signal.signal(signal.SIGINT, old_int)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
+from cli.options import build_config, config_options
+from ghp.evaluate import EvalConfig
 
 
 @click.command()
@@ -17,50 +20,24 @@ from cli.errors import GHPError
     "--archs",
     default="all",
     show_default=True,
-    help="'all', a count N (N architectures drawn with --seed), or keys like 8-4-4-4,16-16 ([64] for one layer).",
+    help="'all', a count N (N architectures drawn with --sample-seed), or keys like 8-4-4-4,16-16 ([64]: one layer).",
 )
-@click.option("--episodes", type=click.IntRange(min=1), default=5, show_default=True, help="Episodes per architecture.")
 @click.option(
-    "--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Worker processes (0 = one per core)."
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Evaluation seed.")
-@click.option("--checkpoint", default=None, help="Evaluate a checkpoint (e.g. step_20000) instead of the latest model.")
-@click.option(
-    "--envs-per-worker",
-    type=click.IntRange(min=1),
-    default=160,
+    "--sample-seed",
+    type=click.IntRange(min=0),
+    default=0,
     show_default=True,
-    help="Environments each worker steps at once.",
+    help="Seed of the --archs N draw, apart from --seed: one sample can be evaluated under several rollout seeds.",
 )
 @click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=64,
-    show_default=True,
-    help="Architectures per work unit; results are committed once per finished chunk.",
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
+    "its results go to NAME.sqlite beside it.",
 )
-@click.option(
-    "--max-episode-steps", type=click.IntRange(min=1), default=None, help="Override the environment's episode limit."
-)
-@click.option(
-    "--env-kwargs",
-    "env_kwargs",
-    multiple=True,
-    metavar="KEY=VALUE ...",
-    help="gym.make keyword arguments on top of the run's own, e.g. 'nominal=true' (results are stored per setting).",
-)
-def evaluate(
-    run_dir: str,
-    archs: str,
-    episodes: int,
-    workers: int,
-    seed: int,
-    checkpoint: str | None,
-    envs_per_worker: int,
-    chunk_size: int,
-    max_episode_steps: int | None,
-    env_kwargs: tuple[str, ...],
-) -> None:
+@config_options(EvalConfig)
+def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **options: Any) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -69,39 +46,49 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 200 --episodes 3
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
+      ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
-    Every episode runs to its own end; episode e of an architecture is reset with a seed derived from
-    (--seed, the architecture's index in the run's space, e). Results go to RUN/results.sqlite, one
+    Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
+    (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
+    The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
+    again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
-    from ghp.envs import parse_env_kwargs
-    from ghp.evaluate import EvalConfig, eval_setting, parse_arch_selection
+    from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import evaluate as run_evaluation
+    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
     from ghp.run import load_run
 
     with user_errors():
-        config = EvalConfig(
-            env_kwargs=parse_env_kwargs(env_kwargs) or None,
-            episodes=episodes,
-            seed=seed,
-            workers=workers,
-            envs_per_worker=envs_per_worker,
-            chunk_size=chunk_size,
-            max_episode_steps=max_episode_steps,
-            checkpoint=checkpoint or "latest",
-        )
-        import torch
+        config = build_config(EvalConfig, options)
+        if policy is not None:
+            if archs != "all" or config.checkpoint != "latest":
+                raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
+            from ghp.evaluate import policy_source
+            from ghp.policyfile import check_compatible, load_policy, results_file
+            from ghp.run import run_facts
 
-        # This process only emits weights while the workers roll out on every core; one torch thread avoids
-        # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy
-        # 2-core machine).
-        torch.set_num_threads(1)
-        run = load_run(run_dir, checkpoint)
-        run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
-        selected = parse_arch_selection(archs, run.space, seed)
-        store = ResultsStore.open(run.path, run.run_id)
+            pf = load_policy(policy)
+            check_compatible(pf, run_facts(run_dir)[1])
+            run = policy_source(run_dir, pf.weights, int(pf.provenance.get("checkpoint_step", 0)))
+            config = dataclasses.replace(config, checkpoint=pf.label)
+            selected = [pf.weights.arch]
+            store = ResultsStore.open(results_file(pf.path), run.run_id)
+    if policy is None:
+        with user_errors():
+            import torch
+
+            # This process only emits weights while the workers roll out on every core; one torch thread avoids
+            # oversubscription (emitting all 4680 architectures took 2.3 s with one thread, 44 s with two, on a
+            # busy 2-core machine).
+            torch.set_num_threads(1)
+            run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
+            selected = parse_arch_selection(archs, run.space, sample_seed)
+            run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
+            store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
     from rich.progress import (
@@ -114,9 +101,14 @@ def evaluate(
     )
 
     console = Console(stderr=True)
+    where = (
+        f"{config.n_workers} worker(s)"
+        if config.backend == "local"
+        else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
+    )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -142,18 +134,26 @@ def evaluate(
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
+    def saved() -> str:
+        finished = len(store.finished(config.setting(run.timesteps, run.spec.env_kwargs)) & {a.key for a in selected})
+        return f"{finished} of {len(selected)} architectures are saved in {store.path}"
+
     try:
-        with progress, user_errors():
-            summary, _ = run_evaluation(run, selected, config, store, on_progress)
-    except KeyboardInterrupt:
-        setting = eval_setting(run.timesteps, run.spec, config)
-        finished = len(store.finished(setting) & {a.key for a in selected})
-        click.echo(
-            f"ghp: interrupted; {finished} of {len(selected)} architectures are saved in {store.path}: "
-            "run the same command again to resume",
-            err=True,
-        )
-        sys.exit(130)
+        with sigterm_as_interrupt() as interruption:
+            try:
+                with progress, user_errors():
+                    summary, _ = run_evaluation(run, selected, config, store, on_progress)
+                    if policy is not None:
+                        rec = store.records(summary.setting)[0]
+            except KeyboardInterrupt:
+                click.echo(
+                    f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
+                    err=True,
+                )
+                sys.exit(interruption.exit_code)
+            except (BackendLost, WorkerLost) as err:
+                click.echo(f"ghp: error: {err}; {saved()}: run the same command again to resume", err=True)
+                sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
@@ -161,7 +161,12 @@ def evaluate(
     rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
     click.echo(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
+    if policy is not None:
+        click.echo(
+            f"{config.checkpoint} ({rec.arch.key}): mean return {rec.mean_return:.2f} +- {rec.std_return:.2f} over "
+            f"{len(rec.returns)} episodes (seed {config.seed})"
+        )
     if summary.evaluated == 0 and summary.skipped == 0:
         raise GHPError("nothing was evaluated")

@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "report": "cli.report_cmd:report",
     "search": "cli.search_cmd:search",
     "export": "cli.export_cmd:export",
+    "tune": "cli.tune_cmd:tune",
+    "chromatic": "cli.chromatic_cmd:chromatic",
 }
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.common import user_errors
+
+if TYPE_CHECKING:
+    from ghp.results import ArchRecord
 
 
 @click.command()
@@ -78,116 +81,37 @@ def report(
     each with the best under it. Plots: return vs parameters (log x, Pareto front) and return vs capacity.
     --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
     """
-    from ghp.results import read_records
-    from ghp.run import run_facts
-    from search.analysis import select, success_view, table_ii
+    from search.report import ReportConfig, build_report
 
     with user_errors():
         low, high = _range(cutoff_range)
-        run_id, spec, space = run_facts(run_dir)
-        records = read_records(run_dir, run_id)
-        if not records:
-            raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
-        scored: Any = records if metric == "return" else success_view(records)
-        selection = select(scored, floor=floor)
-        t2 = table_ii(scored, n_cutoffs=cutoffs, low=low, high=high, seed=seed, floor=floor)
-        base = _baseline(baseline_dir, spec.env_id) if baseline_dir else None
-        base_value = None if base is None else (base.mean_return if metric == "return" else base.success_rate)
-        if base is not None and base_value is None:
-            raise ValueError(f"baseline run {baseline_dir} has no success rate")
-        ylabel = "mean return" if metric == "return" else "success rate"
-        plots: list[Path] = []
-        if not no_plots:
-            from search.plots import plot_return_vs_capacity, plot_return_vs_params
-
-            out = Path(out_dir) if out_dir else Path(run_dir) / "report"
-            out.mkdir(parents=True, exist_ok=True)
-            title = f"{spec.env_id}, {len(records)} architectures, step {records[0].setting.checkpoint_step}"
-            name = "return" if metric == "return" else "success"
-            plots.append(
-                plot_return_vs_params(
-                    scored,
-                    out / f"{name}_vs_params.png",
-                    title,
-                    selection,
-                    (base.params, base_value) if base is not None and base_value is not None else None,
-                    ylabel,
-                )
-            )
-            plots.append(plot_return_vs_capacity(scored, out / f"{name}_vs_capacity.png", title, ylabel))
-
-    by_key = {r.arch.key: r for r in records}
-    setting = records[0].setting
+        config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
+        plots_dir = None if no_plots else (Path(out_dir) if out_dir else Path(run_dir) / "report")
+        rep = build_report(run_dir, config, baseline_dir=baseline_dir, plots_dir=plots_dir)
     if as_json:
-        doc: dict[str, Any] = {
-            "run": str(run_dir),
-            "env_id": spec.env_id,
-            "metric": metric,
-            "setting": {
-                "checkpoint_step": setting.checkpoint_step,
-                "eval_seed": setting.eval_seed,
-                "episodes": setting.episodes,
-                "max_steps": setting.max_steps,
-            },
-            "n_archs": len(records),
-            "space_size": len(space),
-            "best": selection.best,
-            "floor": selection.floor,
-            "floor_rule": selection.floor_rule,
-            "selection": [
-                {
-                    "label": s.label,
-                    "threshold": s.threshold,
-                    "score": s.score,
-                    "std_return": by_key[s.arch.key].std_return,
-                    **{k: v for k, v in by_key[s.arch.key].to_dict().items() if k != "std_return"},
-                }
-                for s in selection.rows
-            ],
-            "baseline": base.to_dict() if base else None,
-            "table_ii": {
-                "cutoffs": t2.cutoffs,
-                "used": t2.used,
-                "low": t2.low,
-                "high": t2.high,
-                "seed": t2.seed,
-                "capacity_ratio": t2.capacity_ratio,
-                "size_ratio": t2.size_ratio,
-                "capacity_wins": t2.capacity_wins,
-            },
-            "plots": [str(p) for p in plots],
-        }
-        click.echo(json.dumps(doc))
+        click.echo(json.dumps(rep.to_dict()))
         return
 
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    sel, t2 = rep.selection, rep.table_ii
     table = Table(
-        title=f"{spec.env_id}: {len(records)} of {len(space)} architectures evaluated ({setting.describe()})",
-        caption=f"score = ({metric} - floor) / (best - floor), floor {selection.floor:.2f} ({selection.floor_rule})",
+        title=f"{rep.spec.env_id}: {len(rep.records)} of {rep.space_size} architectures evaluated "
+        f"({rep.setting.describe()})",
+        caption=f"score = ({metric} - floor) / (best - floor), floor {sel.floor:.2f} ({sel.floor_rule})",
     )
     for col in ("", "architecture", "params", "capacity", "mean return", "score"):
         table.add_column(col, justify="left" if col in ("", "architecture") else "right")
-    for s in selection.rows:
-        r = by_key[s.arch.key]
+    for s in sel.rows:
+        r = rep.record(s.arch.key)
+        table.add_row(s.label, s.arch.key, str(s.params), str(s.capacity), _ret(r), f"{s.score:.3f}")
+    if rep.baseline is not None:
+        b = rep.baseline
+        score = rep.baseline_score
         table.add_row(
-            s.label,
-            s.arch.key,
-            str(s.params),
-            str(s.capacity),
-            _ret(r.mean_return, r.std_return, r.success_rate),
-            f"{s.score:.3f}",
-        )
-    if base is not None:
-        table.add_row(
-            "baseline",
-            base.arch.key,
-            str(base.params),
-            str(base.capacity),
-            _ret(base.mean_return, base.std_return, base.success_rate),
-            f"{((base_value or 0.0) - selection.floor) / max(selection.best - selection.floor, 1e-12):.3f}",
+            "baseline", b.arch.key, str(b.params), str(b.capacity), _ret(b), "-" if score is None else f"{score:.3f}"
         )
     console.print(table)
     t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
@@ -197,13 +121,13 @@ def report(
     t.add_row("max lossless memory dimension", f"{t2.capacity_ratio:.3f}")
     console.print(t)
     console.print(f"capacity choice >= largest choice under {100 * t2.capacity_wins:.1f}% of the cutoffs")
-    for p in plots:
+    for p in rep.plots:
         console.print(f"plot: {p}")
 
 
-def _ret(mean: float, std: float, success: float | None) -> str:
-    s = f"{mean:.1f} ± {std:.1f}"
-    return s if success is None else f"{s} (success {success:.2f})"
+def _ret(r: ArchRecord) -> str:
+    s = f"{r.mean_return:.1f} ± {r.std_return:.1f}"
+    return s if r.success_rate is None else f"{s} (success {r.success_rate:.2f})"
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -212,17 +136,3 @@ def _range(text: str) -> tuple[float, float]:
     except ValueError:
         raise ValueError(f"--cutoff-range wants LOW,HIGH (e.g. 1000,1000000), got {text!r}") from None
     return low, high
-
-
-def _baseline(path: str, env_id: str) -> Any:
-    """The best evaluated architecture of the baseline run."""
-    from ghp.results import read_records
-    from ghp.run import run_facts
-
-    run_id, spec, _ = run_facts(path)
-    if spec.env_id != env_id:
-        raise ValueError(f"baseline run {path} is on {spec.env_id}, not {env_id}")
-    recs = read_records(path, run_id)
-    if not recs:
-        raise ValueError(f"baseline run {path} has no evaluation results: run 'ghp evaluate {path}' first")
-    return max(recs, key=lambda r: r.mean_return)

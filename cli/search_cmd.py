@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import int_list, user_errors
+from cli.common import Exclusive, int_list, user_errors
+
+if TYPE_CHECKING:
+    from search.budget import Ranking, TunedPolicy
 
 
 @click.command()
-@click.option("--env", "env_id", help="Read the sizes from this gymnasium environment (e.g. Hopper-v5).")
-@click.option("--obs-dim", type=click.IntRange(min=1), help="Policy input size (observation [+ desired goal]).")
-@click.option("--act-dim", type=click.IntRange(min=1), help="Action size.")
+@click.option(
+    "--env",
+    "env_id",
+    cls=Exclusive,
+    excludes=("obs_dim", "act_dim", "run"),
+    help="Read the sizes from this gymnasium environment (e.g. Hopper-v5).",
+)
+@click.option(
+    "--obs-dim",
+    type=click.IntRange(min=1),
+    cls=Exclusive,
+    excludes=("run",),
+    help="Policy input size (observation [+ desired goal]).",
+)
+@click.option("--act-dim", type=click.IntRange(min=1), cls=Exclusive, excludes=("run",), help="Action size.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget of the deployable policy.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget of the parameters, at --dtype.")
 @click.option(
@@ -27,7 +43,6 @@ from cli.common import int_list, user_errors
 @click.option("--depths", default="1,2,3,4", show_default=True, help="Hidden-layer counts (0 = linear policy).")
 @click.option(
     "--run",
-    "run_dir",
     type=click.Path(file_okay=False, path_type=str),
     default=None,
     help="Rank a trained run's architectures (its sizes and space; measured returns once evaluated).",
@@ -50,7 +65,7 @@ def search(
     top: int,
     widths: str,
     depths: str,
-    run_dir: str | None,
+    run: str | None,
     by: str,
     as_json: bool,
 ) -> None:
@@ -67,101 +82,90 @@ def search(
     hold any architecture under the budget.
     """
     from ghp.arch import ArchSpace
-    from search.budget import Budget, candidates, rank_by_capacity
+    from search.budget import Budget, rank_run, rank_space, tuned_policies
 
-    if run_dir is not None:
-        _search_run(run_dir, max_params, max_bytes, dtype, top, by, as_json, env_id, obs_dim, act_dim)
-        return
+    tuned: list[TunedPolicy] = []
     with user_errors():
-        if env_id is not None:
-            if obs_dim is not None or act_dim is not None:
-                raise ValueError("give either --env or --obs-dim/--act-dim, not both")
-            from ghp.envs import env_spec
-
-            spec = env_spec(env_id)
-            obs_dim, act_dim = spec.obs_dim, spec.act_dim
-        elif obs_dim is None or act_dim is None:
-            raise ValueError("give --env ENV, or both --obs-dim and --act-dim")
-        space = ArchSpace(widths=int_list(widths, "--widths"), depths=int_list(depths, "--depths"))
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        ranked = rank_by_capacity(candidates(space, obs_dim, act_dim, budget))
+        if run is not None:
+            from ghp.run import run_facts
 
-    shown = ranked if top == 0 else ranked[:top]
+            _, spec, _ = run_facts(run)
+            ranking = rank_run(run, budget, by=by)
+            tuned = tuned_policies(run, budget)
+            where = f"of {run} ({spec.env_id})"
+        else:
+            if env_id is not None:
+                from ghp.envs import env_spec
+
+                spec = env_spec(env_id)
+                obs_dim, act_dim = spec.obs_dim, spec.act_dim
+            elif obs_dim is None or act_dim is None:
+                raise ValueError("give --env ENV, or both --obs-dim and --act-dim, or --run RUN")
+            space = ArchSpace(widths=int_list(widths, "--widths"), depths=int_list(depths, "--depths"))
+            ranking = rank_space(space, obs_dim, act_dim, budget)
+            where = f"(obs {obs_dim}, act {act_dim})"
     if as_json:
-        rows = [{"rank": i + 1, **c.to_dict()} for i, c in enumerate(shown)]
-        click.echo(json.dumps(rows))
+        # Tuned policies (RUN/tuned/) follow the ranking, marked "tuned": true, with no rank of their own.
+        click.echo(json.dumps(ranking.to_dicts(top) + [{"rank": None, **t.to_dict()} for t in tuned]))
         return
+    _render(ranking, top, where)
+    if tuned:
+        _render_tuned(run or "", tuned)
 
+
+def _render(ranking: Ranking, top: int, where: str) -> None:
+    """The ranking as a rich table, with the largest architecture's rank when it is not shown."""
     from rich.console import Console
     from rich.table import Table
 
+    budget = ranking.budget
+    goal = any(r.success_rate is not None for r in ranking)
+    caption = f"ranked by {ranking.order}"
+    caption += f"; {ranking.n_evaluated} evaluated" if ranking.measured else ""
     table = Table(
-        title=f"{len(ranked)} of {len(space)} architectures fit {budget.describe()} (obs {obs_dim}, act {act_dim})",
-        caption="ranked by lossless memory dimension; * = largest under the budget (naive choice)",
+        title=f"{len(ranking)} of {ranking.space_size} architectures {where} fit {budget.describe()}",
+        caption=caption + "; * = largest under the budget (naive choice)",
     )
-    for col in ("rank", "architecture", "params", f"bytes ({dtype})", "capacity"):
+    measured = ["mean return", *(["success"] if goal else [])] if ranking.measured else []
+    for col in ("rank", "architecture", *measured, "params", f"bytes ({budget.dtype})", "capacity"):
         table.add_column(col, justify="left" if col == "architecture" else "right")
-    for i, c in enumerate(shown):
+    shown = ranking if top == 0 else ranking[:top]
+    for i, r in enumerate(shown):
+        cells = []
+        if ranking.measured:
+            cells.append("-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}")
+            if goal:
+                cells.append("-" if r.success_rate is None else f"{r.success_rate:.2f}")
         table.add_row(
-            str(i + 1), c.arch.key + (" *" if c.largest else ""), str(c.params), str(c.bytes), str(c.capacity)
+            str(i + 1), r.arch.key + (" *" if r.largest else ""), *cells, str(r.params), str(r.bytes), str(r.capacity)
         )
     console = Console()
     console.print(table)
-    big_rank = next(i for i, c in enumerate(ranked) if c.largest)
-    if big_rank >= len(shown):
-        big = ranked[big_rank]
+    big = ranking.largest_rank
+    if big >= len(shown):
+        c = ranking[big]
         console.print(
-            f"largest under the budget: {big.arch.key} ({big.params} params, capacity {big.capacity}, "
-            f"rank {big_rank + 1})"
+            f"largest under the budget: {c.arch.key} ({c.params} params, capacity {c.capacity}, rank {big + 1})"
         )
 
 
-def _search_run(
-    run_dir: str,
-    max_params: int | None,
-    max_bytes: int | None,
-    dtype: str,
-    top: int,
-    by: str,
-    as_json: bool,
-    env_id: str | None,
-    obs_dim: int | None,
-    act_dim: int | None,
-) -> None:
-    """``ghp search --run``: rank a trained run's candidates (by measured return when it has results)."""
-    from ghp.run import run_facts
-    from search.budget import Budget, rank_run
-
-    with user_errors():
-        if env_id is not None or obs_dim is not None or act_dim is not None:
-            raise ValueError("--run takes the sizes from the run: drop --env / --obs-dim / --act-dim")
-        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        _, spec, space = run_facts(run_dir)
-        ranked = rank_run(run_dir, budget, by=by)
-    measured = any(r.mean_return is not None for r in ranked)
-    order = by if by != "auto" else ("return" if measured else "capacity")
-    shown = ranked if top == 0 else ranked[:top]
-    if as_json:
-        click.echo(json.dumps([{"rank": i + 1, **r.to_dict()} for i, r in enumerate(shown)]))
-        return
-
+def _render_tuned(run_dir: str, tuned: list[TunedPolicy]) -> None:
+    """The run's tuned policies, marked and apart from the hypernetwork's ranking."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    goal = any(r.success_rate is not None for r in ranked)
-    n_eval = sum(r.mean_return is not None for r in ranked)
     table = Table(
-        title=f"{len(ranked)} of {len(space)} architectures of {run_dir} ({spec.env_id}) fit {budget.describe()}",
-        caption=f"ranked by {order}; {n_eval} evaluated; * = largest under the budget (naive choice)",
+        title=f"{len(tuned)} tuned policies in {run_dir}/tuned/ (not part of the ranking above)",
+        caption="return before -> after: ES evaluation starts (provenance); evaluated: ghp evaluate RUN --policy FILE",
     )
-    cols = ["rank", "architecture", "mean return", *(["success"] if goal else []), "params", f"bytes ({dtype})"]
-    for col in [*cols, "capacity"]:
-        table.add_column(col, justify="left" if col == "architecture" else "right")
-    for i, r in enumerate(shown):
-        ret = "-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}"
-        succ = ["-" if r.success_rate is None else f"{r.success_rate:.2f}"] if goal else []
+    for col in ("tuned policy", "architecture", "before -> after", "evaluated", "params", "bytes", "storage"):
+        table.add_column(col, justify="left" if col in ("tuned policy", "architecture", "storage") else "right")
+    for t in tuned:
+        ba = "-" if t.return_before is None else f"{t.return_before:.1f} -> {t.return_after:.1f}"
+        ev = "-" if t.mean_return is None else f"{t.mean_return:.1f} ± {t.std_return or 0.0:.1f}"
         table.add_row(
-            str(i + 1), r.arch.key + (" *" if r.largest else ""), ret, *succ, str(r.params), str(r.bytes),
-            str(r.capacity),
+            escape(f"[tuned] {t.name}"), t.arch.key, ba, ev, str(t.params), str(t.bytes), t.storage
         )  # fmt: skip
     Console().print(table)

@@ -13,13 +13,27 @@ from typing import Any
 
 import numpy as np
 
+from ghp.codebook import CodebookPolicy
 from ghp.counting import DTYPES, deploy_bytes
 from ghp.policy import PolicyWeights
 
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
 
+__all__ = [
+    "EXPORT_DTYPES",
+    "ExportConfig",
+    "ExportResult",
+    "RunPolicy",
+    "TARGETS",
+    "export_policy",
+    "policy_from_file",
+    "policy_from_run",
+]
+
 TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy", "crazyflie")
+EXPORT_DTYPES: tuple[str, ...] = (*DTYPES, "codebook")
+"""Storage types of an export: ``ghp.counting``'s, plus codebook (C targets)."""
 C_TARGETS: tuple[str, ...] = ("c-header", "c-source", "crazyflie")
 CRAZYFLIE_FLASH = 1008 * 1024
 """Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
@@ -27,20 +41,25 @@ CRAZYFLIE_FLASH = 1008 * 1024
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """How to export a policy (``ghp export`` options)."""
+    """How to export a policy (``ghp export``'s options are these fields: ``cli/options.py``)."""
 
-    out: Path
+    out: Path = Path(".")
     """Directory to write into (created if missing)."""
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
-    target: str = "c-header"
+    target: str = field(default="c-header", metadata={"choices": TARGETS})
     """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx), numpy (NAME.npz), or crazyflie (an
     out-of-tree controller app for the Crazyflie firmware around src/NAME.h; Crazyflie runs only)."""
-    dtype: str = "float32"
-    """float32, or int8 (C targets: int8 weights, one float scale per output row, float biases/activations)."""
+    dtype: str = field(default="float32", metadata={"choices": EXPORT_DTYPES})
+    """float32, int8 (C targets: int8 weights, one float scale per output row, float biases/activations), or
+    codebook (c-header, c-source: packed colour indices, float colour values and biases; export/codebook.py)."""
+    colors: int | None = None
+    """codebook: colour an uncoloured policy with this many shared values (k-means; no ES: see ghp tune --colors)."""
+    scope: str = field(default="layer", metadata={"choices": ("layer", "network")})
+    """codebook with colors: one codebook per layer or one for the whole network."""
     check: bool = False
     """Verify what was written: host gcc + torch, arm-none-eabi-gcc, QEMU (C); onnxruntime (onnx); reload (numpy)."""
-    n_rollout: int = 12
+    n_rollout: int = field(default=12, metadata={"flag": "--rollouts", "min": 1})
     """Self-test vectors taken from rollouts of the policy (edge cases are added to these)."""
     seed: int = 0
     """Seed of the rollouts (or of the random vectors when no environment is known)."""
@@ -49,18 +68,24 @@ class ExportConfig:
     firmware: Path | None = None
     """crazyflie + check: the crazyflie-firmware checkout to build the app into (else $CRAZYFLIE_FIRMWARE, else
     ../shared/crazyflie-firmware next to the source tree; the build and SIL steps are skipped when none is found)."""
-    sil_episodes: int = 10
+    sil_episodes: int = field(default=10, metadata={"min": 1})
     """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
-    jobs: int = 2
+    jobs: int = field(default=2, metadata={"min": 1})
     """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
             raise ValueError(f"unknown target {self.target!r}: choose one of {', '.join(TARGETS)}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(DTYPES)}")
-        if self.dtype == "int8" and self.target not in C_TARGETS:
-            raise ValueError("--dtype int8 applies to the C targets only (c-header, c-source, crazyflie)")
+        if self.dtype not in EXPORT_DTYPES:
+            raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(EXPORT_DTYPES)}")
+        if self.dtype in ("int8", "codebook") and self.target not in C_TARGETS:
+            raise ValueError(f"--dtype {self.dtype} applies to the C targets only (c-header, c-source, crazyflie)")
+        if self.dtype == "codebook" and self.target == "crazyflie":
+            raise ValueError("--target crazyflie takes --dtype float32 or int8")
+        if self.colors is not None and self.dtype != "codebook":
+            raise ValueError("--colors goes with --dtype codebook")
+        if self.colors is not None and self.colors < 2:
+            raise ValueError(f"--colors must be at least 2, got {self.colors}")
         check_name(self.name)
         if self.n_rollout < 1:
             raise ValueError("n_rollout must be at least 1")
@@ -86,6 +111,8 @@ class ExportResult:
     """Self-test vectors embedded (C targets)."""
     int8_max_err: float | None = None
     """int8: largest |int8 action - float32 torch action| over the test vectors."""
+    codebook_max_err: float | None = None
+    """codebook: largest |codebook action - float32 torch action of the exported (uncoloured) policy|."""
     check: CheckReport | None = None
     """Toolchain check results (``check=True``)."""
     notes: list[str] = field(default_factory=list)
@@ -114,6 +141,7 @@ def export_policy(
     config: ExportConfig,
     env_id: str | None = None,
     source: tuple[str, ...] = (),
+    codebook: CodebookPolicy | None = None,
     env_kwargs: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Write ``weights`` as ``config.target`` into ``config.out``; verify it when ``config.check``.
@@ -123,13 +151,20 @@ def export_policy(
         config: target, name, dtype, output directory, check.
         env_id: environment for the self-test rollouts (None: seeded random vectors).
         source: banner lines saying where the policy comes from (environment, run id, checkpoint).
-        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``), for the self-test rollouts and
-            (crazyflie) the software-in-the-loop flights.
+        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``) for the self-test rollouts (and,
+            for crazyflie, the software-in-the-loop flights).
+        codebook: the policy's colouring (a ``ghp tune --colors`` policy) for ``dtype="codebook"``; without it,
+            ``config.colors`` colours ``weights`` by k-means.
+
+    Raises:
+        ValueError: bad settings, e.g. ``--dtype codebook`` with neither a codebook nor ``--colors``.
     """
     _refuse_non_finite(weights)
+    cb = _codebook_for(weights, config, codebook)
     out = _prepare_out(Path(config.out))
     w = weights
-    result = ExportResult([], w.arch.key, w.n_params, deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype))
+    nbytes = cb.n_bytes if cb is not None else deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype)
+    result = ExportResult([], w.arch.key, w.n_params, nbytes)
     if config.target == "crazyflie":
         from .crazyflie import export_crazyflie
 
@@ -156,7 +191,28 @@ def export_policy(
             if err > check_tolerance(w, CHECK_TOL):
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
         return result
-    return _export_c(w, config, env_id, source, out, result, env_kwargs)
+    return _export_c(w, config, env_id, source, out, result, cb, env_kwargs)
+
+
+def _codebook_for(
+    weights: PolicyWeights, config: ExportConfig, codebook: CodebookPolicy | None
+) -> CodebookPolicy | None:
+    if config.dtype != "codebook":
+        return None
+    if codebook is not None:
+        if config.colors is not None and config.colors != codebook.m:
+            raise ValueError(
+                f"the policy is already coloured with {codebook.m} colours: drop --colors {config.colors} "
+                "(re-colouring a tuned codebook would undo its tuning)"
+            )
+        return codebook
+    if config.colors is None:
+        raise ValueError(
+            "--dtype codebook needs a coloured policy (ghp tune --colors M, then --policy FILE) or --colors M"
+        )
+    from ghp.codebook import quantize
+
+    return quantize(weights, config.colors, config.scope)
 
 
 def _export_c(
@@ -166,6 +222,7 @@ def _export_c(
     source: tuple[str, ...],
     out: Path,
     result: ExportResult,
+    cb: CodebookPolicy | None = None,
     env_kwargs: dict[str, Any] | None = None,
     obs_box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ExportResult:
@@ -180,17 +237,29 @@ def _export_c(
     if int8 is not None:
         expected = forward(w, tv.obs, int8)
         result.int8_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
+    elif cb is not None:
+        from . import codebook as cbref
+
+        expected = cbref.forward(cb, tv.obs)
+        result.codebook_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
     else:
         expected = torch_act
     lines = [*([f"environment   {env_id}"] if env_id else []), *source]
     if result.int8_max_err is not None:
         err = result.int8_max_err
         lines.append(f"int8 error    {err:.3g}: the largest |int8 - float32 action| on the self-test vectors")
+    if result.codebook_max_err is not None and cb is not None:
+        err = result.codebook_max_err
+        lines.append(
+            f"codebook      {cb.m} colours per {cb.scope}, {cb.bits}-bit indices; error {err:.3g}: the largest "
+            "|codebook - float32 action| on the self-test vectors"
+        )
     spec = CSpec(
         name=config.name,
-        weights=w,
+        weights=cb.dense() if cb is not None else w,
         dtype=config.dtype,
         int8=int8,
+        codebook=cb,
         test_obs=tv.obs,
         test_act=expected,
         test_labels=tv.labels,
@@ -208,7 +277,12 @@ def _export_c(
             "flash: choose a smaller architecture or --dtype int8"
         )
     if config.check:
-        z0 = pre_activations(w, tv.obs[:1], int8)[0]
+        if cb is not None:
+            from . import codebook as cbref
+
+            z0 = cbref.pre_activations(cb, tv.obs[:1])[0]
+        else:
+            z0 = pre_activations(w, tv.obs[:1], int8)[0]
         result.check = check_c(
             out,
             config.name,
@@ -216,14 +290,11 @@ def _export_c(
             tv.obs,
             expected,
             z0,
-            torch_act=torch_act if int8 is not None else None,
+            torch_act=torch_act if (int8 is not None or cb is not None) else None,
             tol=check_tolerance(w, CHECK_TOL),
             qemu=config.qemu,
         )
     return result
-
-
-__all__ = ["ExportConfig", "ExportResult", "TARGETS", "export_policy"]
 
 
 @dataclass(frozen=True)
@@ -265,10 +336,8 @@ def policy_from_run(
     budget_given = max_params is not None or max_bytes is not None
     if (arch is None) == (not budget_given):
         raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-    try:
-        from ghp.run import load_run
-    except ImportError as e:
-        raise ValueError(f"this ghp cannot read runs yet (ghp.run is missing: {e})") from e
+    from ghp.run import load_run
+
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
@@ -280,10 +349,8 @@ def policy_from_run(
                 f"{list(space.depths)}): pick one from `ghp search --run {path}`"
             )
     else:
-        try:
-            from search.budget import Budget, rank_run
-        except ImportError as e:
-            raise ValueError(f"--best needs search.budget.rank_run, which this ghp does not have yet ({e})") from e
+        from search.budget import Budget, rank_run
+
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         ranked = rank_run(path, budget)
         if not ranked:
@@ -296,3 +363,39 @@ def policy_from_run(
         f"chosen        {chosen.key} ({how})",
     )
     return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))
+
+
+def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[RunPolicy, CodebookPolicy | None]:
+    """A policy file (``ghp tune``'s ``RUN/tuned/NAME.npz``, or any ``PolicyWeights`` ``.npz``) to export.
+
+    The environment of the self-test rollouts comes from the file's provenance, else from ``run_dir``'s config.
+
+    Raises:
+        FileNotFoundError / ValueError: no such file, not a policy file, or a policy for another environment than
+            the run's.
+    """
+    from ghp.policyfile import check_compatible, load_policy
+
+    pf = load_policy(path)
+    prov = pf.provenance
+    env_id = prov.get("env_id")
+    if run_dir is not None:
+        from ghp.run import run_facts
+
+        _, spec, _ = run_facts(run_dir)
+        check_compatible(pf, spec)
+        env_id = spec.env_id
+    if env_id is None:
+        raise ValueError(f"{path} does not say its environment: give the run it belongs to (ghp export RUN --policy)")
+    source = [f"policy file   {Path(path).name} ({prov.get('method', 'no provenance')})"]
+    if "run_id" in prov:
+        source.append(
+            f"run           {prov['run_id']} ({prov.get('checkpoint', 'latest')}, "
+            f"{prov.get('checkpoint_step', '?')} steps)"
+        )
+    if "return_before" in prov:
+        source.append(
+            f"tuned         return {prov['return_before']:.1f} -> {prov['return_after']:.1f} on "
+            f"{prov.get('eval_episodes', '?')} fixed starts, {prov.get('iterations', '?')} ES iterations"
+        )
+    return RunPolicy(pf.weights, str(env_id), tuple(source)), pf.codebook

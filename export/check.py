@@ -85,7 +85,10 @@ def missing_tools(*tools: str) -> list[str]:
     for tool in tools:
         if tool == "newlib":
             gcc = shutil.which("arm-none-eabi-gcc")
-            ok = gcc is not None and Path(_run([gcc, *CM4_FLAGS[:4], "-print-file-name=libm.a"]).strip()).is_file()
+            try:
+                ok = gcc is not None and Path(_run([gcc, *CM4_FLAGS[:4], "-print-file-name=libm.a"]).strip()).is_file()
+            except CheckFailed:
+                ok = False
         else:
             ok = shutil.which(tool) is not None
         if not ok:
@@ -129,7 +132,14 @@ class CheckFailed(RuntimeError):
 
 
 def _run(cmd: list[str], timeout: float = 120.0, cwd: Path | None = None) -> str:
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    """``cmd``'s standard output; a tool that cannot be started, times out or fails raises :class:`CheckFailed`."""
+    tool = Path(cmd[0]).name
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except OSError as e:  # vanished since missing_tools looked, or not executable
+        raise CheckFailed(f"cannot run {tool}: {e.strerror or e} (Debian package {PACKAGES.get(tool, tool)})") from None
+    except subprocess.TimeoutExpired:
+        raise CheckFailed(f"{tool} did not finish in {timeout:g} s") from None
     if p.returncode != 0:
         raise CheckFailed(f"{Path(cmd[0]).name} failed ({p.returncode}): {(p.stderr or p.stdout).strip()[:2000]}")
     return p.stdout
@@ -150,8 +160,15 @@ def _copy_runtime(build: Path) -> None:
             (build / f.name).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
 
 
-def parse_outputs(text: str, act_dim: int) -> tuple[np.ndarray, int, dict[str, list[int]]]:
-    """Parse the harness's lines: actions (float32 from their bits), the self-test count, and timing lines."""
+def parse_outputs(
+    text: str, act_dim: int, n_vectors: int | None = None
+) -> tuple[np.ndarray, int, dict[str, list[int]]]:
+    """Parse the harness's lines: actions (float32 from their bits), the self-test count, and timing lines.
+
+    Raises:
+        CheckFailed: a malformed line, an action row of the wrong width, or (with ``n_vectors``) not exactly one
+            action row for each of the vectors ``0 .. n_vectors - 1``.
+    """
     outs: dict[int, list[int]] = {}
     selftest = -1
     timing: dict[str, list[int]] = {}
@@ -159,12 +176,20 @@ def parse_outputs(text: str, act_dim: int) -> tuple[np.ndarray, int, dict[str, l
         parts = line.split()
         if not parts:
             continue
-        if parts[0] == "out":
-            outs[int(parts[1])] = [int(h, 16) for h in parts[2:]]
-        elif parts[0] == "selftest":
-            selftest = int(parts[1])
-        elif parts[0] in ("spin", "act", "nop", "tanhf", "copy", "stack"):
-            timing[parts[0]] = [int(v) for v in parts[1:]]
+        try:
+            if parts[0] == "out":
+                row = [int(h, 16) for h in parts[2:]]
+                if len(row) != act_dim:
+                    raise CheckFailed(f"the harness printed {len(row)} actions in a row, expected {act_dim}: {line!r}")
+                outs[int(parts[1])] = row
+            elif parts[0] == "selftest":
+                selftest = int(parts[1])
+            elif parts[0] in ("spin", "act", "nop", "tanhf", "copy", "stack"):
+                timing[parts[0]] = [int(v) for v in parts[1:]]
+        except (ValueError, IndexError):
+            raise CheckFailed(f"malformed harness output line {line!r}") from None
+    if n_vectors is not None and sorted(outs) != list(range(n_vectors)):
+        raise CheckFailed(f"the harness printed {len(outs)} action rows for {n_vectors} test vectors")
     bits = np.array([outs[i] for i in sorted(outs)], dtype=np.uint32).reshape(-1, act_dim)
     return bits.view(np.float32), selftest, timing
 
@@ -229,7 +254,7 @@ def check_c(
         host_out = _host(report, build, src, defs, inc, expected, torch_act, tol)
         fw = _cortex_m4(report, out_dir, build, name, target, src, defs, inc)
         if qemu and fw is not None:
-            _qemu(report, fw, act_dim, host_out)
+            _qemu(report, fw, act_dim, len(obs), host_out)
         elif qemu:
             miss = missing_tools("qemu-system-arm")
             why = f"missing {', '.join(miss)}" if miss else "no firmware: the cortex-m4 step did not succeed"
@@ -250,10 +275,10 @@ def _host(report, build, src, defs, inc, expected, torch_act, tol):  # type: ign
             + ["-lm", "-o", str(exe)]
         )
         p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+        acts, selftest, _ = parse_outputs(p.stdout, expected.shape[1], len(expected) if p.returncode == 0 else None)
     except (CheckFailed, subprocess.TimeoutExpired) as e:
         report.add("host", "failed", str(e).splitlines()[0])
         return None
-    acts, selftest, _ = parse_outputs(p.stdout, expected.shape[1])
     err = float(np.max(np.abs(acts.astype(np.float64) - expected))) if acts.size else float("inf")
     report.figures["host_max_err"] = err
     detail = f"gcc {' '.join(HOST_FLAGS)}: max |C - expected| = {err:.3g} on {len(acts)} vectors"
@@ -377,6 +402,9 @@ def traced_call_length(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = 
     logs every executed block with its symbol (``-d exec,nochain``); the call runs from the first line in
     ``symbol`` to the next line back in ``caller``.
     """
+    miss = missing_tools("qemu-system-arm")
+    if miss:
+        raise CheckFailed(f"missing {', '.join(miss)}")
     with tempfile.TemporaryDirectory(prefix="ghp-trace-") as tmp:
         log = Path(tmp) / "trace.log"
         # QEMU >= 8.1 spells one instruction per block "-accel tcg,one-insn-per-tb=on"; older ones "-singlestep".
@@ -409,7 +437,7 @@ def _stack_usage(su: Path) -> dict[str, int]:
     return out
 
 
-def _qemu(report: CheckReport, fw: Path, act_dim: int, host_out: np.ndarray | None) -> None:
+def _qemu(report: CheckReport, fw: Path, act_dim: int, n_vectors: int, host_out: np.ndarray | None) -> None:
     miss = missing_tools("qemu-system-arm")
     if miss:
         report.add("qemu", "skipped", f"missing {', '.join(miss)}")
@@ -420,8 +448,17 @@ def _qemu(report: CheckReport, fw: Path, act_dim: int, host_out: np.ndarray | No
     except subprocess.TimeoutExpired:
         report.add("qemu", "failed", f"qemu-system-arm did not finish in {QEMU_TIMEOUT_S:g} s")
         return
+    except OSError as e:
+        report.add("qemu", "failed", f"cannot run qemu-system-arm: {e.strerror or e}")
+        return
     # QEMU writes semihosting output to stderr.
-    acts, selftest, timing = parse_outputs(p.stdout + "\n" + p.stderr, act_dim)
+    try:
+        acts, selftest, timing = parse_outputs(
+            p.stdout + "\n" + p.stderr, act_dim, n_vectors if p.returncode == 0 else None
+        )
+    except CheckFailed as e:
+        report.add("qemu", "failed", f"netduinoplus2 (STM32F405): {e}")
+        return
     if p.returncode != 0 or selftest != 0 or not timing:
         why = {1: "the self-test failed", 3: "the firmware faulted"}.get(p.returncode, f"exit status {p.returncode}")
         report.add("qemu", "failed", f"netduinoplus2 (STM32F405): {why}; {p.stderr.strip()[:200]}")

@@ -77,7 +77,10 @@ def pre_activations(
             layer = int8[j]
             h = _dense(layer.q, layer.b, h, layer.scale)
         if j < n - 1 and hidden_relu:
-            h = np.where(h < 0, F32(0), h).astype(F32)
+            if weights.activation == "tanh":
+                h = np.tanh(h).astype(F32)  # tanhf in C: equal to the last ulp or so, checked to tolerance
+            else:
+                h = np.where(h < 0, F32(0), h).astype(F32)
     return h
 
 

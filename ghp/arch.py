@@ -24,6 +24,9 @@ PAPER_DEPTHS: tuple[int, ...] = (1, 2, 3, 4)
 LINEAR_KEY = "linear"
 """Canonical key of the architecture with no hidden layer."""
 
+SAMPLINGS: tuple[str, ...] = ("uniform", "sweep", "depth")
+"""How training draws architectures: :func:`sample_uniform`, :class:`SweepSampler`, :func:`sample_by_depth`."""
+
 _ARCH_RE = re.compile(r"^\s*\[?\s*(\d+\s*([,\-x ]\s*\d+\s*)*)?\]?\s*$")
 
 

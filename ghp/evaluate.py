@@ -13,10 +13,11 @@ The engine, in the order the work flows:
    truncated). All episodes of an architecture start together; its finished rows stay in the stack (their actions
    are ignored) so it is always computed with the same matrix shapes, and once all its episodes have ended it
    leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
-4. **Workers.** Chunks of architectures go to worker processes (all cores by default) while this process emits
-   the next ones; each worker keeps its environments between chunks and runs BLAS on one thread (multi-threaded
-   BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy 2-core machine). The caller writes each
-   finished chunk to the results store.
+4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.backend` (worker processes of this machine,
+   all cores by default) while this process emits the next ones; each worker keeps its environments between chunks
+   and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy
+   2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
+   store.
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` alone, so every architecture
 faces the same ``episodes`` initial states and two architectures' returns differ by their policies, not by the
@@ -27,25 +28,25 @@ episodes), so results do not depend on batching, chunking, worker count or inter
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-import multiprocessing as mp
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
+from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
-from ghp.envs import EnvSpec, canonical_kwargs, make_env, vectorised
+from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
 from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import ArchRecord, Setting
+from ghp.results import PAD_TO, ArchRecord, Setting
 
 if TYPE_CHECKING:
     from ghp.results import ResultsStore
@@ -64,35 +65,49 @@ class EvalSource(Protocol):
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How to evaluate a run (``ghp evaluate``'s options mirror these fields)."""
+    """How to evaluate a run (``ghp evaluate``'s options are these fields: ``cli/options.py``)."""
 
-    episodes: int = 5
+    episodes: int = field(default=5, metadata={"min": 1})
     """Episodes per architecture (the paper uses 5 rollouts)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     """Evaluation seed; episode e of every architecture is reset with a seed derived from (seed, e) alone."""
-    workers: int = 0
-    """Worker processes that roll out (0 = one per CPU core); this process emits weights meanwhile."""
+    workers: int = field(default=0, metadata={"min": 0})
+    """Worker processes that roll out (0 = one per CPU core, or every CPU of the Ray cluster); this process emits
+    weights meanwhile."""
+    backend: str = field(default="local", metadata={"choices": BACKENDS})
+    """Where chunks are rolled out: ``local`` (worker processes of this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = field(default=None, metadata={"show_default": "start a local Ray instance"})
+    """Ray cluster for the ray backend: ``auto`` (the one started on this machine by ``ray start``) or
+    ``HOST:PORT``."""
     in_process: bool = False
-    """Roll out in this process instead (tests, debugging): same results, but BLAS threads are not limited to one,
-    which on a busy machine makes the many small matmuls far slower."""
-    envs_per_worker: int = 160
+    """Roll out in this process instead (tests, debugging).
+
+    Same results, but BLAS threads are not limited to one, which on a busy machine makes the many small matmuls far
+    slower."""
+    envs_per_worker: int = field(default=160, metadata={"min": 1})
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
-    chunk_size: int = 64
+    chunk_size: int = field(default=64, metadata={"min": 1})
     """Architectures per work unit; the results store commits once per finished chunk."""
-    emit_batch: int = 512
+    emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
-    pad_to: int = 32
+    pad_to: int = field(default=PAD_TO, metadata={"min": 1})
     """Hidden widths below this are zero-padded up to it, so small architectures share batched matmuls."""
-    cache_bytes: int = 8 << 20
-    """A worker starts more architectures only while the weights it steps stay under this many bytes (at least one
-    group runs): five rows per matrix make each step stream every weight once, and a working set that fits the CPU's
-    cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB L3)."""
-    max_episode_steps: int | None = None
-    """Override of the environment's episode limit (None = the environment's own)."""
-    env_kwargs: dict[str, Any] | None = None
-    """Env kwargs on top of the run's own (``--env-kwargs``; e.g. ``nominal=true`` for a randomised-trained run)."""
+    cache_bytes: int = field(default=8 << 20, metadata={"min": 1})
+    """A worker starts more architectures only while the weights it steps stay under this many bytes.
+
+    At least one group runs. Five rows per matrix make each step stream every weight once, and a working set that
+    fits the CPU's cache made 5 x 512 x 512 products about 30% faster than one that does not (12 MB vs 96 MB, 32 MB
+    L3)."""
+    max_episode_steps: int | None = field(default=None, metadata={"min": 1, "show_default": "the environment's own"})
+    """Override of the environment's episode limit."""
+    env_kwargs: dict[str, Any] | None = field(
+        default=None, metadata={"parse_all": lambda v: parse_env_kwargs(v) or None, "metavar": "KEY=VALUE ..."}
+    )
+    """Env kwargs on top of the run's own, e.g. ``--env-kwargs nominal=true`` for a randomised-trained run (results
+    are stored per setting)."""
     checkpoint: str = "latest"
-    """Label of the evaluated model, stored with the results."""
+    """The run's model to evaluate: ``latest`` or a checkpoint such as ``step_20000`` (stored with the results)."""
 
     def __post_init__(self) -> None:
         for name in ("episodes", "envs_per_worker", "chunk_size", "emit_batch", "pad_to", "cache_bytes"):
@@ -104,10 +119,21 @@ class EvalConfig:
             raise ValueError(f"max-episode-steps must be positive, got {self.max_episode_steps}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}: give one of {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
+
+    def setting(self, checkpoint_step: int, run_env_kwargs: dict[str, Any] | None = None) -> Setting:
+        """The results-store setting of this evaluation of a model at ``checkpoint_step`` whose run was trained with
+        ``run_env_kwargs``: everything in this config that can change a row (the others, batching and workers, are
+        tested not to), and the env kwargs the episodes run with (the run's, this config's on top)."""
+        kwargs = canonical_kwargs({**(run_env_kwargs or {}), **(self.env_kwargs or {})})
+        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to, kwargs)
 
     @property
     def n_workers(self) -> int:
-        """Worker processes actually used."""
+        """Worker processes used on this machine (a Ray cluster's own CPU count is known once connected)."""
         return self.workers or (os.cpu_count() or 1)
 
 
@@ -126,6 +152,8 @@ class EvalSummary:
     seconds: float
     """Wall time of this call."""
     setting: Setting
+    workers: int = 1
+    """Units that ran at once (worker processes, or the Ray cluster's CPUs)."""
 
 
 ProgressFn = Callable[[int, int, int], None]
@@ -135,12 +163,6 @@ ProgressFn = Callable[[int, int, int], None]
 def env_kwargs_of(spec: EnvSpec, config: EvalConfig) -> dict[str, Any]:
     """The env kwargs an evaluation runs with: the run's, with ``config.env_kwargs`` on top."""
     return {**spec.env_kwargs, **(config.env_kwargs or {})}
-
-
-def eval_setting(timesteps: int, spec: EnvSpec, config: EvalConfig) -> Setting:
-    """The results-store key of evaluating a model of ``timesteps`` steps with ``config``."""
-    kwargs = canonical_kwargs(env_kwargs_of(spec, config))
-    return Setting(timesteps, config.seed, config.episodes, config.max_episode_steps or 0, kwargs)
 
 
 def reset_seed(seed: int, episode: int) -> int:
@@ -198,17 +220,20 @@ def evaluate(
     """Evaluate ``archs`` of ``source`` with deterministic actions, skipping those ``store`` already holds.
 
     Every finished chunk is written to ``store`` (one transaction) before the next is awaited, so an interruption
-    (Ctrl-C: ``KeyboardInterrupt``) loses only the chunks in flight.
+    (Ctrl-C: ``KeyboardInterrupt``; a lost Ray cluster: ``ghp.backend.BackendLost``) loses only the chunks in
+    flight. A chunk whose worker died is rolled out again and stored once.
 
     Returns:
         The summary and the records evaluated by this call (in the order they finished).
 
     Raises:
-        ValueError: an architecture outside the run's space.
+        ValueError: an architecture outside the run's space, or a backend that cannot start.
+        ghp.backend.BackendLost: the Ray cluster was lost (finished chunks are stored).
+        ghp.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
     spec = source.spec
-    setting = eval_setting(source.timesteps, spec, config)
+    setting = config.setting(source.timesteps, spec.env_kwargs)
     index = {a: source.space.index(a) for a in archs}
     done = store.finished(setting) if store is not None else set()
     pending = [a for a in dict.fromkeys(archs) if a.key not in done]
@@ -220,8 +245,13 @@ def evaluate(
     if progress is not None:
         progress(n_done, n_total, 0)
 
+    # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
+    counted = getattr(source, "counts", None)
+
     def finish(chunk_records: list[ArchRecord], chunk_steps: int) -> None:
         nonlocal n_done, steps
+        if counted is not None:
+            chunk_records = [dataclasses.replace(r, params=counted[0], bytes=counted[1]) for r in chunk_records]
         if store is not None:
             store.add(chunk_records)
         out.extend(chunk_records)
@@ -240,13 +270,14 @@ def evaluate(
         config.cache_bytes,
         env_kwargs_of(spec, config),
     )
-    chunks = _chunks(source, pending, index, config)
-    if config.in_process:
-        for weights, idx in chunks:
-            outcomes = _rollout_chunk(task, weights)
-            finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
-    else:
-        _run_pool(task, chunks, config, spec, setting, finish)
+    # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
+    # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
+    units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config))
+    with _backend(config, bool(pending)) as backend:
+        workers = backend.workers
+        with contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
+            for (weights, idx), outcomes in results:
+                finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
     summary = EvalSummary(
         requested=n_total,
         skipped=n_total - len(pending),
@@ -254,8 +285,15 @@ def evaluate(
         env_steps=steps,
         seconds=time.perf_counter() - t0,
         setting=setting,
+        workers=workers,
     )
     return summary, out
+
+
+def _backend(config: EvalConfig, work: bool) -> Backend:
+    if config.in_process or not work:  # nothing to do: no workers (nor a Ray instance) to start
+        return SerialBackend()
+    return make_backend(config.backend, config.workers, config.ray_address)
 
 
 @dataclass(frozen=True)
@@ -324,63 +362,6 @@ def _records(
     return recs
 
 
-def _run_pool(
-    task: _TaskSpec,
-    chunks: Iterator[tuple[list[PolicyWeights], list[int]]],
-    config: EvalConfig,
-    spec: EnvSpec,
-    setting: Setting,
-    finish: Callable[[list[ArchRecord], int], None],
-) -> None:
-    """Hand chunks to worker processes, at most two per worker in flight, and finish them as they complete."""
-    k = config.n_workers
-    # One BLAS thread per worker: the workers already use every core.
-    saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({v: "1" for v in saved})
-    try:
-        pool = mp.get_context("spawn").Pool(k, initializer=_worker_init)
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
-    try:
-        inflight: deque[tuple[Any, list[PolicyWeights], list[int]]] = deque()
-        exhausted = False
-        while inflight or not exhausted:
-            while not exhausted and len(inflight) < 2 * k:
-                try:
-                    weights, idx = next(chunks)
-                except StopIteration:
-                    exhausted = True
-                    break
-                inflight.append((pool.apply_async(_rollout_chunk, (task, weights)), weights, idx))
-            if not inflight:
-                break
-            # Finish whichever chunk is ready first; poll so Ctrl-C is seen promptly.
-            ready = None
-            while ready is None:
-                ready = next((item for item in inflight if item[0].ready()), None)
-                if ready is None:
-                    inflight[0][0].wait(0.05)
-            inflight.remove(ready)
-            outcomes = ready[0].get()
-            finish(_records(spec, ready[1], ready[2], outcomes, setting, config.checkpoint), _steps(outcomes))
-    except BaseException:
-        pool.terminate()
-        raise
-    else:
-        pool.close()
-    finally:
-        pool.join()
-
-
-def _worker_init() -> None:
-    # The parent handles Ctrl-C (it terminates the pool after committing what finished).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 _ENV_CACHE: dict[tuple[str, int | None, str], list[Any]] = {}
 _BATCH_CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
 
@@ -418,6 +399,7 @@ class _Group:
         self.pos = list(pos)
         self.e = episodes
         self.layers = _stack(weights, pad_to)
+        self.tanh = weights[0].activation == "tanh"
         self.low = weights[0].action_low
         self.span = weights[0].action_high - weights[0].action_low
         n = len(weights) * episodes
@@ -447,7 +429,11 @@ class _Group:
             h = np.matmul(h, wt)
             h += b
             if j < last:
-                np.maximum(h, np.float32(0), out=h)
+                # Zero padding is harmless for both activations: relu(0) = tanh(0) = 0.
+                if self.tanh:
+                    np.tanh(h, out=h)
+                else:
+                    np.maximum(h, np.float32(0), out=h)
         np.tanh(h, out=h)
         # low + (u + 1) * 0.5 * span, in place, in the same order of operations.
         h += np.float32(1)
@@ -526,9 +512,9 @@ def _weight_bytes(w: PolicyWeights, pad_to: int) -> int:
 
 def _groups(weights: Sequence[PolicyWeights], pad_to: int, max_archs: int) -> list[list[int]]:
     """Positions of ``weights`` cut into groups of one shape class, at most ``max_archs`` each."""
-    by_class: dict[tuple[int, ...], list[int]] = {}
+    by_class: dict[tuple[tuple[int, ...], str], list[int]] = {}
     for p, w in enumerate(weights):
-        by_class.setdefault(shape_class(w.arch, pad_to), []).append(p)
+        by_class.setdefault((shape_class(w.arch, pad_to), w.activation), []).append(p)
     groups: list[list[int]] = []
     for members in by_class.values():
         groups.extend(members[i : i + max_archs] for i in range(0, len(members), max_archs))
@@ -645,3 +631,36 @@ def _dict_space() -> type:
     from gymnasium import spaces
 
     return spaces.Dict
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """An :class:`EvalSource` that emits one fixed policy (a tuned or compressed policy file) for its architecture."""
+
+    spec: EnvSpec
+    space: ArchSpace
+    run_id: str
+    timesteps: int
+    weights: PolicyWeights
+    path: str = ""
+    """The run directory."""
+
+    def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
+        """The fixed policy, once per requested architecture (which must be its own)."""
+        if any(a != self.weights.arch for a in archs):
+            raise ValueError(f"this source holds only {self.weights.arch.key}")
+        return [self.weights for _ in archs]
+
+
+def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> PolicySource:
+    """A source for evaluating ``weights`` against the run in ``run_dir`` (its environment, space and id).
+
+    Raises:
+        ValueError: the policy's architecture is not in the run's space.
+    """
+    from ghp.run import run_facts
+
+    run_id, spec, space = run_facts(run_dir)
+    if weights.arch not in space:
+        raise ValueError(f"the policy's architecture {weights.arch.key} is not in the run's space")
+    return PolicySource(spec, space, run_id, timesteps, weights, str(run_dir))

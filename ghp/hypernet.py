@@ -30,58 +30,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from ghp.arch import Arch
+from ghp.config import DECODERS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
+from ghp.counting import layer_shapes
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 from ghp.mlp import (
     FactorisedSchedule,
+    LayerWeights,
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
     run_mlps,
     split_sizes,
 )
-
-DECODERS: tuple[str, ...] = ("factorised", "dense")
-RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
-"""How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
-
-LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
-"""``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
-
-
-@dataclass(frozen=True)
-class HypernetConfig:
-    """Size and kind of the graph hypernetwork."""
-
-    hidden: int = 32
-    """Width of node embeddings, message MLP and GRU."""
-    decoder: str = "factorised"
-    """``factorised`` (low-rank row/column embeddings modulated per node) or ``dense`` (the paper's map)."""
-    rank: int = 16
-    """Rank of the factorised decoder's maps (ignored by ``dense``)."""
-    bias_scale: float = 0.2
-    """Biases are ``tanh(bias_scale * p)`` (authors' code)."""
-
-    def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
-        if self.hidden < 1 or self.rank < 1:
-            raise ValueError("hypernetwork hidden width and rank must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HypernetConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -148,7 +115,7 @@ class GraphHypernet(nn.Module):
             # Entries of R M C^T have variance k^2 var(M): aim for unit variance before the He-style scaling.
             nn.init.normal_(self.core.weight, std=1.0 / (k * math.sqrt(h)))
             nn.init.zeros_(self.core.bias)
-        self._plans: dict[tuple[Arch, ...], _Plan] = {}
+        self._plans: dict[tuple[tuple[Arch, ...], torch.device], _Plan] = {}
 
     def extra_repr(self) -> str:
         return (
@@ -156,10 +123,11 @@ class GraphHypernet(nn.Module):
             f"out_width={self.out_width}, max_width={self.max_width}, max_depth={self.max_depth}"
         )
 
-    def layer_shapes(self, arch: Arch) -> list[tuple[int, int]]:
-        """``(out, in)`` of every linear layer of ``arch`` (output layer last)."""
-        dims = [self.in_dim, *arch.hidden, self.out_width]
-        return [(dims[j + 1], dims[j]) for j in range(len(dims) - 1)]
+    def weight_shapes(self, arch: Arch) -> list[tuple[int, int]]:
+        """Shape ``(out, in)`` of every emitted weight matrix of ``arch``, output layer last (the training network's
+        output layer: ``out_width`` rows, e.g. SAC's mean and log-std). :func:`ghp.counting.layer_shapes` gives the
+        same layers as ``(in, out)``."""
+        return [(o, i) for i, o in layer_shapes(arch, self.in_dim, self.out_width)]
 
     def check(self, arch: Arch) -> None:
         """Refuse architectures this hypernetwork cannot decode."""
@@ -170,7 +138,8 @@ class GraphHypernet(nn.Module):
             )
 
     def _plan(self, archs: tuple[Arch, ...]) -> _Plan:
-        plan = self._plans.get(archs)
+        device = self.encoder.weight.device
+        plan = self._plans.get((archs, device))
         if plan is not None:
             return plan
         for a in archs:
@@ -197,7 +166,7 @@ class GraphHypernet(nn.Module):
             col = g.mask[:, t]
             masks.append(None if bool(col.all()) else col.float().unsqueeze(1))
         p = (n - 1) // 2  # layer slots: weight nodes sit at 1, 3, ..., bias nodes at 2, 4, ...
-        shapes = [self.layer_shapes(a) for a in archs]
+        shapes = [self.weight_shapes(a) for a in archs]
         scales = torch.ones(b, p)
         for i, sh in enumerate(shapes):
             for j, (_, fan_in) in enumerate(sh):
@@ -205,12 +174,19 @@ class GraphHypernet(nn.Module):
         kinds_flat = g.kinds
         assert all(int(kinds_flat[i, 1 + 2 * j]) == NODE_WEIGHT for i, sh in enumerate(shapes) for j in range(len(sh)))
         assert all(int(kinds_flat[i, 2 + 2 * j]) == NODE_BIAS for i, sh in enumerate(shapes) for j in range(len(sh)))
+        # Built on the CPU (index bookkeeping), used on the parameters' device.
         plan = _Plan(
-            archs, feats, masks, shapes, depths, scales, factorised_schedule(archs, self.in_dim, self.out_width)
+            archs,
+            feats.to(device),
+            [None if m is None else m.to(device) for m in masks],
+            shapes,
+            depths.to(device),
+            scales.to(device),
+            factorised_schedule(archs, self.in_dim, self.out_width).to(device),
         )
         if len(self._plans) > 64:
             self._plans.clear()
-        self._plans[archs] = plan
+        self._plans[(archs, device)] = plan
         return plan
 
     def embed(self, archs: Sequence[Arch], fused: bool = True) -> tuple[torch.Tensor, _Plan]:
@@ -242,10 +218,12 @@ class GraphHypernet(nn.Module):
         )
         if self.config.decoder == "dense":
             p = ew.shape[1]
-            idx = torch.tensor([i * p + j for i, sh in enumerate(plan.shapes) for j in range(len(sh))])
+            idx = torch.tensor(
+                [i * p + j for i, sh in enumerate(plan.shapes) for j in range(len(sh))], device=ew.device
+            )
             nodes = ew.reshape(-1, ew.shape[-1]).index_select(0, idx)
             shapes = [s for sh in plan.shapes for s in sh]
-            scales = [float(plan.scales[i, j]) for i, sh in enumerate(plan.shapes) for j in range(len(sh))]
+            scales = [math.sqrt(2.0 / fan_in) for sh in plan.shapes for _, fan_in in sh]  # as plan.scales
             dense = _DenseCrop.apply(self.weight_map, self.weight_map_bias, nodes, shapes, scales)
             return Emission(plan, biases, dense=list(dense))
         kr = self.config.rank
@@ -370,7 +348,7 @@ class _GatedPass(torch.autograd.Function):
         w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
-        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype)
+        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
         cand_all = torch.empty_like(x)
         xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
         us, ms, prevs = [], [], []
@@ -466,7 +444,7 @@ class _DenseCrop(torch.autograd.Function):
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
         weight_map, emb = ctx.saved_tensors
         g_map = torch.zeros_like(weight_map)
-        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype)
+        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype, device=weight_map.device)
         g_emb = torch.zeros_like(emb)
         for k, (o, i) in enumerate(ctx.shapes):
             g = grads[k] * ctx.scales[k]

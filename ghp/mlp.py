@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 LayerWeights = list[tuple[torch.Tensor, torch.Tensor]]
+"""``(W [out, in], b [out])`` per linear layer of one architecture, input to output."""
 
 MODES: tuple[str, ...] = ("auto", "loop", "padded")
 PAD_WASTE = 1.5
@@ -141,6 +142,11 @@ class FactorisedSchedule:
     out_width: int
     """Output layer width."""
 
+    def to(self, device: torch.device | str) -> FactorisedSchedule:
+        """The same schedule with its masks on ``device``."""
+        steps = [(i, o, m.to(device), None if a is None else a.to(device)) for i, o, m, a in self.steps]
+        return FactorisedSchedule(steps, self.in_width, self.out_width)
+
 
 def factorised_schedule(archs: Sequence, in_dim: int, out_width: int) -> FactorisedSchedule:
     """Masks for running ``archs`` (hidden widths ``arch.hidden``) with :func:`run_factorised`."""
@@ -186,7 +192,7 @@ def run_factorised(
                 h = F.pad(h, (0, w_out - h.shape[2]))
             y = torch.where(active, y, h)
         h = y
-    ar = torch.arange(b)
+    ar = torch.arange(b, device=cores.device)
     core_out = cores[ar, depths]
     z = torch.bmm(torch.matmul(h, cols[: schedule.in_width]), core_out.transpose(1, 2))
     y = torch.matmul(z, rows[: schedule.out_width].T) + biases[ar, depths, : schedule.out_width].unsqueeze(1)
@@ -225,6 +231,7 @@ def run_factorised_loop(
     # Every layer's bias in one gather (one backward), then split into per-layer views.
     key = tuple(tuple(sh) for sh in shapes)
     idx, sizes_b = _bias_index(key, biases.shape[1], biases.shape[2])
+    idx = idx.to(biases.device)
     flat = biases.reshape(-1).index_select(0, idx).split(sizes_b)
     starts = list(itertools.accumulate([0, *(len(sh) for sh in shapes)]))
     layer_bias = [flat[starts[i] : starts[i + 1]] for i in range(b)]
@@ -271,7 +278,7 @@ def run_factorised_loop(
     if not even:
         return torch.cat(outs)
     # Output layer of every architecture at once: cores at slot depth_b, biases likewise.
-    depth = torch.tensor([len(sh) - 1 for sh in shapes])
-    z = torch.bmm(torch.stack(ends), core_t[torch.arange(b), depth])
+    depth = torch.tensor([len(sh) - 1 for sh in shapes], device=cores.device)
+    z = torch.bmm(torch.stack(ends), core_t[torch.arange(b, device=cores.device), depth])
     y = torch.baddbmm(torch.stack([lb[-1] for lb in layer_bias]).unsqueeze(1), z, row_t(out_w).expand(b, -1, -1))
     return y.reshape(-1, out_w)

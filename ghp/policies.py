@@ -5,17 +5,23 @@ actor, ``_get_constructor_parameters`` makes a stock ``SAC.load`` / ``DDPG.load`
 just ``ghp``'s run loader, first), and the hypernetwork optimizer's step resamples the architectures. SB3's training
 loop and critic are untouched.
 
-Meta batch (Section III-C): the actor holds ``meta_batch`` architectures (``meta_batch = n_envs``). The rows of every
-batch it sees are split into ``meta_batch`` contiguous chunks with :func:`ghp.mlp.split_sizes`: a rollout batch of
-``n_envs`` rows gives environment ``i`` architecture ``i``; a training minibatch of 256 rows is split evenly for the
-actor loss and for the target actions; a single observation (``predict`` on one env) uses architecture 0.
+Meta batch (Section III-C): the actor holds ``meta_batch`` architectures (``meta_batch = n_envs``). Row ``r`` of every
+batch it sees goes to architecture ``r mod meta_batch`` (:func:`row_order`): a rollout batch of ``n_envs`` rows gives
+environment ``i`` architecture ``i``; a single observation (``predict`` on one env) uses architecture 0; a training
+minibatch of 256 rows is dealt out like cards, so each architecture gets an even share of every part of it. That
+matters for HER: SB3's ``HerReplayBuffer.sample`` returns the real transitions first and the relabelled ones after,
+and contiguous chunks would give architecture 0 only real goals and the last ones only relabelled goals.
 
-The hypernetwork's weights are emitted once per parameter version and reused: SAC calls the actor on the minibatch's
+The hypernetwork's weights are emitted once per parameter update and reused: SAC calls the actor on the minibatch's
 observations (with gradients) and then on its next observations (without), so the second call costs only the MLPs.
+The cache is keyed on an update counter ghp owns (:meth:`HyperActor.invalidate`, called after every optimizer step of
+the actor, which is also when TD3/DDPG's soft target update follows), not only on torch's ``_version`` counters: a
+fused Adam step and SB3's ``polyak_update`` (it writes through ``.data``) leave those unchanged.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,14 +36,26 @@ from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
-from ghp.arch import Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
-from ghp.hypernet import Emission, GraphHypernet, HypernetConfig, LayerWeights
+from ghp.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
+from ghp.config import ACTION_PENALTIES
+from ghp.hypernet import Emission, GraphHypernet, HypernetConfig
+from ghp.mlp import LayerWeights
 from ghp.policy import GOAL_KEYS
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
 
-SAMPLINGS: tuple[str, ...] = ("uniform", "sweep", "depth")
+
+def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
+    """Permutation that groups rows by architecture when row ``r`` belongs to architecture ``r mod meta_batch``.
+
+    ``x[perm]`` is ``meta_batch`` contiguous chunks of :func:`ghp.mlp.split_sizes` sizes (chunk ``i`` holds rows
+    ``i, i + meta_batch, ...``), the layout the batched MLP code expects. ``None`` when it is the identity (at most one
+    row per architecture).
+    """
+    if rows <= meta_batch:
+        return None
+    return torch.cat([torch.arange(i, rows, meta_batch) for i in range(meta_batch)])
 
 
 def actor_input_dim(observation_space: spaces.Space) -> int:
@@ -72,9 +90,16 @@ class HyperAdam(torch.optim.Adam):
     """
 
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, lr_scale: float = 1.0, **kwargs: Any) -> None:
-        if not {"foreach", "fused"} & kwargs.keys():
-            kwargs["fused"] = True  # CPU fused Adam: about 4x faster than the default on the hypernetwork's tensors
-        super().__init__(params, lr=lr, **kwargs)
+        params = list(params)
+        if {"foreach", "fused"} & kwargs.keys():
+            super().__init__(params, lr=lr, **kwargs)
+        else:
+            try:
+                # Fused Adam: about 4x faster than the default on the hypernetwork's tensors on CPU.
+                super().__init__(params, lr=lr, fused=True, **kwargs)
+            except RuntimeError:
+                # No fused kernel for these parameters' device (on CPU: torch < 2.4, which added it in PR #123074).
+                super().__init__(params, lr=lr, **kwargs)
         self.lr_scale = lr_scale
         self.on_step: Any = None
         """Called after every step (the policy's architecture resampling). Not a step hook: torch runs those once
@@ -115,9 +140,13 @@ class HyperActor(BasePolicy):
         mlp_mode: str = "auto",
         action_l2: float = 0.0,
         normalize_images: bool = False,
+        action_penalty: str = "preactivation",
     ) -> None:
         super().__init__(observation_space, action_space, normalize_images=False, squash_output=True)
+        if action_penalty not in ACTION_PENALTIES:
+            raise ValueError(f"unknown action penalty {action_penalty!r}: choose one of {', '.join(ACTION_PENALTIES)}")
         self.action_l2 = float(action_l2)
+        self.action_penalty = action_penalty
         self.hypernet_config = dict(hypernet)
         self.space_config = dict(space)
         self.meta_batch = int(meta_batch)
@@ -134,6 +163,13 @@ class HyperActor(BasePolicy):
         if stochastic:
             self.action_dist = SquashedDiagGaussianDistribution(self.act_dim)
         self._cache: tuple[Any, Emission] | None = None
+        self._updates = 0
+        self._orders: dict[int, tuple[torch.Tensor, torch.Tensor] | None] = {}
+
+    def invalidate(self) -> None:
+        """Forget the cached emission: the hypernetwork's parameters have changed (optimizer step, target update)."""
+        self._updates += 1
+        self._cache = None
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -144,6 +180,7 @@ class HyperActor(BasePolicy):
             stochastic=self.stochastic,
             mlp_mode=self.mlp_mode,
             action_l2=self.action_l2,
+            action_penalty=self.action_penalty,
         )
         return data
 
@@ -164,20 +201,37 @@ class HyperActor(BasePolicy):
         """The meta batch's emitted weights; reused while parameters and architectures are unchanged.
 
         A call with gradients always emits afresh (its graph is consumed by one backward); a call without reuses the
-        last emission when the parameters' version counters show no update since: SAC's target actions within one
-        gradient step and rollouts between updates cost only the MLPs.
+        last emission when no update happened since (:meth:`invalidate`, and torch's version counters for in-place
+        writes such as ``load_state_dict``): SAC's next-state actions within one gradient step and rollouts between
+        updates cost only the MLPs.
         """
         archs = self.archs
-        key = (archs, tuple(p._version for p in self.hypernet.parameters()))
+        key = (archs, self._updates, tuple(p._version for p in self.hypernet.parameters()))
         if self._cache is not None and self._cache[0] == key and not torch.is_grad_enabled():
             return self._cache[1]
         em = self.hypernet.emit(archs)
         self._cache = (key, em)
         return em
 
+    def _row_order(self, rows: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if rows not in self._orders:
+            perm = row_order(rows, self.meta_batch)
+            self._orders[rows] = None if perm is None else (perm, torch.argsort(perm))
+        order = self._orders[rows]
+        if order is None or order[0].device == device:
+            return order
+        order = (order[0].to(device), order[1].to(device))
+        self._orders[rows] = order
+        return order
+
     def mlp_out(self, obs: PyTorchObs) -> torch.Tensor:
-        """Raw MLP outputs ``[rows, out_width]``, rows split across the meta batch."""
-        return self.hypernet.run(self.emission(), actor_input(obs), self.mlp_mode)
+        """Raw MLP outputs ``[rows, out_width]``; row ``r`` runs architecture ``r mod meta_batch``."""
+        x = actor_input(obs)
+        order = self._row_order(x.shape[0], x.device)
+        if order is None:
+            return self.hypernet.run(self.emission(), x, self.mlp_mode)
+        perm, inverse = order
+        return self.hypernet.run(self.emission(), x[perm], self.mlp_mode)[inverse]
 
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Mean and clamped log-std of the squashed Gaussian (SAC)."""
@@ -188,14 +242,18 @@ class HyperActor(BasePolicy):
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         if not self.stochastic:
             out = self.mlp_out(obs)
+            act = torch.tanh(out)
             if self.action_l2 > 0 and out.requires_grad:
-                # The HER baselines' action penalty, action_l2 * mean(out^2) on the pre-tanh output, added to the
-                # gradient of whatever loss SB3 backpropagates (its loss and loop stay untouched): keeps a
-                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes.
-                pre = out.detach()
-                scale = 2.0 * self.action_l2 / pre.numel()
-                out.register_hook(lambda g: g + scale * pre)
-            return torch.tanh(out)
+                # An action penalty action_l2 * mean(x^2), added to the gradient of whatever loss SB3 backpropagates
+                # (its loss and loop stay untouched). "preactivation": x is the pre-tanh output, which keeps a
+                # deterministic actor out of tanh saturation, where DDPG's gradient vanishes; "action": x is the
+                # squashed action over its bound, as in the HER baselines (a weaker pull, zero gradient once
+                # saturated). Measured against each other on FetchReach-v4 in docs/train.md.
+                x = out if self.action_penalty == "preactivation" else act
+                ref = x.detach()
+                scale = 2.0 * self.action_l2 / ref.numel()
+                x.register_hook(lambda g: g + scale * ref)
+            return act
         mean, log_std, kwargs = self.get_action_dist_params(obs)
         return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
 
@@ -236,6 +294,7 @@ class _GHPMixin:
         actor_weight_decay: float,
         mlp_mode: str,
         action_l2: float = 0.0,
+        action_penalty: str = "preactivation",
     ) -> None:
         if sampling not in SAMPLINGS:
             raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
@@ -252,6 +311,7 @@ class _GHPMixin:
             actor_weight_decay=float(actor_weight_decay),
             mlp_mode=mlp_mode,
             action_l2=float(action_l2),
+            action_penalty=action_penalty,
         )
         self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
         self._arch_rng = np.random.default_rng(arch_seed)
@@ -269,6 +329,7 @@ class _GHPMixin:
             stochastic=stochastic,
             mlp_mode=k["mlp_mode"],
             action_l2=0.0 if stochastic else k["action_l2"],
+            action_penalty=k["action_penalty"],
         ).to(self.device)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -295,6 +356,12 @@ class _GHPMixin:
         self.resample()
 
     def _after_actor_step(self) -> None:
+        # The actor's parameters changed; TD3/DDPG's soft target update follows every actor step in SB3's train()
+        # before the target actor runs again, so the target's emission is stale from here on too.
+        self.actor.invalidate()
+        target = getattr(self, "actor_target", None)
+        if isinstance(target, HyperActor):
+            target.invalidate()
         self._actor_steps += 1
         if self._actor_steps % self.ghp_kwargs["resample_every"] == 0:
             self.resample()
@@ -307,6 +374,34 @@ class _GHPMixin:
         if self.ghp_kwargs["sampling"] == "depth":
             return sample_by_depth(self._arch_space, n, self._arch_rng)
         return sample_uniform(self._arch_space, n, self._arch_rng)
+
+    def sampler_state(self) -> dict[str, Any]:
+        """The architecture sampler's state: RNG state, what is left of the current sweep, actor steps so far."""
+        return {
+            "rng": self._arch_rng.bit_generator.state,
+            "sweep": [self._arch_space.index(a) for a in self._sweep._order],
+            "actor_steps": self._actor_steps,
+        }
+
+    def load_sampler_state(self, state: dict[str, Any]) -> None:
+        """Continue sampling from ``state`` (:meth:`sampler_state`)."""
+        self._arch_rng.bit_generator.state = state["rng"]
+        self._sweep._order = [self._arch_space.archs[i] for i in state["sweep"]]
+        self._actor_steps = int(state["actor_steps"])
+
+    # The sampler state travels in the policy's state_dict (torch's "extra state", a JSON string, which SB3's
+    # weights-only loader accepts), so every checkpoint SB3 saves carries it and a resumed run samples the same
+    # architecture sequence as an uninterrupted one.
+    def get_extra_state(self) -> Any:
+        return json.dumps(self.sampler_state())
+
+    def set_extra_state(self, state: Any) -> None:
+        self.load_sampler_state(json.loads(state))
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any) -> None:
+        # A policy saved before the sampler state was: keep the freshly seeded sampler instead of failing.
+        state_dict.setdefault(prefix + "_extra_state", self.get_extra_state())
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)  # type: ignore[misc]
 
     def resample(self) -> None:
         """Draw a new meta batch for the actor (and the target actor, TD3/DDPG)."""
@@ -380,6 +475,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
         actor_weight_decay: float = 0.0,
         mlp_mode: str = "auto",
         action_l2: float = 1.0,
+        action_penalty: str = "preactivation",
         **kwargs: Any,
     ) -> None:
         self._ghp_setup(
@@ -393,6 +489,7 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
             actor_weight_decay,
             mlp_mode,
             action_l2,
+            action_penalty,
         )
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)

@@ -7,7 +7,7 @@ training.
 The deterministic action, for SB3's SAC and TD3/DDPG alike::
 
     x = obs_vector(obs)                    # Box: the observation; Dict: observation ++ desired_goal
-    h = relu(W_j h + b_j)                  # hidden layers
+    h = act(W_j h + b_j)                   # hidden layers: act = relu (ghp's default) or tanh (chromatic)
     u = tanh(W_out h + b_out)              # in [-1, 1]
     action = low + (u + 1) / 2 * (high - low)
 """
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import torch
 
 FORMAT_VERSION = 1
+ACTIVATIONS: tuple[str, ...] = ("relu", "tanh")
+"""Hidden activations a policy may use: ReLU (the paper's hypernetwork policies), tanh (chromatic networks)."""
 GOAL_KEYS: tuple[str, str] = ("observation", "desired_goal")
 """Keys of a goal-conditioned Dict observation the actor sees, in concatenation order (paper, Section IV)."""
 
@@ -53,8 +55,12 @@ class PolicyWeights:
     """Lower action bounds, shape ``[act_dim]``."""
     action_high: np.ndarray
     """Upper action bounds, shape ``[act_dim]``."""
+    activation: str = "relu"
+    """Hidden-layer activation, one of :data:`ACTIVATIONS` (the output is always tanh-squashed)."""
 
     def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
         dims = [self.layers[0][0].shape[1]] if self.layers else []
         for w, b in self.layers:
             if w.ndim != 2 or b.shape != (w.shape[0],) or w.shape[1] != dims[-1]:
@@ -86,7 +92,7 @@ class PolicyWeights:
         for j, (w, b) in enumerate(self.layers):
             h = h @ w.T + b
             if j < len(self.layers) - 1:
-                h = np.maximum(h, np.float32(0))
+                h = np.tanh(h) if self.activation == "tanh" else np.maximum(h, np.float32(0))
         u = np.tanh(h)
         return (self.action_low + (u + np.float32(1)) * np.float32(0.5) * (self.action_high - self.action_low)).astype(
             np.float32
@@ -104,7 +110,7 @@ class PolicyWeights:
                 lin.bias.copy_(torch.from_numpy(b))
             mods.append(lin)
             if j < len(self.layers) - 1:
-                mods.append(torch.nn.ReLU())
+                mods.append(torch.nn.Tanh() if self.activation == "tanh" else torch.nn.ReLU())
         from ghp.modules import DeterministicPolicy
 
         return DeterministicPolicy(torch.nn.Sequential(*mods), self.action_low, self.action_high)
@@ -119,6 +125,7 @@ class PolicyWeights:
             arch=np.asarray(self.arch.hidden, np.int64),
             action_low=self.action_low,
             action_high=self.action_high,
+            activation=np.asarray(self.activation),
             **arrays,
         )
 
@@ -130,7 +137,11 @@ class PolicyWeights:
             layers = tuple(
                 (z[f"W{j}"].astype(np.float32), z[f"b{j}"].astype(np.float32)) for j in range(arch.depth + 1)
             )
-            return cls(arch, layers, z["action_low"].astype(np.float32), z["action_high"].astype(np.float32))
+            # Files written before the activation field existed are ReLU policies.
+            activation = str(z["activation"]) if "activation" in z.files else "relu"
+            return cls(
+                arch, layers, z["action_low"].astype(np.float32), z["action_high"].astype(np.float32), activation
+            )
 
     @classmethod
     def from_arrays(
@@ -139,6 +150,7 @@ class PolicyWeights:
         weights: Sequence[tuple[Any, Any]],
         action_low: Sequence[float] | np.ndarray,
         action_high: Sequence[float] | np.ndarray,
+        activation: str = "relu",
     ) -> PolicyWeights:
         """Build from array-likes (e.g. torch tensors), converting to contiguous float32."""
         layers = tuple(
@@ -149,6 +161,7 @@ class PolicyWeights:
             layers,
             np.asarray(action_low, np.float32),
             np.asarray(action_high, np.float32),
+            activation,
         )
 
 

@@ -2,7 +2,7 @@
 
 The paper evaluates all 4680 architectures at a checkpoint with 5 rollouts each (Section IV-A); this file keeps the
 outcome, one row per architecture and *evaluation setting* (checkpoint step, evaluation seed, episodes, episode
-limit), so any SQLite client can read it::
+limit, padding width: everything that can change a row's numbers), so any SQLite client can read it::
 
     sqlite3 runs/pendulum/results.sqlite "SELECT arch, mean_return, params FROM results ORDER BY mean_return DESC"
 
@@ -28,10 +28,14 @@ from typing import Any
 from ghp.arch import Arch, parse_arch
 
 RESULTS_FILE = "results.sqlite"
-SCHEMA_VERSION = 3
+PAD_TO = 32
+"""Default padding width of the evaluation engine (``EvalConfig.pad_to``)."""
+SCHEMA_VERSION = 4
 """Version of the table layout and of what its numbers mean; files of any other version are refused, never
 migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``).
-3: the env kwargs of the evaluation are part of the key."""
+3: the padding width (``pad_to``, it changes the matmul shapes and so the rounding) is part of the setting, and a
+run's weights are emitted in fixed blocks of the space (``ghp.run.EMIT_BLOCK``). 4: the env kwargs the episodes ran
+with are part of the setting."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -48,6 +52,7 @@ CREATE TABLE IF NOT EXISTS results (
     eval_seed INTEGER NOT NULL,
     episodes INTEGER NOT NULL,
     max_steps INTEGER NOT NULL,      -- episode limit override, 0 = the environment's own
+    pad_to INTEGER NOT NULL,         -- hidden widths below this were zero-padded up to it (batched matmuls)
     env_kwargs TEXT NOT NULL,        -- canonical JSON of the env kwargs the episodes ran with
     mean_return REAL NOT NULL,
     std_return REAL NOT NULL,        -- population std over the episodes
@@ -61,7 +66,7 @@ CREATE TABLE IF NOT EXISTS results (
     bytes INTEGER NOT NULL,          -- float32 bytes of those parameters
     capacity INTEGER NOT NULL,       -- lossless memory dimension (Algorithm 1)
     evaluated_at REAL NOT NULL,      -- unix time the row was written
-    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, env_kwargs)
+    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs)
 );
 """
 
@@ -78,14 +83,25 @@ class Setting:
     """Episodes per architecture."""
     max_steps: int = 0
     """Episode limit override; 0 = the environment's own time limit."""
+    pad_to: int = PAD_TO
+    """Hidden widths below this were zero-padded up to it: exact zeros, but other matmul shapes round differently."""
     env_kwargs: str = "{}"
     """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
 
     def describe(self) -> str:
         """Human-readable form."""
         limit = f", episode limit {self.max_steps}" if self.max_steps else ""
+        pad = f", padded to {self.pad_to}" if self.pad_to != PAD_TO else ""
         kw = f", env {self.env_kwargs}" if self.env_kwargs != "{}" else ""
-        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{kw}"
+        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{pad}{kw}"
+
+    @property
+    def where(self) -> tuple[str, tuple[int | str, ...]]:
+        """SQL condition selecting this setting's rows, and its parameters."""
+        return (
+            "checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND pad_to=? AND env_kwargs=?",
+            (self.checkpoint_step, self.eval_seed, self.episodes, self.max_steps, self.pad_to, self.env_kwargs),
+        )
 
 
 @dataclass(frozen=True)
@@ -213,11 +229,8 @@ class ResultsStore:
 
     def finished(self, setting: Setting) -> set[str]:
         """Keys of the architectures already evaluated under ``setting``."""
-        cur = self._conn.execute(
-            "SELECT arch FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? "
-            "AND env_kwargs=?",
-            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps, setting.env_kwargs),
-        )
+        where, params = setting.where
+        cur = self._conn.execute(f"SELECT arch FROM results WHERE {where}", params)
         return {row[0] for row in cur}
 
     def add(self, records: Iterable[ArchRecord]) -> int:
@@ -234,6 +247,7 @@ class ResultsStore:
                 r.setting.eval_seed,
                 r.setting.episodes,
                 r.setting.max_steps,
+                r.setting.pad_to,
                 r.setting.env_kwargs,
                 r.mean_return,
                 r.std_return,
@@ -252,16 +266,19 @@ class ResultsStore:
         ]
         with self._conn:
             before = self._conn.total_changes
-            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 22)})", rows)
+            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 23)})", rows)
             return self._conn.total_changes - before
 
     def settings(self) -> list[tuple[Setting, int]]:
         """Every setting present with its number of architectures, the default (see :meth:`records`) first."""
         cur = self._conn.execute(
-            "SELECT checkpoint_step, eval_seed, episodes, max_steps, env_kwargs, COUNT(*), MAX(evaluated_at) "
-            "FROM results GROUP BY checkpoint_step, eval_seed, episodes, max_steps, env_kwargs"
+            "SELECT checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs, COUNT(*), MAX(evaluated_at) "
+            "FROM results GROUP BY checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs"
         )
-        rows = [(Setting(int(a), int(b), int(c), int(d), str(k)), int(n), float(t)) for a, b, c, d, k, n, t in cur]
+        rows = [
+            (Setting(int(a), int(b), int(c), int(d), int(p), str(k)), int(n), float(t))
+            for a, b, c, d, p, k, n, t in cur
+        ]
         rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[2]), reverse=True)
         return [(s, n) for s, n, _ in rows]
 
@@ -276,11 +293,11 @@ class ResultsStore:
             if not found:
                 return []
             setting = found[0][0]
+        where, params = setting.where
         cur = self._conn.execute(
             "SELECT arch, arch_index, checkpoint, returns, lengths, success_rate, params, bytes, capacity "
-            "FROM results WHERE checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND env_kwargs=? "
-            "ORDER BY arch_index",
-            (setting.checkpoint_step, setting.eval_seed, setting.episodes, setting.max_steps, setting.env_kwargs),
+            f"FROM results WHERE {where} ORDER BY arch_index",
+            params,
         )
         return [
             ArchRecord(

@@ -30,6 +30,12 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.zip"
 CHECKPOINT_DIR = "checkpoints"
+STORED_POLICY_ALGO = "chromatic"
+"""``algo`` of runs that store one policy (``POLICY_FILE``) instead of an SB3 model: ``ghp chromatic`` runs."""
+POLICY_FILE = "policy.npz"
+STORED_SUMMARY_FILE = "summary.json"
+EMIT_BLOCK = 256
+"""Architectures per hypernetwork call in :meth:`Run.emit`: consecutive blocks of the space, always the same ones."""
 BASELINE_ARCH = Arch((256, 256))
 """The one architecture of a ``--baseline`` run (SB3's default actor)."""
 
@@ -47,10 +53,23 @@ class Run:
     timesteps: int
     baseline: bool
     model: Any = field(repr=False)
-    """The loaded SB3 model (SAC or DDPG)."""
+    """The loaded SB3 model (SAC or DDPG); None for a run that stores its one policy (``stored``)."""
+    stored: PolicyWeights | None = field(default=None, repr=False)
+    """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
+    counts: tuple[int, int] | None = None
+    """``(params, bytes)`` of a stored policy counted its own way (chromatic: distinct weights + biases, and the
+    paper's bits / 8); evaluation records these instead of the dense architecture's counts."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
+
+        The hypernetwork always runs on fixed blocks of the space (:data:`EMIT_BLOCK` consecutive architectures in
+        space order), never on the selection as given: batched float32 arithmetic rounds differently with the batch's
+        shape, so emitting ``[a]`` alone and ``a`` among others gave weights differing in the last bits. This way an
+        architecture's weights are the same bits whoever asks for it (evaluation of any subset, export, ``policy``).
+
+        Args:
+            batch_size: accepted for the :class:`ghp.evaluate.EvalSource` protocol; it does not change the blocks.
 
         Raises:
             ValueError: an architecture is outside the run's space.
@@ -67,17 +86,25 @@ class Run:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         low, high = self.spec.action_low, self.spec.action_high
+        if self.stored is not None:
+            return [self.stored for _ in archs]
         if self.baseline:
             layers = self._baseline_layers()
             return [PolicyWeights.from_arrays(a, layers, low, high) for a in archs]
         actor = self.model.policy.actor
-        out: list[PolicyWeights] = []
+        index = {a: self.space.index(a) for a in archs}
+        wanted: dict[int, set[int]] = {}
+        for i in index.values():
+            wanted.setdefault(i // EMIT_BLOCK, set()).add(i)
+        emitted: dict[int, PolicyWeights] = {}
         with torch.no_grad():
-            for s in range(0, len(archs), batch_size):
-                chunk = archs[s : s + batch_size]
-                for a, layers in zip(chunk, actor.deterministic_weights(chunk), strict=True):
-                    out.append(PolicyWeights.from_arrays(a, layers, low, high))
-        return out
+            for b in sorted(wanted):
+                block = list(self.space.archs[b * EMIT_BLOCK : (b + 1) * EMIT_BLOCK])
+                for k, layers in enumerate(actor.deterministic_weights(block)):
+                    i = b * EMIT_BLOCK + k
+                    if i in wanted[b]:
+                        emitted[i] = PolicyWeights.from_arrays(block[k], layers, low, high)
+        return [emitted[index[a]] for a in archs]
 
     def policy(self, arch: Arch) -> Any:
         """A plain torch module ``obs -> deterministic action`` for ``arch`` (``emit([arch])[0].to_module()``)."""
@@ -129,6 +156,18 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+def is_ghp_run(path: str | Path) -> bool:
+    """True when ``path`` is a directory holding a ghp run: a readable ``config.json`` with ghp's format version.
+
+    ``ghp train --force`` deletes only such a directory, never a folder that merely has the name given to ``--out``.
+    """
+    try:
+        cfg = read_config(path)
+    except (FileNotFoundError, ValueError, TypeError, OSError):
+        return False
+    return "run_id" in cfg and "train" in cfg
+
+
 def _spec_and_space(path: Path | str, cfg: dict[str, Any]) -> tuple[EnvSpec, ArchSpace]:
     try:
         return EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])
@@ -161,6 +200,8 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
 
     path = Path(path)
     cfg = read_config(path)
+    if cfg.get("algo") == STORED_POLICY_ALGO:
+        return _load_stored(path, cfg, checkpoint)
     model_file = _checkpoint_path(path, checkpoint)
     if not model_file.is_file():
         raise FileNotFoundError(f"run {path} has no {MODEL_FILE}: it was never saved (train it again or --resume)")
@@ -199,3 +240,49 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline=baseline,
         model=model,
     )
+
+
+def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run:
+    """A run whose one policy is stored as ``policy.npz`` (written by ``ghp chromatic``)."""
+    if checkpoint is not None:
+        raise ValueError(f"run {path} stores one policy and has no checkpoints; drop --checkpoint")
+    spec, space = _spec_and_space(path, cfg)
+    policy_file = path / POLICY_FILE
+    if not policy_file.is_file():
+        raise FileNotFoundError(f"run {path} has no {POLICY_FILE} yet: let it finish an iteration (or --resume it)")
+    try:
+        policy = PolicyWeights.from_npz(policy_file)
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"corrupt policy file {policy_file}: {e}") from None
+    # Evaluation settings are keyed by training steps: a stored policy's are in its summary.json.
+    try:
+        steps = int(json.loads((path / STORED_SUMMARY_FILE).read_text()).get("env_steps", 0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        steps = 0
+    counts = stored_counts(path)
+    return Run(
+        path=path,
+        run_id=str(cfg.get("run_id", "")),
+        spec=spec,
+        space=space,
+        algo=str(cfg["algo"]),
+        config=cfg,
+        timesteps=steps,
+        baseline=False,
+        model=None,
+        stored=policy,
+        counts=counts,
+    )
+
+
+def stored_counts(path: str | Path) -> tuple[int, int] | None:
+    """``(params, bytes)`` of a run that stores one policy counted its own way (``ghp chromatic``: distinct weights +
+    biases, and the paper's bits / 8), read from its ``summary.json``; None for any other run."""
+    try:
+        cfg = read_config(path)
+        if cfg.get("algo") != STORED_POLICY_ALGO:
+            return None
+        summary = json.loads((Path(path) / STORED_SUMMARY_FILE).read_text())
+        return int(summary["params"]), -(-int(summary["bits"]) // 8)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None

@@ -16,18 +16,27 @@ import json
 import shutil
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import ArchSpace
-from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env
-from ghp.hypernet import DECODERS, HypernetConfig
-from ghp.run import BASELINE_ARCH, CHECKPOINT_DIR, CONFIG_FILE, FORMAT_VERSION, MODEL_FILE, read_config
+from ghp.arch import SAMPLINGS, ArchSpace
+from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
+from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env, parse_env_kwargs
+from ghp.run import (
+    BASELINE_ARCH,
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    MODEL_FILE,
+    is_ghp_run,
+    read_config,
+)
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg")
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 REPLAY_FILE = "replay_buffer.pkl"
 
 # Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
@@ -92,12 +101,16 @@ def env_defaults(env_id: str) -> dict[str, Any]:
 class TrainConfig:
     """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
 
-    env_id: str = "Pendulum-v1"
-    """Gymnasium id of the task (continuous actions)."""
-    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    """Keyword arguments for ``gym.make`` (``--env-kwargs KEY=VALUE``), recorded in the run and used by every stage
-    that rebuilds the environment (evaluate, report, search, export)."""
-    algo: str | None = None
+    env_id: str = field(default="Pendulum-v1", metadata={"flag": "--env", "required": True})
+    """Gymnasium id, e.g. ``Pendulum-v1``, ``Hopper-v5``, ``FetchReach-v4``, ``ghp/CrazyflieHover-v0`` (continuous
+    actions)."""
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"parse_all": parse_env_kwargs, "metavar": "KEY=VALUE ...", "show_default": "none"},
+    )
+    """Keyword arguments for ``gym.make``, e.g. ``--env-kwargs 'nominal=true start_tilt_deg=10'`` (repeatable);
+    recorded in the run and used by every stage that rebuilds the environment (evaluate, export)."""
+    algo: str | None = field(default=None, metadata={"choices": ALGOS})
     """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
@@ -105,15 +118,15 @@ class TrainConfig:
     """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``."""
     seed: int = 0
     """Seed of SB3, the environments and the architecture sampler."""
-    out: str | None = None
-    """Run directory; default ``runs/<env>-<algo>[-baseline]``."""
+    out: str | None = field(default=None, metadata={"show_default": "runs/<env>-<algo>[-baseline]"})
+    """Run directory."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
     """Hidden-layer counts of the space (0 adds the linear policy)."""
-    decoder: str = "factorised"
+    decoder: str = field(default="factorised", metadata={"choices": DECODERS})
     """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
     hidden: int = 32
     """Hypernetwork embedding width."""
@@ -136,28 +149,35 @@ class TrainConfig:
     tau: float | None = None
     """Target network update rate."""
     ent_coef: str | None = None
-    """SAC entropy coefficient: a number (authors: 0.2) or ``auto``."""
+    """SAC entropy coefficient: a number (authors: 0.2), ``auto`` (learned, starting at 1) or ``auto_X`` (learned,
+    starting at X)."""
     resample_every: int | None = None
     """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
     gradient_steps: int | None = None
     """Gradient updates after each step of the ``n_envs`` environments; -1 (default for most tasks) = one per
     transition, i.e. ``n_envs``."""
-    sampling: str = "uniform"
+    sampling: str = field(default="uniform", metadata={"choices": SAMPLINGS})
     """``uniform``, ``sweep`` (shuffled passes over the whole space) or ``depth`` (uniform depth, then widths)."""
     her_goals: int = 4
     """HER: relabelled goals per transition (``future`` strategy)."""
     action_noise: float = 0.1
     """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
     action_l2: float = 1.0
-    """DDPG: penalty on the actor's squared pre-tanh outputs (the HER baselines' action_l2; 0 disables)."""
+    """DDPG: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
+    """DDPG: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
-    vec_env: str = "dummy"
+    vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
     """``dummy`` (one process, measured fastest here) or ``subproc``."""
     threads: int = 1
     """torch threads."""
-    mlp_mode: str = "auto"
-    """Batched MLP execution: ``auto``, ``loop`` or ``padded`` (ghp.mlp)."""
+    mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
+    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
+    device: str = field(default="auto", metadata={"choices": DEVICES})
+    """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
+    emit on the CPU."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -206,6 +226,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         raise ValueError(f"--steps must be at least 1, got {c.steps}")
     if c.decoder not in DECODERS:
         raise ValueError(f"unknown decoder {c.decoder!r}: choose one of {', '.join(DECODERS)}")
+    if c.device not in DEVICES:
+        raise ValueError(f"unknown device {c.device!r}: choose one of {', '.join(DEVICES)}")
     if c.vec_env not in VEC_ENVS:
         raise ValueError(f"unknown vec env {c.vec_env!r}: choose one of {', '.join(VEC_ENVS)}")
     for name, value, low in (
@@ -221,6 +243,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
+    _ent_coef(c.ent_coef)
     if c.gradient_steps == 0:
         raise ValueError("--gradient-steps must be -1 (one per transition) or positive, got 0")
     if c.batch_size < c.n_envs:
@@ -230,8 +253,77 @@ def resolve(config: TrainConfig) -> TrainConfig:
     return c
 
 
+def _ent_coef(text: str | None) -> str | float:
+    """SB3's ``ent_coef`` from ours: ``auto``, ``auto_X`` or a number."""
+    t = "auto" if text is None else str(text)
+    try:
+        if t == "auto":
+            return t
+        if t.startswith("auto_"):
+            if float(t[5:]) > 0:
+                return t
+        elif float(t) >= 0:
+            return float(t)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"--ent-coef {text!r}: give a non-negative number, 'auto' or 'auto_X' (learned, starting at X > 0)"
+    )
+
+
 ProgressFn = Callable[[dict[str, Any]], None]
 """Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``."""
+NoticeFn = Callable[[str], None]
+"""Receives one-line notices for the user (what a resume changed, a missing replay buffer)."""
+
+RESUME_APPLIED: tuple[str, ...] = (
+    "steps",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "checkpoint_every",
+    "vec_env",
+    "threads",
+    "device",
+)
+"""Settings ``--resume`` applies when they differ from the saved run's; any other difference is refused."""
+
+
+def option_name(field_name: str) -> str:
+    """The command-line spelling of a :class:`TrainConfig` field (``env_id`` -> ``--env``)."""
+    return "--env" if field_name == "env_id" else "--" + field_name.replace("_", "-")
+
+
+def resume_config(saved: TrainConfig, config: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
+    """The configuration a resumed run continues with: the saved one, plus the given settings that can change.
+
+    Args:
+        saved: the run's resolved configuration (``config.json``).
+        config: what was asked for now.
+        given: names of the fields the user set; ``None`` takes every field that differs from its default.
+
+    Raises:
+        ValueError: a given setting differs from the saved run's and cannot change in the middle of a run (one
+            line naming each such option, with both values).
+    """
+    if given is None:
+        default = TrainConfig()
+        given = [f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(default, f.name)]
+    changes = {
+        k: getattr(config, k)
+        for k in given
+        if k != "out" and getattr(config, k) is not None and getattr(config, k) != getattr(saved, k)
+    }
+    refused = [k for k in changes if k not in RESUME_APPLIED]
+    if refused:
+        diffs = ", ".join(f"{option_name(k)} (saved {getattr(saved, k)!r}, given {changes[k]!r})" for k in refused)
+        raise ValueError(
+            f"--resume continues the saved run, and these settings cannot change in the middle of it: {diffs}; "
+            "drop them, or start a new run (another --out, or --force)"
+        )
+    return dataclasses.replace(saved, **changes)
 
 
 def _check_out(out: Path, resume: bool, force: bool) -> bool:
@@ -247,6 +339,11 @@ def _check_out(out: Path, resume: bool, force: bool) -> bool:
         raise FileExistsError(f"{out} already holds a run: use --resume to continue it or --force to replace it")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a directory")
+    if force and out.is_dir() and any(out.iterdir()) and not is_ghp_run(out):
+        raise FileExistsError(
+            f"--force replaces only a ghp run, and {out} holds other files (no {CONFIG_FILE} with a ghp "
+            "format_version): choose another --out"
+        )
     probe_dir = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
     if not probe_dir.is_dir():
         raise ValueError(f"cannot create the run directory {out}: {probe_dir} is not a directory")
@@ -283,7 +380,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     common: dict[str, Any] = dict(
         env=env,
         learning_rate=c.lr,
-        buffer_size=max(1, min(c.buffer_size, c.steps)),
+        buffer_size=buffer_capacity(c),
         learning_starts=c.learning_starts,
         batch_size=c.batch_size,
         tau=c.tau,
@@ -292,7 +389,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         gradient_steps=c.gradient_steps,
         tensorboard_log=str(tb),
         seed=c.seed,
-        device="cpu",
+        device=c.device,
         verbose=0,
     )
     policy_kwargs: dict[str, Any] = {"net_arch": {"pi": list(BASELINE_ARCH.hidden), "qf": [256, 256]}}
@@ -316,9 +413,10 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         )
         if c.algo == "ddpg":
             policy_kwargs["action_l2"] = c.action_l2
+            policy_kwargs["action_penalty"] = c.action_penalty
     if c.algo == "sac":
         policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
-        ent: str | float = "auto" if c.ent_coef in (None, "auto") else float(c.ent_coef)  # type: ignore[arg-type]
+        ent: str | float = _ent_coef(c.ent_coef)
         return SAC(GHPSACPolicy if not c.baseline else policy, ent_coef=ent, policy_kwargs=policy_kwargs, **common)
     policy = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
@@ -386,7 +484,9 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
                 succ = list(self.model.ep_success_buffer or [])
                 progress(
                     {
-                        "steps": n,
+                        # n_envs environments step together, so the last step can overshoot a total that is not a
+                        # multiple of n_envs (16 of 10 with 8 environments): the bar never shows more than asked.
+                        "steps": min(n, total),
                         "total": total,
                         "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
@@ -398,10 +498,22 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
     return _Callback()
 
 
-def train(config: TrainConfig, resume: bool = False, force: bool = False, progress: ProgressFn | None = None) -> Path:
+def train(
+    config: TrainConfig,
+    resume: bool = False,
+    force: bool = False,
+    progress: ProgressFn | None = None,
+    given: Collection[str] | None = None,
+    notice: NoticeFn | None = None,
+) -> Path:
     """Train (or, with ``resume``, continue) a run; returns its directory.
 
-    Ctrl-C saves ``model.zip``, a checkpoint and the replay buffer, then re-raises ``KeyboardInterrupt``.
+    A ``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) saves ``model.zip``, a checkpoint and the
+    replay buffer, then is re-raised.
+
+    Args:
+        given: with ``resume``, the fields the user set (:func:`resume_config`); ``None``: those off their default.
+        notice: receives one-line notices (settings a resume changed, a resume without a replay buffer).
 
     Raises:
         ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
@@ -413,9 +525,17 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
     out = Path(c.out)  # type: ignore[arg-type]
     resuming = _check_out(out, resume, force)
     if resuming:
-        old = read_config(out)
-        c = TrainConfig.from_dict(old["train"])
-        c = resolve(dataclasses.replace(c, out=str(out), steps=config.steps or c.steps))
+        try:
+            saved = resolve(TrainConfig.from_dict(read_config(out)["train"]))
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"corrupt run config in {out}: {e}") from None
+        c = resolve(dataclasses.replace(resume_config(saved, config, given), out=str(out)))
+        changed = [k for k in RESUME_APPLIED if getattr(c, k) != getattr(saved, k)]
+        if changed and notice is not None:
+            notice(
+                "resuming with "
+                + ", ".join(f"{option_name(k)} {getattr(c, k)} (was {getattr(saved, k)})" for k in changed)
+            )
     spec = env_spec(c.env_id, c.env_kwargs)
     torch.set_num_threads(c.threads)
     if not resuming and out.exists() and force:
@@ -428,7 +548,7 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
     env = _make_vec_env(c)
     try:
         if resuming:
-            model = _load_for_resume(c, out, env)
+            model = _load_for_resume(c, out, env, notice)
             run_id = str(read_config(out)["run_id"])
         else:
             model = _build_model(c, spec, env, out / "tb")
@@ -448,18 +568,53 @@ def train(config: TrainConfig, resume: bool = False, force: bool = False, progre
             raise
         _save(model, out, with_replay=True)
     finally:
-        env.close()
+        try:
+            env.close()
+        except (EOFError, BrokenPipeError, ConnectionError):  # subprocess environments already gone (SIGTERM)
+            pass
     return out
 
 
-def _load_for_resume(c: TrainConfig, out: Path, env: Any) -> Any:
+def buffer_capacity(c: TrainConfig) -> int:
+    """Replay buffer capacity: ``buffer_size``, capped at the run's total steps (a larger one is never filled)."""
+    assert c.steps is not None
+    return max(1, min(c.buffer_size, c.steps))
+
+
+def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | None) -> Any:
     from stable_baselines3 import DDPG, SAC
 
     import ghp.policies  # noqa: F401
+    from ghp.replay import resize_replay_buffer
 
     algo = SAC if c.algo == "sac" else DDPG
-    model = algo.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+    capacity = buffer_capacity(c)
+    # Settings that may change on resume (RESUME_APPLIED) replace the saved ones before the model is set up.
+    custom = {
+        "buffer_size": capacity,
+        "learning_starts": c.learning_starts,
+        "batch_size": c.batch_size,
+        "gamma": c.gamma,
+        "tau": c.tau,
+    }
+    model = algo.load(
+        out / MODEL_FILE, env=env, device=c.device, tensorboard_log=str(out / "tb"), custom_objects=custom
+    )
     replay = out / CHECKPOINT_DIR / REPLAY_FILE
     if replay.is_file():
         model.load_replay_buffer(replay)
+        buf: Any = model.replay_buffer
+        old, slots = buf.buffer_size, max(capacity // buf.n_envs, 1)  # SB3 counts slots of n_envs transitions
+        if old != slots:
+            resize_replay_buffer(buf, slots)
+            if notice is not None:
+                notice(
+                    f"replay buffer capacity {old * buf.n_envs} -> {slots * buf.n_envs} transitions "
+                    "(from --steps / --buffer-size)"
+                )
+    elif notice is not None:
+        notice(
+            f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
+            "resuming with an empty replay buffer"
+        )
     return model

@@ -7,9 +7,10 @@ are reported: every candidate carries a ``largest`` flag for the naive baseline.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from ghp.arch import Arch, ArchSpace
 from ghp.capacity import lossless_memory_dimension
@@ -54,7 +55,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Candidate:
-    """One architecture that fits the budget, with its counts."""
+    """One architecture that fits the budget, with its counts and, for a trained run, its measured results."""
 
     arch: Arch
     params: int
@@ -62,21 +63,76 @@ class Candidate:
     capacity: int
     largest: bool = False
     """True for the largest architecture under the budget: the paper's naive baseline."""
+    mean_return: float | None = None
+    """Mean evaluation return; None when not evaluated (or no run)."""
+    std_return: float | None = None
+    success_rate: float | None = None
+    """Goal tasks only."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form; ``arch`` is a list of hidden widths."""
-        return {
+    def to_dict(self, measured: bool = False) -> dict[str, Any]:
+        """JSON-friendly form; ``arch`` is a list of hidden widths; ``measured`` adds the evaluation fields."""
+        d: dict[str, Any] = {
             "arch": self.arch.to_list(),
             "key": self.arch.key,
             "params": self.params,
             "bytes": self.bytes,
             "capacity": self.capacity,
-            "largest": self.largest,
         }
+        if measured:
+            d |= {"mean_return": self.mean_return, "std_return": self.std_return, "success_rate": self.success_rate}
+        return d | {"largest": self.largest}
 
 
-def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> list[Candidate]:
+RANK_BY: tuple[str, ...] = ("auto", "return", "capacity", "size")
+"""Orders :func:`rank_run` knows."""
+
+
+@dataclass(frozen=True)
+class Ranking(Sequence[Candidate]):
+    """Ranked candidates (a sequence, best first) and how they were ranked."""
+
+    candidates: tuple[Candidate, ...]
+    order: str
+    """The order used: ``return``, ``capacity`` or ``size`` (never ``auto``)."""
+    budget: Budget
+    space_size: int
+    """Architectures in the space the candidates come from."""
+    measured: bool = False
+    """True when the candidates come from a trained run (they carry the evaluation fields)."""
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    @overload
+    def __getitem__(self, i: int) -> Candidate: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Candidate]: ...
+    def __getitem__(self, i: int | slice) -> Candidate | Sequence[Candidate]:
+        return self.candidates[i]
+
+    @property
+    def n_evaluated(self) -> int:
+        """Candidates with a measured return."""
+        return sum(c.mean_return is not None for c in self.candidates)
+
+    @property
+    def largest_rank(self) -> int:
+        """0-based rank of the largest architecture under the budget."""
+        return next(i for i, c in enumerate(self.candidates) if c.largest)
+
+    def to_dicts(self, top: int = 0) -> list[dict[str, Any]]:
+        """The first ``top`` rows (0: all) as JSON objects with their 1-based ``rank``."""
+        shown = self.candidates if top == 0 else self.candidates[:top]
+        return [{"rank": i + 1, **c.to_dict(self.measured)} for i, c in enumerate(shown)]
+
+
+def candidates(
+    space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget, counts: tuple[int, int] | None = None
+) -> list[Candidate]:
     """Every architecture of ``space`` under ``budget``, in enumeration order, the largest one flagged.
+
+    ``counts``: ``(params, bytes)`` that replace the dense rule for every architecture (a run storing one policy
+    counted its own way, e.g. a chromatic network's distinct weights + biases).
 
     Raises:
         ValueError: if the sizes are not positive or nothing fits (the message gives the smallest size).
@@ -86,8 +142,8 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
     fits: list[Candidate] = []
     smallest: tuple[int, int] | None = None
     for a in space:
-        p = deploy_params(a, obs_dim, act_dim)
-        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype)
+        p = deploy_params(a, obs_dim, act_dim) if counts is None else counts[0]
+        b = deploy_bytes(a, obs_dim, act_dim, budget.dtype) if counts is None else counts[1]
         smallest = (p, b) if smallest is None or p < smallest[0] else smallest
         if budget.admits(p, b):
             fits.append(Candidate(a, p, b, lossless_memory_dimension(a, obs_dim, act_dim)))
@@ -99,15 +155,15 @@ def candidates(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
         )
     # The naive choice: most storage under the budget, ties by capacity.
     big = max(fits, key=lambda c: (_size(budget, c), c.capacity, c.arch.hidden))
-    return [Candidate(c.arch, c.params, c.bytes, c.capacity, largest=c is big) for c in fits]
+    return [replace(c, largest=c is big) for c in fits]
 
 
-def _size(budget: Budget, c: Candidate | RankedArch) -> int:
+def _size(budget: Budget, c: Candidate) -> int:
     """What "largest" means under ``budget``: bytes for a byte-only budget, parameters otherwise."""
     return c.bytes if budget.max_params is None else c.params
 
 
-def _capacity_key(c: Candidate | RankedArch) -> tuple[Any, ...]:
+def _capacity_key(c: Candidate) -> tuple[Any, ...]:
     """Highest lossless memory dimension first; ties: fewer parameters, then the canonical key."""
     return (-c.capacity, c.params, c.arch.depth, c.arch.hidden)
 
@@ -117,42 +173,17 @@ def rank_by_capacity(cands: list[Candidate]) -> list[Candidate]:
     return sorted(cands, key=_capacity_key)
 
 
-RANK_BY: tuple[str, ...] = ("auto", "return", "capacity", "size")
-"""Orders :func:`rank_run` knows."""
+def rank_space(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> Ranking:
+    """Every architecture of ``space`` under ``budget``, ranked by capacity (no trained run needed).
+
+    Raises:
+        ValueError: sizes not positive, or nothing fits.
+    """
+    cands = rank_by_capacity(candidates(space, obs_dim, act_dim, budget))
+    return Ranking(tuple(cands), "capacity", budget, len(space))
 
 
-@dataclass(frozen=True)
-class RankedArch:
-    """A candidate of a trained run, with its measured return when the run's results hold it."""
-
-    arch: Arch
-    params: int
-    bytes: int
-    capacity: int
-    mean_return: float | None
-    """Mean evaluation return, None if the architecture was not evaluated."""
-    std_return: float | None
-    success_rate: float | None
-    """Goal tasks only."""
-    largest: bool
-    """The largest architecture under the budget (the naive choice)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form; ``arch`` is a list of hidden widths."""
-        return {
-            "arch": self.arch.to_list(),
-            "key": self.arch.key,
-            "params": self.params,
-            "bytes": self.bytes,
-            "capacity": self.capacity,
-            "mean_return": self.mean_return,
-            "std_return": self.std_return,
-            "success_rate": self.success_rate,
-            "largest": self.largest,
-        }
-
-
-def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[RankedArch]:
+def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
     """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
 
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
@@ -168,20 +199,15 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
+    from ghp.run import stored_counts
+
     run_id, spec, space = run_facts(run_dir)
-    cands = candidates(space, spec.obs_dim, spec.act_dim, budget)
+    cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
     recs = records_by_key(read_records(run_dir, run_id))
     ranked = [
-        RankedArch(
-            arch=c.arch,
-            params=c.params,
-            bytes=c.bytes,
-            capacity=c.capacity,
-            mean_return=recs[c.arch.key].mean_return if c.arch.key in recs else None,
-            std_return=recs[c.arch.key].std_return if c.arch.key in recs else None,
-            success_rate=recs[c.arch.key].success_rate if c.arch.key in recs else None,
-            largest=c.largest,
-        )
+        replace(c, mean_return=r.mean_return, std_return=r.std_return, success_rate=r.success_rate)
+        if (r := recs.get(c.arch.key)) is not None
+        else c
         for c in cands
     ]
     measured = any(r.mean_return is not None for r in ranked)
@@ -192,13 +218,100 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> list[Rank
             f"no evaluated architecture fits {budget.describe()}: run 'ghp evaluate {run_dir}' or use --by capacity"
         )
 
-    def return_key(r: RankedArch) -> tuple[Any, ...]:
+    def return_key(r: Candidate) -> tuple[Any, ...]:
         if r.mean_return is None:
             return (1, *_capacity_key(r))
         return (0, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
     if by == "return":
-        return sorted(ranked, key=return_key)
-    if by == "capacity":
-        return sorted(ranked, key=_capacity_key)
-    return sorted(ranked, key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
+        ranked.sort(key=return_key)
+    elif by == "capacity":
+        ranked.sort(key=_capacity_key)
+    else:
+        ranked.sort(key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
+    return Ranking(tuple(ranked), by, budget, len(space), measured=True)
+
+
+@dataclass(frozen=True)
+class TunedPolicy:
+    """A tuned (or compressed) policy saved under ``RUN/tuned/``: listed beside a run's ranking, never inside it."""
+
+    name: str
+    path: str
+    arch: Arch
+    params: int
+    bytes: int
+    """Parameter bytes: the codebook storage for codebook policies, else at the budget's dtype."""
+    storage: str
+    """``codebook M=...`` or the budget's dtype."""
+    method: str
+    return_before: float | None
+    """The emitted policy's return on the ES evaluation starts (provenance)."""
+    return_after: float | None
+    """The tuned policy's return on the same starts (provenance)."""
+    mean_return: float | None
+    """Measured by ``ghp evaluate RUN --policy FILE`` (its default setting), None before that."""
+    std_return: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``tuned: true`` marks it in ``ghp search --run --json``)."""
+        return {
+            "tuned": True,
+            "name": self.name,
+            "path": self.path,
+            "arch": self.arch.to_list(),
+            "key": self.arch.key,
+            "params": self.params,
+            "bytes": self.bytes,
+            "storage": self.storage,
+            "method": self.method,
+            "return_before": self.return_before,
+            "return_after": self.return_after,
+            "mean_return": self.mean_return,
+            "std_return": self.std_return,
+        }
+
+
+def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
+    """The run's tuned policies that fit ``budget``: evaluated ones by measured return first, then by name."""
+    from ghp.policyfile import list_tuned, results_file
+    from ghp.results import ResultsStore
+    from ghp.run import run_facts
+
+    run_id, spec, _ = run_facts(run_dir)
+    out = []
+    for pf in list_tuned(run_dir):
+        w = pf.weights
+        if w.obs_dim != spec.obs_dim or w.act_dim != spec.act_dim:
+            continue
+        params = deploy_params(w.arch, w.obs_dim, w.act_dim)
+        if pf.codebook is not None:
+            nbytes, storage = pf.codebook.n_bytes, f"codebook M={pf.codebook.m}"
+        else:
+            nbytes, storage = deploy_bytes(w.arch, w.obs_dim, w.act_dim, budget.dtype), budget.dtype
+        if not budget.admits(params, nbytes):
+            continue
+        mean = std = None
+        rf = results_file(pf.path)
+        if rf.is_file():
+            try:
+                with ResultsStore.open(rf, run_id, create=False, readonly=True) as store:
+                    recs = store.records()
+                if recs:
+                    mean, std = recs[0].mean_return, recs[0].std_return
+            except ValueError:
+                pass  # a results file of another run or schema: shown as not evaluated
+        prov = pf.provenance
+
+        def num(key: str, prov: dict[str, Any] = prov) -> float | None:
+            v = prov.get(key)
+            return float(v) if isinstance(v, int | float) else None
+
+        out.append(
+            TunedPolicy(
+                pf.name, str(pf.path), w.arch, params, nbytes, storage, str(prov.get("method", "unknown")),
+                num("return_before"), num("return_after"), mean, std,
+            )
+        )  # fmt: skip
+    out.sort(key=lambda t: (t.mean_return is None, -(t.mean_return or 0.0), t.name))
+    return out

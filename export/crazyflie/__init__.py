@@ -53,7 +53,7 @@ def export_crazyflie(
     header = replace(config, out=out / "src", target="c-header", firmware=None)
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
-    result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs, obs_box=box)
+    result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs=env_kwargs, obs_box=box)
     result.files += write_app(out, w, layout, config.name, source)
     if not config.check:
         return result

@@ -132,3 +132,22 @@ def test_bad_input_one_line_exit_2_nothing_destroyed(trained, tmp_path, tmp_path
     (bad / "config.json").write_text("{not json")
     one_line_error(run("evaluate", str(bad)), "corrupt run config")
     one_line_error(run("report", str(bad)), "corrupt run config")
+
+
+def test_sample_seed_draws_the_sample_apart_from_the_rollout_seed(trained, tmp_path):
+    from ghp.evaluate import parse_arch_selection
+    from ghp.run import run_facts
+
+    rd = copy_run(trained, tmp_path / "r")
+    space = run_facts(rd)[2]
+    assert parse_arch_selection("3", space, 1) != parse_arch_selection("3", space, 2)  # --seed alone would differ
+    for seed in ("1", "2"):
+        r = run("evaluate", str(rd), "--archs", "3", "--sample-seed", "7", "--seed", seed, "--episodes", "1")
+        assert r.exit_code == 0, r.output
+    con = sqlite3.connect(rd / "results.sqlite")
+    by_seed = {}
+    for arch, seed in con.execute("SELECT arch, eval_seed FROM results"):
+        by_seed.setdefault(seed, set()).add(arch)
+    con.close()
+    want = {a.key for a in parse_arch_selection("3", space, 7)}
+    assert by_seed == {1: want, 2: want}

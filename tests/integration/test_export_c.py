@@ -196,3 +196,60 @@ def test_numpy_export_reloads_exactly(tmp_path):
     obs = np.random.default_rng(0).standard_normal((5, 5)).astype(np.float32)
     assert back.arch == p.arch and np.array_equal(back.act(obs), p.act(obs))
     assert Path(result.files[0]).name == "p.npz"
+
+
+def _dropping_a_row(monkeypatch, stream):
+    """Make the harness's output lose its last action row (a truncated run, a lost semihosting line)."""
+    real = subprocess.run
+
+    def run(cmd, *args, **kwargs):
+        p = real(cmd, *args, **kwargs)
+        text = getattr(p, stream)
+        if isinstance(text, str) and " out " in " " + text:
+            lines = text.splitlines(keepends=True)
+            last = max(i for i, line in enumerate(lines) if line.startswith("out "))
+            setattr(p, stream, "".join(lines[:last] + lines[last + 1 :]))
+        return p
+
+    monkeypatch.setattr(check_mod.subprocess, "run", run)
+
+
+@pytest.mark.skipif(bool(HOST), reason=f"missing {HOST}")
+def test_host_check_fails_when_a_row_is_missing(tmp_path, monkeypatch):
+    p = policy("4", 3, 1)
+    export_policy(p, ExportConfig(out=tmp_path))
+    obs = make_vectors(p, None, 3).obs
+    _dropping_a_row(monkeypatch, "stdout")
+    report = check_c(tmp_path, "policy", "c-header", obs, forward(p, obs), pre_activations(p, obs[:1])[0], qemu=False)
+    host = steps(report)["host"]
+    assert host.status == "failed" and f"{len(obs) - 1} action rows for {len(obs)} test vectors" in host.detail
+
+
+@pytest.mark.skipif(bool(ARM or QEMU), reason=f"missing {ARM + QEMU}")
+def test_qemu_check_fails_when_a_row_is_missing(tmp_path, monkeypatch):
+    p = policy("4", 3, 1)
+    export_policy(p, ExportConfig(out=tmp_path))
+    obs = make_vectors(p, None, 3).obs
+    _dropping_a_row(monkeypatch, "stderr")  # QEMU's semihosting output
+    report = check_c(tmp_path, "policy", "c-header", obs, forward(p, obs), pre_activations(p, obs[:1])[0])
+    q = steps(report)["qemu"]
+    assert q.status == "failed" and f"{len(obs) - 1} action rows for {len(obs)} test vectors" in q.detail
+
+
+def test_a_tool_that_cannot_start_is_a_failed_step_not_a_traceback(tmp_path, monkeypatch):
+    p = policy("4", 3, 1)
+    export_policy(p, ExportConfig(out=tmp_path))
+    obs = make_vectors(p, None, 2).obs
+
+    def gone(cmd, *args, **kwargs):
+        raise FileNotFoundError(2, "No such file or directory", cmd[0])
+
+    monkeypatch.setattr(check_mod.shutil, "which", lambda tool: "/usr/bin/" + tool)  # found, then gone
+    monkeypatch.setattr(check_mod.subprocess, "run", gone)
+    report = check_c(tmp_path, "policy", "c-header", obs, forward(p, obs), pre_activations(p, obs[:1])[0])
+    s = steps(report)
+    assert s["host"].status == "failed" and "cannot run gcc" in s["host"].detail
+    assert s["cortex-m4"].status == "skipped" and "libnewlib-arm-none-eabi" in s["cortex-m4"].detail
+    with pytest.raises(check_mod.CheckFailed, match="qemu-system-arm"):
+        monkeypatch.setattr(check_mod.shutil, "which", lambda tool: None)
+        traced_call_length(tmp_path / "fw.elf")

@@ -100,20 +100,37 @@ def test_trained_policy_matches_torch_to_1e6_on_host_and_in_qemu(run_dir, tmp_pa
 def test_best_under_a_budget_uses_rank_run(run_dir, tmp_path):
     from search.budget import Budget, rank_run
 
-    best = rank_run(run_dir, Budget(max_params=60))[0].arch
+    best = rank_run(run_dir, Budget(max_params=60))[0]
     r = ghp("export", run_dir, "--best", "--max-params", 60, "--target", "c-source", "--out", tmp_path)
     assert r.exit_code == 0, r.output
-    assert f"exported {best.key} " in r.output
+    assert f"exported {best.arch.key} " in r.output
     assert (tmp_path / "policy.c").is_file() and (tmp_path / "policy.h").is_file()
+    header, source = (tmp_path / "policy.h").read_text(), (tmp_path / "policy.c").read_text()
+    assert f" * architecture  {best.arch.key}: " in header and f"#define POLICY_N_PARAMS {best.params}" in header
+    assert f"static const float policy_w0[{3 * best.arch.hidden[0]}]" in source  # Pendulum: 3 observations
 
 
 @pytest.mark.parametrize(("target", "files"), [("onnx", ["pol.onnx"]), ("numpy", ["pol.npz"])])
 def test_other_targets(run_dir, tmp_path, target, files):
     if target == "onnx":
         pytest.importorskip("onnx")
+    from ghp.arch import Arch
+    from ghp.policy import PolicyWeights
+    from ghp.run import load_run
+
     r = ghp("export", run_dir, "--arch", "8", "--target", target, "--name", "pol", "--out", tmp_path, "--check")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == files
+    # the file holds the run's policy: same actions as the emitted weights
+    expected = load_run(run_dir).emit([Arch((8,))])[0]
+    obs = np.random.default_rng(0).uniform(-2, 2, (32, 3)).astype(np.float32)
+    if target == "numpy":
+        got = PolicyWeights.from_npz(tmp_path / files[0]).act(obs)
+    else:
+        ort = pytest.importorskip("onnxruntime")
+        session = ort.InferenceSession(str(tmp_path / files[0]))
+        got = session.run(None, {session.get_inputs()[0].name: obs})[0]
+    np.testing.assert_allclose(got, expected.act(obs), atol=1e-6, rtol=0)
 
 
 def test_int8_reports_its_error(run_dir, tmp_path):
@@ -170,3 +187,13 @@ def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
 def test_help_is_instant_and_documented():
     r = ghp("export", "--help")
     assert r.exit_code == 0 and "--best" in r.output and "c-header" in r.output
+
+
+def test_export_writes_only_its_own_files(run_dir, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "keep.c").write_text("int x;")
+    r = ghp("export", run_dir, "--arch", "8", "--target", "c-source", "--name", "pend", "--out", tmp_path)
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "pend.c", "pend.h", "sub"]
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sub" / "keep.c").read_text() == "int x;"

@@ -116,19 +116,20 @@ def test_baseline_run_loads_as_one_architecture(tmp_path):
 def test_ddpg_her_on_bit_flipping():
     from stable_baselines3 import DDPG, HerReplayBuffer
     from stable_baselines3.common.envs import BitFlippingEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from ghp.policies import GHPTD3Policy, HyperActor
+    from ghp.policies import GHPTD3Policy, HyperActor, actor_input
 
-    env = BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)
+    env = DummyVecEnv([lambda: BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)] * 3)
     model = DDPG(
         GHPTD3Policy,
         env,
         replay_buffer_class=HerReplayBuffer,
         replay_buffer_kwargs=dict(n_sampled_goal=4, goal_selection_strategy="future"),
-        learning_starts=50,
+        learning_starts=48,
         batch_size=32,
         policy_kwargs=dict(
-            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=1, resample_every=4, net_arch=[32, 32]
+            space={"widths": [4, 8], "depths": [1, 2]}, meta_batch=3, resample_every=4, net_arch=[32, 32]
         ),
         seed=0,
         device="cpu",
@@ -138,9 +139,18 @@ def test_ddpg_her_on_bit_flipping():
     assert isinstance(model.actor_target, HyperActor)
     assert model.actor.archs == model.actor_target.archs  # actor and target always share the meta batch
     assert any(not torch.equal(a, p) for a, p in zip(before, model.actor.parameters(), strict=False))
-    obs, _ = env.reset(seed=0)
-    action, _ = model.predict(obs, deterministic=True)
-    assert action.shape == (4,)
+    # environment i acts with architecture i of the meta batch
+    obs = env.reset()
+    actions, _ = model.predict(obs, deterministic=True)
+    assert actions.shape == (3, 4)
+    x = actor_input({k: torch.as_tensor(v) for k, v in obs.items()})
+    with torch.no_grad():
+        for i, layers in enumerate(model.actor.hypernet(model.actor.archs)):
+            h = x[i]
+            for j, (w, b) in enumerate(layers):
+                h = w @ h + b
+                h = torch.relu(h) if j < len(layers) - 1 else torch.tanh(h)
+            np.testing.assert_allclose(actions[i], h.numpy(), atol=1e-6)
 
 
 def test_fetch_reach_resets_and_steps(tmp_path):
@@ -197,3 +207,87 @@ def test_resampling_every_n_updates_sweeps_the_space():
         seen.append(actor.archs)
     assert seen[1] == seen[0] and seen[3] == seen[2]  # unchanged between resamples
     assert sorted(a for archs in (seen[0], seen[2], seen[4]) for a in archs) == sorted(actor.space.archs)
+
+
+def _sampler(path):
+    from stable_baselines3 import SAC
+
+    model = SAC.load(path / "model.zip", device="cpu")
+    return model.policy.sampler_state(), model.policy.actor.archs
+
+
+@pytest.mark.parametrize("sampling", ["uniform", "sweep"])
+def test_interrupted_and_resumed_run_samples_the_same_architectures(tmp_path, sampling):
+    cfg = {**TINY, "sampling": sampling, "resample_every": 3, "checkpoint_every": 10**6}
+    straight = train(TrainConfig(out=str(tmp_path / "straight"), **{**cfg, "steps": 400}))
+    first = train(TrainConfig(out=str(tmp_path / "resumed"), **{**cfg, "steps": 200}))
+    mid = _sampler(first)[0]
+    assert mid["actor_steps"] > 0 and mid["actor_steps"] < _sampler(straight)[0]["actor_steps"]
+    resumed = train(TrainConfig(out=str(first), **{**cfg, "steps": 400}), resume=True)
+    assert _sampler(resumed) == _sampler(straight)
+
+
+def test_resume_grows_the_replay_buffer_to_the_new_total(tmp_path):
+    from stable_baselines3 import SAC
+
+    out = train(TrainConfig(out=str(tmp_path / "run"), **{**TINY, "steps": 200}))
+    model = SAC.load(out / "model.zip", device="cpu")
+    model.load_replay_buffer(out / "checkpoints" / "replay_buffer.pkl")
+    first = model.replay_buffer
+    assert first.buffer_size == 100 and first.full  # 200 steps: 100 slots of 2 environments
+    notes = []
+    train(TrainConfig(out=str(out), **{**TINY, "steps": 400}), resume=True, notice=notes.append)
+    assert any("replay buffer capacity 200 -> 400 transitions" in n for n in notes), notes
+    model.load_replay_buffer(out / "checkpoints" / "replay_buffer.pkl")
+    grown = model.replay_buffer
+    assert grown.buffer_size == 200 and grown.full
+    order = np.r_[first.pos : 100, 0 : first.pos]
+    np.testing.assert_array_equal(grown.observations[:100], first.observations[order])  # nothing was overwritten
+
+
+def test_resume_applies_or_refuses_changed_settings(tmp_path):
+    out = train(TrainConfig(out=str(tmp_path / "run"), **{**TINY, "steps": 200}))
+    for change in ({"seed": 1}, {"lr": 0.01}, {"widths": (4,)}):
+        with pytest.raises(ValueError, match="cannot change") as e:
+            train(TrainConfig(out=str(out), **{**TINY, "steps": 300, **change}), resume=True)
+        assert "--" + next(iter(change)) in str(e.value)
+    notes = []
+    train(
+        TrainConfig(out=str(out), **{**TINY, "steps": 300, "batch_size": 64, "gamma": 0.9}),
+        resume=True,
+        notice=notes.append,
+    )
+    assert any("--batch-size 64 (was 256)" in n and "--gamma 0.9" in n for n in notes), notes
+    saved = json.loads((out / "config.json").read_text())["train"]
+    assert saved["batch_size"] == 64 and saved["gamma"] == 0.9 and saved["steps"] == 300
+    from stable_baselines3 import SAC
+
+    model = SAC.load(out / "model.zip", device="cpu")
+    assert model.batch_size == 64 and model.gamma == 0.9
+
+
+def test_resume_without_a_replay_buffer_says_so(tmp_path):
+    out = train(TrainConfig(out=str(tmp_path / "run"), **{**TINY, "steps": 200}))
+    (out / "checkpoints" / "replay_buffer.pkl").unlink()
+    notes = []
+    train(TrainConfig(out=str(out), **{**TINY, "steps": 300}), resume=True, notice=notes.append)
+    assert any("empty replay buffer" in n for n in notes), notes
+
+
+def test_progress_never_exceeds_the_steps_asked(tmp_path):
+    seen = []
+    train(
+        TrainConfig(out=str(tmp_path / "run"), **{**TINY, "steps": 10, "n_envs": 8, "learning_starts": 0}),
+        progress=seen.append,
+    )
+    assert seen and all(p["steps"] <= p["total"] == 10 for p in seen), seen
+
+
+def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
+    run = load_run(tiny_run)
+    archs = list(run.space.archs)
+    together = run.emit(archs[::-1], batch_size=2)[::-1]
+    for a, w in zip(archs, together, strict=True):
+        alone = run.emit([a])[0]
+        for (w1, b1), (w2, b2) in zip(alone.layers, w.layers, strict=True):
+            assert np.array_equal(w1, w2) and np.array_equal(b1, b2), a.key  # bit for bit

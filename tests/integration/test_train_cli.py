@@ -65,3 +65,33 @@ def test_unwritable_out_is_refused(tmp_path):
     r = ghp("--env", "Pendulum-v1", "--out", str(blocker / "run"), "--quiet")
     assert r.exit_code == 2 and "cannot" in r.output
     assert blocker.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize(
+    "contents",
+    [
+        {"notes.txt": "my thesis"},
+        {"config.json": '{"some": "other tool"}', "data.csv": "1,2"},
+        {"model.zip": "not ours"},
+    ],
+)
+def test_force_replaces_only_a_ghp_run(tmp_path, contents):
+    out = tmp_path / "folder"
+    out.mkdir()
+    for name, text in contents.items():
+        (out / name).write_text(text)
+    r = ghp("--env", "Pendulum-v1", "--out", str(out), "--force", *TINY)
+    assert r.exit_code == 2, r.output
+    assert "--force" in r.output and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == sorted(contents)
+    for name, text in contents.items():
+        assert (out / name).read_text() == text
+
+
+def test_force_replaces_a_ghp_run(tmp_path):
+    out = tmp_path / "run"
+    assert ghp("--env", "Pendulum-v1", "--out", str(out), *TINY).exit_code == 0
+    run_id = json.loads((out / "config.json").read_text())["run_id"]
+    r = ghp("--env", "Pendulum-v1", "--out", str(out), "--force", *TINY)
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "config.json").read_text())["run_id"] != run_id

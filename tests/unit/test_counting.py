@@ -4,14 +4,16 @@ import torch
 
 from ghp.arch import Arch, ArchSpace, sample_uniform
 from ghp.capacity import lossless_memory_dimension
-from ghp.counting import deploy_bytes, deploy_params, layer_shapes, macs, n_bytes, train_params
+from ghp.counting import deploy_bytes, deploy_params, macs, n_bytes, train_params
+from ghp.hypernet import GraphHypernet, HypernetConfig
 
 
-def torch_mlp(arch: Arch, inp: int, out: int) -> torch.nn.Sequential:
-    layers: list[torch.nn.Module] = []
-    for i, o in layer_shapes(arch, inp, out):
-        layers += [torch.nn.Linear(i, o), torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers[:-1])
+def emitted_params(arch: Arch, inp: int, out: int) -> int:
+    """Parameters of the MLP a hypernetwork emits for ``arch`` (independent of ``ghp.counting``)."""
+    hn = GraphHypernet(HypernetConfig(hidden=4, rank=2), inp, out, max(arch.hidden, default=4), max(arch.depth, 1))
+    with torch.no_grad():
+        (layers,) = hn([arch])
+    return sum(w.numel() + b.numel() for w, b in layers)
 
 
 def test_table_one_counts():
@@ -27,8 +29,8 @@ def test_counts_match_torch_over_sampled_archs():
     rng = np.random.default_rng(0)
     for arch in sample_uniform(space, 200, rng):
         inp, act = int(rng.integers(1, 40)), int(rng.integers(1, 8))
-        deployed = sum(p.numel() for p in torch_mlp(arch, inp, act).parameters())
-        training = sum(p.numel() for p in torch_mlp(arch, inp, 2 * act).parameters())
+        deployed = emitted_params(arch, inp, act)
+        training = emitted_params(arch, inp, 2 * act)
         assert deploy_params(arch, inp, act) == deployed
         assert train_params(arch, inp, act) == training
         assert train_params(arch, inp, act, stochastic=False) == deployed

@@ -41,7 +41,7 @@ def test_batched_output_equals_plain_sequential(decoder, mode, archs, rows):
     assert y.shape == (rows, 4)
     torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
     for a, w in zip(archs, layers, strict=False):  # every layer is the (out, in) crop of the architecture
-        assert [tuple(m.shape) for m, _ in w] == hn.layer_shapes(a)
+        assert [tuple(m.shape) for m, _ in w] == hn.weight_shapes(a)
 
 
 @pytest.mark.parametrize("mode", ["factorised-loop", "factorised"])
@@ -92,11 +92,26 @@ def test_padding_does_not_leak_into_real_nodes():
         torch.testing.assert_close(b1, b2, atol=1e-6, rtol=0)
 
 
-def test_authors_scaling_bounds_biases():
-    hn = make("dense")
-    for layers in hn(ARCHS):
-        for _, b in layers:
-            assert b.abs().max() < 1  # tanh(0.2 p)
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_authors_scaling_by_hand(decoder):
+    """Biases are tanh(0.2 p) and weights carry sqrt(2 / fan_in), recomputed here from the node embeddings."""
+    hn = make(decoder)
+    with torch.no_grad():
+        for p in hn.parameters():  # non-zero biases everywhere, so a missing term shows
+            p.add_(0.05 * torch.randn_like(p))
+        emb, _ = hn.embed(DEEP)
+        out = hn(DEEP)
+    for i, (a, layers) in enumerate(zip(DEEP, out, strict=True)):
+        for j, ((w, b), (o, fan_in)) in enumerate(zip(layers, hn.weight_shapes(a), strict=True)):
+            e_w, e_b = emb[i, 1 + 2 * j], emb[i, 2 + 2 * j]  # chain: input node, then weight and bias node per layer
+            pre = hn.bias_head.weight[:o] @ e_b + hn.bias_head.bias[:o]
+            torch.testing.assert_close(b, torch.tanh(0.2 * pre), atol=1e-6, rtol=0)
+            if decoder == "dense":
+                raw = hn.weight_map[:o, :fan_in] @ e_w + hn.weight_map_bias[:o, :fan_in]
+            else:
+                k = hn.config.rank
+                raw = hn.rows[:o] @ hn.core(e_w).view(k, k) @ hn.cols[:fan_in].T
+            torch.testing.assert_close(w, raw * (2.0 / fan_in) ** 0.5, atol=1e-5, rtol=1e-5)
 
 
 def test_same_seed_same_weights():

@@ -97,3 +97,19 @@ def test_refuses_other_run_older_schema_and_garbage_without_touching_them(tmp_pa
     with pytest.raises(FileNotFoundError):
         ResultsStore.open(tmp_path / "nope", "run-a", create=False)
     assert read_records(tmp_path / "nothing", "x") == []
+
+
+def test_pad_to_is_part_of_the_setting_key(tmp_path):
+    from ghp.arch import Arch
+    from ghp.results import ArchRecord, ResultsStore, Setting
+
+    a = Setting(100, 0, 2, 0, pad_to=32)
+    b = Setting(100, 0, 2, 0, pad_to=8)
+    rec = dict(arch=Arch((4,)), arch_index=0, returns=(1.0, 2.0), lengths=(3, 3), success_rate=None)
+    sizes = dict(params=1, bytes=4, capacity=1)
+    with ResultsStore.open(tmp_path, "run") as store:
+        assert store.add([ArchRecord(setting=a, **rec, **sizes)]) == 1
+        assert store.add([ArchRecord(setting=b, **{**rec, "returns": (5.0, 5.0)}, **sizes)]) == 1
+        assert store.finished(a) == {"4"} and store.finished(b) == {"4"}
+        assert store.records(b)[0].returns == (5.0, 5.0) and store.records(a)[0].returns == (1.0, 2.0)
+        assert {s for s, _ in store.settings()} == {a, b}

@@ -1,0 +1,99 @@
+"""``ghp chromatic``: train a chromatic network (shared weights, searched partition) with ES."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import click
+
+from cli.common import user_errors
+from cli.options import build_config, config_options
+from ghp.chromatic import ChromaticConfig
+
+
+@click.command()
+@config_options(ChromaticConfig)
+@click.option("--out", help="Run directory (default runs/chromatic-<env>-<partition>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished iteration.")
+@click.option("--quiet", is_flag=True, help="No progress bar (one line per evaluation instead).")
+def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> None:
+    """Train a chromatic network: a tiny tanh policy whose edges share M weights, trained with ES.
+
+    \b
+    Examples:
+      ghp chromatic --env HalfCheetah-v5 --hidden 41 --colors 17 --partition learned --out runs/hc-learned
+      ghp chromatic --env HalfCheetah-v5 --hidden linear --partition toeplitz --iterations 50
+      ghp chromatic --env HalfCheetah-v5 --out runs/hc-learned --resume --iterations 200
+      ghp export --policy runs/hc-learned/policy.npz --dtype codebook --name hc --out build/ --check
+
+    The result is a run directory that evaluate, report, search and export read like any other: its
+    one architecture is the topology; RUN/policy.npz is a policy file (normalisation folded into the
+    dense weights, and the codebook with the normalisation kept apart), RUN/summary.json has the
+    parameters (distinct weights + biases) and bits as the paper counts them, RUN/history.jsonl one
+    record per iteration. State is saved after every iteration: Ctrl-C or SIGTERM loses at most the
+    iteration in flight, and --resume continues (a larger --iterations extends the run).
+    """
+    from ghp.chromatic import Progress, train_chromatic
+
+    with user_errors():
+        config = build_config(ChromaticConfig, options)
+    path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    console = Console(stderr=True)
+    bar = Bar(
+        TextColumn("[bold]chromatic"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+    )
+    state: dict[str, Any] = {}
+
+    def on_progress(p: Progress) -> None:
+        ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
+        fields = {"mean": f"{p.mean_return:.0f}", "best": f"{p.best_return:.0f}"}
+        if "task" not in state:
+            # Started on the first report, so that an input error stays the only line on stderr.
+            bar.start()
+            state["task"] = bar.add_task("es", total=config.iterations, completed=p.iteration, eval="-", **fields)
+        if p.eval_return is not None:
+            fields["eval"] = ev
+            if quiet:
+                click.echo(f"iteration {p.iteration}: mean {p.mean_return:.1f} best {p.best_return:.1f} eval {ev}")
+        bar.update(state["task"], completed=p.iteration, **fields)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        with user_errors():
+            try:
+                result = train_chromatic(config, path, resume=resume, progress=on_progress)
+            finally:
+                bar.stop()
+    except KeyboardInterrupt:
+        click.echo(f"ghp: interrupted; {path} holds every finished iteration (continue with --resume)", err=True)
+        sys.exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    c, s = result.counts, result.summary
+
+    def fmt(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1f}"
+
+    click.echo(
+        f"run saved in {result.path}: {s['partition']} {'-'.join(map(str, s['topology']))}, "
+        f"{c.distinct_weights} distinct weights + {c.biases} biases = {c.params} params, {c.bits} bits; "
+        f"worker mean {fmt(s['best_mean_return'])} (best iteration), best worker {fmt(s['best_worker_return'])}, "
+        f"last eval {fmt(s['last_eval_return'])}"
+    )

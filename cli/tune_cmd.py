@@ -1,0 +1,96 @@
+"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/tune.py)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from cli.common import sigterm_as_interrupt, user_errors
+from cli.options import build_config, config_options
+from ghp.tune import TuneConfig
+
+
+@click.command()
+@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
+@config_options(TuneConfig)
+def tune(run_dir: str, fresh: bool, **options: Any) -> None:
+    """Fine-tune one architecture's emitted policy with evolution strategies on its true return.
+
+    \b
+    Examples:
+      ghp tune runs/pendulum --arch 16-16 --iterations 30
+      ghp tune runs/pendulum --arch 16-16 --colors 8          # codebook: 8 shared values per layer
+      ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz
+      ghp export runs/pendulum --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --check
+
+    ARS V2-t: antithetic random directions, the best --top of them, steps divided by the spread of their
+    returns, observation normalisation folded back into the first layer. The best policy (by its return on
+    --eval-episodes fixed starts) is written to RUN/tuned/NAME.npz with its provenance. The ES state is saved
+    after every iteration: run the same command again to resume after an interruption, or with a larger
+    --iterations to continue.
+    """
+    from ghp.tune import tune as run_tune
+
+    with user_errors():
+        config = build_config(TuneConfig, options)
+
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]tune"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("return {task.fields[ret]} (best {task.fields[best]})"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+    state: dict[str, Any] = {}
+
+    def on_progress(done: int, total: int, ret: float, best: float) -> None:
+        fields = {"ret": f"{ret:.1f}", "best": f"{best:.1f}"}
+        if "task" not in state:
+            # Started on the first report, so that an input error stays the only line on stderr.
+            progress.start()
+            state["task"] = progress.add_task("tune", total=total, completed=done, **fields)
+        else:
+            progress.update(state["task"], completed=done, **fields)
+
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    result = run_tune(run_dir, config, on_progress, fresh=fresh)
+                finally:
+                    if "task" in state:
+                        progress.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); the ES state of the last finished iteration (if any) is "
+                f"saved under {run_dir}/tuned/: run the same command again to resume",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
+    p = result.provenance
+    line = (
+        f"tuned {p['arch']} on {p['env_id']}: return {p['return_before']:.1f} -> {p['return_after']:.1f} "
+        f"(mean of {p['eval_episodes']} fixed starts; best at iteration {p['best_iteration']} of {p['iterations']}, "
+        f"{p['env_steps']} env steps)"
+    )
+    if "return_quantized" in p:
+        line += f"; after k-means to {p['colors']} colours, before ES: {p['return_quantized']:.1f}"
+    click.echo(line)
+    click.echo(f"wrote {result.path}")

@@ -1,0 +1,209 @@
+"""``ghp report``'s library side: one evaluated run's selection table, Table II, baseline and plots, as a value.
+
+:func:`build_report` gathers everything the command shows; the CLI only renders it (tables or ``to_dict()`` as
+JSON). The metric is the mean return or, for goal tasks, the success rate (the paper reports Fetch as success).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ghp.envs import EnvSpec
+from ghp.results import ArchRecord, Setting
+from search.analysis import Evaluated, SelectionTable, TableII, select, success_view, table_ii
+
+METRICS: tuple[str, ...] = ("return", "success")
+"""What the selection, Table II and the plots score: mean return, or success rate (goal tasks)."""
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """What a report is computed from (the options of ``ghp report``)."""
+
+    metric: str = "return"
+    """``return`` (mean return) or ``success`` (success rate, goal-conditioned tasks)."""
+    cutoffs: int = 5000
+    """Table II: random parameter cutoffs."""
+    low: float = 1000.0
+    """Table II: lower end of the uniform cutoff distribution."""
+    high: float = 1_000_000.0
+    """Table II: upper end of the uniform cutoff distribution."""
+    floor: float | None = None
+    """Value that counts as 0% (None: 0 if every value is >= 0, else the worst architecture's)."""
+    seed: int = 0
+    """Seed of the cutoffs."""
+
+    def __post_init__(self) -> None:
+        if self.metric not in METRICS:
+            raise ValueError(f"unknown metric {self.metric!r}: choose one of {', '.join(METRICS)}")
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``ghp report`` shows for one evaluated run."""
+
+    run: str
+    spec: EnvSpec
+    space_size: int
+    config: ReportConfig
+    records: tuple[ArchRecord, ...] = field(repr=False)
+    scored: tuple[Evaluated, ...] = field(repr=False)
+    """The records with the chosen metric as their ``mean_return``."""
+    selection: SelectionTable
+    table_ii: TableII
+    baseline: ArchRecord | None
+    """The baseline run's best evaluated architecture."""
+    plots: tuple[Path, ...] = ()
+
+    @property
+    def setting(self) -> Setting:
+        """The evaluation setting of the records."""
+        return self.records[0].setting
+
+    @property
+    def ylabel(self) -> str:
+        """Axis label of the metric."""
+        return "mean return" if self.config.metric == "return" else "success rate"
+
+    def metric_of(self, r: ArchRecord) -> float | None:
+        """The chosen metric of a record."""
+        return r.mean_return if self.config.metric == "return" else r.success_rate
+
+    def score_of(self, value: float) -> float:
+        """``(value - floor) / (best - floor)``: the selection's score of any value (e.g. the baseline's)."""
+        s = self.selection
+        return (value - s.floor) / max(s.best - s.floor, 1e-12)
+
+    @property
+    def baseline_score(self) -> float | None:
+        """The baseline's score on the run's scale, None without a baseline."""
+        if self.baseline is None:
+            return None
+        value = self.metric_of(self.baseline)
+        return None if value is None else self.score_of(value)
+
+    def record(self, key: str) -> ArchRecord:
+        """The record of an architecture key."""
+        return next(r for r in self.records if r.arch.key == key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (what ``ghp report --json`` prints)."""
+        st, t2 = self.setting, self.table_ii
+        return {
+            "run": self.run,
+            "env_id": self.spec.env_id,
+            "metric": self.config.metric,
+            "setting": {
+                "checkpoint_step": st.checkpoint_step,
+                "eval_seed": st.eval_seed,
+                "episodes": st.episodes,
+                "max_steps": st.max_steps,
+            },
+            "n_archs": len(self.records),
+            "space_size": self.space_size,
+            "best": self.selection.best,
+            "floor": self.selection.floor,
+            "floor_rule": self.selection.floor_rule,
+            "selection": [
+                {
+                    "label": s.label,
+                    "threshold": s.threshold,
+                    "score": s.score,
+                    "std_return": self.record(s.arch.key).std_return,
+                    **{k: v for k, v in self.record(s.arch.key).to_dict().items() if k != "std_return"},
+                }
+                for s in self.selection.rows
+            ],
+            "baseline": self.baseline.to_dict() if self.baseline else None,
+            "baseline_score": self.baseline_score,
+            "table_ii": {
+                "cutoffs": t2.cutoffs,
+                "used": t2.used,
+                "low": t2.low,
+                "high": t2.high,
+                "seed": t2.seed,
+                "capacity_ratio": t2.capacity_ratio,
+                "size_ratio": t2.size_ratio,
+                "capacity_wins": t2.capacity_wins,
+            },
+            "plots": [str(p) for p in self.plots],
+        }
+
+
+def best_record(run_dir: str | Path, env_id: str | None = None) -> ArchRecord:
+    """The best evaluated architecture (by mean return) of a run, e.g. a baseline to show beside a report.
+
+    Raises:
+        ValueError: the run is on another environment than ``env_id``, or has no results.
+    """
+    from ghp.results import read_records
+    from ghp.run import run_facts
+
+    run_id, spec, _ = run_facts(run_dir)
+    if env_id is not None and spec.env_id != env_id:
+        raise ValueError(f"baseline run {run_dir} is on {spec.env_id}, not {env_id}")
+    recs = read_records(run_dir, run_id)
+    if not recs:
+        raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
+    return max(recs, key=lambda r: r.mean_return)
+
+
+def build_report(
+    run_dir: str | Path,
+    config: ReportConfig = ReportConfig(),
+    baseline_dir: str | Path | None = None,
+    plots_dir: str | Path | None = None,
+) -> Report:
+    """The max / 90% / 80% selection, Table II, the baseline's best and (with ``plots_dir``) the plots of a run.
+
+    Raises:
+        ValueError / FileNotFoundError: not an evaluated run, a baseline on another task or without the metric, or
+            an invalid analysis setting.
+    """
+    from ghp.results import read_records
+    from ghp.run import run_facts
+
+    run_id, spec, space = run_facts(run_dir)
+    records = read_records(run_dir, run_id)
+    if not records:
+        raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
+    scored: Sequence[Evaluated] = records if config.metric == "return" else success_view(records)
+    selection = select(scored, floor=config.floor)
+    t2 = table_ii(
+        scored, n_cutoffs=config.cutoffs, low=config.low, high=config.high, seed=config.seed, floor=config.floor
+    )
+    base = best_record(baseline_dir, spec.env_id) if baseline_dir is not None else None
+    if base is not None and config.metric == "success" and base.success_rate is None:
+        raise ValueError(f"baseline run {baseline_dir} has no success rate")
+    rep = Report(
+        run=str(run_dir),
+        spec=spec,
+        space_size=len(space),
+        config=config,
+        records=tuple(records),
+        scored=tuple(scored),
+        selection=selection,
+        table_ii=t2,
+        baseline=base,
+    )
+    if plots_dir is None:
+        return rep
+    return Report(**{**rep.__dict__, "plots": write_plots(rep, Path(plots_dir))})
+
+
+def write_plots(rep: Report, out: Path) -> tuple[Path, ...]:
+    """Return (or success) vs parameters with the Pareto front and the baseline, and vs capacity."""
+    from search.plots import plot_return_vs_capacity, plot_return_vs_params
+
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{rep.spec.env_id}, {len(rep.records)} architectures, step {rep.setting.checkpoint_step}"
+    name = rep.config.metric
+    base_value = rep.metric_of(rep.baseline) if rep.baseline is not None else None
+    base = (rep.baseline.params, base_value) if rep.baseline is not None and base_value is not None else None
+    return (
+        plot_return_vs_params(rep.scored, out / f"{name}_vs_params.png", title, rep.selection, base, rep.ylabel),
+        plot_return_vs_capacity(rep.scored, out / f"{name}_vs_capacity.png", title, rep.ylabel),
+    )
