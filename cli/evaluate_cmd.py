@@ -36,8 +36,16 @@ from ghp.evaluate import EvalConfig
     help="Evaluate this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of the run's architectures; "
     "its results go to NAME.sqlite beside it.",
 )
+@click.option(
+    "--checkpoints",
+    default=None,
+    help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
+    "(then ghp report RUN --progress).",
+)
 @config_options(EvalConfig)
-def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **options: Any) -> None:
+def evaluate(
+    run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, **options: Any
+) -> None:
     """Evaluate architectures of a trained run with deterministic actions and store the results.
 
     \b
@@ -48,6 +56,7 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **o
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
       ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
       ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
+      ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
@@ -64,6 +73,16 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **o
 
     with user_errors():
         config = build_config(EvalConfig, options)
+        if checkpoints is not None:
+            if policy is not None or config.checkpoint != "latest":
+                raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")
+            from ghp.evaluate import checkpoint_names
+
+            names = checkpoint_names(run_dir, checkpoints)
+    if checkpoints is not None:
+        _evaluate_checkpoints(run_dir, names, archs, sample_seed, config)
+        return
+    with user_errors():
         if policy is not None:
             if archs != "all" or config.checkpoint != "latest":
                 raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
@@ -169,4 +188,75 @@ def evaluate(run_dir: str, archs: str, sample_seed: int, policy: str | None, **o
             f"{len(rec.returns)} episodes (seed {config.seed})"
         )
     if summary.evaluated == 0 and summary.skipped == 0:
+        raise GHPError("nothing was evaluated")
+
+
+def _evaluate_checkpoints(run_dir: str, names: list[str], archs: str, sample_seed: int, config: EvalConfig) -> None:
+    """``--checkpoints``: every named checkpoint in turn, the same sample and starts; one bar per checkpoint."""
+    import time
+    from pathlib import Path
+
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ghp.evaluate import evaluate_checkpoints
+
+    torch.set_num_threads(1)  # as above: this process only emits weights
+    console = Console(stderr=True)
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    state: dict[str, Any] = {}
+
+    def on_checkpoint(name: str, run: Any, n: int) -> None:
+        state.clear()
+        state["label"] = name
+        if name == names[0]:
+            console.print(
+                f"evaluating {n} architectures of {run.path} ({run.spec.env_id}) at {len(names)} checkpoints, "
+                f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+            )
+
+    def on_progress(done: int, total: int, steps: int) -> None:
+        now = time.perf_counter()
+        if "task" not in state:
+            task = progress.add_task(state["label"], total=total, completed=done, rate="")
+            state.update(task=task, t0=now, d0=done)
+            return
+        dt = max(now - state["t0"], 1e-9)
+        progress.update(state["task"], completed=done, rate=f"{(done - state['d0']) / dt:.1f} archs/s")
+
+    results = Path(run_dir) / "results.sqlite"
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with progress, user_errors():
+                summaries = evaluate_checkpoints(
+                    run_dir, names, archs, config, on_progress, on_checkpoint, sample_seed=sample_seed
+                )
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); finished chunks are saved in {results}: "
+                "run the same command again to resume",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
+    evaluated = sum(s.evaluated for s in summaries)
+    skipped = sum(s.skipped for s in summaries)
+    env_steps = sum(s.env_steps for s in summaries)
+    seconds = sum(s.seconds for s in summaries)
+    if skipped:
+        console.print(f"skipped {skipped} architectures already evaluated with this setting")
+    rate = env_steps / seconds if seconds > 0 else 0.0
+    click.echo(
+        f"evaluated {evaluated} architectures ({len(summaries)} checkpoints, {env_steps} env steps) in "
+        f"{seconds:.1f} s ({rate:,.0f} steps/s); results: {results}"
+    )
+    if evaluated == 0 and skipped == 0:
         raise GHPError("nothing was evaluated")

@@ -24,7 +24,11 @@ class CheckError(click.ClickException):
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
-@click.option("--checkpoint", help="Export from this checkpoint of the run instead of its latest model.")
+@click.option(
+    "--checkpoint",
+    help="Export from this checkpoint (step_20000) instead of the latest model; 'best': the best evaluated "
+    "(architecture, checkpoint) pair (ghp evaluate RUN --checkpoints all first).",
+)
 @click.option(
     "--policy",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -50,6 +54,7 @@ def export(
       ghp export runs/hopper --best --max-params 500 --target c-source --name hopper --out build/
       ghp export runs/pendulum --arch 16-16 --dtype int8 --name tiny --out build/
       ghp export runs/pendulum --arch 16-16 --target onnx --out build/
+      ghp export runs/fetchreach --best --max-params 500 --checkpoint best --out build/
       ghp export --policy runs/pendulum/tuned/16-16-es.npz --name tuned --out build/ --check
       ghp export --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --out build/ --check
       ghp export runs/pendulum --arch 16-16 --dtype codebook --colors 8 --out build/

@@ -53,6 +53,13 @@ if TYPE_CHECKING:
     show_default=True,
     help="What the selection, Table II and plots use: mean return, or success rate (goal tasks).",
 )
+@click.option(
+    "--progress",
+    "show_progress",
+    is_flag=True,
+    help="Learning progress over the evaluated checkpoints (ghp evaluate RUN --checkpoints all): max / 90% / 80% "
+    "and their parameters against environment steps, the --baseline run's curve beside.",
+)
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def report(
@@ -64,6 +71,7 @@ def report(
     seed: int,
     out_dir: str | None,
     metric: str,
+    show_progress: bool,
     no_plots: bool,
     as_json: bool,
 ) -> None:
@@ -73,6 +81,7 @@ def report(
     Examples:
       ghp report runs/pendulum
       ghp report runs/pendulum --baseline runs/pendulum-baseline --out build/report
+      ghp report runs/fetchreach --progress --baseline runs/fetchreach-baseline --metric success
 
     max is the smallest architecture with the best mean return; 90% / 80% are the smallest reaching 90% / 80%
     of the best, measured from a floor: 0 when every return is >= 0 (the paper's rule), otherwise the worst
@@ -80,7 +89,11 @@ def report(
     cutoffs uniformly in --cutoff-range and compares the capacity-maximising and the largest architecture under
     each with the best under it. Plots: return vs parameters (log x, Pareto front) and return vs capacity.
     --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
+    --progress shows the same selection at every evaluated checkpoint instead (the paper's Figure 3).
     """
+    if show_progress:
+        _progress(run_dir, baseline_dir, floor, out_dir, metric, no_plots, as_json)
+        return
     from search.report import ReportConfig, build_report
 
     with user_errors():
@@ -136,3 +149,71 @@ def _range(text: str) -> tuple[float, float]:
     except ValueError:
         raise ValueError(f"--cutoff-range wants LOW,HIGH (e.g. 1000,1000000), got {text!r}") from None
     return low, high
+
+
+def _progress(
+    run_dir: str, baseline_dir: str | None, floor: float | None, out_dir: str | None, metric: str, no_plots: bool,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
+    from ghp.results import read_progress
+    from ghp.run import run_facts
+    from search.progress import baseline_curve, plot_progress, progress
+
+    with user_errors():
+        run_id, spec, space = run_facts(run_dir)
+        prog = progress(read_progress(run_dir, run_id), metric=metric, floor=floor)
+        base = None
+        if baseline_dir:
+            base_id, base_spec, _ = run_facts(baseline_dir)
+            if base_spec.env_id != spec.env_id:
+                raise ValueError(f"baseline run {baseline_dir} is on {base_spec.env_id}, not {spec.env_id}")
+            base = baseline_curve(read_progress(baseline_dir, base_id), metric=metric)
+            if not base:
+                raise ValueError(f"baseline run {baseline_dir} has no evaluation results: run 'ghp evaluate' on it")
+        plot = None
+        if not no_plots:
+            out = Path(out_dir) if out_dir else Path(run_dir) / "report"
+            out.mkdir(parents=True, exist_ok=True)
+            n = prog.points[-1].n_archs
+            title = f"{spec.env_id}: {n} of {len(space)} architectures at {len(prog.points)} checkpoints"
+            plot = plot_progress(prog, out / f"{metric}_progress.png", title, base)
+    if as_json:
+        doc = {
+            "run": str(run_dir),
+            "env_id": spec.env_id,
+            "metric": metric,
+            "floor": prog.floor,
+            "floor_rule": prog.floor_rule,
+            "points": [p.to_dict() for p in prog.points],
+            "baseline": None if base is None else [{"step": s, "value": v, "params": n} for s, v, n in base],
+            "plot": None if plot is None else str(plot),
+        }
+        click.echo(json.dumps(doc))
+        return
+
+    from rich.console import Console
+    from rich.table import Table
+
+    base_at = {s: v for s, v, _ in base or []}
+    table = Table(
+        title=f"{spec.env_id}: learning progress ({metric}), {prog.points[-1].n_archs} architectures per checkpoint",
+        caption=f"architecture (parameters) value; 90% / 80% of the best above floor {prog.floor:.2f} "
+        f"({prog.floor_rule}); share = architectures reaching the 90% threshold",
+    )
+    cols = ["step", "max", "90%", "80%", "mean", "share >= 90%", *(["baseline"] if base else [])]
+    for col in cols:
+        table.add_column(col, justify="right")
+    for p in prog.points:
+        cells = [f"{r.arch.key} ({r.params}) {r.mean_return:.2f}" for r in p.rows]
+        b = base_at.get(p.step)
+        extra = [("-" if b is None else f"{b:.2f}")] if base else []
+        table.add_row(str(p.step), *cells, f"{p.mean:.2f}", f"{p.frac_at.get('90%', 0.0):.2f}", *extra)
+    console = Console()
+    console.print(table)
+    if base:
+        missing = sorted(set(base_at) - {p.step for p in prog.points})
+        if missing:
+            console.print(f"baseline checkpoints without a ghp checkpoint at the same step: {missing}")
+    if plot is not None:
+        console.print(f"plot: {plot}")

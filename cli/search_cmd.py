@@ -54,6 +54,12 @@ if TYPE_CHECKING:
     show_default=True,
     help="Order with --run: measured return, capacity, size; auto = return when results exist, else capacity.",
 )
+@click.option(
+    "--checkpoint",
+    default=None,
+    help="With --run: whose results to rank by: a checkpoint name (step_20000) or 'best' (each architecture at its "
+    "best evaluated checkpoint; ghp evaluate RUN --checkpoints all); default the latest evaluated.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def search(
     env_id: str | None,
@@ -67,6 +73,7 @@ def search(
     depths: str,
     run: str | None,
     by: str,
+    checkpoint: str | None,
     as_json: bool,
 ) -> None:
     """Rank the architectures that fit a memory budget by lossless memory dimension.
@@ -76,6 +83,7 @@ def search(
       ghp search --obs-dim 11 --act-dim 3 --max-params 500
       ghp search --env Hopper-v5 --max-bytes 2048 --dtype int8 --top 0 --json
       ghp search --run runs/pendulum --max-params 500          # by measured return once evaluated
+      ghp search --run runs/fetchreach --max-params 500 --checkpoint best
 
     The largest architecture under the budget (the paper's naive choice) is marked. With --run the sizes and
     the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they
@@ -91,10 +99,12 @@ def search(
             from ghp.run import run_facts
 
             _, spec, _ = run_facts(run)
-            ranking = rank_run(run, budget, by=by)
+            ranking = rank_run(run, budget, by=by, checkpoint=checkpoint)
             tuned = tuned_policies(run, budget)
             where = f"of {run} ({spec.env_id})"
         else:
+            if checkpoint is not None:
+                raise ValueError("--checkpoint goes with --run")
             if env_id is not None:
                 from ghp.envs import env_spec
 
@@ -127,7 +137,9 @@ def _render(ranking: Ranking, top: int, where: str) -> None:
         title=f"{len(ranking)} of {ranking.space_size} architectures {where} fit {budget.describe()}",
         caption=caption + "; * = largest under the budget (naive choice)",
     )
+    checkpoints = ranking.measured and any(r.checkpoint_step is not None for r in ranking)
     measured = ["mean return", *(["success"] if goal else [])] if ranking.measured else []
+    measured += ["checkpoint"] if checkpoints else []
     for col in ("rank", "architecture", *measured, "params", f"bytes ({budget.dtype})", "capacity"):
         table.add_column(col, justify="left" if col == "architecture" else "right")
     shown = ranking if top == 0 else ranking[:top]
@@ -137,6 +149,8 @@ def _render(ranking: Ranking, top: int, where: str) -> None:
             cells.append("-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}")
             if goal:
                 cells.append("-" if r.success_rate is None else f"{r.success_rate:.2f}")
+            if checkpoints:
+                cells.append(r.checkpoint or "-")
         table.add_row(
             str(i + 1), r.arch.key + (" *" if r.largest else ""), *cells, str(r.params), str(r.bytes), str(r.capacity)
         )

@@ -25,6 +25,8 @@ def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
       ghp train --env Pendulum-v1 --steps 20000 --out runs/pendulum
       ghp train --env FetchReach-v4 --out runs/fetchreach          # DDPG + HER
       ghp train --env Pendulum-v1 --baseline --out runs/pendulum-baseline
+      ghp train --env Pendulum-v1 --arch 8-4-4-4              # one small MLP, plain SB3
+      ghp train --env Pendulum-v1 --algo ars --steps 200000   # linear ARS
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
 
     Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
@@ -87,6 +89,11 @@ def _progress_bar() -> tuple[Any, Any]:
         text = "-" if ret is None else f"{ret:.1f}"
         if succ is not None:
             text += f" (success {succ:.0%})"
+        ev = info.get("eval")
+        if ev is not None:
+            text += f", eval best {ev['best']:.1f}" + (
+                f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
+            )
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

@@ -338,6 +338,8 @@ def policy_from_run(
         raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
     from ghp.run import load_run
 
+    if checkpoint == "best":
+        return _best_checkpoint_policy(path, arch, max_params, max_bytes, dtype)
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
@@ -399,3 +401,43 @@ def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tup
             f"{prov.get('eval_episodes', '?')} fixed starts, {prov.get('iterations', '?')} ES iterations"
         )
     return RunPolicy(pf.weights, str(env_id), tuple(source)), pf.codebook
+
+
+def _best_checkpoint_policy(
+    path: Path, arch: str | None, max_params: int | None, max_bytes: int | None, dtype: str
+) -> RunPolicy:
+    """``--checkpoint best``: the best evaluated (architecture, checkpoint) pair under the budget, or ``arch`` at its
+    best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
+    from ghp.arch import parse_arch
+    from ghp.results import best_over_checkpoints, read_progress
+    from ghp.run import load_run, run_facts
+
+    run_id, _, space = run_facts(path)
+    by_step = read_progress(path, run_id)
+    if not by_step:
+        raise ValueError(f"--checkpoint best needs evaluated checkpoints: run 'ghp evaluate {path} --checkpoints all'")
+    if arch is not None:
+        chosen = parse_arch(arch)
+        rec = best_over_checkpoints(by_step).get(chosen.key)
+        if rec is None:
+            raise ValueError(f"architecture {chosen.key} was not evaluated at any checkpoint of {path}")
+        step, how = rec.setting.checkpoint_step, f"--arch at its best evaluated checkpoint ({rec.mean_return:.2f})"
+    else:
+        from search.budget import Budget, rank_run
+
+        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
+        ranked = [r for r in rank_run(path, budget, by="return", checkpoint="best") if r.checkpoint_step is not None]
+        if not ranked:
+            raise ValueError(f"no evaluated architecture of the run fits {budget.describe()}: raise the budget")
+        chosen, best_step = ranked[0].arch, ranked[0].checkpoint_step
+        assert best_step is not None
+        step = best_step
+        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) under {budget.describe()}"
+    name = f"step_{step}"
+    run = load_run(path, name)
+    weights = run.emit([chosen])[0]
+    source = (
+        f"run           {run.run_id} ({run.algo}, {run.timesteps} steps, {name})",
+        f"chosen        {chosen.key} ({how})",
+    )
+    return RunPolicy(weights, run.spec.env_id, source)

@@ -95,6 +95,13 @@ class ArchSpace:
     """Allowed hidden widths."""
     depths: tuple[int, ...] = PAPER_DEPTHS
     """Allowed numbers of hidden layers; 0 adds the linear policy."""
+    fixed: tuple[int, ...] | None = None
+    """Hidden widths of the only architecture of a one-architecture space (:meth:`single`: a plain SB3 run)."""
+
+    @classmethod
+    def single(cls, arch: Arch) -> ArchSpace:
+        """The space holding ``arch`` alone (``()`` is the linear policy)."""
+        return cls(widths=tuple(dict.fromkeys(arch.hidden)) or (1,), depths=(arch.depth,), fixed=arch.hidden)
 
     def __post_init__(self) -> None:
         widths = tuple(int(w) for w in self.widths)
@@ -107,10 +114,17 @@ class ArchSpace:
             raise ValueError(f"depths must be non-negative integers, got {list(self.depths)}")
         object.__setattr__(self, "widths", widths)
         object.__setattr__(self, "depths", depths)
+        if self.fixed is not None:
+            fixed = tuple(int(w) for w in self.fixed)
+            if any(w not in widths for w in fixed) or depths != (len(fixed),):
+                raise ValueError(f"architecture {list(fixed)} is not in widths {list(widths)}, depths {list(depths)}")
+            object.__setattr__(self, "fixed", fixed)
 
     @cached_property
     def archs(self) -> tuple[Arch, ...]:
         """Every architecture of the space, in enumeration order."""
+        if self.fixed is not None:
+            return (Arch(self.fixed),)
         out: list[Arch] = []
         for d in self.depths:
             out.extend(Arch(tuple(c)) for c in itertools.product(self.widths, repeat=d))
@@ -154,12 +168,16 @@ class ArchSpace:
 
     def to_dict(self) -> dict[str, list[int]]:
         """JSON-friendly description, the inverse of :meth:`from_dict`."""
-        return {"widths": list(self.widths), "depths": list(self.depths)}
+        d = {"widths": list(self.widths), "depths": list(self.depths)}
+        if self.fixed is not None:
+            d["fixed"] = list(self.fixed)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Iterable[int]]) -> ArchSpace:
         """Rebuild a space from :meth:`to_dict`."""
-        return cls(widths=tuple(d["widths"]), depths=tuple(d["depths"]))
+        fixed = d.get("fixed")
+        return cls(widths=tuple(d["widths"]), depths=tuple(d["depths"]), fixed=None if fixed is None else tuple(fixed))
 
 
 def sample_uniform(space: ArchSpace, n: int, rng: np.random.Generator) -> list[Arch]:

@@ -12,6 +12,14 @@ from typing import Any
 DECODERS: tuple[str, ...] = ("factorised", "dense")
 RUN_MODES: tuple[str, ...] = ("auto", "factorised-loop", "factorised", "loop", "padded")
 """How :meth:`GraphHypernet.run` executes the meta batch's MLPs."""
+PARTS: dict[str, tuple[str, ...]] = {
+    "encoder": ("encoder",),
+    "message": ("msg_fwd", "msg_bwd"),
+    "update": ("gru",),
+    "decoder": ("core", "rows", "cols", "weight_map", "weight_map_bias"),
+    "bias": ("bias_head",),
+}
+"""Named parts of the hypernetwork (``--freeze``) and the submodules / parameters each holds."""
 ACTION_PENALTIES: tuple[str, ...] = ("preactivation", "action")
 """What the DDPG actor's ``action_l2`` penalty squares: the pre-tanh output, or the squashed action over its bound."""
 
@@ -28,18 +36,31 @@ class HypernetConfig:
     """Rank of the factorised decoder's maps (ignored by ``dense``)."""
     bias_scale: float = 0.2
     """Biases are ``tanh(bias_scale * p)`` (authors' code)."""
+    freeze: tuple[str, ...] = ()
+    """Parts (:data:`PARTS`) kept at their initial values: not trained, no gradient computed for them (Snowflake
+    freezes a GNN's encoder, message function and decoder and trains only the update)."""
 
     def __post_init__(self) -> None:
         if self.decoder not in DECODERS:
             raise ValueError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
         if self.hidden < 1 or self.rank < 1:
             raise ValueError("hypernetwork hidden width and rank must be positive")
+        object.__setattr__(self, "freeze", tuple(sorted(set(self.freeze))))
+        bad = [p for p in self.freeze if p not in PARTS]
+        if bad:
+            raise ValueError(f"unknown hypernetwork part {bad[0]!r} to freeze: choose from {', '.join(PARTS)}")
+        if set(self.freeze) == set(PARTS):
+            raise ValueError("freezing every hypernetwork part leaves nothing to train: leave one out")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
-        return asdict(self)
+        d = asdict(self)
+        d["freeze"] = list(self.freeze)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HypernetConfig:
         """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        d["freeze"] = tuple(d.get("freeze", ()))
         return cls(**d)

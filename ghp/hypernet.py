@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from ghp.arch import Arch
-from ghp.config import DECODERS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
+from ghp.config import DECODERS, PARTS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
 from ghp.counting import layer_shapes
 from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 from ghp.mlp import (
@@ -116,6 +116,11 @@ class GraphHypernet(nn.Module):
             nn.init.normal_(self.core.weight, std=1.0 / (k * math.sqrt(h)))
             nn.init.zeros_(self.core.bias)
         self._plans: dict[tuple[tuple[Arch, ...], torch.device], _Plan] = {}
+        for part in config.freeze:
+            for name in PARTS[part]:
+                obj = getattr(self, name, None)  # the decoder part names both decoders' members
+                if isinstance(obj, (nn.Parameter, nn.Module)):
+                    obj.requires_grad_(False)
 
     def extra_repr(self) -> str:
         return (
@@ -401,21 +406,28 @@ class _GatedPass(torch.autograd.Function):
             if s > 0:
                 g_gi = (gn.unsqueeze(1) * k3[t]).view(b, 3 * h)
                 carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
+        # Frozen parameters (--freeze) and an input that needs no gradient skip their products entirely.
+        need_x, need_w1, need_b1, need_wih, need_bih, need_whh, need_bhh = ctx.needs_input_grad[:7]
+        g_x = g_w1 = g_b1 = g_wih = g_bih = g_whh = g_bhh = None
         g_new = torch.stack(g_news)
         g_new3 = g_new.repeat(1, 1, 3)
-        g_gi_all = g_new3 * k_gi
-        g_gh = g_new3 * k_gh
-        g_x = g_new * z + torch.matmul(g_gh, w_hh)
-        flat_gh = g_gh.reshape(n * b, 3 * h)
-        g_whh = flat_gh.T @ x.reshape(n * b, h)
-        g_bhh = flat_gh.sum(0)
-        msg_steps = order[1:]  # nodes that received a message, in pass order
-        g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
-        g_wih = g_gi.T @ torch.cat(ms)
-        g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0)
-        g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
-        g_w1 = g_u.T @ torch.cat(prevs)
-        g_b1 = g_u.sum(0)
+        if need_x or need_whh or need_bhh:
+            g_gh = g_new3 * k_gh
+            if need_x:
+                g_x = g_new * z + torch.matmul(g_gh, w_hh)
+            flat_gh = g_gh.reshape(n * b, 3 * h)
+            g_whh = flat_gh.T @ x.reshape(n * b, h) if need_whh else None
+            g_bhh = flat_gh.sum(0) if need_bhh else None
+        if need_wih or need_bih or need_w1 or need_b1:
+            g_gi_all = g_new3 * k_gi
+            msg_steps = order[1:]  # nodes that received a message, in pass order
+            g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
+            g_wih = g_gi.T @ torch.cat(ms) if need_wih else None
+            g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0) if need_bih else None
+            if need_w1 or need_b1:
+                g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
+                g_w1 = g_u.T @ torch.cat(prevs) if need_w1 else None
+                g_b1 = g_u.sum(0) if need_b1 else None
         return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None
 
 
@@ -443,14 +455,20 @@ class _DenseCrop(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, *grads: torch.Tensor) -> tuple[Any, ...]:
         weight_map, emb = ctx.saved_tensors
-        g_map = torch.zeros_like(weight_map)
-        g_bias = torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype, device=weight_map.device)
-        g_emb = torch.zeros_like(emb)
+        need_map, need_bias, need_emb = ctx.needs_input_grad[:3]  # a frozen decoder (--freeze decoder) needs no map
+        g_map = torch.zeros_like(weight_map) if need_map else None
+        g_bias = (
+            torch.zeros(weight_map.shape[:2], dtype=weight_map.dtype, device=weight_map.device) if need_bias else None
+        )
+        g_emb = torch.zeros_like(emb) if need_emb else None
         for k, (o, i) in enumerate(ctx.shapes):
             g = grads[k] * ctx.scales[k]
-            g_bias[:o, :i] += g
-            g_map[:o, :i].addcmul_(g.unsqueeze(-1), emb[k].view(1, 1, -1))  # in place: no [o, i, h] temporary
-            g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
+            if g_bias is not None:
+                g_bias[:o, :i] += g
+            if g_map is not None:
+                g_map[:o, :i].addcmul_(g.unsqueeze(-1), emb[k].view(1, 1, -1))  # in place: no [o, i, h] temporary
+            if g_emb is not None:
+                g_emb[k] = torch.einsum("rch,rc->h", weight_map[:o, :i], g)
         return g_map, g_bias, g_emb, None, None
 
 

@@ -345,7 +345,7 @@ class _GHPMixin:
         k = self.ghp_kwargs
         kwargs = {kk: v for kk, v in self.optimizer_kwargs.items() if kk != "weight_decay"}
         opt = HyperAdam(
-            self.actor.parameters(),
+            [p for p in self.actor.parameters() if p.requires_grad],  # frozen parts (--freeze) are left out
             lr=lr,
             lr_scale=k["actor_lr_scale"],
             weight_decay=k["actor_weight_decay"],

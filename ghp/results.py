@@ -344,6 +344,42 @@ def read_records(run_dir: str | Path, run_id: str, setting: Setting | None = Non
         return store.records(setting)
 
 
+def read_progress(
+    run_dir: str | Path, run_id: str, eval_seed: int | None = None, episodes: int | None = None
+) -> dict[int, list[ArchRecord]]:
+    """Every evaluated checkpoint's rows, keyed by checkpoint step (ascending).
+
+    Per step: the setting with the most architectures (ties: the most recent), among those with ``eval_seed`` /
+    ``episodes`` when given. Empty when the run has no results file.
+    """
+    p = results_path(run_dir)
+    if not p.exists():
+        return {}
+    with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
+        chosen: dict[int, Setting] = {}
+        for s, _ in store.settings():  # most architectures first within a step
+            if (eval_seed is None or s.eval_seed == eval_seed) and (episodes is None or s.episodes == episodes):
+                chosen.setdefault(s.checkpoint_step, s)
+        return {step: store.records(chosen[step]) for step in sorted(chosen)}
+
+
+def best_over_checkpoints(progress: dict[int, list[ArchRecord]], metric: str = "return") -> dict[str, ArchRecord]:
+    """Each architecture's best record over the checkpoints (``metric``: ``return`` or ``success``; ties: the
+    later checkpoint's mean return, then the later step)."""
+
+    def key(r: ArchRecord) -> tuple[float, float, int]:
+        value = r.mean_return if metric == "return" else (r.success_rate or 0.0)
+        return (value, r.mean_return, r.setting.checkpoint_step)
+
+    best: dict[str, ArchRecord] = {}
+    for recs in progress.values():
+        for r in recs:
+            old = best.get(r.arch.key)
+            if old is None or key(r) > key(old):
+                best[r.arch.key] = r
+    return best
+
+
 def records_by_key(records: Sequence[ArchRecord]) -> dict[str, ArchRecord]:
     """Index records by architecture key."""
     return {r.arch.key: r for r in records}

@@ -30,6 +30,8 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.zip"
 CHECKPOINT_DIR = "checkpoints"
+OBS_NORM_SUFFIX = ".obsnorm.npz"
+"""ARS runs: the observation normaliser's ``mean``, ``var``, ``epsilon`` beside each saved model."""
 STORED_POLICY_ALGO = "chromatic"
 """``algo`` of runs that store one policy (``POLICY_FILE``) instead of an SB3 model: ``ghp chromatic`` runs."""
 POLICY_FILE = "policy.npz"
@@ -53,7 +55,9 @@ class Run:
     timesteps: int
     baseline: bool
     model: Any = field(repr=False)
-    """The loaded SB3 model (SAC or DDPG); None for a run that stores its one policy (``stored``)."""
+    """The loaded SB3 model (SAC, DDPG or sb3-contrib's ARS); None for a run that stores its one policy."""
+    obs_norm: tuple[Any, Any] | None = field(default=None, repr=False)
+    """ARS: the observation normaliser's ``(mean, std)`` the model was trained behind (folded into :meth:`emit`)."""
     stored: PolicyWeights | None = field(default=None, repr=False)
     """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
     counts: tuple[int, int] | None = None
@@ -113,6 +117,16 @@ class Run:
     def _baseline_layers(self) -> list[tuple[Any, Any]]:
         import torch
 
+        if self.algo == "ars":
+            linears = [m for m in self.model.policy.action_net if isinstance(m, torch.nn.Linear)]
+            layers = [(m.weight.detach().double(), m.bias.detach().double()) for m in linears]
+            if self.obs_norm is not None:
+                # The policy sees (obs - mean) / std: fold it into the first layer, W' = W / std, b' = b - W' mean.
+                mean, std = (torch.as_tensor(a, dtype=torch.float64) for a in self.obs_norm)
+                w, b = layers[0]
+                w = w / std
+                layers[0] = (w, b - w @ mean)
+            return [(w.float(), b.float()) for w, b in layers]
         actor = self.model.policy.actor
         if self.algo == "sac":
             linears = [m for m in actor.latent_pi if isinstance(m, torch.nn.Linear)] + [actor.mu]
@@ -132,6 +146,19 @@ def _checkpoint_path(path: Path, checkpoint: str | None) -> Path:
     raise FileNotFoundError(
         f"no checkpoint {checkpoint!r} in {path}; available: {', '.join(names) if names else 'none'}"
     )
+
+
+def checkpoints(path: str | Path) -> list[tuple[int, str]]:
+    """The run's saved checkpoints as ``(environment steps, name)``, ascending (``[(2000, "step_2000"), ...]``).
+
+    Names are what :func:`load_run` and ``--checkpoint`` take; files not named ``step_<N>.zip`` are ignored.
+    """
+    out = []
+    for p in (Path(path) / CHECKPOINT_DIR).glob("step_*.zip"):
+        tail = p.stem.removeprefix("step_")
+        if tail.isdigit():
+            out.append((int(tail), p.stem))
+    return sorted(out)
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -211,15 +238,25 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline = bool(cfg.get("baseline", False))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"corrupt run config in {path}: {e}") from None
+    obs_norm = None
     if algo == "sac":
         from stable_baselines3 import SAC as Algo
+    elif algo == "ars":
+        import numpy as np
+        from sb3_contrib import ARS as Algo  # type: ignore[assignment]
+
+        norm_file = model_file.with_name(model_file.stem + OBS_NORM_SUFFIX)
+        if not norm_file.is_file():
+            raise FileNotFoundError(f"ARS run {path} has no observation normaliser {norm_file.name}: train it again")
+        with np.load(norm_file) as z:
+            obs_norm = (z["mean"], np.sqrt(z["var"] + float(z["epsilon"])))
     elif algo == "ddpg":
         from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
     else:
         raise ValueError(f"corrupt run config in {path}: unknown algo {algo!r}")
     # Inference only: a one-slot replay buffer (plain Dict buffer for HER runs, which SB3 could not set up
     # without an env) instead of allocating the training capacity.
-    custom: dict[str, Any] = {"buffer_size": 1}
+    custom: dict[str, Any] = {"buffer_size": 1} if algo != "ars" else {}
     if spec.goal_conditioned:
         from stable_baselines3.common.buffers import DictReplayBuffer
 
@@ -239,6 +276,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         timesteps=int(model.num_timesteps),
         baseline=baseline,
         model=model,
+        obs_norm=obs_norm,
     )
 
 

@@ -2,7 +2,12 @@
 
 SAC for locomotion and Pendulum, DDPG + HER for goal-conditioned Fetch tasks. ``n_envs`` parallel environments;
 environment ``i`` acts with architecture ``i`` of the meta batch; one gradient update per environment transition.
-``baseline=True`` trains SB3's plain ``[256, 256]`` actor with the same hyperparameters instead.
+
+Baselines, runs that evaluate / report / search / export read like any other (a one-architecture space):
+``baseline=True`` trains SB3's plain ``[256, 256]`` actor with the same hyperparameters instead; ``arch=(8, 4, 4, 4)``
+trains that one small MLP with plain SB3 (the paper's "Off-Policy RL" column); ``algo="ars"`` trains a linear policy
+(or ``arch``) with sb3-contrib's Augmented Random Search on normalised observations, the normalisation saved beside
+every checkpoint and folded into the exported weights.
 
 Fields left ``None`` in :class:`TrainConfig` take per-environment defaults (:data:`ENV_DEFAULTS`, the authors'
 settings where they exist, REFERENCE.md); :func:`resolve` fills them and the resolved config is what ``config.json``
@@ -21,7 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import SAMPLINGS, ArchSpace
+from ghp.arch import SAMPLINGS, Arch, ArchSpace
 from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.run import (
@@ -30,11 +35,15 @@ from ghp.run import (
     CONFIG_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
+    OBS_NORM_SUFFIX,
     is_ghp_run,
     read_config,
 )
 
-ALGOS: tuple[str, ...] = ("sac", "ddpg")
+ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
+_ARS_CLIP_OBS = 1e8
+"""VecNormalize's observation clip for ARS, high enough never to act, so that folding the normalisation into the
+first layer is exact."""
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 REPLAY_FILE = "replay_buffer.pkl"
@@ -63,6 +72,8 @@ _DDPG_HER: dict[str, Any] = dict(
     ent_coef="auto",
     resample_every=4,
 )
+_ARS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, resample_every=1)
+"""ARS (RL Zoo's small-task settings): step size 0.02; no random steps, no hypernetwork."""
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": {
         **_SAC_LOCOMOTION,
@@ -97,6 +108,24 @@ def env_defaults(env_id: str) -> dict[str, Any]:
     return {"gradient_steps": -1, **(_DDPG_HER if is_goal_env_id(env_id) else _SAC_LOCOMOTION)}
 
 
+def parse_fixed_arch(text: str) -> tuple[int, ...]:
+    """``--arch``: hidden widths like ``8-4-4-4`` (``64`` or ``64-``: one layer; ``linear``: none)."""
+    from ghp.arch import parse_arch
+
+    t = text.strip()
+    if t.lower() in ("linear", "()", ""):
+        return ()
+    try:
+        return parse_arch(t.rstrip("-")).hidden
+    except ValueError:
+        raise ValueError(f"--arch wants hidden widths like 8-4-4-4 (or 'linear'), got {text!r}") from None
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    """``--freeze``: comma-separated hypernetwork parts (checked by :class:`HypernetConfig`)."""
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
@@ -111,7 +140,8 @@ class TrainConfig:
     """Keyword arguments for ``gym.make``, e.g. ``--env-kwargs 'nominal=true start_tilt_deg=10'`` (repeatable);
     recorded in the run and used by every stage that rebuilds the environment (evaluate, export)."""
     algo: str | None = field(default=None, metadata={"choices": ALGOS})
-    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family."""
+    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family; ``ars``: a linear policy (or
+    ``arch``) trained by sb3-contrib's Augmented Random Search on normalised observations (a baseline)."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
     n_envs: int = 8
@@ -122,6 +152,13 @@ class TrainConfig:
     """Run directory."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
+    arch: tuple[int, ...] | None = field(default=None, metadata={"parse": parse_fixed_arch})
+    """Train this one architecture (hidden widths) with plain SB3 instead of the hypernetwork (implies a baseline
+    run; ``--baseline`` is ``(256, 256)``, ``--algo ars`` defaults to ``()``, the linear policy)."""
+    ars_n_delta: int = 8
+    """ARS: random directions per update (each evaluated with + and -)."""
+    ars_delta_std: float = 0.05
+    """ARS: standard deviation of the parameter perturbations."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
@@ -132,6 +169,9 @@ class TrainConfig:
     """Hypernetwork embedding width."""
     rank: int = 16
     """Rank of the factorised decoder."""
+    freeze: tuple[str, ...] = field(default=(), metadata={"parse": parse_parts, "show_default": "none"})
+    """Hypernetwork parts kept at their initialisation (``encoder``, ``message``, ``update``, ``decoder``, ``bias``):
+    left out of the optimizer and of the backward pass (Snowflake trains only the GNN's update function)."""
     learning_starts: int | None = None
     """Random-action environment steps before the first update."""
     batch_size: int = 256
@@ -178,11 +218,19 @@ class TrainConfig:
     device: str = field(default="auto", metadata={"choices": DEVICES})
     """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
     emit on the CPU."""
+    eval_every: int = 5000
+    """Deterministic evaluation of ``eval_archs`` fixed architectures every this many environment steps, logged to
+    TensorBoard (``eval/*``), ``RUN/eval.jsonl`` and the progress callback (0 disables)."""
+    eval_archs: int = 4
+    """Architectures of that evaluation: evenly spread over the space sorted by parameter count (both ends in)."""
+    eval_episodes: int = 2
+    """Episodes per architecture of that evaluation (fixed starts: the same at every evaluation)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         d = asdict(self)
-        d["widths"], d["depths"] = list(self.widths), list(self.depths)
+        d["widths"], d["depths"], d["freeze"] = list(self.widths), list(self.depths), list(self.freeze)
+        d["arch"] = None if self.arch is None else list(self.arch)
         d["env_kwargs"] = dict(self.env_kwargs)
         return d
 
@@ -191,19 +239,21 @@ class TrainConfig:
         """Inverse of :meth:`to_dict` (unknown keys are refused)."""
         d = dict(d)
         d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
+        d["freeze"] = tuple(d.get("freeze", ()))
+        d["arch"] = None if d.get("arch") is None else tuple(d["arch"])
         return cls(**d)
 
     @property
     def space(self) -> ArchSpace:
-        """The architecture space (a baseline run's is the single ``[256, 256]`` actor)."""
+        """The architecture space (a baseline run's is its single architecture, ``[256, 256]`` by default)."""
         if self.baseline:
-            return ArchSpace(widths=BASELINE_ARCH.hidden[:1], depths=(BASELINE_ARCH.depth,))
+            return ArchSpace.single(Arch(self.arch) if self.arch is not None else BASELINE_ARCH)
         return ArchSpace(widths=self.widths, depths=self.depths)
 
     @property
     def hypernet(self) -> HypernetConfig:
         """The hypernetwork's configuration."""
-        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank)
+        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank, freeze=self.freeze)
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
@@ -213,11 +263,25 @@ def resolve(config: TrainConfig) -> TrainConfig:
         ValueError: a value out of range, with what to give instead.
     """
     d = env_defaults(config.env_id)
+    if config.algo == "ars":
+        d |= _ARS
     updates = {k: v for k, v in d.items() if getattr(config, k) is None}
     c = dataclasses.replace(config, **updates)
+    if c.algo == "ars" and c.arch is None:
+        c = dataclasses.replace(c, arch=())
+    if c.arch is not None or c.baseline:
+        c = dataclasses.replace(c, baseline=True, arch=tuple(c.arch if c.arch is not None else BASELINE_ARCH.hidden))
+        if any(w < 1 for w in c.arch):  # type: ignore[union-attr]
+            raise ValueError(f"--arch widths must be positive, got {list(c.arch)}")  # type: ignore[arg-type]
     if c.out is None:
-        name = c.env_id.split(":")[-1] + f"-{c.algo}" + ("-baseline" if c.baseline else "")
-        c = dataclasses.replace(c, out=str(Path("runs") / name))
+        tag = ""
+        if c.baseline and c.arch != BASELINE_ARCH.hidden:
+            tag = "-arch" + (Arch(c.arch).key if c.arch else "linear")  # type: ignore[arg-type]
+        elif c.baseline and c.algo != "ars":
+            tag = "-baseline"
+        c = dataclasses.replace(c, out=str(Path("runs") / (c.env_id.split(":")[-1] + f"-{c.algo}{tag}")))
+    if c.algo == "ars" and is_goal_env_id(c.env_id):
+        raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
     if c.algo not in ALGOS:
         raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
     if c.n_envs < 1:
@@ -240,6 +304,10 @@ def resolve(config: TrainConfig) -> TrainConfig:
         ("--hidden", c.hidden, 1),
         ("--rank", c.rank, 1),
         ("--her-goals", c.her_goals, 1),
+        ("--eval-every", c.eval_every, 0),
+        ("--eval-archs", c.eval_archs, 1),
+        ("--eval-episodes", c.eval_episodes, 1),
+        ("--ars-n-delta", c.ars_n_delta, 1),
     ):
         if value is None or value < low:
             raise ValueError(f"{name} must be at least {low}, got {value}")
@@ -272,7 +340,45 @@ def _ent_coef(text: str | None) -> str | float:
 
 
 ProgressFn = Callable[[dict[str, Any]], None]
-"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``."""
+"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
+``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first)."""
+
+EVAL_LOG = "eval.jsonl"
+"""One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
+
+
+def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arch]:
+    """The periodic evaluation's fixed architectures: ``n`` evenly spaced in the space sorted by parameter count."""
+    import numpy as np
+
+    from ghp.counting import deploy_params
+
+    ordered = sorted(space.archs, key=lambda a: (deploy_params(a, obs_dim, act_dim), a.depth, a.hidden))
+    idx = np.unique(np.linspace(0, len(ordered) - 1, min(n, len(ordered))).round().astype(int))
+    return [ordered[i] for i in idx]
+
+
+def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> dict[str, Any]:
+    """Roll out ``archs`` of ``source`` (an :class:`ghp.evaluate.EvalSource`) deterministically, in this process.
+
+    Returns ``step``, ``mean`` and ``best`` return, ``success`` (mean success rate, goal tasks; else None) and
+    ``archs`` (key -> mean return).
+    """
+    from ghp.evaluate import EvalConfig, evaluate
+
+    _, recs = evaluate(source, archs, EvalConfig(episodes=episodes, seed=seed, in_process=True, envs_per_worker=1))
+    rets = {r.arch.key: r.mean_return for r in recs}
+    succ = [r.success_rate for r in recs if r.success_rate is not None]
+    return {
+        "step": int(source.timesteps),
+        "mean": sum(rets.values()) / len(rets),
+        "best": max(rets.values()),
+        "success": sum(succ) / len(succ) if succ else None,
+        "archs": rets,
+        "success_by_arch": {r.arch.key: r.success_rate for r in recs} if succ else None,
+    }
+
+
 NoticeFn = Callable[[str], None]
 """Receives one-line notices for the user (what a resume changed, a missing replay buffer)."""
 
@@ -364,9 +470,13 @@ def _make_vec_env(c: TrainConfig) -> Any:
         return Monitor(make_env(env_id, **kwargs))
 
     fns = [factory for _ in range(c.n_envs)]
-    if c.vec_env == "subproc" and c.n_envs > 1:
-        return SubprocVecEnv(fns)
-    return DummyVecEnv(fns)
+    venv = SubprocVecEnv(fns) if c.vec_env == "subproc" and c.n_envs > 1 else DummyVecEnv(fns)
+    if c.algo == "ars":
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        # ARS's observation normalisation (Mania et al., V2), no reward normalisation.
+        return VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=_ARS_CLIP_OBS)
+    return venv
 
 
 def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
@@ -377,6 +487,23 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     from ghp.policies import GHPSACPolicy, GHPTD3Policy, GoalExtractor
 
     assert c.lr is not None and c.actor_lr is not None and c.steps is not None
+    if c.algo == "ars":
+        from sb3_contrib import ARS
+
+        # MlpPolicy with no hidden layer is linear + tanh, scaled to the action bounds: exactly ghp's deployed
+        # form (ARSLinearPolicy clips instead and does not save its bias / squash flags).
+        return ARS(
+            "MlpPolicy",
+            env,
+            n_delta=c.ars_n_delta,
+            delta_std=c.ars_delta_std,
+            learning_rate=c.lr,
+            policy_kwargs={"net_arch": list(c.arch or ())},
+            tensorboard_log=str(tb),
+            seed=c.seed,
+            device="cpu",
+            verbose=0,
+        )
     common: dict[str, Any] = dict(
         env=env,
         learning_rate=c.lr,
@@ -392,7 +519,8 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         device=c.device,
         verbose=0,
     )
-    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": list(BASELINE_ARCH.hidden), "qf": [256, 256]}}
+    pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
+    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": [256, 256]}}
     if spec.goal_conditioned:
         from stable_baselines3 import HerReplayBuffer
 
@@ -447,36 +575,69 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
 
 
 def _save(model: Any, out: Path, with_replay: bool) -> Path:
-    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer."""
+    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer (ARS: the normaliser)."""
     ckpt_dir = out / CHECKPOINT_DIR
     ckpt_dir.mkdir(exist_ok=True)
     ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
-    model.save(ckpt)
+    model.save(ckpt)  # ARS evaluates its candidates in a copy: its policy is always the mean
+    norm = model.get_vec_normalize_env()
+    if norm is not None:
+        import numpy as np
+
+        rms = norm.obs_rms
+        np.savez(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, mean=rms.mean, var=rms.var, epsilon=norm.epsilon)
+        shutil.copyfile(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, out / ("model" + OBS_NORM_SUFFIX))
+        if with_replay:
+            norm.save(str(ckpt_dir / "vecnormalize.pkl"))
     shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
     (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
-    if with_replay:
+    if with_replay and hasattr(model, "save_replay_buffer"):
         model.save_replay_buffer(ckpt_dir / REPLAY_FILE)
     return ckpt
 
 
-def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None) -> Any:
+def _callback(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str, total: int, progress: ProgressFn | None) -> Any:
     import numpy as np
     from stable_baselines3.common.callbacks import BaseCallback
 
+    from ghp.run import Run
+
+    archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
+
     class _Callback(BaseCallback):
-        """Periodic checkpoints and progress reports."""
+        """Periodic checkpoints, periodic evaluations and progress reports."""
 
         def _on_training_start(self) -> None:
             self._t0 = time.perf_counter()
             self._s0 = self.model.num_timesteps
             self._last_report = 0.0
             self._last_ckpt = self.model.num_timesteps
+            self._last_eval = self.model.num_timesteps
+            self._eval: dict[str, Any] | None = None
+
+        def _evaluate(self, n: int) -> None:
+            norm: Any = self.model.get_vec_normalize_env()
+            obs_norm = None if norm is None else (norm.obs_rms.mean, np.sqrt(norm.obs_rms.var + norm.epsilon))
+            source = Run(out, run_id, spec, c.space, str(c.algo), {}, n, c.baseline, self.model, obs_norm)
+            ev = periodic_eval(source, archs, c.eval_episodes, c.seed)
+            self._eval = ev
+            self.logger.record("eval/mean_return", ev["mean"])
+            self.logger.record("eval/best_return", ev["best"])
+            if ev["success"] is not None:
+                self.logger.record("eval/success_rate", ev["success"])
+            for key, ret in ev["archs"].items():
+                self.logger.record(f"eval/return_{key}", ret)
+            with open(out / EVAL_LOG, "a") as f:
+                f.write(json.dumps(ev) + "\n")
 
         def _on_step(self) -> bool:
             n = self.model.num_timesteps
             if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
                 _save(self.model, out, with_replay=False)
                 self._last_ckpt = n
+            if c.eval_every and n - self._last_eval >= c.eval_every:
+                self._evaluate(n)
+                self._last_eval = n
             now = time.perf_counter()
             if progress is not None and (now - self._last_report > 0.5 or n >= total):
                 self._last_report = now
@@ -491,6 +652,7 @@ def _callback(out: Path, c: TrainConfig, total: int, progress: ProgressFn | None
                         "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
                         "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                         "success_rate": float(np.mean(succ)) if succ else None,
+                        "eval": self._eval,
                     }
                 )
             return True
@@ -559,7 +721,7 @@ def train(
             if remaining > 0:
                 model.learn(
                     total_timesteps=remaining,
-                    callback=_callback(out, c, c.steps, progress),
+                    callback=_callback(out, c, spec, run_id, c.steps, progress),
                     reset_num_timesteps=not resuming,
                     tb_log_name="run",
                 )
@@ -587,6 +749,17 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
     import ghp.policies  # noqa: F401
     from ghp.replay import resize_replay_buffer
 
+    if c.algo == "ars":
+        import torch
+        from sb3_contrib import ARS
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        stats = out / CHECKPOINT_DIR / "vecnormalize.pkl"
+        if stats.is_file():
+            env = VecNormalize.load(str(stats), env.venv)
+        ars: Any = ARS.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+        ars.weights = torch.nn.utils.parameters_to_vector(ars.policy.parameters()).detach()  # not restored by load
+        return ars
     algo = SAC if c.algo == "sac" else DDPG
     capacity = buffer_capacity(c)
     # Settings that may change on resume (RESUME_APPLIED) replace the saved ones before the model is set up.

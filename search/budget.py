@@ -68,6 +68,13 @@ class Candidate:
     std_return: float | None = None
     success_rate: float | None = None
     """Goal tasks only."""
+    checkpoint_step: int | None = None
+    """Environment steps of the checkpoint the measurement comes from (None: not evaluated)."""
+
+    @property
+    def checkpoint(self) -> str | None:
+        """Name of that checkpoint (``step_<N>``), what ``load_run`` and ``--checkpoint`` take."""
+        return None if self.checkpoint_step is None else f"step_{self.checkpoint_step}"
 
     def to_dict(self, measured: bool = False) -> dict[str, Any]:
         """JSON-friendly form; ``arch`` is a list of hidden widths; ``measured`` adds the evaluation fields."""
@@ -80,6 +87,7 @@ class Candidate:
         }
         if measured:
             d |= {"mean_return": self.mean_return, "std_return": self.std_return, "success_rate": self.success_rate}
+            d["checkpoint_step"] = self.checkpoint_step
         return d | {"largest": self.largest}
 
 
@@ -183,8 +191,11 @@ def rank_space(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
     return Ranking(tuple(cands), "capacity", budget, len(space))
 
 
-def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
+def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: str | None = None) -> Ranking:
     """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
+
+    ``checkpoint``: whose measurements to use: None (the latest evaluated checkpoint), ``best`` (each
+    architecture's best evaluated checkpoint: ``Candidate.checkpoint`` says which), or a name (``step_20000``).
 
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
     by capacity), ``capacity`` (lossless memory dimension), ``size`` (largest first: the naive choice), ``auto``
@@ -194,7 +205,7 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
         ValueError: unknown order, nothing fits, ``by="return"`` without results, or a results file that is not
             this run's.
     """
-    from ghp.results import read_records, records_by_key
+    from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key
     from ghp.run import run_facts
 
     if by not in RANK_BY:
@@ -203,9 +214,26 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto") -> Ranking:
 
     run_id, spec, space = run_facts(run_dir)
     cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
-    recs = records_by_key(read_records(run_dir, run_id))
+    if checkpoint is None:
+        recs = records_by_key(read_records(run_dir, run_id))
+    else:
+        by_step = read_progress(run_dir, run_id)
+        if checkpoint == "best":
+            recs = best_over_checkpoints(by_step)
+        else:
+            step = checkpoint.removeprefix("step_").removesuffix(".zip")
+            if not step.isdigit() or int(step) not in by_step:
+                done = ", ".join(f"step_{s}" for s in by_step) or "none"
+                raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
+            recs = records_by_key(by_step[int(step)])
     ranked = [
-        replace(c, mean_return=r.mean_return, std_return=r.std_return, success_rate=r.success_rate)
+        replace(
+            c,
+            mean_return=r.mean_return,
+            std_return=r.std_return,
+            success_rate=r.success_rate,
+            checkpoint_step=r.setting.checkpoint_step,
+        )
         if (r := recs.get(c.arch.key)) is not None
         else c
         for c in cands

@@ -20,7 +20,7 @@ from ghp.tune import TuneConfig
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet"}),
-    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy"}),
+    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints"}),
     (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint", "policy"}),
     (tune, TuneConfig, {"run_dir", "fresh"}),
 ]

@@ -1,0 +1,151 @@
+"""Rerunnable reproduction of the paper's Table I shape: ghp against the baselines a user would try instead.
+
+For each task and seed, four runs at equal environment steps (``ghp train``; every run keeps its checkpoints):
+
+- ``ghp``: the graph hypernetwork (all architectures of the space, default settings);
+- ``base``: SB3's ``[256, 256]`` actor, same settings (``--baseline``);
+- ``small``: one small MLP trained with plain SB3 (``--arch``, default ``8-4-4-4``);
+- ``ars``: a linear policy trained with ARS (``--algo ars``; not for goal-conditioned tasks).
+
+Then every checkpoint of every run is evaluated (``ghp evaluate --checkpoints all``; ``--archs`` of the ghp space,
+the same sample and starts at every checkpoint), and the table row of each run at its last checkpoint is written:
+for ghp the max / 90% / 80% architectures (``ghp report --json``), for the baselines their one architecture.
+Progress plots (``ghp report --progress``) go beside the results. Results: ``OUT/results.json``,
+``OUT/results.csv`` and the plots, ``OUT/runs/`` holds the runs (delete it once you have the table). Wall times of
+every stage are recorded. Completed runs and evaluations are skipped when the script is run again (resumable).
+
+Usage::
+
+    python benchmarks/reproduce.py --tasks Pendulum-v1 --steps 6000 --seeds 0          # minutes on 2 cores
+    python benchmarks/reproduce.py --tasks Pendulum-v1,FetchReach-v4 --steps 20000 --seeds 0,1 --out docs/results/repro
+    python benchmarks/reproduce.py --tasks Hopper-v5 --steps 100000 --methods ghp,base   # hours on 2 cores
+
+Budgets (``--steps``, ``--archs``, ``--episodes``, ``--checkpoint-every``) are options; the defaults are small so
+that a first run finishes on a laptop. Say the budget when you cite a number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+METHODS = ("ghp", "base", "small", "ars")
+GOAL_PREFIX = "Fetch"
+
+
+def ghp(*args: str) -> str:
+    """Run the ghp CLI of this checkout; returns its stdout (raises on failure, with its stderr)."""
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-c", "from cli.main import main; main()", *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ghp {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+    return proc.stdout
+
+
+def train_args(method: str, task: str, steps: int, seed: int, out: Path, a: argparse.Namespace) -> list[str]:
+    """``ghp train`` arguments of one run."""
+    args = ["train", "--env", task, "--steps", str(steps), "--seed", str(seed), "--out", str(out), "--quiet"]
+    args += ["--checkpoint-every", str(a.checkpoint_every), "--eval-every", "0"]
+    if method == "base":
+        args.append("--baseline")
+    elif method == "small":
+        args += ["--arch", a.small]
+    elif method == "ars":
+        args += ["--algo", "ars", "--steps", str(steps * a.ars_factor)]
+    return args
+
+
+def run_one(method: str, task: str, seed: int, a: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Train (unless done), evaluate every checkpoint, and read the table row of one run."""
+    out = root / "runs" / f"{task}-{method}-s{seed}"
+    row: dict[str, Any] = {"task": task, "method": method, "seed": seed, "run": str(out)}
+    timing: dict[str, float] = {}
+    t0 = time.perf_counter()
+    # A finished run resumes to nothing; an interrupted one continues; a folder without a model starts afresh.
+    resume = ["--resume"] if (out / "model.zip").is_file() else ["--force"] if out.exists() else []
+    ghp(*train_args(method, task, a.steps, seed, out, a), *resume)
+    timing["train_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    archs = ["--archs", str(a.archs)] if method == "ghp" else []
+    ghp(
+        "evaluate", str(out), "--episodes", str(a.episodes), "--checkpoints", "all", "--workers", str(a.workers), *archs
+    )
+    timing["evaluate_s"] = time.perf_counter() - t0
+    metric = "success" if task.startswith(GOAL_PREFIX) else "return"
+    rep = json.loads(ghp("report", str(out), "--json", "--no-plots", "--metric", metric))
+    row.update(timing)
+    row["step"] = rep["setting"]["checkpoint_step"]
+    row["metric"] = metric
+    for s in rep["selection"]:
+        value = s["success_rate"] if metric == "success" else s["mean_return"]
+        row[s["label"]] = {"arch": s["key"], "params": s["params"], "value": value, "mean_return": s["mean_return"]}
+    plots = root / "plots" / out.name
+    plots.mkdir(parents=True, exist_ok=True)
+    prog = json.loads(ghp("report", str(out), "--progress", "--json", "--metric", metric, "--out", str(plots)))
+    row["progress"] = [{"step": p["step"], "best": p["best"], "mean": p["mean"]} for p in prog["points"]]
+    return row
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", default="Pendulum-v1", help="comma-separated gymnasium ids")
+    p.add_argument("--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}")
+    p.add_argument("--steps", type=int, default=6000, help="environment steps per run")
+    p.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    p.add_argument("--archs", type=int, default=100, help="architectures of the ghp space to evaluate (a sample)")
+    p.add_argument("--episodes", type=int, default=5, help="evaluation episodes per architecture")
+    p.add_argument("--checkpoint-every", type=int, default=2000, help="environment steps between checkpoints")
+    p.add_argument("--small", default="8-4-4-4", help="the small architecture trained with plain SB3")
+    p.add_argument("--ars-factor", type=int, default=1, help="ARS gets this many times --steps (it is cheap per step)")
+    p.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
+    p.add_argument("--out", default="docs/results/reproduce", help="where results.json / .csv and plots go")
+    a = p.parse_args()
+    root = Path(a.out)
+    root.mkdir(parents=True, exist_ok=True)
+    methods = [m for m in a.methods.split(",") if m]
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        p.error(f"unknown method {bad[0]!r}: choose from {', '.join(METHODS)}")
+    rows: list[dict[str, Any]] = []
+    results = root / "results.json"
+    for task in [t for t in a.tasks.split(",") if t]:
+        for seed in [int(s) for s in a.seeds.split(",") if s]:
+            for m in methods:
+                if m == "ars" and task.startswith(GOAL_PREFIX):
+                    print(f"{task} {m}: skipped (ARS takes plain observations)", flush=True)
+                    continue
+                t0 = time.perf_counter()
+                row = run_one(m, task, seed, a, root)
+                rows.append(row)
+                results.write_text(json.dumps({"args": vars(a), "rows": rows}, indent=1) + "\n")
+                best = row.get("max", {})
+                print(
+                    f"{task} seed {seed} {m}: max {best.get('arch')} ({best.get('params')} p) {best.get('value')}, "
+                    f"90% {row.get('90%', {}).get('arch')} ({row.get('90%', {}).get('params')} p), "
+                    f"{time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
+    with open(root / "results.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["task", "method", "seed", "step", "metric", "label", "arch", "params", "value", "train_s", "eval_s"]
+        )
+        for r in rows:
+            for label in ("max", "90%", "80%"):
+                if label in r:
+                    s = r[label]
+                    w.writerow([r["task"], r["method"], r["seed"], r["step"], r["metric"], label, s["arch"],
+                                s["params"], s["value"], round(r["train_s"]), round(r["evaluate_s"])])  # fmt: skip
+    print(f"results: {results} and {root / 'results.csv'}")
+
+
+if __name__ == "__main__":
+    main()
