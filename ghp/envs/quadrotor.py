@@ -43,7 +43,7 @@ THRUST2TORQUE = 0.0069928948992470565
 INERTIA = (16.6e-6, 16.6e-6, 29.3e-6)
 """Diagonal inertia, kg m^2 (Foerster 2015, the identification Bitcraze's own simulation uses)."""
 MOTOR_TAU_UP = 0.055
-"""Rotor-speed time constant while speeding up, s (RLtools' l2f Crazyflie model, identified on the real drone)."""
+"""Rotor-speed time constant while speeding up, s (RLtools' l2f Crazyflie model)."""
 MOTOR_TAU_DOWN = 0.25
 """Rotor-speed time constant while slowing down, s (l2f: brushed motors coast down on propeller drag alone)."""
 GYRO_LIMIT = np.deg2rad(2000.0)
