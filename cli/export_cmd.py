@@ -56,10 +56,18 @@ def export(
       ghp export --policy runs/pendulum/tuned/16-16-es.npz --name tuned --out build/ --check
       ghp export --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --out build/ --check
       ghp export runs/pendulum --arch 16-16 --dtype codebook --colors 8 --out build/
+      ghp export runs/cf --best --max-params 2000 --target crazyflie --out build/cf --check \\
+          --firmware ../crazyflie-firmware
 
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
+
+    --target crazyflie writes a whole out-of-tree controller app (Makefile, app-config, Kbuild, src/NAME.h,
+    src/ghp_controller.c, README.md); --check then also builds it into the firmware (flash / RAM) and flies the
+    simulated Crazyflie with the generated C against torch (software in the loop).
     """
+    from rich.console import Console
+
     from export.api import ExportConfig, export_policy, policy_from_file, policy_from_run
 
     with user_errors():
@@ -83,14 +91,16 @@ def export(
             assert run is not None
             budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
             chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
+        status = "exporting"
+        if config.target == "crazyflie" and config.check:
+            status = "exporting and checking: host, Cortex-M4, the whole firmware build (minutes), software in the loop"
         try:
-            result = export_policy(
-                chosen.weights, config, chosen.env_id, chosen.source, codebook, env_kwargs=chosen.env_kwargs
-            )
+            with Console(stderr=True).status(status):
+                result = export_policy(
+                    chosen.weights, config, chosen.env_id, chosen.source, codebook, env_kwargs=chosen.env_kwargs
+                )
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
-
-    from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=True)
     w = chosen.weights

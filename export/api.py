@@ -31,10 +31,10 @@ __all__ = [
     "policy_from_run",
 ]
 
-TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy")
+TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy", "crazyflie")
 EXPORT_DTYPES: tuple[str, ...] = (*DTYPES, "codebook")
 """Storage types of an export: ``ghp.counting``'s, plus codebook (C targets)."""
-C_TARGETS: tuple[str, ...] = ("c-header", "c-source")
+C_TARGETS: tuple[str, ...] = ("c-header", "c-source", "crazyflie")
 CRAZYFLIE_FLASH = 1008 * 1024
 """Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
 
@@ -48,10 +48,11 @@ class ExportConfig:
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
     target: str = field(default="c-header", metadata={"choices": TARGETS})
-    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx) or numpy (NAME.npz)."""
+    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx), numpy (NAME.npz), or crazyflie (an
+    out-of-tree controller app for the Crazyflie firmware around src/NAME.h; Crazyflie runs only)."""
     dtype: str = field(default="float32", metadata={"choices": EXPORT_DTYPES})
     """float32, int8 (C targets: int8 weights, one float scale per output row, float biases/activations), or
-    codebook (C targets: packed colour indices, float colour values and biases; export/codebook.py)."""
+    codebook (c-header, c-source: packed colour indices, float colour values and biases; export/codebook.py)."""
     colors: int | None = None
     """codebook: colour an uncoloured policy with this many shared values (k-means; no ES: see ghp tune --colors)."""
     scope: str = field(default="layer", metadata={"choices": ("layer", "network")})
@@ -64,6 +65,13 @@ class ExportConfig:
     """Seed of the rollouts (or of the random vectors when no environment is known)."""
     qemu: bool = True
     """With check: also run the self-test on the emulated STM32F405."""
+    firmware: Path | None = None
+    """crazyflie + check: the crazyflie-firmware checkout to build the app into (else $CRAZYFLIE_FIRMWARE, else
+    ../shared/crazyflie-firmware next to the source tree; the build and SIL steps are skipped when none is found)."""
+    sil_episodes: int = field(default=10, metadata={"min": 1})
+    """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
+    jobs: int = field(default=2, metadata={"min": 1})
+    """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -71,7 +79,9 @@ class ExportConfig:
         if self.dtype not in EXPORT_DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(EXPORT_DTYPES)}")
         if self.dtype in ("int8", "codebook") and self.target not in C_TARGETS:
-            raise ValueError(f"--dtype {self.dtype} applies to the C targets only (c-header, c-source)")
+            raise ValueError(f"--dtype {self.dtype} applies to the C targets only (c-header, c-source, crazyflie)")
+        if self.dtype == "codebook" and self.target == "crazyflie":
+            raise ValueError("--target crazyflie takes --dtype float32 or int8")
         if self.colors is not None and self.dtype != "codebook":
             raise ValueError("--colors goes with --dtype codebook")
         if self.colors is not None and self.colors < 2:
@@ -79,6 +89,10 @@ class ExportConfig:
         check_name(self.name)
         if self.n_rollout < 1:
             raise ValueError("n_rollout must be at least 1")
+        if self.sil_episodes < 1 or self.jobs < 1:
+            raise ValueError("sil_episodes and jobs must be at least 1")
+        if self.firmware is not None and self.target != "crazyflie":
+            raise ValueError("--firmware goes with --target crazyflie")
 
 
 @dataclass
@@ -137,7 +151,8 @@ def export_policy(
         config: target, name, dtype, output directory, check.
         env_id: environment for the self-test rollouts (None: seeded random vectors).
         source: banner lines saying where the policy comes from (environment, run id, checkpoint).
-        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``) for the self-test rollouts.
+        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``) for the self-test rollouts (and,
+            for crazyflie, the software-in-the-loop flights).
         codebook: the policy's colouring (a ``ghp tune --colors`` policy) for ``dtype="codebook"``; without it,
             ``config.colors`` colours ``weights`` by k-means.
 
@@ -150,6 +165,10 @@ def export_policy(
     w = weights
     nbytes = cb.n_bytes if cb is not None else deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype)
     result = ExportResult([], w.arch.key, w.n_params, nbytes)
+    if config.target == "crazyflie":
+        from .crazyflie import export_crazyflie
+
+        return export_crazyflie(w, config, env_id, source, out, result, env_kwargs)
     if config.target == "numpy":
         from .npz import write_npz
 
@@ -205,11 +224,14 @@ def _export_c(
     result: ExportResult,
     cb: CodebookPolicy | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    obs_box: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> ExportResult:
     from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
-    from .vectors import test_vectors
+    from .vectors import clip_vectors, test_vectors
 
     tv = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs)
+    if obs_box is not None:
+        tv = clip_vectors(tv, *obs_box)
     torch_act = torch_actions(w, tv.obs)
     int8 = quantize_int8(w) if config.dtype == "int8" else None
     if int8 is not None:

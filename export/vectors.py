@@ -111,3 +111,21 @@ def test_vectors(
     rows.append(np.stack([np.frombuffer(k, np.float32) for k in unique]))
     names = [*names, *unique.values()]
     return TestVectors(np.concatenate(rows).astype(np.float32), tuple(names))
+
+
+def clip_vectors(tv: TestVectors, low: np.ndarray, high: np.ndarray) -> TestVectors:
+    """``tv`` clipped to ``[low, high]`` (a controller that clips its observation can only feed those), deduplicated.
+
+    A clipped vector keeps its label with ``(clipped)`` appended; one that becomes a copy of an earlier one is dropped.
+    """
+    clipped = np.clip(tv.obs, low, high).astype(np.float32)
+    seen: set[bytes] = set()
+    rows, labels = [], []
+    for row, old, label in zip(clipped, tv.obs, tv.labels, strict=True):
+        key = row.tobytes()
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(row)
+        labels.append(label if np.array_equal(row, old) else f"{label} (clipped)")
+    return TestVectors(np.stack(rows), tuple(labels))

@@ -1,0 +1,107 @@
+"""``ghp export --target crazyflie``: an out-of-tree controller app for the real Crazyflie firmware, and its checks.
+
+- :mod:`.layout`: the Crazyflie task's observation / action layout from :mod:`ghp.envs.crazyflie`, as C;
+- :mod:`.app`: the app folder (Makefile, app-config, Kbuild, ``src/ghp_controller.c``, README);
+- :mod:`.firmware`: building the app into the whole firmware (``make``), warnings and memory;
+- :mod:`.sil`: software in the loop, the generated C flying the simulated drone against torch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ghp.policy import PolicyWeights
+
+if TYPE_CHECKING:
+    from ..api import ExportConfig, ExportResult
+
+
+def export_crazyflie(
+    w: PolicyWeights,
+    config: ExportConfig,
+    env_id: str | None,
+    source: tuple[str, ...],
+    out: Path,
+    result: ExportResult,
+    env_kwargs: dict[str, Any] | None = None,
+) -> ExportResult:
+    """Write the app into ``out`` (``src/NAME.h`` through the c-header export); check it when ``config.check``.
+
+    The checks are the c-header's own (host gcc vs torch, Cortex-M4 compile, QEMU self-test), then
+    ``firmware`` (the whole firmware built with the app) and ``sil`` (software in the loop).
+
+    Raises:
+        ValueError: the policy does not come from a Crazyflie task, or ``--firmware`` is not a firmware tree.
+    """
+    from ..api import _export_c
+    from ..check import CheckReport
+    from .app import write_app
+    from .firmware import build_app, find_firmware, missing_build_tools
+    from .layout import task_layout
+
+    layout = task_layout()
+    if env_id not in layout.env_ids:
+        raise ValueError(
+            f"--target crazyflie needs a run trained on a Crazyflie task ({', '.join(layout.env_ids)}); "
+            f"this one is {env_id or 'of no known environment'}"
+        )
+    firmware, where = find_firmware(config.firmware) if config.check else (None, "")
+    (out / "src").mkdir(parents=True, exist_ok=True)
+    header = replace(config, out=out / "src", target="c-header", firmware=None)
+    # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
+    box = (layout.obs_low, layout.obs_high)
+    result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs=env_kwargs, obs_box=box)
+    result.files += write_app(out, w, layout, config.name, source)
+    if not config.check:
+        return result
+    report = result.check if result.check is not None else CheckReport()
+    result.check = report
+    if firmware is None:
+        report.add("firmware", "skipped", where)
+    elif missing_build_tools():
+        report.add("firmware", "skipped", f"missing {', '.join(missing_build_tools())}")
+    else:
+        build = build_app(out, firmware, jobs=config.jobs)
+        for kind, (used, total) in build.memory.items():
+            report.figures[f"firmware_{kind.lower()}_used"] = used
+            report.figures[f"firmware_{kind.lower()}_total"] = total
+        report.add("firmware", "ok" if build.ok else "failed", f"{build.detail} (firmware from {where})")
+        if not build.ok:
+            (out / "build").mkdir(exist_ok=True)
+            (out / "build" / "ghp_build.log").write_text(build.log, encoding="utf-8")
+    if firmware is None:
+        report.add("sil", "skipped", f"the host build needs the firmware's headers: {where}")
+    else:
+        _sil(w, layout, config, env_id, out, firmware, report, env_kwargs)
+    with open(out / "README.md", "a", encoding="utf-8", newline="\n") as f:
+        f.write("\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n")
+        for step in report.steps:
+            f.write(f"| {step.name} | {step.status} | {step.detail.replace('|', '/')} |\n")
+    return result
+
+
+def _sil(w, layout, config, env_id, out, firmware, report, env_kwargs):  # type: ignore[no-untyped-def]
+    from .sil import SilError, build_library, fly
+
+    with tempfile.TemporaryDirectory(prefix="ghp-sil-") as tmp:
+        try:
+            lib, _warnings = build_library(out, firmware, config.name, Path(tmp) / "libghp_sil.so")
+            sil = fly(w, layout, lib, env_id, config.sil_episodes, config.seed, env_kwargs, config.dtype)
+        except SilError as e:
+            report.add("sil", "failed", str(e).splitlines()[0])
+            return
+    report.figures |= {
+        "sil_c_success": sum(sil.c_success) / len(sil.seeds),
+        "sil_torch_success": sum(sil.torch_success) / len(sil.seeds),
+        "sil_max_action_diff": sil.max_action_diff,
+        "sil_max_obs_diff": sil.max_obs_diff,
+        "sil_episodes": len(sil.seeds),
+    }
+    against = " (int8: against the int8 arithmetic's reference)" if config.dtype == "int8" else ""
+    report.add("sil", "ok" if sil.ok else "failed", sil.summary() + against)
+
+
+__all__ = ["export_crazyflie"]

@@ -1,0 +1,198 @@
+"""The Crazyflie task's observation and action layout, read from the environment module, turned into C.
+
+Nothing here repeats a number of the environment by hand: block order and sizes, clip bounds, the policy period,
+the action-to-force mapping and the initial previous action all come from the constants of
+:mod:`ghp.envs.crazyflie`. What this module knows is what each block *means* in the firmware's terms (which
+``state_t`` / ``sensorData_t`` field, which unit conversion); a block it does not know is refused, so a change of
+the environment cannot silently produce a wrong controller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+FIRMWARE_RATES_HZ: tuple[int, ...] = (1000, 500, 250, 100, 50, 25)
+"""The rates ``RATE_DO_EXECUTE`` accepts (``stabilizer_types.h``: "Do NOT use an arbitrary number")."""
+STABILIZER_HZ = 1000
+"""The stabilizer loop that calls the controller (``RATE_MAIN_LOOP``)."""
+
+
+@dataclass(frozen=True)
+class ObsBlock:
+    """A contiguous slice of the observation."""
+
+    name: str
+    """What it is (a key of :data:`C_BLOCKS`)."""
+    start: int
+    """First index."""
+    size: int
+    """Number of entries."""
+
+
+@dataclass(frozen=True, eq=False)
+class TaskLayout:
+    """What the controller must reproduce of the training environment."""
+
+    module: str
+    """The environment module the constants come from."""
+    blocks: tuple[ObsBlock, ...]
+    """The observation, block by block, in order."""
+    obs_low: np.ndarray
+    """float32 clip bound below, per entry (``-inf``: none)."""
+    obs_high: np.ndarray
+    """float32 clip bound above, per entry."""
+    act_dim: int
+    """Action size (one per motor, M1..M4)."""
+    policy_hz: int
+    """Policy rate (1 / the environment's control period)."""
+    force_offset: float
+    """``normalizedForces = (a + force_offset) * force_scale``, clamped to [0, 1]."""
+    force_scale: float
+    """See :attr:`force_offset`."""
+    initial_prev_action: np.ndarray
+    """float32 previous-action entries of a freshly reset episode (the controller's value at takeover)."""
+    deg2rad: float
+    """Gyro conversion (the firmware's gyro is in deg/s)."""
+    observation: Callable[..., np.ndarray]
+    """The environment's own observation from firmware-unit quantities (the SIL's reference)."""
+    env_ids: tuple[str, ...]
+    """Environment ids that are this task."""
+
+    @property
+    def obs_dim(self) -> int:
+        """Observation size."""
+        return int(self.obs_low.shape[0])
+
+
+def _env_module() -> Any:
+    try:
+        from ghp.envs import crazyflie
+    except ImportError as e:
+        raise ValueError(f"this ghp has no Crazyflie environment (ghp.envs.crazyflie: {e})") from e
+    return crazyflie
+
+
+def _force_map(m: Any) -> tuple[float, float]:
+    """``(offset, scale)`` of the environment's action-to-force map, checked to be ``(a + offset) * scale``."""
+    a = np.linspace(-1.0, 1.0, 9)
+    f = np.asarray(m.action_to_forces(a[:, None] * np.ones((1, 4))), np.float64)[:, 0]
+    scale = (f[-1] - f[0]) / 2.0
+    offset = f[4] / scale
+    if not np.allclose(f, (a + offset) * scale, rtol=0, atol=1e-12):
+        raise ValueError(f"{m.__name__}.action_to_forces is not affine: the export cannot map it to C")
+    return float(offset), float(scale)
+
+
+def task_layout() -> TaskLayout:
+    """The layout, from :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT``, ``OBS_CLIP``, ``POLICY_DT``, ...)."""
+    m = _env_module()
+    blocks = []
+    start = 0
+    for entry in m.OBS_LAYOUT:
+        name, offset, size = str(entry[0]), int(entry[1]), int(entry[2])
+        if offset != start:
+            raise ValueError(f"{m.__name__}.OBS_LAYOUT: block {name!r} starts at {offset}, expected {start}")
+        blocks.append(ObsBlock(name, offset, size))
+        start += size
+    clip = np.asarray(m.OBS_CLIP, np.float32)
+    if clip.shape != (start,) or start != int(m.OBS_DIM):
+        raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({start} entries)")
+    hz = round(1.0 / float(m.POLICY_DT))
+    if hz not in FIRMWARE_RATES_HZ or abs(1.0 / hz - float(m.POLICY_DT)) > 1e-9:
+        raise ValueError(f"policy period {m.POLICY_DT} s is not one of the firmware's rates {FIRMWARE_RATES_HZ} Hz")
+    force_offset, force_scale = _force_map(m)
+    prev = next((b for b in blocks if b.name == "previous_action"), None)
+    if prev is None:
+        raise ValueError(f"{m.__name__}.OBS_LAYOUT has no previous_action block")
+    obs0, _ = m.CrazyflieEnv().reset(seed=0)
+    initial = np.asarray(obs0, np.float32)[prev.start : prev.start + prev.size]
+    return TaskLayout(
+        module=m.__name__,
+        blocks=tuple(blocks),
+        obs_low=-clip,
+        obs_high=clip,
+        act_dim=int(m.ACT_DIM),
+        policy_hz=hz,
+        force_offset=force_offset,
+        force_scale=force_scale,
+        initial_prev_action=initial,
+        deg2rad=float(np.float32(np.pi / 180.0)),
+        observation=m.firmware_observation,
+        env_ids=tuple(m.ENV_IDS),
+    )
+
+
+def is_crazyflie_env(env_id: str) -> bool:
+    """True when ``env_id`` is one of the Crazyflie tasks (False when this ghp has none)."""
+    try:
+        return env_id in task_layout().env_ids
+    except ValueError:
+        return False
+
+
+# What each block is in the firmware's terms: C statements filling ghpObs[start + k].
+_QUAT = (
+    "    /* The environment normalises the quaternion before building the matrix (a zero one gives NaN: fault). */\n"
+    "    const float qn = sqrtf(state->attitudeQuaternion.x * state->attitudeQuaternion.x\n"
+    "                           + state->attitudeQuaternion.y * state->attitudeQuaternion.y\n"
+    "                           + state->attitudeQuaternion.z * state->attitudeQuaternion.z\n"
+    "                           + state->attitudeQuaternion.w * state->attitudeQuaternion.w);\n"
+    "    const float qx = state->attitudeQuaternion.x / qn;\n"
+    "    const float qy = state->attitudeQuaternion.y / qn;\n"
+    "    const float qz = state->attitudeQuaternion.z / qn;\n"
+    "    const float qw = state->attitudeQuaternion.w / qn;\n"
+)
+_ROTATION = (
+    "1.0f - 2.0f * (qy * qy + qz * qz)",
+    "2.0f * (qx * qy - qz * qw)",
+    "2.0f * (qx * qz + qy * qw)",
+    "2.0f * (qx * qy + qz * qw)",
+    "1.0f - 2.0f * (qx * qx + qz * qz)",
+    "2.0f * (qy * qz - qx * qw)",
+    "2.0f * (qx * qz - qy * qw)",
+    "2.0f * (qy * qz + qx * qw)",
+    "1.0f - 2.0f * (qx * qx + qy * qy)",
+)
+C_BLOCKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "position_error": (
+        "position error p - p_target, world frame, m (state->position, the target)",
+        ("state->position.x - target[0]", "state->position.y - target[1]", "state->position.z - target[2]"),
+    ),
+    "rotation": (
+        "rotation matrix body to world, row-major, from state->attitudeQuaternion (q0..q3 alias x, y, z, w)",
+        _ROTATION,
+    ),
+    "velocity": (
+        "linear velocity, world frame, m/s (state->velocity)",
+        ("state->velocity.x", "state->velocity.y", "state->velocity.z"),
+    ),
+    "angular_velocity": (
+        "angular velocity, body frame, rad/s (sensors->gyro is in deg/s)",
+        ("sensors->gyro.x * GHP_DEG2RAD", "sensors->gyro.y * GHP_DEG2RAD", "sensors->gyro.z * GHP_DEG2RAD"),
+    ),
+    "previous_action": ("previous action of the policy, in [-1, 1]", tuple(f"ghpPrevAction[{k}]" for k in range(4))),
+}
+"""Per block: a comment and one C expression per entry."""
+
+
+def observation_c(layout: TaskLayout) -> str:
+    """The body of ``ghpObservation``: one assignment per observation entry."""
+    lines = [_QUAT] if any(b.name == "rotation" for b in layout.blocks) else []
+    for b in layout.blocks:
+        if b.name not in C_BLOCKS:
+            raise ValueError(f"observation block {b.name!r} of {layout.module} has no firmware mapping in ghp's export")
+        comment, exprs = C_BLOCKS[b.name]
+        if len(exprs) != b.size:
+            raise ValueError(f"observation block {b.name!r} has {b.size} entries; the export maps {len(exprs)}")
+        lines.append(f"    /* [{b.start}..{b.start + b.size - 1}] {comment} */\n")
+        lines += [f"    ghpObs[{b.start + k}] = {e};\n" for k, e in enumerate(exprs)]
+    return "".join(lines).rstrip("\n")
+
+
+def log_names(layout: TaskLayout) -> list[str]:
+    """LOG variable names of the observation entries (``obs0`` ...)."""
+    return [f"obs{i}" for i in range(layout.obs_dim)]

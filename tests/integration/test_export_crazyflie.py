@@ -1,0 +1,199 @@
+"""``ghp export --target crazyflie``: the generated app flies the simulated drone (software in the loop) exactly as
+torch does, a wrong mapping is caught, and the app builds into the real firmware.
+
+The firmware is found as ``--firmware`` / ``$CRAZYFLIE_FIRMWARE`` / ``../shared/crazyflie-firmware`` (next to the
+repository, where CI keeps it); without it, or without the ARM toolchain, the tests that need it are skipped.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from export.api import ExportConfig, export_policy
+from export.crazyflie.firmware import build_app, find_firmware, missing_build_tools
+from export.crazyflie.layout import task_layout
+from export.crazyflie.sil import ACTION_TOL, OBS_TOL, build_library, fly
+from tests.unit.test_export import policy
+
+ENV = "ghp/CrazyflieHover-v0"
+FIRMWARE, WHERE = find_firmware()
+needs_firmware = pytest.mark.skipif(FIRMWARE is None, reason=WHERE)
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="missing gcc (Debian package gcc)")
+BUILD_TOOLS = missing_build_tools()
+needs_build = pytest.mark.skipif(
+    FIRMWARE is None or bool(BUILD_TOOLS), reason=WHERE if FIRMWARE is None else f"missing {', '.join(BUILD_TOOLS)}"
+)
+SHORT = {"episode_steps": 60}
+"""Short episodes keep the flights of the agreement and mutation tests to a second or two."""
+
+
+@pytest.fixture(scope="module")
+def weights():
+    # Random weights at the task's sizes: the agreement checks do not need a policy that flies well.
+    return policy("16-16", obs=22, act=4, seed=3, low=-1.0, high=1.0)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, weights):
+    out = tmp_path_factory.mktemp("cf") / "app"
+    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, ("test policy",))
+    return out
+
+
+def fly_app(app_dir: Path, weights, tmp: Path, episodes: int = 3, env_kwargs=SHORT, dtype="float32"):
+    lib, warnings = build_library(app_dir, FIRMWARE, "policy", tmp / "libghp_sil.so")
+    assert warnings == "", warnings
+    return fly(weights, task_layout(), lib, ENV, episodes, seed=0, env_kwargs=env_kwargs, dtype=dtype)
+
+
+@needs_gcc
+@needs_firmware
+def test_generated_controller_flies_like_torch(app, weights, tmp_path):
+    report = fly_app(app, weights, tmp_path)
+    assert report.ok, report.summary()
+    assert report.max_action_diff <= ACTION_TOL and report.max_obs_diff <= OBS_TOL
+    assert report.c_success == report.torch_success and report.steps > 3
+    assert report.safety == []
+
+
+@needs_gcc
+@needs_firmware
+def test_int8_controller_flies_like_its_int8_reference(weights, tmp_path):
+    out = tmp_path / "app8"
+    config = ExportConfig(out=out, name="policy", target="crazyflie", dtype="int8", firmware=FIRMWARE)
+    export_policy(weights, config, ENV)
+    assert "policy_q0" in (out / "src" / "policy.h").read_text()
+    report = fly_app(out, weights, tmp_path, episodes=2, dtype="int8")
+    assert report.ok, report.summary()
+
+
+MUTATIONS = {
+    # Two observation entries swapped (position error x and y).
+    "swap": lambda s: (
+        s.replace("ghpObs[0] =", "ghpObs[@] =")
+        .replace("ghpObs[1] =", "ghpObs[0] =")
+        .replace("ghpObs[@] =", "ghpObs[1] =")
+    ),
+    # The gyro's deg/s taken as rad/s.
+    "deg": lambda s: s.replace(" * GHP_DEG2RAD;", ";"),
+    # The quaternion read scalar-first (q0 as w): the union's q0..q3 alias x, y, z, w.
+    "quat": lambda s: (
+        s.replace("qx = state->attitudeQuaternion.x", "qx = state->attitudeQuaternion.q1")
+        .replace("qy = state->attitudeQuaternion.y", "qy = state->attitudeQuaternion.q2")
+        .replace("qz = state->attitudeQuaternion.z", "qz = state->attitudeQuaternion.q3")
+        .replace("qw = state->attitudeQuaternion.w", "qw = state->attitudeQuaternion.q0")
+    ),
+}
+
+
+@needs_gcc
+@needs_firmware
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_a_wrong_mapping_fails_the_software_in_the_loop_check(app, weights, tmp_path, mutation):
+    copy = tmp_path / "app"
+    shutil.copytree(app, copy)
+    src = copy / "src" / "ghp_controller.c"
+    text = src.read_text()
+    mutated = MUTATIONS[mutation](text)
+    assert mutated != text
+    src.write_text(mutated)
+    report = fly_app(copy, weights, tmp_path)
+    assert not report.ok
+    assert report.max_obs_diff > 100 * OBS_TOL, report.summary()
+    assert report.max_action_diff > ACTION_TOL, report.summary()
+
+
+@needs_gcc
+@needs_firmware
+def test_a_corrupted_policy_fails_the_embedded_self_test(app, weights, tmp_path):
+    copy = tmp_path / "app"
+    shutil.copytree(app, copy)
+    header = copy / "src" / "policy.h"
+    text = header.read_text()
+    start = text.index("policy_b0[16] = {\n") + len("policy_b0[16] = {\n")
+    end = text.index(",", start)
+    header.write_text(text[:start] + "    1.5f" + text[end:])
+    report = fly_app(copy, weights, tmp_path, episodes=1)
+    assert any("self-test" in s for s in report.safety), report.summary()
+    assert not report.ok
+
+
+@pytest.fixture(scope="module")
+def cf_run(tmp_path_factory):
+    from ghp.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("runs") / "cf"
+    config = TrainConfig(
+        env_id=ENV,
+        steps=300,
+        n_envs=2,
+        widths=(8, 16),
+        depths=(1, 2),
+        out=str(out),
+        learning_starts=100,
+        batch_size=32,
+        buffer_size=1000,
+        checkpoint_every=10**6,
+    )
+    return train(config)
+
+
+@pytest.mark.slow
+@needs_gcc
+@needs_build
+def test_export_check_builds_the_firmware_and_flies_in_the_loop(cf_run, tmp_path):
+    out = tmp_path / "cf"
+    r = CliRunner().invoke(
+        cli,
+        ["export", str(cf_run), "--best", "--max-params", "2000", "--target", "crazyflie", "--out", str(out)]
+        + ["--check", "--firmware", str(FIRMWARE), "--sil-episodes", "2"],
+    )
+    assert r.exit_code == 0, r.output
+    assert (out / "build" / "cf2.bin").is_file()
+    for name in ("Makefile", "app-config", "Kbuild", "src/Kbuild", "src/policy.h", "src/ghp_controller.c", "README.md"):
+        assert (out / name).is_file(), name
+    assert f"check firmware: ok built {out.resolve()}/build/cf2.bin" in r.output
+    assert "Flash " in r.output and "RAM " in r.output
+    assert "check sil: ok C success" in r.output
+    assert "| sil | ok | C success" in (out / "README.md").read_text()
+    # A warning in the app's own file fails the build (an incremental rebuild: one file and the link).
+    src = out / "src" / "ghp_controller.c"
+    src.write_text(
+        src.read_text() + "\nint ghp_unused_conversion(double x);\nint ghp_unused_conversion(double x) { return x; }\n"
+    )
+    build = build_app(out, FIRMWARE)
+    assert not build.ok
+    assert build.app_warnings and "ghp_controller.c" in build.app_warnings[0]
+
+
+def test_export_refuses_a_run_that_is_not_a_crazyflie_task(tmp_path):
+    w = policy("8", obs=3, act=1)
+    with pytest.raises(ValueError, match="needs a run trained on a Crazyflie task"):
+        export_policy(w, ExportConfig(out=tmp_path, target="crazyflie"), "Pendulum-v1")
+
+
+def test_cli_help_lists_the_crazyflie_options():
+    r = CliRunner().invoke(cli, ["export", "--help"])
+    assert r.exit_code == 0
+    for text in ("crazyflie", "--firmware", "--sil-episodes", "--jobs"):
+        assert text in r.output
+
+
+def test_cli_firmware_without_the_crazyflie_target_is_one_line_exit_2(tmp_path):
+    (tmp_path / "run").mkdir()
+    r = CliRunner().invoke(cli, ["export", str(tmp_path / "run"), "--arch", "8", "--firmware", str(tmp_path)])
+    assert r.exit_code == 2 and "--firmware goes with --target crazyflie" in r.output
+
+
+def test_without_a_firmware_the_build_and_sil_steps_are_skipped_with_the_reason(weights, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRAZYFLIE_FIRMWARE", str(tmp_path / "nowhere"))
+    monkeypatch.setattr("export.crazyflie.firmware.repo_firmware", lambda: tmp_path / "nowhere")
+    config = ExportConfig(out=tmp_path / "app", target="crazyflie", check=True, qemu=False)
+    result = export_policy(weights, config, ENV)
+    steps = {s.name: s for s in result.check.steps}
+    assert steps["firmware"].status == "skipped" and "CRAZYFLIE_FIRMWARE" in steps["firmware"].detail
+    assert steps["sil"].status == "skipped"
+    assert "| firmware | skipped |" in (tmp_path / "app" / "README.md").read_text()
