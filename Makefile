@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)" -e ".[dev]"
+	$(PY) -m pip install -q --disable-pip-version-check "$(TORCH)" -e ".[dev,ray]"
 	touch $@
 
 # Cross toolchain and emulator for the microcontroller checks (Debian/Ubuntu, as root); skipped elsewhere.

@@ -11,11 +11,18 @@ Measured in one process run, side by side (the machine is shared, so only ratios
 
 The last line is ``ratio <evaluate steps/s / raw steps/s>`` (target >= 0.7).
 
+With ``--backend ray``, the same evaluation (same architectures, seed, workers, chunks) runs twice, alternating
+``local`` (worker processes) and ``ray`` (Ray tasks on a local instance with ``--workers`` CPUs, or on
+``--ray-address``); the last line is then ``ratio <ray steps/s / local steps/s>`` (aim >= 0.9), best of
+``--repeats`` each. Ray's start-up is not timed (a cluster is started once and reused); the stored rows of both
+backends are checked to be identical.
+
 Usage::
 
     .venv/bin/python benchmarks/eval_speed.py                       # trains a tiny Pendulum run first (~10 s)
     .venv/bin/python benchmarks/eval_speed.py --env InvertedPendulum-v5
     .venv/bin/python benchmarks/eval_speed.py --run runs/pendulum --archs 1000 --workers 2
+    .venv/bin/python benchmarks/eval_speed.py --run runs/pendulum --archs 1000 --workers 2 --backend ray
 """
 
 from __future__ import annotations
@@ -62,6 +69,44 @@ def raw_rate(env_id: str, n_envs: int, workers: int, seconds: float) -> float:
     return sum(n / dt for n, dt in out)
 
 
+def compare_ray(run, archs, cfg, address: str | None, repeats: int) -> None:  # noqa: ANN001 - a script
+    """Time the same evaluation on the local and the Ray backend, alternating, best of ``repeats`` each."""
+    import dataclasses
+
+    import ray
+
+    from ghp.evaluate import evaluate
+
+    ray_cfg = dataclasses.replace(cfg, backend="ray", ray_address=address)
+    t0 = time.perf_counter()
+    # Started once here and reused by every evaluation (as a cluster would be); workers run BLAS on one thread.
+    blas = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    if address is None:
+        ray.init(num_cpus=cfg.n_workers, include_dashboard=False, runtime_env={"env_vars": blas})
+    else:
+        ray.init(address=address)
+    print(f"ray: started in {time.perf_counter() - t0:.1f} s, {ray.cluster_resources().get('CPU', 0):.0f} CPU(s)")
+    # Warm both: Ray starts its worker processes lazily, the local pool starts per evaluation (timed, as in use).
+    evaluate(run, archs[: 2 * cfg.chunk_size], ray_cfg)
+    best: dict[str, float] = {"local": 0.0, "ray": 0.0}
+    rows: dict[str, list] = {}
+    for i in range(repeats):
+        for name, c in (("local", cfg), ("ray", ray_cfg)):
+            summary, recs = evaluate(run, archs, c)
+            rate = summary.env_steps / summary.seconds
+            best[name] = max(best[name], rate)
+            rows[name] = sorted((r.arch.key, r.returns, r.lengths) for r in recs)
+            print(f"{name}: {rate:,.0f} steps/s ({summary.env_steps:,} steps in {summary.seconds:.1f} s, run {i + 1})")
+    same = rows["local"] == rows["ray"]
+    print(
+        f"{len(archs)} architectures x {cfg.episodes} episodes, {cfg.n_workers} worker(s), chunks of "
+        f"{cfg.chunk_size}: local {best['local']:,.0f} steps/s, ray {best['ray']:,.0f} steps/s (best of {repeats}); "
+        f"identical results: {same}"
+    )
+    ray.shutdown()
+    print(f"ratio {best['ray'] / best['local']:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", help="A trained run (default: train a tiny run on --env with the paper's space).")
@@ -73,6 +118,9 @@ def main() -> None:
     ap.add_argument("--raw-seconds", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--torch-threads", type=int, default=1, help="torch threads for emission (ghp evaluate uses 1).")
+    ap.add_argument("--backend", choices=["local", "ray"], default="local", help="ray: compare Ray with local.")
+    ap.add_argument("--ray-address", default=None, help="Ray cluster for --backend ray (default: a local instance).")
+    ap.add_argument("--repeats", type=int, default=2, help="With --backend ray: timed runs per backend (best of).")
     args = ap.parse_args()
 
     import torch
@@ -110,6 +158,9 @@ def main() -> None:
         cfg = EvalConfig(
             episodes=args.episodes, seed=args.seed, workers=args.workers, envs_per_worker=args.envs_per_worker
         )
+        if args.backend == "ray":
+            compare_ray(run, archs, cfg, args.ray_address, args.repeats)
+            return
         env_id = run.spec.env_id
         raw_before = raw_rate(env_id, cfg.envs_per_worker, args.workers, args.raw_seconds)
         summary, _ = evaluate(run, archs, cfg)

@@ -56,12 +56,16 @@ def evaluate(
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
       ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
       ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
+      ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
     transaction per finished chunk: an interrupted evaluation resumes where it stopped when the same
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
+    The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
+    again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
+    from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
@@ -115,9 +119,14 @@ def evaluate(
     )
 
     console = Console(stderr=True)
+    where = (
+        f"{config.n_workers} worker(s)"
+        if config.backend == "local"
+        else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
+    )
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{config.episodes} episodes each, {config.n_workers} worker(s)"
+        f"{config.episodes} episodes each, {where}"
     )
     progress = Progress(
         TextColumn("[bold]evaluate"),
@@ -143,6 +152,10 @@ def evaluate(
         rate = f"{(done - state['d0']) / dt:.1f} archs/s, {steps / dt:,.0f} steps/s"
         progress.update(state["task"], completed=done, rate=rate)
 
+    def saved() -> str:
+        finished = len(store.finished(config.setting(run.timesteps)) & {a.key for a in selected})
+        return f"{finished} of {len(selected)} architectures are saved in {store.path}"
+
     try:
         with sigterm_as_interrupt() as interruption:
             try:
@@ -151,14 +164,14 @@ def evaluate(
                     if policy is not None:
                         rec = store.records(summary.setting)[0]
             except KeyboardInterrupt:
-                setting = config.setting(run.timesteps)
-                finished = len(store.finished(setting) & {a.key for a in selected})
                 click.echo(
-                    f"ghp: interrupted ({interruption.name}); {finished} of {len(selected)} architectures are saved "
-                    f"in {store.path}: run the same command again to resume",
+                    f"ghp: interrupted ({interruption.name}); {saved()}: run the same command again to resume",
                     err=True,
                 )
                 sys.exit(interruption.exit_code)
+            except (BackendLost, WorkerLost) as err:
+                click.echo(f"ghp: error: {err}; {saved()}: run the same command again to resume", err=True)
+                sys.exit(1)
     finally:
         store.close()
     if summary.skipped:
@@ -166,7 +179,7 @@ def evaluate(
     rate = summary.env_steps / summary.seconds if summary.seconds > 0 else 0.0
     click.echo(
         f"evaluated {summary.evaluated} architectures ({summary.env_steps} env steps) in {summary.seconds:.1f} s "
-        f"({rate:,.0f} steps/s); results: {store.path}"
+        f"({rate:,.0f} steps/s, {summary.workers} worker(s)); results: {store.path}"
     )
     if policy is not None:
         click.echo(

@@ -18,8 +18,12 @@ cluster itself is lost, :class:`BackendLost` is raised: what the caller already 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
+import threading
+import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -107,7 +111,7 @@ def make_backend(
         if ray_address is not None:
             raise ValueError("--ray-address needs --backend ray")
         return LocalBackend(workers, max_retries)
-    raise ValueError("the ray backend is not available yet")
+    return RayBackend(workers, ray_address, max_retries)
 
 
 class _BackendBase:
@@ -251,3 +255,141 @@ class LocalBackend(_BackendBase):
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayBackend(_BackendBase):
+    """Ray tasks (one CPU each) on a local Ray instance started here, or on the cluster at ``address``.
+
+    Ray retries a task whose worker died (``max_retries``); ``shared`` and each payload are put in the object store
+    once, so a retry ships nothing again. A thread checks that the head's GCS port still answers: once it has not
+    for ``head_timeout`` seconds, :meth:`run` raises :class:`BackendLost` (Ray itself would end this process, with
+    no word to the caller, after a minute without its head).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self, workers: int = 0, address: str | None = None, max_retries: int = 3, head_timeout: float = 5.0
+    ) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ValueError(
+                'the ray backend needs Ray: pip install "graph-hyper-policies[ray]" (or pip install ray)'
+            ) from None
+        self._ray = ray
+        self.address = address
+        self.max_retries = max_retries
+        self.head_timeout = head_timeout
+        self._owned = False
+        self._lost: str | None = None
+        if not ray.is_initialized():
+            import logging
+
+            kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+            if address is None:
+                # A local instance with exactly the requested CPUs; its workers run BLAS on one thread each.
+                kwargs.update(num_cpus=workers or (os.cpu_count() or 1), include_dashboard=False)
+                kwargs["runtime_env"] = {"env_vars": {v: "1" for v in _BLAS_VARS}}
+            if address is not None:
+                _check_reachable(address)
+            try:
+                ray.init(address=address, **kwargs)
+            except ConnectionError as e:
+                raise ValueError(f"cannot reach a Ray cluster at {address!r}: {' '.join(str(e).split())}") from None
+            self._owned = True
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.workers = min(workers, cpus) if workers else cpus
+        self._task: Any = ray.remote(num_cpus=1, max_retries=max_retries, retry_exceptions=False)(_call)
+        self._stop = threading.Event()
+        self._watch = threading.Thread(target=self._watch_head, name="ghp-ray-head", daemon=True)
+        self._watch.start()
+
+    def _watch_head(self) -> None:
+        try:
+            host, port = str(self._ray.get_runtime_context().gcs_address).rsplit(":", 1)
+        except Exception:  # noqa: BLE001 - Ray Client connections have no GCS address here: no watch
+            return
+        last_ok = time.monotonic()
+        while not self._stop.wait(1.0):
+            try:
+                socket.create_connection((host, int(port)), timeout=2.0).close()
+                last_ok = time.monotonic()
+            except OSError as e:
+                if time.monotonic() - last_ok > self.head_timeout:
+                    self._lost = f"its head ({host}:{port}) has not answered for {self.head_timeout:.0f} s ({e})"
+                    return
+
+    def _check(self) -> None:
+        if self._lost is not None:
+            where = self.address or "the local Ray instance"
+            raise BackendLost(f"lost the Ray cluster {where}: {self._lost}")
+
+    def run(
+        self, fn: Callable[[S, P], R], shared: S, units: Iterable[tuple[K, P]], max_inflight: int | None = None
+    ) -> Generator[tuple[K, R]]:
+        ray = self._ray
+        limit = max_inflight or 2 * self.workers
+        it = iter(units)
+        inflight: dict[Any, K] = {}
+        exhausted = False
+        ok = False
+        try:
+            self._check()
+            shared_ref = ray.put(shared)
+            while True:
+                while not exhausted and len(inflight) < limit:
+                    try:
+                        key, payload = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    inflight[self._task.remote(fn, shared_ref, ray.put(payload))] = key
+                if not inflight:
+                    break
+                done, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+                self._check()
+                for ref in done:
+                    key = inflight.pop(ref)
+                    yield key, self._get(ref)
+            ok = True
+        finally:
+            if not ok and self._lost is None:
+                for ref in inflight:
+                    with contextlib.suppress(Exception):
+                        ray.cancel(ref, force=True)
+
+    def _get(self, ref: Any) -> Any:
+        ray = self._ray
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as e:
+            # The unit's own exception, as the local backends raise it.
+            if isinstance(e.cause, Exception):
+                raise e.cause from None
+            raise
+        except ray.exceptions.WorkerCrashedError as e:
+            raise WorkerLost(f"a Ray worker died {self.max_retries + 1} times running one work unit") from e
+        except ray.exceptions.RaySystemError as e:
+            self._check()
+            raise BackendLost(f"lost the Ray cluster: {' '.join(str(e).split())[:200]}") from e
+
+    def close(self) -> None:
+        self._stop.set()
+        # Without its head, ray.shutdown would wait for it: leave the process to exit instead.
+        if self._owned and self._lost is None and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owned = False
+
+
+def _check_reachable(address: str) -> None:
+    """A ``HOST:PORT`` that does not answer is refused at once (Ray itself retries for minutes)."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, port = address.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=5.0).close()
+    except (OSError, ValueError) as e:
+        raise ValueError(  # noqa: B904 - the socket error is in the message
+            f"cannot reach a Ray cluster at {address!r} ({e}); start one with 'ray start --head'"
+        ) from None

@@ -100,7 +100,13 @@ class ChromaticConfig:
     eval_every: int = 5
     """Roll out the current policy (the controller's most likely colouring) every this many iterations."""
     workers: int = 1
-    """Rollout worker processes (1 = in this process), through the ES engine's pool."""
+    """Rollout worker processes (1 = in this process with the local backend; with Ray, CPUs of the cluster),
+    through the ES engine's pool."""
+    backend: str = field(default="local", metadata={"choices": ("local", "ray")})
+    """Where rollouts run: ``local`` (this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = None
+    """Ray cluster for the ray backend (``auto``, ``HOST:PORT``); None starts a local Ray instance."""
     max_episode_steps: int | None = None
     """Override of the environment's episode limit (None = its own, 1000 for MuJoCo locomotion)."""
     seed: int = 0
@@ -117,6 +123,10 @@ class ChromaticConfig:
         for name in ("iterations", "directions", "eval_every", "workers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name.replace('_', '-')} must be a positive integer, got {getattr(self, name)}")
+        if self.backend not in ("local", "ray"):
+            raise ValueError(f"unknown backend {self.backend!r}: give local or ray")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
         if not 0 <= self.top <= self.directions:
             raise ValueError(f"top must be between 0 (all) and directions ({self.directions}), got {self.top}")
         for name in ("sigma", "lr", "controller_lr"):
@@ -487,7 +497,7 @@ def train_chromatic(
         old = read_config(out)
         prev = dict(old.get("chromatic", {}))
         for k in cfg_dict:
-            if k not in ("iterations", "workers") and prev.get(k) != cfg_dict[k]:
+            if k not in ("iterations", "workers", "backend", "ray_address") and prev.get(k, cfg_dict[k]) != cfg_dict[k]:
                 raise ValueError(f"--resume with a different {k.replace('_', '-')} ({prev.get(k)} != {cfg_dict[k]})")
         run_id = str(old["run_id"])
     else:
@@ -577,7 +587,9 @@ def train_chromatic(
             out, spec, top, config, mode_colouring(), theta, nv, stat, best, best_mean, last_eval, it, env_steps
         )
 
-    pool = RolloutPool(config.workers if config.workers > 1 else 0)
+    pool = RolloutPool(
+        config.workers if config.workers > 1 or config.backend != "local" else 0, config.backend, config.ray_address
+    )
     env_kwargs = {} if config.max_episode_steps is None else {"max_episode_steps": config.max_episode_steps}
     low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
     n = config.directions

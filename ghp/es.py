@@ -43,9 +43,7 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing as mp
 import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -286,7 +284,6 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     lengths = np.zeros(n, np.int64)
     done = np.zeros(n, bool)
     last = len(layers) - 1
-    tanh = policies[0].activation == "tanh"
     while not done.all():
         h = obs[:, None, :]
         for j, (wt, b) in enumerate(layers):
@@ -310,55 +307,43 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     return RolloutResult(returns, lengths, stats)
 
 
-def _worker_init() -> None:
-    # The parent handles Ctrl-C / SIGTERM (it terminates the pool; the last saved state is kept).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _rollout(shared: None, unit: RolloutUnit) -> RolloutResult:
+    return rollout(unit)
 
 
 class RolloutPool:
-    """Where work units run: this process (``workers=0``) or ``workers`` spawned processes (one BLAS thread each).
+    """Where work units run: this process (``workers=0`` with the local backend), ``workers`` spawned processes
+    (one BLAS thread each), or Ray tasks (``backend="ray"``; ``workers=0``: every CPU of the cluster).
 
-    The one backend seam of the ES engine: anything with ``map(units) -> results`` (in order) and ``close()`` can
-    replace it.
+    The one backend seam of the ES engine: anything with ``map(units) -> results`` (in order), ``slots`` and
+    ``close()`` can replace it. It maps :func:`rollout` over a :mod:`ghp.backend`, which runs a unit again if its
+    worker dies; results do not depend on the backend or the worker count.
     """
 
-    def __init__(self, workers: int = 0) -> None:
+    def __init__(self, workers: int = 0, backend: str = "local", ray_address: str | None = None) -> None:
+        from ghp.backend import SerialBackend, make_backend
+
         if workers < 0:
             raise ValueError(f"workers must be 0 (this process) or positive, got {workers}")
         self.workers = workers
-        self._pool: Any = None
-        if workers > 0:
-            saved = {v: os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-            os.environ.update({v: "1" for v in saved})
-            try:
-                self._pool = mp.get_context("spawn").Pool(workers, initializer=_worker_init)
-            finally:
-                for v, old in saved.items():
-                    if old is None:
-                        os.environ.pop(v, None)
-                    else:
-                        os.environ[v] = old
+        self.backend = (
+            SerialBackend() if backend == "local" and workers == 0 else make_backend(backend, workers, ray_address)
+        )
 
     @property
     def slots(self) -> int:
         """How many units run at once (the engine cuts an iteration into this many)."""
-        return max(1, self.workers)
+        return max(1, self.backend.workers)
 
     def map(self, units: Sequence[RolloutUnit]) -> list[RolloutResult]:
         """Results of :func:`rollout` for every unit, in order."""
-        if self._pool is None:
-            return [rollout(u) for u in units]
-        pending = self._pool.map_async(rollout, list(units), chunksize=1)
-        while not pending.ready():
-            pending.wait(0.05)  # poll so Ctrl-C reaches this process promptly
-        return list(pending.get())
+        from ghp.backend import map_ordered
+
+        return map_ordered(self.backend, _rollout, None, units)
 
     def close(self) -> None:
         """Stop the workers (terminates work in flight)."""
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        self.backend.abort()
 
     def __enter__(self) -> RolloutPool:
         return self

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
-from ghp.backend import Backend, SerialBackend, make_backend
+from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, make_env
@@ -73,7 +73,14 @@ class EvalConfig:
     seed: int = field(default=0, metadata={"min": 0})
     """Evaluation seed; episode e of every architecture is reset with a seed derived from (seed, e) alone."""
     workers: int = field(default=0, metadata={"min": 0})
-    """Worker processes that roll out (0 = one per CPU core); this process emits weights meanwhile."""
+    """Worker processes that roll out (0 = one per CPU core, or every CPU of the Ray cluster); this process emits
+    weights meanwhile."""
+    backend: str = field(default="local", metadata={"choices": BACKENDS})
+    """Where chunks are rolled out: ``local`` (worker processes of this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = field(default=None, metadata={"show_default": "start a local Ray instance"})
+    """Ray cluster for the ray backend: ``auto`` (the one started on this machine by ``ray start``) or
+    ``HOST:PORT``."""
     in_process: bool = False
     """Roll out in this process instead (tests, debugging).
 
@@ -108,6 +115,10 @@ class EvalConfig:
             raise ValueError(f"max-episode-steps must be positive, got {self.max_episode_steps}")
         if not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}: give one of {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
 
     def setting(self, checkpoint_step: int) -> Setting:
         """The results-store setting of this evaluation of a model at ``checkpoint_step``: everything in this
@@ -116,7 +127,7 @@ class EvalConfig:
 
     @property
     def n_workers(self) -> int:
-        """Worker processes actually used."""
+        """Worker processes used on this machine (a Ray cluster's own CPU count is known once connected)."""
         return self.workers or (os.cpu_count() or 1)
 
 
@@ -135,6 +146,8 @@ class EvalSummary:
     seconds: float
     """Wall time of this call."""
     setting: Setting
+    workers: int = 1
+    """Units that ran at once (worker processes, or the Ray cluster's CPUs)."""
 
 
 ProgressFn = Callable[[int, int, int], None]
@@ -196,13 +209,16 @@ def evaluate(
     """Evaluate ``archs`` of ``source`` with deterministic actions, skipping those ``store`` already holds.
 
     Every finished chunk is written to ``store`` (one transaction) before the next is awaited, so an interruption
-    (Ctrl-C: ``KeyboardInterrupt``) loses only the chunks in flight.
+    (Ctrl-C: ``KeyboardInterrupt``; a lost Ray cluster: ``ghp.backend.BackendLost``) loses only the chunks in
+    flight. A chunk whose worker died is rolled out again and stored once.
 
     Returns:
         The summary and the records evaluated by this call (in the order they finished).
 
     Raises:
-        ValueError: an architecture outside the run's space.
+        ValueError: an architecture outside the run's space, or a backend that cannot start.
+        ghp.backend.BackendLost: the Ray cluster was lost (finished chunks are stored).
+        ghp.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
     setting = config.setting(source.timesteps)
@@ -245,9 +261,11 @@ def evaluate(
     # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
     # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
     units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config))
-    with _backend(config) as backend, contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
-        for (weights, idx), outcomes in results:
-            finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
+    with _backend(config, bool(pending)) as backend:
+        workers = backend.workers
+        with contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
+            for (weights, idx), outcomes in results:
+                finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
     summary = EvalSummary(
         requested=n_total,
         skipped=n_total - len(pending),
@@ -255,14 +273,15 @@ def evaluate(
         env_steps=steps,
         seconds=time.perf_counter() - t0,
         setting=setting,
+        workers=workers,
     )
     return summary, out
 
 
-def _backend(config: EvalConfig) -> Backend:
-    if config.in_process:
+def _backend(config: EvalConfig, work: bool) -> Backend:
+    if config.in_process or not work:  # nothing to do: no workers (nor a Ray instance) to start
         return SerialBackend()
-    return make_backend("local", config.workers)
+    return make_backend(config.backend, config.workers, config.ray_address)
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,18 @@ from cli.evaluate_cmd import evaluate
 from cli.export_cmd import export
 from cli.options import build_config, config_options, field_docs, help_text
 from cli.train_cmd import train
+from cli.tune_cmd import tune
 from export.api import ExportConfig
 from ghp.evaluate import EvalConfig
 from ghp.train import TrainConfig
+from ghp.tune import TuneConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet"}),
-    (evaluate, EvalConfig, {"run_dir", "archs"}),
-    (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint"}),
+    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints"}),
+    (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint", "policy"}),
+    (tune, TuneConfig, {"run_dir", "fresh"}),
 ]
 
 
@@ -42,7 +45,12 @@ def test_each_field_has_exactly_one_option_with_its_default_and_docstring(comman
 
 @pytest.mark.parametrize(("command", "cls", "own"), COMMANDS, ids=lambda x: getattr(x, "name", ""))
 def test_no_options_build_the_library_defaults(command, cls, own):
-    required = {"train": ["--env", "Pendulum-v1"], "evaluate": ["runs/x"], "export": ["runs/x"]}[command.name]
+    required = {
+        "train": ["--env", "Pendulum-v1"],
+        "evaluate": ["runs/x"],
+        "export": ["runs/x"],
+        "tune": ["runs/x", "--arch", ""],
+    }[command.name]
     ctx = command.make_context(command.name, list(required))
     options = dict(ctx.params)
     config = build_config(cls, options)

@@ -116,11 +116,11 @@ def test_rollout_rows_are_independent_of_their_unit():
     assert total == pytest.approx(alone.returns[0], rel=1e-6)
 
 
-def _small_run(tmp_path, iterations, workers=0, name="s.npz", **kw):
+def _small_run(tmp_path, iterations, workers=0, name="s.npz", pool=None, **kw):
     p = random_policy(Arch((4,)), 2, 1, seed=3)
     pm = DenseMap.like(p)
     cfg = ESConfig(iterations=iterations, directions=4, top=2, sigma=0.05, lr=0.05, eval_episodes=2, **kw)
-    with RolloutPool(workers) as pool:
+    with pool or RolloutPool(workers) as pool:
         return pm, run_es(pm, pm.flatten(p), ENV, cfg, pool, state_path=tmp_path / name)
 
 
