@@ -39,6 +39,7 @@ bench: install
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/export_speed.py
+	$(PY) benchmarks/env_speed.py
 
 test: install toolchain
 	$(PY) -m pytest -q

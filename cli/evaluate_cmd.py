@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
-from cli.options import build_config, config_options
-from ghp.evaluate import EvalConfig
+from cli.options import ConfigCommand, build_config
+
+if TYPE_CHECKING:
+    from ghp.evaluate import EvalConfig
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
 @click.option(
     "--archs",
@@ -42,7 +44,6 @@ from ghp.evaluate import EvalConfig
     help="'all' or names like step_2000,step_4000: evaluate each, same architectures and starts "
     "(then ghp report RUN --progress).",
 )
-@config_options(EvalConfig)
 def evaluate(
     run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, **options: Any
 ) -> None:
@@ -55,8 +56,8 @@ def evaluate(
       ghp evaluate runs/pendulum --archs 8-4-4-4,64-64 --checkpoint step_20000
       ghp evaluate runs/pendulum-baseline              # a --baseline run: its one 256-256 policy
       ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
-      ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
       ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
+      ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
@@ -66,8 +67,8 @@ def evaluate(
     again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
     from ghp.backend import BackendLost, WorkerLost
+    from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
-    from ghp.evaluate import parse_arch_selection
     from ghp.results import ResultsStore
     from ghp.run import load_run
 
@@ -106,6 +107,7 @@ def evaluate(
             torch.set_num_threads(1)
             run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
             selected = parse_arch_selection(archs, run.space, sample_seed)
+            run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
             store = ResultsStore.open(run.path, run.run_id)
 
     from rich.console import Console
@@ -153,7 +155,7 @@ def evaluate(
         progress.update(state["task"], completed=done, rate=rate)
 
     def saved() -> str:
-        finished = len(store.finished(config.setting(run.timesteps)) & {a.key for a in selected})
+        finished = len(store.finished(config.setting(run.timesteps, run.spec.env_kwargs)) & {a.key for a in selected})
         return f"{finished} of {len(selected)} architectures are saved in {store.path}"
 
     try:

@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from cli.common import user_errors
-from cli.options import build_config, config_options
-from export.api import ExportConfig
+from cli.options import ConfigCommand, build_config
 
 
 class CheckError(click.ClickException):
@@ -18,7 +17,7 @@ class CheckError(click.ClickException):
     exit_code = 1
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="export.api:ExportConfig")
 @click.argument("run", type=click.Path(path_type=Path), required=False)
 @click.option("--arch", help="Architecture to export, e.g. 8-4-4-4 (hidden widths).")
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
@@ -35,7 +34,6 @@ class CheckError(click.ClickException):
     default=None,
     help="Export this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of an architecture of RUN.",
 )
-@config_options(ExportConfig)
 def export(
     run: Path | None,
     arch: str | None,
@@ -62,7 +60,7 @@ def export(
     The C is exactly the trained policy's deterministic action (ReLU hidden layers, tanh, scaling to the action
     bounds), with static buffers only and embedded self-test vectors (NAME_selftest(tol) == 0).
     """
-    from export.api import export_policy, policy_from_file, policy_from_run
+    from export.api import ExportConfig, export_policy, policy_from_file, policy_from_run
 
     with user_errors():
         if policy is not None and (arch is not None or best or checkpoint is not None):
@@ -86,7 +84,9 @@ def export(
             budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
             chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
         try:
-            result = export_policy(chosen.weights, config, chosen.env_id, chosen.source, codebook)
+            result = export_policy(
+                chosen.weights, config, chosen.env_id, chosen.source, codebook, env_kwargs=chosen.env_kwargs
+            )
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
 

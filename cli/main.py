@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "report": "cli.report_cmd:report",
     "search": "cli.search_cmd:search",
     "export": "cli.export_cmd:export",
+    "play": "cli.play_cmd:play",
     "tune": "cli.tune_cmd:tune",
     "chromatic": "cli.chromatic_cmd:chromatic",
 }

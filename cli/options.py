@@ -4,14 +4,16 @@ Each command's settings are the fields of one frozen dataclass (``TrainConfig`` 
 in ``ghp/evaluate.py``, ``ExportConfig`` in ``export/api.py``). :func:`config_options` turns every field into one
 option, as CleanRL's documented ``Args`` and tyro do: the name is the field's (``n_envs`` -> ``--n-envs``), the
 default is the field's default, the help is the docstring written under the field, the type comes from the
-annotation. :func:`build_config` turns the parsed options back into the dataclass. So a field appears once and is
-the same in the library, on the command line, in ``--help`` and in a run's ``config.json``.
+annotation. A command names its dataclass, ``@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig")``, so
+that listing the commands imports no library; :func:`build_config` turns the parsed options back into the
+dataclass. So a field appears once and is the same in the library, on the command line, in ``--help`` and in a
+run's ``config.json``.
 
 **Adding an option** (for every engineer): add a field with a default and a docstring under it to the command's
 config dataclass. Nothing else: the option, its ``--help`` line and its default follow. Types understood:
 
 - ``int``, ``float``, ``str``, ``pathlib.Path``;
-- ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True``);
+- ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True`` or, for ``bool | None``, ``None``);
 - ``tuple[int, ...]``: a comma list (``--widths 4,8,16``);
 - ``X | None`` with default ``None``: optional, ``None`` meaning "decided elsewhere" (for ``TrainConfig``, the
   per-environment default of :func:`ghp.train.resolve`, shown as such in ``--help``).
@@ -21,9 +23,12 @@ Optional field metadata, ``field(default=..., metadata={...})``, only where the 
 - ``"choices"``: the allowed strings, taken from the module's constant (``ALGOS``, ``DECODERS``...): ``click.Choice``;
 - ``"min"``: lowest allowed integer (``click.IntRange``);
 - ``"flag"``: the option's name when it is not the field's (``env_id`` is ``--env``);
-- ``"required"``: the command line must give it (``--env``), though the library has a default;
+- ``"required"``: the command line (or a ``--config`` file) must give it (``--env``), though the library has a
+  default;
 - ``"show_default"``: how ``--help`` names a default that the value does not show (``None`` meaning a rule);
 - ``"parse"``: a function from the option's text to the field's value (raising ``ValueError``), for other types.
+- ``"parse_all"``: a repeatable option; the function turns the tuple of all its texts into the field's value
+  (raising ``ValueError``), e.g. ``--env-kwargs`` pairs into a dict; ``"metavar"`` names its argument.
 
 Options that are not settings of the computation (``--resume``, ``--force``, ``--quiet``, ``--json``, the
 policy choice of ``ghp export``) stay ordinary click options in the command.
@@ -36,6 +41,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import importlib
 import inspect
 import re
 import textwrap
@@ -129,6 +135,12 @@ def option_name(f: dataclasses.Field[Any]) -> str:
     return str(f.metadata.get("flag", "--" + f.name.replace("_", "-")))
 
 
+def _required(f: dataclasses.Field[Any]) -> bool:
+    """Whether field ``f`` must be given: ``required`` metadata, or no default at all."""
+    no_default = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    return bool(f.metadata.get("required")) or no_default
+
+
 def _default(f: dataclasses.Field[Any]) -> Any:
     if f.default is not dataclasses.MISSING:
         return f.default
@@ -137,20 +149,31 @@ def _default(f: dataclasses.Field[Any]) -> Any:
     return None
 
 
-def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: str | None) -> Callable[[F], F]:
-    """One click option for field ``f``."""
+def _option(
+    f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: str | None
+) -> tuple[list[str], dict[str, Any]]:
+    """The declarations and settings of field ``f``'s click option."""
     meta: Mapping[str, Any] = f.metadata
     kind = _base_type(annotation)
     default = _default(f)
-    required = bool(meta.get("required")) or (
-        f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-    )
+    required = _required(f)
     kw: dict[str, Any] = {"help": help_text(doc), "show_default": True}
     decls = [option_name(f), f.name]
+    if "parse_all" in meta:
+        kw.update(multiple=True, type=str, callback=_parse_all(meta["parse_all"]), show_default=False)
+        if "metavar" in meta:
+            kw["metavar"] = meta["metavar"]
+        if "show_default" in meta:
+            kw["help"] = f"{kw['help']}  [default: {meta['show_default']}]"
+        return decls, kw
     if kind is bool:
-        kw["default"] = bool(default)
-        if default:
+        kw["default"] = default
+        if default is None or default:  # --x/--no-x; None: neither given, decided elsewhere
             decls[0] = f"{decls[0]}/--no-{decls[0][2:]}"
+            if default is None:
+                kw["show_default"] = False
+                if none_default:
+                    kw["help"] = f"{kw['help']}  [default: {none_default}]"
         else:
             kw.update(is_flag=True, show_default=False)
     else:
@@ -178,10 +201,21 @@ def _option(f: dataclasses.Field[Any], annotation: Any, doc: str, none_default: 
             kw.update(show_default=False, help=f"{kw['help']}  [default: {shown}]")
         elif default is None:
             kw["show_default"] = False
-    if required:
-        kw.pop("default", None)
-        kw.update(required=True, show_default=False)
-    return click.option(*decls, **kw)
+    if required:  # checked by build_config, after a --config file had its say
+        kw.update(default=None, show_default=False, help=f"{kw['help']}  [required]")
+    return decls, kw
+
+
+def _parse_all(parse: Callable[[tuple[str, ...]], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback: every text of a repeatable option -> one value, a ``ValueError`` as a usage error."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        try:
+            return parse(tuple(value or ()))
+        except ValueError as e:
+            raise click.BadParameter(" ".join(str(e).split()), ctx, param) from None
+
+    return callback
 
 
 def config_fields(cls: type) -> list[dataclasses.Field[Any]]:
@@ -196,9 +230,7 @@ def config_options(cls: type, none_default: str | None = None) -> Callable[[F], 
         cls: the command's config dataclass.
         none_default: how ``--help`` names the default of fields whose default is ``None``.
     """
-    hints = typing.get_type_hints(cls)
-    docs = field_docs(cls)
-    options = [_option(f, hints[f.name], docs.get(f.name, ""), none_default) for f in config_fields(cls)]
+    options = [click.option(*decls, **kw) for decls, kw in _specs(cls, none_default)]
 
     def decorate(fn: F) -> F:
         for opt in reversed(options):  # click lists options in the order of application, last applied first
@@ -208,9 +240,106 @@ def config_options(cls: type, none_default: str | None = None) -> Callable[[F], 
     return decorate
 
 
-def build_config(cls: type[C], options: dict[str, Any], **overrides: Any) -> C:
-    """The ``cls`` instance of the parsed options: pops the fields' values out of ``options`` (what is left are the
-    command's own options); ``overrides`` replace individual values (e.g. a translated path)."""
-    values = {f.name: options.pop(f.name) for f in config_fields(cls) if f.name in options}
-    values.update(overrides)
+def _specs(cls: type, none_default: str | None) -> list[tuple[list[str], dict[str, Any]]]:
+    hints = typing.get_type_hints(cls)
+    docs = field_docs(cls)
+    return [_option(f, hints[f.name], docs.get(f.name, ""), none_default) for f in config_fields(cls)]
+
+
+def load_class(target: str) -> type:
+    """``"package.module:Name"`` -> the class."""
+    module, _, name = target.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert isinstance(cls, type)
+    return cls
+
+
+class ConfigCommand(click.Command):
+    """A command whose options include one per field of a config dataclass, built when the command is first used.
+
+    ``@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig")``: the dataclass is named, not imported, so
+    listing the commands (``ghp --help``) imports no library; the options are the same as :func:`config_options`
+    gives, before the command's own ones.
+    """
+
+    def __init__(self, *args: Any, config: str, none_default: str | None = None, **kwargs: Any) -> None:
+        self.config_target = config
+        self.none_default = none_default
+        self._params: list[click.Parameter] | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def config_class(self) -> type:
+        """The config dataclass (imported on first use)."""
+        return load_class(self.config_target)
+
+    @property  # type: ignore[override]
+    def params(self) -> list[click.Parameter]:
+        # One list object, built once: click appends to and pops from it (its help option).
+        if self._params is None:
+            generated = [click.Option(d, **kw) for d, kw in _specs(self.config_class, self.none_default)]
+            self._params = [*generated, *self._own]
+        return self._params
+
+    @params.setter
+    def params(self, value: list[click.Parameter]) -> None:
+        self._own = list(value)
+        self._params = None
+
+
+def build_config(
+    cls: type[C], options: dict[str, Any], base: Mapping[str, Any] | None = None, source: str = "the config file"
+) -> C:
+    """The ``cls`` instance of the parsed options; pops the fields' values out of ``options`` (what is left are the
+    command's own options).
+
+    Args:
+        cls: the command's config dataclass.
+        options: the command's keyword arguments.
+        base: settings read from a config file (:func:`ghp.config.read_config_file`): they replace the defaults,
+            and options given on the command line replace them.
+        source: how error messages name ``base``.
+
+    Raises:
+        click.UsageError: a value of ``base`` the option would refuse, or a required option given nowhere.
+    """
+    ctx = click.get_current_context(silent=True)
+    params = {p.name: p for p in ctx.command.params} if ctx is not None else {}
+    values: dict[str, Any] = {}
+    for f in config_fields(cls):
+        if f.name not in options:
+            continue
+        values[f.name] = options.pop(f.name)
+        if base is None or f.name not in base or _given(ctx, f.name):
+            continue
+        if "parse_all" in f.metadata:  # a file holds the value itself (a mapping), or the option's texts
+            raw = base[f.name]
+            values[f.name] = (
+                raw
+                if not isinstance(raw, (str, list, tuple))
+                else f.metadata["parse_all"]((raw,) if isinstance(raw, str) else tuple(raw))
+            )
+            continue
+        values[f.name] = _convert(ctx, params.get(f.name), base[f.name], f.name, source)
+    for f in config_fields(cls):
+        if _required(f) and f.name in values and values[f.name] is None:
+            raise click.UsageError(f"Missing option '{option_name(f)}'.", ctx=ctx)
     return cls(**values)
+
+
+def _given(ctx: click.Context | None, name: str) -> bool:
+    """Whether option ``name`` was given on the command line (or by an environment variable)."""
+    if ctx is None:
+        return True
+    source = ctx.get_parameter_source(name)
+    return source not in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+
+
+def _convert(ctx: click.Context | None, param: click.Parameter | None, value: Any, name: str, source: str) -> Any:
+    """A config file's ``value`` through the option's own type (choices, ranges, comma lists are checked)."""
+    if value is None or param is None:
+        return value
+    try:
+        return param.type.convert(value, param, ctx)
+    except click.BadParameter as e:
+        raise click.UsageError(f"{name} in {source}: {e.message}", ctx=ctx) from None

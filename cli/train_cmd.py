@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
-from cli.options import build_config, config_options
-from ghp.train import TrainConfig
+from cli.options import ConfigCommand, build_config
 
 
-@click.command()
-@config_options(TrainConfig, none_default="per environment")
+@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig", none_default="per environment")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest save.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="YAML (or JSON) file of settings named as TrainConfig's fields (the options without --, _ for -); "
+    "options given here override it. A run's config.json replays that run (give a new --out).",
+)
+@click.option("--print-config", is_flag=True, help="Print the resolved settings as YAML (a --config file) and exit.")
+def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, print_config: bool, **options: Any) -> None:
     """Train one graph hypernetwork that emits a policy for every MLP architecture of the space.
 
     \b
@@ -28,19 +35,35 @@ def train(resume: bool, force: bool, quiet: bool, **options: Any) -> None:
       ghp train --env Pendulum-v1 --arch 8-4-4-4              # one small MLP, plain SB3
       ghp train --env Pendulum-v1 --algo ars --steps 200000   # linear ARS
       ghp train --env Pendulum-v1 --out runs/pendulum --resume --steps 40000
+      ghp train --config pendulum.yml --steps 2000                 # the file's settings, --steps overridden
+      ghp train --config runs/pendulum/config.json --out runs/again  # replay a run
+      ghp train --env Hopper-v5 --print-config > hopper.yml        # every setting, resolved
 
     Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
     """
+    from ghp.config import read_config_file
+    from ghp.train import TrainConfig
     from ghp.train import train as run_train
 
     with user_errors():
-        config = build_config(TrainConfig, options)
+        base = None if config_file is None else read_config_file(config_file, TrainConfig)
+        config = build_config(TrainConfig, options, base, source=str(config_file))
+        if print_config:
+            import yaml
+
+            from ghp.train import resolve
+
+            click.echo(yaml.safe_dump(resolve(config).to_dict(), sort_keys=False, default_flow_style=None).rstrip())
+            return
     ctx = click.get_current_context()
-    # --resume keeps the saved run's settings except those given on this command line (ghp.train.resume_config).
+    # --resume keeps the saved run's settings except those given on this command line or in a --config file
+    # (ghp.train.resume_config).
+    fields = set(config.to_dict())
     given = [
         name
         for name in ctx.params
-        if name in config.to_dict() and ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+        if name in fields
+        and (ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE or name in (base or {}))
     ]
     progress, bar = (None, None) if quiet else _progress_bar()
     with sigterm_as_interrupt() as interruption:
@@ -94,6 +117,8 @@ def _progress_bar() -> tuple[Any, Any]:
             text += f", eval best {ev['best']:.1f}" + (
                 f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
             )
+        elif info.get("eval_return") is not None:  # a user callback's evaluation (library use)
+            text += f", eval {info['eval_return']:.1f}"
         bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
     return progress, bar

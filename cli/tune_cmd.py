@@ -8,14 +8,12 @@ from typing import Any
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
-from cli.options import build_config, config_options
-from ghp.tune import TuneConfig
+from cli.options import ConfigCommand, build_config
 
 
-@click.command()
+@click.command(cls=ConfigCommand, config="ghp.tune:TuneConfig")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
-@config_options(TuneConfig)
 def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     """Fine-tune one architecture's emitted policy with evolution strategies on its true return.
 
@@ -32,6 +30,7 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     after every iteration: run the same command again to resume after an interruption, or with a larger
     --iterations to continue.
     """
+    from ghp.tune import TuneConfig
     from ghp.tune import tune as run_tune
 
     with user_errors():

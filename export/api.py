@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -127,6 +128,7 @@ def export_policy(
     env_id: str | None = None,
     source: tuple[str, ...] = (),
     codebook: CodebookPolicy | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> ExportResult:
     """Write ``weights`` as ``config.target`` into ``config.out``; verify it when ``config.check``.
 
@@ -135,6 +137,7 @@ def export_policy(
         config: target, name, dtype, output directory, check.
         env_id: environment for the self-test rollouts (None: seeded random vectors).
         source: banner lines saying where the policy comes from (environment, run id, checkpoint).
+        env_kwargs: ``gym.make`` keyword arguments of the run (``--env-kwargs``) for the self-test rollouts.
         codebook: the policy's colouring (a ``ghp tune --colors`` policy) for ``dtype="codebook"``; without it,
             ``config.colors`` colours ``weights`` by k-means.
 
@@ -163,13 +166,13 @@ def export_policy(
             from .reference import check_tolerance, torch_actions
             from .vectors import test_vectors
 
-            obs = test_vectors(w, env_id, config.n_rollout, config.seed).obs
+            obs = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs).obs
             err = float(np.max(np.abs(run_onnx(path, obs) - torch_actions(w, obs))))
             result.notes.append(f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors")
             if err > check_tolerance(w, CHECK_TOL):
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
         return result
-    return _export_c(w, config, env_id, source, out, result, cb)
+    return _export_c(w, config, env_id, source, out, result, cb, env_kwargs)
 
 
 def _codebook_for(
@@ -201,11 +204,12 @@ def _export_c(
     out: Path,
     result: ExportResult,
     cb: CodebookPolicy | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> ExportResult:
     from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
     from .vectors import test_vectors
 
-    tv = test_vectors(w, env_id, config.n_rollout, config.seed)
+    tv = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs)
     torch_act = torch_actions(w, tv.obs)
     int8 = quantize_int8(w) if config.dtype == "int8" else None
     if int8 is not None:
@@ -281,6 +285,8 @@ class RunPolicy:
     """The run's environment (self-test rollouts)."""
     source: tuple[str, ...]
     """Banner lines: run id, algorithm, steps, how the architecture was chosen."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """The run's ``gym.make`` keyword arguments (``--env-kwargs``), for the self-test rollouts."""
 
 
 def policy_from_run(
@@ -336,7 +342,7 @@ def policy_from_run(
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
         f"chosen        {chosen.key} ({how})",
     )
-    return RunPolicy(weights, run.spec.env_id, source)
+    return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))
 
 
 def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[RunPolicy, CodebookPolicy | None]:

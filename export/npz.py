@@ -29,6 +29,8 @@ def npz_arrays(weights: PolicyWeights) -> dict[str, np.ndarray]:
     for j, (w, b) in enumerate(weights.layers):
         arrays[f"W{j}"] = w
         arrays[f"b{j}"] = b
+    if weights.clip_low is not None and weights.clip_high is not None:
+        arrays["clip_low"], arrays["clip_high"] = weights.clip_low, weights.clip_high
     return arrays
 
 
@@ -43,6 +45,7 @@ def write_npz(weights: PolicyWeights, path: Path) -> Path:
             zf.writestr(info, buf.getvalue())
     back = PolicyWeights.from_npz(path)
     probe = np.linspace(-2, 2, 3 * weights.obs_dim, dtype=np.float32).reshape(3, weights.obs_dim)
+    probe = np.concatenate([probe, probe * np.float32(1000)])  # beyond any observation clip
     if back.arch != weights.arch or not np.array_equal(back.act(probe), weights.act(probe)):
         raise RuntimeError(f"{path} does not reproduce the policy")
     return path

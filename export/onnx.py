@@ -36,6 +36,12 @@ def build_model(weights: PolicyWeights, name: str) -> Any:
     inits = []
     nodes = []
     x = "obs"
+    if weights.clip_low is not None and weights.clip_high is not None:  # a --normalize run's observation clip
+        inits += [numpy_helper.from_array(weights.clip_low, "clip_low")]
+        inits += [numpy_helper.from_array(weights.clip_high, "clip_high")]
+        nodes += [helper.make_node("Max", ["obs", "clip_low"], ["x_lo"])]
+        nodes += [helper.make_node("Min", ["x_lo", "clip_high"], ["x"])]
+        x = "x"
     n = len(weights.layers)
     for j, (w, b) in enumerate(weights.layers):
         inits += [numpy_helper.from_array(w, f"W{j}"), numpy_helper.from_array(b, f"b{j}")]

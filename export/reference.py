@@ -67,7 +67,7 @@ def pre_activations(
 
     ``hidden_relu=False`` drops the hidden activation (the benchmark's cost-of-ReLU variant; not the policy).
     """
-    h = np.atleast_2d(np.asarray(obs, F32))
+    h = np.atleast_2d(weights.clip(obs))  # the observation clip of a --normalize run (no arithmetic: exact)
     n = len(weights.layers)
     for j in range(n):
         if int8 is None:

@@ -8,6 +8,7 @@ outputs, i.e. the action bounds) and the observation space's own bounds where th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,12 +29,17 @@ class TestVectors:
 
 
 def rollout_observations(
-    weights: PolicyWeights, env_id: str, n: int = 12, seed: int = 0, max_steps: int = 100
+    weights: PolicyWeights,
+    env_id: str,
+    n: int = 12,
+    seed: int = 0,
+    max_steps: int = 100,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """``n`` observations spread evenly over short rollouts of the policy's deterministic action in ``env_id``."""
     from ghp.envs import make_env
 
-    env = make_env(env_id)
+    env = make_env(env_id, **(env_kwargs or {}))
     seen: list[np.ndarray] = []
     where: list[str] = []
     try:
@@ -54,11 +60,11 @@ def rollout_observations(
     return np.stack([seen[i] for i in pick]).astype(np.float32), [where[i] for i in pick]
 
 
-def observation_bounds(env_id: str) -> tuple[np.ndarray, np.ndarray]:
+def observation_bounds(env_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The actor input's bounds from the observation space, infinite entries replaced by +-LARGE."""
     from ghp.envs import make_env
 
-    env = make_env(env_id)
+    env = make_env(env_id, **(env_kwargs or {}))
     try:
         space = env.observation_space
         if hasattr(space, "spaces"):
@@ -72,12 +78,18 @@ def observation_bounds(env_id: str) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(lo, -clip, clip).astype(np.float32), np.clip(hi, -clip, clip).astype(np.float32)
 
 
-def test_vectors(weights: PolicyWeights, env_id: str | None, n_rollout: int = 12, seed: int = 0) -> TestVectors:
+def test_vectors(
+    weights: PolicyWeights,
+    env_id: str | None,
+    n_rollout: int = 12,
+    seed: int = 0,
+    env_kwargs: dict[str, Any] | None = None,
+) -> TestVectors:
     """Rollout observations (or, without an environment, seeded N(0, 2^2) draws) followed by edge cases."""
     d = weights.obs_dim
     if env_id is not None:
-        obs, labels = rollout_observations(weights, env_id, n_rollout, seed)
-        lo, hi = observation_bounds(env_id)
+        obs, labels = rollout_observations(weights, env_id, n_rollout, seed, env_kwargs=env_kwargs)
+        lo, hi = observation_bounds(env_id, env_kwargs)
         rows, names = [obs], labels
     else:
         rng = np.random.default_rng(seed)

@@ -283,6 +283,7 @@ class RayBackend(_BackendBase):
         self.head_timeout = head_timeout
         self._owned = False
         self._lost: str | None = None
+        self._on_term: Any = None
         if not ray.is_initialized():
             import logging
 
@@ -293,10 +294,16 @@ class RayBackend(_BackendBase):
                 kwargs["runtime_env"] = {"env_vars": {v: "1" for v in _BLAS_VARS}}
             if address is not None:
                 _check_reachable(address)
+            # ray.init replaces the SIGTERM handler with sys.exit; the caller's (save on SIGTERM) is put back, here
+            # and again by every run() (Ray's start-up threads may still be installing theirs).
+            main = threading.current_thread() is threading.main_thread()
+            self._on_term = signal.getsignal(signal.SIGTERM) if main else None
             try:
                 ray.init(address=address, **kwargs)
             except ConnectionError as e:
                 raise ValueError(f"cannot reach a Ray cluster at {address!r}: {' '.join(str(e).split())}") from None
+            finally:
+                self._restore_sigterm()
             self._owned = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.workers = min(workers, cpus) if workers else cpus
@@ -304,6 +311,10 @@ class RayBackend(_BackendBase):
         self._stop = threading.Event()
         self._watch = threading.Thread(target=self._watch_head, name="ghp-ray-head", daemon=True)
         self._watch.start()
+
+    def _restore_sigterm(self) -> None:
+        if self._on_term is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._on_term)
 
     def _watch_head(self) -> None:
         try:
@@ -334,6 +345,7 @@ class RayBackend(_BackendBase):
         inflight: dict[Any, K] = {}
         exhausted = False
         ok = False
+        self._restore_sigterm()
         try:
             self._check()
             shared_ref = ray.put(shared)
@@ -354,10 +366,14 @@ class RayBackend(_BackendBase):
                     yield key, self._get(ref)
             ok = True
         finally:
-            if not ok and self._lost is None:
-                for ref in inflight:
-                    with contextlib.suppress(Exception):
-                        ray.cancel(ref, force=True)
+            if not ok and self._lost is None and not self._owned and inflight:
+                # On a shared cluster, stop what still runs. (An instance started here is shut down instead:
+                # force-cancelling tasks that finish meanwhile crashed Ray 2.60's driver, "Tried to complete task
+                # that was not pending".)
+                with contextlib.suppress(Exception):
+                    _, running = ray.wait(list(inflight), num_returns=len(inflight), timeout=0)
+                    for ref in running:
+                        ray.cancel(ref)
 
     def _get(self, ref: Any) -> Any:
         ray = self._ray

@@ -1,12 +1,14 @@
-"""Configuration of the graph hypernetwork, free of torch so that the command line can build its options from it.
+"""Configuration, free of torch so that the command line can build its options from it.
 
-:mod:`ghp.hypernet` re-exports everything here; the CLI (``cli/options.py``) reads these fields and the other
-config dataclasses (``TrainConfig``, ``EvalConfig``, ``ExportConfig``) without importing torch.
+The graph hypernetwork's config (:mod:`ghp.hypernet` re-exports it) and the reading of config files
+(``ghp train --config FILE.yml``). The CLI (``cli/options.py``) reads these fields and the other config
+dataclasses (``TrainConfig``, ``EvalConfig``, ``ExportConfig``) without importing torch.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 DECODERS: tuple[str, ...] = ("factorised", "dense")
@@ -64,3 +66,41 @@ class HypernetConfig:
         d = dict(d)
         d["freeze"] = tuple(d.get("freeze", ()))
         return cls(**d)
+
+
+def read_config_file(path: str | Path, cls: type) -> dict[str, Any]:
+    """The settings in a YAML or JSON file, keyed by the fields of the config dataclass ``cls``.
+
+    A run's own ``config.json`` (written by ``ghp train``) is accepted too: its ``train`` section is the config, so
+    ``ghp train --config RUN/config.json --out NEW`` replays a run. Values are returned as written (lists stay
+    lists); the caller converts them.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a mapping, unreadable, or a key that is not a field of ``cls``.
+    """
+    import json
+
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no config file {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise ValueError(f"cannot read config file {path}: {' '.join(str(e).split())}") from None
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {path} must hold a mapping of settings, not {type(data).__name__}")
+    if "format_version" in data and isinstance(data.get("train"), dict):  # a run's config.json
+        data = data["train"]
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(map(str, data)) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown setting(s) {', '.join(unknown)} in {path}: use the names of {cls.__name__}'s fields "
+            "(the options without --, with _ for -)"
+        )
+    return dict(data)

@@ -41,6 +41,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -123,7 +124,16 @@ def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWei
     w_new = w64 / std[None, :]
     b_new = b.astype(np.float64) - w64 @ (mean / std)
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
+    clip = _map_clip(weights, lambda z: mean + z * std)  # a clip of z = (x - mean) / std is one of x
+    return dataclasses.replace(weights, layers=layers, clip_low=clip[0], clip_high=clip[1])
+
+
+def _map_clip(weights: PolicyWeights, to: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The observation clip bounds of ``weights`` (a ``--normalize`` run's) through the increasing map ``to``."""
+    if weights.clip_low is None or weights.clip_high is None:
+        return None, None
+    lo, hi = (to(b.astype(np.float64)).astype(np.float32) for b in (weights.clip_low, weights.clip_high))
+    return lo, hi
 
 
 def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
@@ -133,7 +143,8 @@ def unfold(weights: PolicyWeights, stats: ObsStats) -> PolicyWeights:
     w_new = w64 * stats.std[None, :]
     b_new = b.astype(np.float64) + w64 @ stats.shift
     layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
-    return PolicyWeights(weights.arch, layers, weights.action_low, weights.action_high, activation=weights.activation)
+    clip = _map_clip(weights, lambda x: (x - stats.shift) / stats.std)
+    return dataclasses.replace(weights, layers=layers, clip_low=clip[0], clip_high=clip[1])
 
 
 # --------------------------------------------------------------------------------------------- parameter maps
@@ -171,12 +182,23 @@ class DenseMap:
     action_high: np.ndarray
     activation: str = "relu"
     """Hidden activation of the policies (``PolicyWeights.activation``)."""
+    clip_low: np.ndarray | None = None
+    """Observation clip of a ``--normalize`` run's policy (kept, not tuned)."""
+    clip_high: np.ndarray | None = None
 
     @classmethod
     def like(cls, policy: PolicyWeights) -> DenseMap:
-        """The map of ``policy``'s architecture, action bounds, layer shapes and activation."""
+        """The map of ``policy``'s architecture, action bounds, layer shapes, activation and observation clip."""
         shapes = tuple((int(w.shape[0]), int(w.shape[1])) for w, _ in policy.layers)
-        return cls(policy.arch, shapes, policy.action_low, policy.action_high, policy.activation)
+        return cls(
+            policy.arch,
+            shapes,
+            policy.action_low,
+            policy.action_high,
+            policy.activation,
+            policy.clip_low,
+            policy.clip_high,
+        )
 
     @property
     def size(self) -> int:
@@ -208,7 +230,15 @@ class DenseMap:
             k += o * i
             layers.append((w, theta[k : k + o].astype(np.float32)))
             k += o
-        return PolicyWeights(self.arch, tuple(layers), self.action_low, self.action_high, activation=self.activation)
+        return PolicyWeights(
+            self.arch,
+            tuple(layers),
+            self.action_low,
+            self.action_high,
+            activation=self.activation,
+            clip_low=self.clip_low,
+            clip_high=self.clip_high,
+        )
 
 
 # --------------------------------------------------------------------------------------------- rollouts
@@ -276,6 +306,9 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     ]
     low, span = policies[0].action_low, policies[0].action_high - policies[0].action_low
     tanh = policies[0].activation == "tanh"
+    clip = None
+    if policies[0].clip_low is not None:  # a --normalize run's observation clip, per row
+        clip = (np.stack([p.clip_low for p in policies]), np.stack([p.clip_high for p in policies]))
     envs = _envs(unit.env_id, unit.env_kwargs, n)[:n]
     first = [obs_vector(env.reset(seed=int(s))[0]) for env, s in zip(envs, unit.seeds, strict=True)]
     obs = np.stack(first).astype(np.float32)
@@ -285,7 +318,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     done = np.zeros(n, bool)
     last = len(layers) - 1
     while not done.all():
-        h = obs[:, None, :]
+        h = (obs if clip is None else np.minimum(np.maximum(obs, clip[0]), clip[1]))[:, None, :]
         for j, (wt, b) in enumerate(layers):
             h = np.matmul(h, wt) + b
             if j < last:

@@ -45,7 +45,7 @@ from ghp.arch import Arch, ArchSpace
 from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
-from ghp.envs import EnvSpec, make_env
+from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
 from ghp.policy import PolicyWeights, obs_vector
 from ghp.results import PAD_TO, ArchRecord, Setting
 
@@ -102,6 +102,11 @@ class EvalConfig:
     L3)."""
     max_episode_steps: int | None = field(default=None, metadata={"min": 1, "show_default": "the environment's own"})
     """Override of the environment's episode limit."""
+    env_kwargs: dict[str, Any] | None = field(
+        default=None, metadata={"parse_all": lambda v: parse_env_kwargs(v) or None, "metavar": "KEY=VALUE ..."}
+    )
+    """Env kwargs on top of the run's own, e.g. ``--env-kwargs nominal=true`` for a randomised-trained run (results
+    are stored per setting)."""
     checkpoint: str = "latest"
     """The run's model to evaluate: ``latest`` or a checkpoint such as ``step_20000`` (stored with the results)."""
 
@@ -120,10 +125,12 @@ class EvalConfig:
         if self.ray_address is not None and self.backend != "ray":
             raise ValueError("--ray-address needs --backend ray")
 
-    def setting(self, checkpoint_step: int) -> Setting:
-        """The results-store setting of this evaluation of a model at ``checkpoint_step``: everything in this
-        config that can change a row (the others, batching and workers, are tested not to)."""
-        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to)
+    def setting(self, checkpoint_step: int, run_env_kwargs: dict[str, Any] | None = None) -> Setting:
+        """The results-store setting of this evaluation of a model at ``checkpoint_step`` whose run was trained with
+        ``run_env_kwargs``: everything in this config that can change a row (the others, batching and workers, are
+        tested not to), and the env kwargs the episodes run with (the run's, this config's on top)."""
+        kwargs = canonical_kwargs({**(run_env_kwargs or {}), **(self.env_kwargs or {})})
+        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to, kwargs)
 
     @property
     def n_workers(self) -> int:
@@ -152,6 +159,11 @@ class EvalSummary:
 
 ProgressFn = Callable[[int, int, int], None]
 """``progress(archs_done, archs_total, env_steps)``, called after every finished chunk."""
+
+
+def env_kwargs_of(spec: EnvSpec, config: EvalConfig) -> dict[str, Any]:
+    """The env kwargs an evaluation runs with: the run's, with ``config.env_kwargs`` on top."""
+    return {**spec.env_kwargs, **(config.env_kwargs or {})}
 
 
 def reset_seed(seed: int, episode: int) -> int:
@@ -221,8 +233,8 @@ def evaluate(
         ghp.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
-    setting = config.setting(source.timesteps)
     spec = source.spec
+    setting = config.setting(source.timesteps, spec.env_kwargs)
     index = {a: source.space.index(a) for a in archs}
     done = store.finished(setting) if store is not None else set()
     pending = [a for a in dict.fromkeys(archs) if a.key not in done]
@@ -257,6 +269,7 @@ def evaluate(
         config.pad_to,
         config.max_episode_steps,
         config.cache_bytes,
+        env_kwargs_of(spec, config),
     )
     # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
     # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
@@ -293,6 +306,7 @@ class _TaskSpec:
     pad_to: int
     max_episode_steps: int | None
     cache_bytes: int = 8 << 20
+    env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -349,16 +363,29 @@ def _records(
     return recs
 
 
-_ENV_CACHE: dict[tuple[str, int | None], list[Any]] = {}
+_ENV_CACHE: dict[tuple[str, int | None, str], list[Any]] = {}
+_BATCH_CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
 
 
-def _get_envs(env_id: str, n: int, max_episode_steps: int | None) -> list[Any]:
+def _get_envs(env_id: str, n: int, max_episode_steps: int | None, env_kwargs: dict[str, Any]) -> list[Any]:
     """This process's environments for ``env_id``, created once and reused across chunks."""
-    envs = _ENV_CACHE.setdefault((env_id, max_episode_steps), [])
-    kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    envs = _ENV_CACHE.setdefault((env_id, max_episode_steps, canonical_kwargs(env_kwargs)), [])
+    kwargs = dict(env_kwargs) if max_episode_steps is None else {**env_kwargs, "max_episode_steps": max_episode_steps}
     while len(envs) < n:
         envs.append(make_env(env_id, **kwargs))
     return envs
+
+
+def _get_batch(task: _TaskSpec, n: int) -> Any | None:
+    """This process's vectorised environment of at least ``n`` copies (``ghp.envs.vectorised``), or None."""
+    key = (task.env_id, canonical_kwargs(task.env_kwargs))
+    held = _BATCH_CACHE.get(key)
+    if held is not None and held[0] >= n:
+        return held[1]
+    batch = vectorised(_get_envs(task.env_id, 1, None, task.env_kwargs)[0], n)
+    if batch is not None:
+        _BATCH_CACHE[key] = (n, batch)
+    return batch
 
 
 class _Group:
@@ -373,6 +400,10 @@ class _Group:
         self.pos = list(pos)
         self.e = episodes
         self.layers = _stack(weights, pad_to)
+        self.clip: tuple[np.ndarray, np.ndarray] | None = None
+        if weights[0].clip_low is not None:  # a --normalize run's observation clip, [G, 1, obs_dim] each
+            lo, hi = (np.stack([getattr(w, k)[None, :] for w in weights]) for k in ("clip_low", "clip_high"))
+            self.clip = (lo, hi)
         self.tanh = weights[0].activation == "tanh"
         self.low = weights[0].action_low
         self.span = weights[0].action_high - weights[0].action_low
@@ -387,6 +418,8 @@ class _Group:
         self.envs: list[Any] = []
         self.env_ids: list[int] = []
         self.goal = False
+        self.reports_success = False
+        """True once an episode end carried ``info['is_success']`` (goal tasks, or any env that reports one)."""
 
     @property
     def nbytes(self) -> int:
@@ -395,7 +428,7 @@ class _Group:
 
     def actions(self) -> np.ndarray:
         """Deterministic actions for every row, the arithmetic of ``PolicyWeights.act`` on padded weights."""
-        h = self.obs
+        h = self.obs if self.clip is None else np.minimum(np.maximum(self.obs, self.clip[0]), self.clip[1])
         last = len(self.layers) - 1
         for j, (wt, b) in enumerate(self.layers):
             h = np.matmul(h, wt)
@@ -429,6 +462,7 @@ class _Group:
             if term or trunc:
                 done[r] = ended = True
                 self.success[r] = bool(info.get("is_success", False))
+                self.reports_success = self.reports_success or "is_success" in info
             else:
                 last[r] = obs_vector(obs) if goal else obs
         # One conversion for all rows (finished rows keep their last observation; their actions are ignored).
@@ -446,7 +480,7 @@ class _Group:
             results[self.pos[m]] = _Outcome(
                 returns=tuple(self.returns[sl]),
                 lengths=tuple(self.lengths[sl]),
-                successes=tuple(self.success[sl]) if self.goal else None,
+                successes=tuple(self.success[sl]) if self.goal or self.reports_success else None,
             )
             free.extend(self.env_ids[sl])
         rows = [m * e + k for m in keep for k in range(e)]
@@ -454,6 +488,8 @@ class _Group:
         if keep:
             sel = np.asarray(keep)
             self.layers = [(wt[sel], b[sel]) for wt, b in self.layers]
+            if self.clip is not None:
+                self.clip = (self.clip[0][sel], self.clip[1][sel])
             self.obs = self.obs[sel]
         for name in ("last_obs", "returns", "lengths", "success", "done", "envs", "env_ids"):
             old = getattr(self, name)
@@ -493,10 +529,18 @@ def _groups(weights: Sequence[PolicyWeights], pad_to: int, max_archs: int) -> li
 
 
 def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outcome]:
-    """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order."""
+    """Roll out every episode of every architecture of a chunk; outcomes in the chunk's order.
+
+    An environment with a vectorised form (``ghp.envs.vectorised``) is stepped through it, all rows at once; the
+    episodes and results are the same as with one environment per row.
+    """
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
-    envs = _get_envs(task.env_id, min(max(task.n_envs, e), len(weights) * e), task.max_episode_steps)
+    n_rows = min(max(task.n_envs, e), len(weights) * e)
+    batch = _get_batch(task, n_rows)
+    if batch is not None:
+        return _rollout_chunk_batched(task, weights, batch, n_rows)
+    envs = _get_envs(task.env_id, n_rows, task.max_episode_steps, task.env_kwargs)
     goal = isinstance(envs[0].observation_space, _dict_space())
     free = list(range(len(envs)))
     queue = deque(_groups(weights, task.pad_to, max_archs))
@@ -529,6 +573,63 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
         for grp in active:
             if grp.step():
                 grp.retire(results, free)
+        active = [g for g in active if g.pos]
+    return [results[p] for p in range(len(weights))]
+
+
+def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch: Any, n_rows: int) -> list[_Outcome]:
+    """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick."""
+    e = task.episodes
+    max_archs = max(1, task.n_envs // e)
+    n_all = int(batch.num_envs)
+    free = list(range(n_rows))
+    queue = deque(_groups(weights, task.pad_to, max_archs))
+    active: list[_Group] = []
+    results: dict[int, _Outcome] = {}
+    acts: np.ndarray | None = None
+    limit = task.max_episode_steps
+    while queue or active:
+        while queue and len(free) >= e * min(len(queue[0]), max(1, max_archs // 2)):
+            per_arch = _weight_bytes(weights[queue[0][0]], task.pad_to)
+            room = (task.cache_bytes - sum(g.nbytes for g in active)) // per_arch
+            if active and room < 1:
+                break
+            head = queue.popleft()
+            n = min(len(head), len(free) // e, max(1, room))
+            pos, rest = head[:n], head[n:]
+            if rest:
+                queue.appendleft(rest)
+            grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
+            grp.reports_success = True
+            rows = [free.pop() for _ in range(len(pos) * e)]
+            obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e) for r in range(len(rows))])
+            grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
+            grp.last_obs = list(np.asarray(obs, np.float32))
+            grp.env_ids = rows
+            grp.envs = [None] * len(rows)
+            active.append(grp)
+        per_group = [g.actions() for g in active]
+        if acts is None:
+            acts = np.zeros((n_all, per_group[0].shape[-1]), np.float32)
+        for g, a in zip(active, per_group, strict=True):
+            acts[g.env_ids] = a
+        obs, rew, term, trunc, succ = batch.step_batch(acts)
+        for g in active:
+            ids = np.asarray(g.env_ids)
+            live = np.flatnonzero(~np.asarray(g.done))
+            ended = False
+            for r in live:
+                k = ids[r]
+                g.returns[r] += float(rew[k])
+                g.lengths[r] += 1
+                if term[k] or trunc[k] or (limit is not None and g.lengths[r] >= limit):
+                    g.done[r] = ended = True
+                    g.success[r] = bool(succ[k]) and not term[k]
+            flat = g.obs.reshape(-1, g.obs.shape[-1])
+            keep = live[~np.asarray(g.done)[live]]
+            flat[keep] = obs[ids[keep]]
+            if ended:
+                g.retire(results, free)
         active = [g for g in active if g.pos]
     return [results[p] for p in range(len(weights))]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import gymnasium as gym
@@ -272,6 +273,64 @@ class HyperActor(BasePolicy):
         return [[*layers[:-1], (layers[-1][0][:a], layers[-1][1][:a])] for layers in out]
 
 
+@dataclass(frozen=True)
+class GHPPolicyConfig:
+    """Everything the ghp policies add to SB3's SAC / TD3 policies: one value in ``policy_kwargs["ghp"]``.
+
+    SB3 saves a policy's constructor parameters with the model, so a stock ``SAC.load`` rebuilds the policy from
+    :meth:`to_dict`; the keywords of earlier runs (one per field, at the top level of ``policy_kwargs``) still load.
+    """
+
+    hypernet: HypernetConfig = field(default_factory=HypernetConfig)
+    """The graph hypernetwork (width, decoder, rank, frozen parts)."""
+    space: ArchSpace = field(default_factory=ArchSpace)
+    """The architecture space the meta batch is drawn from."""
+    meta_batch: int = 8
+    """Architectures trained at once (= vectorised environments: environment ``i`` acts with architecture ``i``)."""
+    resample_every: int = 50
+    """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
+    sampling: str = "uniform"
+    """``uniform``, ``sweep`` or ``depth`` (:data:`ghp.arch.SAMPLINGS`)."""
+    arch_seed: int = 0
+    """Seed of the architecture sampler."""
+    actor_lr_scale: float = 1.0
+    """Hypernetwork learning rate as a multiple of the learning rate SB3 schedules (the critic's)."""
+    actor_weight_decay: float = 0.0
+    """Hypernetwork Adam weight decay."""
+    mlp_mode: str = "auto"
+    """How the meta batch's MLPs run (:meth:`ghp.hypernet.GraphHypernet.run`)."""
+    action_l2: float = 0.0
+    """DDPG: weight of the action penalty (0 disables; SAC ignores it)."""
+    action_penalty: str = "preactivation"
+    """DDPG: what the penalty squares, the pre-tanh output or the squashed action (:data:`ACTION_PENALTIES`)."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.hypernet, dict):
+            object.__setattr__(self, "hypernet", HypernetConfig.from_dict(self.hypernet))
+        if isinstance(self.space, dict):
+            object.__setattr__(self, "space", ArchSpace.from_dict(self.space))
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {self.sampling!r}: choose one of {', '.join(SAMPLINGS)}")
+        if self.meta_batch < 1 or self.resample_every < 1:
+            raise ValueError("meta_batch and resample_every must be at least 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (what SB3 stores with the model)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        return d | {"hypernet": self.hypernet.to_dict(), "space": self.space.to_dict()}
+
+    @classmethod
+    def from_kwargs(
+        cls, ghp: GHPPolicyConfig | dict[str, Any] | None, kwargs: dict[str, Any], **defaults: Any
+    ) -> GHPPolicyConfig:
+        """The config of a policy constructor call: ``ghp`` (a config or its dict), or the per-field keywords of
+        runs saved before the config existed (taken out of ``kwargs``); ``defaults`` are the algorithm's own."""
+        if isinstance(ghp, GHPPolicyConfig):
+            return ghp
+        legacy = {f.name: kwargs.pop(f.name) for f in fields(cls) if f.name in kwargs}
+        return cls(**{**defaults, **(ghp or {}), **{k: v for k, v in legacy.items() if v is not None}})
+
+
 class _GHPMixin:
     """What the SAC and TD3 policies share: building the hyper actor, its optimizer, resampling."""
 
@@ -280,56 +339,28 @@ class _GHPMixin:
     device: Any
     actor: Any
     optimizer_kwargs: dict[str, Any]
-    ghp_kwargs: dict[str, Any]
+    ghp: GHPPolicyConfig
 
-    def _ghp_setup(
-        self,
-        hypernet: dict[str, Any] | None,
-        space: dict[str, Any] | None,
-        meta_batch: int,
-        resample_every: int,
-        sampling: str,
-        arch_seed: int,
-        actor_lr_scale: float,
-        actor_weight_decay: float,
-        mlp_mode: str,
-        action_l2: float = 0.0,
-        action_penalty: str = "preactivation",
-    ) -> None:
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"unknown sampling {sampling!r}: choose one of {', '.join(SAMPLINGS)}")
-        if meta_batch < 1 or resample_every < 1:
-            raise ValueError("meta_batch and resample_every must be at least 1")
-        self.ghp_kwargs = dict(
-            hypernet=HypernetConfig(**(hypernet or {})).to_dict(),
-            space=(ArchSpace.from_dict(space) if space else ArchSpace()).to_dict(),
-            meta_batch=int(meta_batch),
-            resample_every=int(resample_every),
-            sampling=sampling,
-            arch_seed=int(arch_seed),
-            actor_lr_scale=float(actor_lr_scale),
-            actor_weight_decay=float(actor_weight_decay),
-            mlp_mode=mlp_mode,
-            action_l2=float(action_l2),
-            action_penalty=action_penalty,
-        )
-        self._arch_space = ArchSpace.from_dict(self.ghp_kwargs["space"])
-        self._arch_rng = np.random.default_rng(arch_seed)
+    def _ghp_setup(self, config: GHPPolicyConfig) -> None:
+        # Runs before nn.Module.__init__ (SB3 builds the actor inside its constructor): plain attributes only.
+        self.ghp = config
+        self._arch_space = config.space
+        self._arch_rng = np.random.default_rng(config.arch_seed)
         self._sweep = SweepSampler(self._arch_space, self._arch_rng)
         self._actor_steps = 0
 
     def _make_hyper_actor(self, stochastic: bool) -> HyperActor:
-        k = self.ghp_kwargs
+        k = self.ghp
         return HyperActor(
             self.observation_space,
             self.action_space,
-            hypernet=k["hypernet"],
-            space=k["space"],
-            meta_batch=k["meta_batch"],
+            hypernet=k.hypernet.to_dict(),
+            space=k.space.to_dict(),
+            meta_batch=k.meta_batch,
             stochastic=stochastic,
-            mlp_mode=k["mlp_mode"],
-            action_l2=0.0 if stochastic else k["action_l2"],
-            action_penalty=k["action_penalty"],
+            mlp_mode=k.mlp_mode,
+            action_l2=0.0 if stochastic else k.action_l2,
+            action_penalty=k.action_penalty,
         ).to(self.device)
 
     def _build(self, lr_schedule: Schedule) -> None:
@@ -338,17 +369,15 @@ class _GHPMixin:
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]
-        data.update(self.ghp_kwargs)
-        return data
+        return data | {"ghp": self.ghp.to_dict()}
 
     def _hyper_optimizer(self, lr: float) -> None:
-        k = self.ghp_kwargs
         kwargs = {kk: v for kk, v in self.optimizer_kwargs.items() if kk != "weight_decay"}
         opt = HyperAdam(
             [p for p in self.actor.parameters() if p.requires_grad],  # frozen parts (--freeze) are left out
             lr=lr,
-            lr_scale=k["actor_lr_scale"],
-            weight_decay=k["actor_weight_decay"],
+            lr_scale=self.ghp.actor_lr_scale,
+            weight_decay=self.ghp.actor_weight_decay,
             **kwargs,
         )
         opt.on_step = self._after_actor_step
@@ -363,15 +392,15 @@ class _GHPMixin:
         if isinstance(target, HyperActor):
             target.invalidate()
         self._actor_steps += 1
-        if self._actor_steps % self.ghp_kwargs["resample_every"] == 0:
+        if self._actor_steps % self.ghp.resample_every == 0:
             self.resample()
 
     def sample_archs(self) -> list[Arch]:
         """Next meta batch of architectures (uniform, a shuffled sweep over the space, or depth-balanced)."""
-        n = self.ghp_kwargs["meta_batch"]
-        if self.ghp_kwargs["sampling"] == "sweep":
+        n = self.ghp.meta_batch
+        if self.ghp.sampling == "sweep":
             return self._sweep.take(n)
-        if self.ghp_kwargs["sampling"] == "depth":
+        if self.ghp.sampling == "depth":
             return sample_by_depth(self._arch_space, n, self._arch_rng)
         return sample_uniform(self._arch_space, n, self._arch_rng)
 
@@ -428,28 +457,10 @@ class GHPSACPolicy(_GHPMixin, SACPolicy):
         observation_space: spaces.Space,
         action_space: spaces.Box,
         lr_schedule: Schedule,
-        hypernet: dict[str, Any] | None = None,
-        space: dict[str, Any] | None = None,
-        meta_batch: int = 8,
-        resample_every: int = 50,
-        sampling: str = "uniform",
-        arch_seed: int = 0,
-        actor_lr_scale: float = 1.0,
-        actor_weight_decay: float = 0.0,
-        mlp_mode: str = "auto",
+        ghp: GHPPolicyConfig | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._ghp_setup(
-            hypernet,
-            space,
-            meta_batch,
-            resample_every,
-            sampling,
-            arch_seed,
-            actor_lr_scale,
-            actor_weight_decay,
-            mlp_mode,
-        )
+        self._ghp_setup(GHPPolicyConfig.from_kwargs(ghp, kwargs))
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 
@@ -465,32 +476,11 @@ class GHPTD3Policy(_GHPMixin, TD3Policy):
         observation_space: spaces.Space,
         action_space: spaces.Box,
         lr_schedule: Schedule,
-        hypernet: dict[str, Any] | None = None,
-        space: dict[str, Any] | None = None,
-        meta_batch: int = 8,
-        resample_every: int = 4,
-        sampling: str = "uniform",
-        arch_seed: int = 0,
-        actor_lr_scale: float = 1.0,
-        actor_weight_decay: float = 0.0,
-        mlp_mode: str = "auto",
-        action_l2: float = 1.0,
-        action_penalty: str = "preactivation",
+        ghp: GHPPolicyConfig | dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._ghp_setup(
-            hypernet,
-            space,
-            meta_batch,
-            resample_every,
-            sampling,
-            arch_seed,
-            actor_lr_scale,
-            actor_weight_decay,
-            mlp_mode,
-            action_l2,
-            action_penalty,
-        )
+        # DDPG + HER's own defaults (authors: resample every 4 updates; the HER baselines' action penalty).
+        self._ghp_setup(GHPPolicyConfig.from_kwargs(ghp, kwargs, resample_every=4, action_l2=1.0))
         _goal_extractor(observation_space, kwargs)
         super().__init__(observation_space, action_space, lr_schedule, **kwargs)
 

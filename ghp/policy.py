@@ -7,6 +7,7 @@ training.
 The deterministic action, for SB3's SAC and TD3/DDPG alike::
 
     x = obs_vector(obs)                    # Box: the observation; Dict: observation ++ desired_goal
+    x = min(max(x, clip_low), clip_high)   # only for a run trained with --normalize (ghp.normalize)
     h = act(W_j h + b_j)                   # hidden layers: act = relu (ghp's default) or tanh (chromatic)
     u = tanh(W_out h + b_out)              # in [-1, 1]
     action = low + (u + 1) / 2 * (high - low)
@@ -57,6 +58,14 @@ class PolicyWeights:
     """Upper action bounds, shape ``[act_dim]``."""
     activation: str = "relu"
     """Hidden-layer activation, one of :data:`ACTIVATIONS` (the output is always tanh-squashed)."""
+    clip_low: np.ndarray | None = None
+    """Lower bounds the raw observation is clipped to before the first layer, shape ``[obs_dim]``, or ``None``.
+
+    A policy trained on normalised observations (``--normalize``) carries the normalisation folded into its first
+    layer and VecNormalize's clip of the normalised observation as this clip of the raw one (:mod:`ghp.normalize`).
+    """
+    clip_high: np.ndarray | None = None
+    """Upper clip bounds (with :attr:`clip_low`)."""
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
@@ -70,6 +79,25 @@ class PolicyWeights:
             raise ValueError(f"layer widths {dims[1:-1]} do not match architecture {self.arch.key}")
         if self.action_low.shape != (dims[-1],) or self.action_high.shape != (dims[-1],):
             raise ValueError("action bounds must have one entry per action")
+        if (self.clip_low is None) != (self.clip_high is None):
+            raise ValueError("give both observation clip bounds or neither")
+        if self.clip_low is not None and self.clip_high is not None:
+            if self.clip_low.shape != (dims[0],) or self.clip_high.shape != (dims[0],):
+                raise ValueError("observation clip bounds must have one entry per input")
+            if not np.all(self.clip_low <= self.clip_high):
+                raise ValueError("observation clip bounds must satisfy low <= high")
+
+    @property
+    def clipped(self) -> bool:
+        """Whether the raw observation is clipped before the first layer."""
+        return self.clip_low is not None
+
+    def clip(self, obs: np.ndarray) -> np.ndarray:
+        """``obs`` clipped to the observation bounds (unchanged without them), float32."""
+        x = np.asarray(obs, np.float32)
+        if self.clip_low is None or self.clip_high is None:
+            return x
+        return np.minimum(np.maximum(x, self.clip_low), self.clip_high)
 
     @property
     def obs_dim(self) -> int:
@@ -88,7 +116,7 @@ class PolicyWeights:
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """Deterministic action(s) for ``obs`` of shape ``[obs_dim]`` or ``[n, obs_dim]`` (float32 reference)."""
-        h = np.asarray(obs, np.float32)
+        h = self.clip(obs)
         for j, (w, b) in enumerate(self.layers):
             h = h @ w.T + b
             if j < len(self.layers) - 1:
@@ -113,12 +141,16 @@ class PolicyWeights:
                 mods.append(torch.nn.Tanh() if self.activation == "tanh" else torch.nn.ReLU())
         from ghp.modules import DeterministicPolicy
 
-        return DeterministicPolicy(torch.nn.Sequential(*mods), self.action_low, self.action_high)
+        return DeterministicPolicy(
+            torch.nn.Sequential(*mods), self.action_low, self.action_high, self.clip_low, self.clip_high
+        )
 
     def to_npz(self, path: str | Path) -> None:
         """Write the weights and bounds as a ``.npz`` (``W0, b0, W1, b1, ...``)."""
         arrays: dict[str, Any] = {f"W{j}": w for j, (w, _) in enumerate(self.layers)}
         arrays |= {f"b{j}": b for j, (_, b) in enumerate(self.layers)}
+        if self.clip_low is not None:
+            arrays |= {"clip_low": self.clip_low, "clip_high": self.clip_high}
         np.savez(
             path,
             format_version=np.int64(FORMAT_VERSION),
@@ -139,8 +171,15 @@ class PolicyWeights:
             )
             # Files written before the activation field existed are ReLU policies.
             activation = str(z["activation"]) if "activation" in z.files else "relu"
+            clip = [z[k].astype(np.float32) if k in z.files else None for k in ("clip_low", "clip_high")]
             return cls(
-                arch, layers, z["action_low"].astype(np.float32), z["action_high"].astype(np.float32), activation
+                arch,
+                layers,
+                z["action_low"].astype(np.float32),
+                z["action_high"].astype(np.float32),
+                activation,
+                clip_low=clip[0],
+                clip_high=clip[1],
             )
 
     @classmethod
@@ -151,6 +190,8 @@ class PolicyWeights:
         action_low: Sequence[float] | np.ndarray,
         action_high: Sequence[float] | np.ndarray,
         activation: str = "relu",
+        clip_low: Sequence[float] | np.ndarray | None = None,
+        clip_high: Sequence[float] | np.ndarray | None = None,
     ) -> PolicyWeights:
         """Build from array-likes (e.g. torch tensors), converting to contiguous float32."""
         layers = tuple(
@@ -162,6 +203,8 @@ class PolicyWeights:
             np.asarray(action_low, np.float32),
             np.asarray(action_high, np.float32),
             activation,
+            clip_low=None if clip_low is None else np.asarray(clip_low, np.float32),
+            clip_high=None if clip_high is None else np.asarray(clip_high, np.float32),
         )
 
 

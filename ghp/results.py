@@ -30,11 +30,12 @@ from ghp.arch import Arch, parse_arch
 RESULTS_FILE = "results.sqlite"
 PAD_TO = 32
 """Default padding width of the evaluation engine (``EvalConfig.pad_to``)."""
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the table layout and of what its numbers mean; files of any other version are refused, never
 migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``).
 3: the padding width (``pad_to``, it changes the matmul shapes and so the rounding) is part of the setting, and a
-run's weights are emitted in fixed blocks of the space (``ghp.run.EMIT_BLOCK``)."""
+run's weights are emitted in fixed blocks of the space (``ghp.run.EMIT_BLOCK``). 4: the env kwargs the episodes ran
+with are part of the setting."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS results (
     episodes INTEGER NOT NULL,
     max_steps INTEGER NOT NULL,      -- episode limit override, 0 = the environment's own
     pad_to INTEGER NOT NULL,         -- hidden widths below this were zero-padded up to it (batched matmuls)
+    env_kwargs TEXT NOT NULL,        -- canonical JSON of the env kwargs the episodes ran with
     mean_return REAL NOT NULL,
     std_return REAL NOT NULL,        -- population std over the episodes
     min_return REAL NOT NULL,
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS results (
     bytes INTEGER NOT NULL,          -- float32 bytes of those parameters
     capacity INTEGER NOT NULL,       -- lossless memory dimension (Algorithm 1)
     evaluated_at REAL NOT NULL,      -- unix time the row was written
-    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to)
+    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs)
 );
 """
 
@@ -83,19 +85,22 @@ class Setting:
     """Episode limit override; 0 = the environment's own time limit."""
     pad_to: int = PAD_TO
     """Hidden widths below this were zero-padded up to it: exact zeros, but other matmul shapes round differently."""
+    env_kwargs: str = "{}"
+    """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
 
     def describe(self) -> str:
         """Human-readable form."""
         limit = f", episode limit {self.max_steps}" if self.max_steps else ""
         pad = f", padded to {self.pad_to}" if self.pad_to != PAD_TO else ""
-        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{pad}"
+        kw = f", env {self.env_kwargs}" if self.env_kwargs != "{}" else ""
+        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{pad}{kw}"
 
     @property
-    def where(self) -> tuple[str, tuple[int, ...]]:
+    def where(self) -> tuple[str, tuple[int | str, ...]]:
         """SQL condition selecting this setting's rows, and its parameters."""
         return (
-            "checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND pad_to=?",
-            (self.checkpoint_step, self.eval_seed, self.episodes, self.max_steps, self.pad_to),
+            "checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND pad_to=? AND env_kwargs=?",
+            (self.checkpoint_step, self.eval_seed, self.episodes, self.max_steps, self.pad_to, self.env_kwargs),
         )
 
 
@@ -243,6 +248,7 @@ class ResultsStore:
                 r.setting.episodes,
                 r.setting.max_steps,
                 r.setting.pad_to,
+                r.setting.env_kwargs,
                 r.mean_return,
                 r.std_return,
                 min(r.returns),
@@ -260,16 +266,19 @@ class ResultsStore:
         ]
         with self._conn:
             before = self._conn.total_changes
-            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 22)})", rows)
+            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 23)})", rows)
             return self._conn.total_changes - before
 
     def settings(self) -> list[tuple[Setting, int]]:
         """Every setting present with its number of architectures, the default (see :meth:`records`) first."""
         cur = self._conn.execute(
-            "SELECT checkpoint_step, eval_seed, episodes, max_steps, pad_to, COUNT(*), MAX(evaluated_at) FROM results "
-            "GROUP BY checkpoint_step, eval_seed, episodes, max_steps, pad_to"
+            "SELECT checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs, COUNT(*), MAX(evaluated_at) "
+            "FROM results GROUP BY checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs"
         )
-        rows = [(Setting(int(a), int(b), int(c), int(d), int(p)), int(n), float(t)) for a, b, c, d, p, n, t in cur]
+        rows = [
+            (Setting(int(a), int(b), int(c), int(d), int(p), str(k)), int(n), float(t))
+            for a, b, c, d, p, k, n, t in cur
+        ]
         rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[2]), reverse=True)
         return [(s, n) for s, n, _ in rows]
 

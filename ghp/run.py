@@ -5,6 +5,7 @@ A run directory, written by :func:`ghp.train.train`::
     RUN/config.json        format_version, run_id, versions, train config, env spec, space, hypernetwork, algo
     RUN/model.zip          the latest SB3 model (a stock SAC.load / DDPG.load reloads it once ghp is imported)
     RUN/checkpoints/*.zip  periodic checkpoints (step_<env steps>.zip)
+    RUN/**.vecnormalize.pkl  with --normalize: the observation statistics saved with each model file (ghp.normalize)
     RUN/tb/                TensorBoard logs
 
 Usage::
@@ -24,6 +25,7 @@ from typing import Any
 
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec
+from ghp.normalize import ObsNormalization, load_stats, stats_path
 from ghp.policy import PolicyWeights
 
 FORMAT_VERSION = 1
@@ -63,9 +65,14 @@ class Run:
     counts: tuple[int, int] | None = None
     """``(params, bytes)`` of a stored policy counted its own way (chromatic: distinct weights + biases, and the
     paper's bits / 8); evaluation records these instead of the dense architecture's counts."""
+    normalization: ObsNormalization | None = field(default=None, repr=False)
+    """The frozen observation statistics of a ``--normalize`` run (folded into every emitted policy)."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
+
+        A ``--normalize`` run's policies act on raw observations: its statistics are folded into the first layer
+        and its clip into the observation clip (:mod:`ghp.normalize`).
 
         The hypernetwork always runs on fixed blocks of the space (:data:`EMIT_BLOCK` consecutive architectures in
         space order), never on the selection as given: batched float32 arithmetic rounds differently with the batch's
@@ -94,7 +101,7 @@ class Run:
             return [self.stored for _ in archs]
         if self.baseline:
             layers = self._baseline_layers()
-            return [PolicyWeights.from_arrays(a, layers, low, high) for a in archs]
+            return [self._folded(PolicyWeights.from_arrays(a, layers, low, high)) for a in archs]
         actor = self.model.policy.actor
         index = {a: self.space.index(a) for a in archs}
         wanted: dict[int, set[int]] = {}
@@ -107,8 +114,11 @@ class Run:
                 for k, layers in enumerate(actor.deterministic_weights(block)):
                     i = b * EMIT_BLOCK + k
                     if i in wanted[b]:
-                        emitted[i] = PolicyWeights.from_arrays(block[k], layers, low, high)
+                        emitted[i] = self._folded(PolicyWeights.from_arrays(block[k], layers, low, high))
         return [emitted[index[a]] for a in archs]
+
+    def _folded(self, weights: PolicyWeights) -> PolicyWeights:
+        return weights if self.normalization is None else self.normalization.fold(weights)
 
     def policy(self, arch: Arch) -> Any:
         """A plain torch module ``obs -> deterministic action`` for ``arch`` (``emit([arch])[0].to_module()``)."""
@@ -266,6 +276,11 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
         raise ValueError(f"corrupt model file {model_file}: {e}") from None
     model.policy.set_training_mode(False)
+    normalization = load_stats(model_file)
+    if normalization is None and (cfg.get("train") or {}).get("normalize"):
+        raise FileNotFoundError(
+            f"{model_file} was trained with --normalize but its statistics {stats_path(model_file)} are missing"
+        )
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -277,6 +292,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline=baseline,
         model=model,
         obs_norm=obs_norm,
+        normalization=normalization,
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import ghp
+from ghp.backend import BACKENDS
 from ghp.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
 from ghp.es import (
     DenseMap,
@@ -76,7 +77,13 @@ class TuneConfig:
     scope: str = field(default="layer", metadata={"choices": SCOPES})
     """Codebook scope: one codebook per layer, or one for the whole network."""
     workers: int = field(default=2, metadata={"min": 0})
-    """Worker processes for the rollouts (0: this process)."""
+    """Worker processes for the rollouts (0: this process; with the ray backend, 0: every CPU of the cluster)."""
+    backend: str = field(default="local", metadata={"choices": BACKENDS})
+    """Where rollouts run: ``local`` (this machine) or ``ray`` (Ray tasks; ``pip install
+    "graph-hyper-policies[ray]"``)."""
+    ray_address: str | None = field(default=None, metadata={"show_default": "start a local Ray instance"})
+    """Ray cluster for the ray backend: ``auto`` (the one started on this machine by ``ray start``) or
+    ``HOST:PORT``."""
     seed: int = field(default=0, metadata={"min": 0})
     """Seed of the ES directions and of every reset."""
     max_episode_steps: int | None = field(default=None, metadata={"min": 1})
@@ -98,6 +105,10 @@ class TuneConfig:
             raise ValueError(f"unknown --scope {self.scope!r}: choose one of {', '.join(SCOPES)}")
         if self.workers < 0:
             raise ValueError(f"--workers must be 0 (this process) or positive, got {self.workers}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown --backend {self.backend!r}: choose one of {', '.join(BACKENDS)}")
+        if self.ray_address is not None and self.backend != "ray":
+            raise ValueError("--ray-address needs --backend ray")
         if self.name is not None and not _NAME.match(self.name):
             raise ValueError(f"--name {self.name!r}: use letters, digits, '.', '-' and '_' (no path)")
         self.es_config()  # validates the ES settings
@@ -192,7 +203,7 @@ def tune(
         kw["max_episode_steps"] = config.max_episode_steps
     dense0 = DenseMap.like(policy0)
     extra: dict[str, Any] = {}
-    with RolloutPool(config.workers) as pool:
+    with RolloutPool(config.workers, config.backend, config.ray_address) as pool:
         rows = np.repeat(dense0.flatten(policy0)[None, :], len(seeds), axis=0)
         before = evaluate_rows(dense0, rows, seeds, env_id, pool, kw, collect_stats=True)
         return_before = float(before.returns.mean())

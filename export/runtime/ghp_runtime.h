@@ -76,6 +76,18 @@ static inline void ghp_dense_i8(const int8_t *q, const float *scale, const float
     }
 }
 
+/* y[i] = x[i] clipped to [lo[i], hi[i]]: the observation clip of a policy trained on normalised observations
+ * (its normalisation is folded into the first layer; clipping the normalised value at +-c is clipping the raw one
+ * at mean -+ c * std). Comparisons only, so bit-exact with the reference. */
+static inline void ghp_clip(const float *x, const float *lo, const float *hi, float *y, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0u; i < n; ++i) {
+        const float v = (x[i] < lo[i]) ? lo[i] : x[i];
+        y[i] = (v > hi[i]) ? hi[i] : v;
+    }
+}
+
 /* The squashed action of SAC / TD3, unscaled to the environment's bounds: low + (tanh(z) + 1) / 2 * (high - low).
  * tanhf is called once per action (n calls); hidden units call it only in tanh policies (GHP_ACT_TANH). */
 static inline void ghp_tanh_unscale(const float *z, const float *low, const float *high, float *act, uint32_t n)

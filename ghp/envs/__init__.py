@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 FETCH_PREFIX = "Fetch"
@@ -30,6 +32,8 @@ class EnvSpec:
     """Upper action bounds."""
     goal_conditioned: bool
     """True for Dict observations with ``observation`` / ``desired_goal`` / ``achieved_goal`` (HER tasks)."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict, hash=False)
+    """Keyword arguments ``gym.make`` was given (``--env-kwargs``); every stage that rebuilds the env passes them."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form, the inverse of :meth:`from_dict`."""
@@ -40,6 +44,7 @@ class EnvSpec:
             "action_low": list(self.action_low),
             "action_high": list(self.action_high),
             "goal_conditioned": self.goal_conditioned,
+            "env_kwargs": dict(self.env_kwargs),
         }
 
     @classmethod
@@ -52,7 +57,48 @@ class EnvSpec:
             action_low=tuple(float(x) for x in d["action_low"]),
             action_high=tuple(float(x) for x in d["action_high"]),
             goal_conditioned=bool(d["goal_conditioned"]),
+            env_kwargs=dict(d.get("env_kwargs") or {}),
         )
+
+    def make(self, **overrides: Any) -> Any:
+        """Build the environment as training did (its id and env kwargs, ``overrides`` on top)."""
+        return make_env(self.env_id, **{**self.env_kwargs, **overrides})
+
+
+def parse_env_kwargs(items: Iterable[str]) -> dict[str, Any]:
+    """``--env-kwargs``: ``KEY=VALUE`` items (several may share one string, separated by spaces) -> a dict.
+
+    A VALUE is read as JSON (``true``, ``0.5``, ``[1.5, 2.0]``, ``"text"``); otherwise comma-separated numbers
+    become a list (``mass_range=0.9,1.1``) and anything else stays a string.
+
+    Raises:
+        ValueError: an item without ``=`` or with an empty key.
+    """
+    out: dict[str, Any] = {}
+    for item in (part for text in items for part in text.split()):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"malformed --env-kwargs item {item!r}: give KEY=VALUE, e.g. nominal=true")
+        out[key] = _parse_value(value)
+    return out
+
+
+def _parse_value(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        pass
+    if "," in value:
+        try:
+            return [float(v) for v in value.split(",")]
+        except ValueError:
+            pass
+    return value
+
+
+def canonical_kwargs(kwargs: dict[str, Any] | None) -> str:
+    """One canonical JSON text of env kwargs (sorted keys, lists for pairs): what the results store keys on."""
+    return json.dumps(kwargs or {}, sort_keys=True, separators=(",", ":"), default=list)
 
 
 def register_robotics() -> None:
@@ -74,6 +120,11 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
         register_robotics()
     try:
         return gym.make(env_id, **kwargs)
+    except TypeError as e:
+        # An env that takes fixed keyword arguments refuses others with a TypeError.
+        if "argument" not in str(e) or not kwargs:
+            raise
+        raise ValueError(f"environment {env_id!r} does not take these env kwargs {sorted(kwargs)}: {e}") from None
     except gym.error.Error as e:
         if "Fetch" not in env_id and "not found" in str(e).lower():
             # Robotics ids other than Fetch (e.g. AntMaze) also live in gymnasium-robotics.
@@ -85,7 +136,9 @@ def make_env(env_id: str, **kwargs: Any) -> Any:
         raise ValueError(f"environment {env_id!r} needs a package that is not installed: {e.name}") from e
 
 
-def spec_from_spaces(env_id: str, observation_space: Any, action_space: Any) -> EnvSpec:
+def spec_from_spaces(
+    env_id: str, observation_space: Any, action_space: Any, env_kwargs: dict[str, Any] | None = None
+) -> EnvSpec:
     """Build an :class:`EnvSpec` from gymnasium spaces, refusing what ghp cannot drive."""
     from gymnasium import spaces
 
@@ -110,18 +163,19 @@ def spec_from_spaces(env_id: str, observation_space: Any, action_space: Any) -> 
         action_low=tuple(float(x) for x in action_space.low),
         action_high=tuple(float(x) for x in action_space.high),
         goal_conditioned=goal,
+        env_kwargs=dict(env_kwargs or {}),
     )
 
 
-def env_spec(env_id: str) -> EnvSpec:
-    """Read the actor's input size and the action space of ``env_id``.
+def env_spec(env_id: str, env_kwargs: dict[str, Any] | None = None) -> EnvSpec:
+    """Read the actor's input size and the action space of ``env_id`` built with ``env_kwargs``.
 
     Raises:
-        ValueError: unknown id, missing package, or an action/observation space ghp cannot drive.
+        ValueError: unknown id, missing package, bad env kwargs, or an action/observation space ghp cannot drive.
     """
-    env = make_env(env_id)
+    env = make_env(env_id, **(env_kwargs or {}))
     try:
-        return spec_from_spaces(env_id, env.observation_space, env.action_space)
+        return spec_from_spaces(env_id, env.observation_space, env.action_space, env_kwargs)
     finally:
         env.close()
 

@@ -43,7 +43,7 @@ THRUST2TORQUE = 0.0069928948992470565
 INERTIA = (16.6e-6, 16.6e-6, 29.3e-6)
 """Diagonal inertia, kg m^2 (Foerster 2015, the identification Bitcraze's own simulation uses)."""
 MOTOR_TAU_UP = 0.055
-"""Rotor-speed time constant while speeding up, s (RLtools' l2f Crazyflie model, identified on the real drone)."""
+"""Rotor-speed time constant while speeding up, s (RLtools' l2f Crazyflie model)."""
 MOTOR_TAU_DOWN = 0.25
 """Rotor-speed time constant while slowing down, s (l2f: brushed motors coast down on propeller drag alone)."""
 GYRO_LIMIT = np.deg2rad(2000.0)
@@ -172,28 +172,38 @@ def mixer(thrust: float, torque: tuple[float, float, float]) -> np.ndarray:
     return np.array([t - roll - pitch - yaw, t - roll + pitch + yaw, t + roll + pitch - yaw, t + roll - pitch + yaw])
 
 
-def _hat(v: np.ndarray) -> np.ndarray:
-    """[N, 3] -> [N, 3, 3] skew matrices."""
-    z = np.zeros(v.shape[0])
-    return np.stack(
-        [
-            np.stack([z, -v[:, 2], v[:, 1]], axis=1),
-            np.stack([v[:, 2], z, -v[:, 0]], axis=1),
-            np.stack([-v[:, 1], v[:, 0], z], axis=1),
-        ],
-        axis=1,
-    )
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of [N, 3] arrays (``np.cross`` spends most of its time on axis bookkeeping)."""
+    a0, a1, a2 = a[:, 0], a[:, 1], a[:, 2]
+    b0, b1, b2 = b[:, 0], b[:, 1], b[:, 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=1)
 
 
 def expm_so3(phi: np.ndarray) -> np.ndarray:
-    """Rodrigues: [N, 3] rotation vectors -> [N, 3, 3] rotation matrices."""
-    theta = np.linalg.norm(phi, axis=1)
-    small = theta < 1e-8
+    """Rodrigues: [N, 3] rotation vectors -> [N, 3, 3] rotation matrices.
+
+    ``R = I + a K + b K^2`` with ``K = hat(phi)``, ``a = sin(t) / t``, ``b = (1 - cos t) / t^2``, and
+    ``K^2 = phi phi^T - t^2 I``.
+    """
+    theta2 = np.einsum("ij,ij->i", phi, phi)
+    theta = np.sqrt(theta2)
+    small = theta < 1e-6
     safe = np.where(small, 1.0, theta)
-    a = np.where(small, 1.0 - theta**2 / 6.0, np.sin(safe) / safe)
-    b = np.where(small, 0.5 - theta**2 / 24.0, (1.0 - np.cos(safe)) / safe**2)
-    k = _hat(phi)
-    return np.eye(3) + a[:, None, None] * k + b[:, None, None] * (k @ k)
+    a = np.where(small, 1.0 - theta2 / 6.0, np.sin(safe) / safe)
+    b = np.where(small, 0.5 - theta2 / 24.0, (1.0 - np.cos(safe)) / (safe * safe))
+    x, y, z = phi[:, 0] * a, phi[:, 1] * a, phi[:, 2] * a
+    r = (b[:, None, None] * phi[:, :, None]) * phi[:, None, :]
+    diag = 1.0 - b * theta2
+    r[:, 0, 0] += diag
+    r[:, 1, 1] += diag
+    r[:, 2, 2] += diag
+    r[:, 0, 1] -= z
+    r[:, 1, 0] += z
+    r[:, 0, 2] += y
+    r[:, 2, 0] -= y
+    r[:, 1, 2] -= x
+    r[:, 2, 1] += x
+    return r
 
 
 def step(state: State, params: Params, command: np.ndarray, dt: float, substeps: int) -> None:
@@ -222,8 +232,8 @@ def step(state: State, params: Params, command: np.ndarray, dt: float, substeps:
         w = state.omega
         # Euler's equations by the midpoint rule: explicit Euler on the gyroscopic term w x Jw gains energy (it
         # diverged within seconds of tumbling at 50 rad/s of yaw); the midpoint rule is stable at the gyro's range.
-        w_mid = w + 0.5 * h * (tau - np.cross(w, inertia * w)) / inertia
-        w_dot = (tau - np.cross(w_mid, inertia * w_mid)) / inertia
+        w_mid = w + 0.5 * h * (tau - _cross(w, inertia * w)) / inertia
+        w_dot = (tau - _cross(w_mid, inertia * w_mid)) / inertia
         # Exact for the substep's constant acceleration, so free fall is g t^2 / 2 to rounding.
         state.pos += (state.vel + 0.5 * h * acc) * h
         state.vel += acc * h

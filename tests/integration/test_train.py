@@ -216,9 +216,9 @@ def _sampler(path):
     return model.policy.sampler_state(), model.policy.actor.archs
 
 
-@pytest.mark.parametrize("sampling", ["uniform", "sweep"])
-def test_interrupted_and_resumed_run_samples_the_same_architectures(tmp_path, sampling):
-    cfg = {**TINY, "sampling": sampling, "resample_every": 3, "checkpoint_every": 10**6}
+def test_interrupted_and_resumed_run_samples_the_same_architectures(tmp_path):
+    # Sweep sampling: its state is the RNG and the rest of the current shuffled pass, both must survive.
+    cfg = {**TINY, "sampling": "sweep", "resample_every": 3, "checkpoint_every": 10**6}
     straight = train(TrainConfig(out=str(tmp_path / "straight"), **{**cfg, "steps": 400}))
     first = train(TrainConfig(out=str(tmp_path / "resumed"), **{**cfg, "steps": 200}))
     mid = _sampler(first)[0]

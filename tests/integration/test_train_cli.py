@@ -39,6 +39,12 @@ def test_train_resume_and_refuse_to_overwrite(tmp_path):
     assert json.loads((out / "config.json").read_text())["run_id"] == json.loads(cfg_before)["run_id"]
     assert (out / "checkpoints" / "step_300.zip").is_file()
 
+    cfg_before = (out / "config.json").read_text()
+    r = ghp("--env", "Pendulum-v1", "--out", str(out), "--resume", "--steps", "400", "--seed", "3", "--quiet")
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "--seed (saved 0, given 3)" in r.output and "Traceback" not in r.output
+    assert (out / "config.json").read_text() == cfg_before
+
 
 @pytest.mark.parametrize(
     "args, message",

@@ -171,3 +171,20 @@ def test_npz_files_without_an_activation_are_relu(tmp_path):
     arrays |= {f"W{j}": w for j, (w, _) in enumerate(p.layers)} | {f"b{j}": b for j, (_, b) in enumerate(p.layers)}
     np.savez(tmp_path / "old.npz", **arrays)
     assert PolicyWeights.from_npz(tmp_path / "old.npz").activation == "relu"
+
+
+def test_cli_options_come_from_the_config_fields():
+    import dataclasses
+
+    from cli.chromatic_cmd import chromatic
+    from cli.options import build_config
+
+    names = {f.name for f in dataclasses.fields(ChromaticConfig)}
+    for f in dataclasses.fields(ChromaticConfig):
+        assert len([p for p in chromatic.params if p.name == f.name]) == 1, f.name
+    assert {p.name for p in chromatic.params} - names == {"out", "resume", "quiet"}
+    ctx = chromatic.make_context("chromatic", ["--env", "HalfCheetah-v5"])
+    assert build_config(ChromaticConfig, dict(ctx.params)) == ChromaticConfig("HalfCheetah-v5")
+    ctx = chromatic.make_context("chromatic", ["--env", "Hopper-v5", "--hidden", "linear", "--partition", "toeplitz"])
+    config = build_config(ChromaticConfig, dict(ctx.params))
+    assert (config.env_id, config.hidden, config.partition) == ("Hopper-v5", (), "toeplitz")

@@ -1,0 +1,122 @@
+"""Observation normalisation (``ghp train --normalize``): SB3's ``VecNormalize`` while training, folded in after.
+
+Training wraps the vectorised environment in ``VecNormalize`` (running mean and variance of every observation
+key; rewards too with ``--normalize-reward``). The actor then sees
+
+    z = clip((x - mean) / std, -c, c),   std = sqrt(var + eps)
+
+(goal-conditioned tasks: the observation and the desired goal, each with its own statistics, as in the HER
+baselines, which clip at c = 5). The statistics are saved with every model file, in SB3's own format, as a sidecar
+(:func:`stats_path`: ``model.zip`` -> ``model.vecnormalize.pkl``, ``checkpoints/step_N.zip`` ->
+``checkpoints/step_N.vecnormalize.pkl``; ``VecNormalize.load(path, venv)`` reads it).
+
+Afterwards they are frozen. :func:`ghp.run.load_run` reads the sidecar of the model it loads and every emitted
+policy gets them folded into its first layer, so evaluation, search, export and ``ghp play`` see an ordinary MLP on
+raw observations:
+
+    W z + b = (W / std) x' + (b - W mean / std),   x' = clip(x, mean - c std, mean + c std)
+
+Clipping the normalised value at +-c is clipping the raw value at ``mean -+ c std`` (``std > 0``), so the clip
+becomes :attr:`ghp.policy.PolicyWeights.clip_low` / ``clip_high``, applied by the C runtime (``ghp_clip``) before
+the first layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ghp.policy import GOAL_KEYS, PolicyWeights
+
+STATS_SUFFIX = ".vecnormalize.pkl"
+
+
+def stats_path(model_file: str | Path) -> Path:
+    """The statistics saved with ``model_file`` (``RUN/model.zip`` -> ``RUN/model.vecnormalize.pkl``)."""
+    model_file = Path(model_file)
+    return model_file.with_name(model_file.stem + STATS_SUFFIX)
+
+
+@dataclass(frozen=True, eq=False)
+class ObsNormalization:
+    """The frozen normalisation of the actor's input: ``clip((x - mean) / std, -clip, clip)``."""
+
+    mean: np.ndarray
+    """float64 ``[obs_dim]``."""
+    std: np.ndarray
+    """float64 ``[obs_dim]``, ``sqrt(var + eps)`` (never 0)."""
+    clip: float
+    """Clip of the normalised observation (VecNormalize's ``clip_obs``)."""
+
+    def __post_init__(self) -> None:
+        if self.mean.shape != self.std.shape or self.mean.ndim != 1:
+            raise ValueError("normalisation mean and std must be vectors of one length")
+        if not (np.all(self.std > 0) and np.all(np.isfinite(self.std)) and np.all(np.isfinite(self.mean))):
+            raise ValueError("normalisation statistics must be finite with a positive std")
+        if not self.clip > 0:
+            raise ValueError(f"normalisation clip must be positive, got {self.clip}")
+
+    @classmethod
+    def from_vec_normalize(cls, vec_normalize: Any) -> ObsNormalization:
+        """The actor-input part of an SB3 ``VecNormalize``'s statistics (Dict spaces: observation ++ desired goal)."""
+        rms = vec_normalize.obs_rms
+        eps = float(vec_normalize.epsilon)
+        if isinstance(rms, dict):
+            keys = vec_normalize.norm_obs_keys or list(rms)
+            missing = [k for k in GOAL_KEYS if k not in keys]
+            if missing:
+                raise ValueError(f"the saved statistics do not normalise {', '.join(missing)}")
+            mean = np.concatenate([np.asarray(rms[k].mean, np.float64).ravel() for k in GOAL_KEYS])
+            var = np.concatenate([np.asarray(rms[k].var, np.float64).ravel() for k in GOAL_KEYS])
+        else:
+            mean = np.asarray(rms.mean, np.float64).ravel()
+            var = np.asarray(rms.var, np.float64).ravel()
+        return cls(mean, np.sqrt(var + eps), float(vec_normalize.clip_obs))
+
+    def normalize(self, x: np.ndarray) -> np.ndarray:
+        """What the trained actor sees for raw actor input ``x`` (VecNormalize's arithmetic, float32 result)."""
+        z = (np.asarray(x, np.float64) - self.mean) / self.std
+        return np.clip(z, -self.clip, self.clip).astype(np.float32)
+
+    def fold(self, weights: PolicyWeights) -> PolicyWeights:
+        """The policy on raw observations equal to ``weights`` applied to :meth:`normalize` of them.
+
+        First layer ``W / std`` column-wise and ``b - W (mean / std)`` (float64, stored float32); the clip becomes
+        the observation clip ``[mean - clip * std, mean + clip * std]``.
+        """
+        if weights.clipped:
+            raise ValueError(f"policy {weights.arch.key} already carries an observation clip: fold only once")
+        if weights.obs_dim != self.mean.shape[0]:
+            raise ValueError(f"statistics for {self.mean.shape[0]} inputs, policy takes {weights.obs_dim}")
+        w, b = weights.layers[0]
+        w64 = w.astype(np.float64)
+        w_new = w64 / self.std[None, :]
+        b_new = b.astype(np.float64) - w64 @ (self.mean / self.std)
+        layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
+        lo = (self.mean - self.clip * self.std).astype(np.float32)
+        hi = (self.mean + self.clip * self.std).astype(np.float32)
+        return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)
+
+
+def load_vec_normalize(path: str | Path) -> Any:
+    """The ``VecNormalize`` pickled at ``path`` (without an environment attached; SB3 must be importable)."""
+    import stable_baselines3.common.vec_env  # noqa: F401  (the pickle refers to its classes)
+
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # noqa: S301  (SB3's own format, from the run directory being loaded)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+        raise ValueError(f"corrupt normalisation statistics {path}: {e}") from None
+
+
+def load_stats(model_file: str | Path) -> ObsNormalization | None:
+    """The frozen statistics saved with ``model_file``, or ``None`` when the model was trained without them."""
+    path = stats_path(model_file)
+    if not path.is_file():
+        return None
+    return ObsNormalization.from_vec_normalize(load_vec_normalize(path))
