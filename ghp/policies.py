@@ -341,6 +341,28 @@ class _GHPMixin:
     optimizer_kwargs: dict[str, Any]
     ghp: GHPPolicyConfig
 
+    stochastic: bool
+    """SAC's squashed Gaussian actor (True) or TD3/DDPG's deterministic one."""
+    ghp_defaults: dict[str, Any] = {}
+    """The algorithm's own defaults for :class:`GHPPolicyConfig` fields."""
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Box,
+        lr_schedule: Schedule,
+        ghp: GHPPolicyConfig | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._ghp_setup(GHPPolicyConfig.from_kwargs(ghp, kwargs, **self.ghp_defaults))
+        if isinstance(observation_space, spaces.Dict):
+            kwargs.setdefault("features_extractor_class", GoalExtractor)
+        super().__init__(observation_space, action_space, lr_schedule, **kwargs)  # type: ignore[call-arg]
+
+    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:
+        """SB3's hook: the hyper actor instead of SB3's MLP actor (built twice, actor and target, by TD3)."""
+        return self._make_hyper_actor(stochastic=self.stochastic)
+
     def _ghp_setup(self, config: GHPPolicyConfig) -> None:
         # Runs before nn.Module.__init__ (SB3 builds the actor inside its constructor): plain attributes only.
         self.ghp = config
@@ -444,45 +466,15 @@ class _GHPMixin:
             target.set_archs(archs)
 
 
-def _goal_extractor(observation_space: spaces.Space, kwargs: dict[str, Any]) -> None:
-    if isinstance(observation_space, spaces.Dict):
-        kwargs.setdefault("features_extractor_class", GoalExtractor)
-
-
-class GHPSACPolicy(_GHPMixin, SACPolicy):
+class GHPSACPolicy(_GHPMixin, SACPolicy):  # type: ignore[misc]
     """SAC policy whose actor is the graph hypernetwork (squashed Gaussian); SB3's twin-Q critic."""
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        ghp: GHPPolicyConfig | dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        self._ghp_setup(GHPPolicyConfig.from_kwargs(ghp, kwargs))
-        _goal_extractor(observation_space, kwargs)
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
-        return self._make_hyper_actor(stochastic=True)
+    stochastic = True
 
 
-class GHPTD3Policy(_GHPMixin, TD3Policy):
+class GHPTD3Policy(_GHPMixin, TD3Policy):  # type: ignore[misc]
     """TD3/DDPG policy whose actor (and target actor) is the graph hypernetwork, ``tanh`` output."""
 
-    def __init__(
-        self,
-        observation_space: spaces.Space,
-        action_space: spaces.Box,
-        lr_schedule: Schedule,
-        ghp: GHPPolicyConfig | dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # DDPG + HER's own defaults (authors: resample every 4 updates; the HER baselines' action penalty).
-        self._ghp_setup(GHPPolicyConfig.from_kwargs(ghp, kwargs, resample_every=4, action_l2=1.0))
-        _goal_extractor(observation_space, kwargs)
-        super().__init__(observation_space, action_space, lr_schedule, **kwargs)
-
-    def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:  # type: ignore[override]
-        return self._make_hyper_actor(stochastic=False)
+    stochastic = False
+    ghp_defaults = {"resample_every": 4, "action_l2": 1.0}
+    """DDPG + HER's own defaults (authors: resample every 4 updates; the HER baselines' action penalty)."""

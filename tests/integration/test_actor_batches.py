@@ -13,14 +13,6 @@ from ghp.policies import GHPSACPolicy, GHPTD3Policy, HyperActor, actor_input, ro
 SPACE = {"widths": [4, 8], "depths": [1, 2, 3]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _fresh_actions(actor: HyperActor, x: torch.Tensor) -> torch.Tensor:
     """Deterministic actions from a new emission of the actor's current parameters (no cache involved)."""
     with torch.no_grad():
@@ -113,3 +105,15 @@ def test_her_minibatch_rows_are_shared_evenly_across_architectures():
     for i in range(meta):
         share = virtual[owner == i].mean()
         assert abs(share - overall) * counts[i] <= 2, (i, share, overall)
+
+
+def test_policy_settings_are_one_config_and_earlier_keywords_still_load():
+    from ghp.policies import GHPPolicyConfig
+
+    config = GHPPolicyConfig(space=SPACE, meta_batch=3, hypernet={"hidden": 8, "rank": 4})
+    new = SAC(GHPSACPolicy, "Pendulum-v1", policy_kwargs={"ghp": config.to_dict()}, device="cpu").policy
+    old = SAC(GHPSACPolicy, "Pendulum-v1", policy_kwargs=config.to_dict(), device="cpu").policy  # runs before the config
+    assert new.ghp == old.ghp == config and new.actor.meta_batch == 3
+    assert new._get_constructor_parameters()["ghp"] == config.to_dict()
+    ddpg = DDPG(GHPTD3Policy, "Pendulum-v1", policy_kwargs={"ghp": {"space": SPACE}}, device="cpu").policy
+    assert (ddpg.ghp.resample_every, ddpg.ghp.action_l2) == (4, 1.0)  # DDPG + HER's own defaults

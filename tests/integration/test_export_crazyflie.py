@@ -122,23 +122,8 @@ def test_a_corrupted_policy_fails_the_embedded_self_test(app, weights, tmp_path)
 
 
 @pytest.fixture(scope="module")
-def cf_run(tmp_path_factory):
-    from ghp.train import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("runs") / "cf"
-    config = TrainConfig(
-        env_id=ENV,
-        steps=300,
-        n_envs=2,
-        widths=(8, 16),
-        depths=(1, 2),
-        out=str(out),
-        learning_starts=100,
-        batch_size=32,
-        buffer_size=1000,
-        checkpoint_every=10**6,
-    )
-    return train(config)
+def cf_run(train_tiny):
+    return train_tiny("cf", env_id=ENV, widths=(8, 16))
 
 
 @pytest.mark.slow

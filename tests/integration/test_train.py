@@ -12,16 +12,6 @@ from ghp.policy import obs_vector
 from ghp.run import load_run
 from ghp.train import TrainConfig, train
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: one torch thread is faster and keeps the 2-core CI machine free."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1, 2), learning_starts=100)
 
 

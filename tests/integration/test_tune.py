@@ -16,23 +16,8 @@ FAST += ["--max-episode-steps", "30"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from ghp.train import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("runs") / "pendulum"
-    config = TrainConfig(
-        env_id="Pendulum-v1",
-        steps=300,
-        n_envs=2,
-        widths=(4, 8),
-        depths=(1, 2),
-        out=str(out),
-        learning_starts=100,
-        batch_size=32,
-        buffer_size=1000,
-        checkpoint_every=10**6,
-    )
-    return train(config)
+def run_dir(train_tiny):
+    return train_tiny("pendulum")
 
 
 def ghp(*args):
