@@ -33,16 +33,9 @@ import numpy as np
 
 from .c import RUNTIME_DIR, c_float
 
-HOST_FLAGS: tuple[str, ...] = (
-    "-std=c99",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-Wconversion",
-    "-Wdouble-promotion",
-    "-pedantic",
-    "-ffp-contract=off",
-)
+_STRICT: tuple[str, ...] = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wdouble-promotion")
+"""Warnings both builds treat as errors; ``-ffp-contract=off`` on both makes host and target agree bit for bit."""
+HOST_FLAGS: tuple[str, ...] = (*_STRICT, "-pedantic", "-ffp-contract=off")
 """Host compiler flags."""
 CM4_FLAGS: tuple[str, ...] = (
     "-mcpu=cortex-m4",
@@ -51,12 +44,7 @@ CM4_FLAGS: tuple[str, ...] = (
     "-mfpu=fpv4-sp-d16",
     "-fno-math-errno",
     "-Os",
-    "-std=c99",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
-    "-Wconversion",
-    "-Wdouble-promotion",
+    *_STRICT,
     "-Wmissing-braces",
     "-ffp-contract=off",
 )
