@@ -112,7 +112,9 @@ def test_policy_settings_are_one_config_and_earlier_keywords_still_load():
 
     config = GHPPolicyConfig(space=SPACE, meta_batch=3, hypernet={"hidden": 8, "rank": 4})
     new = SAC(GHPSACPolicy, "Pendulum-v1", policy_kwargs={"ghp": config.to_dict()}, device="cpu").policy
-    old = SAC(GHPSACPolicy, "Pendulum-v1", policy_kwargs=config.to_dict(), device="cpu").policy  # runs before the config
+    old = SAC(
+        GHPSACPolicy, "Pendulum-v1", policy_kwargs=config.to_dict(), device="cpu"
+    ).policy  # runs before the config
     assert new.ghp == old.ghp == config and new.actor.meta_batch == 3
     assert new._get_constructor_parameters()["ghp"] == config.to_dict()
     ddpg = DDPG(GHPTD3Policy, "Pendulum-v1", policy_kwargs={"ghp": {"space": SPACE}}, device="cpu").policy
