@@ -26,6 +26,7 @@ import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -117,17 +118,21 @@ def run_mlps(x: torch.Tensor, weights: Sequence[LayerWeights], mode: str = "auto
     return torch.cat([o for o in outs if o is not None])
 
 
-def sequential_from(layers: LayerWeights) -> torch.nn.Sequential:
-    """A plain ``nn.Sequential`` (Linear, ReLU, ..., Linear) holding copies of ``layers``: the reference in tests."""
+def sequential_from(layers: Sequence[tuple[Any, Any]], activation: str = "relu") -> torch.nn.Sequential:
+    """A plain ``nn.Sequential`` (Linear, act, ..., Linear) holding float32 copies of ``layers`` (tensors or arrays).
+
+    ``activation``: the hidden layers' ``relu`` or ``tanh``. The deployable module (``PolicyWeights.to_module``) and
+    the reference in tests are built here.
+    """
     mods: list[torch.nn.Module] = []
     for j, (w, b) in enumerate(layers):
         lin = torch.nn.Linear(w.shape[1], w.shape[0])
         with torch.no_grad():
-            lin.weight.copy_(w)
-            lin.bias.copy_(b)
+            lin.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
+            lin.bias.copy_(torch.as_tensor(b, dtype=torch.float32))
         mods.append(lin)
         if j < len(layers) - 1:
-            mods.append(torch.nn.ReLU())
+            mods.append(torch.nn.Tanh() if activation == "tanh" else torch.nn.ReLU())
     return torch.nn.Sequential(*mods)
 
 

@@ -128,22 +128,11 @@ class PolicyWeights:
 
     def to_module(self) -> torch.nn.Module:
         """A plain torch module ``obs -> deterministic action`` (float32, no hypernetwork inside)."""
-        import torch
-
-        mods: list[torch.nn.Module] = []
-        for j, (w, b) in enumerate(self.layers):
-            lin = torch.nn.Linear(w.shape[1], w.shape[0])
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(w))
-                lin.bias.copy_(torch.from_numpy(b))
-            mods.append(lin)
-            if j < len(self.layers) - 1:
-                mods.append(torch.nn.Tanh() if self.activation == "tanh" else torch.nn.ReLU())
+        from ghp.mlp import sequential_from
         from ghp.modules import DeterministicPolicy
 
-        return DeterministicPolicy(
-            torch.nn.Sequential(*mods), self.action_low, self.action_high, self.clip_low, self.clip_high
-        )
+        net = sequential_from(self.layers, self.activation)
+        return DeterministicPolicy(net, self.action_low, self.action_high, self.clip_low, self.clip_high)
 
     def to_npz(self, path: str | Path) -> None:
         """Write the weights and bounds as a ``.npz`` (``W0, b0, W1, b1, ...``)."""
