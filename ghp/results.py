@@ -237,36 +237,40 @@ class ResultsStore:
         """Write ``records`` in one transaction; rows already present are kept as they are. Returns rows added."""
         now = time.time()
         rows = [
-            (
-                r.arch.key,
-                r.arch_index,
-                r.arch.depth,
-                json.dumps(r.arch.to_list()),
-                r.setting.checkpoint_step,
-                r.checkpoint,
-                r.setting.eval_seed,
-                r.setting.episodes,
-                r.setting.max_steps,
-                r.setting.pad_to,
-                r.setting.env_kwargs,
-                r.mean_return,
-                r.std_return,
-                min(r.returns),
-                max(r.returns),
-                r.success_rate,
-                r.mean_length,
-                json.dumps(list(r.returns)),
-                json.dumps(list(r.lengths)),
-                r.params,
-                r.bytes,
-                r.capacity,
-                now,
-            )
+            {
+                "arch": r.arch.key,
+                "arch_index": r.arch_index,
+                "depth": r.arch.depth,
+                "widths": json.dumps(r.arch.to_list()),
+                "checkpoint_step": r.setting.checkpoint_step,
+                "checkpoint": r.checkpoint,
+                "eval_seed": r.setting.eval_seed,
+                "episodes": r.setting.episodes,
+                "max_steps": r.setting.max_steps,
+                "pad_to": r.setting.pad_to,
+                "env_kwargs": r.setting.env_kwargs,
+                "mean_return": r.mean_return,
+                "std_return": r.std_return,
+                "min_return": min(r.returns),
+                "max_return": max(r.returns),
+                "success_rate": r.success_rate,
+                "mean_length": r.mean_length,
+                "returns": json.dumps(list(r.returns)),
+                "lengths": json.dumps(list(r.lengths)),
+                "params": r.params,
+                "bytes": r.bytes,
+                "capacity": r.capacity,
+                "evaluated_at": now,
+            }
             for r in records
         ]
+        if not rows:
+            return 0
+        columns = list(rows[0])
+        sql = f"INSERT OR IGNORE INTO results ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
         with self._conn:
             before = self._conn.total_changes
-            self._conn.executemany(f"INSERT OR IGNORE INTO results VALUES ({', '.join('?' * 23)})", rows)
+            self._conn.executemany(sql, rows)
             return self._conn.total_changes - before
 
     def settings(self) -> list[tuple[Setting, int]]:
