@@ -20,7 +20,6 @@ import dataclasses
 import json
 import math
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, fields
@@ -509,7 +508,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     from stable_baselines3 import DDPG, SAC
     from stable_baselines3.common.noise import NormalActionNoise
 
-    from ghp.policies import GHPSACPolicy, GHPTD3Policy, GoalExtractor
+    from ghp.policies import GHPSACPolicy, GHPTD3Policy
 
     assert c.lr is not None and c.actor_lr is not None and c.steps is not None
     if c.algo == "ars":
@@ -543,24 +542,39 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
         seed=c.seed,
         device=c.device,
         verbose=0,
+        policy_kwargs=_policy_kwargs(c, spec),
+        **_her_kwargs(c, spec),
     )
-    pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
-    policy_kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": [256, 256]}}
-    if spec.goal_conditioned:
-        from stable_baselines3 import HerReplayBuffer
-
-        policy_kwargs["features_extractor_class"] = GoalExtractor
-        common["replay_buffer_class"] = HerReplayBuffer
-        common["replay_buffer_kwargs"] = {"n_sampled_goal": c.her_goals, "goal_selection_strategy": "future"}
-    if not c.baseline:
-        policy_kwargs["ghp"] = _policy_config(c).to_dict()
+    policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     if c.algo == "sac":
-        policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
-        ent: str | float = _ent_coef(c.ent_coef)
-        return SAC(GHPSACPolicy if not c.baseline else policy, ent_coef=ent, policy_kwargs=policy_kwargs, **common)
-    policy = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
+        return SAC(policy if c.baseline else GHPSACPolicy, ent_coef=_ent_coef(c.ent_coef), **common)
     noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
-    return DDPG(GHPTD3Policy if not c.baseline else policy, action_noise=noise, policy_kwargs=policy_kwargs, **common)
+    return DDPG(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
+
+
+def _policy_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
+    """SB3's ``policy_kwargs``: the critic (and a baseline's actor) sizes, the goal extractor, ghp's policy config."""
+    from ghp.policies import GoalExtractor
+
+    pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
+    kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": [256, 256]}}
+    if spec.goal_conditioned:
+        kwargs["features_extractor_class"] = GoalExtractor  # the actor sees observation ++ desired goal
+    if not c.baseline:
+        kwargs["ghp"] = _policy_config(c).to_dict()
+    return kwargs
+
+
+def _her_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
+    """The HER replay buffer for goal-conditioned tasks (``future`` goals, as the paper's DDPG + HER); else none."""
+    if not spec.goal_conditioned:
+        return {}
+    from stable_baselines3 import HerReplayBuffer
+
+    return {
+        "replay_buffer_class": HerReplayBuffer,
+        "replay_buffer_kwargs": {"n_sampled_goal": c.her_goals, "goal_selection_strategy": "future"},
+    }
 
 
 def _policy_config(c: TrainConfig) -> Any:
@@ -642,69 +656,11 @@ def _callback(
     progress: ProgressFn | None,
     others: list[Any] | None = None,
 ) -> Any:
-    import numpy as np
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    from ghp.run import Run
+    from ghp.callbacks import TrainingCallback
 
     archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
     evaluators = [cb for cb in _flatten(others or []) if hasattr(cb, "last_mean_reward")]
-
-    class _Callback(BaseCallback):
-        """Periodic checkpoints, periodic evaluations and progress reports."""
-
-        def _on_training_start(self) -> None:
-            self._t0 = time.perf_counter()
-            self._s0 = self.model.num_timesteps
-            self._last_report = 0.0
-            self._last_ckpt = self.model.num_timesteps
-            self._last_eval = self.model.num_timesteps
-            self._eval: dict[str, Any] | None = None
-
-        def _evaluate(self, n: int) -> None:
-            norm: Any = self.model.get_vec_normalize_env()
-            obs_norm = None if norm is None else (norm.obs_rms.mean, np.sqrt(norm.obs_rms.var + norm.epsilon))
-            source = Run(out, run_id, spec, c.space, str(c.algo), {}, n, c.baseline, self.model, obs_norm)
-            ev = periodic_eval(source, archs, c.eval_episodes, c.seed)
-            self._eval = ev
-            self.logger.record("eval/mean_return", ev["mean"])
-            self.logger.record("eval/best_return", ev["best"])
-            if ev["success"] is not None:
-                self.logger.record("eval/success_rate", ev["success"])
-            for key, ret in ev["archs"].items():
-                self.logger.record(f"eval/return_{key}", ret)
-            with open(out / EVAL_LOG, "a") as f:
-                f.write(json.dumps(ev) + "\n")
-
-        def _on_step(self) -> bool:
-            n = self.model.num_timesteps
-            if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
-                _save(self.model, out, with_replay=False)
-                self._last_ckpt = n
-            if c.eval_every and n - self._last_eval >= c.eval_every:
-                self._evaluate(n)
-                self._last_eval = n
-            now = time.perf_counter()
-            if progress is not None and (now - self._last_report > 0.5 or n >= total):
-                self._last_report = now
-                eps = list(self.model.ep_info_buffer or [])
-                succ = list(self.model.ep_success_buffer or [])
-                progress(
-                    {
-                        # n_envs environments step together, so the last step can overshoot a total that is not a
-                        # multiple of n_envs (16 of 10 with 8 environments): the bar never shows more than asked.
-                        "steps": min(n, total),
-                        "total": total,
-                        "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
-                        "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
-                        "success_rate": float(np.mean(succ)) if succ else None,
-                        "eval": self._eval,
-                        "eval_return": _latest_eval(evaluators),
-                    }
-                )
-            return True
-
-    return _Callback()
+    return TrainingCallback(out, c, spec, run_id, total, progress, archs, evaluators)
 
 
 def _flatten(callbacks: list[Any]) -> list[Any]:
