@@ -547,18 +547,7 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
     active: list[_Group] = []
     results: dict[int, _Outcome] = {}
     while queue or active:
-        # Start the next class group when it fits, or a part of it once half a full group's environments are free,
-        # while the weights of what runs stay within the cache budget.
-        while queue and len(free) >= e * min(len(queue[0]), max(1, max_archs // 2)):
-            per_arch = _weight_bytes(weights[queue[0][0]], task.pad_to)
-            room = (task.cache_bytes - sum(g.nbytes for g in active)) // per_arch
-            if active and room < 1:
-                break
-            head = queue.popleft()
-            n = min(len(head), len(free) // e, max(1, room))
-            pos, rest = head[:n], head[n:]
-            if rest:
-                queue.appendleft(rest)
+        while (pos := _next_group(queue, free, active, weights, task, max_archs)) is not None:
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
             grp.goal = goal
             rows = grp.obs.reshape(-1, grp.obs.shape[-1])
@@ -577,6 +566,34 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
     return [results[p] for p in range(len(weights))]
 
 
+def _next_group(
+    queue: deque[list[int]],
+    free: list[int],
+    active: list[_Group],
+    weights: list[PolicyWeights],
+    task: _TaskSpec,
+    max_archs: int,
+) -> list[int] | None:
+    """Positions of the next group to start (taken off ``queue``), or None when it has to wait.
+
+    A class group starts when it fits, or a part of it once half a full group's environments are free, while the
+    weights of what runs stay within the cache budget.
+    """
+    e = task.episodes
+    if not queue or len(free) < e * min(len(queue[0]), max(1, max_archs // 2)):
+        return None
+    per_arch = _weight_bytes(weights[queue[0][0]], task.pad_to)
+    room = (task.cache_bytes - sum(g.nbytes for g in active)) // per_arch
+    if active and room < 1:
+        return None
+    head = queue.popleft()
+    n = min(len(head), len(free) // e, max(1, room))
+    pos, rest = head[:n], head[n:]
+    if rest:
+        queue.appendleft(rest)
+    return pos
+
+
 def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch: Any, n_rows: int) -> list[_Outcome]:
     """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick."""
     e = task.episodes
@@ -589,16 +606,7 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
     acts: np.ndarray | None = None
     limit = task.max_episode_steps
     while queue or active:
-        while queue and len(free) >= e * min(len(queue[0]), max(1, max_archs // 2)):
-            per_arch = _weight_bytes(weights[queue[0][0]], task.pad_to)
-            room = (task.cache_bytes - sum(g.nbytes for g in active)) // per_arch
-            if active and room < 1:
-                break
-            head = queue.popleft()
-            n = min(len(head), len(free) // e, max(1, room))
-            pos, rest = head[:n], head[n:]
-            if rest:
-                queue.appendleft(rest)
+        while (pos := _next_group(queue, free, active, weights, task, max_archs)) is not None:
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
             grp.reports_success = True
             rows = [free.pop() for _ in range(len(pos) * e)]
