@@ -35,27 +35,15 @@ def test_emit_run_and_backward_stay_on_the_parameters_device(decoder, mode):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine (none could be borrowed)")
-def test_train_load_and_evaluate_on_cuda(tmp_path):
+def test_train_load_and_evaluate_on_cuda(train_tiny):
     import json
 
     from stable_baselines3 import SAC
 
     import ghp.policies  # noqa: F401
     from ghp.run import load_run
-    from ghp.train import TrainConfig, train
 
-    out = train(
-        TrainConfig(
-            env_id="Pendulum-v1",
-            steps=300,
-            n_envs=2,
-            widths=(4, 8),
-            depths=(1, 2),
-            learning_starts=100,
-            device="cuda",
-            out=str(tmp_path / "run"),
-        )
-    )
+    out = train_tiny("cuda", device="cuda")
     assert json.loads((out / "config.json").read_text())["train"]["device"] == "cuda"
     model = SAC.load(out / "model.zip")  # stock load, device auto: CUDA here
     assert next(model.policy.parameters()).device.type == "cuda"
