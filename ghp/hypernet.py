@@ -356,7 +356,7 @@ class _GatedPass(torch.autograd.Function):
         rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
         cand_all = torch.empty_like(x)
         xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
-        us, ms, prevs = [], [], []
+        us, ms = [], []
         prev: torch.Tensor | None = None
         prev_t = -1
         for t in order:
@@ -373,18 +373,20 @@ class _GatedPass(torch.autograd.Function):
                 a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
                 us.append(u)
                 ms.append(m)
-                prevs.append(prev)
             cand = torch.tanh(a_n, out=cands[t])
             prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
             prev_t = t
         ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out)
-        ctx.saved = (order, us, ms, prevs)
+        # Only tensors that are not views of ``out`` go on ctx directly: a view of the output held there closes a
+        # cycle (out -> grad_fn -> ctx -> view -> out) through C++ references that Python's collector cannot see, and
+        # every recorded pass leaked its graph. The senders' states are read back from the saved ``out`` instead.
+        ctx.saved = (order, us, ms)
         return out
 
     @staticmethod
     def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
         x, w1, w_ih, w_hh, gh, rz_all, cand_all, out = ctx.saved_tensors
-        order, us, ms, prevs = ctx.saved
+        order, us, ms = ctx.saved
         n, b, h = x.shape
         r, z = rz_all[..., :h], rz_all[..., h:]
         # d gi / d new and d gh / d new, per node (GRU derivatives): [N, B, 3h] each.
@@ -426,7 +428,8 @@ class _GatedPass(torch.autograd.Function):
             g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0) if need_bih else None
             if need_w1 or need_b1:
                 g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
-                g_w1 = g_u.T @ torch.cat(prevs) if need_w1 else None
+                # The sender of each message: the updated state of the previous node in pass order.
+                g_w1 = g_u.T @ out[order[:-1]].reshape(-1, h) if need_w1 else None
                 g_b1 = g_u.sum(0) if need_b1 else None
         return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None
 
