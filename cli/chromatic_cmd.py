@@ -12,7 +12,7 @@ from cli.common import user_errors
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.chromatic:ChromaticConfig")
+@click.command(cls=ConfigCommand, config="ghp.es.chromatic:ChromaticConfig")
 @click.option("--out", help="Run directory (default runs/chromatic-<env>-<partition>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished iteration.")
 @click.option("--quiet", is_flag=True, help="No progress bar (one line per evaluation instead).")
@@ -33,7 +33,7 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
     record per iteration. State is saved after every iteration: Ctrl-C or SIGTERM loses at most the
     iteration in flight, and --resume continues (a larger --iterations extends the run).
     """
-    from ghp.chromatic import ChromaticConfig, Progress, train_chromatic
+    from ghp.es.chromatic import ChromaticConfig, Progress, train_chromatic
 
     with user_errors():
         config = build_config(ChromaticConfig, options)

@@ -1,4 +1,4 @@
-"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/tune.py)."""
+"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/es/tune.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.tune:TuneConfig")
+@click.command(cls=ConfigCommand, config="ghp.es.tune:TuneConfig")
 @click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
 def tune(run_dir: str, fresh: bool, **options: Any) -> None:
@@ -30,8 +30,8 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     after every iteration: run the same command again to resume after an interruption, or with a larger
     --iterations to continue.
     """
-    from ghp.tune import TuneConfig
-    from ghp.tune import tune as run_tune
+    from ghp.es.tune import TuneConfig
+    from ghp.es.tune import tune as run_tune
 
     with user_errors():
         config = build_config(TuneConfig, options)

@@ -1,11 +1,11 @@
 """Fine-tune one architecture's emitted policy with ES on its true return (``ghp tune``).
 
 The hypernetwork emits a good starting point for an architecture, but that policy was never trained alone on its own
-return. ES (``ghp.es``, ARS V2-t) is cheap exactly when a policy has few parameters, so it refines the emitted
+return. ES (``ghp.es.core``, ARS V2-t) is cheap exactly when a policy has few parameters, so it refines the emitted
 weights directly on the episode return, in worker processes:
 
 - dense (default): every weight and bias is a parameter; observation normalisation statistics are seeded from
-  rollouts of the emitted policy and the start is :func:`ghp.es.unfold` of it, so iteration 0 acts exactly like the
+  rollouts of the emitted policy and the start is :func:`ghp.es.core.unfold` of it, so iteration 0 acts exactly like the
   emitted policy; the result is folded back (``W / sd``, ``b - W mu / sd``) into a plain policy.
 - codebook (``colors=M``): the weights are coloured by 1-D k-means (``ghp.codebook.quantize``) and ES trains the
   colour values and the biases with the colouring fixed. Observation normalisation is off: folded into the first
@@ -29,7 +29,7 @@ import numpy as np
 import ghp
 from ghp.backend import BACKENDS
 from ghp.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
-from ghp.es import (
+from ghp.es.core import (
     DenseMap,
     ESConfig,
     ESState,

@@ -40,7 +40,7 @@ import numpy as np
 
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec, env_spec
-from ghp.es import ObsStats, RolloutPool, RolloutResult, RolloutUnit, fold, seed_of
+from ghp.es.core import ObsStats, RolloutPool, RolloutResult, RolloutUnit, fold, seed_of
 from ghp.policy import PolicyWeights
 from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
 
@@ -338,7 +338,7 @@ class Controller:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Rollouts go through the ES engine (ghp.es): a parameter map per colouring, work units, the engine's pool
+# Rollouts go through the ES engine (ghp.es.core): a parameter map per colouring, work units, the engine's pool
 
 
 @dataclass(frozen=True, eq=False)
