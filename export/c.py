@@ -114,8 +114,6 @@ class CSpec:
     """Comment per test vector."""
     source: tuple[str, ...] = field(default_factory=tuple)
     """Extra banner lines (environment, run id, ...)."""
-    hidden_relu: bool = True
-    """The policy's hidden activation (ReLU or tanh). False only for the benchmark's cost-of-activation measurement."""
     codebook: CodebookPolicy | None = None
     """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form); last, so
     positional construction of the earlier fields keeps working."""
@@ -239,19 +237,19 @@ def _act_body(spec: CSpec) -> str:
         o, i = wj.shape
         last = j == len(w.layers) - 1
         dst = f"{n}_z" if last else f"{n}_h{j % 2}"
-        relu = "GHP_ACT_NONE" if last or not spec.hidden_relu else _ACT_CODES[w.activation]
+        code = "GHP_ACT_NONE" if last else _ACT_CODES[w.activation]
         if spec.codebook is not None:
             cb = spec.codebook
             book = f"{n}_k{j if cb.scope == 'layer' else 0}"
             k = len(cb.book(j))
             lines.append(
                 f"ghp_dense_codebook({n}_c{j}, {cb.bits}u, {book}, {k}u, {n}_b{j}, {src}, {dst}, {n}_acc, {i}u, {o}u, "
-                f"{relu});"
+                f"{code});"
             )
         elif spec.dtype == "int8":
-            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
         else:
-            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
         src = dst
     lines.append(f"ghp_tanh_unscale({n}_z, {n}_low, {n}_high, act, {w.act_dim}u);")
     return "\n".join("    " + line for line in lines)
