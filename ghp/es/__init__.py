@@ -7,44 +7,6 @@
 - :mod:`ghp.es.chromatic`: ``ghp chromatic``, chromatic networks (learned weight-sharing partitions).
 """
 
-from ghp.es.core import (
-    DenseMap,
-    ESConfig,
-    ESState,
-    ObsStats,
-    ParamMap,
-    RolloutPool,
-    RolloutResult,
-    RolloutUnit,
-    directions,
-    es_step,
-    eval_seeds,
-    evaluate_rows,
-    final_eval,
-    fold,
-    rollout,
-    run_es,
-    seed_of,
-    unfold,
-)
-
-__all__ = [
-    "DenseMap",
-    "ESConfig",
-    "ESState",
-    "ObsStats",
-    "ParamMap",
-    "RolloutPool",
-    "RolloutResult",
-    "RolloutUnit",
-    "directions",
-    "es_step",
-    "eval_seeds",
-    "evaluate_rows",
-    "final_eval",
-    "fold",
-    "rollout",
-    "run_es",
-    "seed_of",
-    "unfold",
-]
+# The engine's public names are listed once, in ``ghp.es.core.__all__``.
+from ghp.es.core import *  # noqa: F403
+from ghp.es.core import __all__ as __all__
