@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import progress_bar, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -39,21 +39,8 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
         config = build_config(ChromaticConfig, options)
     path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
-
-    console = Console(stderr=True)
-    bar = Bar(
-        TextColumn("[bold]chromatic"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    )
+    shown = "mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"
+    bar = progress_bar("chromatic", shown, disable=quiet)
     state: dict[str, Any] = {}
 
     def on_progress(p: Progress) -> None:
