@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -119,19 +119,9 @@ class TuneConfig:
         return self.colors is None if self.obs_norm == "auto" else self.obs_norm == "on"
 
     def es_config(self) -> ESConfig:
-        """The engine's settings."""
-        return ESConfig(
-            iterations=self.iterations,
-            directions=self.directions,
-            top=self.top,
-            sigma=self.sigma,
-            lr=self.lr,
-            episodes=self.episodes,
-            eval_episodes=self.eval_episodes,
-            obs_norm=self.use_obs_norm,
-            seed=self.seed,
-            max_episode_steps=self.max_episode_steps,
-        )
+        """The engine's settings: the fields of the same name, and ``obs_norm`` resolved (:attr:`use_obs_norm`)."""
+        same = {f.name: getattr(self, f.name) for f in fields(ESConfig) if f.name != "obs_norm"}
+        return ESConfig(**same, obs_norm=self.use_obs_norm)
 
     def default_name(self, arch_key: str) -> str:
         """``ARCH-es`` or ``ARCH-es-cM-SCOPE``."""
