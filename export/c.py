@@ -310,49 +310,33 @@ def render(spec: CSpec, target: str = "c-header") -> dict[str, str]:
     check_name(spec.name)
     n, u = spec.name, spec.name.upper()
     has_test = spec.test_obs is not None
-    runtime = runtime_source(spec.dtype).rstrip() + "\n"
     guard = f"{u}_H"
+    if target not in ("c-header", "c-source"):
+        raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")
+    storage = "static inline " if target == "c-header" else ""
+    # The code itself: the runtime, the data and the functions; all of the header, or the source file's body.
+    code = [
+        "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
+        runtime_source(spec.dtype).rstrip() + "\n",
+        _data(spec) + "\n",
+        _act_fn(spec, storage),
+        *([_selftest(spec, storage)] if has_test else []),
+    ]
+    opening = [_banner(spec, f"{n}.h"), f"#ifndef {guard}\n#define {guard}\n", _macros(spec) + "\n"]
+    closing = f"#endif /* {guard} */\n"
     if target == "c-header":
-        body = [
-            _banner(spec, f"{n}.h"),
-            f"#ifndef {guard}\n#define {guard}\n",
-            _macros(spec) + "\n",
-            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
-            runtime,
-            _data(spec) + "\n",
-            _act_fn(spec, "static inline "),
-        ]
-        if has_test:
-            body.append(_selftest(spec, "static inline "))
-        body.append(f"#endif /* {guard} */\n")
-        return {f"{n}.h": "\n".join(body)}
-    if target == "c-source":
-        proto = [f"void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM]);"]
-        if has_test:
-            proto.append(f"#ifndef {u}_NO_SELFTEST\nint {n}_selftest(float tol);\n#endif")
-        header = "\n".join(
-            [
-                _banner(spec, f"{n}.h"),
-                f"#ifndef {guard}\n#define {guard}\n",
-                _macros(spec) + "\n",
-                '#ifdef __cplusplus\nextern "C" {\n#endif\n',
-                "\n".join(proto) + "\n",
-                "#ifdef __cplusplus\n}\n#endif\n",
-                f"#endif /* {guard} */\n",
-            ]
-        )
-        source = [
-            _banner(spec, f"{n}.c"),
-            f'#include "{n}.h"\n',
-            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
-            runtime,
-            _data(spec) + "\n",
-            _act_fn(spec, ""),
-        ]
-        if has_test:
-            source.append(_selftest(spec, ""))
-        return {f"{n}.h": header, f"{n}.c": "\n".join(source)}
-    raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")
+        return {f"{n}.h": "\n".join([*opening, *code, closing])}
+    proto = [f"void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM]);"]
+    if has_test:
+        proto.append(f"#ifndef {u}_NO_SELFTEST\nint {n}_selftest(float tol);\n#endif")
+    extern_c = [
+        '#ifdef __cplusplus\nextern "C" {\n#endif\n',
+        "\n".join(proto) + "\n",
+        "#ifdef __cplusplus\n}\n#endif\n",
+    ]
+    header = "\n".join([*opening, *extern_c, closing])
+    source = "\n".join([_banner(spec, f"{n}.c"), f'#include "{n}.h"\n', *code])
+    return {f"{n}.h": header, f"{n}.c": source}
 
 
 def _codebook_data(spec: CSpec) -> str:
