@@ -3,8 +3,9 @@
 For a few architectures at Hopper's sizes (11 inputs, 3 actions), the exported header is built with the
 Crazyflie's flags and run on ``qemu-system-arm -M netduinoplus2``; instructions are counted with
 ``-icount shift=0`` and SysTick (``export/check.py``; validated against QEMU's per-instruction trace in the tests).
-The hidden activation's cost is measured by exporting the same weights without it (ReLU off, a benchmark-only
-variant), and tanhf's by timing it alone on the output pre-activations.
+The hidden activation's cost is measured by exporting the same weights without it (a variant built here: the
+generated dense calls get ``GHP_ACT_NONE``, and the reference chains the layers as one-layer policies, with nothing
+between them), and tanhf's by timing it alone on the output pre-activations.
 
 Usage: ``python benchmarks/export_speed.py [--dtype float32|int8]``; the last line is the instructions per MAC of
 a [64, 64] policy.
@@ -21,12 +22,14 @@ import numpy as np
 
 from export.c import CSpec, render
 from export.check import check_c, missing_tools
-from export.reference import forward, pre_activations, quantize_int8
+from export.reference import Int8Layer, forward, pre_activations, quantize_int8
 from ghp.arch import parse_arch
 from ghp.counting import deploy_bytes, layer_shapes, macs
 from ghp.policy import PolicyWeights
 
 OBS, ACT = 11, 3
+_ACT_CODE = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
+"""The runtime's code of each hidden activation, as the generated dense calls pass it (``export/runtime``)."""
 ARCHS = ("linear", "8-4-4-4", "16-16", "32-32", "64-64", "128-128", "256-256")
 
 
@@ -40,20 +43,52 @@ def random_policy(arch: str, seed: int = 0) -> PolicyWeights:
     return PolicyWeights.from_arrays(arch, layers, -np.ones(ACT), np.ones(ACT))
 
 
-def measure(p: PolicyWeights, dtype: str, hidden_relu: bool = True) -> dict[str, float]:
-    """Build, run and time one export; returns the check's figures."""
+def without_hidden_activation(
+    p: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Actions and output pre-activations of ``p`` with its hidden activation dropped, in the C runtime's order.
+
+    Each layer is a one-layer policy of its own (``export.reference`` computes its dense output exactly as the runtime
+    does); chaining them with nothing between is the network without the hidden activation.
+    """
+    h = obs
+    for j, (w, b) in enumerate(p.layers):
+        last = j == len(p.layers) - 1
+        low, high = (p.action_low, p.action_high) if last else (-np.ones(len(b)), np.ones(len(b)))
+        layer = PolicyWeights.from_arrays("linear", [(w, b)], low, high)
+        q = None if int8 is None else (int8[j],)
+        if last:
+            return forward(layer, h, q), pre_activations(layer, h, q)
+        h = pre_activations(layer, h, q)
+    raise ValueError("a policy has at least one layer")
+
+
+def measure(p: PolicyWeights, dtype: str, hidden_activation: bool = True) -> dict[str, float]:
+    """Build, run and time one export (``hidden_activation=False``: the variant without it); the check's figures."""
     obs = (np.random.default_rng(1).standard_normal((4, OBS))).astype(np.float32)
     int8 = quantize_int8(p) if dtype == "int8" else None
-    expected = forward(p, obs, int8, hidden_relu)
-    spec = CSpec("bench", p, dtype, int8, obs, expected, hidden_relu=hidden_relu)
+    if hidden_activation:
+        expected, z = forward(p, obs, int8), pre_activations(p, obs, int8)
+    else:
+        expected, z = without_hidden_activation(p, obs, int8)
+    files = render(CSpec("bench", p, dtype, int8, obs, expected), "c-header")
+    if not hidden_activation:
+        files = {name: drop_hidden_activation(text, p) for name, text in files.items()}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, text in render(spec, "c-header").items():
+        for name, text in files.items():
             (Path(tmp) / name).write_text(text)
-        z0 = pre_activations(p, obs[:1], int8, hidden_relu)[0]
-        report = check_c(Path(tmp), "bench", "c-header", obs, expected, z0, tol=1e-5)
+        report = check_c(Path(tmp), "bench", "c-header", obs, expected, z[0], tol=1e-5)
     if not report.ok or "qemu_insn" not in report.figures:
         sys.exit(f"check failed for {p.arch.key}: {report.steps}")
     return report.figures
+
+
+def drop_hidden_activation(text: str, p: PolicyWeights) -> str:
+    """The generated C with every hidden dense call's activation replaced by ``GHP_ACT_NONE``."""
+    call = f"{_ACT_CODE[p.activation]});"
+    if text.count(call) != p.arch.depth:
+        sys.exit(f"expected {p.arch.depth} hidden dense calls ending in {call!r} in the generated C")
+    return text.replace(call, "GHP_ACT_NONE);")
 
 
 def main() -> None:
@@ -78,7 +113,7 @@ def main() -> None:
             f"{f['flash_bytes']:>7.0f} {f['qemu_insn']:>8.0f} {per_mac[key]:>8.2f} {f['qemu_tanhf_insn']:>6.0f}"
         )
         if arch.depth:
-            plain = measure(p, args.dtype, hidden_relu=False)
+            plain = measure(p, args.dtype, hidden_activation=False)
             relu_rows.append((key, f["qemu_insn"], f["qemu_insn"] - plain["qemu_insn"], sum(arch.hidden)))
         if key == "64-64":
             tanh64 = f["qemu_tanhf_insn"]

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import progress_bar, user_errors
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.chromatic:ChromaticConfig")
+@click.command(cls=ConfigCommand, config="ghp.es.chromatic:ChromaticConfig")
 @click.option("--out", help="Run directory (default runs/chromatic-<env>-<partition>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last finished iteration.")
 @click.option("--quiet", is_flag=True, help="No progress bar (one line per evaluation instead).")
@@ -33,27 +33,14 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
     record per iteration. State is saved after every iteration: Ctrl-C or SIGTERM loses at most the
     iteration in flight, and --resume continues (a larger --iterations extends the run).
     """
-    from ghp.chromatic import ChromaticConfig, Progress, train_chromatic
+    from ghp.es.chromatic import ChromaticConfig, Progress, train_chromatic
 
     with user_errors():
         config = build_config(ChromaticConfig, options)
     path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
 
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.progress import Progress as Bar
-
-    console = Console(stderr=True)
-    bar = Bar(
-        TextColumn("[bold]chromatic"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-    )
+    shown = "mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"
+    bar = progress_bar("chromatic", shown, disable=quiet)
     state: dict[str, Any] = {}
 
     def on_progress(p: Progress) -> None:

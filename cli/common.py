@@ -15,6 +15,17 @@ from cli.errors import GHPError
 T = TypeVar("T")
 
 
+DIRECTORY = click.Path(file_okay=False, path_type=str)
+"""A directory (a run, an output folder), passed on as a str."""
+run_argument = click.argument("run_dir", metavar="RUN", type=DIRECTORY)
+"""The trained run a command works on."""
+
+
+def directory_option(*decls: str, help: str) -> Callable[[T], T]:
+    """An optional directory option (``None`` when not given)."""
+    return click.option(*decls, type=DIRECTORY, default=None, help=help)
+
+
 def int_list(text: str, name: str) -> tuple[int, ...]:
     """Parse ``"4,8,16"`` into a tuple of ints for option ``name``."""
     try:
@@ -40,6 +51,28 @@ class Exclusive(click.Option):
                 others = " / ".join("--" + n.replace("_", "-") for n in clash)
                 raise click.UsageError(f"{self.opts[0]} cannot be combined with {others}", ctx)
         return super().handle_parse_result(ctx, opts, args)
+
+
+def progress_bar(title: str, fields: str, eta: bool = True, **kwargs: Any) -> Any:
+    """A rich progress bar on stderr: ``title``, the bar, done / total, ``fields`` (a template over the task's fields,
+    e.g. ``"{task.fields[rate]}"``), the elapsed time and, with ``eta``, the time remaining.
+
+    ``kwargs`` go to ``rich.progress.Progress`` (e.g. ``disable``); its ``console`` prints above the bar.
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn(f"[bold]{title}"), BarColumn(), MofNCompleteColumn(), TextColumn(fields), TimeElapsedColumn()]
+    if eta:
+        columns += [TextColumn("ETA"), TimeRemainingColumn()]
+    return Progress(*columns, console=Console(stderr=True), **kwargs)
 
 
 @contextmanager

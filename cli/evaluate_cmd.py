@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import sigterm_as_interrupt, user_errors
+from cli.common import progress_bar, run_argument, sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import ConfigCommand, build_config
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
-@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@run_argument
 @click.option(
     "--archs",
     default="all",
@@ -109,18 +109,8 @@ def evaluate(
             selected = parse_arch_selection(archs, run.space, sample_seed)
             run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
             store = ResultsStore.open(run.path, run.run_id)
-
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
+    progress = progress_bar("evaluate", "{task.fields[rate]}")
+    console = progress.console
     where = (
         f"{config.n_workers} worker(s)"
         if config.backend == "local"
@@ -129,17 +119,6 @@ def evaluate(
     console.print(
         f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
         f"{config.episodes} episodes each, {where}"
-    )
-    progress = Progress(
-        TextColumn("[bold]evaluate"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
     )
     state: dict[str, Any] = {}
 
@@ -198,22 +177,12 @@ def _evaluate_checkpoints(run_dir: str, names: list[str], archs: str, sample_see
     from pathlib import Path
 
     import torch
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ghp.evaluate import evaluate_checkpoints
 
     torch.set_num_threads(1)  # as above: this process only emits weights
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    progress = progress_bar("{task.description}", "{task.fields[rate]}", eta=False)
+    console = progress.console
     state: dict[str, Any] = {}
 
     def on_checkpoint(name: str, run: Any, n: int) -> None:

@@ -8,19 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import user_errors
+from cli.common import directory_option, run_argument, user_errors
 
 if TYPE_CHECKING:
     from ghp.results import ArchRecord
 
 
 @click.command()
-@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
-@click.option(
+@run_argument
+@directory_option(
     "--baseline",
     "baseline_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
     help="An evaluated baseline run (ghp train --baseline, then ghp evaluate) to show beside the table.",
 )
 @click.option(
@@ -39,13 +37,7 @@ if TYPE_CHECKING:
     help="Return that counts as 0% (default: 0 if every return is >= 0, else the worst architecture's).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the cutoffs.")
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Where the plots go [default: RUN/report].",
-)
+@directory_option("--out", "out_dir", help="Where the plots go [default: RUN/report].")
 @click.option(
     "--metric",
     type=click.Choice(["return", "success"]),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import Exclusive, int_list, user_errors
+from cli.common import Exclusive, directory_option, int_list, user_errors
 
 if TYPE_CHECKING:
     from search.budget import Ranking, TunedPolicy
@@ -41,11 +41,8 @@ if TYPE_CHECKING:
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show; 0 = all.")
 @click.option("--widths", default="4,8,16,32,64,128,256,512", show_default=True, help="Hidden widths of the space.")
 @click.option("--depths", default="1,2,3,4", show_default=True, help="Hidden-layer counts (0 = linear policy).")
-@click.option(
-    "--run",
-    type=click.Path(file_okay=False, path_type=str),
-    default=None,
-    help="Rank a trained run's architectures (its sizes and space; measured returns once evaluated).",
+@directory_option(
+    "--run", help="Rank a trained run's architectures (its sizes and space; measured returns once evaluated)."
 )
 @click.option(
     "--by",

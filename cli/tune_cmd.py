@@ -1,4 +1,4 @@
-"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/tune.py)."""
+"""``ghp tune``: fine-tune one architecture of a trained run with ES on its true return (see ghp/es/tune.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from cli.common import sigterm_as_interrupt, user_errors
+from cli.common import progress_bar, run_argument, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.tune:TuneConfig")
-@click.argument("run_dir", metavar="RUN", type=click.Path(file_okay=False, path_type=str))
+@click.command(cls=ConfigCommand, config="ghp.es.tune:TuneConfig")
+@run_argument
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming a saved ES state of the same name.")
 def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     """Fine-tune one architecture's emitted policy with evolution strategies on its true return.
@@ -30,33 +30,12 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
     after every iteration: run the same command again to resume after an interruption, or with a larger
     --iterations to continue.
     """
-    from ghp.tune import TuneConfig
-    from ghp.tune import tune as run_tune
+    from ghp.es.tune import TuneConfig
+    from ghp.es.tune import tune as run_tune
 
     with user_errors():
         config = build_config(TuneConfig, options)
-
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    console = Console(stderr=True)
-    progress = Progress(
-        TextColumn("[bold]tune"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("return {task.fields[ret]} (best {task.fields[best]})"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-    )
+    progress = progress_bar("tune", "return {task.fields[ret]} (best {task.fields[best]})")
     state: dict[str, Any] = {}
 
     def on_progress(done: int, total: int, ret: float, best: float) -> None:

@@ -119,6 +119,25 @@ class ExportResult:
     """Extra one-line facts for the user."""
 
 
+@dataclass(frozen=True, eq=False)
+class ExportJob:
+    """One export under way: the policy, the settings, where the policy comes from and where the files go (what the
+    C writers, ``export/crazyflie`` among them, share)."""
+
+    weights: PolicyWeights
+    config: ExportConfig
+    out: Path
+    """The output directory, created."""
+    env_id: str | None = None
+    """Environment of the self-test rollouts (None: seeded random vectors)."""
+    source: tuple[str, ...] = ()
+    """Banner lines saying where the policy comes from."""
+    env_kwargs: dict[str, Any] | None = None
+    """The run's ``gym.make`` keyword arguments."""
+    codebook: CodebookPolicy | None = None
+    """The colouring for ``dtype="codebook"``."""
+
+
 def _prepare_out(out: Path) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -165,10 +184,11 @@ def export_policy(
     w = weights
     nbytes = cb.n_bytes if cb is not None else deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype)
     result = ExportResult([], w.arch.key, w.n_params, nbytes)
+    job = ExportJob(w, config, out, env_id, source, env_kwargs, cb)
     if config.target == "crazyflie":
         from .crazyflie import export_crazyflie
 
-        return export_crazyflie(w, config, env_id, source, out, result, env_kwargs)
+        return export_crazyflie(job, result)
     if config.target == "numpy":
         from .npz import write_npz
 
@@ -191,7 +211,7 @@ def export_policy(
             if err > check_tolerance(w, CHECK_TOL):
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
         return result
-    return _export_c(w, config, env_id, source, out, result, cb, env_kwargs)
+    return _export_c(job, result)
 
 
 def _codebook_for(
@@ -216,20 +236,15 @@ def _codebook_for(
 
 
 def _export_c(
-    w: PolicyWeights,
-    config: ExportConfig,
-    env_id: str | None,
-    source: tuple[str, ...],
-    out: Path,
-    result: ExportResult,
-    cb: CodebookPolicy | None = None,
-    env_kwargs: dict[str, Any] | None = None,
-    obs_box: tuple[np.ndarray, np.ndarray] | None = None,
+    job: ExportJob, result: ExportResult, obs_box: tuple[np.ndarray, np.ndarray] | None = None
 ) -> ExportResult:
+    """Write ``job`` as C (``c-header`` / ``c-source``) with self-test vectors (clipped to ``obs_box`` if given);
+    check it when ``config.check``."""
+    w, config, env_id, out, cb = job.weights, job.config, job.env_id, job.out, job.codebook
     from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
     from .vectors import clip_vectors, test_vectors
 
-    tv = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs)
+    tv = test_vectors(w, env_id, config.n_rollout, config.seed, job.env_kwargs)
     if obs_box is not None:
         tv = clip_vectors(tv, *obs_box)
     torch_act = torch_actions(w, tv.obs)
@@ -244,7 +259,7 @@ def _export_c(
         result.codebook_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
     else:
         expected = torch_act
-    lines = [*([f"environment   {env_id}"] if env_id else []), *source]
+    lines = [*([f"environment   {env_id}"] if env_id else []), *job.source]
     if result.int8_max_err is not None:
         err = result.int8_max_err
         lines.append(f"int8 error    {err:.3g}: the largest |int8 - float32 action| on the self-test vectors")

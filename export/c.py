@@ -114,8 +114,6 @@ class CSpec:
     """Comment per test vector."""
     source: tuple[str, ...] = field(default_factory=tuple)
     """Extra banner lines (environment, run id, ...)."""
-    hidden_relu: bool = True
-    """The policy's hidden activation (ReLU or tanh). False only for the benchmark's cost-of-activation measurement."""
     codebook: CodebookPolicy | None = None
     """The colouring and colour values when ``dtype == "codebook"`` (``weights`` is then its dense form); last, so
     positional construction of the earlier fields keeps working."""
@@ -239,19 +237,19 @@ def _act_body(spec: CSpec) -> str:
         o, i = wj.shape
         last = j == len(w.layers) - 1
         dst = f"{n}_z" if last else f"{n}_h{j % 2}"
-        relu = "GHP_ACT_NONE" if last or not spec.hidden_relu else _ACT_CODES[w.activation]
+        code = "GHP_ACT_NONE" if last else _ACT_CODES[w.activation]
         if spec.codebook is not None:
             cb = spec.codebook
             book = f"{n}_k{j if cb.scope == 'layer' else 0}"
             k = len(cb.book(j))
             lines.append(
                 f"ghp_dense_codebook({n}_c{j}, {cb.bits}u, {book}, {k}u, {n}_b{j}, {src}, {dst}, {n}_acc, {i}u, {o}u, "
-                f"{relu});"
+                f"{code});"
             )
         elif spec.dtype == "int8":
-            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
         else:
-            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {relu});")
+            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
         src = dst
     lines.append(f"ghp_tanh_unscale({n}_z, {n}_low, {n}_high, act, {w.act_dim}u);")
     return "\n".join("    " + line for line in lines)
@@ -312,49 +310,33 @@ def render(spec: CSpec, target: str = "c-header") -> dict[str, str]:
     check_name(spec.name)
     n, u = spec.name, spec.name.upper()
     has_test = spec.test_obs is not None
-    runtime = runtime_source(spec.dtype).rstrip() + "\n"
     guard = f"{u}_H"
+    if target not in ("c-header", "c-source"):
+        raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")
+    storage = "static inline " if target == "c-header" else ""
+    # The code itself: the runtime, the data and the functions; all of the header, or the source file's body.
+    code = [
+        "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
+        runtime_source(spec.dtype).rstrip() + "\n",
+        _data(spec) + "\n",
+        _act_fn(spec, storage),
+        *([_selftest(spec, storage)] if has_test else []),
+    ]
+    opening = [_banner(spec, f"{n}.h"), f"#ifndef {guard}\n#define {guard}\n", _macros(spec) + "\n"]
+    closing = f"#endif /* {guard} */\n"
     if target == "c-header":
-        body = [
-            _banner(spec, f"{n}.h"),
-            f"#ifndef {guard}\n#define {guard}\n",
-            _macros(spec) + "\n",
-            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
-            runtime,
-            _data(spec) + "\n",
-            _act_fn(spec, "static inline "),
-        ]
-        if has_test:
-            body.append(_selftest(spec, "static inline "))
-        body.append(f"#endif /* {guard} */\n")
-        return {f"{n}.h": "\n".join(body)}
-    if target == "c-source":
-        proto = [f"void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM]);"]
-        if has_test:
-            proto.append(f"#ifndef {u}_NO_SELFTEST\nint {n}_selftest(float tol);\n#endif")
-        header = "\n".join(
-            [
-                _banner(spec, f"{n}.h"),
-                f"#ifndef {guard}\n#define {guard}\n",
-                _macros(spec) + "\n",
-                '#ifdef __cplusplus\nextern "C" {\n#endif\n',
-                "\n".join(proto) + "\n",
-                "#ifdef __cplusplus\n}\n#endif\n",
-                f"#endif /* {guard} */\n",
-            ]
-        )
-        source = [
-            _banner(spec, f"{n}.c"),
-            f'#include "{n}.h"\n',
-            "/* ghp runtime (export/runtime/ghp_runtime.h, verbatim) */",
-            runtime,
-            _data(spec) + "\n",
-            _act_fn(spec, ""),
-        ]
-        if has_test:
-            source.append(_selftest(spec, ""))
-        return {f"{n}.h": header, f"{n}.c": "\n".join(source)}
-    raise ValueError(f"unknown C target {target!r}: choose c-header or c-source")
+        return {f"{n}.h": "\n".join([*opening, *code, closing])}
+    proto = [f"void {n}_act(const float obs[{u}_OBS_DIM], float act[{u}_ACT_DIM]);"]
+    if has_test:
+        proto.append(f"#ifndef {u}_NO_SELFTEST\nint {n}_selftest(float tol);\n#endif")
+    extern_c = [
+        '#ifdef __cplusplus\nextern "C" {\n#endif\n',
+        "\n".join(proto) + "\n",
+        "#ifdef __cplusplus\n}\n#endif\n",
+    ]
+    header = "\n".join([*opening, *extern_c, closing])
+    source = "\n".join([_banner(spec, f"{n}.c"), f'#include "{n}.h"\n', *code])
+    return {f"{n}.h": header, f"{n}.c": source}
 
 
 def _codebook_data(spec: CSpec) -> str:

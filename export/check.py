@@ -202,6 +202,40 @@ def instructions(timing: dict[str, list[int]]) -> dict[str, float]:
     }
 
 
+@dataclass(frozen=True)
+class CBuild:
+    """One check build of an export: what the host and the Cortex-M4 steps compile, and where."""
+
+    out_dir: Path
+    """Where the export wrote ``NAME.h`` (and ``NAME.c`` for c-source); absolute, as the cross build runs in
+    ``build``."""
+    build: Path
+    """The build directory: the runtime and harness (package data), the check vectors, objects and ``fw.elf``."""
+    name: str
+    """The export's ``--name``."""
+    target: str
+    """``c-header`` or ``c-source``."""
+
+    @property
+    def sources(self) -> list[str]:
+        """The export's own translation unit (c-source), compiled beside the harness."""
+        return [str(self.out_dir / f"{self.name}.c")] if self.target == "c-source" else []
+
+    @property
+    def defines(self) -> list[str]:
+        """What tells the harness which policy it runs."""
+        return [f"-DGHP_NAME={self.name}", f"-DGHP_UNAME={self.name.upper()}", f'-DGHP_HEADER="{self.name}.h"']
+
+    @property
+    def includes(self) -> list[str]:
+        """The export's folder and the build directory."""
+        return [f"-I{self.out_dir}", f"-I{self.build}"]
+
+    def file(self, name: str) -> str:
+        """A file of the build directory, as a compiler argument."""
+        return str(self.build / name)
+
+
 def check_c(
     out_dir: Path,
     name: str,
@@ -230,17 +264,14 @@ def check_c(
     """
     report = CheckReport()
     act_dim = expected.shape[1]
-    out_dir = Path(out_dir).resolve()  # the cross build runs in the build directory: a relative -I would miss
     with tempfile.TemporaryDirectory(prefix="ghp-check-") as tmp:
-        build = Path(tmp) if build_dir is None else Path(build_dir)
-        build.mkdir(parents=True, exist_ok=True)
-        _copy_runtime(build)
-        (build / "ghp_check_vectors.h").write_text(_vectors_header(obs, z0, tol), encoding="utf-8")
-        src = [str(out_dir / f"{name}.c")] if target == "c-source" else []
-        defs = [f"-DGHP_NAME={name}", f"-DGHP_UNAME={name.upper()}", f'-DGHP_HEADER="{name}.h"']
-        inc = [f"-I{out_dir}", f"-I{build}"]
-        host_out = _host(report, build, src, defs, inc, expected, torch_act, tol)
-        fw = _cortex_m4(report, out_dir, build, name, target, src, defs, inc)
+        # Resolved: the cross build runs in the build directory, where a relative -I would miss.
+        b = CBuild(Path(out_dir).resolve(), Path(tmp) if build_dir is None else Path(build_dir), name, target)
+        b.build.mkdir(parents=True, exist_ok=True)
+        _copy_runtime(b.build)
+        (b.build / "ghp_check_vectors.h").write_text(_vectors_header(obs, z0, tol), encoding="utf-8")
+        host_out = _host(report, b, expected, torch_act, tol)
+        fw = _cortex_m4(report, b)
         if qemu and fw is not None:
             _qemu(report, fw, act_dim, len(obs), host_out)
         elif qemu:
@@ -250,18 +281,18 @@ def check_c(
     return report
 
 
-def _host(report, build, src, defs, inc, expected, torch_act, tol):  # type: ignore[no-untyped-def]
+def _host(
+    report: CheckReport, b: CBuild, expected: np.ndarray, torch_act: np.ndarray | None, tol: float
+) -> np.ndarray | None:
+    """Build the harness with gcc and compare its actions with ``expected``; the actions, or None if it failed."""
     miss = missing_tools("gcc")
     if miss:
         report.add("host", "skipped", f"missing {', '.join(miss)}")
         return None
     try:
-        exe = build / "host_check"
-        _run(
-            ["gcc", *HOST_FLAGS, *inc, *defs, str(build / "ghp_check_main.c"), str(build / "host_platform.c")]
-            + src
-            + ["-lm", "-o", str(exe)]
-        )
+        exe = b.build / "host_check"
+        harness = [b.file("ghp_check_main.c"), b.file("host_platform.c"), *b.sources]
+        _run(["gcc", *HOST_FLAGS, *b.includes, *b.defines, *harness, "-lm", "-o", str(exe)])
         p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
         acts, selftest, _ = parse_outputs(p.stdout, expected.shape[1], len(expected) if p.returncode == 0 else None)
     except (CheckFailed, subprocess.TimeoutExpired) as e:
@@ -279,17 +310,18 @@ def _host(report, build, src, defs, inc, expected, torch_act, tol):  # type: ign
     return acts
 
 
-def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: ignore[no-untyped-def]
+def _cortex_m4(report: CheckReport, b: CBuild) -> Path | None:
+    """Cross-compile the policy (sizes, stack, no soft double) and the QEMU firmware; the firmware, or None."""
     miss = missing_tools("arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "newlib")
     if miss:
         report.add("cortex-m4", "skipped", f"missing {', '.join(miss)}")
         return None
-    u = name.upper()
-    if target == "c-source":
-        unit = out_dir / f"{name}.c"
+    name, u = b.name, b.name.upper()
+    if b.target == "c-source":
+        unit = b.out_dir / f"{name}.c"
     else:
         # A translation unit that instantiates the header's static inline functions.
-        unit = build / "ghp_unit.c"
+        unit = b.build / "ghp_unit.c"
         unit.write_text(
             f'#include "{name}.h"\nvoid ghp_unit_act(const float *obs, float *act);\n'
             f"void ghp_unit_act(const float *obs, float *act) {{ {name}_act(obs, act); }}\n"
@@ -300,35 +332,32 @@ def _cortex_m4(report, out_dir, build, name, target, src, defs, inc):  # type: i
     try:
         sizes = {}
         for variant, extra in (("deploy", [f"-D{u}_NO_SELFTEST"]), ("selftest", [])):
-            obj = build / f"policy_{variant}.o"
+            obj = b.build / f"policy_{variant}.o"
             _run(
-                ["arm-none-eabi-gcc", *CM4_FLAGS, *inc, *extra, "-fstack-usage", "-c", str(unit), "-o", str(obj)],
-                cwd=build,
+                [
+                    "arm-none-eabi-gcc",
+                    *CM4_FLAGS,
+                    *b.includes,
+                    *extra,
+                    "-fstack-usage",
+                    "-c",
+                    str(unit),
+                    "-o",
+                    str(obj),
+                ],
+                cwd=b.build,
             )
             text, data, bss = (int(v) for v in _run(["arm-none-eabi-size", str(obj)]).splitlines()[1].split()[:3])
             sizes[variant] = (text + data, data + bss)
             soft = soft_double_symbols(obj, undefined_only=True)
             if soft:
                 raise CheckFailed(f"software double-precision routines in the policy: {', '.join(soft)}")
-        stack = _stack_usage(build / "policy_selftest.su")
-        fw = build / "fw.elf"
+        stack = _stack_usage(b.build / "policy_selftest.su")
+        fw = b.build / "fw.elf"
+        harness = [b.file("ghp_check_main.c"), b.file("cm4_startup.c"), *b.sources]
         _run(
-            [
-                "arm-none-eabi-gcc",
-                *CM4_FLAGS,
-                *inc,
-                *defs,
-                "-DGHP_CHECK_TARGET",
-                str(build / "ghp_check_main.c"),
-                str(build / "cm4_startup.c"),
-                *src,
-                "-T",
-                str(build / "cm4.ld"),
-                *FW_LINK,
-                "-lm",
-                "-o",
-                str(fw),
-            ]
+            ["arm-none-eabi-gcc", *CM4_FLAGS, *b.includes, *b.defines, "-DGHP_CHECK_TARGET", *harness]
+            + ["-T", b.file("cm4.ld"), *FW_LINK, "-lm", "-o", str(fw)]
         )
         soft = soft_double_symbols(fw)
         if soft:

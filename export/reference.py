@@ -60,13 +60,8 @@ def _unscale(z: np.ndarray, weights: PolicyWeights) -> np.ndarray:
     return (lo + (u + F32(1)) * F32(0.5) * (hi - lo)).astype(F32)
 
 
-def pre_activations(
-    weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None, hidden_relu: bool = True
-) -> np.ndarray:
-    """The output layer's values before tanh, ``[n, act_dim]``, computed as the C runtime does.
-
-    ``hidden_relu=False`` drops the hidden activation (the benchmark's cost-of-ReLU variant; not the policy).
-    """
+def pre_activations(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
+    """The output layer's values before tanh, ``[n, act_dim]``, computed as the C runtime does."""
     h = np.atleast_2d(weights.clip(obs))  # the observation clip of a --normalize run (no arithmetic: exact)
     n = len(weights.layers)
     for j in range(n):
@@ -76,7 +71,7 @@ def pre_activations(
         else:
             layer = int8[j]
             h = _dense(layer.q, layer.b, h, layer.scale)
-        if j < n - 1 and hidden_relu:
+        if j < n - 1:
             if weights.activation == "tanh":
                 h = np.tanh(h).astype(F32)  # tanhf in C: equal to the last ulp or so, checked to tolerance
             else:
@@ -84,11 +79,9 @@ def pre_activations(
     return h
 
 
-def forward(
-    weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None, hidden_relu: bool = True
-) -> np.ndarray:
+def forward(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Layer, ...] | None = None) -> np.ndarray:
     """Deterministic actions ``[n, act_dim]`` in the C runtime's order (float32, or int8 weights when given)."""
-    return _unscale(pre_activations(weights, obs, int8, hidden_relu), weights)
+    return _unscale(pre_activations(weights, obs, int8), weights)
 
 
 def torch_actions(weights: PolicyWeights, obs: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from typing import Any, Literal, Protocol, TypeVar
 
 S = TypeVar("S")
@@ -210,16 +211,10 @@ class LocalBackend(_BackendBase):
         limit = max_inflight or 2 * self.workers
         it = iter(units)
         inflight: dict[Future[Any], tuple[K, P, int]] = {}  # -> (key, payload, times lost with a worker)
-        exhausted = False
         ok = False
         try:
             while True:
-                while not exhausted and len(inflight) < limit:
-                    try:
-                        key, payload = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
+                for key, payload in islice(it, limit - len(inflight)):  # refill up to the limit
                     inflight[self._submit(fn, shared, payload)] = (key, payload, 0)
                 if not inflight:
                     break
@@ -343,19 +338,13 @@ class RayBackend(_BackendBase):
         limit = max_inflight or 2 * self.workers
         it = iter(units)
         inflight: dict[Any, K] = {}
-        exhausted = False
         ok = False
         self._restore_sigterm()
         try:
             self._check()
             shared_ref = ray.put(shared)
             while True:
-                while not exhausted and len(inflight) < limit:
-                    try:
-                        key, payload = next(it)
-                    except StopIteration:
-                        exhausted = True
-                        break
+                for key, payload in islice(it, limit - len(inflight)):  # refill up to the limit
                     inflight[self._task.remote(fn, shared_ref, ray.put(payload))] = key
                 if not inflight:
                     break

@@ -134,21 +134,22 @@ class PolicyWeights:
         net = sequential_from(self.layers, self.activation)
         return DeterministicPolicy(net, self.action_low, self.action_high, self.clip_low, self.clip_high)
 
-    def to_npz(self, path: str | Path) -> None:
-        """Write the weights and bounds as a ``.npz`` (``W0, b0, W1, b1, ...``)."""
-        arrays: dict[str, Any] = {f"W{j}": w for j, (w, _) in enumerate(self.layers)}
-        arrays |= {f"b{j}": b for j, (_, b) in enumerate(self.layers)}
+    def arrays(self) -> dict[str, Any]:
+        """The arrays of a ``.npz`` policy file (:meth:`to_npz`, ``ghp.policyfile``): the format version, the
+        architecture, ``W0, b0, W1, b1, ...``, the action bounds, the activation and the observation clip if any."""
+        arrays: dict[str, Any] = {"format_version": np.int64(FORMAT_VERSION)}
+        arrays["arch"] = np.asarray(self.arch.hidden, np.int64)
+        for j, (w, b) in enumerate(self.layers):
+            arrays |= {f"W{j}": w, f"b{j}": b}
+        arrays |= {"action_low": self.action_low, "action_high": self.action_high}
+        arrays["activation"] = np.asarray(self.activation)
         if self.clip_low is not None:
             arrays |= {"clip_low": self.clip_low, "clip_high": self.clip_high}
-        np.savez(
-            path,
-            format_version=np.int64(FORMAT_VERSION),
-            arch=np.asarray(self.arch.hidden, np.int64),
-            action_low=self.action_low,
-            action_high=self.action_high,
-            activation=np.asarray(self.activation),
-            **arrays,
-        )
+        return arrays
+
+    def to_npz(self, path: str | Path) -> None:
+        """Write the weights and bounds as a ``.npz`` (:meth:`arrays`)."""
+        np.savez(path, **self.arrays())
 
     @classmethod
     def from_npz(cls, path: str | Path) -> PolicyWeights:

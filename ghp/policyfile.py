@@ -23,7 +23,7 @@ import numpy as np
 
 from ghp.codebook import CodebookPolicy, codebook_arrays, codebook_from_arrays
 from ghp.envs import EnvSpec
-from ghp.policy import FORMAT_VERSION, PolicyWeights
+from ghp.policy import PolicyWeights
 
 TUNED_DIR = "tuned"
 """Subdirectory of a run holding its tuned policies."""
@@ -53,23 +53,13 @@ class PolicyFile:
 def save_policy(
     path: str | Path, weights: PolicyWeights, provenance: dict[str, Any], codebook: CodebookPolicy | None = None
 ) -> Path:
-    """Write a policy file atomically (same keys as ``PolicyWeights.to_npz``, plus provenance and codebook)."""
+    """Write a policy file atomically (``PolicyWeights.arrays``, plus provenance and codebook)."""
     path = Path(path)
-    arrays: dict[str, Any] = {f"W{j}": w for j, (w, _) in enumerate(weights.layers)}
-    arrays |= {f"b{j}": b for j, (_, b) in enumerate(weights.layers)}
+    arrays = weights.arrays() | {"provenance": np.asarray(json.dumps(provenance, sort_keys=True))}
     if codebook is not None:
         arrays |= codebook_arrays(codebook)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(
-        tmp,
-        format_version=np.int64(FORMAT_VERSION),
-        arch=np.asarray(weights.arch.hidden, np.int64),
-        action_low=weights.action_low,
-        action_high=weights.action_high,
-        activation=np.asarray(weights.activation),
-        provenance=np.asarray(json.dumps(provenance, sort_keys=True)),
-        **arrays,
-    )
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
     return path
 

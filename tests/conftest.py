@@ -19,6 +19,39 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def host_c(tmp_path: Path) -> Callable[..., list[str]]:
+    """Compile (gcc, the export check's strict flags) and run a program that calls the exported ``NAME_act`` from
+    ``tmp_path/NAME.h`` on each row of ``obs`` and ``show``s each result; its lines of output.
+
+    ``show`` is C run after each call (``a`` holds the action, ``i`` the row); ``decls`` declares what it needs
+    (``#include``s go in ``includes``). The program's exit status is the header's self-test (0: passed).
+    """
+    import subprocess
+
+    import numpy as np
+
+    from export.check import HOST_FLAGS
+
+    def run(name: str, obs: np.ndarray, show: str, decls: str = "", includes: tuple[str, ...] = ()) -> list[str]:
+        u, n = name.upper(), len(obs)
+        rows = ",".join("{" + ",".join(f"{v:.9g}f" for v in row) + "}" for row in obs)
+        (tmp_path / "main.c").write_text(
+            "".join(f"#include <{h}>\n" for h in ("stdio.h", *includes)) + f'#include "{name}.h"\n'
+            f"static const float obs[{n}][{u}_OBS_DIM] = {{{rows}}};\n"
+            f"int main(void) {{ float a[{u}_ACT_DIM]; {decls}int i;\n"
+            f"  for (i = 0; i < {n}; ++i) {{ {name}_act(obs[i], a); {show} }}\n"
+            f"  return {name}_selftest(1e-6f); }}\n"
+        )
+        exe = tmp_path / "main"
+        subprocess.run(["gcc", *HOST_FLAGS, "-I", tmp_path, tmp_path / "main.c", "-lm", "-o", exe], check=True)
+        p = subprocess.run([exe], capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return p.stdout.split()
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def train_tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """Train a tiny run (300 steps, 2 environments, a handful of architectures) into a fresh directory.

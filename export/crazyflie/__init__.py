@@ -11,24 +11,16 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from ghp.policy import PolicyWeights
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..api import ExportConfig, ExportResult
+    from ..api import ExportJob, ExportResult
+    from ..check import CheckReport
+    from .layout import TaskLayout
 
 
-def export_crazyflie(
-    w: PolicyWeights,
-    config: ExportConfig,
-    env_id: str | None,
-    source: tuple[str, ...],
-    out: Path,
-    result: ExportResult,
-    env_kwargs: dict[str, Any] | None = None,
-) -> ExportResult:
-    """Write the app into ``out`` (``src/NAME.h`` through the c-header export); check it when ``config.check``.
+def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
+    """Write the app into ``job.out`` (``src/NAME.h`` through the c-header export); check it when ``config.check``.
 
     The checks are the c-header's own (host gcc vs torch, Cortex-M4 compile, QEMU self-test), then
     ``firmware`` (the whole firmware built with the app) and ``sil`` (software in the loop).
@@ -42,6 +34,7 @@ def export_crazyflie(
     from .firmware import build_app, find_firmware, missing_build_tools
     from .layout import task_layout
 
+    w, config, env_id, out = job.weights, job.config, job.env_id, job.out
     layout = task_layout()
     if env_id not in layout.env_ids:
         raise ValueError(
@@ -53,8 +46,8 @@ def export_crazyflie(
     header = replace(config, out=out / "src", target="c-header", firmware=None)
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
-    result = _export_c(w, header, env_id, source, out / "src", result, env_kwargs=env_kwargs, obs_box=box)
-    result.files += write_app(out, w, layout, config.name, source)
+    result = _export_c(replace(job, config=header, out=out / "src"), result, obs_box=box)
+    result.files += write_app(out, w, layout, config.name, job.source)
     if not config.check:
         return result
     report = result.check if result.check is not None else CheckReport()
@@ -75,7 +68,7 @@ def export_crazyflie(
     if firmware is None:
         report.add("sil", "skipped", f"the host build needs the firmware's headers: {where}")
     else:
-        _sil(w, layout, config, env_id, out, firmware, report, env_kwargs)
+        _sil(job, layout, firmware, report)
     with open(out / "README.md", "a", encoding="utf-8", newline="\n") as f:
         f.write("\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n")
         for step in report.steps:
@@ -83,13 +76,15 @@ def export_crazyflie(
     return result
 
 
-def _sil(w, layout, config, env_id, out, firmware, report, env_kwargs):  # type: ignore[no-untyped-def]
+def _sil(job: ExportJob, layout: TaskLayout, firmware: Path, report: CheckReport) -> None:
+    """Fly the simulated drone with the app's C against torch (software in the loop)."""
     from .sil import SilError, build_library, fly
 
+    config, env_id = job.config, str(job.env_id)  # a Crazyflie task's id (export_crazyflie checked it)
     with tempfile.TemporaryDirectory(prefix="ghp-sil-") as tmp:
         try:
-            lib, _warnings = build_library(out, firmware, config.name, Path(tmp) / "libghp_sil.so")
-            sil = fly(w, layout, lib, env_id, config.sil_episodes, config.seed, env_kwargs, config.dtype)
+            lib, _warnings = build_library(job.out, firmware, config.name, Path(tmp) / "libghp_sil.so")
+            sil = fly(job.weights, layout, lib, env_id, config.sil_episodes, config.seed, job.env_kwargs, config.dtype)
         except SilError as e:
             report.add("sil", "failed", str(e).splitlines()[0])
             return

@@ -17,12 +17,17 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
+def train(rd, *args: str) -> dict:
+    """``ghp train --env Pendulum-v1 ARGS`` into ``rd``; the run's config.json."""
+    r = run("train", "--env", "Pendulum-v1", *args, "--out", str(rd), "--quiet")
+    assert r.exit_code == 0, r.output
+    return json.loads((rd / "config.json").read_text())
+
+
 def test_fixed_arch_run_evaluates_reports_and_exports(tmp_path):
     rd = tmp_path / "small"
-    r = run("train", "--env", "Pendulum-v1", "--arch", "8-4", "--steps", "300", "--n-envs", "2", "--learning-starts",
-            "100", "--batch-size", "32", "--eval-every", "0", "--out", str(rd), "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    cfg = json.loads((rd / "config.json").read_text())
+    cfg = train(rd, "--arch", "8-4", "--steps", "300", "--n-envs", "2", "--learning-starts", "100",
+                "--batch-size", "32", "--eval-every", "0")  # fmt: skip
     assert cfg["baseline"] is True and cfg["train"]["arch"] == [8, 4] and cfg["hypernet"] is None
     assert ArchSpace.from_dict(cfg["space"]).archs == (Arch((8, 4)),)
     loaded = load_run(rd)
@@ -39,10 +44,8 @@ def test_fixed_arch_run_evaluates_reports_and_exports(tmp_path):
 
 def test_ars_linear_run_folds_the_normalisation(tmp_path):
     rd = tmp_path / "ars"
-    r = run("train", "--env", "Pendulum-v1", "--algo", "ars", "--steps", "600", "--n-envs", "1", "--ars-n-delta",
-            "1", "--checkpoint-every", "400", "--eval-every", "400", "--out", str(rd), "--quiet")  # fmt: skip
-    assert r.exit_code == 0, r.output
-    cfg = json.loads((rd / "config.json").read_text())
+    cfg = train(rd, "--algo", "ars", "--steps", "600", "--n-envs", "1", "--ars-n-delta", "1",
+                "--checkpoint-every", "400", "--eval-every", "400")  # fmt: skip
     assert cfg["algo"] == "ars" and cfg["train"]["arch"] == [] and cfg["space"]["fixed"] == []
     loaded = load_run(rd)
     assert loaded.obs_norm is not None and loaded.space.archs == (Arch(()),)

@@ -1,13 +1,11 @@
 """``ghp export`` end to end on a tiny trained run (Pendulum-v1, a few hundred steps)."""
 
-import subprocess
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from export.check import HOST_FLAGS, missing_tools
+from export.check import missing_tools
 
 TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
 
@@ -43,26 +41,15 @@ def test_check_with_a_relative_out_dir(run_dir, tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif("gcc" in str(TOOLS), reason="missing gcc (Debian package gcc)")
-def test_exported_header_computes_the_runs_policy(run_dir, tmp_path):
+def test_exported_header_computes_the_runs_policy(run_dir, tmp_path, host_c):
     from ghp.arch import parse_arch
     from ghp.run import load_run
 
     assert ghp("export", run_dir, "--arch", "4-8", "--name", "p48", "--out", tmp_path).exit_code == 0
     weights = load_run(run_dir).emit([parse_arch("4-8")])[0]
     obs = np.random.default_rng(0).uniform(-1, 1, (16, 3)).astype(np.float32)
-    rows = ",".join("{" + ",".join(f"{v:.9g}f" for v in row) + "}" for row in obs)
-    (tmp_path / "main.c").write_text(
-        '#include <stdio.h>\n#include "p48.h"\n'
-        f"static const float obs[16][P48_OBS_DIM] = {{{rows}}};\n"
-        "int main(void) { float a[P48_ACT_DIM]; int i;\n"
-        '  for (i = 0; i < 16; ++i) { p48_act(obs[i], a); printf("%.9g\\n", (double)a[0]); }\n'
-        "  return p48_selftest(1e-6f); }\n"
-    )
-    exe = tmp_path / "main"
-    subprocess.run(["gcc", *HOST_FLAGS, "-I", tmp_path, tmp_path / "main.c", "-lm", "-o", exe], check=True)
-    p = subprocess.run([exe], capture_output=True, text=True)
-    assert p.returncode == 0
-    got = np.array([float(x) for x in p.stdout.split()], np.float32)
+    out = host_c("p48", obs, 'printf("%.9g\\n", (double)a[0]);')
+    got = np.array([float(x) for x in out], np.float32)
     np.testing.assert_allclose(got, weights.act(obs)[:, 0], atol=1e-6, rtol=0)
 
 

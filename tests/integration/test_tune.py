@@ -1,14 +1,13 @@
 """``ghp tune`` end to end on a tiny trained run, and tuned policies flowing on (evaluate, search, export)."""
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from export.check import HOST_FLAGS, missing_tools
+from export.check import missing_tools
 
 TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
 FAST = ["--iterations", "2", "--directions", "2", "--top", "1", "--eval-episodes", "2", "--workers", "0"]
@@ -101,7 +100,7 @@ def test_export_tuned_policy_float32_int8_codebook(run_dir, tuned, tuned_cb, tmp
 
 @pytest.mark.skipif("gcc" in str(TOOLS), reason="missing gcc (Debian package gcc)")
 @pytest.mark.parametrize("colors, scope", [(4, "layer"), (5, "network"), (32, "layer")])
-def test_codebook_c_is_bit_exact_with_the_reference(run_dir, tmp_path, colors, scope):
+def test_codebook_c_is_bit_exact_with_the_reference(run_dir, tmp_path, host_c, colors, scope):
     from export import codebook as cbref
     from ghp.arch import parse_arch
     from ghp.codebook import quantize
@@ -113,19 +112,9 @@ def test_codebook_c_is_bit_exact_with_the_reference(run_dir, tmp_path, colors, s
             "--name", "cbp", "--out", tmp_path)  # fmt: skip
     assert r.exit_code == 0, r.output
     obs = np.random.default_rng(colors).uniform(-8, 8, (32, 3)).astype(np.float32)
-    rows = ",".join("{" + ",".join(f"{v:.9g}f" for v in row) + "}" for row in obs)
-    (tmp_path / "main.c").write_text(
-        '#include <stdio.h>\n#include <string.h>\n#include "cbp.h"\n'
-        f"static const float obs[32][CBP_OBS_DIM] = {{{rows}}};\n"
-        "int main(void) { float a[CBP_ACT_DIM]; unsigned u; int i;\n"
-        '  for (i = 0; i < 32; ++i) { cbp_act(obs[i], a); memcpy(&u, &cbp_z[0], 4); printf("%08x\\n", u); }\n'
-        "  return cbp_selftest(1e-6f); }\n"
-    )
-    exe = tmp_path / "main"
-    subprocess.run(["gcc", *HOST_FLAGS, "-I", tmp_path, tmp_path / "main.c", "-lm", "-o", exe], check=True)
-    p = subprocess.run([exe], capture_output=True, text=True)
-    assert p.returncode == 0
-    got = np.array([int(x, 16) for x in p.stdout.split()], np.uint32)
+    show = 'memcpy(&u, &cbp_z[0], 4); printf("%08x\\n", u);'
+    out = host_c("cbp", obs, show, decls="unsigned u; ", includes=("string.h",))
+    got = np.array([int(x, 16) for x in out], np.uint32)
     want = cbref.pre_activations(cb, obs)[:, 0].view(np.uint32)
     assert np.array_equal(got, want)
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from ghp.chromatic import (
+from ghp.es.chromatic import (
     ChromaticConfig,
     ChromaticMap,
     Controller,

@@ -14,10 +14,10 @@ from cli.play_cmd import play
 from cli.train_cmd import train
 from cli.tune_cmd import tune
 from export.api import ExportConfig
+from ghp.es.tune import TuneConfig
 from ghp.evaluate import EvalConfig
 from ghp.play import PlayConfig
 from ghp.train import TrainConfig
-from ghp.tune import TuneConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [

@@ -51,10 +51,15 @@ def test_to_module_and_npz_keep_the_clip(tmp_path):
     with torch.no_grad():
         got = folded.to_module()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, folded.act(x), atol=1e-6, rtol=0)
+    from ghp.policyfile import load_policy, save_policy
+
     folded.to_npz(tmp_path / "p.npz")
-    back = PolicyWeights.from_npz(tmp_path / "p.npz")
-    np.testing.assert_array_equal(back.clip_low, folded.clip_low)
-    np.testing.assert_array_equal(back.act(x), folded.act(x))
+    # A tuned policy file (ghp tune of a --normalize run) keeps the clip too.
+    tuned = load_policy(save_policy(tmp_path / "tuned.npz", folded, {"kind": "tuned"})).weights
+    for back in (PolicyWeights.from_npz(tmp_path / "p.npz"), tuned):
+        np.testing.assert_array_equal(back.clip_low, folded.clip_low)
+        np.testing.assert_array_equal(back.clip_high, folded.clip_high)
+        np.testing.assert_array_equal(back.act(x), folded.act(x))
 
 
 def test_bad_statistics_and_double_folding_are_refused():

@@ -66,13 +66,18 @@ def snapshot(path):
     return {p.name: p.read_bytes() for p in path.iterdir()}
 
 
+def refused_untouched(path, run_id, match):
+    """Opening ``path`` for ``run_id`` fails with ``match`` and leaves every file there as it was."""
+    before = snapshot(path)
+    with pytest.raises(ValueError, match=match):
+        ResultsStore.open(path, run_id)
+    assert snapshot(path) == before
+
+
 def test_refuses_other_run_older_schema_and_garbage_without_touching_them(tmp_path):
     with ResultsStore.open(tmp_path, "run-a") as st:
         st.add([rec((4,), 0)])
-    before = snapshot(tmp_path)
-    with pytest.raises(ValueError, match="belongs to run run-a"):
-        ResultsStore.open(tmp_path, "run-b")
-    assert snapshot(tmp_path) == before
+    refused_untouched(tmp_path, "run-b", "belongs to run run-a")
 
     old = tmp_path / "old"
     old.mkdir()
@@ -82,16 +87,12 @@ def test_refuses_other_run_older_schema_and_garbage_without_touching_them(tmp_pa
     with con:
         con.execute("UPDATE meta SET value='0' WHERE key='schema_version'")
     con.close()
-    before = snapshot(old)
-    with pytest.raises(ValueError, match="schema version 0"):
-        ResultsStore.open(old, "run-a")
-    assert snapshot(old) == before
+    refused_untouched(old, "run-a", "schema version 0")
 
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "results.sqlite").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ValueError, match="not a ghp results file"):
-        ResultsStore.open(bad, "run-a")
+    refused_untouched(bad, "run-a", "not a ghp results file")
     assert (bad / "results.sqlite").read_bytes() == b"this is not sqlite" * 100
 
     with pytest.raises(FileNotFoundError):

@@ -1,11 +1,11 @@
 """Fine-tune one architecture's emitted policy with ES on its true return (``ghp tune``).
 
 The hypernetwork emits a good starting point for an architecture, but that policy was never trained alone on its own
-return. ES (``ghp.es``, ARS V2-t) is cheap exactly when a policy has few parameters, so it refines the emitted
+return. ES (``ghp.es.core``, ARS V2-t) is cheap exactly when a policy has few parameters, so it refines the emitted
 weights directly on the episode return, in worker processes:
 
 - dense (default): every weight and bias is a parameter; observation normalisation statistics are seeded from
-  rollouts of the emitted policy and the start is :func:`ghp.es.unfold` of it, so iteration 0 acts exactly like the
+  rollouts of the emitted policy and the start is :func:`ghp.es.core.unfold` of it, so iteration 0 acts exactly like the
   emitted policy; the result is folded back (``W / sd``, ``b - W mu / sd``) into a plain policy.
 - codebook (``colors=M``): the weights are coloured by 1-D k-means (``ghp.codebook.quantize``) and ES trains the
   colour values and the biases with the colouring fixed. Observation normalisation is off: folded into the first
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ import numpy as np
 import ghp
 from ghp.backend import BACKENDS
 from ghp.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
-from ghp.es import (
+from ghp.es.core import (
     DenseMap,
     ESConfig,
     ESState,
@@ -119,19 +119,9 @@ class TuneConfig:
         return self.colors is None if self.obs_norm == "auto" else self.obs_norm == "on"
 
     def es_config(self) -> ESConfig:
-        """The engine's settings."""
-        return ESConfig(
-            iterations=self.iterations,
-            directions=self.directions,
-            top=self.top,
-            sigma=self.sigma,
-            lr=self.lr,
-            episodes=self.episodes,
-            eval_episodes=self.eval_episodes,
-            obs_norm=self.use_obs_norm,
-            seed=self.seed,
-            max_episode_steps=self.max_episode_steps,
-        )
+        """The engine's settings: the fields of the same name, and ``obs_norm`` resolved (:attr:`use_obs_norm`)."""
+        same = {f.name: getattr(self, f.name) for f in fields(ESConfig) if f.name != "obs_norm"}
+        return ESConfig(**same, obs_norm=self.use_obs_norm)
 
     def default_name(self, arch_key: str) -> str:
         """``ARCH-es`` or ``ARCH-es-cM-SCOPE``."""

@@ -568,6 +568,23 @@ def _split(n: int, parts: int) -> list[slice]:
     return out
 
 
+def ars_update(
+    r_plus: np.ndarray, r_minus: np.ndarray, deltas: np.ndarray, top: int, lr: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ARS V2-t step (Algorithm 2, steps 3-4) from the returns of ``theta +- sigma delta_k``, and the returns it
+    used.
+
+    The ``top`` directions by ``max(r+, r-)`` (stable order), the step ``lr / (top * sigma_R) * sum_k (r+_k - r-_k)
+    delta_k`` with ``sigma_R`` the standard deviation of their ``2 top`` returns (1 when they are all equal).
+    """
+    order = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[:top]
+    kept = np.concatenate([r_plus[order], r_minus[order]])
+    sigma_r = float(kept.std())
+    if sigma_r < 1e-12:
+        sigma_r = 1.0  # every kept return equal: no signal, and no division by zero
+    return lr / (top * sigma_r) * ((r_plus[order] - r_minus[order]) @ deltas[order]), kept
+
+
 def env_kwargs_of(config: ESConfig, env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
     """``make_env`` keyword arguments: the caller's, plus ``max_episode_steps`` when the config overrides it."""
     kw = dict(env_kwargs or {})
@@ -627,13 +644,7 @@ def es_step(
     res = evaluate_rows(param_map, both, pert_seeds + ev_seeds, env_id, pool, kw, stats, collect_stats=cfg.obs_norm)
     pert_returns, centre_returns = res.returns[:n_pert], res.returns[n_pert:]
     r = pert_returns.reshape(2, k, e).mean(axis=2)
-    r_plus, r_minus = r[0], r[1]
-    order = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[: cfg.top]
-    kept = np.concatenate([r_plus[order], r_minus[order]])
-    sigma_r = float(kept.std())
-    if sigma_r < 1e-12:
-        sigma_r = 1.0  # every kept return equal: no signal, and no division by zero
-    step = cfg.lr / (cfg.top * sigma_r) * ((r_plus[order] - r_minus[order]) @ deltas[order])
+    step, kept = ars_update(r[0], r[1], deltas, cfg.top, cfg.lr)
     centre_return = float(centre_returns.mean())
     if centre_return > state.best_return:
         state.best_return = centre_return
@@ -758,6 +769,7 @@ __all__ = [
     "RolloutPool",
     "RolloutResult",
     "RolloutUnit",
+    "ars_update",
     "directions",
     "es_step",
     "eval_seeds",

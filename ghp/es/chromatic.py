@@ -40,7 +40,7 @@ import numpy as np
 
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec, env_spec
-from ghp.es import ObsStats, RolloutPool, RolloutResult, RolloutUnit, fold, seed_of
+from ghp.es.core import ObsStats, RolloutPool, RolloutResult, RolloutUnit, ars_update, fold, seed_of
 from ghp.policy import PolicyWeights
 from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
 
@@ -338,7 +338,7 @@ class Controller:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Rollouts go through the ES engine (ghp.es): a parameter map per colouring, work units, the engine's pool
+# Rollouts go through the ES engine (ghp.es.core): a parameter map per colouring, work units, the engine's pool
 
 
 @dataclass(frozen=True, eq=False)
@@ -611,10 +611,7 @@ def train_chromatic(
             res = _roll(pool, maps + maps, thetas, seeds, config.env_id, env_kwargs, stat, True)
             env_steps += int(res.lengths.sum())
             r_plus, r_minus = res.returns[:n], res.returns[n:]
-            order = np.argsort(-np.maximum(r_plus, r_minus), kind="stable")[: config.n_top]
-            used = np.concatenate([r_plus[order], r_minus[order]])
-            sd = float(used.std()) or 1.0
-            theta = theta + config.lr / (config.n_top * sd) * ((r_plus[order] - r_minus[order]) @ deltas[order])
+            theta = theta + ars_update(r_plus, r_minus, deltas, config.n_top, config.lr)[0]
             if controller is not None:
                 # The controller's reward for a colouring: the best return it reached (the paper's R^max).
                 controller.update(cols, np.maximum(r_plus, r_minus))
