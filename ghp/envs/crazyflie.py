@@ -188,6 +188,11 @@ class CrazyflieConfig:
     """Physics substeps per policy step."""
     episode_steps: int = EPISODE_STEPS
     """Policy steps per episode (truncation)."""
+    reward: str = "linear"
+    """Reward form: ``linear`` (``1 - cost``, the default) or ``exp`` (``exp(-cost)``: positive everywhere, so a larger
+    position weight never makes termination pay)."""
+    position_weight: float = REWARD_WEIGHTS["position"]
+    """Weight of the position error ``|e|`` (m) in the cost (0.5)."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -223,6 +228,10 @@ class CrazyflieConfig:
             raise ValueError(f"start_pos ({self.start_pos}) must be below term_pos ({self.term_pos})")
         if not 0 <= float(self.start_tilt_deg) < 90:  # type: ignore[arg-type]
             raise ValueError(f"start_tilt_deg must be in [0, 90), got {self.start_tilt_deg}")
+        if self.reward not in ("linear", "exp"):
+            raise ValueError(f"reward must be linear or exp, got {self.reward!r}")
+        if self.position_weight < 0:
+            raise ValueError(f"position_weight must be non-negative, got {self.position_weight}")
         if self.substeps < 1 or self.episode_steps < 1:
             raise ValueError(f"substeps and episode_steps must be positive, got {self.substeps}, {self.episode_steps}")
 
@@ -419,13 +428,13 @@ class CrazyflieBatch:
         da = a - self.prev_action
         w = REWARD_WEIGHTS
         cost = (
-            w["position"] * dist
+            self.cfg.position_weight * dist
             + w["orientation"] * (1.0 - s.rot[:, 2, 2])
             + w["velocity"] * np.linalg.norm(s.vel, axis=1)
             + w["angular_velocity"] * np.linalg.norm(s.omega, axis=1)
             + w["action"] * np.einsum("ij,ij->i", da, da)
         )
-        reward = 1.0 - cost
+        reward = np.exp(-cost) if self.cfg.reward == "exp" else 1.0 - cost
         self.prev_action = a
         self.steps += 1
         self.good = np.where(dist < SUCCESS_RADIUS, self.good + 1, 0)

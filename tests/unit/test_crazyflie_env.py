@@ -67,6 +67,8 @@ def test_zero_thrust_terminates_without_success() -> None:
         ({"obs_noise": -1.0}, "obs_noise"),
         ({"start_tilt_deg": "x"}, "start_tilt_deg"),
         ({"nominal": "maybe"}, "nominal"),
+        ({"reward": "squared"}, "reward must be linear or exp"),
+        ({"position_weight": -1.0}, "position_weight"),
     ],
 )
 def test_bad_options_are_one_value_error(kwargs: dict, match: str) -> None:
@@ -95,3 +97,25 @@ def test_make_vec_and_the_batched_protocol() -> None:
     o = batch.reset_rows([0, 2], [7, 9])
     assert np.allclose(o[0], venv.unwrapped.batch.reset([0], [7])[0])
     assert vectorised(gym.make("Pendulum-v1"), 3) is None
+
+
+def test_reward_forms_and_position_weight() -> None:
+    # The same disturbed episode under three rewards: exp(-cost) = exp(r_linear - 1) step by step, and a larger
+    # position weight costs exactly (w - 0.5) |e| more per step.
+    def rewards(**kw: object) -> tuple[np.ndarray, np.ndarray]:
+        env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=0.0, **kw)
+        obs, _ = env.reset(seed=4)
+        out, dist = [], []
+        for _ in range(40):
+            obs, r, term, _, _ = env.step(np.full(4, HOVER_ACTION, np.float32))
+            out.append(r)
+            dist.append(float(np.linalg.norm(obs[:3])))
+            assert not term
+        return np.array(out), np.array(dist)
+
+    linear, dist = rewards()
+    expo, _ = rewards(reward="exp")
+    heavy, _ = rewards(position_weight=2.0)
+    assert dist.min() > 0.01
+    np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
+    np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
