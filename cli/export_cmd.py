@@ -111,7 +111,7 @@ def export(
     for f in result.files:
         console.print(f"  wrote {f}")
     if result.n_vectors:
-        selftest = f"{config.name}_selftest(1e-5f)"
+        selftest = f"{config.name}_selftest({result.selftest_tol:.2g}f)"
         console.print(f"  self-test: {result.n_vectors} embedded vectors; call {selftest} on the device")
     if result.int8_max_err is not None:
         console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")

@@ -109,6 +109,9 @@ class ExportResult:
     """Parameter bytes at the export's dtype (ghp.counting rule)."""
     n_vectors: int = 0
     """Self-test vectors embedded (C targets)."""
+    selftest_tol: float = 1e-5
+    """Tolerance to give the embedded self-test on the device: at least 1e-5, and at least the check's tolerance
+    (float32 round-off of this policy on its test vectors, :func:`export.reference.check_tolerance`)."""
     int8_max_err: float | None = None
     """int8: largest |int8 action - float32 torch action| over the test vectors."""
     codebook_max_err: float | None = None
@@ -207,9 +210,12 @@ def export_policy(
 
             obs = test_vectors(w, env_id, config.n_rollout, config.seed, env_kwargs).obs
             err = float(np.max(np.abs(run_onnx(path, obs) - torch_actions(w, obs))))
-            result.notes.append(f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors")
-            if err > check_tolerance(w, CHECK_TOL):
-                raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {CHECK_TOL:g})")
+            tol = check_tolerance(w, CHECK_TOL, obs)
+            result.notes.append(
+                f"onnx: max |onnxruntime - torch| = {err:.3g} on {len(obs)} vectors (tolerance {tol:.3g})"
+            )
+            if err > tol:
+                raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {tol:.3g})")
         return result
     return _export_c(job, result)
 
@@ -286,6 +292,8 @@ def _export_c(
             f.write(text)
         result.files.append(path)
     result.n_vectors = len(tv.obs)
+    tol = check_tolerance(w, CHECK_TOL, tv.obs)
+    result.selftest_tol = max(result.selftest_tol, tol)
     if result.n_bytes > CRAZYFLIE_FLASH:
         result.notes.append(
             f"the weights alone ({result.n_bytes} B) exceed the Crazyflie's ~{CRAZYFLIE_FLASH // 1024} KB of usable "
@@ -306,7 +314,7 @@ def _export_c(
             expected,
             z0,
             torch_act=torch_act if (int8 is not None or cb is not None) else None,
-            tol=check_tolerance(w, CHECK_TOL),
+            tol=tol,
             qemu=config.qemu,
         )
     return result

@@ -305,6 +305,7 @@ def _host(
         terr = float(np.max(np.abs(acts.astype(np.float64) - torch_act)))
         report.figures["host_max_err_torch"] = terr
         detail += f", max |C - torch float32| = {terr:.3g}"
+    detail += f" (tolerance {tol:.3g})"
     ok = p.returncode == 0 and selftest == 0 and err <= tol
     report.add("host", "ok" if ok else "failed", detail + f", self-test {'passed' if selftest == 0 else 'FAILED'}")
     return acts

@@ -47,7 +47,7 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
     result = _export_c(replace(job, config=header, out=out / "src"), result, obs_box=box)
-    result.files += write_app(out, w, layout, config.name, job.source)
+    result.files += write_app(out, w, layout, config.name, job.source, selftest_tol=result.selftest_tol)
     if not config.check:
         return result
     report = result.check if result.check is not None else CheckReport()

@@ -30,7 +30,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 FIRMWARE_TAG = "2026.08"
 """Version written to ``build/build_info.json`` when the firmware tree has no ``.git`` (its version script reads it)."""
 SELFTEST_TOL = 1e-5
-"""Tolerance of ``controllerOutOfTreeTest``'s self-test on the chip (tanh-output units)."""
+"""Smallest tolerance of ``controllerOutOfTreeTest``'s self-test on the chip (tanh-output units); the export raises it
+to the policy's own float32 round-off on its test vectors where that is larger (``ExportResult.selftest_tol``)."""
 CONTROLLER_FILE = "ghp_controller.c"
 
 
@@ -70,7 +71,13 @@ def _banner(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, 
     return "/* " + "\n * ".join(line.replace("*/", "* /").rstrip() for line in lines).replace(" * \n", " *\n") + "\n */"
 
 
-def controller_source(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, ...] = ()) -> str:
+def controller_source(
+    w: PolicyWeights,
+    layout: TaskLayout,
+    name: str,
+    source: tuple[str, ...] = (),
+    selftest_tol: float = SELFTEST_TOL,
+) -> str:
     """The text of ``src/ghp_controller.c`` for policy ``name`` (``src/NAME.h``)."""
     if w.obs_dim != layout.obs_dim or w.act_dim != layout.act_dim:
         raise ValueError(
@@ -93,7 +100,7 @@ def controller_source(w: PolicyWeights, layout: TaskLayout, name: str, source: t
         "ACT_DIM": str(layout.act_dim),
         "RATE": f"RATE_{layout.policy_hz}_HZ",
         "DEG2RAD": c_float(layout.deg2rad),
-        "SELFTEST_TOL": c_float(SELFTEST_TOL),
+        "SELFTEST_TOL": c_float(max(SELFTEST_TOL, selftest_tol)),
         "OBS_LOW": _floats(layout.obs_low),
         "OBS_HIGH": _floats(layout.obs_high),
         "OBS_CODE": observation_c(layout),
@@ -129,7 +136,14 @@ def _describe(block: str) -> str:
     return C_BLOCKS[block][0]
 
 
-def write_app(out: Path, w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, ...] = ()) -> list[Path]:
+def write_app(
+    out: Path,
+    w: PolicyWeights,
+    layout: TaskLayout,
+    name: str,
+    source: tuple[str, ...] = (),
+    selftest_tol: float = SELFTEST_TOL,
+) -> list[Path]:
     """Write the app's files (all but ``src/NAME.h``, which the c-header export writes) into ``out``."""
     (out / "src").mkdir(parents=True, exist_ok=True)
     files = {
@@ -140,7 +154,7 @@ def write_app(out: Path, w: PolicyWeights, layout: TaskLayout, name: str, source
         "app-config": (TEMPLATES / "app-config").read_text(encoding="utf-8"),
         "Kbuild": (TEMPLATES / "Kbuild").read_text(encoding="utf-8"),
         "src/Kbuild": (TEMPLATES / "src_Kbuild").read_text(encoding="utf-8"),
-        f"src/{CONTROLLER_FILE}": controller_source(w, layout, name, source),
+        f"src/{CONTROLLER_FILE}": controller_source(w, layout, name, source, selftest_tol),
         "README.md": app_readme(w, layout, name, source),
     }
     written = []

@@ -138,3 +138,24 @@ def test_unwritable_out_dir_is_a_user_error(tmp_path):
     blocker.write_text("not a directory")
     with pytest.raises(ValueError, match="output directory"):
         export_policy(policy("4"), ExportConfig(out=blocker / "sub"))
+
+
+def test_check_tolerance_covers_float32_round_off_of_large_hidden_units():
+    # Two hidden units of ~1e4 that cancel in the output: float32 loses ~1e-3 there whichever order it sums in, so a
+    # fixed 1e-6 would fail a correct build. With the vectors, the tolerance covers torch's own distance from float64
+    # (times ROUNDOFF_FACTOR) and stays at the fixed floor for an ordinary policy.
+    from export.reference import ROUNDOFF_FACTOR, float64_actions
+
+    w1 = np.array([[1e4 + 0.37], [1e4]])
+    layers = [(w1, np.zeros(2)), (np.array([[1.0, -1.0]]), np.zeros(1))]
+    p = PolicyWeights.from_arrays("2", layers, np.full(1, -1.0), np.full(1, 1.0))
+    obs = np.linspace(0.1, 0.9, 9, dtype=np.float32)[:, None]
+    gain = float(np.float32(1e4 + 0.37)) - 1e4  # the weights are stored as float32
+    np.testing.assert_allclose(float64_actions(p, obs)[:, 0], np.tanh(gain * obs[:, 0].astype(np.float64)), rtol=1e-12)
+    spread = float(np.max(np.abs(torch_actions(p, obs) - float64_actions(p, obs))))
+    assert spread > 1e-5
+    assert check_tolerance(p, 1e-6, obs) == pytest.approx(ROUNDOFF_FACTOR * spread)
+    assert check_tolerance(p, 1e-6, obs) < 0.05  # still far below a wrong mapping's error
+    ordinary = policy("16-16")
+    vectors = np.random.default_rng(0).standard_normal((20, 5)).astype(np.float32)
+    assert check_tolerance(ordinary, 1e-6, vectors) == check_tolerance(ordinary, 1e-6) == pytest.approx(2e-6)
