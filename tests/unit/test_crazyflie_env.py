@@ -101,7 +101,7 @@ def test_make_vec_and_the_batched_protocol() -> None:
 
 def test_reward_forms_and_position_weight() -> None:
     # The same disturbed episode under three rewards: exp(-cost) = exp(r_linear - 1) step by step, and a larger
-    # position weight costs exactly (w - 0.5) |e| more per step.
+    # position weight costs exactly (w - 0.5) |e| more per step. The default is exp with a position weight of 2.
     def rewards(**kw: object) -> tuple[np.ndarray, np.ndarray]:
         env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=0.0, **kw)
         obs, _ = env.reset(seed=4)
@@ -113,9 +113,11 @@ def test_reward_forms_and_position_weight() -> None:
             assert not term
         return np.array(out), np.array(dist)
 
-    linear, dist = rewards()
-    expo, _ = rewards(reward="exp")
-    heavy, _ = rewards(position_weight=2.0)
+    linear, dist = rewards(reward="linear", position_weight=0.5)
+    expo, _ = rewards(reward="exp", position_weight=0.5)
+    heavy, _ = rewards(reward="linear", position_weight=2.0)
+    default, _ = rewards()
+    np.testing.assert_allclose(default, np.exp(heavy - 1.0), rtol=1e-12)
     assert dist.min() > 0.01
     np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
     np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
