@@ -34,7 +34,7 @@ def main() -> None:
     from ghp.run import load_run
 
     run = load_run(args.run, checkpoint=args.checkpoint)
-    kwargs = {**(run.config.get("env_kwargs") or {}), **parse_env_kwargs([args.env_kwargs])}
+    kwargs = {**(run.config["train"].get("env_kwargs") or {}), **parse_env_kwargs([args.env_kwargs])}
     env = gym.make(run.spec.env_id, **kwargs)
     policy = run.policy(parse_arch(args.arch))
     wins, errors = 0, []
