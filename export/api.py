@@ -292,7 +292,7 @@ def _export_c(
             f.write(text)
         result.files.append(path)
     result.n_vectors = len(tv.obs)
-    tol = check_tolerance(w, CHECK_TOL, tv.obs)
+    tol = check_tolerance(w, CHECK_TOL, tv.obs, torch_act)
     result.selftest_tol = max(result.selftest_tol, tol)
     if result.n_bytes > CRAZYFLIE_FLASH:
         result.notes.append(

@@ -114,7 +114,9 @@ def float64_actions(weights: PolicyWeights, obs: np.ndarray) -> np.ndarray:
     return lo + (np.tanh(h) + 1.0) * 0.5 * (hi - lo)
 
 
-def check_tolerance(weights: PolicyWeights, tol: float = 1e-6, obs: np.ndarray | None = None) -> float:
+def check_tolerance(
+    weights: PolicyWeights, tol: float = 1e-6, obs: np.ndarray | None = None, torch_act: np.ndarray | None = None
+) -> float:
     """Largest allowed ``|C - torch|`` per action entry.
 
     ``tol`` is in units of the tanh output: ``tol * max(1, (high - low) / 2)`` in action units. float32 sums in
@@ -122,11 +124,14 @@ def check_tolerance(weights: PolicyWeights, tol: float = 1e-6, obs: np.ndarray |
     a network's hidden units far from zero (the test vectors include the observation bounds) the difference can
     exceed a fixed 1e-6 although both builds are right (a 16-32-8 Crazyflie policy: 1.3e-6 between C and torch, torch
     itself 1.4e-5 from float64). With ``obs`` the tolerance also covers :data:`ROUNDOFF_FACTOR` times torch's own
-    distance from float64 on those vectors, still far below what a wrong build gives (1e-2 and more).
+    distance from float64 on those vectors, still far below what a wrong build gives (1e-2 and more). ``torch_act``:
+    the policy's :func:`torch_actions` on ``obs`` when the caller has them already.
     """
     half = float(np.max((weights.action_high.astype(np.float64) - weights.action_low) / 2.0))
     base = tol * max(1.0, half)
     if obs is None:
         return base
-    spread = float(np.max(np.abs(torch_actions(weights, obs).astype(np.float64) - float64_actions(weights, obs))))
+    if torch_act is None:
+        torch_act = torch_actions(weights, obs)
+    spread = float(np.max(np.abs(torch_act.astype(np.float64) - float64_actions(weights, obs))))
     return max(base, ROUNDOFF_FACTOR * spread)
