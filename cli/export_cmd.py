@@ -24,6 +24,14 @@ class CheckError(click.ClickException):
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
 @click.option(
+    "--by",
+    type=click.Choice(["auto", "return", "success", "capacity", "size"]),
+    default="auto",
+    show_default=True,
+    help="What --best ranks by (as ghp search --by): measured return, success rate (then return; tasks that report "
+    "is_success), capacity, size; auto = return once evaluated, else capacity.",
+)
+@click.option(
     "--checkpoint",
     help="Export from this checkpoint (step_20000) instead of the latest model; 'best': the best evaluated "
     "(architecture, checkpoint) pair (ghp evaluate RUN --checkpoints all first).",
@@ -40,6 +48,7 @@ def export(
     best: bool,
     max_params: int | None,
     max_bytes: int | None,
+    by: str,
     checkpoint: str | None,
     policy: Path | None,
     **options: Any,
@@ -53,6 +62,7 @@ def export(
       ghp export runs/pendulum --arch 16-16 --dtype int8 --name tiny --out build/
       ghp export runs/pendulum --arch 16-16 --target onnx --out build/
       ghp export runs/fetchreach --best --max-params 500 --checkpoint best --out build/
+      ghp export runs/cf --best --max-params 2000 --by success --target crazyflie --out build/cf
       ghp export --policy runs/pendulum/tuned/16-16-es.npz --name tuned --out build/ --check
       ghp export --policy runs/pendulum/tuned/16-16-es-c8-layer.npz --dtype codebook --out build/ --check
       ghp export runs/pendulum --arch 16-16 --dtype codebook --colors 8 --out build/
@@ -81,6 +91,8 @@ def export(
             raise ValueError("--best needs a budget: --max-params N (or --max-bytes B)")
         if not best and (max_params is not None or max_bytes is not None):
             raise ValueError("--max-params / --max-bytes go with --best")
+        if not best and by != "auto" and not (arch is not None and checkpoint == "best"):
+            raise ValueError("--by goes with --best (or with --arch A --checkpoint best)")
         if not best and arch is None and policy is None:
             raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
         config = build_config(ExportConfig, options)
@@ -90,7 +102,7 @@ def export(
         else:
             assert run is not None
             budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
-            chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint)
+            chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint, by)
         status = "exporting"
         if config.target == "crazyflie" and config.check:
             status = "exporting and checking: host, Cortex-M4, the whole firmware build (minutes), software in the loop"

@@ -46,10 +46,11 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--by",
-    type=click.Choice(["auto", "return", "capacity", "size"]),
+    type=click.Choice(["auto", "return", "success", "capacity", "size"]),
     default="auto",
     show_default=True,
-    help="Order with --run: measured return, capacity, size; auto = return when results exist, else capacity.",
+    help="Order with --run: measured return, measured success rate (tasks that report is_success: Fetch, the "
+    "Crazyflie), capacity, size; auto = return when results exist, else capacity.",
 )
 @click.option(
     "--checkpoint",
@@ -81,6 +82,7 @@ def search(
       ghp search --env Hopper-v5 --max-bytes 2048 --dtype int8 --top 0 --json
       ghp search --run runs/pendulum --max-params 500          # by measured return once evaluated
       ghp search --run runs/fetchreach --max-params 500 --checkpoint best
+      ghp search --run runs/cf --max-params 2000 --by success   # success rate first, then return
 
     The largest architecture under the budget (the paper's naive choice) is marked. With --run the sizes and
     the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they

@@ -341,11 +341,12 @@ def policy_from_run(
     max_bytes: int | None = None,
     dtype: str = "float32",
     checkpoint: str | None = None,
+    by: str = "auto",
 ) -> RunPolicy:
     """Load a run and emit one architecture: ``arch`` itself, or the best one under a budget (``--best``).
 
-    ``--best`` takes the first of ``search.budget.rank_run`` (by measured return when the run has been evaluated,
-    else by capacity, paper Section III-D).
+    ``--best`` takes the first of ``search.budget.rank_run`` ordered ``by`` (``auto``: by measured return when the
+    run has been evaluated, else by capacity, paper Section III-D; ``success``: by success rate, then return).
 
     Raises:
         FileNotFoundError: no run at ``run_dir``.
@@ -362,7 +363,7 @@ def policy_from_run(
     from ghp.run import load_run
 
     if checkpoint == "best":
-        return _best_checkpoint_policy(path, arch, max_params, max_bytes, dtype)
+        return _best_checkpoint_policy(path, arch, max_params, max_bytes, dtype, by)
     run = load_run(path, checkpoint)
     if arch is not None:
         chosen = parse_arch(arch)
@@ -377,11 +378,11 @@ def policy_from_run(
         from search.budget import Budget, rank_run
 
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        ranked = rank_run(path, budget)
+        ranked = rank_run(path, budget, by=by)
         if not ranked:
             raise ValueError(f"no architecture of the run fits {budget.describe()}: raise the budget")
         chosen = ranked[0].arch
-        how = f"--best: first of rank_run under {budget.describe()}"
+        how = f"--best: first by {ranked.order} under {budget.describe()}"
     weights = run.emit([chosen])[0]
     source = (
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
@@ -427,7 +428,7 @@ def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tup
 
 
 def _best_checkpoint_policy(
-    path: Path, arch: str | None, max_params: int | None, max_bytes: int | None, dtype: str
+    path: Path, arch: str | None, max_params: int | None, max_bytes: int | None, dtype: str, by: str = "auto"
 ) -> RunPolicy:
     """``--checkpoint best``: the best evaluated (architecture, checkpoint) pair under the budget, or ``arch`` at its
     best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
@@ -441,21 +442,24 @@ def _best_checkpoint_policy(
         raise ValueError(f"--checkpoint best needs evaluated checkpoints: run 'ghp evaluate {path} --checkpoints all'")
     if arch is not None:
         chosen = parse_arch(arch)
-        rec = best_over_checkpoints(by_step).get(chosen.key)
+        metric = "success" if by == "success" else "return"
+        rec = best_over_checkpoints(by_step, metric).get(chosen.key)
         if rec is None:
             raise ValueError(f"architecture {chosen.key} was not evaluated at any checkpoint of {path}")
-        step, how = rec.setting.checkpoint_step, f"--arch at its best evaluated checkpoint ({rec.mean_return:.2f})"
+        value = rec.mean_return if metric == "return" else (rec.success_rate or 0.0)
+        step, how = rec.setting.checkpoint_step, f"--arch at its best evaluated checkpoint ({metric} {value:.2f})"
     else:
         from search.budget import Budget, rank_run
 
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        ranked = [r for r in rank_run(path, budget, by="return", checkpoint="best") if r.checkpoint_step is not None]
+        order = "success" if by == "success" else "return"
+        ranked = [r for r in rank_run(path, budget, by=order, checkpoint="best") if r.checkpoint_step is not None]
         if not ranked:
             raise ValueError(f"no evaluated architecture of the run fits {budget.describe()}: raise the budget")
         chosen, best_step = ranked[0].arch, ranked[0].checkpoint_step
         assert best_step is not None
         step = best_step
-        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) under {budget.describe()}"
+        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) by {order}, {budget.describe()}"
     name = f"step_{step}"
     run = load_run(path, name)
     weights = run.emit([chosen])[0]
@@ -463,4 +467,4 @@ def _best_checkpoint_policy(
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps, {name})",
         f"chosen        {chosen.key} ({how})",
     )
-    return RunPolicy(weights, run.spec.env_id, source)
+    return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))

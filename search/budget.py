@@ -91,7 +91,7 @@ class Candidate:
         return d | {"largest": self.largest}
 
 
-RANK_BY: tuple[str, ...] = ("auto", "return", "capacity", "size")
+RANK_BY: tuple[str, ...] = ("auto", "return", "success", "capacity", "size")
 """Orders :func:`rank_run` knows."""
 
 
@@ -198,12 +198,14 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: 
     architecture's best evaluated checkpoint: ``Candidate.checkpoint`` says which), or a name (``step_20000``).
 
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
-    by capacity), ``capacity`` (lossless memory dimension), ``size`` (largest first: the naive choice), ``auto``
+    by capacity), ``success`` (measured success rate, best first; ties the mean return, then fewer parameters; for
+    runs whose episodes report ``is_success``: goal tasks, the Crazyflie), ``capacity`` (lossless memory
+    dimension), ``size`` (largest first: the naive choice), ``auto``
     (``return`` when the run's results hold any candidate, else ``capacity``).
 
     Raises:
-        ValueError: unknown order, nothing fits, ``by="return"`` without results, or a results file that is not
-            this run's.
+        ValueError: unknown order, nothing fits, ``by="return"`` without results, ``by="success"`` without success
+            rates, or a results file that is not this run's.
     """
     from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key
     from ghp.run import run_facts
@@ -219,7 +221,7 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: 
     else:
         by_step = read_progress(run_dir, run_id)
         if checkpoint == "best":
-            recs = best_over_checkpoints(by_step)
+            recs = best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
         else:
             step = checkpoint.removeprefix("step_").removesuffix(".zip")
             if not step.isdigit() or int(step) not in by_step:
@@ -246,13 +248,26 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: 
             f"no evaluated architecture fits {budget.describe()}: run 'ghp evaluate {run_dir}' or use --by capacity"
         )
 
+    if by == "success" and not any(r.success_rate is not None for r in ranked):
+        raise ValueError(
+            f"--by success needs success rates: no evaluated architecture of {run_dir} under {budget.describe()} "
+            "has one (only tasks whose episodes report is_success record them); use --by return"
+        )
+
     def return_key(r: Candidate) -> tuple[Any, ...]:
         if r.mean_return is None:
             return (1, *_capacity_key(r))
         return (0, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
+    def success_key(r: Candidate) -> tuple[Any, ...]:
+        if r.success_rate is None or r.mean_return is None:
+            return (1, *_capacity_key(r))
+        return (0, -r.success_rate, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+
     if by == "return":
         ranked.sort(key=return_key)
+    elif by == "success":
+        ranked.sort(key=success_key)
     elif by == "capacity":
         ranked.sort(key=_capacity_key)
     else:

@@ -63,7 +63,8 @@ def test_report_bad_input(tmp_path_factory, tmp_path):
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and needle in r.output, r.output
 
 
-def test_report_metric_success_on_a_goal_run(tmp_path):
+def goal_run(rd, success, returns=None):
+    """A fake FetchReach run in ``rd`` with one evaluated record per architecture key (success rate, mean return)."""
     from ghp.arch import Arch, ArchSpace
     from ghp.capacity import lossless_memory_dimension
     from ghp.counting import deploy_bytes, deploy_params
@@ -73,15 +74,14 @@ def test_report_metric_success_on_a_goal_run(tmp_path):
     spec = EnvSpec("FetchReach-v4", 13, 4, (-1.0,) * 4, (1.0,) * 4, True)
     space = ArchSpace(widths=(4, 8, 16), depths=(1, 2))
     cfg = {"format_version": 1, "run_id": "goal", "env": spec.to_dict(), "space": space.to_dict(), "algo": "ddpg"}
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
-    success = {"4": 0.5, "8": 0.95, "4-4": 0.85, "16": 1.0}
-    with ResultsStore.open(tmp_path, "goal") as st:
+    (rd / "config.json").write_text(json.dumps(cfg))
+    with ResultsStore.open(rd, "goal") as st:
         st.add(
             ArchRecord(
                 arch=(a := Arch(tuple(int(w) for w in key.split("-")))),
                 arch_index=space.index(a),
                 setting=Setting(100, 0, 2),
-                returns=(-10.0 * (1 - s), -10.0 * (1 - s)),
+                returns=(ret := -10.0 * (1 - s) if returns is None else returns[key], ret),
                 lengths=(50, 50),
                 success_rate=s,
                 params=deploy_params(a, 13, 4),
@@ -90,6 +90,11 @@ def test_report_metric_success_on_a_goal_run(tmp_path):
             )
             for key, s in success.items()
         )
+    return rd
+
+
+def test_report_metric_success_on_a_goal_run(tmp_path):
+    goal_run(tmp_path, {"4": 0.5, "8": 0.95, "4-4": 0.85, "16": 1.0})
     r = run("report", str(tmp_path), "--metric", "success", "--json", "--cutoffs", "50", "--cutoff-range", "80,300")
     assert r.exit_code == 0, r.output
     doc = json.loads(r.output)
@@ -103,3 +108,28 @@ def test_report_metric_success_needs_a_goal_task(tmp_path_factory, tmp_path):
     assert run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8").exit_code == 0
     r = run("report", str(rd), "--metric", "success")
     assert r.exit_code == 2 and "goal-conditioned" in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_search_and_export_by_success(tmp_path):
+    # The return and the success rate disagree: 16 has the best return, 8-8 the best success rate (tie with 8:
+    # the better return wins).
+    success = {"4": 0.5, "8": 1.0, "8-8": 1.0, "16": 0.9}
+    goal_run(tmp_path, success, returns={"4": -30.0, "8": -9.0, "8-8": -8.0, "16": -2.0})
+    ranked = {}
+    for by in ("return", "success"):
+        r = run("search", "--run", str(tmp_path), "--max-params", "1000", "--by", by, "--json", "--top", "0")
+        assert r.exit_code == 0, r.output
+        ranked[by] = [x["key"] for x in json.loads(r.output) if x["mean_return"] is not None]
+    assert ranked["return"] == ["16", "8-8", "8", "4"]
+    assert ranked["success"] == ["8-8", "8", "16", "4"]
+
+
+def test_search_by_success_needs_success_rates(tmp_path_factory, tmp_path):
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    assert run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8").exit_code == 0
+    for args in (["search", "--run", str(rd)], ["export", str(rd), "--best", "--target", "numpy"]):
+        r = run(*args, "--max-params", "500", "--by", "success")
+        assert r.exit_code == 2 and "--by success needs success rates" in r.output, r.output
+        assert len(r.output.strip().splitlines()) == 1
+    r = run("export", str(rd), "--arch", "4", "--by", "success", "--target", "numpy")
+    assert r.exit_code == 2 and "--by goes with --best" in r.output, r.output
