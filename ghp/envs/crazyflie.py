@@ -68,6 +68,8 @@ VEL_CLIP = 4.0
 """Linear velocity observation bound, m/s (per axis); also the termination bound."""
 ANGVEL_CLIP = float(qr.GYRO_LIMIT)
 """Angular velocity observation bound, rad/s (the gyro's 2000 deg/s); also the termination bound."""
+_DIVERGED_COST = 100.0
+"""Cost of a non-finite (diverged) state: far above any live drone's (about 6 at the termination limits)."""
 
 OBS_LAYOUT: tuple[tuple[str, int, int, float, str, str], ...] = (
     ("position_error", 0, 3, POS_CLIP, "m, world, p - p_target", "state->position - setpoint->position"),
@@ -101,7 +103,7 @@ def observe(
     """[N, 22] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s, [N, 4])."""
     n = pos_error.shape[0]
     obs = np.concatenate([pos_error, rot.reshape(n, 9), vel, omega, prev_action], axis=1)
-    return np.clip(obs, -OBS_CLIP, OBS_CLIP).astype(np.float32)
+    return np.clip(np.nan_to_num(obs), -OBS_CLIP, OBS_CLIP).astype(np.float32)
 
 
 def firmware_observation(
@@ -422,30 +424,36 @@ class CrazyflieBatch:
             applied, self.pending = self.pending, a.copy()
         else:
             applied = a
-        qr.step(self.state, self.params, action_to_forces(applied), POLICY_DT, self.cfg.substeps)
-        s = self.state
-        err = s.pos - self.target
-        dist = np.linalg.norm(err, axis=1)
-        da = a - self.prev_action
-        w = REWARD_WEIGHTS
-        cost = (
-            self.cfg.position_weight * dist
-            + w["orientation"] * (1.0 - s.rot[:, 2, 2])
-            + w["velocity"] * np.linalg.norm(s.vel, axis=1)
-            + w["angular_velocity"] * np.linalg.norm(s.omega, axis=1)
-            + w["action"] * np.einsum("ij,ij->i", da, da)
-        )
-        reward = np.exp(-cost) if self.cfg.reward == "exp" else 1.0 - cost
-        self.prev_action = a
-        self.steps += 1
-        self.good = np.where(dist < SUCCESS_RADIUS, self.good + 1, 0)
-        terminated = (
-            (np.abs(err) > self.cfg.term_pos).any(axis=1)
-            | (np.abs(s.vel) > VEL_CLIP).any(axis=1)
-            | (np.abs(s.omega) > ANGVEL_CLIP).any(axis=1)
-            | (s.rot[:, 2, 2] < 0.0)
-            | ~np.isfinite(s.pos).all(axis=1)
-        )
+        # A drone that has diverged (ends this step as terminated) may overflow on its way out: the episode's end,
+        # not a warning on the user's console, reports it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            qr.step(self.state, self.params, action_to_forces(applied), POLICY_DT, self.cfg.substeps)
+            s = self.state
+            err = s.pos - self.target
+            dist = np.linalg.norm(err, axis=1)
+            da = a - self.prev_action
+            w = REWARD_WEIGHTS
+            cost = (
+                self.cfg.position_weight * dist
+                + w["orientation"] * (1.0 - s.rot[:, 2, 2])
+                + w["velocity"] * np.linalg.norm(s.vel, axis=1)
+                + w["angular_velocity"] * np.linalg.norm(s.omega, axis=1)
+                + w["action"] * np.einsum("ij,ij->i", da, da)
+            )
+            # Only a drone stepped on after its episode ended gets here (a live one is bounded by the termination
+            # limits): a finite cost keeps NaN out of anything that reads the reward.
+            cost = np.nan_to_num(cost, nan=_DIVERGED_COST, posinf=_DIVERGED_COST)
+            reward = np.exp(-cost) if self.cfg.reward == "exp" else 1.0 - cost
+            self.prev_action = a
+            self.steps += 1
+            self.good = np.where(dist < SUCCESS_RADIUS, self.good + 1, 0)
+            terminated = (
+                (np.abs(err) > self.cfg.term_pos).any(axis=1)
+                | (np.abs(s.vel) > VEL_CLIP).any(axis=1)
+                | (np.abs(s.omega) > ANGVEL_CLIP).any(axis=1)
+                | (s.rot[:, 2, 2] < 0.0)
+                | ~np.isfinite(s.pos).all(axis=1)
+            )
         truncated = (self.steps >= self.cfg.episode_steps) & ~terminated
         success = (self.good >= SUCCESS_STEPS) & ~terminated
         refill = np.flatnonzero(self.steps % _NOISE_BLOCK == 0)

@@ -162,3 +162,18 @@ def test_batched_equals_single(nominal: bool) -> None:
             o, r, *_ = one.step(a[i : i + 1])
             assert np.allclose(o[0], obs_b[t + 1][i], atol=1e-5)
             assert r[0] == pytest.approx(out_b[t][i], abs=1e-9)
+
+
+def test_a_diverged_drone_steps_quietly_and_finitely() -> None:
+    import warnings
+
+    batch = CrazyflieBatch(2, CrazyflieConfig(task="hover", nominal=True))
+    batch.reset(np.arange(2), [1, 2])
+    batch.state.omega[1] = 1e160  # a drone left to tumble after its episode ended
+    batch.state.vel[1] = 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(3):
+            obs, reward, terminated, _, _ = batch.step(np.zeros((2, 4)))
+            assert np.isfinite(obs).all() and np.isfinite(reward).all()
+            assert terminated.tolist() == [False, True]
