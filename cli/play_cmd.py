@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,14 @@ def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str 
         config = build_config(PlayConfig, options)
         if (arch is None) == (policy_file is None):
             raise ValueError("choose the policy with --arch W-W-... or --policy FILE.npz (one of them)")
-        weights, env_id, label = _policy(run, arch, policy_file, checkpoint)
+        weights, env_id, label, run_kwargs = _policy(run, arch, policy_file, checkpoint)
+        # The run's environment options (as ghp train recorded them), --env-kwargs on top: as ghp evaluate does.
+        config = replace(config, env_kwargs={**run_kwargs, **config.env_kwargs})
+    where = env_id + (f" ({' '.join(f'{k}={v}' for k, v in config.env_kwargs.items())})" if config.env_kwargs else "")
 
     def on_episode(e: int, ep: Any) -> None:
         if e == 0:  # once the environment runs, so that a setup error stays the only line
-            click.echo(f"playing {label} on {env_id}, {config.episodes} episode(s), seed {config.seed}")
+            click.echo(f"playing {label} on {where}, {config.episodes} episode(s), seed {config.seed}")
         success = "" if ep.success is None else f", success {ep.success}"
         click.echo(f"episode {e}: return {ep.ret:.2f} ({ep.length} steps{success})")
 
@@ -62,8 +66,10 @@ def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str 
         click.echo(f"wrote {result.plot}")
 
 
-def _policy(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None) -> tuple[Any, str, str]:
-    """The policy to play, the task's id and a label for it."""
+def _policy(
+    run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None
+) -> tuple[Any, str, str, dict[str, Any]]:
+    """The policy to play, the task's id, a label for it and the run's env kwargs."""
     from ghp.arch import parse_arch
     from ghp.policy import PolicyWeights
     from ghp.run import load_run, run_facts
@@ -76,11 +82,12 @@ def _policy(run: Path, arch: str | None, policy_file: Path | None, checkpoint: s
             weights = PolicyWeights.from_npz(policy_file)
         except (OSError, KeyError, ValueError) as e:
             raise ValueError(f"cannot read policy file {policy_file}: {' '.join(str(e).split())}") from None
-        return weights, spec.env_id, f"{weights.arch.key} from {policy_file}"
+        return weights, spec.env_id, f"{weights.arch.key} from {policy_file}", dict(spec.env_kwargs)
     assert arch is not None
     import torch
 
     torch.set_num_threads(1)
     loaded = load_run(run, checkpoint)
     [weights] = loaded.emit([parse_arch(arch)])
-    return weights, loaded.spec.env_id, f"{weights.arch.key} of {run} (step {loaded.timesteps})"
+    label = f"{weights.arch.key} of {run} (step {loaded.timesteps})"
+    return weights, loaded.spec.env_id, label, dict(loaded.spec.env_kwargs)

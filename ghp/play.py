@@ -11,7 +11,6 @@ the returns printed here are the ones the results table holds for the same seed 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -21,32 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from ghp.envs import parse_env_kwargs
 from ghp.evaluate import reset_seed
 from ghp.policy import PolicyWeights, obs_vector
-
-
-def parse_env_kwargs(text: str) -> dict[str, Any]:
-    """``--env-kwargs``: a JSON object, or ``key=value`` pairs separated by commas (values read as YAML scalars)."""
-    text = text.strip()
-    if not text:
-        return {}
-    if text.startswith("{"):
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"--env-kwargs is not a JSON object: {e}") from None
-        if not isinstance(value, dict):
-            raise ValueError("--env-kwargs must be a JSON object or key=value pairs")
-        return value
-    import yaml
-
-    out: dict[str, Any] = {}
-    for part in text.split(","):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--env-kwargs: expected key=value, got {part.strip()!r}")
-        out[key.strip()] = yaml.safe_load(value.strip())
-    return out
 
 
 @dataclass(frozen=True)
@@ -60,9 +36,11 @@ class PlayConfig:
     max_episode_steps: int | None = field(default=None, metadata={"min": 1, "show_default": "the environment's own"})
     """Override of the environment's episode limit."""
     env_kwargs: dict[str, Any] = field(
-        default_factory=dict, metadata={"parse": parse_env_kwargs, "show_default": "none"}
+        default_factory=dict,
+        metadata={"parse_all": parse_env_kwargs, "metavar": "KEY=VALUE ...", "show_default": "none"},
     )
-    """Keyword arguments of the environment, as JSON or ``key=value,key=value`` (e.g. ``mass=0.0325``)."""
+    """Keyword arguments of the environment on top of the run's, e.g. ``nominal=true`` (repeatable; the syntax of
+    ``ghp train --env-kwargs``, or one JSON object)."""
     video: Path | None = None
     """Record the episodes to this .mp4 (one file per episode beyond the first: NAME-episode-N.mp4)."""
     plot: Path | None = None

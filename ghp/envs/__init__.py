@@ -69,17 +69,29 @@ def parse_env_kwargs(items: Iterable[str]) -> dict[str, Any]:
     """``--env-kwargs``: ``KEY=VALUE`` items (several may share one string, separated by spaces) -> a dict.
 
     A VALUE is read as JSON (``true``, ``0.5``, ``[1.5, 2.0]``, ``"text"``); otherwise comma-separated numbers
-    become a list (``mass_range=0.9,1.1``) and anything else stays a string.
+    become a list (``mass_range=0.9,1.1``) and anything else stays a string. A string that starts with ``{`` is a
+    JSON object of keyword arguments instead. Later items win. The one syntax of every command (train, evaluate,
+    play, the benchmarks).
 
     Raises:
-        ValueError: an item without ``=`` or with an empty key.
+        ValueError: an item without ``=`` or with an empty key, or a ``{`` string that is not a JSON object.
     """
     out: dict[str, Any] = {}
-    for item in (part for text in items for part in text.split()):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"malformed --env-kwargs item {item!r}: give KEY=VALUE, e.g. nominal=true")
-        out[key] = _parse_value(value)
+    for text in items:
+        if text.lstrip().startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"--env-kwargs {text!r} is not a JSON object: {e}") from None
+            if not isinstance(value, dict):
+                raise ValueError(f"--env-kwargs {text!r} is not a JSON object")
+            out.update(value)
+            continue
+        for item in text.split():
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ValueError(f"malformed --env-kwargs item {item!r}: give KEY=VALUE, e.g. nominal=true")
+            out[key] = _parse_value(value)
     return out
 
 

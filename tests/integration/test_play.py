@@ -5,9 +5,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.envs import env_spec
-from ghp.play import PlayConfig, RenderError, parse_env_kwargs, play
-from tests.integration.evalfakes import tiny_run
+from ghp.envs import env_spec, parse_env_kwargs
+from ghp.play import PlayConfig, RenderError, play
+from tests.integration.evalfakes import copy_run, tiny_run
 from tests.integration.test_evaluate import reference_returns
 from tests.unit.test_export import policy
 
@@ -68,7 +68,7 @@ def test_cli_arch_and_policy_file_play_the_same_episodes(run_dir, tmp_path):
         ([], "--arch"),
         (["--arch", "16-16"], "outside the run's space"),
         (["--arch", "8", "--video", "x.avi"], ".mp4"),
-        (["--arch", "8", "--env-kwargs", "mass"], "key=value"),
+        (["--arch", "8", "--env-kwargs", "mass"], "KEY=VALUE"),
         (["--arch", "8", "--episodes", "0"], "0"),
     ],
 )
@@ -78,13 +78,36 @@ def test_bad_input_is_one_line_exit_2(run_dir, args, message):
     assert message in r.output and len(r.output.strip().splitlines()) == 1
 
 
-def test_env_kwargs_parse():
-    assert parse_env_kwargs("mass=0.0325, substeps=2, name=hover") == {"mass": 0.0325, "substeps": 2, "name": "hover"}
-    assert parse_env_kwargs('{"mass": 0.03}') == {"mass": 0.03}
-    with pytest.raises(ValueError):
-        parse_env_kwargs("[1, 2]")
+def test_env_kwargs_parse_as_train_does():
+    # One syntax for every command: space-separated KEY=VALUE items (repeatable), or a JSON object.
+    assert parse_env_kwargs(["mass=0.0325 substeps=2", "name=hover"]) == {
+        "mass": 0.0325,
+        "substeps": 2,
+        "name": "hover",
+    }
+    assert parse_env_kwargs(["mass_range=0.9,1.1"]) == {"mass_range": [0.9, 1.1]}
+    assert parse_env_kwargs(['{"mass": 0.03}', "substeps=2"]) == {"mass": 0.03, "substeps": 2}
+    for bad in ("[1, 2]", "{1: 2}", '{"a": 1', "nominal"):
+        with pytest.raises(ValueError):
+            parse_env_kwargs([bad])
 
 
 def test_help():
     r = CliRunner().invoke(cli, ["play", "--help"])
     assert r.exit_code == 0 and "--video" in r.output and "--plot" in r.output and "--env-kwargs" in r.output
+
+
+def test_cli_plays_with_the_runs_env_kwargs(run_dir, tmp_path):
+    import json
+
+    rd = copy_run(run_dir, tmp_path / "r")
+    cfg = json.loads((rd / "config.json").read_text())
+    cfg["env"]["env_kwargs"] = {"g": 0.0}  # as if trained with --env-kwargs g=0.0 (Pendulum without gravity)
+    (rd / "config.json").write_text(json.dumps(cfg))
+    out = {}
+    for extra in ([], ["--env-kwargs", "g=9.81"]):
+        r = ghp(rd, "--arch", "8-4", "--episodes", "1", "--max-episode-steps", "20", *extra)
+        assert r.exit_code == 0, r.output
+        out[len(extra)] = r.output.splitlines()
+    assert "on Pendulum-v1 (g=0.0)," in out[0][0] and "on Pendulum-v1 (g=9.81)," in out[2][0]
+    assert out[0][1] != out[2][1]  # gravity changes the episode: the options reach the environment

@@ -23,7 +23,7 @@ from ghp.train import TrainConfig
 COMMANDS = [
     (train, TrainConfig, {"resume", "force", "quiet", "config_file", "print_config"}),
     (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints"}),  # what to evaluate
-    (export, ExportConfig, {"run", "arch", "best", "max_params", "max_bytes", "checkpoint", "policy"}),
+    (export, ExportConfig, {"run", "arch", "best", "by", "max_params", "max_bytes", "checkpoint", "policy"}),
     (tune, TuneConfig, {"run_dir", "fresh"}),
     (play, PlayConfig, {"run", "arch", "policy_file", "checkpoint"}),
 ]
