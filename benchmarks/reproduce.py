@@ -18,7 +18,7 @@ Usage::
 
     python benchmarks/reproduce.py --tasks Pendulum-v1 --steps 6000 --seeds 0          # minutes on 2 cores
     python benchmarks/reproduce.py --tasks Pendulum-v1,FetchReach-v4 --steps 20000 --seeds 0,1 --out docs/results/repro
-    python benchmarks/reproduce.py --tasks Hopper-v5 --steps 100000 --methods ghp,base   # hours on 2 cores
+    python benchmarks/reproduce.py --tasks Hopper-v5 --steps 100000 --methods ghp,base --jobs 2  # hours on 2 cores
 
 Budgets (``--steps``, ``--archs``, ``--episodes``, ``--checkpoint-every``) are options; the defaults are small so
 that a first run finishes on a laptop. Say the budget when you cite a number.
@@ -32,7 +32,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -106,33 +108,50 @@ def main() -> None:
     p.add_argument("--small", default="8-4-4-4", help="the small architecture trained with plain SB3")
     p.add_argument("--ars-factor", type=int, default=1, help="ARS gets this many times --steps (it is cheap per step)")
     p.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
+    p.add_argument("--jobs", type=int, default=1, help="runs (train + evaluate) at once, one core each")
     p.add_argument("--out", default="docs/results/reproduce", help="where results.json / .csv and plots go")
     a = p.parse_args()
     root = Path(a.out)
     root.mkdir(parents=True, exist_ok=True)
     methods = [m for m in a.methods.split(",") if m]
+    if a.jobs < 1:
+        p.error(f"--jobs must be at least 1, got {a.jobs}")
     bad = [m for m in methods if m not in METHODS]
     if bad:
         p.error(f"unknown method {bad[0]!r}: choose from {', '.join(METHODS)}")
-    rows: list[dict[str, Any]] = []
-    results = root / "results.json"
+    jobs: list[tuple[str, int, str]] = []
     for task in [t for t in a.tasks.split(",") if t]:
         for seed in [int(s) for s in a.seeds.split(",") if s]:
             for m in methods:
                 if m == "ars" and task.startswith(GOAL_PREFIX):
                     print(f"{task} {m}: skipped (ARS takes plain observations)", flush=True)
                     continue
-                t0 = time.perf_counter()
-                row = run_one(m, task, seed, a, root)
-                rows.append(row)
-                results.write_text(json.dumps({"args": vars(a), "rows": rows}, indent=1) + "\n")
-                best = row.get("max", {})
-                print(
-                    f"{task} seed {seed} {m}: max {best.get('arch')} ({best.get('params')} p) {best.get('value')}, "
-                    f"90% {row.get('90%', {}).get('arch')} ({row.get('90%', {}).get('params')} p), "
-                    f"{time.perf_counter() - t0:.0f} s",
-                    flush=True,
-                )
+                jobs.append((task, seed, m))
+    results = root / "results.json"
+    done: dict[tuple[str, int, str], dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def one(job: tuple[str, int, str]) -> None:
+        task, seed, m = job
+        t0 = time.perf_counter()
+        row = run_one(m, task, seed, a, root)
+        with lock:  # the table in job order, rewritten as each run finishes (an interrupted reproduction keeps it)
+            done[job] = row
+            rows = [done[j] for j in jobs if j in done]
+            results.write_text(json.dumps({"args": vars(a), "rows": rows}, indent=1) + "\n")
+            best = row.get("max", {})
+            print(
+                f"{task} seed {seed} {m}: max {best.get('arch')} ({best.get('params')} p) {best.get('value')}, "
+                f"90% {row.get('90%', {}).get('arch')} ({row.get('90%', {}).get('params')} p), "
+                f"{time.perf_counter() - t0:.0f} s",
+                flush=True,
+            )
+
+    # Each run is a ghp subprocess with one torch thread: --jobs of them at once use --jobs cores.
+    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+        for f in [pool.submit(one, j) for j in jobs]:
+            f.result()
+    rows = [done[j] for j in jobs]
     with open(root / "results.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(

@@ -1,0 +1,41 @@
+"""`benchmarks/reproduce.py` end to end at a smoke budget: runs in parallel, the table, resumable."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "reproduce.py"
+
+
+def reproduce(out: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, str(SCRIPT), "--tasks", "Pendulum-v1", "--steps", "300", "--archs", "2", "--episodes", "1"]
+    cmd += ["--checkpoint-every", "150", "--out", str(out), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+def test_two_runs_at_once_give_the_table_and_rerun_to_nothing(tmp_path):
+    p = reproduce(tmp_path, "--methods", "ghp,small", "--small", "4", "--jobs", "2")
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert [r["method"] for r in doc["rows"]] == ["ghp", "small"]  # job order, whichever finished first
+    ghp, small = doc["rows"]
+    assert ghp["step"] == small["step"] == 304  # 300 steps, rounded up to whole steps of the 8 environments
+    assert [p["step"] for p in ghp["progress"]] == [152, 304]  # every checkpoint evaluated
+    assert small["max"]["arch"] == "4" and small["max"]["params"] == 3 * 4 + 4 + 4 + 1
+    assert isinstance(ghp["90%"]["value"], float) and ghp["90%"]["params"] <= ghp["max"]["params"]
+    with open(tmp_path / "results.csv") as f:
+        table = list(csv.DictReader(f))
+    assert {r["method"] for r in table} == {"ghp", "small"} and all(r["value"] for r in table)
+    # Finished runs resume to nothing and evaluated checkpoints are skipped: the same table again.
+    again = reproduce(tmp_path, "--methods", "ghp,small", "--small", "4", "--jobs", "2")
+    assert again.returncode == 0, again.stderr[-2000:]
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert [(r["max"], r["90%"]) for r in rows] == [(r["max"], r["90%"]) for r in doc["rows"]]
+
+
+def test_bad_options_are_refused(tmp_path):
+    for args, needle in ((["--jobs", "0"], "--jobs"), (["--methods", "ghp,dqn"], "unknown method")):
+        p = reproduce(tmp_path, *args)
+        assert p.returncode == 2 and needle in p.stderr, p.stderr
