@@ -26,6 +26,26 @@ def directory_option(*decls: str, help: str) -> Callable[[T], T]:
     return click.option(*decls, type=DIRECTORY, default=None, help=help)
 
 
+def results_filter_options(f: T) -> T:
+    """``--checkpoint step_N`` and ``--env-kwargs KEY=VALUE ...``: which of a run's evaluations a command reads."""
+    f = click.option(
+        "--env-kwargs",
+        "env_kwargs",
+        multiple=True,
+        metavar="KEY=VALUE ...",
+        help="Read the evaluations made with these env kwargs (on top of the run's own: as given to ghp evaluate "
+        "--env-kwargs), e.g. nominal=false.",
+    )(f)
+    return f
+
+
+def parse_env_kwargs_option(items: tuple[str, ...]) -> dict[str, Any] | None:
+    """The ``--env-kwargs`` items as a dict, or None when none were given (no filter)."""
+    from ghp.envs import parse_env_kwargs
+
+    return parse_env_kwargs(items) if items else None
+
+
 def int_list(text: str, name: str) -> tuple[int, ...]:
     """Parse ``"4,8,16"`` into a tuple of ints for option ``name``."""
     try:

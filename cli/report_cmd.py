@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import directory_option, run_argument, user_errors
+from cli.common import directory_option, parse_env_kwargs_option, results_filter_options, run_argument, user_errors
 
 if TYPE_CHECKING:
     from ghp.results import ArchRecord
@@ -52,6 +52,12 @@ if TYPE_CHECKING:
     help="Learning progress over the evaluated checkpoints (ghp evaluate RUN --checkpoints all): max / 90% / 80% "
     "and their parameters against environment steps, the --baseline run's curve beside.",
 )
+@click.option(
+    "--checkpoint",
+    default=None,
+    help="Report this checkpoint's evaluation (step_20000) instead of the latest evaluated one.",
+)
+@results_filter_options
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def report(
@@ -64,6 +70,8 @@ def report(
     out_dir: str | None,
     metric: str,
     show_progress: bool,
+    checkpoint: str | None,
+    env_kwargs: tuple[str, ...],
     no_plots: bool,
     as_json: bool,
 ) -> None:
@@ -74,6 +82,7 @@ def report(
       ghp report runs/pendulum
       ghp report runs/pendulum --baseline runs/pendulum-baseline --out build/report
       ghp report runs/fetchreach --progress --baseline runs/fetchreach-baseline --metric success
+      ghp report runs/cf --metric success --env-kwargs nominal=false   # the evaluation on randomised airframes
 
     max is the smallest architecture with the best mean return; 90% / 80% are the smallest reaching 90% / 80%
     of the best, measured from a floor: 0 when every return is >= 0 (the paper's rule), otherwise the worst
@@ -82,9 +91,15 @@ def report(
     each with the best under it. Plots: return vs parameters (log x, Pareto front) and return vs capacity.
     --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
     --progress shows the same selection at every evaluated checkpoint instead (the paper's Figure 3).
+    A run evaluated several ways (checkpoints, --env-kwargs) is reported at its latest evaluated checkpoint, in the
+    setting with the most architectures; --checkpoint and --env-kwargs choose another.
     """
     if show_progress:
-        _progress(run_dir, baseline_dir, floor, out_dir, metric, no_plots, as_json)
+        with user_errors():
+            if checkpoint is not None:
+                raise ValueError("--progress shows every checkpoint: leave out --checkpoint")
+            kw = parse_env_kwargs_option(env_kwargs)
+        _progress(run_dir, baseline_dir, floor, out_dir, metric, no_plots, as_json, kw)
         return
     from search.report import ReportConfig, build_report
 
@@ -92,7 +107,14 @@ def report(
         low, high = _range(cutoff_range)
         config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
         plots_dir = None if no_plots else (Path(out_dir) if out_dir else Path(run_dir) / "report")
-        rep = build_report(run_dir, config, baseline_dir=baseline_dir, plots_dir=plots_dir)
+        rep = build_report(
+            run_dir,
+            config,
+            baseline_dir=baseline_dir,
+            plots_dir=plots_dir,
+            checkpoint=checkpoint,
+            env_kwargs=parse_env_kwargs_option(env_kwargs),
+        )
     if as_json:
         click.echo(json.dumps(rep.to_dict()))
         return
@@ -145,22 +167,25 @@ def _range(text: str) -> tuple[float, float]:
 
 def _progress(
     run_dir: str, baseline_dir: str | None, floor: float | None, out_dir: str | None, metric: str, no_plots: bool,
-    as_json: bool,
+    as_json: bool, env_kwargs: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
-    from ghp.results import read_progress
+    from ghp.results import read_progress, setting_filter
     from ghp.run import run_facts
     from search.progress import baseline_curve, plot_progress, progress
 
+    def kw_of(spec: Any) -> str | None:
+        return setting_filter(spec.env_kwargs, None, env_kwargs).env_kwargs
+
     with user_errors():
         run_id, spec, space = run_facts(run_dir)
-        prog = progress(read_progress(run_dir, run_id), metric=metric, floor=floor)
+        prog = progress(read_progress(run_dir, run_id, env_kwargs=kw_of(spec)), metric=metric, floor=floor)
         base = None
         if baseline_dir:
             base_id, base_spec, _ = run_facts(baseline_dir)
             if base_spec.env_id != spec.env_id:
                 raise ValueError(f"baseline run {baseline_dir} is on {base_spec.env_id}, not {spec.env_id}")
-            base = baseline_curve(read_progress(baseline_dir, base_id), metric=metric)
+            base = baseline_curve(read_progress(baseline_dir, base_id, env_kwargs=kw_of(base_spec)), metric=metric)
             if not base:
                 raise ValueError(f"baseline run {baseline_dir} has no evaluation results: run 'ghp evaluate' on it")
         plot = None

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from cli.common import Exclusive, directory_option, int_list, user_errors
+from cli.common import (
+    Exclusive,
+    directory_option,
+    int_list,
+    parse_env_kwargs_option,
+    results_filter_options,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from search.budget import Ranking, TunedPolicy
@@ -58,6 +65,7 @@ if TYPE_CHECKING:
     help="With --run: whose results to rank by: a checkpoint name (step_20000) or 'best' (each architecture at its "
     "best evaluated checkpoint; ghp evaluate RUN --checkpoints all); default the latest evaluated.",
 )
+@results_filter_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def search(
     env_id: str | None,
@@ -72,6 +80,7 @@ def search(
     run: str | None,
     by: str,
     checkpoint: str | None,
+    env_kwargs: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Rank the architectures that fit a memory budget by lossless memory dimension.
@@ -83,6 +92,7 @@ def search(
       ghp search --run runs/pendulum --max-params 500          # by measured return once evaluated
       ghp search --run runs/fetchreach --max-params 500 --checkpoint best
       ghp search --run runs/cf --max-params 2000 --by success   # success rate first, then return
+      ghp search --run runs/cf --max-params 2000 --env-kwargs nominal=false   # that evaluation's results
 
     The largest architecture under the budget (the paper's naive choice) is marked. With --run the sizes and
     the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they
@@ -98,12 +108,14 @@ def search(
             from ghp.run import run_facts
 
             _, spec, _ = run_facts(run)
-            ranking = rank_run(run, budget, by=by, checkpoint=checkpoint)
+            ranking = rank_run(
+                run, budget, by=by, checkpoint=checkpoint, env_kwargs=parse_env_kwargs_option(env_kwargs)
+            )
             tuned = tuned_policies(run, budget)
             where = f"of {run} ({spec.env_id})"
         else:
-            if checkpoint is not None:
-                raise ValueError("--checkpoint goes with --run")
+            if checkpoint is not None or env_kwargs:
+                raise ValueError("--checkpoint and --env-kwargs go with --run")
             if env_id is not None:
                 from ghp.envs import env_spec
 

@@ -339,22 +339,89 @@ def _check(conn: sqlite3.Connection, path: Path, run_id: str) -> None:
         )
 
 
-def read_records(run_dir: str | Path, run_id: str, setting: Setting | None = None) -> list[ArchRecord]:
-    """The default setting's rows of a run's results, or an empty list when it has no results file."""
+@dataclass(frozen=True)
+class SettingFilter:
+    """Which evaluations to read when a run holds several settings (``--checkpoint`` / ``--env-kwargs`` of report
+    and search). Unset fields match anything; among the matches the default rule picks (:meth:`ResultsStore.records`).
+    """
+
+    checkpoint_step: int | None = None
+    """Only this checkpoint's evaluations."""
+    env_kwargs: str | None = None
+    """Only evaluations with these env kwargs (canonical JSON: the run's with ``--env-kwargs`` on top)."""
+
+    def matches(self, s: Setting) -> bool:
+        """True if ``s`` passes the filter."""
+        return (self.checkpoint_step is None or s.checkpoint_step == self.checkpoint_step) and (
+            self.env_kwargs is None or s.env_kwargs == self.env_kwargs
+        )
+
+    @property
+    def active(self) -> bool:
+        """True when any field is set."""
+        return self.checkpoint_step is not None or self.env_kwargs is not None
+
+    def describe(self) -> str:
+        """Human-readable form, e.g. ``step 20000, env {"nominal":true}``."""
+        parts = [f"step {self.checkpoint_step}"] if self.checkpoint_step is not None else []
+        parts += [f"env {self.env_kwargs}"] if self.env_kwargs is not None else []
+        return ", ".join(parts) or "any setting"
+
+
+def setting_filter(
+    run_env_kwargs: dict[str, Any] | None, checkpoint: str | None = None, env_kwargs: dict[str, Any] | None = None
+) -> SettingFilter:
+    """The filter of ``--checkpoint step_N`` (or ``N``) and ``--env-kwargs`` (on top of the run's own).
+
+    Raises:
+        ValueError: a checkpoint name that is not ``step_<N>``.
+    """
+    from ghp.envs import canonical_kwargs
+
+    step = None
+    if checkpoint is not None:
+        text = checkpoint.removeprefix("step_").removesuffix(".zip")
+        if not text.isdigit():
+            raise ValueError(f"checkpoint {checkpoint!r}: give a name like step_20000")
+        step = int(text)
+    kw = None if env_kwargs is None else canonical_kwargs({**(run_env_kwargs or {}), **env_kwargs})
+    return SettingFilter(step, kw)
+
+
+def read_records(
+    run_dir: str | Path, run_id: str, setting: Setting | None = None, where: SettingFilter | None = None
+) -> list[ArchRecord]:
+    """The default setting's rows of a run's results, or an empty list when it has no results file.
+
+    ``where``: pick the default among the settings it matches only.
+
+    Raises:
+        ValueError: ``where`` matches none of the evaluated settings (the message lists them).
+    """
     p = results_path(run_dir)
     if not p.exists():
         return []
     with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
+        if setting is None and where is not None and where.active:
+            found = store.settings()
+            setting = next((s for s, _ in found if where.matches(s)), None)
+            if setting is None:
+                have = "; ".join(f"{s.describe()} ({n} archs)" for s, n in found) or "none"
+                raise ValueError(f"no evaluation of {run_dir} at {where.describe()}; evaluated: {have}")
         return store.records(setting)
 
 
 def read_progress(
-    run_dir: str | Path, run_id: str, eval_seed: int | None = None, episodes: int | None = None
+    run_dir: str | Path,
+    run_id: str,
+    eval_seed: int | None = None,
+    episodes: int | None = None,
+    env_kwargs: str | None = None,
 ) -> dict[int, list[ArchRecord]]:
     """Every evaluated checkpoint's rows, keyed by checkpoint step (ascending).
 
     Per step: the setting with the most architectures (ties: the most recent), among those with ``eval_seed`` /
-    ``episodes`` when given. Empty when the run has no results file.
+    ``episodes`` / ``env_kwargs`` (canonical JSON) when given. Empty when the run has no results file.
     """
     p = results_path(run_dir)
     if not p.exists():
@@ -362,7 +429,11 @@ def read_progress(
     with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
         chosen: dict[int, Setting] = {}
         for s, _ in store.settings():  # most architectures first within a step
-            if (eval_seed is None or s.eval_seed == eval_seed) and (episodes is None or s.episodes == episodes):
+            if (
+                (eval_seed is None or s.eval_seed == eval_seed)
+                and (episodes is None or s.episodes == episodes)
+                and (env_kwargs is None or s.env_kwargs == env_kwargs)
+            ):
                 chosen.setdefault(s.checkpoint_step, s)
         return {step: store.records(chosen[step]) for step in sorted(chosen)}
 

@@ -191,11 +191,19 @@ def rank_space(space: ArchSpace, obs_dim: int, act_dim: int, budget: Budget) -> 
     return Ranking(tuple(cands), "capacity", budget, len(space))
 
 
-def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: str | None = None) -> Ranking:
+def rank_run(
+    run_dir: str | Path,
+    budget: Budget,
+    by: str = "auto",
+    checkpoint: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> Ranking:
     """Rank the architectures of a trained run that fit ``budget`` (paper, Section III-D).
 
     ``checkpoint``: whose measurements to use: None (the latest evaluated checkpoint), ``best`` (each
     architecture's best evaluated checkpoint: ``Candidate.checkpoint`` says which), or a name (``step_20000``).
+    ``env_kwargs``: use only the evaluations made with these env kwargs (on top of the run's own, as
+    ``ghp evaluate --env-kwargs``).
 
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
     by capacity), ``success`` (measured success rate, best first; ties the mean return, then fewer parameters; for
@@ -207,7 +215,7 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: 
         ValueError: unknown order, nothing fits, ``by="return"`` without results, ``by="success"`` without success
             rates, or a results file that is not this run's.
     """
-    from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key
+    from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key, setting_filter
     from ghp.run import run_facts
 
     if by not in RANK_BY:
@@ -216,10 +224,11 @@ def rank_run(run_dir: str | Path, budget: Budget, by: str = "auto", checkpoint: 
 
     run_id, spec, space = run_facts(run_dir)
     cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
+    where = setting_filter(spec.env_kwargs, None, env_kwargs)
     if checkpoint is None:
-        recs = records_by_key(read_records(run_dir, run_id))
+        recs = records_by_key(read_records(run_dir, run_id, where=where))
     else:
-        by_step = read_progress(run_dir, run_id)
+        by_step = read_progress(run_dir, run_id, env_kwargs=where.env_kwargs)
         if checkpoint == "best":
             recs = best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
         else:

@@ -6,6 +6,7 @@ JSON). The metric is the mean return or, for goal tasks, the success rate (the p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,7 @@ class Report:
                 "eval_seed": st.eval_seed,
                 "episodes": st.episodes,
                 "max_steps": st.max_steps,
+                "env_kwargs": json.loads(st.env_kwargs),
             },
             "n_archs": len(self.records),
             "space_size": self.space_size,
@@ -133,19 +135,21 @@ class Report:
         }
 
 
-def best_record(run_dir: str | Path, env_id: str | None = None) -> ArchRecord:
+def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None) -> ArchRecord:
     """The best evaluated architecture (by mean return) of a run, e.g. a baseline to show beside a report.
 
+    ``env_kwargs``: read the evaluations made with these env kwargs (on top of the run's own) only.
+
     Raises:
-        ValueError: the run is on another environment than ``env_id``, or has no results.
+        ValueError: the run is on another environment than ``env_id``, has no results, or none with ``env_kwargs``.
     """
-    from ghp.results import read_records
+    from ghp.results import read_records, setting_filter
     from ghp.run import run_facts
 
     run_id, spec, _ = run_facts(run_dir)
     if env_id is not None and spec.env_id != env_id:
         raise ValueError(f"baseline run {run_dir} is on {spec.env_id}, not {env_id}")
-    recs = read_records(run_dir, run_id)
+    recs = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, None, env_kwargs))
     if not recs:
         raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
     return max(recs, key=lambda r: r.mean_return)
@@ -156,18 +160,24 @@ def build_report(
     config: ReportConfig = ReportConfig(),
     baseline_dir: str | Path | None = None,
     plots_dir: str | Path | None = None,
+    checkpoint: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> Report:
     """The max / 90% / 80% selection, Table II, the baseline's best and (with ``plots_dir``) the plots of a run.
 
+    Which evaluations: by default the latest evaluated checkpoint's setting with the most architectures;
+    ``checkpoint`` (``step_N``) and ``env_kwargs`` (on top of the run's own, as ``ghp evaluate --env-kwargs``)
+    narrow the choice (the baseline's evaluations are read with the same ``env_kwargs``).
+
     Raises:
-        ValueError / FileNotFoundError: not an evaluated run, a baseline on another task or without the metric, or
-            an invalid analysis setting.
+        ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
+            baseline on another task or without the metric, or an invalid analysis setting.
     """
-    from ghp.results import read_records
+    from ghp.results import read_records, setting_filter
     from ghp.run import run_facts
 
     run_id, spec, space = run_facts(run_dir)
-    records = read_records(run_dir, run_id)
+    records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))
     if not records:
         raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
     scored: Sequence[Evaluated] = records if config.metric == "return" else success_view(records)
@@ -175,7 +185,7 @@ def build_report(
     t2 = table_ii(
         scored, n_cutoffs=config.cutoffs, low=config.low, high=config.high, seed=config.seed, floor=config.floor
     )
-    base = best_record(baseline_dir, spec.env_id) if baseline_dir is not None else None
+    base = best_record(baseline_dir, spec.env_id, env_kwargs) if baseline_dir is not None else None
     if base is not None and config.metric == "success" and base.success_rate is None:
         raise ValueError(f"baseline run {baseline_dir} has no success rate")
     rep = Report(

@@ -133,3 +133,32 @@ def test_search_by_success_needs_success_rates(tmp_path_factory, tmp_path):
         assert len(r.output.strip().splitlines()) == 1
     r = run("export", str(rd), "--arch", "4", "--by", "success", "--target", "numpy")
     assert r.exit_code == 2 and "--by goes with --best" in r.output, r.output
+
+
+def test_report_and_search_choose_the_evaluation_by_env_kwargs_and_checkpoint(tmp_path_factory, tmp_path):
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    assert run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8,4-4,8-8").exit_code == 0
+    r = run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8", "--env-kwargs", "g=2.0")
+    assert r.exit_code == 0, r.output
+    reports = {}
+    for extra in ([], ["--env-kwargs", "g=2.0"], ["--checkpoint", "step_300", "--env-kwargs", "g=2.0"]):
+        r = run("report", str(rd), "--json", "--no-plots", *extra)
+        assert r.exit_code == 0, r.output
+        reports[len(extra)] = json.loads(r.output)
+    assert reports[0]["n_archs"] == 4 and reports[0]["setting"]["env_kwargs"] == {}  # default: the most archs
+    assert reports[2]["n_archs"] == 2 and reports[2]["setting"]["env_kwargs"] == {"g": 2.0}
+    assert reports[4]["selection"] == reports[2]["selection"]
+    r = run("search", "--run", str(rd), "--max-params", "100000", "--env-kwargs", "g=2.0", "--json", "--top", "0")
+    assert r.exit_code == 0, r.output
+    rows = {x["key"]: x["mean_return"] for x in json.loads(r.output) if x["mean_return"] is not None}
+    assert rows.keys() == {"4", "8"} and max(rows.values()) == reports[2]["best"]
+    for args, needle in (
+        (["report", str(rd), "--env-kwargs", "g=3.0"], "no evaluation of"),
+        (["report", str(rd), "--checkpoint", "step_7"], "no evaluation of"),
+        (["report", str(rd), "--checkpoint", "last"], "step_20000"),
+        (["report", str(rd), "--progress", "--checkpoint", "step_300"], "leave out --checkpoint"),
+        (["search", "--run", str(rd), "--max-params", "500", "--env-kwargs", "g=3.0"], "no evaluation of"),
+        (["search", "--env", "Pendulum-v1", "--max-params", "500", "--env-kwargs", "g=3.0"], "go with --run"),
+    ):
+        r = run(*args)
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and needle in r.output, (args, r.output)
