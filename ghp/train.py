@@ -835,9 +835,14 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
                     f"replay buffer capacity {old * buf.n_envs} -> {slots * buf.n_envs} transitions "
                     "(from --steps / --buffer-size)"
                 )
-    elif notice is not None:
-        notice(
-            f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
-            "resuming with an empty replay buffer"
-        )
+    else:
+        # Refill before the next update, as a fresh run warms up: SB3 would otherwise sample an empty buffer
+        # (HER refuses to before an episode has ended). The refill steps act randomly, as SB3's warm-up does.
+        model.learning_starts = model.num_timesteps + c.learning_starts
+        if notice is not None:
+            notice(
+                f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
+                f"resuming with an empty replay buffer, refilled with {c.learning_starts} random-action steps "
+                "(--learning-starts) before updates resume"
+            )
     return model

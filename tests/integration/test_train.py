@@ -264,6 +264,18 @@ def test_resume_without_a_replay_buffer_says_so(tmp_path):
     assert any("empty replay buffer" in n for n in notes), notes
 
 
+def test_her_resume_without_a_replay_buffer_refills_before_updating(tmp_path):
+    # HER cannot sample before an episode has ended: SB3 raised on the first update after such a resume.
+    pytest.importorskip("gymnasium_robotics")
+    kw = dict(env_id="FetchReach-v4", n_envs=2, widths=(4, 8), depths=(1,), learning_starts=100)
+    out = train(TrainConfig(steps=200, out=str(tmp_path / "fetch"), **kw))
+    (out / "checkpoints" / "replay_buffer.pkl").unlink()
+    notes = []
+    train(TrainConfig(steps=300, out=str(out), **kw), resume=True, notice=notes.append)
+    assert any("refilled with 100 random-action steps" in n for n in notes), notes
+    assert load_run(out).timesteps == 300
+
+
 def test_progress_never_exceeds_the_steps_asked(tmp_path):
     seen = []
     train(
