@@ -26,6 +26,18 @@ def directory_option(*decls: str, help: str) -> Callable[[T], T]:
     return click.option(*decls, type=DIRECTORY, default=None, help=help)
 
 
+def rank_order_option(what: str) -> Callable[[T], T]:
+    """``--by``: the order of ``search.budget.rank_run`` (``RANK_BY``); ``what`` says what is ranked."""
+    return click.option(
+        "--by",
+        type=click.Choice(["auto", "return", "success", "capacity", "size"]),
+        default="auto",
+        show_default=True,
+        help=f"{what}: measured return, measured success rate (then return; tasks that report is_success: Fetch, the "
+        "Crazyflie), capacity, size; auto = return when results exist, else capacity.",
+    )
+
+
 def results_filter_options(f: T) -> T:
     """``--checkpoint step_N`` and ``--env-kwargs KEY=VALUE ...``: which of a run's evaluations a command reads."""
     f = click.option(

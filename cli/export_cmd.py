@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import user_errors
+from cli.common import rank_order_option, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -23,14 +23,7 @@ class CheckError(click.ClickException):
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
 @click.option("--max-params", type=click.IntRange(min=1), help="Parameter budget for --best.")
 @click.option("--max-bytes", type=click.IntRange(min=1), help="Byte budget for --best (at --dtype).")
-@click.option(
-    "--by",
-    type=click.Choice(["auto", "return", "success", "capacity", "size"]),
-    default="auto",
-    show_default=True,
-    help="What --best ranks by (as ghp search --by): measured return, success rate (then return; tasks that report "
-    "is_success), capacity, size; auto = return once evaluated, else capacity.",
-)
+@rank_order_option("What --best ranks by")
 @click.option(
     "--checkpoint",
     help="Export from this checkpoint (step_20000) instead of the latest model; 'best': the best evaluated "

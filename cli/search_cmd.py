@@ -12,6 +12,7 @@ from cli.common import (
     directory_option,
     int_list,
     parse_env_kwargs_option,
+    rank_order_option,
     results_filter_options,
     user_errors,
 )
@@ -51,14 +52,7 @@ if TYPE_CHECKING:
 @directory_option(
     "--run", help="Rank a trained run's architectures (its sizes and space; measured returns once evaluated)."
 )
-@click.option(
-    "--by",
-    type=click.Choice(["auto", "return", "success", "capacity", "size"]),
-    default="auto",
-    show_default=True,
-    help="Order with --run: measured return, measured success rate (tasks that report is_success: Fetch, the "
-    "Crazyflie), capacity, size; auto = return when results exist, else capacity.",
-)
+@rank_order_option("Order with --run")
 @click.option(
     "--checkpoint",
     default=None,
