@@ -838,11 +838,12 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
     else:
         # Refill before the next update, as a fresh run warms up: SB3 would otherwise sample an empty buffer
         # (HER refuses to before an episode has ended). The refill steps act randomly, as SB3's warm-up does.
-        model.learning_starts = model.num_timesteps + c.learning_starts
+        refill = c.learning_starts or 0  # resolved from the per-environment defaults by now
+        model.learning_starts = model.num_timesteps + refill
         if notice is not None:
             notice(
                 f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
-                f"resuming with an empty replay buffer, refilled with {c.learning_starts} random-action steps "
+                f"resuming with an empty replay buffer, refilled with {refill} random-action steps "
                 "(--learning-starts) before updates resume"
             )
     return model
