@@ -11,9 +11,11 @@ for S in 0 1; do
   wait
 done
 for S in 0 1; do $T --seed $S --actor-lr 3e-4 --out hop-ghp-alr3e-4-s$S --force --quiet; done
-# The small-SAC and linear-ARS columns (seed 0).
-$T --seed 0 --arch 8-4-4-4 --out hop-small-s0 --force --quiet
-ghp train --env Hopper-v5 --steps 100000 --seed 0 --checkpoint-every 10000 --eval-every 0 --algo ars --out hop-ars-s0 --force --quiet
+# The small-SAC and linear-ARS columns.
+for S in 0 1; do
+  $T --seed $S --arch 8-4-4-4 --out hop-small-s$S --force --quiet
+  ghp train --env Hopper-v5 --steps 100000 --seed $S --checkpoint-every 10000 --eval-every 0 --algo ars --out hop-ars-s$S --force --quiet
+done
 # Every checkpoint, common starts: ghp 300 sampled architectures x 5 episodes, the baselines 10 episodes.
 for R in hop-ghp-s0 hop-ghp-s1 hop-ghp-alr3e-4-s0 hop-ghp-alr3e-4-s1; do
   ghp evaluate $R --checkpoints all --archs 300 --sample-seed 0 --episodes 5 --workers 1
@@ -27,4 +29,4 @@ for S in 0 1; do
   ghp report hop-ghp-alr3e-4-s$S --progress --baseline hop-base-s$S --json --out hop-ghp-alr3e-4-s$S-report \
       > hop-ghp-alr3e-4-s$S-progress.json
 done
-for R in hop-small-s0 hop-ars-s0; do ghp evaluate $R --episodes 10 --workers 1; ghp report $R --json --no-plots > $R.json; done
+for R in hop-small-s0 hop-ars-s0 hop-small-s1 hop-ars-s1; do ghp evaluate $R --episodes 10 --workers 1; ghp report $R --json --no-plots > $R.json; done
