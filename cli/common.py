@@ -27,7 +27,11 @@ def directory_option(*decls: str, help: str) -> Callable[[T], T]:
 
 
 def rank_order_option(what: str) -> Callable[[T], T]:
-    """``--by``: the order of ``search.budget.rank_run`` (``RANK_BY``); ``what`` says what is ranked."""
+    """``--by``: the order of ``search.budget.rank_run``; ``what`` says what is ranked.
+
+    The choices repeat ``search.budget.RANK_BY`` (importing it would load ``ghp`` at every CLI start);
+    ``tests/unit/test_cli_options.py`` keeps the two equal.
+    """
     return click.option(
         "--by",
         type=click.Choice(["auto", "return", "success", "capacity", "size"]),
@@ -38,17 +42,16 @@ def rank_order_option(what: str) -> Callable[[T], T]:
     )
 
 
-def results_filter_options(f: T) -> T:
-    """``--checkpoint step_N`` and ``--env-kwargs KEY=VALUE ...``: which of a run's evaluations a command reads."""
-    f = click.option(
-        "--env-kwargs",
-        "env_kwargs",
-        multiple=True,
-        metavar="KEY=VALUE ...",
-        help="Read the evaluations made with these env kwargs (on top of the run's own: as given to ghp evaluate "
-        "--env-kwargs), e.g. nominal=false.",
-    )(f)
-    return f
+results_filter_options = click.option(
+    "--env-kwargs",
+    "env_kwargs",
+    multiple=True,
+    metavar="KEY=VALUE ...",
+    help="Read the evaluations made with these env kwargs (on top of the run's own: as given to ghp evaluate "
+    "--env-kwargs), e.g. nominal=false.",
+)
+"""``--env-kwargs KEY=VALUE ...`` of report and search: which of a run's evaluations to read (a filter; each
+command's own ``--checkpoint`` narrows it further)."""
 
 
 def parse_env_kwargs_option(items: tuple[str, ...]) -> dict[str, Any] | None:

@@ -440,9 +440,9 @@ def _best_checkpoint_policy(
     by_step = read_progress(path, run_id)
     if not by_step:
         raise ValueError(f"--checkpoint best needs evaluated checkpoints: run 'ghp evaluate {path} --checkpoints all'")
+    metric = "success" if by == "success" else "return"  # what "best" means: --by success, else the return
     if arch is not None:
         chosen = parse_arch(arch)
-        metric = "success" if by == "success" else "return"
         rec = best_over_checkpoints(by_step, metric).get(chosen.key)
         if rec is None:
             raise ValueError(f"architecture {chosen.key} was not evaluated at any checkpoint of {path}")
@@ -452,14 +452,13 @@ def _best_checkpoint_policy(
         from search.budget import Budget, rank_run
 
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        order = "success" if by == "success" else "return"
-        ranked = [r for r in rank_run(path, budget, by=order, checkpoint="best") if r.checkpoint_step is not None]
+        ranked = [r for r in rank_run(path, budget, by=metric, checkpoint="best") if r.checkpoint_step is not None]
         if not ranked:
             raise ValueError(f"no evaluated architecture of the run fits {budget.describe()}: raise the budget")
         chosen, best_step = ranked[0].arch, ranked[0].checkpoint_step
         assert best_step is not None
         step = best_step
-        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) by {order}, {budget.describe()}"
+        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) by {metric}, {budget.describe()}"
     name = f"step_{step}"
     run = load_run(path, name)
     weights = run.emit([chosen])[0]

@@ -368,6 +368,12 @@ class SettingFilter:
         return ", ".join(parts) or "any setting"
 
 
+def checkpoint_step(name: str) -> int | None:
+    """The environment steps of a checkpoint name (``step_20000``, ``step_20000.zip`` or ``20000``); None otherwise."""
+    text = name.removeprefix("step_").removesuffix(".zip")
+    return int(text) if text.isdigit() else None
+
+
 def setting_filter(
     run_env_kwargs: dict[str, Any] | None, checkpoint: str | None = None, env_kwargs: dict[str, Any] | None = None
 ) -> SettingFilter:
@@ -380,10 +386,9 @@ def setting_filter(
 
     step = None
     if checkpoint is not None:
-        text = checkpoint.removeprefix("step_").removesuffix(".zip")
-        if not text.isdigit():
+        step = checkpoint_step(checkpoint)
+        if step is None:
             raise ValueError(f"checkpoint {checkpoint!r}: give a name like step_20000")
-        step = int(text)
     kw = None if env_kwargs is None else canonical_kwargs({**(run_env_kwargs or {}), **env_kwargs})
     return SettingFilter(step, kw)
 

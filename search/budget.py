@@ -215,7 +215,14 @@ def rank_run(
         ValueError: unknown order, nothing fits, ``by="return"`` without results, ``by="success"`` without success
             rates, or a results file that is not this run's.
     """
-    from ghp.results import best_over_checkpoints, read_progress, read_records, records_by_key, setting_filter
+    from ghp.results import (
+        best_over_checkpoints,
+        checkpoint_step,
+        read_progress,
+        read_records,
+        records_by_key,
+        setting_filter,
+    )
     from ghp.run import run_facts
 
     if by not in RANK_BY:
@@ -232,11 +239,11 @@ def rank_run(
         if checkpoint == "best":
             recs = best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
         else:
-            step = checkpoint.removeprefix("step_").removesuffix(".zip")
-            if not step.isdigit() or int(step) not in by_step:
+            step = checkpoint_step(checkpoint)
+            if step is None or step not in by_step:
                 done = ", ".join(f"step_{s}" for s in by_step) or "none"
                 raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
-            recs = records_by_key(by_step[int(step)])
+            recs = records_by_key(by_step[step])
     ranked = [
         replace(
             c,

@@ -11,6 +11,7 @@ from cli.evaluate_cmd import evaluate
 from cli.export_cmd import export
 from cli.options import build_config, config_options, field_docs, help_text
 from cli.play_cmd import play
+from cli.search_cmd import search
 from cli.train_cmd import train
 from cli.tune_cmd import tune
 from export.api import ExportConfig
@@ -119,3 +120,11 @@ def test_a_new_documented_field_becomes_an_option():
     assert build_config(_Demo, dict(ctx.params)) == _Demo(2, (3, 4), "b", False, 2.0)
     with pytest.raises(click.BadParameter):
         cmd.make_context("cmd", ["--size", "0"])
+
+
+def test_rank_order_choices_are_rank_run_orders():
+    from search.budget import RANK_BY
+
+    for command in (search, export):
+        (by,) = [p for p in command.params if p.name == "by"]
+        assert tuple(by.type.choices) == RANK_BY
