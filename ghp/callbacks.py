@@ -59,12 +59,10 @@ class TrainingCallback(BaseCallback):
         self._last_eval = self.model.num_timesteps
 
     def _evaluate(self, n: int) -> None:
-        from ghp.run import Run
+        from ghp.run import live_run
 
         c = self.config
-        norm: Any = self.model.get_vec_normalize_env()
-        obs_norm = None if norm is None else (norm.obs_rms.mean, np.sqrt(norm.obs_rms.var + norm.epsilon))
-        source = Run(self.out, self.run_id, self.spec, c.space, str(c.algo), {}, n, c.baseline, self.model, obs_norm)
+        source = live_run(self.model, self.out, self.run_id, self.spec, c.space, str(c.algo), c.baseline)
         ev = periodic_eval(source, self.eval_archs, c.eval_episodes, c.seed)
         self.last_eval = ev
         self.logger.record("eval/mean_return", ev["mean"])
@@ -81,9 +79,23 @@ class TrainingCallback(BaseCallback):
         if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
             _save(self.model, self.out, with_replay=False)
             self._last_ckpt = n
-        if c.eval_every and n - self._last_eval >= c.eval_every:
+        # The run's last step is evaluated in _on_training_end instead: SB3 still updates the model once after the
+        # last environment step, and the evaluation logged for that step must be of the model saved for it.
+        if c.eval_every and n - self._last_eval >= c.eval_every and n < self.total:
             self._evaluate(n)
             self._last_eval = n
+        self._report(n)
+        return True
+
+    def _on_training_end(self) -> None:
+        n = self.model.num_timesteps
+        if self.config.eval_every and n - self._last_eval >= self.config.eval_every:
+            self._evaluate(n)
+            self._last_eval = n
+            self._last_report = 0.0  # the final report carries the final evaluation
+            self._report(n)
+
+    def _report(self, n: int) -> None:
         now = time.perf_counter()
         if self.progress is not None and (now - self._last_report > 0.5 or n >= self.total):
             self._last_report = now
@@ -102,4 +114,3 @@ class TrainingCallback(BaseCallback):
                     "eval_return": _latest_eval(self.evaluators),
                 }
             )
-        return True

@@ -50,20 +50,29 @@ class ObsNormalization:
     """float64 ``[obs_dim]``."""
     std: np.ndarray
     """float64 ``[obs_dim]``, ``sqrt(var + eps)`` (never 0)."""
-    clip: float
-    """Clip of the normalised observation (VecNormalize's ``clip_obs``)."""
+    clip: float | None
+    """Clip of the normalised observation (VecNormalize's ``clip_obs``); None: no clip (ARS, whose VecNormalize clip
+    is set so high that it never acts)."""
 
     def __post_init__(self) -> None:
         if self.mean.shape != self.std.shape or self.mean.ndim != 1:
             raise ValueError("normalisation mean and std must be vectors of one length")
         if not (np.all(self.std > 0) and np.all(np.isfinite(self.std)) and np.all(np.isfinite(self.mean))):
             raise ValueError("normalisation statistics must be finite with a positive std")
-        if not self.clip > 0:
+        if self.clip is not None and not self.clip > 0:
             raise ValueError(f"normalisation clip must be positive, got {self.clip}")
 
     @classmethod
-    def from_vec_normalize(cls, vec_normalize: Any) -> ObsNormalization:
-        """The actor-input part of an SB3 ``VecNormalize``'s statistics (Dict spaces: observation ++ desired goal)."""
+    def from_vec_normalize(cls, vec_normalize: Any, clip: bool = True) -> ObsNormalization:
+        """The actor-input part of an SB3 ``VecNormalize``'s statistics (Dict spaces: observation ++ desired goal).
+
+        The arrays are copied: a live ``VecNormalize`` keeps updating its own (the periodic evaluation during
+        training takes a snapshot, exactly what a checkpoint saved at the same step holds).
+
+        Args:
+            vec_normalize: the live or unpickled ``VecNormalize``.
+            clip: False for a normaliser whose clip never acts (ARS): the policy then carries no observation clip.
+        """
         rms = vec_normalize.obs_rms
         eps = float(vec_normalize.epsilon)
         if isinstance(rms, dict):
@@ -74,20 +83,32 @@ class ObsNormalization:
             mean = np.concatenate([np.asarray(rms[k].mean, np.float64).ravel() for k in GOAL_KEYS])
             var = np.concatenate([np.asarray(rms[k].var, np.float64).ravel() for k in GOAL_KEYS])
         else:
-            mean = np.asarray(rms.mean, np.float64).ravel()
-            var = np.asarray(rms.var, np.float64).ravel()
-        return cls(mean, np.sqrt(var + eps), float(vec_normalize.clip_obs))
+            mean = np.array(rms.mean, np.float64).ravel()
+            var = np.array(rms.var, np.float64).ravel()
+        return cls(mean, np.sqrt(var + eps), float(vec_normalize.clip_obs) if clip else None)
+
+    @classmethod
+    def from_ars_file(cls, path: str | Path) -> ObsNormalization:
+        """The statistics an ARS run saves beside each model (``*.obsnorm.npz``: ``mean``, ``var``, ``epsilon``)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                mean, var, eps = (np.asarray(z[k], np.float64) for k in ("mean", "var", "epsilon"))
+        except (OSError, KeyError, ValueError) as e:
+            raise ValueError(f"corrupt observation statistics {path}: {e}") from None
+        return cls(mean.ravel(), np.sqrt(var.ravel() + float(eps)), None)
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
         """What the trained actor sees for raw actor input ``x`` (VecNormalize's arithmetic, float32 result)."""
         z = (np.asarray(x, np.float64) - self.mean) / self.std
-        return np.clip(z, -self.clip, self.clip).astype(np.float32)
+        if self.clip is not None:
+            z = np.clip(z, -self.clip, self.clip)
+        return z.astype(np.float32)
 
     def fold(self, weights: PolicyWeights) -> PolicyWeights:
         """The policy on raw observations equal to ``weights`` applied to :meth:`normalize` of them.
 
         First layer ``W / std`` column-wise and ``b - W (mean / std)`` (float64, stored float32); the clip becomes
-        the observation clip ``[mean - clip * std, mean + clip * std]``.
+        the observation clip ``[mean - clip * std, mean + clip * std]`` (none without a clip).
         """
         if weights.clipped:
             raise ValueError(f"policy {weights.arch.key} already carries an observation clip: fold only once")
@@ -98,6 +119,8 @@ class ObsNormalization:
         w_new = w64 / self.std[None, :]
         b_new = b.astype(np.float64) - w64 @ (self.mean / self.std)
         layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
+        if self.clip is None:
+            return dataclasses.replace(weights, layers=layers)
         lo = (self.mean - self.clip * self.std).astype(np.float32)
         hi = (self.mean + self.clip * self.std).astype(np.float32)
         return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)

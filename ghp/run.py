@@ -58,15 +58,15 @@ class Run:
     baseline: bool
     model: Any = field(repr=False)
     """The loaded SB3 model (SAC, DDPG or sb3-contrib's ARS); None for a run that stores its one policy."""
-    obs_norm: tuple[Any, Any] | None = field(default=None, repr=False)
-    """ARS: the observation normaliser's ``(mean, std)`` the model was trained behind (folded into :meth:`emit`)."""
     stored: PolicyWeights | None = field(default=None, repr=False)
     """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
     counts: tuple[int, int] | None = None
     """``(params, bytes)`` of a stored policy counted its own way (chromatic: distinct weights + biases, and the
     paper's bits / 8); evaluation records these instead of the dense architecture's counts."""
     normalization: ObsNormalization | None = field(default=None, repr=False)
-    """The frozen observation statistics of a ``--normalize`` run (folded into every emitted policy)."""
+    """The frozen observation statistics the actor was trained behind (``--normalize``, and ARS's own normaliser),
+    folded into every emitted policy. The one owner of a run's normalisation: :func:`load_run` reads it from the
+    model file's sidecar, :func:`live_run` from the training model's ``VecNormalize``."""
 
     def emit(self, archs: Sequence[Arch], batch_size: int = 1024) -> list[PolicyWeights]:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
@@ -129,14 +129,7 @@ class Run:
 
         if self.algo == "ars":
             linears = [m for m in self.model.policy.action_net if isinstance(m, torch.nn.Linear)]
-            layers = [(m.weight.detach().double(), m.bias.detach().double()) for m in linears]
-            if self.obs_norm is not None:
-                # The policy sees (obs - mean) / std: fold it into the first layer, W' = W / std, b' = b - W' mean.
-                mean, std = (torch.as_tensor(a, dtype=torch.float64) for a in self.obs_norm)
-                w, b = layers[0]
-                w = w / std
-                layers[0] = (w, b - w @ mean)
-            return [(w.float(), b.float()) for w, b in layers]
+            return [(m.weight.detach(), m.bias.detach()) for m in linears]
         actor = self.model.policy.actor
         if self.algo == "sac":
             linears = [m for m in actor.latent_pi if isinstance(m, torch.nn.Linear)] + [actor.mu]
@@ -248,18 +241,10 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline = bool(cfg.get("baseline", False))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"corrupt run config in {path}: {e}") from None
-    obs_norm = None
     if algo == "sac":
         from stable_baselines3 import SAC as Algo
     elif algo == "ars":
-        import numpy as np
         from sb3_contrib import ARS as Algo  # type: ignore[assignment]
-
-        norm_file = model_file.with_name(model_file.stem + OBS_NORM_SUFFIX)
-        if not norm_file.is_file():
-            raise FileNotFoundError(f"ARS run {path} has no observation normaliser {norm_file.name}: train it again")
-        with np.load(norm_file) as z:
-            obs_norm = (z["mean"], np.sqrt(z["var"] + float(z["epsilon"])))
     elif algo == "ddpg":
         from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
     else:
@@ -276,11 +261,6 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
         raise ValueError(f"corrupt model file {model_file}: {e}") from None
     model.policy.set_training_mode(False)
-    normalization = load_stats(model_file)
-    if normalization is None and (cfg.get("train") or {}).get("normalize"):
-        raise FileNotFoundError(
-            f"{model_file} was trained with --normalize but its statistics {stats_path(model_file)} are missing"
-        )
     return Run(
         path=path,
         run_id=str(cfg.get("run_id", "")),
@@ -291,8 +271,54 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         timesteps=int(model.num_timesteps),
         baseline=baseline,
         model=model,
-        obs_norm=obs_norm,
-        normalization=normalization,
+        normalization=saved_normalization(path, model_file, algo, cfg),
+    )
+
+
+def saved_normalization(path: Path, model_file: Path, algo: str, cfg: dict[str, Any]) -> ObsNormalization | None:
+    """The statistics saved beside ``model_file``: ARS's normaliser (``*.obsnorm.npz``, never clipped), a
+    ``--normalize`` run's ``VecNormalize`` (``*.vecnormalize.pkl``), or None for a run trained without them.
+
+    Raises:
+        FileNotFoundError: the run was trained behind statistics that are missing.
+    """
+    if algo == "ars":
+        norm_file = model_file.with_name(model_file.stem + OBS_NORM_SUFFIX)
+        if not norm_file.is_file():
+            raise FileNotFoundError(f"ARS run {path} has no observation normaliser {norm_file.name}: train it again")
+        return ObsNormalization.from_ars_file(norm_file)
+    normalization = load_stats(model_file)
+    if normalization is None and (cfg.get("train") or {}).get("normalize"):
+        raise FileNotFoundError(
+            f"{model_file} was trained with --normalize but its statistics {stats_path(model_file)} are missing"
+        )
+    return normalization
+
+
+def live_normalization(model: Any) -> ObsNormalization | None:
+    """A snapshot of the statistics a training model's actor sees now (None without a ``VecNormalize``): the same
+    :class:`ObsNormalization` that :func:`saved_normalization` reads back from a checkpoint saved at this step."""
+    norm = model.get_vec_normalize_env()
+    if norm is None:
+        return None
+    return ObsNormalization.from_vec_normalize(norm, clip=type(model).__name__ != "ARS")
+
+
+def live_run(model: Any, path: Path, run_id: str, spec: EnvSpec, space: ArchSpace, algo: str, baseline: bool) -> Run:
+    """The run a training model is now, as :func:`load_run` would load a checkpoint saved at this step (the
+    periodic evaluation's policy source: same emission, same folded normalisation, as SB3's ``EvalCallback``
+    syncs its statistics)."""
+    return Run(
+        path=path,
+        run_id=run_id,
+        spec=spec,
+        space=space,
+        algo=algo,
+        config={},
+        timesteps=int(model.num_timesteps),
+        baseline=baseline,
+        model=model,
+        normalization=live_normalization(model),
     )
 
 

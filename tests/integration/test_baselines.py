@@ -48,16 +48,17 @@ def test_ars_linear_run_folds_the_normalisation(tmp_path):
                 "--checkpoint-every", "400", "--eval-every", "400")  # fmt: skip
     assert cfg["algo"] == "ars" and cfg["train"]["arch"] == [] and cfg["space"]["fixed"] == []
     loaded = load_run(rd)
-    assert loaded.obs_norm is not None and loaded.space.archs == (Arch(()),)
-    assert not np.allclose(loaded.obs_norm[0], 0)  # the normaliser has seen observations
+    norm = loaded.normalization
+    assert norm is not None and norm.clip is None and loaded.space.archs == (Arch(()),)
+    assert not np.allclose(norm.mean, 0)  # the normaliser has seen observations
     # Non-trivial weights: the folded export must equal SB3's predict on normalised observations.
     with torch.no_grad():
         for p in loaded.model.policy.parameters():
             p.copy_(torch.randn_like(p))
     (w,) = loaded.emit([Arch(())])
-    assert w.layers[0][0].shape == (1, 3)
+    assert w.layers[0][0].shape == (1, 3) and not w.clipped
     obs = (np.random.default_rng(1).standard_normal((64, 3)) * 3).astype(np.float32)
-    mean, std = loaded.obs_norm
+    mean, std = norm.mean, norm.std
     expected, _ = loaded.model.predict(((obs - mean) / std).astype(np.float32), deterministic=True)
     np.testing.assert_allclose(w.act(obs), expected, atol=1e-6)
     assert run("evaluate", str(rd), "--episodes", "1", "--checkpoints", "all").exit_code == 0

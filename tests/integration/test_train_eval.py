@@ -41,6 +41,74 @@ def test_periodic_eval_is_logged_and_matches_evaluate(tmp_path):
     assert any(p.name.startswith("events") for p in (out / "tb").rglob("*"))
 
 
+def _periodic_matches_evaluate_of_the_checkpoint(out, step: int, n_archs: int, episodes: int) -> None:
+    """The periodic evaluation logged at ``step`` equals ``ghp evaluate`` of the checkpoint saved at that step (the
+    default evaluation settings, in worker processes as the command runs them)."""
+    lines = {x["step"]: x for x in map(json.loads, (out / EVAL_LOG).read_text().splitlines())}
+    run = load_run(out, f"step_{step}")
+    archs = eval_archs(run.space, n_archs, run.spec.obs_dim, run.spec.act_dim)
+    _, recs = evaluate(run, archs, EvalConfig(episodes=episodes, seed=0, workers=1))
+    assert {r.arch.key: r.mean_return for r in recs} == pytest.approx(lines[step]["archs"], rel=1e-5, abs=1e-6)
+    if lines[step]["success_by_arch"] is not None:
+        assert {r.arch.key: r.success_rate for r in recs} == lines[step]["success_by_arch"]
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_periodic_eval_uses_the_runs_normalisation(tmp_path, normalize):
+    # Under --normalize the periodic evaluation once ran the actor on raw, unclipped observations (Box tasks) and
+    # crashed on Dict ones: it must see exactly what `ghp evaluate` of the same checkpoint sees.
+    cfg = TrainConfig(
+        out=str(tmp_path / "r"),
+        checkpoint_every=100,
+        eval_every=100,
+        eval_archs=3,
+        eval_episodes=1,
+        normalize=normalize,
+        **TINY,
+    )
+    out = train(cfg)
+    for step in (100, 300):  # 300: the last step, evaluated after the final update
+        _periodic_matches_evaluate_of_the_checkpoint(out, step, 3, 1)
+
+
+def test_periodic_eval_of_a_goal_task_with_its_defaults(tmp_path):
+    # FetchReach's defaults: DDPG + HER behind VecNormalize of a Dict observation, a periodic evaluation below --steps.
+    pytest.importorskip("gymnasium_robotics")
+    cfg = TrainConfig(
+        env_id="FetchReach-v4",
+        steps=200,
+        n_envs=2,
+        widths=(4, 8),
+        depths=(1,),
+        learning_starts=100,
+        checkpoint_every=100,
+        eval_every=100,
+        eval_archs=2,
+        eval_episodes=1,
+        out=str(tmp_path / "fetch"),
+    )
+    out = train(cfg)
+    assert json.loads((out / "config.json").read_text())["train"]["normalize"] is True  # the family's default
+    _periodic_matches_evaluate_of_the_checkpoint(out, 200, 2, 1)
+
+
+def test_periodic_eval_of_ars_folds_its_normaliser(tmp_path):
+    cfg = TrainConfig(
+        env_id="Pendulum-v1",
+        algo="ars",
+        steps=800,
+        n_envs=2,
+        checkpoint_every=400,
+        eval_every=400,
+        eval_episodes=1,
+        out=str(tmp_path / "ars"),
+    )
+    out = train(cfg)
+    logged = [json.loads(x)["step"] for x in (out / EVAL_LOG).read_text().splitlines()]
+    for step in logged:  # ARS evaluates and counts steps per iteration
+        _periodic_matches_evaluate_of_the_checkpoint(out, step, 1, 1)
+
+
 def test_eval_every_zero_disables_and_bad_values(tmp_path):
     out = train(TrainConfig(out=str(tmp_path / "r"), eval_every=0, **TINY))
     assert not (out / EVAL_LOG).exists()
