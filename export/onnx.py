@@ -1,4 +1,4 @@
-"""``--target onnx``: the deterministic policy as an ONNX graph (Gemm, Relu, Tanh, then the unscaling).
+"""``--target onnx``: the deterministic policy as an ONNX graph (Gemm, the hidden activation, Tanh, the unscaling).
 
 onnx is an optional dependency (``pip install graph-hyper-policies[onnx]``); it is imported only here. The graph
 is built node by node (no torch tracing), so it is small, deterministic and byte-identical across re-exports.
@@ -16,6 +16,8 @@ from ghp.policy import PolicyWeights
 
 OPSET = 17
 """ONNX opset of the exported graph."""
+_ONNX_ACTIVATION = {"relu": "Relu", "tanh": "Tanh"}
+"""The ONNX operator of each hidden activation of ``ghp.policy.ACTIVATIONS``."""
 
 
 def _onnx() -> Any:
@@ -48,7 +50,7 @@ def build_model(weights: PolicyWeights, name: str) -> Any:
         y = f"z{j}" if j == n - 1 else f"a{j}"
         nodes.append(helper.make_node("Gemm", [x, f"W{j}", f"b{j}"], [y if j == n - 1 else f"l{j}"], transB=1))
         if j < n - 1:
-            nodes.append(helper.make_node("Relu", [f"l{j}"], [y]))
+            nodes.append(helper.make_node(_ONNX_ACTIVATION[weights.activation], [f"l{j}"], [y]))
         x = y
     lo, hi = weights.action_low, weights.action_high
     inits += [

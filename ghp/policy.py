@@ -147,14 +147,23 @@ class PolicyWeights:
             arrays |= {"clip_low": self.clip_low, "clip_high": self.clip_high}
         return arrays
 
-    def to_npz(self, path: str | Path) -> None:
-        """Write the weights and bounds as a ``.npz`` (:meth:`arrays`)."""
-        np.savez(path, **self.arrays())
+    def to_npz(self, path: str | Path, extra: Mapping[str, Any] | None = None) -> Path:
+        """Write the policy file: :meth:`arrays`, then ``extra`` (provenance, a codebook), atomically and byte-stable.
+
+        The one writer of the policy file format (``ghp tune``, ``ghp chromatic``, ``ghp export --target numpy``).
+        """
+        from ghp.atomic import write_npz
+
+        arrays = self.arrays()
+        clash = sorted(set(arrays) & set(extra or {}))
+        if clash:
+            raise ValueError(f"extra arrays may not replace the policy's own: {', '.join(clash)}")
+        return write_npz(path, arrays | dict(extra or {}))
 
     @classmethod
     def from_npz(cls, path: str | Path) -> PolicyWeights:
-        """Read a file written by :meth:`to_npz`."""
-        with np.load(path) as z:
+        """Read a file written by :meth:`to_npz` (never unpickles: a policy file is always safe to load)."""
+        with np.load(path, allow_pickle=False) as z:
             arch = Arch(tuple(int(w) for w in z["arch"]))
             layers = tuple(
                 (z[f"W{j}"].astype(np.float32), z[f"b{j}"].astype(np.float32)) for j in range(arch.depth + 1)

@@ -14,7 +14,6 @@ Evaluations of a tuned policy live beside it, in ``RUN/tuned/NAME.sqlite`` (the 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,15 +52,11 @@ class PolicyFile:
 def save_policy(
     path: str | Path, weights: PolicyWeights, provenance: dict[str, Any], codebook: CodebookPolicy | None = None
 ) -> Path:
-    """Write a policy file atomically (``PolicyWeights.arrays``, plus provenance and codebook)."""
-    path = Path(path)
-    arrays = weights.arrays() | {"provenance": np.asarray(json.dumps(provenance, sort_keys=True))}
+    """Write a policy file (:meth:`PolicyWeights.to_npz`, plus provenance and codebook)."""
+    extra: dict[str, Any] = {"provenance": np.asarray(json.dumps(provenance, sort_keys=True))}
     if codebook is not None:
-        arrays |= codebook_arrays(codebook)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+        extra |= codebook_arrays(codebook)
+    return weights.to_npz(path, extra)
 
 
 def load_policy(path: str | Path) -> PolicyFile:
@@ -78,7 +73,7 @@ def load_policy(path: str | Path) -> PolicyFile:
         )
     try:
         weights = PolicyWeights.from_npz(path)
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:
             prov = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
             cb = codebook_from_arrays(z, weights)
     except (OSError, KeyError, ValueError, TypeError, json.JSONDecodeError) as e:

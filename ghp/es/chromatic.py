@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ghp.arch import Arch, ArchSpace
+from ghp.atomic import write_npz, write_text
 from ghp.envs import EnvSpec, env_spec
 from ghp.es.core import ObsStats, RolloutPool, RolloutResult, RolloutUnit, ars_update, fold, seed_of
 from ghp.policy import PolicyWeights
@@ -452,15 +452,11 @@ class ChromaticResult:
 
 
 def _atomic_savez(path: Path, **arrays: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    write_npz(path, arrays)
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text(path, text)
 
 
 def train_chromatic(

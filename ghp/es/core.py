@@ -44,7 +44,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -53,6 +52,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ghp.arch import Arch
+from ghp.atomic import write_npz
 from ghp.policy import PolicyWeights, obs_vector
 
 STATE_VERSION = 1
@@ -484,18 +484,18 @@ class ESState:
             "env_steps": self.env_steps,
             "history": self.history,
         }
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(
-            tmp,
-            meta=np.asarray(json.dumps(meta)),
-            theta=self.theta,
-            stats_mean=self.stats.mean,
-            stats_m2=self.stats.m2,
-            best_theta=self.best_theta,
-            best_mean=self.best_mean,
-            best_std=self.best_std,
+        write_npz(
+            path,
+            dict(
+                meta=np.asarray(json.dumps(meta)),
+                theta=self.theta,
+                stats_mean=self.stats.mean,
+                stats_m2=self.stats.m2,
+                best_theta=self.best_theta,
+                best_mean=self.best_mean,
+                best_std=self.best_std,
+            ),
         )
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | Path) -> ESState:
