@@ -28,7 +28,7 @@ from typing import Any
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace
 from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
-from ghp.envs import EnvSpec, env_spec, is_goal_env_id, make_env, parse_env_kwargs
+from ghp.envs import EnvSpec, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.normalize import STATS_SUFFIX, stats_path
 from ghp.run import (
     BASELINE_ARCH,
@@ -334,9 +334,25 @@ def resolve(config: TrainConfig) -> TrainConfig:
         raise ValueError("--gradient-steps must be -1 (one per transition) or positive, got 0")
     if c.batch_size < c.n_envs:
         raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
+    _check_her_warmup(c)
     c.space  # noqa: B018  (validates widths and depths)
     c.hypernet  # noqa: B018
     return c
+
+
+def _check_her_warmup(c: TrainConfig) -> None:
+    """HER samples only from finished episodes: SB3 raises on the first update if none has ended by then."""
+    if c.algo == "ars" or not is_goal_env_id(c.env_id) or c.steps is None or c.learning_starts is None:
+        return
+    limit = episode_limit(c.env_id)
+    if limit is None or c.steps <= c.learning_starts:
+        return
+    need = c.n_envs * limit  # every environment has finished its first episode by then
+    if c.learning_starts < need:
+        raise ValueError(
+            f"--learning-starts must be at least {need} for {c.env_id} with {c.n_envs} environments (HER needs a "
+            f"finished {limit}-step episode before its first update), got {c.learning_starts}"
+        )
 
 
 def _ent_coef(text: str | None) -> str | float:

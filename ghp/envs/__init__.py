@@ -124,6 +124,19 @@ def is_goal_env_id(env_id: str) -> bool:
     return env_id.split(":")[-1].startswith(FETCH_PREFIX)
 
 
+def episode_limit(env_id: str) -> int | None:
+    """The registered episode limit of ``env_id`` (``max_episode_steps``), or None when unknown or unregistered."""
+    import gymnasium as gym
+
+    if is_goal_env_id(env_id) or env_id.startswith("gymnasium_robotics:"):
+        register_robotics()
+    try:
+        limit = gym.spec(env_id.split(":")[-1]).max_episode_steps
+    except Exception:  # noqa: BLE001  (any lookup failure means "unknown": make_env reports bad ids)
+        return None
+    return int(limit) if limit else None
+
+
 def make_env(env_id: str, **kwargs: Any) -> Any:
     """``gym.make`` that also knows gymnasium-robotics ids; one clear ``ValueError`` for unknown ids."""
     import gymnasium as gym
