@@ -30,6 +30,7 @@ from ghp.arch import SAMPLINGS, Arch, ArchSpace
 from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.normalize import STATS_SUFFIX, stats_path
+from ghp.presets import PRESETS, Preset
 from ghp.run import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
@@ -79,7 +80,7 @@ _DDPG_HER: dict[str, Any] = dict(
     normalize=True,
     normalize_clip=5.0,
 )
-_ARS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, resample_every=1)
+_ARS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, resample_every=1, n_envs=1)
 """ARS (RL Zoo's small-task settings): step size 0.02; no random steps, no hypernetwork."""
 ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "Pendulum-v1": {
@@ -153,8 +154,13 @@ class TrainConfig:
     ``arch``) trained by sb3-contrib's Augmented Random Search on normalised observations (a baseline)."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
-    n_envs: int = 8
-    """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``."""
+    n_envs: int | None = field(default=None, metadata={"show_default": "8; ARS and --preset rlzoo: 1"})
+    """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``. ARS runs one (it counts
+    every environment step it takes, and uses each)."""
+    preset: str = field(default="authors", metadata={"choices": PRESETS})
+    """Settings every option left at its default takes: ``authors`` (the paper's, per family: docs/train.md) or
+    ``rlzoo`` (RL Zoo's tuned file for the task from the installed ``rl_zoo3``, SB3's defaults where it has none:
+    the baseline as SB3 users run it). Options given explicitly always win."""
     seed: int = 0
     """Seed of SB3, the environments and the architecture sampler."""
     out: str | None = field(default=None, metadata={"show_default": "runs/<env>-<algo>[-baseline]"})
@@ -168,6 +174,10 @@ class TrainConfig:
     """ARS: random directions per update (each evaluated with + and -)."""
     ars_delta_std: float = 0.05
     """ARS: standard deviation of the parameter perturbations."""
+    ars_n_top: int | None = None
+    """ARS: best directions used per update (None: all of ``ars_n_delta``)."""
+    ars_alive_bonus: float = 0.0
+    """ARS: constant added to every step's reward during training, to cancel an alive bonus (RL Zoo: -1 on Hopper)."""
     widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
     """Hidden widths of the architecture space."""
     depths: tuple[int, ...] = (1, 2, 3, 4)
@@ -278,11 +288,19 @@ def resolve(config: TrainConfig) -> TrainConfig:
     Raises:
         ValueError: a value out of range, with what to give instead.
     """
-    d = env_defaults(config.env_id)
+    if config.preset not in PRESETS:
+        raise ValueError(f"unknown preset {config.preset!r}: choose one of {', '.join(PRESETS)}")
+    d = {"n_envs": 8, **env_defaults(config.env_id)}
     if config.algo == "ars":
         d |= _ARS
-    updates = {k: v for k, v in d.items() if getattr(config, k) is None}
+    preset_arch: tuple[int, ...] | None = None
+    if config.preset == "rlzoo":
+        d, preset_arch = _with_rlzoo(config, d)
+    updates = {k: v for k, v in d.items() if hasattr(config, k) and getattr(config, k) is None}
+    updates |= {k: d[k] for k in _PRESET_FIELDS if k in d}  # only a preset sets these (explicit values kept)
     c = dataclasses.replace(config, **updates)
+    if preset_arch is not None and c.arch is None and (c.baseline or c.algo == "ars"):
+        c = dataclasses.replace(c, arch=preset_arch)
     if c.algo == "ars" and c.arch is None:
         c = dataclasses.replace(c, arch=())
     if c.arch is not None or c.baseline:
@@ -300,8 +318,13 @@ def resolve(config: TrainConfig) -> TrainConfig:
         raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
     if c.algo not in ALGOS:
         raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
-    if c.n_envs < 1:
+    if c.n_envs is None or c.n_envs < 1:
         raise ValueError(f"--n-envs must be at least 1, got {c.n_envs}")
+    if c.algo == "ars" and c.n_envs != 1:
+        # sb3-contrib's ARS steps every environment but keeps one episode per candidate, and counts them all.
+        raise ValueError(f"--algo ars runs one environment (it would count {c.n_envs}x the steps it learns from)")
+    if c.ars_n_top is not None and not 1 <= c.ars_n_top <= c.ars_n_delta:
+        raise ValueError(f"--ars-n-top must be between 1 and --ars-n-delta ({c.ars_n_delta}), got {c.ars_n_top}")
     if c.steps is None or c.steps < 1:
         raise ValueError(f"--steps must be at least 1, got {c.steps}")
     if c.decoder not in DECODERS:
@@ -340,6 +363,39 @@ def resolve(config: TrainConfig) -> TrainConfig:
     return c
 
 
+_PRESET_FIELDS = ("batch_size", "buffer_size", "her_goals", "action_noise", "action_l2", "ars_n_delta",
+                  "ars_delta_std", "ars_alive_bonus", "normalize_reward")  # fmt: skip
+"""Fields with a concrete default that a preset may set (only while they are left at that default)."""
+
+
+def preset_of(config: TrainConfig) -> Preset | None:
+    """The RL Zoo preset a ``--preset rlzoo`` run resolves from (None for the authors' preset)."""
+    if config.preset != "rlzoo":
+        return None
+    from ghp.presets import rlzoo, zoo_algo
+
+    goal = is_goal_env_id(config.env_id)
+    algo = config.algo or zoo_algo(config.env_id, goal) or env_defaults(config.env_id)["algo"]
+    return rlzoo(config.env_id, algo, goal)
+
+
+def _with_rlzoo(config: TrainConfig, d: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, ...] | None]:
+    """The family defaults ``d`` overlaid with RL Zoo's preset, and the preset's actor widths (baselines)."""
+    preset = preset_of(config)
+    assert preset is not None
+    z = dict(preset.settings)
+    arch = z.pop("arch", None)
+    z.setdefault("algo", preset.algo)
+    z["actor_lr"] = z.get("lr", d.get("lr"))  # SB3 trains actor and critic at one learning rate
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for k in _PRESET_FIELDS:
+        if k in z and getattr(config, k) != defaults[k]:
+            z.pop(k)  # given explicitly: the user's value wins
+    if z.get("algo") == "ars":
+        z |= {"learning_starts": 0, "resample_every": 1}
+    return d | z, arch
+
+
 def _check_her_warmup(c: TrainConfig) -> None:
     """HER samples only from finished episodes: SB3 raises on the first update if none has ended by then."""
     if c.algo == "ars" or not is_goal_env_id(c.env_id) or c.steps is None or c.learning_starts is None:
@@ -347,7 +403,7 @@ def _check_her_warmup(c: TrainConfig) -> None:
     limit = episode_limit(c.env_id)
     if limit is None or c.steps <= c.learning_starts:
         return
-    need = c.n_envs * limit  # every environment has finished its first episode by then
+    need = (c.n_envs or 1) * limit  # every environment has finished its first episode by then
     if c.learning_starts < need:
         raise ValueError(
             f"--learning-starts must be at least {need} for {c.env_id} with {c.n_envs} environments (HER needs a "
@@ -505,6 +561,7 @@ def _make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
     def factory() -> Any:
         return Monitor(make_env(env_id, **kwargs))
 
+    assert c.n_envs is not None  # resolved
     fns = [factory for _ in range(c.n_envs)]
     venv = SubprocVecEnv(fns) if c.vec_env == "subproc" and c.n_envs > 1 else DummyVecEnv(fns)
     if c.algo == "ars":
@@ -538,7 +595,9 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
             "MlpPolicy",
             env,
             n_delta=c.ars_n_delta,
+            n_top=c.ars_n_top,
             delta_std=c.ars_delta_std,
+            alive_bonus_offset=c.ars_alive_bonus,
             learning_rate=c.lr,
             policy_kwargs={"net_arch": list(c.arch or ())},
             tensorboard_log=str(tb),
@@ -566,7 +625,9 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     if c.algo == "sac":
         return SAC(policy if c.baseline else GHPSACPolicy, ent_coef=_ent_coef(c.ent_coef), **common)
-    noise = NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim))
+    noise = (
+        NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim)) if c.action_noise else None
+    )
     return DDPG(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
 
 
@@ -599,7 +660,7 @@ def _policy_config(c: TrainConfig) -> Any:
     """The ghp policy's settings (``policy_kwargs["ghp"]``) from a resolved training config."""
     from ghp.policies import GHPPolicyConfig
 
-    assert c.lr is not None and c.actor_lr is not None and c.resample_every is not None
+    assert c.lr is not None and c.actor_lr is not None and c.resample_every is not None and c.n_envs is not None
     return GHPPolicyConfig(
         hypernet=c.hypernet,
         space=c.space,
@@ -633,6 +694,8 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
         "hypernet": None if c.baseline else c.hypernet.to_dict(),
         "meta_batch": c.n_envs,
     }
+    preset = preset_of(c)
+    cfg["preset"] = {"name": c.preset, "source": "ghp's per-family defaults" if preset is None else preset.source}
     tmp = out / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(cfg, indent=2) + "\n")
     tmp.replace(out / CONFIG_FILE)

@@ -97,7 +97,6 @@ def test_periodic_eval_of_ars_folds_its_normaliser(tmp_path):
         env_id="Pendulum-v1",
         algo="ars",
         steps=800,
-        n_envs=2,
         checkpoint_every=400,
         eval_every=400,
         eval_episodes=1,

@@ -1,0 +1,87 @@
+"""Settings presets (the authors' and RL Zoo's) and exact step accounting: ``--steps N`` takes N environment steps."""
+
+import json
+
+import gymnasium as gym
+import pytest
+
+import ghp.train as train_mod
+from ghp.presets import SB3_DEFAULTS, rlzoo
+from ghp.train import TrainConfig, resolve, train
+
+pytest.importorskip("rl_zoo3")
+
+
+def test_rlzoo_reads_the_tasks_entry_and_falls_back_to_older_versions_and_sb3_defaults():
+    hopper = rlzoo("Hopper-v5", "sac", False)
+    assert "hyperparams/sac.yml: Hopper-v4" in hopper.source  # RL Zoo lists Hopper-v4
+    assert hopper.settings["learning_starts"] == 10_000 and hopper.settings["n_envs"] == 1
+    ars = rlzoo("Hopper-v5", "ars", False)
+    assert ars.settings["ars_alive_bonus"] == -1.0 and ars.settings["ars_n_top"] == 4 and ars.settings["arch"] == ()
+    reach = rlzoo("FetchReach-v4", "sac", True)
+    assert "FetchReach-v1" in reach.source and reach.settings["arch"] == (64, 64) and reach.settings["normalize"]
+    none = rlzoo("ghp/CrazyflieHover-v0", "sac", False)
+    assert "no entry" in none.source and none.settings == SB3_DEFAULTS["sac"]
+
+
+def test_the_preset_fills_what_is_not_given_and_the_user_wins():
+    c = resolve(TrainConfig(env_id="Hopper-v5", baseline=True, preset="rlzoo", steps=1000))
+    assert (c.n_envs, c.ent_coef, c.lr, c.actor_lr, c.arch, c.gradient_steps) == (1, "auto", 3e-4, 3e-4, (256, 256), 1)
+    authors = resolve(TrainConfig(env_id="Hopper-v5", baseline=True, steps=1000))
+    assert (authors.n_envs, authors.ent_coef) == (8, "0.2")
+    mine = resolve(TrainConfig(env_id="Hopper-v5", baseline=True, preset="rlzoo", steps=1000, lr=1e-3, batch_size=64))
+    assert mine.lr == 1e-3 and mine.batch_size == 64
+    goal = resolve(TrainConfig(env_id="FetchReach-v4", baseline=True, preset="rlzoo", steps=2000))
+    assert goal.algo == "sac" and goal.arch == (64, 64) and goal.gamma == 0.95
+
+
+def test_the_preset_is_recorded_in_the_run(tmp_path):
+    out = train(TrainConfig(env_id="Pendulum-v1", baseline=True, preset="rlzoo", steps=200, out=str(tmp_path / "r")))
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["preset"]["name"] == "rlzoo" and "sac.yml: Pendulum-v1" in cfg["preset"]["source"]
+    assert cfg["train"]["n_envs"] == 1 and cfg["train"]["lr"] == 1e-3
+
+
+def test_ars_refuses_several_environments():
+    with pytest.raises(ValueError, match="one environment"):
+        resolve(TrainConfig(env_id="Pendulum-v1", algo="ars", n_envs=8))
+
+
+class _Counting(gym.Wrapper):
+    steps = 0
+
+    def step(self, action):
+        _Counting.steps += 1
+        return super().step(action)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(env_id="Pendulum-v1", widths=(4,), depths=(1,), n_envs=4, learning_starts=100),
+        dict(env_id="Pendulum-v1", baseline=True, preset="rlzoo"),
+        dict(env_id="Pendulum-v1", algo="ars"),
+        dict(env_id="Pendulum-v1", algo="ars", preset="rlzoo"),
+        dict(env_id="FetchReach-v4", widths=(4,), depths=(1,), n_envs=2, learning_starts=100),
+    ],
+    ids=["sac-ghp", "sac-rlzoo", "ars", "ars-rlzoo", "ddpg-her"],
+)
+def test_steps_consume_exactly_the_steps_asked(settings, tmp_path, monkeypatch):
+    # Every environment step taken is counted, and counted once: N asked -> N taken, up to one ARS iteration (its
+    # candidates' episodes) or one step of all environments.
+    if settings["env_id"].startswith("Fetch"):
+        pytest.importorskip("gymnasium_robotics")
+    real = train_mod.make_env
+    monkeypatch.setattr(train_mod, "make_env", lambda env_id, **kw: _Counting(real(env_id, **kw)))
+    _Counting.steps = 0
+    steps = 400
+    out = train(TrainConfig(steps=steps, out=str(tmp_path / "r"), eval_every=0, **settings))
+    c = resolve(TrainConfig(steps=steps, **settings))
+    done = json.loads((out / "config.json").read_text())
+    from ghp.run import load_run
+
+    taken = load_run(out).timesteps
+    assert taken == _Counting.steps, (taken, _Counting.steps)  # counted == stepped
+    slack = 2 * c.ars_n_delta * 200 if c.algo == "ars" else (c.n_envs or 1)  # Pendulum episodes are 200 steps
+    assert steps <= taken < steps + slack
+    assert done["train"]["steps"] == steps
