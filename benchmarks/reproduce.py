@@ -3,9 +3,12 @@
 For each task and seed, four runs at equal environment steps (``ghp train``; every run keeps its checkpoints):
 
 - ``ghp``: the graph hypernetwork (all architectures of the space, default settings);
-- ``base``: SB3's ``[256, 256]`` actor, same settings (``--baseline``);
+- ``base``: SB3's ``[256, 256]`` actor, same settings (``--baseline``, the authors' preset);
+- ``zoo``: SB3's actor as its users run it (``--baseline --preset rlzoo``: RL Zoo's file for the task, SB3's
+  defaults otherwise);
 - ``small``: one small MLP trained with plain SB3 (``--arch``, default ``8-4-4-4``);
-- ``ars``: a linear policy trained with ARS (``--algo ars``; not for goal-conditioned tasks).
+- ``ars``: a linear policy trained with ARS, RL Zoo's per-task ARS settings (``--algo ars --arch linear --preset
+  rlzoo``; one environment, every step counted; not for goal-conditioned tasks).
 
 Then every checkpoint of every run is evaluated (``ghp evaluate --checkpoints all``; ``--archs`` of the ghp space,
 the same sample and starts at every checkpoint), and the table row of each run at its last checkpoint is written:
@@ -38,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-METHODS = ("ghp", "base", "small", "ars")
+METHODS = ("ghp", "base", "zoo", "small", "ars")
 GOAL_PREFIX = "Fetch"
 
 
@@ -58,10 +61,12 @@ def train_args(method: str, task: str, steps: int, seed: int, out: Path, a: argp
     args += ["--checkpoint-every", str(a.checkpoint_every), "--eval-every", "0"]
     if method == "base":
         args.append("--baseline")
+    elif method == "zoo":
+        args += ["--baseline", "--preset", "rlzoo"]
     elif method == "small":
         args += ["--arch", a.small]
     elif method == "ars":
-        args += ["--algo", "ars", "--steps", str(steps * a.ars_factor)]
+        args += ["--algo", "ars", "--arch", "linear", "--preset", "rlzoo", "--steps", str(steps * a.ars_factor)]
     return args
 
 
