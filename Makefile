@@ -35,11 +35,9 @@ demo: install toolchain
 	$(GHP) search --run $(DEMO_RUN) --max-params 500 --top 5
 	$(GHP) export $(DEMO_RUN) --best --max-params 500 --target c-header --name policy --out $(DEMO_RUN)/export --check
 
-bench: install
-	$(PY) benchmarks/train_speed.py
-	$(PY) benchmarks/eval_speed.py
-	$(PY) benchmarks/export_speed.py
-	$(PY) benchmarks/env_speed.py
+# The benchmark of record: every speed ratio, side by side, into docs/results/bench/record.json (and record.md).
+bench: install toolchain
+	$(PY) -m benchmarks
 
 test: install toolchain
 	$(PY) -m pytest -q

@@ -1,0 +1,1 @@
+"""Speed benchmarks and reproduction scripts (``python -m benchmarks``: the benchmark of record)."""

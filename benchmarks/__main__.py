@@ -1,0 +1,5 @@
+"""``python -m benchmarks``: the benchmark of record (:mod:`benchmarks.record`)."""
+
+from benchmarks.record import main
+
+main()
