@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -62,6 +63,10 @@ class _Plan:
     depths: torch.Tensor  # [B] long
     scales: torch.Tensor  # [B, P] sqrt(2 / fan_in) per layer slot (1 for slots past the output layer)
     schedule: FactorisedSchedule  # zero-padding masks of the implicit factorised execution
+
+
+NumpyLayer = tuple[np.ndarray, np.ndarray]
+"""``(W [out, in], b [out])`` of one layer, float32 numpy."""
 
 
 @dataclass
@@ -260,6 +265,56 @@ class GraphHypernet(nn.Module):
     def forward(self, archs: Sequence[Arch]) -> list[LayerWeights]:
         """Scaled weights and biases of every architecture: ``out[i][j] = (W [out, in], b [out])``."""
         return self.layers(self.emit(archs))
+
+    @torch.no_grad()
+    def numpy_layers(self, archs: Sequence[Arch], out_rows: int | None = None) -> list[list[NumpyLayer]]:
+        """:meth:`forward` as float32 numpy arrays, for deployment (evaluation, export): no autograd, and the layers of
+        one shape computed together.
+
+        :meth:`layers` materialises every layer with its own small matrix product, which for the 4680 architectures
+        of the paper's space is about 14k products and as many tensor-to-numpy conversions: most of the emission
+        time. Here the factorised layers of equal ``(out, in)`` are one batched product ``R[:out] M C[:in]^T`` and one
+        conversion, each layer a view into it (C-contiguous). The values are those of :meth:`layers` up to float32
+        round-off of the batched product (same operands, same association).
+
+        Args:
+            out_rows: keep only the first ``out_rows`` rows of each output layer (the action mean of a SAC layer
+                that also emits log-stds); None keeps all.
+        """
+        emission = self.emit(archs)
+        plan = emission.plan
+        biases = emission.biases.float().cpu().numpy()
+        shapes = [[(o if j < len(sh) - 1 or out_rows is None else min(o, out_rows), fan_in)
+                   for j, (o, fan_in) in enumerate(sh)] for sh in plan.shapes]  # fmt: skip
+        weights: dict[tuple[int, int], np.ndarray] = {}
+        where: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
+        if emission.cores is not None:
+            groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
+            for i, sh in enumerate(shapes):
+                for j, shape in enumerate(sh):
+                    groups.setdefault(shape, []).append((i, j))
+            for (o, fan_in), members in groups.items():
+                idx_i = torch.tensor([i for i, _ in members])
+                idx_j = torch.tensor([j for _, j in members])
+                cores = emission.cores[idx_i, idx_j]  # [n, k, k]
+                w = torch.matmul(torch.matmul(self.rows[:o], cores), self.cols[:fan_in].T)
+                weights[(o, fan_in)] = w.float().cpu().numpy()
+                for k, member in enumerate(members):
+                    where[member] = ((o, fan_in), k)
+        out: list[list[NumpyLayer]] = []
+        k_dense = 0
+        for i, sh in enumerate(shapes):
+            layers: list[NumpyLayer] = []
+            for j, (o, _) in enumerate(sh):
+                if emission.dense is not None:
+                    w_np = emission.dense[k_dense][:o].float().cpu().numpy()
+                    k_dense += 1
+                else:
+                    shape, k = where[(i, j)]
+                    w_np = weights[shape][k]
+                layers.append((w_np, biases[i, j, :o]))
+            out.append(layers)
+        return out
 
     def run(self, emission: Emission, x: torch.Tensor, mode: str = "auto") -> torch.Tensor:
         """Outputs of the meta batch's MLPs on ``x``, rows split across architectures (:func:`ghp.mlp.split_sizes`).

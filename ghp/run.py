@@ -111,7 +111,7 @@ class Run:
         with torch.no_grad():
             for b in sorted(wanted):
                 block = list(self.space.archs[b * EMIT_BLOCK : (b + 1) * EMIT_BLOCK])
-                for k, layers in enumerate(actor.deterministic_weights(block)):
+                for k, layers in enumerate(actor.deterministic_numpy(block)):
                     i = b * EMIT_BLOCK + k
                     if i in wanted[b]:
                         emitted[i] = self._folded(PolicyWeights.from_arrays(block[k], layers, low, high))
