@@ -147,7 +147,9 @@ def report(
     t.add_row("largest (size)", f"{t2.size_ratio:.3f}")
     t.add_row("max lossless memory dimension", f"{t2.capacity_ratio:.3f}")
     console.print(t)
-    console.print(f"capacity choice >= largest choice under {100 * t2.capacity_wins:.1f}% of the cutoffs")
+    console.print(
+        f"capacity choice vs largest choice: {t2.wins} wins, {t2.ties} ties, {t2.losses} losses of {t2.used} cutoffs"
+    )
     for p in rep.plots:
         console.print(f"plot: {p}")
 

@@ -129,7 +129,9 @@ class Report:
                 "seed": t2.seed,
                 "capacity_ratio": t2.capacity_ratio,
                 "size_ratio": t2.size_ratio,
-                "capacity_wins": t2.capacity_wins,
+                "wins": t2.wins,
+                "ties": t2.ties,
+                "losses": t2.losses,
             },
             "plots": [str(p) for p in self.plots],
         }
