@@ -11,7 +11,7 @@ import click
 from cli.common import directory_option, parse_env_kwargs_option, results_filter_options, run_argument, user_errors
 
 if TYPE_CHECKING:
-    from ghp.results import ArchRecord
+    from ghp.stats import Estimate
 
 
 @click.command()
@@ -124,22 +124,31 @@ def report(
 
     console = Console()
     sel, t2 = rep.selection, rep.table_ii
+    what = "success rate" if metric == "success" else "mean return"
+    how = "Wilson" if metric == "success" else "bootstrap over episodes"
     table = Table(
-        title=f"{rep.spec.env_id}: {len(rep.records)} of {rep.space_size} architectures evaluated "
-        f"({rep.setting.describe()})",
-        caption=f"score = ({metric} - floor) / (best - floor), floor {sel.floor:.2f} ({sel.floor_rule})",
+        title=f"{rep.spec.env_id}: {len(rep.records)} of {rep.space_size} architectures screened "
+        f"({rep.setting.describe()}); picks show {rep.figure} figures",
+        caption=f"picked on the screening; {what} [95% interval, {how}] (episodes); gap = confirmed - screening "
+        f"(ghp evaluate RUN --confirm K); score = ({metric} - floor) / (best - floor) on the screening, floor "
+        f"{sel.floor:.2f} ({sel.floor_rule})",
     )
-    for col in ("", "architecture", "params", "capacity", "mean return", "score"):
+    for col in ("", "architecture", "params", "capacity", "screening", "confirmed", "gap", "score"):
         table.add_column(col, justify="left" if col in ("", "architecture") else "right")
+    digits = 2 if metric == "success" else 1
     for s in sel.rows:
-        r = rep.record(s.arch.key)
-        table.add_row(s.label, s.arch.key, str(s.params), str(s.capacity), _ret(r), f"{s.score:.3f}")
+        f = rep.figures(s.arch.key)
+        conf = "-" if f.confirmed is None else _est(f.confirmed, digits)
+        gap = "-" if f.gap is None else f"{f.gap:+.{digits}f}"
+        row = (s.label, s.arch.key, str(s.params), str(s.capacity), _est(f.screening, digits), conf, gap)
+        table.add_row(*row, f"{s.score:.3f}")
     if rep.baseline is not None:
         b = rep.baseline
         score = rep.baseline_score
         table.add_row(
-            "baseline", b.arch.key, str(b.params), str(b.capacity), _ret(b), "-" if score is None else f"{score:.3f}"
-        )
+            "baseline", b.arch.key, str(b.params), str(b.capacity), _est(rep.estimate(b), digits), "-", "-",
+            "-" if score is None else f"{score:.3f}",
+        )  # fmt: skip
     console.print(table)
     t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
     for col in ("choice under the cutoff", "mean ratio to the best"):
@@ -154,9 +163,8 @@ def report(
         console.print(f"plot: {p}")
 
 
-def _ret(r: ArchRecord) -> str:
-    s = f"{r.mean_return:.1f} ± {r.std_return:.1f}"
-    return s if r.success_rate is None else f"{s} (success {r.success_rate:.2f})"
+def _est(e: Estimate, digits: int) -> str:
+    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}] ({e.n})"
 
 
 def _range(text: str) -> tuple[float, float]:

@@ -1,5 +1,10 @@
 """``ghp report``'s library side: one evaluated run's selection table, Table II, baseline and plots, as a value.
 
+The picks are made on the screening (every architecture, few episodes); where ``ghp evaluate --confirm`` has
+measured a pick again on held-out starts, the report shows that confirmed figure, beside the screening one and the
+gap, each with a 95% interval (``ghp.stats``). Table II and the plots use the screening (they need every
+architecture).
+
 :func:`build_report` gathers everything the command shows; the CLI only renders it (tables or ``to_dict()`` as
 JSON). The metric is the mean return or, for goal tasks, the success rate (the paper reports Fetch as success).
 """
@@ -14,6 +19,7 @@ from typing import Any
 
 from ghp.envs import EnvSpec
 from ghp.results import ArchRecord, Setting
+from ghp.stats import Estimate, mean_interval, wilson_interval
 from search.analysis import Evaluated, SelectionTable, TableII, select, success_view, table_ii
 
 METRICS: tuple[str, ...] = ("return", "success")
@@ -58,6 +64,8 @@ class Report:
     baseline: ArchRecord | None
     """The baseline run's best evaluated architecture."""
     plots: tuple[Path, ...] = ()
+    confirmed: dict[str, ArchRecord] = field(default_factory=dict, repr=False)
+    """Confirmations (``ghp evaluate --confirm``) of the screened model, by architecture key."""
 
     @property
     def setting(self) -> Setting:
@@ -90,6 +98,42 @@ class Report:
         """The record of an architecture key."""
         return next(r for r in self.records if r.arch.key == key)
 
+    def estimate(self, r: ArchRecord) -> Estimate:
+        """The metric of a record with its 95% interval: bootstrap over episodes (returns), Wilson (success)."""
+        if self.config.metric == "success":
+            n = len(r.returns)
+            return wilson_interval(round((r.success_rate or 0.0) * n), n)
+        return mean_interval(r.returns)
+
+    def figures(self, key: str) -> PickFigures:
+        """An architecture's screening figure and, when it was confirmed, its confirmed figure."""
+        screening = self.estimate(self.record(key))
+        conf = self.confirmed.get(key)
+        return PickFigures(screening, None if conf is None else self.estimate(conf))
+
+    @property
+    def figure(self) -> str:
+        """Which kind of figure the picks show: ``confirmed`` (all confirmed), ``screening`` (none) or ``mixed``."""
+        got = [s.arch.key in self.confirmed for s in self.selection.rows]
+        return "confirmed" if all(got) else "screening" if not any(got) else "mixed"
+
+    def _pick(self, s: Any) -> dict[str, Any]:
+        """One selection row as JSON: the figure shown (confirmed when there is one) and both figures."""
+        key = s.arch.key
+        shown = self.confirmed.get(key, self.record(key))
+        f = self.figures(key)
+        return {
+            "label": s.label,
+            "threshold": s.threshold,
+            "score": s.score,
+            "std_return": shown.std_return,
+            **{k: v for k, v in shown.to_dict().items() if k != "std_return"},
+            "figure": "confirmed" if f.confirmed is not None else "screening",
+            "screening": f.screening.to_dict(),
+            "confirmed": None if f.confirmed is None else f.confirmed.to_dict(),
+            "gap": f.gap,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (what ``ghp report --json`` prints)."""
         st, t2 = self.setting, self.table_ii
@@ -109,16 +153,8 @@ class Report:
             "best": self.selection.best,
             "floor": self.selection.floor,
             "floor_rule": self.selection.floor_rule,
-            "selection": [
-                {
-                    "label": s.label,
-                    "threshold": s.threshold,
-                    "score": s.score,
-                    "std_return": self.record(s.arch.key).std_return,
-                    **{k: v for k, v in self.record(s.arch.key).to_dict().items() if k != "std_return"},
-                }
-                for s in self.selection.rows
-            ],
+            "figure": self.figure,
+            "selection": [self._pick(s) for s in self.selection.rows],
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "baseline_score": self.baseline_score,
             "table_ii": {
@@ -135,6 +171,20 @@ class Report:
             },
             "plots": [str(p) for p in self.plots],
         }
+
+
+@dataclass(frozen=True)
+class PickFigures:
+    """A pick's figure on the screening episodes that picked it and on held-out starts (the winner's curse: the
+    gap)."""
+
+    screening: Estimate
+    confirmed: Estimate | None
+
+    @property
+    def gap(self) -> float | None:
+        """Confirmed minus screening (negative: the screening flattered the pick); None when not confirmed."""
+        return None if self.confirmed is None else self.confirmed.value - self.screening.value
 
 
 def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None) -> ArchRecord:
@@ -175,13 +225,14 @@ def build_report(
         ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
             baseline on another task or without the metric, or an invalid analysis setting.
     """
-    from ghp.results import read_records, setting_filter
+    from ghp.results import read_confirmed, read_records, setting_filter
     from ghp.run import run_facts
 
     run_id, spec, space = run_facts(run_dir)
     records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))
     if not records:
         raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
+    confirmed = read_confirmed(run_dir, run_id, records[0].setting)
     scored: Sequence[Evaluated] = records if config.metric == "return" else success_view(records)
     selection = select(scored, floor=config.floor)
     t2 = table_ii(
@@ -200,6 +251,7 @@ def build_report(
         selection=selection,
         table_ii=t2,
         baseline=base,
+        confirmed=confirmed,
     )
     if plots_dir is None:
         return rep
