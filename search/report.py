@@ -271,3 +271,58 @@ def write_plots(rep: Report, out: Path) -> tuple[Path, ...]:
         plot_return_vs_params(rep.scored, out / f"{name}_vs_params.png", title, rep.selection, base, rep.ylabel),
         plot_return_vs_capacity(rep.scored, out / f"{name}_vs_capacity.png", title, rep.ylabel),
     )
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One pick (max / 90% / 80%) across several runs of a task (training seeds)."""
+
+    label: str
+    values: tuple[float, ...]
+    """Each run's figure of its pick (confirmed where it has one), in the runs' order."""
+    params: tuple[int, ...]
+    """Each run's pick's parameters."""
+    figures: tuple[str, ...]
+    """Each run's figure kind: ``confirmed`` or ``screening``."""
+    iqm: Estimate
+    """Interquartile mean over the runs with its stratified-bootstrap 95% interval (``ghp.stats.iqm_interval``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "label": self.label,
+            "values": list(self.values),
+            "params": list(self.params),
+            "figures": list(self.figures),
+            "iqm": self.iqm.to_dict(),
+        }
+
+
+def across_seeds(reports: Sequence[Report], seed: int = 0) -> list[SeedRow]:
+    """Per pick, the IQM over runs of one task with a stratified-bootstrap 95% interval (Agarwal et al. 2021).
+
+    Each run contributes its own pick's figure: the confirmed one where ``ghp evaluate --confirm`` measured it,
+    else the screening one (the row says which). Never a bare mean: with fewer than 4 runs the IQM is the mean and
+    the interval, wide as it is, goes with it.
+
+    Raises:
+        ValueError: no reports, runs of different tasks or metrics.
+    """
+    from ghp.stats import iqm_interval
+
+    if not reports:
+        raise ValueError("give at least one run")
+    tasks = {r.spec.env_id for r in reports}
+    if len(tasks) > 1 or len({r.config.metric for r in reports}) > 1:
+        raise ValueError(f"runs of one task are seeds of it; these are of {', '.join(sorted(tasks))}")
+    rows = []
+    for i, label in enumerate(s.label for s in reports[0].selection.rows):
+        values, params, kinds = [], [], []
+        for rep in reports:
+            pick = rep.selection.rows[i]
+            f = rep.figures(pick.arch.key)
+            values.append((f.confirmed or f.screening).value)
+            params.append(pick.params)
+            kinds.append("confirmed" if f.confirmed is not None else "screening")
+        rows.append(SeedRow(label, tuple(values), tuple(params), tuple(kinds), iqm_interval(values, seed=seed)))
+    return rows

@@ -92,3 +92,28 @@ def test_evaluate_confirm_on_a_run_and_its_user_errors(tmp_path_factory, tmp_pat
     assert len(screening) == 6 and 2 <= len(confirmed) <= 5
     assert {r.setting.episodes for r in confirmed.values()} == {6}
     assert run(*args).output.count("skipped") == 1  # run again: everything resumes to nothing
+
+
+def test_report_over_seeds_gives_the_iqm_with_an_interval(tmp_path_factory, tmp_path):
+    src = tiny_run(tmp_path_factory.mktemp("runs"))
+    dirs = []
+    for i, best in enumerate((-150.0, -200.0, -170.0, -160.0, -2000.0)):  # one failed seed: the IQM cuts it
+        rd = copy_run(src, tmp_path / f"s{i}")
+        store_rows(rd, SCREEN, {"4": [best] * 5, "8": [-3000.0] * 5})
+        dirs.append(rd)
+    store_rows(dirs[0], CONFIRM, {"4": [-180.0] * 40})
+    r = run("report", *dirs, "--json", "--cutoffs", "10")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    top = doc["across_seeds"][0]
+    assert top["label"] == "max" and top["values"] == [-180.0, -200.0, -170.0, -160.0, -2000.0]
+    assert top["figures"] == ["confirmed"] + ["screening"] * 4 and len(doc["runs"]) == 5
+    iqm = top["iqm"]
+    assert (
+        iqm["value"] == (-180.0 - 170.0 - 200.0) / 3 and iqm["n"] == 5 and iqm["method"] == "iqm-stratified-bootstrap"
+    )
+    assert iqm["low"] < iqm["value"] < iqm["high"]
+    r = run("report", *dirs[:2], "--cutoffs", "10")
+    assert r.exit_code == 0 and "IQM" in r.output, r.output
+    r = run("report", *dirs[:2], "--progress")
+    assert r.exit_code == 2 and "go with one run" in r.output and len(r.output.strip().splitlines()) == 1
