@@ -114,7 +114,10 @@ def evaluate(
             torch.set_num_threads(1)
             run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
             run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
-            store = ResultsStore.open(run.path, run.run_id)
+            if not config.confirm:
+                selected = parse_arch_selection(archs, run.space, sample_seed)
+            # A confirmation needs a screening: no results file is an error, not a new empty file.
+            store = ResultsStore.open(run.path, run.run_id, create=not config.confirm)
             if config.confirm:
                 from search.confirm import plan_for
 
@@ -124,8 +127,6 @@ def evaluate(
                     store.close()
                     raise
                 selected, config = plan.archs, plan.config
-            else:
-                selected = parse_arch_selection(archs, run.space, sample_seed)
     progress = progress_bar("evaluate", "{task.fields[rate]}")
     console = progress.console
     where = (

@@ -76,6 +76,10 @@ def test_report_search_and_export_prefer_confirmed_figures(tmp_path_factory, tmp
 def test_evaluate_confirm_on_a_run_and_its_user_errors(tmp_path_factory, tmp_path):
     rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
     r = run("evaluate", rd, "--confirm", "2", "--in-process")
+    assert r.exit_code == 2 and "no results" in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert not (rd / "results.sqlite").exists()
+    assert run("evaluate", rd, "--episodes", "2", "--in-process", "--max-episode-steps", "30").exit_code == 0
+    r = run("evaluate", rd, "--confirm", "2", "--in-process")  # screened with another episode limit
     assert r.exit_code == 2 and "no screening" in r.output and len(r.output.strip().splitlines()) == 1, r.output
     assert run("evaluate", rd, "--episodes", "2", "--in-process", "--max-episode-steps", "20").exit_code == 0
     r = run("evaluate", rd, "--confirm", "2", "--archs", "4")
