@@ -58,6 +58,7 @@ def evaluate(
       ghp evaluate runs/pendulum --policy runs/pendulum/tuned/16-16-es.npz   # a tuned policy
       ghp evaluate runs/pendulum --backend ray --ray-address auto   # on a running Ray cluster
       ghp evaluate runs/fetchreach --archs 30 --checkpoints all   # learning progress (ghp report --progress)
+      ghp evaluate runs/pendulum --confirm 10          # then: the top 10 and the report's picks, held-out starts
 
     Every episode runs to its own end; episode e of every architecture is reset with a seed derived from
     (--seed, e) alone, so all architectures start from the same states. Results go to RUN/results.sqlite, one
@@ -65,6 +66,10 @@ def evaluate(
     command is run again (same --seed, --episodes and checkpoint), and nothing is counted twice.
     The stored rows do not depend on --backend or --workers. A chunk whose worker dies is rolled out
     again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
+
+    --confirm K follows a screening: it rolls out the top K screened architectures (--confirm-by) and every
+    max / 90% / 80% pick of ghp report again, --confirm-episodes each, from starts no screening ever uses. The
+    confirmed figures are stored beside the screening's; ghp report, ghp search --run and ghp export --best use them.
     """
     from ghp.backend import BackendLost, WorkerLost
     from ghp.evaluate import EvalConfig, parse_arch_selection
@@ -74,6 +79,8 @@ def evaluate(
 
     with user_errors():
         config = build_config(EvalConfig, options)
+        if config.confirm and (checkpoints is not None or policy is not None or archs != "all"):
+            raise ValueError("--confirm chooses its own architectures: leave out --archs, --checkpoints and --policy")
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")
@@ -106,9 +113,20 @@ def evaluate(
             # busy 2-core machine).
             torch.set_num_threads(1)
             run = load_run(run_dir, None if config.checkpoint == "latest" else config.checkpoint)  # type: ignore[assignment]
-            selected = parse_arch_selection(archs, run.space, sample_seed)
             run.spec.make(**(config.env_kwargs or {})).close()  # bad env kwargs: one line now, not in the workers
-            store = ResultsStore.open(run.path, run.run_id)
+            if not config.confirm:
+                selected = parse_arch_selection(archs, run.space, sample_seed)
+            # A confirmation needs a screening: no results file is an error, not a new empty file.
+            store = ResultsStore.open(run.path, run.run_id, create=not config.confirm)
+            if config.confirm:
+                from search.confirm import plan_for
+
+                try:
+                    plan = plan_for(run, config, store)
+                except BaseException:
+                    store.close()
+                    raise
+                selected, config = plan.archs, plan.config
     progress = progress_bar("evaluate", "{task.fields[rate]}")
     console = progress.console
     where = (
@@ -116,10 +134,17 @@ def evaluate(
         if config.backend == "local"
         else f"on Ray ({config.ray_address or 'a local instance'}, {config.workers or 'all'} CPU(s))"
     )
-    console.print(
-        f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
-        f"{config.episodes} episodes each, {where}"
-    )
+    if config.confirm:
+        console.print(
+            f"confirming {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}): the "
+            f"top {len(plan.top)} by {plan.metric} of the screening ({plan.screening.describe()}) and "
+            f"{len(plan.picks)} more picks of ghp report, {config.rollouts} held-out episodes each, {where}"
+        )
+    else:
+        console.print(
+            f"evaluating {len(selected)} architectures of {run.path} ({run.spec.env_id}, step {run.timesteps}), "
+            f"{config.episodes} episodes each, {where}"
+        )
     state: dict[str, Any] = {}
 
     def on_progress(done: int, total: int, steps: int) -> None:

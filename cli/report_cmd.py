@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import directory_option, parse_env_kwargs_option, results_filter_options, run_argument, user_errors
+from cli.common import DIRECTORY, directory_option, parse_env_kwargs_option, results_filter_options, user_errors
 
 if TYPE_CHECKING:
-    from ghp.results import ArchRecord
+    from ghp.stats import Estimate
 
 
 @click.command()
-@run_argument
+@click.argument("run_dirs", metavar="RUN...", nargs=-1, required=True, type=DIRECTORY)
 @directory_option(
     "--baseline",
     "baseline_dir",
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
 def report(
-    run_dir: str,
+    run_dirs: tuple[str, ...],
     baseline_dir: str | None,
     cutoffs: int,
     cutoff_range: str,
@@ -83,6 +83,7 @@ def report(
       ghp report runs/pendulum --baseline runs/pendulum-baseline --out build/report
       ghp report runs/fetchreach --progress --baseline runs/fetchreach-baseline --metric success
       ghp report runs/cf --metric success --env-kwargs nominal=false   # the evaluation on randomised airframes
+      ghp report runs/pendulum-s0 runs/pendulum-s1 runs/pendulum-s2   # seeds: IQM per pick, 95% interval
 
     max is the smallest architecture with the best mean return; 90% / 80% are the smallest reaching 90% / 80%
     of the best, measured from a floor: 0 when every return is >= 0 (the paper's rule), otherwise the worst
@@ -93,7 +94,18 @@ def report(
     --progress shows the same selection at every evaluated checkpoint instead (the paper's Figure 3).
     A run evaluated several ways (checkpoints, --env-kwargs) is reported at its latest evaluated checkpoint, in the
     setting with the most architectures; --checkpoint and --env-kwargs choose another.
+    Picks are made on the screening; each shows its screening figure and, after ghp evaluate RUN --confirm K, its
+    figure on held-out starts and the gap, with 95% intervals (bootstrap over episodes; Wilson for success rates).
+    Several runs of one task (training seeds): each run's picks, then per pick the interquartile mean across the
+    runs with a stratified-bootstrap 95% interval (Agarwal et al. 2021).
     """
+    if len(run_dirs) > 1:
+        with user_errors():
+            if show_progress or baseline_dir is not None:
+                raise ValueError("--progress and --baseline go with one run: report several runs without them")
+        _seeds(run_dirs, cutoffs, cutoff_range, floor, seed, metric, checkpoint, env_kwargs, as_json)
+        return
+    run_dir = run_dirs[0]
     if show_progress:
         with user_errors():
             if checkpoint is not None:
@@ -124,22 +136,31 @@ def report(
 
     console = Console()
     sel, t2 = rep.selection, rep.table_ii
+    what = "success rate" if metric == "success" else "mean return"
+    how = "Wilson" if metric == "success" else "bootstrap over episodes"
     table = Table(
-        title=f"{rep.spec.env_id}: {len(rep.records)} of {rep.space_size} architectures evaluated "
-        f"({rep.setting.describe()})",
-        caption=f"score = ({metric} - floor) / (best - floor), floor {sel.floor:.2f} ({sel.floor_rule})",
+        title=f"{rep.spec.env_id}: {len(rep.records)} of {rep.space_size} architectures screened "
+        f"({rep.setting.describe()}); picks show {rep.figure} figures",
+        caption=f"picked on the screening; {what} [95% interval, {how}] (episodes); gap = confirmed - screening "
+        f"(ghp evaluate RUN --confirm K); score = ({metric} - floor) / (best - floor) on the screening, floor "
+        f"{sel.floor:.2f} ({sel.floor_rule})",
     )
-    for col in ("", "architecture", "params", "capacity", "mean return", "score"):
+    for col in ("", "architecture", "params", "capacity", "screening", "confirmed", "gap", "score"):
         table.add_column(col, justify="left" if col in ("", "architecture") else "right")
+    digits = 2 if metric == "success" else 1
     for s in sel.rows:
-        r = rep.record(s.arch.key)
-        table.add_row(s.label, s.arch.key, str(s.params), str(s.capacity), _ret(r), f"{s.score:.3f}")
+        f = rep.figures(s.arch.key)
+        conf = "-" if f.confirmed is None else _est(f.confirmed, digits)
+        gap = "-" if f.gap is None else f"{f.gap:+.{digits}f}"
+        row = (s.label, s.arch.key, str(s.params), str(s.capacity), _est(f.screening, digits), conf, gap)
+        table.add_row(*row, f"{s.score:.3f}")
     if rep.baseline is not None:
         b = rep.baseline
         score = rep.baseline_score
         table.add_row(
-            "baseline", b.arch.key, str(b.params), str(b.capacity), _ret(b), "-" if score is None else f"{score:.3f}"
-        )
+            "baseline", b.arch.key, str(b.params), str(b.capacity), _est(rep.estimate(b), digits), "-", "-",
+            "-" if score is None else f"{score:.3f}",
+        )  # fmt: skip
     console.print(table)
     t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
     for col in ("choice under the cutoff", "mean ratio to the best"):
@@ -147,14 +168,52 @@ def report(
     t.add_row("largest (size)", f"{t2.size_ratio:.3f}")
     t.add_row("max lossless memory dimension", f"{t2.capacity_ratio:.3f}")
     console.print(t)
-    console.print(f"capacity choice >= largest choice under {100 * t2.capacity_wins:.1f}% of the cutoffs")
+    console.print(
+        f"capacity choice vs largest choice: {t2.wins} wins, {t2.ties} ties, {t2.losses} losses of {t2.used} cutoffs"
+    )
     for p in rep.plots:
         console.print(f"plot: {p}")
 
 
-def _ret(r: ArchRecord) -> str:
-    s = f"{r.mean_return:.1f} ± {r.std_return:.1f}"
-    return s if r.success_rate is None else f"{s} (success {r.success_rate:.2f})"
+def _seeds(
+    run_dirs: tuple[str, ...], cutoffs: int, cutoff_range: str, floor: float | None, seed: int, metric: str,
+    checkpoint: str | None, env_kwargs: tuple[str, ...], as_json: bool,
+) -> None:  # fmt: skip
+    """Several runs of one task: each run's picks, and per pick the IQM across runs with its 95% interval."""
+    from search.report import ReportConfig, across_seeds, build_report
+
+    with user_errors():
+        low, high = _range(cutoff_range)
+        config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
+        kw = parse_env_kwargs_option(env_kwargs)
+        reports = [build_report(d, config, checkpoint=checkpoint, env_kwargs=kw) for d in run_dirs]
+        rows = across_seeds(reports, seed=seed)
+    if as_json:
+        doc = {"runs": [r.to_dict() for r in reports], "across_seeds": [r.to_dict() for r in rows]}
+        click.echo(json.dumps(doc))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    digits = 2 if metric == "success" else 1
+    table = Table(
+        title=f"{reports[0].spec.env_id}: max / 90% / 80% over {len(reports)} runs (seeds)",
+        caption=f"each run: its pick (parameters) {metric}, confirmed (c) or screening (s); IQM = interquartile mean "
+        "across the runs [95% stratified-bootstrap interval]",
+    )
+    for col in ("", *(str(d) for d in run_dirs), "IQM"):
+        table.add_column(col, justify="left" if col == "" else "right")
+    for i, r in enumerate(rows):
+        runs = [
+            f"{rep.selection.rows[i].arch.key} ({p}) {v:.{digits}f} {k[0]}"
+            for rep, v, p, k in zip(reports, r.values, r.params, r.figures, strict=True)
+        ]
+        table.add_row(r.label, *runs, _est(r.iqm, digits))
+    Console().print(table)
+
+
+def _est(e: Estimate, digits: int) -> str:
+    return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}] ({e.n})"
 
 
 def _range(text: str) -> tuple[float, float]:

@@ -138,12 +138,18 @@ def _render(ranking: Ranking, top: int, where: str) -> None:
     goal = any(r.success_rate is not None for r in ranking)
     caption = f"ranked by {ranking.order}"
     caption += f"; {ranking.n_evaluated} evaluated" if ranking.measured else ""
+    n_confirmed = sum(c.figure == "confirmed" for c in ranking)
+    if ranking.measured and ranking.order in ("return", "success"):
+        caption += (
+            f"; {n_confirmed} confirmed on held-out starts, ranked first" if n_confirmed else
+            "; screening figures only (ghp evaluate RUN --confirm K measures the best on held-out starts)"
+        )  # fmt: skip
     table = Table(
         title=f"{len(ranking)} of {ranking.space_size} architectures {where} fit {budget.describe()}",
         caption=caption + "; * = largest under the budget (naive choice)",
     )
     checkpoints = ranking.measured and any(r.checkpoint_step is not None for r in ranking)
-    measured = ["mean return", *(["success"] if goal else [])] if ranking.measured else []
+    measured = ["mean return", *(["success"] if goal else []), "figure"] if ranking.measured else []
     measured += ["checkpoint"] if checkpoints else []
     for col in ("rank", "architecture", *measured, "params", f"bytes ({budget.dtype})", "capacity"):
         table.add_column(col, justify="left" if col == "architecture" else "right")
@@ -154,6 +160,7 @@ def _render(ranking: Ranking, top: int, where: str) -> None:
             cells.append("-" if r.mean_return is None else f"{r.mean_return:.1f} ± {r.std_return or 0.0:.1f}")
             if goal:
                 cells.append("-" if r.success_rate is None else f"{r.success_rate:.2f}")
+            cells.append("-" if r.figure is None else f"{r.figure} ({r.episodes})")
             if checkpoints:
                 cells.append(r.checkpoint or "-")
         table.add_row(

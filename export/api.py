@@ -383,6 +383,8 @@ def policy_from_run(
             raise ValueError(f"no architecture of the run fits {budget.describe()}: raise the budget")
         chosen = ranked[0].arch
         how = f"--best: first by {ranked.order} under {budget.describe()}"
+        if ranked[0].figure is not None:
+            how += f", {ranked[0].figure} figure over {ranked[0].episodes} episodes"
     weights = run.emit([chosen])[0]
     source = (
         f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
@@ -459,6 +461,7 @@ def _best_checkpoint_policy(
         assert best_step is not None
         step = best_step
         how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) by {metric}, {budget.describe()}"
+        how += f", {ranked[0].figure} figure over {ranked[0].episodes} episodes"
     name = f"step_{step}"
     run = load_run(path, name)
     weights = run.emit([chosen])[0]

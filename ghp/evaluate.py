@@ -19,11 +19,18 @@ The engine, in the order the work flows:
    2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
    store.
 
-Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` alone, so every architecture
-faces the same ``episodes`` initial states and two architectures' returns differ by their policies, not by the
-luck of their starts (with per-architecture starts, the top of a 4680-way ranking on Pendulum was dominated by easy
-starting angles). An architecture's arithmetic depends only on itself (its shape class and the number of
+Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` and the kind alone, so every
+architecture faces the same ``episodes`` initial states and two architectures' returns differ by their policies,
+not by the luck of their starts (with per-architecture starts, the top of a 4680-way ranking on Pendulum was dominated
+by easy starting angles). An architecture's arithmetic depends only on itself (its shape class and the number of
 episodes), so results do not depend on batching, chunking, worker count or interruptions.
+
+Screening, then confirmation: a screening (``kind="screen"``, the default) ranks every architecture on a few
+episodes; the best of hundreds of noisy means is biased upwards (the winner's curse). A confirmation
+(``EvalConfig.confirm``, driven by ``search.confirm``) rolls the chosen candidates out again, through this same
+engine, on many episodes whose starts come from another family of reset seeds (:func:`reset_seed`): no confirmation
+start is ever a screening start, whatever the seeds, so the confirmed figure of a pick is held out from its
+selection.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
 from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import PAD_TO, ArchRecord, Setting
+from ghp.results import KINDS, PAD_TO, ArchRecord, Setting
 
 if TYPE_CHECKING:
     from ghp.results import ResultsStore
@@ -109,6 +116,17 @@ class EvalConfig:
     are stored per setting)."""
     checkpoint: str = "latest"
     """The run's model to evaluate: ``latest`` or a checkpoint such as ``step_20000`` (stored with the results)."""
+    confirm: int = field(default=0, metadata={"min": 0})
+    """Confirm instead of screening: roll out the top K screened architectures (by ``--confirm-by``) and every pick
+    of ``ghp report`` again, on held-out starts (never a screening start), ``--confirm-episodes`` each; 0 = screen."""
+    confirm_episodes: int | None = field(
+        default=None, metadata={"min": 1, "show_default": "300, or 1000 when the screening has success rates"}
+    )
+    """Episodes per confirmed architecture: enough for a 95% interval narrower than 5% of the task's range on the
+    cheap tasks (docs/evaluate.md: Pendulum's returns, FetchReach's success rate)."""
+    confirm_by: str = field(default="auto", metadata={"choices": ("auto", "return", "success")})
+    """Screening metric the top K are taken by: mean return, success rate (then return), or auto = success when the
+    screening has success rates, else return."""
 
     def __post_init__(self) -> None:
         for name in ("episodes", "envs_per_worker", "chunk_size", "emit_batch", "pad_to", "cache_bytes"):
@@ -124,13 +142,33 @@ class EvalConfig:
             raise ValueError(f"unknown backend {self.backend!r}: give one of {', '.join(BACKENDS)}")
         if self.ray_address is not None and self.backend != "ray":
             raise ValueError("--ray-address needs --backend ray")
+        if self.confirm < 0:
+            raise ValueError(f"confirm must be 0 (screen) or a number of candidates, got {self.confirm}")
+        if self.confirm_episodes is not None and self.confirm_episodes < 1:
+            raise ValueError(f"confirm-episodes must be a positive integer, got {self.confirm_episodes}")
+        if self.confirm_by not in ("auto", "return", "success"):
+            raise ValueError(f"unknown confirm-by {self.confirm_by!r}: give auto, return or success")
+
+    @property
+    def kind(self) -> str:
+        """``confirm`` when confirming, else ``screen`` (``ghp.results.KINDS``)."""
+        return KINDS[1] if self.confirm else KINDS[0]
+
+    @property
+    def rollouts(self) -> int:
+        """Episodes per architecture of this evaluation: ``episodes``, or the confirmation's when confirming."""
+        if not self.confirm:
+            return self.episodes
+        return self.confirm_episodes if self.confirm_episodes is not None else CONFIRM_EPISODES["return"]
 
     def setting(self, checkpoint_step: int, run_env_kwargs: dict[str, Any] | None = None) -> Setting:
         """The results-store setting of this evaluation of a model at ``checkpoint_step`` whose run was trained with
         ``run_env_kwargs``: everything in this config that can change a row (the others, batching and workers, are
         tested not to), and the env kwargs the episodes run with (the run's, this config's on top)."""
         kwargs = canonical_kwargs({**(run_env_kwargs or {}), **(self.env_kwargs or {})})
-        return Setting(checkpoint_step, self.seed, self.episodes, self.max_episode_steps or 0, self.pad_to, kwargs)
+        return Setting(
+            checkpoint_step, self.seed, self.rollouts, self.max_episode_steps or 0, self.pad_to, kwargs, self.kind
+        )
 
     @property
     def n_workers(self) -> int:
@@ -166,9 +204,26 @@ def env_kwargs_of(spec: EnvSpec, config: EvalConfig) -> dict[str, Any]:
     return {**spec.env_kwargs, **(config.env_kwargs or {})}
 
 
-def reset_seed(seed: int, episode: int) -> int:
-    """Reset seed of episode ``episode``, the same for every architecture (common random numbers)."""
-    return int(np.random.SeedSequence([seed, episode]).generate_state(1, np.uint32)[0])
+CONFIRM_EPISODES: dict[str, int] = {"return": 300, "success": 1000}
+"""Default episodes per confirmed architecture, by screening metric (docs/evaluate.md derives them): 300 returns give
+a 95% interval about 0.23 standard deviations of a return wide (Pendulum: under 80, 5% of its -1600..0 range, for
+every per-start spread up to the 334 of the committed runs); 1000 episodes give a Wilson interval narrower than
+0.05 for any success rate of 0.8 or more (the picks of a task that works)."""
+
+
+def reset_seed(seed: int, episode: int, kind: str = "screen") -> int:
+    """Reset seed of episode ``episode``, the same for every architecture (common random numbers).
+
+    Screening seeds are 32-bit: ``SeedSequence([seed, episode])``'s first word. Confirmation seeds are that word of
+    ``SeedSequence([seed, episode, 1])`` plus ``(episode + 1) << 32``: never below ``2**32``, so no confirmation
+    start is a screening start of any seed, and the episodes of one confirmation have distinct seeds.
+    """
+    if kind == "screen":
+        return int(np.random.SeedSequence([seed, episode]).generate_state(1, np.uint32)[0])
+    if kind != "confirm":
+        raise ValueError(f"unknown evaluation kind {kind!r}: give one of {', '.join(KINDS)}")
+    low = int(np.random.SeedSequence([seed, episode, 1]).generate_state(1, np.uint32)[0])
+    return ((episode + 1) << 32) | low
 
 
 def parse_arch_selection(text: str, space: ArchSpace, seed: int = 0) -> list[Arch]:
@@ -263,13 +318,14 @@ def evaluate(
 
     task = _TaskSpec(
         spec.env_id,
-        config.episodes,
+        config.rollouts,
         config.seed,
         _envs(config),
         config.pad_to,
         config.max_episode_steps,
         config.cache_bytes,
         env_kwargs_of(spec, config),
+        config.kind,
     )
     # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
     # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
@@ -307,6 +363,7 @@ class _TaskSpec:
     max_episode_steps: int | None
     cache_bytes: int = 8 << 20
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    kind: str = "screen"
 
 
 @dataclass(frozen=True)
@@ -317,7 +374,7 @@ class _Outcome:
 
 
 def _envs(config: EvalConfig) -> int:
-    return max(1, math.ceil(config.envs_per_worker / config.episodes)) * config.episodes
+    return max(1, math.ceil(config.envs_per_worker / config.rollouts)) * config.rollouts
 
 
 def _chunks(
@@ -553,7 +610,7 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
             rows = grp.obs.reshape(-1, grp.obs.shape[-1])
             for r in range(len(pos) * e):
                 k = free.pop()
-                obs, _ = envs[k].reset(seed=reset_seed(task.seed, r % e))
+                obs, _ = envs[k].reset(seed=reset_seed(task.seed, r % e, task.kind))
                 rows[r] = obs_vector(obs)
                 grp.last_obs.append(rows[r].copy())
                 grp.envs.append(envs[k])
@@ -610,7 +667,7 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
             grp.reports_success = True
             rows = [free.pop() for _ in range(len(pos) * e)]
-            obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e) for r in range(len(rows))])
+            obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))])
             grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
             grp.last_obs = list(np.asarray(obs, np.float32))
             grp.env_ids = rows

@@ -30,18 +30,27 @@ from ghp.arch import Arch, parse_arch
 RESULTS_FILE = "results.sqlite"
 PAD_TO = 32
 """Default padding width of the evaluation engine (``EvalConfig.pad_to``)."""
-SCHEMA_VERSION = 4
-"""Version of the table layout and of what its numbers mean; files of any other version are refused, never
-migrated in place. 2: every architecture is evaluated from the same initial states (``ghp.evaluate.reset_seed``).
-3: the padding width (``pad_to``, it changes the matmul shapes and so the rounding) is part of the setting, and a
-run's weights are emitted in fixed blocks of the space (``ghp.run.EMIT_BLOCK``). 4: the env kwargs the episodes ran
-with are part of the setting."""
+SCHEMA_VERSION = 5
+"""Version of the table layout and of what its numbers mean. 2: every architecture is evaluated from the same initial
+states (``ghp.evaluate.reset_seed``). 3: the padding width (``pad_to``, it changes the matmul shapes and so the
+rounding) is part of the setting, and a run's weights are emitted in fixed blocks of the space
+(``ghp.run.EMIT_BLOCK``). 4: the env kwargs the episodes ran with are part of the setting. 5: a row's ``kind``
+(``screen`` or ``confirm``: held-out starts, ``ghp evaluate --confirm``) is part of the setting."""
+READABLE_VERSIONS: tuple[int, ...] = (4, SCHEMA_VERSION)
+"""Versions this ghp reads. A version 4 file holds screening rows only (its numbers mean what they meant): it is
+read as is, and opened for writing it is upgraded to version 5 in one transaction (every row becomes a ``screen``
+row). Older versions are refused: their numbers mean something else."""
+KINDS: tuple[str, ...] = ("screen", "confirm")
+"""Kinds of evaluation: ``screen`` (the starts every architecture is ranked on) and ``confirm`` (held-out starts,
+disjoint from every screening start, for the candidates a screening picked)."""
 
-_SCHEMA = """
+_META_TABLE = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+"""
+_RESULTS_TABLE = """
 CREATE TABLE IF NOT EXISTS results (
     arch TEXT NOT NULL,              -- canonical key, e.g. 8-4-4-4
     arch_index INTEGER NOT NULL,     -- position in the run's architecture space
@@ -66,9 +75,17 @@ CREATE TABLE IF NOT EXISTS results (
     bytes INTEGER NOT NULL,          -- float32 bytes of those parameters
     capacity INTEGER NOT NULL,       -- lossless memory dimension (Algorithm 1)
     evaluated_at REAL NOT NULL,      -- unix time the row was written
-    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs)
+    kind TEXT NOT NULL DEFAULT 'screen', -- 'screen', or 'confirm' (held-out starts, ghp evaluate --confirm)
+    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs, kind)
 );
 """
+_SCHEMA = _META_TABLE + _RESULTS_TABLE
+_RESULTS_COLUMNS = (
+    "arch, arch_index, depth, widths, checkpoint_step, checkpoint, eval_seed, episodes, max_steps, pad_to, env_kwargs, "
+    "mean_return, std_return, min_return, max_return, success_rate, mean_length, returns, lengths, params, bytes, "
+    "capacity, evaluated_at"
+)
+"""The columns of a version 4 ``results`` table (version 5 adds ``kind``)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -87,20 +104,42 @@ class Setting:
     """Hidden widths below this were zero-padded up to it: exact zeros, but other matmul shapes round differently."""
     env_kwargs: str = "{}"
     """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
+    kind: str = "screen"
+    """``screen`` or ``confirm``: which family of starts the episodes' reset seeds come from
+    (``ghp.evaluate.reset_seed``); the two families never share a start."""
 
     def describe(self) -> str:
         """Human-readable form."""
         limit = f", episode limit {self.max_steps}" if self.max_steps else ""
         pad = f", padded to {self.pad_to}" if self.pad_to != PAD_TO else ""
         kw = f", env {self.env_kwargs}" if self.env_kwargs != "{}" else ""
-        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} episodes{limit}{pad}{kw}"
+        what = "held-out starts" if self.kind == "confirm" else "episodes"
+        return f"step {self.checkpoint_step}, seed {self.eval_seed}, {self.episodes} {what}{limit}{pad}{kw}"
 
     @property
     def where(self) -> tuple[str, tuple[int | str, ...]]:
         """SQL condition selecting this setting's rows, and its parameters."""
         return (
-            "checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND pad_to=? AND env_kwargs=?",
-            (self.checkpoint_step, self.eval_seed, self.episodes, self.max_steps, self.pad_to, self.env_kwargs),
+            "checkpoint_step=? AND eval_seed=? AND episodes=? AND max_steps=? AND pad_to=? AND env_kwargs=? AND kind=?",
+            (
+                self.checkpoint_step,
+                self.eval_seed,
+                self.episodes,
+                self.max_steps,
+                self.pad_to,
+                self.env_kwargs,
+                self.kind,
+            ),
+        )
+
+    def same_model(self, other: Setting) -> bool:
+        """True if ``other`` evaluated the same model the same way (checkpoint, episode limit, padding, env
+        kwargs), whatever its seed, episodes and kind: a confirmation of a screening."""
+        return (self.checkpoint_step, self.max_steps, self.pad_to, self.env_kwargs) == (
+            other.checkpoint_step,
+            other.max_steps,
+            other.pad_to,
+            other.env_kwargs,
         )
 
 
@@ -153,6 +192,7 @@ class ArchRecord:
             "episodes": self.setting.episodes,
             "eval_seed": self.setting.eval_seed,
             "checkpoint_step": self.setting.checkpoint_step,
+            "kind": self.setting.kind,
         }
 
 
@@ -196,11 +236,15 @@ class ResultsStore:
         except sqlite3.Error as e:
             raise ValueError(f"cannot open results file {p}: {e}") from None
         try:
-            if exists:
-                _check(conn, p, run_id)
+            version = _check(conn, p, run_id) if exists else SCHEMA_VERSION
+            if readonly and version == 4:
+                # A version 4 file is read as it is: a view adds the kind its rows have (all screening).
+                conn.execute("CREATE TEMP VIEW results AS SELECT *, 'screen' AS kind FROM main.results")
             if not readonly:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                if version == 4:
+                    _upgrade_from_4(conn)
                 if not exists:
                     with conn:
                         conn.executescript(_SCHEMA)
@@ -261,6 +305,7 @@ class ResultsStore:
                 "bytes": r.bytes,
                 "capacity": r.capacity,
                 "evaluated_at": now,
+                "kind": r.setting.kind,
             }
             for r in records
         ]
@@ -273,24 +318,36 @@ class ResultsStore:
             self._conn.executemany(sql, rows)
             return self._conn.total_changes - before
 
-    def settings(self) -> list[tuple[Setting, int]]:
-        """Every setting present with its number of architectures, the default (see :meth:`records`) first."""
-        cur = self._conn.execute(
-            "SELECT checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs, COUNT(*), MAX(evaluated_at) "
-            "FROM results GROUP BY checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs"
-        )
+    def settings(self, kind: str | None = "screen") -> list[tuple[Setting, int]]:
+        """Every setting of ``kind`` (None: any kind) present with its number of architectures, the default (see
+        :meth:`records`) first."""
+        group = "checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs, kind"
+        cur = self._conn.execute(f"SELECT {group}, COUNT(*), MAX(evaluated_at) FROM results GROUP BY {group}")
         rows = [
-            (Setting(int(a), int(b), int(c), int(d), int(p), str(k)), int(n), float(t))
-            for a, b, c, d, p, k, n, t in cur
+            (Setting(int(a), int(b), int(c), int(d), int(p), str(k), str(kd)), int(n), float(t))
+            for a, b, c, d, p, k, kd, n, t in cur
+            if kind is None or kd == kind
         ]
         rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[2]), reverse=True)
         return [(s, n) for s, n, _ in rows]
 
+    def confirmed(self, screening: Setting) -> dict[str, ArchRecord]:
+        """The confirmations of the model ``screening`` evaluated (``Setting.same_model``), by architecture key.
+
+        An architecture confirmed under several settings (other seeds or episode counts) has its record with the
+        most episodes (ties: the most recently written setting).
+        """
+        out: dict[str, ArchRecord] = {}
+        found = [s for s, _ in self.settings("confirm") if s.same_model(screening)]
+        for s in sorted(found, key=lambda s: s.episodes):  # stable: the most recent wins among equal episodes
+            out.update(records_by_key(self.records(s)))
+        return out
+
     def records(self, setting: Setting | None = None) -> list[ArchRecord]:
         """The rows of ``setting``, in architecture-space order.
 
-        Without a setting: the latest checkpoint step evaluated, and within it the setting with the most
-        architectures (ties: the most recently written).
+        Without a setting: the latest checkpoint step screened, and within it the screening setting with the most
+        architectures (ties: the most recently written). Confirmations are never the default.
         """
         if setting is None:
             found = self.settings()
@@ -320,16 +377,21 @@ class ResultsStore:
         ]
 
 
-def _check(conn: sqlite3.Connection, path: Path, run_id: str) -> None:
-    """Refuse a file that is not ours: not SQLite, not a ghp results file, another run or another schema."""
+def _check(conn: sqlite3.Connection, path: Path, run_id: str) -> int:
+    """Refuse a file that is not ours: not SQLite, not a ghp results file, another run or an unreadable schema.
+
+    Returns:
+        The file's schema version (one of ``READABLE_VERSIONS``).
+    """
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.DatabaseError as e:
         raise ValueError(f"{path} is not a ghp results file ({e}); move it away and evaluate again") from None
     version = meta.get("schema_version")
-    if version != str(SCHEMA_VERSION):
+    if version not in {str(v) for v in READABLE_VERSIONS}:
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise ValueError(
-            f"{path} has results schema version {version}, this ghp reads version {SCHEMA_VERSION}: "
+            f"{path} has results schema version {version}, this ghp reads versions {readable}: "
             "move the file away and evaluate again"
         )
     if meta.get("run_id") != run_id:
@@ -337,6 +399,23 @@ def _check(conn: sqlite3.Connection, path: Path, run_id: str) -> None:
             f"{path} belongs to run {meta.get('run_id')}, not to run {run_id}: move it away or evaluate the run "
             "it belongs to"
         )
+    return int(str(version))
+
+
+def _upgrade_from_4(conn: sqlite3.Connection) -> None:
+    """Version 4 -> 5 in one transaction: the same rows, each a ``screen`` row, under the key that has ``kind``."""
+    # DDL does not open a transaction implicitly: BEGIN it, so a crash leaves the version 4 file as it was.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE results RENAME TO results_v4")
+        conn.execute(_RESULTS_TABLE)
+        conn.execute(f"INSERT INTO results ({_RESULTS_COLUMNS}) SELECT {_RESULTS_COLUMNS} FROM results_v4")
+        conn.execute("DROP TABLE results_v4")
+        conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
 
 
 @dataclass(frozen=True)
@@ -463,3 +542,13 @@ def best_over_checkpoints(progress: dict[int, list[ArchRecord]], metric: str = "
 def records_by_key(records: Sequence[ArchRecord]) -> dict[str, ArchRecord]:
     """Index records by architecture key."""
     return {r.arch.key: r for r in records}
+
+
+def read_confirmed(run_dir: str | Path, run_id: str, screening: Setting) -> dict[str, ArchRecord]:
+    """The confirmations (``ghp evaluate --confirm``) of the model a screening evaluated, by architecture key; empty
+    when there are none (or no results file). See :meth:`ResultsStore.confirmed`."""
+    p = results_path(run_dir)
+    if not p.exists():
+        return {}
+    with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
+        return store.confirmed(screening)

@@ -17,8 +17,9 @@ a random policy's return. Table II's ratios use the same score, with ``best`` th
 Table II: ``n`` parameter cutoffs are drawn uniformly from ``[low, high]`` (the paper: 5000 in [1000, 1e6]). Under
 each cutoff, among the evaluated architectures that fit, the capacity-maximising choice (lossless memory dimension,
 Equation 5; ties fewer parameters) and the largest choice (most parameters; ties higher capacity) are each scored
-against the best architecture under that cutoff; the means over the cutoffs are reported. Cutoffs under which no
-evaluated architecture fits are skipped and counted.
+against the best architecture under that cutoff; the means over the cutoffs are reported, with the cutoffs where
+the capacity choice scores higher (wins), the same (ties: often both rules pick one architecture) and lower
+(losses). Cutoffs under which no evaluated architecture fits are skipped and counted.
 """
 
 from __future__ import annotations
@@ -89,8 +90,12 @@ class TableII:
     """Mean score of the capacity-maximising choice relative to the best under the cutoff."""
     size_ratio: float
     """Mean score of the largest choice relative to the best under the cutoff."""
-    capacity_wins: float
-    """Fraction of used cutoffs where the capacity choice scores at least as high as the largest one."""
+    wins: int
+    """Used cutoffs where the capacity choice scores strictly higher than the largest one."""
+    ties: int
+    """Used cutoffs where the two score the same (often the same architecture): a tie, not a win."""
+    losses: int
+    """Used cutoffs where the largest choice scores higher."""
     low: float
     high: float
     seed: int
@@ -215,7 +220,9 @@ def table_ii(
         used=used,
         capacity_ratio=float(cap_r.mean()) if used else float("nan"),
         size_ratio=float(big_r.mean()) if used else float("nan"),
-        capacity_wins=float((cap_r >= big_r).mean()) if used else float("nan"),
+        wins=int((cap_r > big_r).sum()),
+        ties=int((cap_r == big_r).sum()),
+        losses=int((cap_r < big_r).sum()),
         low=low,
         high=high,
         seed=seed,

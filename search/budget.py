@@ -70,6 +70,11 @@ class Candidate:
     """Goal tasks only."""
     checkpoint_step: int | None = None
     """Environment steps of the checkpoint the measurement comes from (None: not evaluated)."""
+    figure: str | None = None
+    """Which measurement: ``confirmed`` (held-out starts, ``ghp evaluate --confirm``) or ``screening``; None: not
+    evaluated."""
+    episodes: int | None = None
+    """Episodes of that measurement."""
 
     @property
     def checkpoint(self) -> str | None:
@@ -88,6 +93,7 @@ class Candidate:
         if measured:
             d |= {"mean_return": self.mean_return, "std_return": self.std_return, "success_rate": self.success_rate}
             d["checkpoint_step"] = self.checkpoint_step
+            d |= {"figure": self.figure, "episodes": self.episodes}
         return d | {"largest": self.largest}
 
 
@@ -205,6 +211,10 @@ def rank_run(
     ``env_kwargs``: use only the evaluations made with these env kwargs (on top of the run's own, as
     ``ghp evaluate --env-kwargs``).
 
+    Measurements: an architecture's confirmed figure (``ghp evaluate --confirm``: held-out starts) where it has
+    one, else its screening figure (``Candidate.figure`` says which). With ``return`` and ``success``, confirmed
+    candidates come first: a screening figure is flattered by the selection that a confirmed one has survived.
+
     Orders: ``return`` (measured mean return, best first; ties fewer parameters; unevaluated candidates follow,
     by capacity), ``success`` (measured success rate, best first; ties the mean return, then fewer parameters; for
     runs whose episodes report ``is_success``: goal tasks, the Crazyflie), ``capacity`` (lossless memory
@@ -244,6 +254,7 @@ def rank_run(
                 done = ", ".join(f"step_{s}" for s in by_step) or "none"
                 raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
             recs = records_by_key(by_step[step])
+    recs = _prefer_confirmed(run_dir, run_id, recs)
     ranked = [
         replace(
             c,
@@ -251,6 +262,8 @@ def rank_run(
             std_return=r.std_return,
             success_rate=r.success_rate,
             checkpoint_step=r.setting.checkpoint_step,
+            figure="confirmed" if r.setting.kind == "confirm" else "screening",
+            episodes=r.setting.episodes,
         )
         if (r := recs.get(c.arch.key)) is not None
         else c
@@ -272,13 +285,13 @@ def rank_run(
 
     def return_key(r: Candidate) -> tuple[Any, ...]:
         if r.mean_return is None:
-            return (1, *_capacity_key(r))
-        return (0, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+            return (2, *_capacity_key(r))
+        return (r.figure != "confirmed", -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
     def success_key(r: Candidate) -> tuple[Any, ...]:
         if r.success_rate is None or r.mean_return is None:
-            return (1, *_capacity_key(r))
-        return (0, -r.success_rate, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+            return (2, *_capacity_key(r))
+        return (r.figure != "confirmed", -r.success_rate, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
     if by == "return":
         ranked.sort(key=return_key)
@@ -289,6 +302,21 @@ def rank_run(
     else:
         ranked.sort(key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
     return Ranking(tuple(ranked), by, budget, len(space), measured=True)
+
+
+def _prefer_confirmed(run_dir: str | Path, run_id: str, recs: dict[str, Any]) -> dict[str, Any]:
+    """``recs`` (screening records by key) with each confirmed architecture's confirmation in its place: the
+    confirmation of the same model (checkpoint, episode limit, padding, env kwargs) as its screening record."""
+    from ghp.results import read_confirmed
+
+    out = dict(recs)
+    by_setting: dict[Any, dict[str, Any]] = {}
+    for key, r in recs.items():
+        if r.setting not in by_setting:
+            by_setting[r.setting] = read_confirmed(run_dir, run_id, r.setting)
+        if key in by_setting[r.setting]:
+            out[key] = by_setting[r.setting][key]
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
 """``ghp report``'s library side: one evaluated run's selection table, Table II, baseline and plots, as a value.
 
+The picks are made on the screening (every architecture, few episodes); where ``ghp evaluate --confirm`` has
+measured a pick again on held-out starts, the report shows that confirmed figure, beside the screening one and the
+gap, each with a 95% interval (``ghp.stats``). Table II and the plots use the screening (they need every
+architecture).
+
 :func:`build_report` gathers everything the command shows; the CLI only renders it (tables or ``to_dict()`` as
 JSON). The metric is the mean return or, for goal tasks, the success rate (the paper reports Fetch as success).
 """
@@ -14,6 +19,7 @@ from typing import Any
 
 from ghp.envs import EnvSpec
 from ghp.results import ArchRecord, Setting
+from ghp.stats import Estimate, mean_interval, wilson_interval
 from search.analysis import Evaluated, SelectionTable, TableII, select, success_view, table_ii
 
 METRICS: tuple[str, ...] = ("return", "success")
@@ -58,6 +64,8 @@ class Report:
     baseline: ArchRecord | None
     """The baseline run's best evaluated architecture."""
     plots: tuple[Path, ...] = ()
+    confirmed: dict[str, ArchRecord] = field(default_factory=dict, repr=False)
+    """Confirmations (``ghp evaluate --confirm``) of the screened model, by architecture key."""
 
     @property
     def setting(self) -> Setting:
@@ -90,6 +98,42 @@ class Report:
         """The record of an architecture key."""
         return next(r for r in self.records if r.arch.key == key)
 
+    def estimate(self, r: ArchRecord) -> Estimate:
+        """The metric of a record with its 95% interval: bootstrap over episodes (returns), Wilson (success)."""
+        if self.config.metric == "success":
+            n = len(r.returns)
+            return wilson_interval(round((r.success_rate or 0.0) * n), n)
+        return mean_interval(r.returns)
+
+    def figures(self, key: str) -> PickFigures:
+        """An architecture's screening figure and, when it was confirmed, its confirmed figure."""
+        screening = self.estimate(self.record(key))
+        conf = self.confirmed.get(key)
+        return PickFigures(screening, None if conf is None else self.estimate(conf))
+
+    @property
+    def figure(self) -> str:
+        """Which kind of figure the picks show: ``confirmed`` (all confirmed), ``screening`` (none) or ``mixed``."""
+        got = [s.arch.key in self.confirmed for s in self.selection.rows]
+        return "confirmed" if all(got) else "screening" if not any(got) else "mixed"
+
+    def _pick(self, s: Any) -> dict[str, Any]:
+        """One selection row as JSON: the figure shown (confirmed when there is one) and both figures."""
+        key = s.arch.key
+        shown = self.confirmed.get(key, self.record(key))
+        f = self.figures(key)
+        return {
+            "label": s.label,
+            "threshold": s.threshold,
+            "score": s.score,
+            "std_return": shown.std_return,
+            **{k: v for k, v in shown.to_dict().items() if k != "std_return"},
+            "figure": "confirmed" if f.confirmed is not None else "screening",
+            "screening": f.screening.to_dict(),
+            "confirmed": None if f.confirmed is None else f.confirmed.to_dict(),
+            "gap": f.gap,
+        }
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (what ``ghp report --json`` prints)."""
         st, t2 = self.setting, self.table_ii
@@ -109,16 +153,8 @@ class Report:
             "best": self.selection.best,
             "floor": self.selection.floor,
             "floor_rule": self.selection.floor_rule,
-            "selection": [
-                {
-                    "label": s.label,
-                    "threshold": s.threshold,
-                    "score": s.score,
-                    "std_return": self.record(s.arch.key).std_return,
-                    **{k: v for k, v in self.record(s.arch.key).to_dict().items() if k != "std_return"},
-                }
-                for s in self.selection.rows
-            ],
+            "figure": self.figure,
+            "selection": [self._pick(s) for s in self.selection.rows],
             "baseline": self.baseline.to_dict() if self.baseline else None,
             "baseline_score": self.baseline_score,
             "table_ii": {
@@ -129,10 +165,26 @@ class Report:
                 "seed": t2.seed,
                 "capacity_ratio": t2.capacity_ratio,
                 "size_ratio": t2.size_ratio,
-                "capacity_wins": t2.capacity_wins,
+                "wins": t2.wins,
+                "ties": t2.ties,
+                "losses": t2.losses,
             },
             "plots": [str(p) for p in self.plots],
         }
+
+
+@dataclass(frozen=True)
+class PickFigures:
+    """A pick's figure on the screening episodes that picked it and on held-out starts (the winner's curse: the
+    gap)."""
+
+    screening: Estimate
+    confirmed: Estimate | None
+
+    @property
+    def gap(self) -> float | None:
+        """Confirmed minus screening (negative: the screening flattered the pick); None when not confirmed."""
+        return None if self.confirmed is None else self.confirmed.value - self.screening.value
 
 
 def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict[str, Any] | None = None) -> ArchRecord:
@@ -173,13 +225,14 @@ def build_report(
         ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
             baseline on another task or without the metric, or an invalid analysis setting.
     """
-    from ghp.results import read_records, setting_filter
+    from ghp.results import read_confirmed, read_records, setting_filter
     from ghp.run import run_facts
 
     run_id, spec, space = run_facts(run_dir)
     records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))
     if not records:
         raise ValueError(f"run {run_dir} has no evaluation results: run 'ghp evaluate {run_dir}' first")
+    confirmed = read_confirmed(run_dir, run_id, records[0].setting)
     scored: Sequence[Evaluated] = records if config.metric == "return" else success_view(records)
     selection = select(scored, floor=config.floor)
     t2 = table_ii(
@@ -198,6 +251,7 @@ def build_report(
         selection=selection,
         table_ii=t2,
         baseline=base,
+        confirmed=confirmed,
     )
     if plots_dir is None:
         return rep
@@ -217,3 +271,58 @@ def write_plots(rep: Report, out: Path) -> tuple[Path, ...]:
         plot_return_vs_params(rep.scored, out / f"{name}_vs_params.png", title, rep.selection, base, rep.ylabel),
         plot_return_vs_capacity(rep.scored, out / f"{name}_vs_capacity.png", title, rep.ylabel),
     )
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """One pick (max / 90% / 80%) across several runs of a task (training seeds)."""
+
+    label: str
+    values: tuple[float, ...]
+    """Each run's figure of its pick (confirmed where it has one), in the runs' order."""
+    params: tuple[int, ...]
+    """Each run's pick's parameters."""
+    figures: tuple[str, ...]
+    """Each run's figure kind: ``confirmed`` or ``screening``."""
+    iqm: Estimate
+    """Interquartile mean over the runs with its stratified-bootstrap 95% interval (``ghp.stats.iqm_interval``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "label": self.label,
+            "values": list(self.values),
+            "params": list(self.params),
+            "figures": list(self.figures),
+            "iqm": self.iqm.to_dict(),
+        }
+
+
+def across_seeds(reports: Sequence[Report], seed: int = 0) -> list[SeedRow]:
+    """Per pick, the IQM over runs of one task with a stratified-bootstrap 95% interval (Agarwal et al. 2021).
+
+    Each run contributes its own pick's figure: the confirmed one where ``ghp evaluate --confirm`` measured it,
+    else the screening one (the row says which). Never a bare mean: with fewer than 4 runs the IQM is the mean and
+    the interval, wide as it is, goes with it.
+
+    Raises:
+        ValueError: no reports, runs of different tasks or metrics.
+    """
+    from ghp.stats import iqm_interval
+
+    if not reports:
+        raise ValueError("give at least one run")
+    tasks = {r.spec.env_id for r in reports}
+    if len(tasks) > 1 or len({r.config.metric for r in reports}) > 1:
+        raise ValueError(f"runs of one task are seeds of it; these are of {', '.join(sorted(tasks))}")
+    rows = []
+    for i, label in enumerate(s.label for s in reports[0].selection.rows):
+        values, params, kinds = [], [], []
+        for rep in reports:
+            pick = rep.selection.rows[i]
+            f = rep.figures(pick.arch.key)
+            values.append((f.confirmed or f.screening).value)
+            params.append(pick.params)
+            kinds.append("confirmed" if f.confirmed is not None else "screening")
+        rows.append(SeedRow(label, tuple(values), tuple(params), tuple(kinds), iqm_interval(values, seed=seed)))
+    return rows

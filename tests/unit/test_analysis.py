@@ -84,10 +84,17 @@ def test_capacity_beats_size_when_return_follows_capacity():
     space = ArchSpace(widths=(4, 8, 16, 32, 64, 128), depths=(1, 2, 3, 4))
     rs = recs({a.key: float(lossless_memory_dimension(a, 11, 3)) for a in space}, obs=11, act=3)
     t = table_ii(rs, n_cutoffs=500, low=1000, high=1e5)
-    assert t.capacity_ratio == pytest.approx(1.0) and t.size_ratio < 1.0 and t.capacity_wins == 1.0
+    assert t.capacity_ratio == pytest.approx(1.0) and t.size_ratio < 1.0 and t.losses == 0 and t.wins + t.ties == t.used
 
 
 def test_pareto_front_is_monotone():
     rs = recs({"4": 1.0, "8": 0.5, "16": 2.0, "4-4": 1.5, "64": 1.8})
     front = pareto_front(rs)
     assert [r.arch.key for r in front] == ["4", "4-4", "16"]
+
+
+def test_table_ii_counts_a_tie_as_a_tie():
+    # Under every cutoff the largest architecture is also the capacity choice: no cutoff is a win.
+    rs = recs({"4": 1.0, "8": 2.0, "16": 3.0})
+    t = table_ii(rs, n_cutoffs=200, low=1, high=1000)
+    assert t.used > 0 and (t.wins, t.ties, t.losses) == (0, t.used, 0)

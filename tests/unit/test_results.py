@@ -114,3 +114,60 @@ def test_pad_to_is_part_of_the_setting_key(tmp_path):
         assert store.finished(a) == {"4"} and store.finished(b) == {"4"}
         assert store.records(b)[0].returns == (5.0, 5.0) and store.records(a)[0].returns == (1.0, 2.0)
         assert {s for s, _ in store.settings()} == {a, b}
+
+
+V4_RESULTS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE results (
+    arch TEXT NOT NULL, arch_index INTEGER NOT NULL, depth INTEGER NOT NULL, widths TEXT NOT NULL,
+    checkpoint_step INTEGER NOT NULL, checkpoint TEXT NOT NULL, eval_seed INTEGER NOT NULL,
+    episodes INTEGER NOT NULL, max_steps INTEGER NOT NULL, pad_to INTEGER NOT NULL, env_kwargs TEXT NOT NULL,
+    mean_return REAL NOT NULL, std_return REAL NOT NULL, min_return REAL NOT NULL, max_return REAL NOT NULL,
+    success_rate REAL, mean_length REAL NOT NULL, returns TEXT NOT NULL, lengths TEXT NOT NULL,
+    params INTEGER NOT NULL, bytes INTEGER NOT NULL, capacity INTEGER NOT NULL, evaluated_at REAL NOT NULL,
+    PRIMARY KEY (arch, checkpoint_step, eval_seed, episodes, max_steps, pad_to, env_kwargs)
+);
+INSERT INTO meta VALUES ('schema_version', '4'), ('run_id', 'run-a'), ('created', '0');
+INSERT INTO results VALUES ('4', 0, 1, '[4]', 100, 'latest', 0, 2, 0, 32, '{}', 2.0, 1.0, 1.0, 3.0, NULL, 15.0,
+    '[1.0, 3.0]', '[10, 20]', 1, 4, 3, 0.0);
+"""
+
+
+def v4_file(tmp_path):
+    """A results file as ghp wrote it before confirmations (schema version 4, no kind column)."""
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    con.executescript(V4_RESULTS)
+    con.close()
+    return tmp_path / "results.sqlite"
+
+
+def test_version_4_files_are_read_as_screening_and_upgraded_when_written(tmp_path):
+    p = v4_file(tmp_path)
+    before = p.read_bytes()
+    (r,) = read_records(tmp_path, "run-a")  # read-only: the file is not changed
+    assert r.arch.key == "4" and r.returns == (1.0, 3.0) and r.setting == S and r.setting.kind == "screen"
+    assert p.read_bytes() == before
+    confirm = Setting(100, 0, 3, kind="confirm")
+    with ResultsStore.open(tmp_path, "run-a") as st:  # writable: upgraded in place, every row kept as screening
+        assert st.finished(S) == {"4"}
+        assert st.add([rec((4,), 0, rets=(0.0, 1.0, 2.0), setting=confirm)]) == 1
+        assert st.confirmed(S)["4"].returns == (0.0, 1.0, 2.0)
+    con = sqlite3.connect(p)
+    assert dict(con.execute("SELECT key, value FROM meta"))["schema_version"] == str(SCHEMA_VERSION)
+    assert sorted(con.execute("SELECT kind, episodes FROM results")) == [("confirm", 3), ("screen", 2)]
+
+
+def test_confirmations_are_never_the_default_setting_and_pair_with_their_screening(tmp_path):
+    confirm = Setting(100, 0, 50, kind="confirm")
+    more = Setting(100, 4, 80, kind="confirm")
+    other_model = Setting(200, 0, 50, kind="confirm")
+    with ResultsStore.open(tmp_path, "run-a") as st:
+        st.add([rec((4,), 0)])
+        # More confirmed architectures than screened ones: still not the default.
+        st.add([rec((4,), 0, setting=confirm), rec((8,), 1, setting=confirm), rec((16,), 2, setting=confirm)])
+        st.add([rec((8,), 1, rets=(5.0,) * 80, setting=more), rec((4,), 0, setting=other_model)])
+        assert [s for s, _ in st.settings()] == [S]
+        assert {s.kind for s, _ in st.settings(None)} == {"screen", "confirm"}
+        got = st.confirmed(S)
+        assert set(got) == {"4", "8", "16"} and got["8"].setting == more and got["4"].setting == confirm
+    assert [r.arch.key for r in read_records(tmp_path, "run-a")] == ["4"]
