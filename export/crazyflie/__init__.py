@@ -19,6 +19,18 @@ if TYPE_CHECKING:
     from .layout import TaskLayout
 
 
+def check_crazyflie_env(env_id: str | None) -> None:
+    """Refuse (``ValueError``) a policy that does not come from a Crazyflie task, before anything is written."""
+    from .layout import task_layout
+
+    ids = task_layout().env_ids
+    if env_id not in ids:
+        raise ValueError(
+            f"--target crazyflie needs a run trained on a Crazyflie task ({', '.join(ids)}); "
+            f"this one is {env_id or 'of no known environment'}"
+        )
+
+
 def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     """Write the app into ``job.out`` (``src/NAME.h`` through the c-header export); check it when ``config.check``.
 
@@ -35,19 +47,15 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     from .layout import task_layout
 
     w, config, env_id, out = job.weights, job.config, job.env_id, job.out
+    check_crazyflie_env(env_id)
     layout = task_layout()
-    if env_id not in layout.env_ids:
-        raise ValueError(
-            f"--target crazyflie needs a run trained on a Crazyflie task ({', '.join(layout.env_ids)}); "
-            f"this one is {env_id or 'of no known environment'}"
-        )
     firmware, where = find_firmware(config.firmware) if config.check else (None, "")
-    (out / "src").mkdir(parents=True, exist_ok=True)
+    dest = job.writer()
     header = replace(config, out=out / "src", target="c-header", firmware=None)
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
-    result = _export_c(replace(job, config=header, out=out / "src"), result, obs_box=box)
-    result.files += write_app(out, w, layout, config.name, job.source, selftest_tol=result.selftest_tol)
+    result = _export_c(replace(job, config=header, out=out / "src", dest=dest, prefix="src/"), result, obs_box=box)
+    result.files += write_app(dest, w, layout, config.name, job.source, selftest_tol=result.selftest_tol)
     if not config.check:
         return result
     report = result.check if result.check is not None else CheckReport()
@@ -63,16 +71,15 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
             report.figures[f"firmware_{kind.lower()}_total"] = total
         report.add("firmware", "ok" if build.ok else "failed", f"{build.detail} (firmware from {where})")
         if not build.ok:
-            (out / "build").mkdir(exist_ok=True)
-            (out / "build" / "ghp_build.log").write_text(build.log, encoding="utf-8")
+            dest.write_text("build/ghp_build.log", build.log)
     if firmware is None:
         report.add("sil", "skipped", f"the host build needs the firmware's headers: {where}")
     else:
         _sil(job, layout, firmware, report)
-    with open(out / "README.md", "a", encoding="utf-8", newline="\n") as f:
-        f.write("\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n")
-        for step in report.steps:
-            f.write(f"| {step.name} | {step.status} | {step.detail.replace('|', '/')} |\n")
+    readme = dest.claim("README.md").read_text(encoding="utf-8")
+    rows = "".join(f"| {s.name} | {s.status} | {s.detail.replace('|', '/')} |\n" for s in report.steps)
+    table = "\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n" + rows
+    dest.write_text("README.md", readme + table)
     return result
 
 

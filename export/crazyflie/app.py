@@ -23,6 +23,7 @@ import ghp
 from ghp.policy import PolicyWeights
 
 from ..c import c_float
+from ..outdir import OutDir
 from .layout import TaskLayout, log_names, observation_c
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +34,8 @@ SELFTEST_TOL = 1e-5
 """Smallest tolerance of ``controllerOutOfTreeTest``'s self-test on the chip (tanh-output units); the export raises it
 to the policy's own float32 round-off on its test vectors where that is larger (``ExportResult.selftest_tol``)."""
 CONTROLLER_FILE = "ghp_controller.c"
+APP_FILES: tuple[str, ...] = ("Makefile", "app-config", "Kbuild", "src/Kbuild", f"src/{CONTROLLER_FILE}", "README.md")
+"""The app's files besides ``src/NAME.h``, relative to the app folder, in the order they are written."""
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
@@ -137,15 +140,18 @@ def _describe(block: str) -> str:
 
 
 def write_app(
-    out: Path,
+    out: Path | OutDir,
     w: PolicyWeights,
     layout: TaskLayout,
     name: str,
     source: tuple[str, ...] = (),
     selftest_tol: float = SELFTEST_TOL,
 ) -> list[Path]:
-    """Write the app's files (all but ``src/NAME.h``, which the c-header export writes) into ``out``."""
-    (out / "src").mkdir(parents=True, exist_ok=True)
+    """Write the app's files (all but ``src/NAME.h``, which the c-header export writes) into ``out``.
+
+    ``out`` is the export's output folder (a path is opened as one: :class:`~export.outdir.OutDir`).
+    """
+    dest = out if isinstance(out, OutDir) else OutDir.open(out)
     files = {
         "Makefile": _fill(
             (TEMPLATES / "Makefile").read_text(encoding="utf-8"),
@@ -157,10 +163,5 @@ def write_app(
         f"src/{CONTROLLER_FILE}": controller_source(w, layout, name, source, selftest_tol),
         "README.md": app_readme(w, layout, name, source),
     }
-    written = []
-    for rel, text in files.items():
-        path = out / rel
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        written.append(path)
-    return written
+    assert tuple(files) == APP_FILES
+    return [dest.write_text(rel, text) for rel, text in files.items()]
