@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
     from ..api import ExportJob, ExportResult
     from ..check import CheckReport
     from .layout import TaskLayout
+
+
+BUILDABLE_PATH = re.compile(r"^[A-Za-z0-9/._+-]*$")
+"""Paths the firmware's build takes literally (``tools/make/oot.mk`` passes the app folder to the shell unquoted and
+kbuild splits it on spaces); the app's Makefile stops with an error on any other (``templates/Makefile``)."""
+
+
+def buildable_path(path: Path) -> bool:
+    """True when the firmware's build can take ``path`` (absolute) as an app folder or firmware tree."""
+    return BUILDABLE_PATH.match(str(Path(path).resolve())) is not None
 
 
 def check_crazyflie_env(env_id: str | None) -> None:
@@ -56,6 +67,11 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     box = (layout.obs_low, layout.obs_high)
     result = _export_c(replace(job, config=header, out=out / "src", dest=dest, prefix="src/"), result, obs_box=box)
     result.files += write_app(dest, w, layout, config.name, job.source, selftest_tol=result.selftest_tol)
+    if not buildable_path(out):
+        result.notes.append(
+            f"the app's folder {out.resolve()} has characters the firmware's build cannot take (spaces, quotes, ;, $, "
+            "...): its Makefile stops with an error there; move it to a path of letters, digits and / . _ + -"
+        )
     if not config.check:
         return result
     report = result.check if result.check is not None else CheckReport()

@@ -33,6 +33,9 @@ FIRMWARE_TAG = "2026.08"
 SELFTEST_TOL = 1e-5
 """Smallest tolerance of ``controllerOutOfTreeTest``'s self-test on the chip (tanh-output units); the export raises it
 to the policy's own float32 round-off on its test vectors where that is larger (``ExportResult.selftest_tol``)."""
+RANGE_MARGIN = 1e-3
+"""An observation entry faults beyond its clip bound widened by this share of it (float rounding of the rotation
+matrix stays inside); an action entry beyond its bounds widened by this share of their span."""
 CONTROLLER_FILE = "ghp_controller.c"
 APP_FILES: tuple[str, ...] = ("Makefile", "app-config", "Kbuild", "src/Kbuild", f"src/{CONTROLLER_FILE}", "README.md")
 """The app's files besides ``src/NAME.h``, relative to the app folder, in the order they are written."""
@@ -68,10 +71,20 @@ def _banner(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, 
         f"rate          the policy runs at {layout.policy_hz} Hz inside the 1 kHz stabilizer call and holds its output",
         f"action        normalizedForces[i] = (a[i] + {layout.force_offset:g}) * {layout.force_scale:g}, clamped to "
         "[0, 1], motors M1..M4 (controlModeForce)",
-        "safety        ghp.enable = 0 (default) or a failed self-test: the firmware's PID flies; a non-finite",
-        "              observation or action cuts thrust until ghp.enable is set to 0 again",
+        "safety        ghp.enable = 0 (default) or a failed self-test: the firmware's PID flies; a non-finite or",
+        "              out-of-range observation or action (checked before any clip) stops the motors, latches",
+        "              ghp.fault and requests the supervisor's emergency stop (locked until restart)",
     ]
     return "/* " + "\n * ".join(line.replace("*/", "* /").rstrip() for line in lines).replace(" * \n", " *\n") + "\n */"
+
+
+def observation_fault_range(layout: TaskLayout) -> tuple[np.ndarray, np.ndarray]:
+    """float32 ``(low, high)`` beyond which an observation entry faults: the clip bounds widened by
+    :data:`RANGE_MARGIN` of themselves."""
+    widen = 1.0 + RANGE_MARGIN
+    low = np.where(layout.obs_low < 0, layout.obs_low * widen, layout.obs_low / widen)
+    high = np.where(layout.obs_high > 0, layout.obs_high * widen, layout.obs_high / widen)
+    return low.astype(np.float32), high.astype(np.float32)
 
 
 def controller_source(
@@ -88,6 +101,10 @@ def controller_source(
             f"{layout.obs_dim} and {layout.act_dim}"
         )
     u = name.upper()
+    fault_low, fault_high = observation_fault_range(layout)
+    span = (w.action_high.astype(np.float64) - w.action_low) * RANGE_MARGIN
+    act_low = (w.action_low - span).astype(np.float32)
+    act_high = (w.action_high + span).astype(np.float32)
     force = (
         f"                    ghpForces[i] = ghpClamp((ghpAction[i] + {c_float(layout.force_offset)}) * "
         f"{c_float(layout.force_scale)}, 0.0f, 1.0f);"
@@ -106,6 +123,11 @@ def controller_source(
         "SELFTEST_TOL": c_float(max(SELFTEST_TOL, selftest_tol)),
         "OBS_LOW": _floats(layout.obs_low),
         "OBS_HIGH": _floats(layout.obs_high),
+        "RANGE_MARGIN": f"{RANGE_MARGIN:g}",
+        "OBS_FAULT_LOW": _floats(fault_low),
+        "OBS_FAULT_HIGH": _floats(fault_high),
+        "ACT_FAULT_LOW": _floats(act_low),
+        "ACT_FAULT_HIGH": _floats(act_high),
         "OBS_CODE": observation_c(layout),
         "PREV_INIT": _floats(layout.initial_prev_action),
         "FORCE_CODE": force,
