@@ -73,6 +73,9 @@ class ExportConfig:
     """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
     jobs: int = field(default=2, metadata={"min": 1})
     """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
+    allow_slow: bool = False
+    """crazyflie: export a policy whose inference takes more than half of the 1 ms stabilizer call it runs in (its
+    cost is estimated from the MAC count, and counted by QEMU with --check); refused without this flag."""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -94,6 +97,8 @@ class ExportConfig:
             raise ValueError("sil_episodes and jobs must be at least 1")
         if self.firmware is not None and self.target != "crazyflie":
             raise ValueError("--firmware goes with --target crazyflie")
+        if self.allow_slow and self.target != "crazyflie":
+            raise ValueError("--allow-slow goes with --target crazyflie")
 
 
 @dataclass
@@ -211,9 +216,10 @@ def export_policy(
     _refuse_non_finite(weights)
     cb = _codebook_for(weights, config, codebook)
     if config.target == "crazyflie":
-        from .crazyflie import check_crazyflie_env
+        from .crazyflie import check_crazyflie_env, check_timing, crazyflie_timing
 
         check_crazyflie_env(env_id)
+        check_timing(crazyflie_timing(weights, config.dtype), config.allow_slow)
     dest = open_out(config)
     out = dest.root
     w = weights
