@@ -6,7 +6,6 @@ returns), so it is usable and testable without a trained run.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from ghp.policy import PolicyWeights
 
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
+from .outdir import OutDir
 
 __all__ = [
     "EXPORT_DTYPES",
@@ -43,8 +43,9 @@ CRAZYFLIE_FLASH = 1008 * 1024
 class ExportConfig:
     """How to export a policy (``ghp export``'s options are these fields: ``cli/options.py``)."""
 
-    out: Path = Path(".")
-    """Directory to write into (created if missing)."""
+    out: Path = Path("ghp-export")
+    """Folder to write into: created if missing (default ./ghp-export); an existing one must be empty or hold a
+    previous export's .ghp-export.json manifest; only files ghp wrote there are ever replaced (docs/export.md)."""
     name: str = "policy"
     """C identifier: prefix of every generated symbol and the files' base name."""
     target: str = field(default="c-header", metadata={"choices": TARGETS})
@@ -72,6 +73,9 @@ class ExportConfig:
     """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
     jobs: int = field(default=2, metadata={"min": 1})
     """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
+    allow_slow: bool = False
+    """crazyflie: export a policy whose inference takes more than half of the 1 ms stabilizer call it runs in (its
+    cost is estimated from the MAC count, and counted by QEMU with --check); refused without this flag."""
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -93,6 +97,8 @@ class ExportConfig:
             raise ValueError("sil_episodes and jobs must be at least 1")
         if self.firmware is not None and self.target != "crazyflie":
             raise ValueError("--firmware goes with --target crazyflie")
+        if self.allow_slow and self.target != "crazyflie":
+            raise ValueError("--allow-slow goes with --target crazyflie")
 
 
 @dataclass
@@ -130,7 +136,7 @@ class ExportJob:
     weights: PolicyWeights
     config: ExportConfig
     out: Path
-    """The output directory, created."""
+    """The folder this job's files go into (the output folder, or a folder inside it)."""
     env_id: str | None = None
     """Environment of the self-test rollouts (None: seeded random vectors)."""
     source: tuple[str, ...] = ()
@@ -139,16 +145,42 @@ class ExportJob:
     """The run's ``gym.make`` keyword arguments."""
     codebook: CodebookPolicy | None = None
     """The colouring for ``dtype="codebook"``."""
+    dest: OutDir | None = None
+    """The output folder every file is written through (None: open ``out`` as one)."""
+    prefix: str = ""
+    """Where ``out`` is inside ``dest`` (``"src/"`` for a Crazyflie app's header), as a relative POSIX prefix."""
+
+    def writer(self) -> OutDir:
+        """The output folder to write through."""
+        return self.dest if self.dest is not None else OutDir.open(self.out)
 
 
-def _prepare_out(out: Path) -> Path:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ValueError(f"cannot create output directory {out}: {e.strerror or e}") from e
-    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
-        raise ValueError(f"output directory {out} is not writable: choose another --out")
-    return out
+def planned_files(config: ExportConfig) -> list[str]:
+    """The files ``config``'s export writes, relative to ``config.out`` (checked before anything is written)."""
+    n = config.name
+    if config.target == "crazyflie":
+        from .crazyflie.app import APP_FILES
+
+        return [f"src/{n}.h", *APP_FILES]
+    return {
+        "c-header": [f"{n}.h"],
+        "c-source": [f"{n}.h", f"{n}.c"],
+        "onnx": [f"{n}.onnx"],
+        "numpy": [f"{n}.npz"],
+    }[config.target]
+
+
+def open_out(config: ExportConfig) -> OutDir:
+    """The output folder of ``config``, checked to accept every file the export will write (see export/outdir.py).
+
+    Raises:
+        ValueError: a folder with foreign files and no manifest, or a planned file ghp did not write or cannot
+            replace safely.
+    """
+    dest = OutDir.open(config.out)
+    for rel in planned_files(config):
+        dest.claim(rel)
+    return dest
 
 
 def _refuse_non_finite(weights: PolicyWeights) -> None:
@@ -183,11 +215,17 @@ def export_policy(
     """
     _refuse_non_finite(weights)
     cb = _codebook_for(weights, config, codebook)
-    out = _prepare_out(Path(config.out))
+    if config.target == "crazyflie":
+        from .crazyflie import check_crazyflie_env, check_timing, crazyflie_timing
+
+        check_crazyflie_env(env_id)
+        check_timing(crazyflie_timing(weights, config.dtype), config.allow_slow)
+    dest = open_out(config)
+    out = dest.root
     w = weights
     nbytes = cb.n_bytes if cb is not None else deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype)
     result = ExportResult([], w.arch.key, w.n_params, nbytes)
-    job = ExportJob(w, config, out, env_id, source, env_kwargs, cb)
+    job = ExportJob(w, config, out, env_id, source, env_kwargs, cb, dest)
     if config.target == "crazyflie":
         from .crazyflie import export_crazyflie
 
@@ -195,14 +233,17 @@ def export_policy(
     if config.target == "numpy":
         from .npz import write_npz
 
-        result.files.append(write_npz(w, out / f"{config.name}.npz"))
+        rel = f"{config.name}.npz"
+        result.files.append(write_npz(w, dest.claim(rel)))
+        dest.record(rel)
         if config.check:
             result.notes.append("numpy: the .npz reloads to the same architecture and bit-identical actions")
         return result
     if config.target == "onnx":
-        from .onnx import run_onnx, write_onnx
+        from .onnx import build_model, run_onnx
 
-        path = write_onnx(w, config.name, out / f"{config.name}.onnx")
+        model = build_model(w, config.name).SerializeToString(deterministic=True)
+        path = dest.write_bytes(f"{config.name}.onnx", model)
         result.files.append(path)
         if config.check:
             from .reference import check_tolerance, torch_actions
@@ -286,11 +327,9 @@ def _export_c(
         test_labels=tv.labels,
         source=tuple(lines),
     )
+    dest = job.writer()
     for fname, text in render(spec, config.target).items():
-        path = out / fname
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        result.files.append(path)
+        result.files.append(dest.write_text(job.prefix + fname, text))
     result.n_vectors = len(tv.obs)
     tol = check_tolerance(w, CHECK_TOL, tv.obs, torch_act)
     result.selftest_tol = max(result.selftest_tol, tol)

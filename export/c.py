@@ -85,6 +85,15 @@ def _array(ctype: str, name: str, data: np.ndarray, size: str, fmt: Callable[[An
     return f"static const {ctype} {name}[{size}] = {{\n{body}\n}};"
 
 
+def f32_layout(w: np.ndarray) -> np.ndarray:
+    """A float32 weight matrix ``[out, in]`` in the order ``ghp_dense_f32`` streams it: rows ``4k..4k+3``
+    interleaved by input, then the last ``out % 4`` rows row-major (flat)."""
+    o, i = w.shape
+    full = o - o % 4
+    blocks = w[:full].reshape(full // 4, 4, i).transpose(0, 2, 1).reshape(full // 4, 4 * i)
+    return np.concatenate([*blocks, *w[full:]])
+
+
 def _f_array(name: str, data: np.ndarray, size: str) -> str:
     return _array("float", name, data, size, c_float)
 
@@ -192,7 +201,10 @@ def _macros(spec: CSpec) -> str:
 def _data(spec: CSpec) -> str:
     """Weights, bounds and buffers."""
     w, n = spec.weights, spec.name
-    parts = ["/* Layer j: W{j}[out * in] row-major (out = row), b{j}[out]; the last layer gives the action mean. */"]
+    parts = [
+        "/* Layer j: W{j}[out * in] (float32: rows 4k..4k+3 interleaved by input, then the last out % 4 rows; int8:"
+        " row-major), b{j}[out]; the last layer gives the action mean. */"
+    ]
     if spec.codebook is not None:
         parts.append(_codebook_data(spec))
     for j, (wj, bj) in enumerate(w.layers):
@@ -206,7 +218,7 @@ def _data(spec: CSpec) -> str:
             parts.append(_f_array(f"{n}_s{j}", layer.scale, f"{o}"))
             parts.append(_f_array(f"{n}_b{j}", layer.b, f"{o}"))
         else:
-            parts.append(_f_array(f"{n}_w{j}", wj, f"{o * i}"))
+            parts.append(_f_array(f"{n}_w{j}", f32_layout(wj), f"{o * i}"))
             parts.append(_f_array(f"{n}_b{j}", bj, f"{o}"))
     parts.append(_f_array(f"{n}_low", w.action_low, f"{w.act_dim}"))
     parts.append(_f_array(f"{n}_high", w.action_high, f"{w.act_dim}"))

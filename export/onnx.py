@@ -89,8 +89,9 @@ def build_model(weights: PolicyWeights, name: str) -> Any:
 def write_onnx(weights: PolicyWeights, name: str, path: Path) -> Path:
     """Write ``NAME.onnx``."""
     model = build_model(weights, name)
-    path.write_bytes(model.SerializeToString(deterministic=True))
-    return path
+    from ghp.atomic import write_bytes
+
+    return write_bytes(path, model.SerializeToString(deterministic=True))
 
 
 def run_onnx(path: Path, obs: np.ndarray) -> np.ndarray:

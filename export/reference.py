@@ -1,8 +1,9 @@
 """Python references for the exported C: the same arithmetic, in the same order, in float32.
 
-The C runtime (``export/runtime/ghp_runtime.h``) sums each output unit in index order and adds the bias last;
-:func:`forward` does the same with NumPy float32 operations, so the only difference left between Python and the
-microcontroller is the last bit of ``tanhf``. torch (``PolicyWeights.to_module``) is the trained policy itself and
+The C runtime (``export/runtime/ghp_runtime.h``) sums each output unit in index order and adds the bias last, with
+one fused multiply-add (``fmaf``, a single rounding) per term for float32 weights; :func:`forward` does the same with
+NumPy (:func:`fma32` emulates ``fmaf`` exactly), so the only difference left between Python and the microcontroller is
+the last bit of ``tanhf``. torch (``PolicyWeights.to_module``) is the trained policy itself and
 stays the yardstick the checks compare against.
 
 int8 (``--dtype int8``): symmetric per-row quantisation, one float32 scale per output row, float32 biases and
@@ -43,12 +44,42 @@ def quantize_int8(weights: PolicyWeights) -> tuple[Int8Layer, ...]:
     return tuple(out)
 
 
+def fma32(acc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float32 ``fmaf(a, b, acc)``: ``acc + a * b`` rounded once to float32, bit for bit (C99 ``fmaf``).
+
+    ``a * b`` of two float32 is exact in float64, and ``s = acc + a * b`` in float64 is off the exact sum by ``e``
+    (TwoSum, exact). Rounding ``s`` to float32 is then the correctly rounded result unless ``s`` is exactly halfway
+    between two float32 (a float32 midpoint is a float64, so the exact sum cannot sit across one from ``s``): there
+    ``e`` says which way the exact sum lies, and ``s`` is moved one float64 step that way before rounding.
+    """
+    acc64, p = np.asarray(acc, np.float64), np.asarray(a, np.float64) * np.asarray(b, np.float64)
+    s = acc64 + p
+    bv = s - acc64
+    e = (acc64 - (s - bv)) + (p - bv)
+    r = s.astype(F32)
+    # A midpoint: s is exactly halfway between r and its float32 neighbour on s's side.
+    d = s - r.astype(np.float64)
+    other = np.nextafter(r, np.where(d > 0, np.inf, -np.inf).astype(F32)).astype(np.float64)
+    tie = (d != 0) & (np.abs(d) * 2 == np.abs(other - r.astype(np.float64))) & (e != 0)
+    if np.any(tie):
+        nudged = np.nextafter(s, np.where(e > 0, np.inf, -np.inf))
+        r = np.where(tie, nudged.astype(F32), r)
+    return r.astype(F32)
+
+
 def _dense(w: np.ndarray, b: np.ndarray, x: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
-    """``[n, in] -> [n, out]``, each unit summed in index order from 0.0, then scaled, then the bias added."""
+    """``[n, in] -> [n, out]``, each unit summed in index order from 0.0, then scaled, then the bias added.
+
+    float32 layers (``scale`` None) use a fused multiply-add per term (``ghp_dense_f32``'s ``fmaf``); int8 layers an
+    unfused multiply and add (``ghp_dense_i8``, compiled with ``-ffp-contract=off``).
+    """
     acc = np.zeros((x.shape[0], w.shape[0]), F32)
     wf = w.astype(F32)
     for i in range(w.shape[1]):
-        acc = (acc + wf[None, :, i] * x[:, i, None]).astype(F32)
+        if scale is None:
+            acc = fma32(acc, wf[None, :, i], x[:, i, None])
+        else:
+            acc = (acc + wf[None, :, i] * x[:, i, None]).astype(F32)
     if scale is not None:
         acc = (acc * scale[None, :]).astype(F32)
     return (acc + b[None, :]).astype(F32)

@@ -18,6 +18,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ghp.atomic import write_text
+
 FIRMWARE_ENV = "CRAZYFLIE_FIRMWARE"
 """Environment variable naming the firmware checkout (when ``--firmware`` is not given)."""
 BUILD_TIMEOUT_S = 1800.0
@@ -117,7 +119,7 @@ def build_app(app: Path, firmware: Path, jobs: int = 2, timeout: float = BUILD_T
     info = build / "build_info.json"
     if not info.is_file() and not (firmware / ".git").exists():
         # The firmware's version script reads this when the tree has no .git (crazyflie-firmware.md).
-        info.write_text(json.dumps({"tag": "2026.08"}) + "\n", encoding="utf-8")
+        write_text(info, json.dumps({"tag": "2026.08"}) + "\n")
     cmd = ["make", f"CRAZYFLIE_BASE={firmware}", f"-j{jobs}"]
     try:
         p = subprocess.run(cmd, cwd=app, capture_output=True, text=True, timeout=timeout)

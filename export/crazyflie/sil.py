@@ -117,6 +117,7 @@ class SilController:
         lib.ghp_sil_log.restype = ctypes.c_void_p
         lib.controllerOutOfTreeTest.restype = ctypes.c_bool
         lib.ghp_sil_pid_calls.restype = ctypes.c_int
+        lib.ghp_sil_emergency_stops.restype = ctypes.c_int
         lib.ghp_sil_last_debug.restype = ctypes.c_char_p
         # Inputs in the firmware's units, filled in place (their pointers are made once).
         self.pos = np.zeros(3, np.float32)
@@ -133,6 +134,7 @@ class SilController:
         self._obs = [self._log_float(f"obs{i}") for i in range(layout.obs_dim)]
         self._act = [self._log_float(f"act{k}") for k in range(layout.act_dim)]
         self.fault = self._log_u8("fault")
+        self.fault_index = self._log_u8("faultIdx")
         self.active = self._log_u8("active")
         self.selftest = self._log_u8("selftest")
 
@@ -168,6 +170,10 @@ class SilController:
     def last_debug(self) -> str:
         """The last ``DEBUG_PRINT`` message of the controller."""
         return bytes(self.lib.ghp_sil_last_debug()).decode(errors="replace")
+
+    def emergency_stops(self) -> int:
+        """How many times the controller asked the supervisor for an emergency stop."""
+        return int(self.lib.ghp_sil_emergency_stops())
 
     def pid_calls(self) -> int:
         """How many times the controller handed a step to the PID stand-in."""
@@ -341,24 +347,79 @@ def sil_rollout(
     return bool(info.get("is_success", False)), max_da, max_do, steps, tick
 
 
-def safety_checks(ctl: SilController) -> list[str]:
-    """NaN state -> thrust cut and fault latched; back to PID on ghp.enable = 0; a failing self-test blocks."""
-    bad = []
-    ctl.init()
-    ctl.enable[0] = 1
+FAULT_OBS_NONFINITE, FAULT_OBS_RANGE, FAULT_ACT_NONFINITE, FAULT_ACT_RANGE = 1, 2, 3, 4
+"""The controller's ``ghp.fault`` codes (``GHP_FAULT_*`` in ``ghp_controller.c``)."""
+FAULT_INPUTS: tuple[tuple[str, int], ...] = (
+    *(("pos", k) for k in range(3)),
+    *(("vel", k) for k in range(3)),
+    *(("quat", k) for k in range(4)),
+    *(("gyro", k) for k in range(3)),
+    *(("target", k) for k in range(3)),
+)
+"""Every firmware input the observation is built from (``state->attitude`` is not one: the controller reads the
+quaternion), as (:class:`SilController` array, index)."""
+OUT_OF_RANGE: tuple[tuple[str, int, float], ...] = (("pos", 0, 2.5), ("vel", 2, -4.5), ("gyro", 1, 2100.0))
+"""Finite inputs beyond the trained range: a 2.5 m position error, -4.5 m/s, 2100 deg/s (the clip bounds are 2 m,
+4 m/s and 2000 deg/s)."""
+
+
+def _hover(ctl: SilController) -> None:
+    """A drone at rest on its target, 1 m up: every observation entry well inside its range."""
     ctl.pos[:] = (0.0, 0.0, 1.0)
     ctl.vel[:] = 0.0
     ctl.quat[:] = (0.0, 0.0, 0.0, 1.0)
+    ctl.att[:] = 0.0
     ctl.gyro[:] = 0.0
     ctl.target[:] = (0.0, 0.0, 1.0)
+
+
+def fault_checks(ctl: SilController) -> list[str]:
+    """NaN, +Inf and -Inf on every input, and finite inputs beyond the trained range: on the very policy step that sees
+    them, all forces 0, ``ghp.fault`` set with the entry, one emergency stop asked of the supervisor; held after."""
+    bad = []
+    cases = [(arr, k, v, FAULT_OBS_NONFINITE) for arr, k in FAULT_INPUTS for v in (np.nan, np.inf, -np.inf)]
+    cases += [(arr, k, v, FAULT_OBS_RANGE) for arr, k, v in OUT_OF_RANGE]
+    for arr, k, value, code in cases:
+        what = f"{value} on {arr}[{k}]"
+        ctl.init()
+        ctl.enable[0] = 1
+        _hover(ctl)
+        if ctl.call(0) != CONTROL_MODE_FORCE or ctl.fault[0] != 0 or not np.all(ctl.forces > 0.0):
+            bad.append(f"{what}: the policy did not fly the hover state before the fault (fault {ctl.fault[0]})")
+            continue
+        stops = ctl.emergency_stops()
+        getattr(ctl, arr)[k] = value
+        mode = ctl.call(10)
+        if mode != CONTROL_MODE_FORCE or not np.all(ctl.forces == 0.0) or ctl.fault[0] != code:
+            forces = ctl.forces.tolist()
+            bad.append(f"{what} did not stop the motors (forces {forces}, fault {ctl.fault[0]}, expected {code})")
+        if ctl.emergency_stops() != stops + 1:
+            bad.append(f"{what} did not ask the supervisor for an emergency stop")
+        _hover(ctl)
+        for step in range(11, 31):
+            ctl.call(step)
+            if not np.all(ctl.forces == 0.0):
+                bad.append(f"{what}: thrust came back at stabilizer step {step} (the fault must stay latched)")
+                break
+        ctl.enable[0] = 0
+        ctl.call(40)
+    return bad
+
+
+def safety_checks(ctl: SilController) -> list[str]:
+    """Faults (:func:`fault_checks`) cut thrust and stay latched; back to PID on ghp.enable = 0."""
+    bad = fault_checks(ctl)
+    ctl.init()
+    ctl.enable[0] = 1
+    _hover(ctl)
     ctl.call(0)
     ctl.pos[0] = np.nan
     ctl.call(10)
-    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == 1):
+    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == FAULT_OBS_NONFINITE):
         bad.append(f"a NaN position did not cut thrust (forces {ctl.forces.tolist()}, fault {ctl.fault[0]})")
     ctl.pos[0] = 0.0
     ctl.call(20)
-    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == 1):
+    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == FAULT_OBS_NONFINITE):
         bad.append("the fault did not stay latched after the state became finite again")
     ctl.enable[0] = 0
     before = ctl.pid_calls()
@@ -367,7 +428,7 @@ def safety_checks(ctl: SilController) -> list[str]:
     ctl.quat[:] = 0.0  # a zero quaternion has no rotation: the observation is not finite
     ctl.enable[0] = 1
     ctl.call(40)
-    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == 1):
+    if not (np.all(ctl.forces == 0.0) and ctl.fault[0] == FAULT_OBS_NONFINITE):
         bad.append("a zero quaternion did not cut thrust")
     ctl.enable[0] = 0
     ctl.call(50)

@@ -92,7 +92,7 @@ def test_other_targets(run_dir, tmp_path, target, files):
 
     r = ghp("export", run_dir, "--arch", "8", "--target", target, "--name", "pol", "--out", tmp_path, "--check")
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".ghp-export.json", *files]  # and its manifest
     # the file holds the run's policy: same actions as the emitted weights
     expected = load_run(run_dir).emit([Arch((8,))])[0]
     obs = np.random.default_rng(0).uniform(-2, 2, (32, 3)).astype(np.float32)
@@ -166,6 +166,10 @@ def test_export_writes_only_its_own_files(run_dir, tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "keep.c").write_text("int x;")
     r = ghp("export", run_dir, "--arch", "8", "--target", "c-source", "--name", "pend", "--out", tmp_path)
+    assert r.exit_code == 2 and "ghp did not write" in r.output, r.output
+    out = tmp_path / "sub" / "new"
+    r = ghp("export", run_dir, "--arch", "8", "--target", "c-source", "--name", "pend", "--out", out)
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "pend.c", "pend.h", "sub"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sub"]
+    assert sorted(p.name for p in out.iterdir()) == [".ghp-export.json", "pend.c", "pend.h"]
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sub" / "keep.c").read_text() == "int x;"

@@ -8,6 +8,7 @@ repository, where CI keeps it); without it, or without the ARM toolchain, the te
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -15,7 +16,18 @@ from cli.main import cli
 from export.api import ExportConfig, export_policy
 from export.crazyflie.firmware import build_app, find_firmware, missing_build_tools
 from export.crazyflie.layout import task_layout
-from export.crazyflie.sil import ACTION_TOL, OBS_TOL, build_library, fly
+from export.crazyflie.sil import (
+    ACTION_TOL,
+    CONTROL_MODE_FORCE,
+    FAULT_ACT_NONFINITE,
+    FAULT_ACT_RANGE,
+    FAULT_INPUTS,
+    OBS_TOL,
+    SilController,
+    build_library,
+    fault_checks,
+    fly,
+)
 from tests.unit.test_export import policy
 
 ENV = "ghp/CrazyflieHover-v0"
@@ -121,6 +133,56 @@ def test_a_corrupted_policy_fails_the_embedded_self_test(app, weights, tmp_path)
     assert not report.ok
 
 
+@needs_gcc
+@needs_firmware
+def test_nan_and_inf_on_every_input_stop_the_motors_before_any_clamp(app, tmp_path):
+    """Issue 26 item 4: +-Inf used to be clamped to the bound and flown; now every input x {NaN, +Inf, -Inf}, and
+    finite inputs beyond the trained range, stop the motors on that policy step and reach the supervisor."""
+    lib, _ = build_library(app, FIRMWARE, "policy", tmp_path / "lib.so")
+    ctl = SilController(lib, task_layout())
+    assert len(FAULT_INPUTS) == 16  # position, velocity, quaternion, gyro, target
+    assert fault_checks(ctl) == []
+    # The faulted entry is logged: +Inf on the position's y is observation entry 1, out of range on nothing else.
+    ctl.init()
+    ctl.enable[0] = 1
+    ctl.pos[:], ctl.target[:], ctl.quat[:] = (0, 0, 1), (0, 0, 1), (0, 0, 0, 1)
+    ctl.call(0)
+    ctl.pos[1] = np.inf
+    ctl.call(10)
+    assert (ctl.fault[0], ctl.fault_index[0]) == (1, 1)
+    assert "emergency stop requested" in ctl.last_debug()
+
+
+@needs_gcc
+@needs_firmware
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("NAN", FAULT_ACT_NONFINITE),
+        ("INFINITY", FAULT_ACT_NONFINITE),
+        ("-INFINITY", FAULT_ACT_NONFINITE),
+        ("1.5f", FAULT_ACT_RANGE),
+    ],
+)
+def test_a_bad_action_stops_the_motors_before_the_force_clamp(app, tmp_path, value, code):
+    copy = tmp_path / "app"
+    shutil.copytree(app, copy)
+    src = copy / "src" / "ghp_controller.c"
+    text = src.read_text()
+    call = "policy_act(ghpObs, ghpAction);"
+    assert text.count(call) == 1
+    src.write_text(text.replace(call, call + f" ghpAction[2] = {value};"))
+    lib, _ = build_library(copy, FIRMWARE, "policy", tmp_path / "lib.so")
+    ctl = SilController(lib, task_layout())
+    ctl.init()
+    ctl.enable[0] = 1
+    ctl.pos[:], ctl.target[:], ctl.quat[:] = (0, 0, 1), (0, 0, 1), (0, 0, 0, 1)
+    stops = ctl.emergency_stops()
+    assert ctl.call(0) == CONTROL_MODE_FORCE
+    assert np.all(ctl.forces == 0.0) and (ctl.fault[0], ctl.fault_index[0]) == (code, 2)
+    assert ctl.emergency_stops() == stops + 1
+
+
 @pytest.fixture(scope="module")
 def cf_run(train_tiny):
     return train_tiny("cf", env_id=ENV, widths=(8, 16))
@@ -182,3 +244,40 @@ def test_without_a_firmware_the_build_and_sil_steps_are_skipped_with_the_reason(
     assert steps["firmware"].status == "skipped" and "CRAZYFLIE_FIRMWARE" in steps["firmware"].detail
     assert steps["sil"].status == "skipped"
     assert "| firmware | skipped |" in (tmp_path / "app" / "README.md").read_text()
+
+
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="missing make (Debian package make)")
+
+
+@needs_make
+@pytest.mark.parametrize("folder", ["app;touch PWNED", "my app", "app$(touch PWNED)", "app`touch PWNED`", "app'q"])
+def test_the_app_makefile_never_runs_its_folder_name(weights, tmp_path, folder):
+    """Issue 26 item 6: the folder's path went to the shell unquoted (``app;touch X`` ran ``touch X``; a space broke
+    the build). The Makefile quotes its own shell calls and stops, before the firmware's build (which passes the path
+    on unquoted) runs anything, on a path that build cannot take."""
+    import subprocess
+
+    out = tmp_path / folder
+    result = export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie"), ENV)
+    assert any("cannot take" in n for n in result.notes), result.notes
+    base = FIRMWARE if FIRMWARE is not None else tmp_path / "no-firmware"
+    if FIRMWARE is not None and not BUILD_TOOLS:
+        build = build_app(out, FIRMWARE)  # the real firmware, as the check builds it
+        assert not build.ok and "cannot take" in build.detail, build.detail
+    p = subprocess.run(["make", f"CRAZYFLIE_BASE={base}"], cwd=out, capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "has characters the firmware's build cannot take" in p.stderr, p.stderr
+    assert not [f for f in tmp_path.rglob("PWNED*")] and not Path("PWNED").exists()
+    assert not (out / "build" / "build.ninja").exists() and not (out / "build" / ".config").exists()
+
+
+@needs_make
+def test_the_app_makefile_quotes_the_paths_it_hands_the_shell(weights, tmp_path):
+    import subprocess
+
+    out = tmp_path / "safe_app-1.0+x"
+    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie"), ENV)
+    text = (out / "Makefile").read_text()
+    assert "$(shell mkdir -p $(call ghp_quote,$(CURDIR)/build)" in text
+    p = subprocess.run(["make", f"CRAZYFLIE_BASE={tmp_path / 'none'}"], cwd=out, capture_output=True, text=True)
+    assert "cannot take" not in p.stderr  # a plain path passes the check and reaches the firmware's include
+    assert (out / "build" / "build_info.json").read_text().strip() == '{"tag": "2026.08"}'

@@ -2,7 +2,8 @@
  *
  * Compiled for the host together with the app's own src/ghp_controller.c, against the firmware's real headers
  * (stabilizer_types.h, controller.h, log.h, param.h, usec_time.h, app.h); this file stands in for what the
- * controller links against in the firmware: FreeRTOS's vTaskDelay, the microsecond timer and the PID controller.
+ * controller links against in the firmware: FreeRTOS's vTaskDelay, the microsecond timer, the PID controller and the
+ * supervisor's emergency stop.
  * It also fills the firmware's structs from flat arrays in the firmware's units, calls the controller as the
  * stabilizer does, and finds LOG and PARAM variables by group and name in their tables, as the firmware does.
  */
@@ -18,6 +19,7 @@
 
 #include "controller.h"
 #include "controller_pid.h"
+#include "crtp_supervisor.h"
 #include "log.h"
 #include "param.h"
 #include "stabilizer_types.h"
@@ -54,6 +56,19 @@ int ghp_sil_debug_print(const char *fmt, ...)
 const char *ghp_sil_last_debug(void)
 {
     return silDebug;
+}
+
+/* The supervisor's emergency stop (crtp_supervisor.c): counted, so the harness sees a fault reach the supervisor. */
+static int silEmergencyStops;
+
+void crtpSupervisorSetEmergencyStop(void)
+{
+    ++silEmergencyStops;
+}
+
+int ghp_sil_emergency_stops(void)
+{
+    return silEmergencyStops;
 }
 
 /* The PID stand-in marks what it wrote, so the harness can tell who flew a step. */

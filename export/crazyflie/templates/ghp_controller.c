@@ -9,6 +9,7 @@
 #include "app.h"
 #include "controller.h"
 #include "controller_pid.h"
+#include "crtp_supervisor.h"
 #include "log.h"
 #include "param.h"
 #include "stabilizer_types.h"
@@ -28,6 +29,14 @@
 /* Tolerance of the embedded self-test: actions of this chip against torch's, in the units of tanh's output. */
 #define GHP_SELFTEST_TOL @@SELFTEST_TOL@@
 
+/* Fault codes of the log variable ghp.fault (0: none); ghp.faultIdx says which entry. Any fault stops the motors and
+ * asks the firmware's supervisor for an emergency stop (crtpSupervisorSetEmergencyStop: it locks the supervisor, as
+ * the client's emergency stop does, until the drone is restarted). */
+#define GHP_FAULT_OBS_NONFINITE 1u /* an observation entry is NaN or +-Inf (a broken state estimate or setpoint) */
+#define GHP_FAULT_OBS_RANGE 2u     /* an observation entry lies outside the range the policy was trained on */
+#define GHP_FAULT_ACT_NONFINITE 3u /* an action entry is NaN or +-Inf */
+#define GHP_FAULT_ACT_RANGE 4u     /* an action entry lies outside the policy's action bounds */
+
 #if @@UNAME@@_OBS_DIM != @@OBS_DIM@@ || @@UNAME@@_ACT_DIM != @@ACT_DIM@@
 #error "the policy header does not match the controller's observation / action sizes"
 #endif
@@ -44,24 +53,48 @@ static uint8_t ghpEnable;                  /* param ghp.enable: 0 = firmware PID
 static uint8_t ghpHoldTarget;              /* param ghp.hold: 1 = ignore setpoints, hold the takeover position */
 static uint8_t ghpActive;                  /* log ghp.active: 1 while the policy drives the motors */
 static uint8_t ghpStarted;                 /* 1 once the policy has run since it took over */
-static uint8_t ghpFault;                   /* log ghp.fault: 1 = a non-finite value was seen, thrust cut */
+static uint8_t ghpFault;                   /* log ghp.fault: GHP_FAULT_* (0 = none); thrust cut while set */
+static uint8_t ghpFaultIdx;                /* log ghp.faultIdx: the observation or action entry that faulted */
 static uint8_t ghpSelftestOk;              /* log ghp.selftest: 1 = the embedded self-test passed */
 
 static float ghpClamp(const float x, const float lo, const float hi)
 {
-    /* Written with comparisons, not fminf/fmaxf, so a NaN stays a NaN and is caught by ghpAllFinite. */
     return (x < lo) ? lo : ((x > hi) ? hi : x);
 }
 
-static bool ghpAllFinite(const float *x, const uint32_t n)
+/* Checked before any clamp: the fault code of the first entry of x that is not finite (nonFinite) or lies outside
+ * [lo[i], hi[i]] (outOfRange), its index in *index; 0 when every entry is finite and inside. */
+static uint8_t ghpCheck(const float *x, const float *lo, const float *hi, const uint32_t n, const uint8_t nonFinite,
+                        const uint8_t outOfRange, uint8_t *index)
 {
     uint32_t i;
     for (i = 0u; i < n; ++i) {
         if (!isfinite(x[i])) {
-            return false;
+            *index = (uint8_t)i;
+            return nonFinite;
+        }
+        if (!(x[i] >= lo[i] && x[i] <= hi[i])) {
+            *index = (uint8_t)i;
+            return outOfRange;
         }
     }
-    return true;
+    return 0u;
+}
+
+/* A fault: motors off now, the fault latched, and the supervisor told (it locks, as on the client's emergency stop). */
+static void ghpSetFault(const uint8_t code, const uint8_t index)
+{
+    uint32_t i;
+    if (ghpFault == 0u) {
+        ghpFault = code;
+        ghpFaultIdx = index;
+        crtpSupervisorSetEmergencyStop();
+        DEBUG_PRINT("ghp fault %u at entry %u: motors stopped, emergency stop requested\n", (unsigned)code,
+                    (unsigned)index);
+    }
+    for (i = 0u; i < STABILIZER_NR_OF_MOTORS; ++i) {
+        ghpForces[i] = 0.0f;
+    }
 }
 
 /* The observation exactly as the training environment builds it, from the firmware's state in its own units. */
@@ -71,15 +104,36 @@ static const float ghpObsLow[GHP_OBS_DIM] = {
 static const float ghpObsHigh[GHP_OBS_DIM] = {
 @@OBS_HIGH@@
 };
+/* The range an observation entry may take before the clip: the bounds above widened by @@RANGE_MARGIN@@ of themselves
+ * (float rounding of the rotation matrix); beyond them the state is one the policy never saw (the environment
+ * terminates its episodes there), and the controller faults instead of flying on a saturated input. */
+static const float ghpObsFaultLow[GHP_OBS_DIM] = {
+@@OBS_FAULT_LOW@@
+};
+static const float ghpObsFaultHigh[GHP_OBS_DIM] = {
+@@OBS_FAULT_HIGH@@
+};
+/* The action's range: the policy's action bounds widened by @@RANGE_MARGIN@@ of their span. */
+static const float ghpActFaultLow[GHP_ACT_DIM] = {
+@@ACT_FAULT_LOW@@
+};
+static const float ghpActFaultHigh[GHP_ACT_DIM] = {
+@@ACT_FAULT_HIGH@@
+};
 /* The previous action of a freshly reset episode: what the observation reports before the first policy step. */
 static const float ghpInitialPrevAction[GHP_ACT_DIM] = {
 @@PREV_INIT@@
 };
 
+/* The raw observation, not clipped yet (ghpClipObservation clips it once it has been checked). */
 static void ghpObservation(const state_t *state, const sensorData_t *sensors, const float target[3])
 {
-    uint32_t i;
 @@OBS_CODE@@
+}
+
+static void ghpClipObservation(void)
+{
+    uint32_t i;
     for (i = 0u; i < GHP_OBS_DIM; ++i) {
         ghpObs[i] = ghpClamp(ghpObs[i], ghpObsLow[i], ghpObsHigh[i]);
     }
@@ -123,6 +177,7 @@ void controllerOutOfTreeInit(void)
     ghpReset();
     ghpActive = 0u;
     ghpFault = 0u;
+    ghpFaultIdx = 0u;
     ghpSelftestOk = ghpSelftest() ? 1u : 0u;
     DEBUG_PRINT("ghp policy @@ARCH@@: self-test %s\n", ghpSelftestOk != 0u ? "passed" : "FAILED (the PID keeps flying)");
 }
@@ -146,6 +201,7 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         }
         ghpActive = 0u;
         ghpFault = 0u;
+        ghpFaultIdx = 0u;
         controllerPid(control, setpoint, sensors, state, stabilizerStep);
         return;
     }
@@ -174,15 +230,24 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
             ghpTarget[1] = ghpHold[1];
             ghpTarget[2] = ghpHold[2];
         }
+        uint8_t index = 0u;
+        uint8_t fault;
         ghpObservation(state, sensors, ghpTarget);
-        if (!ghpAllFinite(ghpObs, GHP_OBS_DIM)) {
-            ghpFault = 1u;
+        /* Checked before the clip: a clip would turn +-Inf or a runaway estimate into a plausible bound. */
+        fault = ghpCheck(ghpObs, ghpObsFaultLow, ghpObsFaultHigh, GHP_OBS_DIM, GHP_FAULT_OBS_NONFINITE,
+                         GHP_FAULT_OBS_RANGE, &index);
+        if (fault != 0u) {
+            ghpSetFault(fault, index);
         } else {
+            ghpClipObservation();
             t0 = usecTimestamp();
             @@NAME@@_act(ghpObs, ghpAction);
             ghpInferUs = (uint32_t)(usecTimestamp() - t0);
-            if (!ghpAllFinite(ghpAction, GHP_ACT_DIM)) {
-                ghpFault = 1u;
+            /* Checked before the force clamp, for the same reason. */
+            fault = ghpCheck(ghpAction, ghpActFaultLow, ghpActFaultHigh, GHP_ACT_DIM, GHP_FAULT_ACT_NONFINITE,
+                             GHP_FAULT_ACT_RANGE, &index);
+            if (fault != 0u) {
+                ghpSetFault(fault, index);
             } else {
                 for (i = 0u; i < GHP_ACT_DIM; ++i) {
 @@FORCE_CODE@@
@@ -193,10 +258,8 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         }
     }
     if (ghpFault != 0u) {
-        /* A non-finite state estimate or action: cut thrust (latched until ghp.enable goes back to 0). */
-        for (i = 0u; i < STABILIZER_NR_OF_MOTORS; ++i) {
-            ghpForces[i] = 0.0f;
-        }
+        /* Latched until ghp.enable goes back to 0; the supervisor stays locked until the drone restarts. */
+        ghpSetFault(ghpFault, ghpFaultIdx);
     }
     control->controlMode = controlModeForce;
     for (i = 0u; i < STABILIZER_NR_OF_MOTORS; ++i) {
@@ -215,6 +278,7 @@ LOG_ADD(LOG_FLOAT, tz, &ghpTarget[2])
 LOG_ADD(LOG_UINT32, us, &ghpInferUs)
 LOG_ADD(LOG_UINT8, active, &ghpActive)
 LOG_ADD(LOG_UINT8, fault, &ghpFault)
+LOG_ADD(LOG_UINT8, faultIdx, &ghpFaultIdx)
 LOG_ADD(LOG_UINT8, selftest, &ghpSelftestOk)
 LOG_GROUP_STOP(ghp)
 
