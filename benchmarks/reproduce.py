@@ -87,13 +87,29 @@ def run_one(method: str, task: str, seed: int, a: argparse.Namespace, root: Path
     )
     timing["evaluate_s"] = time.perf_counter() - t0
     metric = "success" if task.startswith(GOAL_PREFIX) else "return"
+    if a.confirm:
+        # Held-out confirmation of the latest model: the top K screened (a baseline's one architecture) and every
+        # pick of the report, on starts no screening uses.
+        t0 = time.perf_counter()
+        k = str(a.confirm if method == "ghp" else 1)
+        ghp("evaluate", str(out), "--confirm", k, "--confirm-episodes", str(a.confirm_episodes), "--workers",
+            str(a.workers))  # fmt: skip
+        timing["confirm_s"] = time.perf_counter() - t0
     rep = json.loads(ghp("report", str(out), "--json", "--no-plots", "--metric", metric))
     row.update(timing)
     row["step"] = rep["setting"]["checkpoint_step"]
     row["metric"] = metric
     for s in rep["selection"]:
         value = s["success_rate"] if metric == "success" else s["mean_return"]
-        row[s["label"]] = {"arch": s["key"], "params": s["params"], "value": value, "mean_return": s["mean_return"]}
+        row[s["label"]] = {
+            "arch": s["key"],
+            "params": s["params"],
+            "value": value,
+            "mean_return": s["mean_return"],
+            "figure": s.get("figure", "screening"),
+            "screening": s.get("screening"),
+            "confirmed": s.get("confirmed"),
+        }
     plots = root / "plots" / out.name
     plots.mkdir(parents=True, exist_ok=True)
     prog = json.loads(ghp("report", str(out), "--progress", "--json", "--metric", metric, "--out", str(plots)))
@@ -115,12 +131,16 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=1, help="evaluation worker processes")
     p.add_argument("--jobs", type=int, default=1, help="runs (train + evaluate) at once, one core each")
     p.add_argument("--out", default="docs/results/reproduce", help="where results.json / .csv and plots go")
+    p.add_argument("--confirm", type=int, default=0, help="confirm the top K of each ghp run on held-out starts")
+    p.add_argument("--confirm-episodes", type=int, default=100, help="held-out episodes per confirmed architecture")
     a = p.parse_args()
     root = Path(a.out)
     root.mkdir(parents=True, exist_ok=True)
     methods = [m for m in a.methods.split(",") if m]
     if a.jobs < 1:
         p.error(f"--jobs must be at least 1, got {a.jobs}")
+    if a.confirm < 0 or a.confirm_episodes < 1:
+        p.error("--confirm must be >= 0 and --confirm-episodes >= 1")
     bad = [m for m in methods if m not in METHODS]
     if bad:
         p.error(f"unknown method {bad[0]!r}: choose from {', '.join(METHODS)}")
@@ -160,15 +180,51 @@ def main() -> None:
     with open(root / "results.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
-            ["task", "method", "seed", "step", "metric", "label", "arch", "params", "value", "train_s", "eval_s"]
-        )
+            ["task", "method", "seed", "step", "metric", "label", "arch", "params", "value", "figure", "train_s",
+             "eval_s"]
+        )  # fmt: skip
         for r in rows:
             for label in ("max", "90%", "80%"):
                 if label in r:
                     s = r[label]
                     w.writerow([r["task"], r["method"], r["seed"], r["step"], r["metric"], label, s["arch"],
-                                s["params"], s["value"], round(r["train_s"]), round(r["evaluate_s"])])  # fmt: skip
-    print(f"results: {results} and {root / 'results.csv'}")
+                                s["params"], s["value"], s.get("figure", "screening"), round(r["train_s"]),
+                                round(r["evaluate_s"])])  # fmt: skip
+    write_across_seeds(root, rows)
+    print(f"results: {results}, {root / 'results.csv'} and {root / 'across_seeds.json'}")
+
+
+def write_across_seeds(root: Path, rows: list[dict[str, Any]]) -> None:
+    """Per task and method, each pick's interquartile mean across the seeds with its stratified-bootstrap 95%
+    interval (``ghp report RUN...``: confirmed figures where the runs have them): ``across_seeds.json`` / ``.csv``."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["method"]), []).append(r)
+    table = []
+    for (task, method), runs in groups.items():
+        metric = runs[0]["metric"]
+        doc = json.loads(ghp("report", *[r["run"] for r in runs], "--json", "--no-plots", "--metric", metric))
+        across = doc["across_seeds"] if "across_seeds" in doc else []
+        if not across:  # one run: its own picks, each an IQM of one value
+            across = [
+                {"label": lab, "values": [runs[0][lab]["value"]], "params": [runs[0][lab]["params"]],
+                 "figures": [runs[0][lab]["figure"]], "iqm": {"value": runs[0][lab]["value"], "low": None,
+                 "high": None, "n": 1, "method": "one run"}}
+                for lab in ("max", "90%", "80%") if lab in runs[0]
+            ]  # fmt: skip
+        for pick in across:
+            table.append({"task": task, "method": method, "metric": metric, "seeds": [r["seed"] for r in runs],
+                          "step": runs[0]["step"], **pick})  # fmt: skip
+    (root / "across_seeds.json").write_text(json.dumps(table, indent=1) + "\n")
+    with open(root / "across_seeds.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["task", "method", "metric", "step", "seeds", "label", "iqm", "low", "high", "method_ci", "values",
+                    "params", "figures"])  # fmt: skip
+        for t in table:
+            q = t["iqm"]
+            w.writerow([t["task"], t["method"], t["metric"], t["step"], " ".join(map(str, t["seeds"])), t["label"],
+                        q["value"], q["low"], q["high"], q["method"], " ".join(f"{v:.6g}" for v in t["values"]),
+                        " ".join(map(str, t["params"])), " ".join(t["figures"])])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -35,6 +35,18 @@ def test_two_runs_at_once_give_the_table_and_rerun_to_nothing(tmp_path):
     assert [(r["max"], r["90%"]) for r in rows] == [(r["max"], r["90%"]) for r in doc["rows"]]
 
 
+def test_confirmation_and_the_iqm_across_seeds(tmp_path):
+    p = reproduce(tmp_path, "--methods", "ghp", "--seeds", "0,1", "--confirm", "1", "--confirm-episodes", "2")
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = json.loads((tmp_path / "results.json").read_text())["rows"]
+    assert all(r["max"]["figure"] == "confirmed" and r["max"]["confirmed"]["n"] == 2 for r in rows)
+    table = json.loads((tmp_path / "across_seeds.json").read_text())
+    assert [t["label"] for t in table] == ["max", "90%", "80%"]
+    top = table[0]
+    assert top["seeds"] == [0, 1] and top["figures"] == ["confirmed", "confirmed"] and len(top["values"]) == 2
+    assert top["iqm"]["low"] <= top["iqm"]["value"] <= top["iqm"]["high"]
+
+
 def test_bad_options_are_refused(tmp_path):
     for args, needle in ((["--jobs", "0"], "--jobs"), (["--methods", "ghp,dqn"], "unknown method")):
         p = reproduce(tmp_path, *args)
