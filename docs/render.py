@@ -11,7 +11,7 @@ and NAME is a function below that reads only files under docs/results/ (the `ghp
 feeds which row). Nothing here is typed by hand: a figure that has no committed file has no row.
 
     python docs/render.py            # rewrite the tables in place
-    python docs/render.py --check    # exit 1 and name the tables that differ from the data (tests/unit/test_docs_tables.py)
+    python docs/render.py --check    # exit 1, naming the tables that differ (tests/unit/test_docs_tables.py)
 
 Standard library only, so it runs without torch or the package installed.
 """
@@ -269,7 +269,8 @@ def fr_levers() -> list[str]:
         if m["eval"]:
             lines = [json.loads(x) for x in (RESULTS / m["eval"]).read_text().splitlines() if x.strip()]
             values = sorted({e["success"] for e in lines})
-            periodic = ", ".join(f"{v:.1f}" for v in values) + f" ({steps(lines[0]['step'])}-{steps(lines[-1]['step'])})"
+            span = f"{steps(lines[0]['step'])}-{steps(lines[-1]['step'])}"
+            periodic = ", ".join(f"{v:.1f}" for v in values) + f" ({span})"
         rows.append([m["run"], f"{p['mean']:.2f} / {p['best']:.2f}", periodic, f"`{m['progress']}`"])
     base = load(manifest("fr_levers")[0]["progress"])
     rows.insert(0, ["baseline `[256,256]` (10 episodes)", num(baseline_at(base, 8000), "success"), "-", "same file"])
@@ -412,14 +413,19 @@ def hover_20k() -> list[str]:
     pk = picks(report)
 
     def group(run: str, nominal: bool) -> list[dict]:
-        return [r for r in rows_csv if r["run"] == run and bool(json.loads(r["env_kwargs"] or "{}").get("nominal")) == nominal]
+        return [
+            r
+            for r in rows_csv
+            if r["run"] == run and bool(json.loads(r["env_kwargs"] or "{}").get("nominal")) == nominal
+        ]
 
     def lengths(rs: list[dict]) -> str:
         vals = [float(r["mean_length"]) for r in rs]
         best = max(rs, key=lambda r: float(r["mean_length"]))
         if len(rs) == 1:
             return f"{vals[0]:.1f}"
-        return f"mean of {len(rs)}: {sum(vals) / len(vals):.1f} (best {float(best['mean_length']):.1f}, `{best['arch']}`)"
+        mean = sum(vals) / len(vals)
+        return f"mean of {len(rs)}: {mean:.1f} (best {float(best['mean_length']):.1f}, `{best['arch']}`)"
 
     def success(rs: list[dict]) -> str:
         vals = [float(r["success_rate"]) for r in rs]
