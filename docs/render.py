@@ -1,0 +1,514 @@
+"""Render the figure tables of docs/*.md from the committed data under docs/results/.
+
+Every table of measured figures in docs/results.md, docs/learning.md and docs/crazyflie.md sits between markers
+
+    <!-- table: NAME -->
+    ...generated Markdown...
+    <!-- /table -->
+
+and NAME is a function below that reads only files under docs/results/ (the `ghp report --json` and
+`ghp report --progress --json` outputs, `results.csv`, and the manifests in docs/results/tables/ that say which file
+feeds which row). Nothing here is typed by hand: a figure that has no committed file has no row.
+
+    python docs/render.py            # rewrite the tables in place
+    python docs/render.py --check    # exit 1, naming the tables that differ (tests/unit/test_docs_tables.py)
+
+Standard library only, so it runs without torch or the package installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+RESULTS = DOCS / "results"
+PAGES = ("results.md", "learning.md", "crazyflie.md")
+MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reading the committed files
+
+
+def load(rel: str) -> dict:
+    """One JSON file under docs/results/."""
+    return json.loads((RESULTS / rel).read_text())
+
+
+def manifest(name: str) -> list[dict[str, str]]:
+    """The rows of docs/results/tables/NAME.csv (which data file feeds which row)."""
+    with (RESULTS / "tables" / f"{name}.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def picks(data: dict, step: int | None = None) -> dict[str, dict]:
+    """The max / 90% / 80% picks of a report (`ghp report --json`) or of one step of a progress report (last if None).
+
+    Returns label -> {key, params, value, std (None for progress reports), episodes, n_archs, step}.
+    """
+    if "points" in data:
+        point = data["points"][-1] if step is None else next(p for p in data["points"] if p["step"] == step)
+        return {
+            s["label"]: {
+                "key": s["key"],
+                "params": s["params"],
+                "value": s["value"],
+                "std": None,
+                "episodes": None,
+                "n_archs": point["n_archs"],
+                "step": point["step"],
+                "mean": point["mean"],
+            }
+            for s in point["selection"]
+        }
+    metric = data["metric"]
+    out = {}
+    for s in data["selection"]:
+        value = s["success_rate"] if metric == "success" else s["mean_return"]
+        out[s["label"]] = {
+            "key": s["key"],
+            "params": s["params"],
+            "value": value,
+            "std": None if metric == "success" else s["std_return"],
+            "episodes": s["episodes"],
+            "n_archs": data["n_archs"],
+            "step": s["checkpoint_step"],
+            "mean": None,
+        }
+    return out
+
+
+def single(data: dict) -> dict:
+    """The one policy of a single-policy run's report (baseline, small SB3 MLP, ARS), or a report's baseline."""
+    if data.get("baseline") and "points" not in data:
+        b = data["baseline"]
+        metric = data["metric"]
+        return {
+            "key": b["key"],
+            "params": b["params"],
+            "value": b["success_rate"] if metric == "success" else b["mean_return"],
+            "std": None if metric == "success" else b["std_return"],
+            "episodes": b["episodes"],
+            "step": b["checkpoint_step"],
+        }
+    return picks(data)["max"]
+
+
+def baseline_at(data: dict, step: int) -> float | None:
+    """The baseline's value at one step of a progress report (None where it was not evaluated)."""
+    return next((b["value"] for b in data.get("baseline") or [] if b["step"] == step), None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Formatting
+
+
+def num(value: float | None, metric: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if metric == "success" else f"{value:.1f}"
+
+
+def steps(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else f"{n / 1000:.1f}k"
+
+
+def arch_cell(p: dict, metric: str) -> str:
+    return f"{num(p['value'], metric)} (`{p['key']}`, {p['params']:,})"
+
+
+def policy_cell(p: dict, metric: str, show_steps: int | None = None) -> str:
+    text = num(p["value"], metric)
+    if p.get("std") is not None:
+        text += f" ± {p['std']:.1f}"
+    extra = f"{p['params']:,}"
+    if show_steps is not None and p["step"] != show_steps:
+        extra += f"; {steps(p['step'])} steps"
+    return f"{text} ({extra})"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/results.md
+
+
+def table_i() -> list[str]:
+    """Table I shape: ghp's picks beside the single-policy baselines, one row per task and seed."""
+    rows = []
+    for m in manifest("table_i"):
+        metric = m["metric"]
+        target = int(m["steps"])
+        ghp = picks(load(m["ghp"])) if m["ghp"] else None
+        base = None
+        if m["baseline"]:
+            data = load(m["baseline"])
+            if "points" in data:
+                value = baseline_at(data, target)
+                base = {"params": data["baseline"][-1]["params"], "value": value, "std": None, "step": target}
+            else:
+                base = single(data)
+        small = single(load(m["small"])) if m["small"] else None
+        ars = single(load(m["ars"])) if m["ars"] else None
+        missing = m["missing"] or "-"
+        row = [f"{m['task']} ({steps(target)}, seed {m['seed']})"]
+        row += [arch_cell(ghp[label], metric) if ghp else missing for label in ("max", "90%", "80%")]
+        row += [policy_cell(base, metric) if base else missing]
+        row += [policy_cell(small, metric) if small else "-"]
+        row += [policy_cell(ars, metric, show_steps=target) if ars else m["ars_note"] or "-"]
+        if ghp and base:
+            g = ghp["90%"]
+            ratio = f"{base['params'] / g['params']:.0f}x"
+            if metric == "success":
+                diff = f"{g['value'] - base['value']:+.2f}"
+            else:
+                diff = f"{100 * (g['value'] - base['value']) / abs(base['value']):+.1f}%"
+            row += [f"{ratio}, {diff}"]
+        else:
+            row += ["-"]
+        if ghp:
+            g = ghp["max"]
+            per = f"{g['episodes']} ep." if g["episodes"] else "5 ep."
+            row += [f"{g['n_archs']} x {per}"]
+        else:
+            row += ["-"]
+        rows.append(row)
+    return table(
+        [
+            "task (steps, seed)",
+            "ghp max",
+            "ghp 90%",
+            "ghp 80%",
+            "`[256,256]`",
+            "small `8-4-4-4` (plain SB3)",
+            "linear ARS",
+            "`[256,256]` params / ghp 90%'s, ghp 90% vs `[256,256]`",
+            "ghp screened (in-sample)",
+        ],
+        rows,
+    )
+
+
+def table_ii() -> list[str]:
+    """Table II: the capacity choice against the largest choice over random parameter cutoffs."""
+    rows = []
+    for m in manifest("table_ii"):
+        data = load(m["report"])
+        t2 = data["table_ii"]
+        if "wins" in t2:
+            used = t2["used"]
+            share = f"{t2['wins']} / {t2['ties']} / {t2['losses']} of {used}"
+        else:
+            share = f"{100 * t2['capacity_wins']:.1f}% (wins and ties not separated in this report)"
+        rows.append(
+            [
+                f"{m['label']} ({data['n_archs']} architectures)",
+                f"{t2['capacity_ratio']:.3f}",
+                f"{t2['size_ratio']:.3f}",
+                f"{100 * (t2['capacity_ratio'] - t2['size_ratio']):+.1f}",
+                share,
+                f"`{m['report']}`",
+            ]
+        )
+    return table(
+        [
+            "run",
+            "capacity choice",
+            "largest choice",
+            "difference (points of the best)",
+            "capacity wins / ties / losses (or: >= share)",
+            "data",
+        ],
+        rows,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/learning.md
+
+
+def fr_default() -> list[str]:
+    """Section 1: the default FetchReach run (seed 0) against the baseline, every baseline checkpoint."""
+    data = load("learning/fr-default-s0.json")
+    ghp = {p["step"]: p for p in data["points"]}
+    rows = []
+    for b in data["baseline"]:
+        p = ghp.get(b["step"])
+        if p is None:
+            rows.append([str(b["step"]), num(b["value"], "success"), "not evaluated", "-"])
+            continue
+        m = next(s for s in p["selection"] if s["label"] == "max")
+        rows.append(
+            [
+                str(b["step"]),
+                num(b["value"], "success"),
+                f"{m['value']:.2f} (`{m['key']}`, {m['params']:,})",
+                f"{p['mean']:.2f}",
+            ]
+        )
+    return table(["env steps", "baseline `[256,256]`", "ghp max of 20 (architecture, params)", "ghp mean of 20"], rows)
+
+
+def fr_levers() -> list[str]:
+    """Section 2: one lever at a time, success at 8000 steps (20 architectures x 5 episodes) and periodic evaluation."""
+    rows = []
+    for m in manifest("fr_levers"):
+        data = load(m["progress"])
+        p = next(p for p in data["points"] if p["step"] == 8000)
+        periodic = "-"
+        if m["eval"]:
+            lines = [json.loads(x) for x in (RESULTS / m["eval"]).read_text().splitlines() if x.strip()]
+            values = sorted({e["success"] for e in lines})
+            span = f"{steps(lines[0]['step'])}-{steps(lines[-1]['step'])}"
+            periodic = ", ".join(f"{v:.1f}" for v in values) + f" ({span})"
+        rows.append([m["run"], f"{p['mean']:.2f} / {p['best']:.2f}", periodic, f"`{m['progress']}`"])
+    base = load(manifest("fr_levers")[0]["progress"])
+    rows.insert(0, ["baseline `[256,256]` (10 episodes)", num(baseline_at(base, 8000), "success"), "-", "same file"])
+    return table(
+        ["run", "success at 8000: mean / best of 20", "periodic evaluation (4 architectures): values seen", "data"],
+        rows,
+    )
+
+
+def _progress_cells(data: dict, step: int) -> tuple[str, str]:
+    p = next((p for p in data["points"] if p["step"] == step), None)
+    if p is None:
+        return "-", "-"
+    s = next(s for s in p["selection"] if s["label"] == "90%")
+    return f"{s['value']:.2f} (`{s['key']}`; mean {p['mean']:.2f})", num(baseline_at(data, step), "success")
+
+
+def fr_normalize() -> list[str]:
+    """Section 3: FetchReach with --normalize, seeds 0-3 and the seed-1 rerun, ghp's 90% pick and the baseline."""
+    files = [(m["label"], load(m["progress"])) for m in manifest("fr_normalize")]
+    all_steps = sorted({p["step"] for _, d in files for p in d["points"]})
+    header = ["step"]
+    for label, _ in files:
+        header += [f"{label}: ghp 90% (mean of 20)", f"{label}: baseline"]
+    rows = []
+    for step in all_steps:
+        row = [str(step)]
+        for _, d in files:
+            row += list(_progress_cells(d, step))
+        rows.append(row)
+    return table(header, rows)
+
+
+def freeze() -> list[str]:
+    """Section 3, freezing: default against --freeze encoder,message,decoder, FetchReach and Pendulum, two seeds."""
+    rows = []
+    for m in manifest("freeze"):
+        cells = [m["label"]]
+        for col in ("default", "frozen"):
+            data = load(m[col])
+            if "points" in data:
+                parts = []
+                for step in (2000, 4000, 8000, 12000):
+                    p = next(p for p in data["points"] if p["step"] == step)
+                    parts.append(f"{next(s for s in p['selection'] if s['label'] == '90%')['value']:.1f}")
+                last = data["points"][-1]
+                cells.append(" / ".join(parts) + f" (mean of 20 at {steps(last['step'])}: {last['mean']:.2f})")
+            else:
+                pk = picks(data)
+                cells.append(
+                    f"{pk['max']['value']:.1f} / {pk['90%']['value']:.1f} (`{pk['90%']['key']}`) / "
+                    f"worst {data['floor']:.1f}"
+                )
+        rows.append(cells)
+    return table(
+        [
+            "task, seed: FetchReach 90% pick's success at 2k / 4k / 8k / 12k; Pendulum max / 90% / worst of 300",
+            "default ghp",
+            "`--freeze encoder,message,decoder`",
+        ],
+        rows,
+    )
+
+
+def pendulum_postfix() -> list[str]:
+    """Section 5: Pendulum-v1 after the fix, two seeds, 300 architectures and the baseline on the same 10 episodes."""
+    rows = []
+    for s in (0, 1):
+        data = load(f"learning/pendulum-postfix/report-s{s}.json")
+        pk = picks(data)
+        b = data["baseline"]
+        rows.append(
+            [str(s)]
+            + [arch_cell(pk[label], "return") for label in ("max", "90%", "80%")]
+            + [f"{data['floor']:.1f}", f"{b['mean_return']:.1f} ± {b['std_return']:.1f} ({b['params']:,})"]
+        )
+    return table(["seed", "ghp max", "ghp 90%", "ghp 80%", "worst of 300", "baseline `[256,256]`"], rows)
+
+
+def hopper_progress() -> list[str]:
+    """Section 6: Hopper-v5 at every 10k checkpoint, two seeds, ghp's max / 90% / mean of 300 and the baseline."""
+    runs = [load(f"reproduce/hop-ghp-s{s}-progress.json") for s in (0, 1)]
+    bases = [load(f"reproduce/hop-base-s{s}-progress.json") for s in (0, 1)]
+    header = ["step"]
+    for s in (0, 1):
+        header += [f"seed {s}: ghp max", f"seed {s}: ghp 90%", f"seed {s}: mean of 300", f"seed {s}: baseline"]
+    rows = []
+    for i, p0 in enumerate(runs[0]["points"]):
+        row = [steps(p0["step"])]
+        for run, base in zip(runs, bases, strict=True):
+            p = run["points"][i]
+            sel = {s["label"]: s for s in p["selection"]}
+            b = baseline_at(base, p["step"])
+            if b is None:
+                b = baseline_at(run, p["step"])
+            row += [
+                f"{sel['max']['value']:.0f} (`{sel['max']['key']}`)",
+                f"{sel['90%']['value']:.0f} (`{sel['90%']['key']}`, {sel['90%']['params']:,})",
+                f"{p['mean']:.0f}",
+                f"{b:.0f}" if b is not None else "-",
+            ]
+        rows.append(row)
+    return table(header, rows)
+
+
+def hopper_actor_lr() -> list[str]:
+    """Section 6: the hypernetwork learning rate, default 1e-3 against 3e-4, max / mean of 300, two seeds."""
+    header = ["step"]
+    pairs = []
+    for s in (0, 1):
+        pairs.append(
+            (load(f"reproduce/hop-ghp-s{s}-progress.json"), load(f"reproduce/hop-ghp-alr3e-4-s{s}-progress.json"))
+        )
+        header += [f"seed {s}: default max / mean of 300", f"seed {s}: `--actor-lr 3e-4` max (90% pick) / mean"]
+    rows = []
+    for step in (20000, 40000, 60000, 80000, 100000):
+        row = [steps(step)]
+        for default, low in pairs:
+            d = next(p for p in default["points"] if p["step"] == step)
+            lo = next(p for p in low["points"] if p["step"] == step)
+            sel = {s["label"]: s for s in lo["selection"]}
+            row += [
+                f"{d['best']:.0f} / {d['mean']:.0f}",
+                f"{lo['best']:.0f} (`{sel['90%']['key']}`, {sel['90%']['params']:,}: {sel['90%']['value']:.0f}) / "
+                f"{lo['mean']:.0f}",
+            ]
+        rows.append(row)
+    return table(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/crazyflie.md
+
+
+def hover_20k() -> list[str]:
+    """The 2026-11-29 Crazyflie runs at 20k steps, from results.csv (every evaluated row) and the return report."""
+    with (RESULTS / "crazyflie" / "results.csv").open(newline="") as f:
+        rows_csv = list(csv.DictReader(f))
+    report = load("crazyflie/report-return.json")
+    pk = picks(report)
+
+    def group(run: str, nominal: bool) -> list[dict]:
+        return [
+            r
+            for r in rows_csv
+            if r["run"] == run and bool(json.loads(r["env_kwargs"] or "{}").get("nominal")) == nominal
+        ]
+
+    def lengths(rs: list[dict]) -> str:
+        vals = [float(r["mean_length"]) for r in rs]
+        best = max(rs, key=lambda r: float(r["mean_length"]))
+        if len(rs) == 1:
+            return f"{vals[0]:.1f}"
+        mean = sum(vals) / len(vals)
+        return f"mean of {len(rs)}: {mean:.1f} (best {float(best['mean_length']):.1f}, `{best['arch']}`)"
+
+    def success(rs: list[dict]) -> str:
+        vals = [float(r["success_rate"]) for r in rs]
+        return f"{max(vals):.2f} (best of {len(rs)})" if len(rs) > 1 else f"{vals[0]:.2f}"
+
+    runs = sorted({r["run"] for r in rows_csv})
+    ghp_run = next(r for r in runs if "ghp" in r)
+    base_run = next(r for r in runs if "base" in r)
+    out = []
+    for label, nominal in (("default randomised task", False), ("nominal drone", True)):
+        g, b = group(ghp_run, nominal), group(base_run, nominal)
+        out.append([f"success rate, {label}", success(g), success(b)])
+        out.append([f"mean episode length of 500, {label}", lengths(g), lengths(b)])
+    b = report["baseline"]
+    out.append(
+        [
+            "mean return, nominal (`report-return.json`): max / 90% / 80%",
+            " / ".join(f"`{pk[label]['key']}` {pk[label]['value']:.1f}" for label in ("max", "90%", "80%")),
+            f"{b['mean_return']:.1f}",
+        ]
+    )
+    n_ghp = len(group(ghp_run, True))
+    n_base = int(group(base_run, True)[0]["episodes"]) if group(base_run, True) else 0
+    return table(
+        ["", f"ghp ({n_ghp} sampled architectures x 5 episodes)", f"baseline `[256,256]` ({n_base} episodes)"], out
+    )
+
+
+TABLES: dict[str, Callable[[], list[str]]] = {
+    "table-i": table_i,
+    "table-ii": table_ii,
+    "fr-default-s0": fr_default,
+    "fr-levers": fr_levers,
+    "fr-normalize": fr_normalize,
+    "freeze": freeze,
+    "pendulum-postfix": pendulum_postfix,
+    "hopper-progress": hopper_progress,
+    "hopper-actor-lr": hopper_actor_lr,
+    "crazyflie-hover-20k": hover_20k,
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rewriting the pages
+
+
+def render_text(text: str) -> tuple[str, list[str]]:
+    """The page with every marked table regenerated, and the names of the tables found."""
+    names: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        name = m.group("name")
+        if name not in TABLES:
+            raise ValueError(f"unknown table {name!r}: add it to TABLES in docs/render.py")
+        names.append(name)
+        return m.group(1) + "\n".join(TABLES[name]()) + "\n" + m.group(4)
+
+    return MARKER.sub(sub, text), names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if a table differs from the data")
+    args = parser.parse_args(argv)
+    drift = []
+    for page in PAGES:
+        path = DOCS / page
+        old = path.read_text()
+        new, names = render_text(old)
+        if new == old:
+            continue
+        if args.check:
+            old_tables = {m.group("name"): m.group("body") for m in MARKER.finditer(old)}
+            new_tables = {m.group("name"): m.group("body") for m in MARKER.finditer(new)}
+            drift += [f"docs/{page}: {n}" for n in names if old_tables.get(n) != new_tables.get(n)]
+        else:
+            path.write_text(new)
+            print(f"rewrote docs/{page} ({', '.join(names)})")
+    if drift:
+        print("tables differ from docs/results/ (run python docs/render.py):\n  " + "\n  ".join(drift), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
