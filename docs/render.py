@@ -199,6 +199,32 @@ def table_i() -> list[str]:
     )
 
 
+def table_i_confirmed() -> list[str]:
+    """Table I re-measured: per task and method, each pick's IQM across seeds with its 95% interval
+    (`benchmarks/reproduce.py --confirm K`: docs/results/remeasure/*/across_seeds.json)."""
+    methods = {"ghp": "ghp", "base": "[256,256] SAC, authors' preset", "zoo": "[256,256] SAC, RL Zoo preset",
+               "small": "small 8-4-4-4 SAC", "ars": "linear ARS, RL Zoo settings"}  # fmt: skip
+    rows = []
+    for path in sorted((RESULTS / "remeasure").glob("*/across_seeds.json")):
+        for t in json.loads(path.read_text()):
+            if t["method"] != "ghp" and t["label"] != "max":
+                continue  # a single-policy run's picks are its one policy
+            q, metric = t["iqm"], t["metric"]
+            interval = "" if q["low"] is None else f" [{num(q['low'], metric)}, {num(q['high'], metric)}]"
+            kinds = sorted(set(t["figures"]))
+            params = sorted(set(t["params"]))
+            rows.append([
+                t["task"], steps(t["step"]), methods.get(t["method"], t["method"]),
+                t["label"] if t["method"] == "ghp" else "-",
+                f"{num(q['value'], metric)}{interval}", str(len(t["values"])),
+                " / ".join(str(p) for p in params), " + ".join(kinds),
+            ])  # fmt: skip
+    if not rows:
+        return ["No re-measured runs committed yet (docs/results/remeasure/)."]
+    header = ["task", "steps", "method", "pick", "IQM across seeds [95% CI]", "seeds", "parameters", "figure"]
+    return table(header, rows)
+
+
 def table_ii() -> list[str]:
     """Table II: the capacity choice against the largest choice over random parameter cutoffs."""
     rows = []
@@ -456,6 +482,7 @@ def hover_20k() -> list[str]:
 
 TABLES: dict[str, Callable[[], list[str]]] = {
     "table-i": table_i,
+    "table-i-confirmed": table_i_confirmed,
     "table-ii": table_ii,
     "fr-default-s0": fr_default,
     "fr-levers": fr_levers,
