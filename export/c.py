@@ -85,13 +85,23 @@ def _array(ctype: str, name: str, data: np.ndarray, size: str, fmt: Callable[[An
     return f"static const {ctype} {name}[{size}] = {{\n{body}\n}};"
 
 
+def pad4(n: int) -> int:
+    """``n`` rounded up to a multiple of 4 (``GHP_PAD4``): the rows, biases and outputs a float32 layer stores."""
+    return (n + 3) // 4 * 4
+
+
 def f32_layout(w: np.ndarray) -> np.ndarray:
-    """A float32 weight matrix ``[out, in]`` in the order ``ghp_dense_f32`` streams it: rows ``4k..4k+3``
-    interleaved by input, then the last ``out % 4`` rows row-major (flat)."""
+    """A float32 weight matrix ``[out, in]`` in the order ``ghp_dense_f32`` streams it (flat): padded with zeros to
+    ``pad4(out)`` rows of ``pad4(in)`` weights, in blocks of four rows interleaved by input."""
     o, i = w.shape
-    full = o - o % 4
-    blocks = w[:full].reshape(full // 4, 4, i).transpose(0, 2, 1).reshape(full // 4, 4 * i)
-    return np.concatenate([*blocks, *w[full:]])
+    full = np.zeros((pad4(o), pad4(i)), w.dtype)
+    full[:o, :i] = w
+    return full.reshape(-1, 4, pad4(i)).transpose(0, 2, 1).reshape(-1)
+
+
+def pad_bias(b: np.ndarray) -> np.ndarray:
+    """A float32 layer's biases padded with zeros to ``pad4(out)``."""
+    return np.concatenate([b, np.zeros(pad4(len(b)) - len(b), b.dtype)])
 
 
 def _f_array(name: str, data: np.ndarray, size: str) -> str:
@@ -185,7 +195,8 @@ def _banner(spec: CSpec, filename: str) -> str:
 def _macros(spec: CSpec) -> str:
     w, u = spec.weights, spec.name.upper()
     widest = max(w.arch.hidden, default=0)
-    buf = 4 * (min(w.arch.depth, 2) * widest + w.act_dim + (w.obs_dim if w.clipped else 0))
+    obs_buf = pad4(w.obs_dim) if (w.clipped or _pads_obs(spec)) else 0
+    buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
     return "\n".join(
         [
             f"#define {u}_OBS_DIM {w.obs_dim}",
@@ -202,8 +213,8 @@ def _data(spec: CSpec) -> str:
     """Weights, bounds and buffers."""
     w, n = spec.weights, spec.name
     parts = [
-        "/* Layer j: W{j}[out * in] (float32: rows 4k..4k+3 interleaved by input, then the last out % 4 rows; int8:"
-        " row-major), b{j}[out]; the last layer gives the action mean. */"
+        "/* Layer j: W{j} (float32: GHP_PAD4(out) rows of GHP_PAD4(in) weights, the padding zero, in blocks of four rows"
+        " interleaved by input), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
     ]
     if spec.codebook is not None:
         parts.append(_codebook_data(spec))
@@ -218,20 +229,30 @@ def _data(spec: CSpec) -> str:
             parts.append(_f_array(f"{n}_s{j}", layer.scale, f"{o}"))
             parts.append(_f_array(f"{n}_b{j}", layer.b, f"{o}"))
         else:
-            parts.append(_f_array(f"{n}_w{j}", f32_layout(wj), f"{o * i}"))
-            parts.append(_f_array(f"{n}_b{j}", bj, f"{o}"))
+            parts.append(_f_array(f"{n}_w{j}", f32_layout(wj).reshape(-1, 4 * pad4(i)), f"{pad4(o) * pad4(i)}"))
+            parts.append(_f_array(f"{n}_b{j}", pad_bias(bj), f"{pad4(o)}"))
     parts.append(_f_array(f"{n}_low", w.action_low, f"{w.act_dim}"))
     parts.append(_f_array(f"{n}_high", w.action_high, f"{w.act_dim}"))
     if w.clip_low is not None and w.clip_high is not None:
         parts.append("/* Observation clip (a --normalize run: mean -+ clip * std of the training statistics). */")
         parts.append(_f_array(f"{n}_clip_low", w.clip_low, f"{w.obs_dim}"))
         parts.append(_f_array(f"{n}_clip_high", w.clip_high, f"{w.obs_dim}"))
-        parts.append(f"static float {n}_xc[{w.obs_dim}];")
+        parts.append(f"static float {n}_xc[{pad4(w.obs_dim)}];")
+    elif _pads_obs(spec):
+        parts.append("/* The observation padded with zeros to a multiple of four inputs (ghp_dense_f32). */")
+        parts.append(f"static float {n}_xp[{pad4(w.obs_dim)}];")
     widest = max(w.arch.hidden, default=0)
     # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
-    parts += [f"static float {n}_h{k}[{widest}];" for k in range(min(w.arch.depth, 2))]
-    parts.append(f"static float {n}_z[{w.act_dim}];")
+    parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
+    parts.append(f"static float {n}_z[{pad4(w.act_dim)}];")
     return "\n\n".join(parts)
+
+
+def _pads_obs(spec: CSpec) -> bool:
+    """Whether the observation is copied into a zero-padded buffer first (float32, unclipped, obs_dim not a multiple
+    of 4); a clipped one is padded by the clip's own buffer."""
+    w = spec.weights
+    return spec.codebook is None and spec.dtype == "float32" and not w.clipped and w.obs_dim % 4 != 0
 
 
 def _act_body(spec: CSpec) -> str:
@@ -241,6 +262,9 @@ def _act_body(spec: CSpec) -> str:
     if w.clipped:  # a --normalize run: clip the raw observation (ghp.normalize)
         lines.append(f"ghp_clip(obs, {n}_clip_low, {n}_clip_high, {n}_xc, {w.obs_dim}u);")
         src = f"{n}_xc"
+    elif _pads_obs(spec):
+        lines.append(f"ghp_copy(obs, {n}_xp, {w.obs_dim}u);")
+        src = f"{n}_xp"
     cbn = spec.codebook
     if cbn is not None and cbn.obs_mean is not None:
         lines.append(f"ghp_normalise({src}, {n}_in_mean, {n}_in_inv_std, {n}_x, {w.obs_dim}u);")
@@ -261,7 +285,7 @@ def _act_body(spec: CSpec) -> str:
         elif spec.dtype == "int8":
             lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
         else:
-            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
+            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {pad4(i)}u, {pad4(o)}u, {code});")
         src = dst
     lines.append(f"ghp_tanh_unscale({n}_z, {n}_low, {n}_high, act, {w.act_dim}u);")
     return "\n".join("    " + line for line in lines)

@@ -34,27 +34,56 @@ static inline float ghp_activate(float acc, uint32_t act)
  * rounded fmaf, so host and target agree bit for bit whatever -ffp-contract says. */
 #define GHP_FMA(acc, w, x) fmaf((w), (x), (acc))
 
+/* Rows and inputs are taken in blocks of four: a layer of n_out units with n_in inputs stores GHP_PAD4(n_out) rows of
+ * GHP_PAD4(n_in) weights, the padding zero, so every block takes the same path with no remainder loop. x holds
+ * GHP_PAD4(n_in) floats, the padding +0.0f (the generated code copies the observation into a padded buffer; a padded
+ * layer's extra outputs are exactly +0.0f, as their weights and biases are zero and act(0) = 0); b and y hold
+ * GHP_PAD4(n_out) floats. A zero weight times a zero input adds +0.0f, which leaves every sum as it was (a sum that
+ * starts at +0.0f is never -0.0f), so the padding changes no bit of the result. */
+#define GHP_PAD4(n) (((n) + 3u) & ~3u)
+
+/* The hidden activation of four outputs at once (act is the same for the whole layer, so it is tested once per
+ * block, not once per unit). */
+#define GHP_ACTIVATE4(r0, r1, r2, r3, act)                                                                             \
+    do {                                                                                                               \
+        if ((act) == GHP_ACT_RELU) {                                                                                   \
+            (r0) = (r0) < 0.0f ? 0.0f : (r0);                                                                          \
+            (r1) = (r1) < 0.0f ? 0.0f : (r1);                                                                          \
+            (r2) = (r2) < 0.0f ? 0.0f : (r2);                                                                          \
+            (r3) = (r3) < 0.0f ? 0.0f : (r3);                                                                          \
+        } else if ((act) == GHP_ACT_TANH) {                                                                            \
+            (r0) = tanhf(r0);                                                                                          \
+            (r1) = tanhf(r1);                                                                                          \
+            (r2) = tanhf(r2);                                                                                          \
+            (r3) = tanhf(r3);                                                                                          \
+        }                                                                                                              \
+    } while (0)
+
 /* y[o] = act(sum_i W[o][i] * x[i] + b[o]), act one of GHP_ACT_* (hidden layers; none on the output).
  * Each unit is summed in index order from 0.0f with a fused multiply-add per term, then the bias is added
  * (export/reference.py computes exactly this). Four rows run at once, so each x[i] is loaded once for four
  * multiply-accumulates and the four independent accumulators hide vfma's latency; the weights are stored in the order
- * they are used (GHP_F32 layout), so one pointer streams them from flash:
- *   rows 4k..4k+3 interleaved by input: W[4k][0], W[4k+1][0], W[4k+2][0], W[4k+3][0], W[4k][1], ...,
- *   then the last n_out % 4 rows, row-major. */
+ * they are used, so one pointer streams them from flash: GHP_PAD4(n_out) / 4 blocks of 4 * GHP_PAD4(n_in) floats,
+ * rows 4k..4k+3 interleaved by input: W[4k][0], W[4k+1][0], W[4k+2][0], W[4k+3][0], W[4k][1], ...
+ * n_in and n_out are the padded sizes (multiples of 4; see GHP_PAD4). */
 static inline void ghp_dense_f32(const float *w, const float *b, const float *x, float *y, uint32_t n_in,
                                  uint32_t n_out, uint32_t act)
 {
-    uint32_t o;
-    uint32_t i;
-    for (o = 0u; o + 4u <= n_out; o += 4u) {
+    const float *const xn = x + n_in;
+    float *const yn = y + n_out;
+    while (y < yn) {
+        const float *xi = x;
         float a0 = 0.0f;
         float a1 = 0.0f;
         float a2 = 0.0f;
         float a3 = 0.0f;
-        /* Two inputs per iteration (each accumulator still in index order): 21 instructions per 8 MACs at -Os. */
-        for (i = 0u; i + 2u <= n_in; i += 2u) {
-            const float v0 = x[i];
-            const float v1 = x[i + 1u];
+        /* Four inputs per iteration (each accumulator still in index order): 4 vldr of inputs, 16 of weights,
+         * 16 vfma and 4 loop instructions per 16 MACs at -Os. */
+        do {
+            const float v0 = xi[0];
+            const float v1 = xi[1];
+            const float v2 = xi[2];
+            const float v3 = xi[3];
             a0 = GHP_FMA(a0, w[0], v0);
             a1 = GHP_FMA(a1, w[1], v0);
             a2 = GHP_FMA(a2, w[2], v0);
@@ -63,28 +92,28 @@ static inline void ghp_dense_f32(const float *w, const float *b, const float *x,
             a1 = GHP_FMA(a1, w[5], v1);
             a2 = GHP_FMA(a2, w[6], v1);
             a3 = GHP_FMA(a3, w[7], v1);
-            w += 8;
-        }
-        if (i < n_in) {
-            const float v = x[i];
-            a0 = GHP_FMA(a0, w[0], v);
-            a1 = GHP_FMA(a1, w[1], v);
-            a2 = GHP_FMA(a2, w[2], v);
-            a3 = GHP_FMA(a3, w[3], v);
-            w += 4;
-        }
-        y[o] = ghp_activate(a0 + b[o], act);
-        y[o + 1u] = ghp_activate(a1 + b[o + 1u], act);
-        y[o + 2u] = ghp_activate(a2 + b[o + 2u], act);
-        y[o + 3u] = ghp_activate(a3 + b[o + 3u], act);
-    }
-    for (; o < n_out; ++o) {
-        float acc = 0.0f;
-        for (i = 0u; i < n_in; ++i) {
-            acc = GHP_FMA(acc, w[i], x[i]);
-        }
-        w += n_in;
-        y[o] = ghp_activate(acc + b[o], act);
+            a0 = GHP_FMA(a0, w[8], v2);
+            a1 = GHP_FMA(a1, w[9], v2);
+            a2 = GHP_FMA(a2, w[10], v2);
+            a3 = GHP_FMA(a3, w[11], v2);
+            a0 = GHP_FMA(a0, w[12], v3);
+            a1 = GHP_FMA(a1, w[13], v3);
+            a2 = GHP_FMA(a2, w[14], v3);
+            a3 = GHP_FMA(a3, w[15], v3);
+            w += 16;
+            xi += 4;
+        } while (xi < xn);
+        a0 += b[0];
+        a1 += b[1];
+        a2 += b[2];
+        a3 += b[3];
+        GHP_ACTIVATE4(a0, a1, a2, a3, act);
+        y[0] = a0;
+        y[1] = a1;
+        y[2] = a2;
+        y[3] = a3;
+        y += 4;
+        b += 4;
     }
 }
 
@@ -120,6 +149,15 @@ static inline void ghp_clip(const float *x, const float *lo, const float *hi, fl
     for (i = 0u; i < n; ++i) {
         const float v = (x[i] < lo[i]) ? lo[i] : x[i];
         y[i] = (v > hi[i]) ? hi[i] : v;
+    }
+}
+
+/* y[i] = x[i] for i < n (the observation copied into a zero-padded buffer). */
+static inline void ghp_copy(const float *x, float *y, uint32_t n)
+{
+    uint32_t i;
+    for (i = 0u; i < n; ++i) {
+        y[i] = x[i];
     }
 }
 
