@@ -99,17 +99,29 @@ def f32_layout(w: np.ndarray) -> np.ndarray:
     return full.reshape(-1, 4, pad4(i)).transpose(0, 2, 1).reshape(-1)
 
 
-def pad_bias(b: np.ndarray) -> np.ndarray:
-    """A float32 layer's biases padded with zeros to ``pad4(out)``."""
-    return np.concatenate([b, np.zeros(pad4(len(b)) - len(b), b.dtype)])
+def pad_bias(b: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """A layer's biases (or int8 scales, ``value`` 1) padded to ``pad4(out)``."""
+    return np.concatenate([b, np.full(pad4(len(b)) - len(b), value, b.dtype)])
+
+
+def i8_layout(q: np.ndarray) -> np.ndarray:
+    """int8 weights ``[out, in]`` packed as ``ghp_dense_i8`` reads them: uint32 words (flat), padded with zeros to
+    ``pad4(out)`` rows and ``pad4(in)`` inputs; per block of four rows, per group of four inputs, one word per row
+    holding the weights w0, w1, w2, w3 as the bytes w0, w2, w1, w3 (least significant first)."""
+    o, i = q.shape
+    full = np.zeros((pad4(o), pad4(i)), np.int64)
+    full[:o, :i] = q
+    g = full.reshape(pad4(o) // 4, 4, pad4(i) // 4, 4).transpose(0, 2, 1, 3) & 0xFF  # block, group, row, input
+    words = g[..., 0] | g[..., 2] << 8 | g[..., 1] << 16 | g[..., 3] << 24
+    return words.reshape(-1).astype(np.uint32)
 
 
 def _f_array(name: str, data: np.ndarray, size: str) -> str:
     return _array("float", name, data, size, c_float)
 
 
-def _i8_array(name: str, data: np.ndarray, size: str) -> str:
-    return _array("int8_t", name, data, size, lambda v: str(int(v)))
+def _u32_array(name: str, data: np.ndarray, size: str) -> str:
+    return _array("uint32_t", name, data, size, lambda v: f"0x{int(v):08x}u")
 
 
 @dataclass(frozen=True)
@@ -196,7 +208,10 @@ def _macros(spec: CSpec) -> str:
     w, u = spec.weights, spec.name.upper()
     widest = max(w.arch.hidden, default=0)
     obs_buf = pad4(w.obs_dim) if (w.clipped or _pads_obs(spec)) else 0
-    buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
+    if spec.dtype == "int8" and spec.codebook is None:
+        buf = 4 * (min(w.arch.depth, 1) * pad4(widest) + pad4(w.act_dim) + obs_buf + _xq_words(spec))
+    else:
+        buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
     return "\n".join(
         [
             f"#define {u}_OBS_DIM {w.obs_dim}",
@@ -214,7 +229,8 @@ def _data(spec: CSpec) -> str:
     w, n = spec.weights, spec.name
     parts = [
         "/* Layer j: W{j} (float32: GHP_PAD4(out) rows of GHP_PAD4(in) weights, the padding zero, in blocks of four rows"
-        " interleaved by input), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
+        " interleaved by input) or q{j} (int8, four to a word, packed as ghp_dense_i8 reads them) and s{j} (int8 scale"
+        " per row), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
     ]
     if spec.codebook is not None:
         parts.append(_codebook_data(spec))
@@ -225,9 +241,10 @@ def _data(spec: CSpec) -> str:
         if spec.dtype == "int8":
             assert spec.int8 is not None
             layer = spec.int8[j]
-            parts.append(_i8_array(f"{n}_q{j}", layer.q, f"{o * i}"))
-            parts.append(_f_array(f"{n}_s{j}", layer.scale, f"{o}"))
-            parts.append(_f_array(f"{n}_b{j}", layer.b, f"{o}"))
+            words = i8_layout(layer.q).reshape(-1, pad4(i))  # one line per block of four rows
+            parts.append(_u32_array(f"{n}_q{j}", words, f"{words.size}"))
+            parts.append(_f_array(f"{n}_s{j}", pad_bias(layer.scale, 1.0), f"{pad4(o)}"))
+            parts.append(_f_array(f"{n}_b{j}", pad_bias(layer.b), f"{pad4(o)}"))
         else:
             parts.append(_f_array(f"{n}_w{j}", f32_layout(wj).reshape(-1, 4 * pad4(i)), f"{pad4(o) * pad4(i)}"))
             parts.append(_f_array(f"{n}_b{j}", pad_bias(bj), f"{pad4(o)}"))
@@ -242,10 +259,20 @@ def _data(spec: CSpec) -> str:
         parts.append("/* The observation padded with zeros to a multiple of four inputs (ghp_dense_f32). */")
         parts.append(f"static float {n}_xp[{pad4(w.obs_dim)}];")
     widest = max(w.arch.hidden, default=0)
-    # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
-    parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
+    if spec.dtype == "int8" and spec.codebook is None:
+        # One float buffer serves every hidden layer (its input is quantised into xq before it is overwritten).
+        parts += [f"static float {n}_h0[{pad4(widest)}];" for _ in range(min(w.arch.depth, 1))]
+        parts.append(f"static uint32_t {n}_xq[{_xq_words(spec)}];")
+    else:
+        # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
+        parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
     parts.append(f"static float {n}_z[{pad4(w.act_dim)}];")
     return "\n\n".join(parts)
+
+
+def _xq_words(spec: CSpec) -> int:
+    """Words of an int8 export's int16 activation buffer: the widest layer input, padded to four, two per word."""
+    return max(pad4(i) for _, i in (wj.shape for wj, _ in spec.weights.layers)) // 2
 
 
 def _pads_obs(spec: CSpec) -> bool:
@@ -272,7 +299,8 @@ def _act_body(spec: CSpec) -> str:
     for j, (wj, _) in enumerate(w.layers):
         o, i = wj.shape
         last = j == len(w.layers) - 1
-        dst = f"{n}_z" if last else f"{n}_h{j % 2}"
+        int8 = spec.dtype == "int8" and spec.codebook is None
+        dst = f"{n}_z" if last else f"{n}_h{0 if int8 else j % 2}"
         code = "GHP_ACT_NONE" if last else _ACT_CODES[w.activation]
         if spec.codebook is not None:
             cb = spec.codebook
@@ -283,7 +311,7 @@ def _act_body(spec: CSpec) -> str:
                 f"{code});"
             )
         elif spec.dtype == "int8":
-            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
+            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {n}_xq, {dst}, {i}u, {o}u, {code});")
         else:
             lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {pad4(i)}u, {pad4(o)}u, {code});")
         src = dst

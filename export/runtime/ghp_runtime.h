@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Activation codes of the dense layers' last argument: none (output layer), ReLU or tanhf (hidden layers). */
 #define GHP_ACT_NONE 0u
@@ -117,26 +118,147 @@ static inline void ghp_dense_f32(const float *w, const float *b, const float *x,
     }
 }
 
-/* int8 weights with one float scale per output row: y[o] = scale[o] * sum_i q[o * n_in + i] * x[i] + b[o]. */
-static inline void ghp_dense_i8(const int8_t *q, const float *scale, const float *b, const float *x, float *y,
-                                uint32_t n_in, uint32_t n_out, uint32_t act)
+/* int8 layers (--dtype int8): int8 weights with one float scale per output row, int16 activations with one scale per
+ * layer and call, int32 sums on the Cortex-M4's dual 16-bit multiply-accumulate (SMLAD: two MACs per instruction).
+ *
+ * ghp_sxtb16(v):      the signed bytes 0 and 2 of v as two int16 halves (SXTB16)
+ * ghp_sxtb16_ror8(v): the signed bytes 1 and 3 (SXTB16 with ROR #8)
+ * ghp_smlad(a, b, c): c + lo(a) * lo(b) + hi(a) * hi(b), int16 halves (SMLAD)
+ * On Armv7E-M (__ARM_FEATURE_DSP) each is one instruction; elsewhere (the host check build) portable C that computes
+ * the same integers. The sums are bounded so that no int32 overflows (see ghp_quantize_i16), so the order of the
+ * integer additions does not matter and export/reference.py reproduces them exactly. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+static inline uint32_t ghp_sxtb16(uint32_t v)
 {
-    uint32_t o;
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline uint32_t ghp_sxtb16_ror8(uint32_t v)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline int32_t ghp_smlad(uint32_t a, uint32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+#else
+/* Sign-extends the low 8 (bits = 8) or 16 (bits = 16) bits of v without implementation-defined conversions. */
+static inline int32_t ghp_sext(uint32_t v, uint32_t bits)
+{
+    const uint32_t m = 1u << (bits - 1u);
+    return (int32_t)((v & ((m << 1) - 1u)) ^ m) - (int32_t)m;
+}
+static inline uint32_t ghp_sxtb16(uint32_t v)
+{
+    return ((uint32_t)ghp_sext(v, 8u) & 0xFFFFu) | (((uint32_t)ghp_sext(v >> 16, 8u) & 0xFFFFu) << 16);
+}
+static inline uint32_t ghp_sxtb16_ror8(uint32_t v) { return ghp_sxtb16(v >> 8); }
+static inline int32_t ghp_smlad(uint32_t a, uint32_t b, int32_t c)
+{
+    return c + ghp_sext(a, 16u) * ghp_sext(b, 16u) + ghp_sext(a >> 16, 16u) * ghp_sext(b >> 16, 16u);
+}
+#endif
+
+/* The largest |int16 activation| of a layer with n_in inputs: 32767, or less when 127 * qmax * n_in would not fit
+ * in an int32 (n_in > 516), so that no partial sum of the layer can overflow. */
+static inline int32_t ghp_qmax(uint32_t n_in)
+{
+    return n_in <= 516u ? 32767 : (int32_t)(2147483647u / (127u * n_in));
+}
+
+/* Quantises x[0..n) to int16 with one scale: q[i] = round(x[i] * qmax / amax) (to nearest, ties to even), amax =
+ * max |x[i]|; xq holds the values in pairs, xq[k] = q[2k] (low half) | q[2k + 1] (high half), GHP_PAD4(n) / 2 words,
+ * the padding zero. Returns the scale amax / qmax (x[i] ~ scale * q[i]), or 0.0f when x is all zero.
+ * The rounding is one fused multiply-add: fmaf(x, inv, 1.5 * 2^23) rounds x * inv (exact) to an integer once, as
+ * |x * inv| <= qmax < 2^22, and its float bits minus those of 1.5 * 2^23 are that integer. */
+static inline float ghp_quantize_i16(const float *x, uint32_t *xq, uint32_t n, int32_t qmax)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23, float bits 0x4B400000 */
+    float amax = 0.0f;
+    float inv;
     uint32_t i;
-    for (o = 0u; o < n_out; ++o) {
-        const int8_t *row = q + o * n_in;
-        float acc = 0.0f;
-        for (i = 0u; i + 4u <= n_in; i += 4u) {
-            acc += (float)row[i] * x[i];
-            acc += (float)row[i + 1u] * x[i + 1u];
-            acc += (float)row[i + 2u] * x[i + 2u];
-            acc += (float)row[i + 3u] * x[i + 3u];
+    for (i = 0u; i < n; ++i) {
+        const float a = fabsf(x[i]);
+        if (a > amax) {
+            amax = a;
         }
-        for (; i < n_in; ++i) {
-            acc += (float)row[i] * x[i];
+    }
+    inv = amax > 0.0f ? (float)qmax / amax : 0.0f;
+    for (i = 0u; i < GHP_PAD4(n); i += 2u) {
+        uint32_t lo = 0x4B400000u;
+        uint32_t hi = 0x4B400000u;
+        float r;
+        if (i < n) {
+            r = fmaf(x[i], inv, magic);
+            memcpy(&lo, &r, sizeof lo);
         }
-        acc = acc * scale[o] + b[o];
-        y[o] = ghp_activate(acc, act);
+        if (i + 1u < n) {
+            r = fmaf(x[i + 1u], inv, magic);
+            memcpy(&hi, &r, sizeof hi);
+        }
+        xq[i / 2u] = ((lo - 0x4B400000u) & 0xFFFFu) | ((hi - 0x4B400000u) << 16);
+    }
+    return amax > 0.0f ? amax / (float)qmax : 0.0f;
+}
+
+/* y[o] = act(float(sum_i q[o][i] * xq[i]) * (scale[o] * sx) + b[o]) with the last step one fmaf, xq = x quantised to
+ * int16 (ghp_quantize_i16, sx its scale) into the caller's buffer xq (GHP_PAD4(n_in) / 2 words). y may be x.
+ * The weights are packed as the loop reads them: GHP_PAD4(n_out) / 4 blocks of four rows, each block GHP_PAD4(n_in) / 4
+ * groups of four inputs, each group one word per row holding the row's four int8 weights w0..w3 as the bytes
+ * w0, w2, w1, w3 (least significant first), the padding zero: SXTB16 gives (w0, w1), SXTB16 ROR 8 (w2, w3), and two
+ * SMLAD against the activation pairs (x0, x1), (x2, x3) make the four MACs. scale, b and y hold GHP_PAD4(n_out)
+ * floats (padded units: scale 1, bias 0, output 0). */
+static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t *xq,
+                                float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
+{
+    const float sx = ghp_quantize_i16(x, xq, n_in, ghp_qmax(n_in));
+    const uint32_t *const xn = xq + GHP_PAD4(n_in) / 2u;
+    float *const yn = y + GHP_PAD4(n_out);
+    while (y < yn) {
+        const uint32_t *xi = xq;
+        int32_t a0 = 0;
+        int32_t a1 = 0;
+        int32_t a2 = 0;
+        int32_t a3 = 0;
+        float r0;
+        float r1;
+        float r2;
+        float r3;
+        do {
+            const uint32_t x01 = xi[0];
+            const uint32_t x23 = xi[1];
+            const uint32_t w0 = q[0];
+            const uint32_t w1 = q[1];
+            const uint32_t w2 = q[2];
+            const uint32_t w3 = q[3];
+            a0 = ghp_smlad(ghp_sxtb16(w0), x01, a0);
+            a0 = ghp_smlad(ghp_sxtb16_ror8(w0), x23, a0);
+            a1 = ghp_smlad(ghp_sxtb16(w1), x01, a1);
+            a1 = ghp_smlad(ghp_sxtb16_ror8(w1), x23, a1);
+            a2 = ghp_smlad(ghp_sxtb16(w2), x01, a2);
+            a2 = ghp_smlad(ghp_sxtb16_ror8(w2), x23, a2);
+            a3 = ghp_smlad(ghp_sxtb16(w3), x01, a3);
+            a3 = ghp_smlad(ghp_sxtb16_ror8(w3), x23, a3);
+            q += 4;
+            xi += 2;
+        } while (xi < xn);
+        r0 = fmaf((float)a0, scale[0] * sx, b[0]);
+        r1 = fmaf((float)a1, scale[1] * sx, b[1]);
+        r2 = fmaf((float)a2, scale[2] * sx, b[2]);
+        r3 = fmaf((float)a3, scale[3] * sx, b[3]);
+        GHP_ACTIVATE4(r0, r1, r2, r3, act);
+        y[0] = r0;
+        y[1] = r1;
+        y[2] = r2;
+        y[3] = r3;
+        y += 4;
+        scale += 4;
+        b += 4;
     }
 }
 
