@@ -105,14 +105,22 @@ def pad_bias(b: np.ndarray, value: float = 0.0) -> np.ndarray:
 
 
 def i8_layout(q: np.ndarray) -> np.ndarray:
-    """int8 weights ``[out, in]`` packed as ``ghp_dense_i8`` reads them: uint32 words (flat), padded with zeros to
-    ``pad4(out)`` rows and ``pad4(in)`` inputs; per block of four rows, per group of four inputs, one word per row
-    holding the weights w0, w1, w2, w3 as the bytes w0, w2, w1, w3 (least significant first)."""
+    """int8 weights ``[out, in]`` (``|q| <= 127``) packed as ``ghp_dense_i8`` reads them: uint32 words (flat), padded
+    with zeros to ``pad4(out)`` rows and ``pad4(in)`` inputs. Per block of four rows and group of four inputs, four
+    words: rows (0, 1) x inputs (0, 1), rows (2, 3) x (0, 1), rows (0, 1) x (2, 3), rows (2, 3) x (2, 3); the word
+    of rows (r, s) and inputs (i, j) holds the bytes ``W[r][i], W[s][i] - (W[r][i] < 0), W[r][j], W[s][j] - (W[r][j] <
+    0)``, least significant first (see ``ghp_dense_i8``)."""
     o, i = q.shape
+    if np.any(np.abs(q.astype(np.int64)) > 127):
+        raise ValueError("int8 weights must lie in [-127, 127] (the packing borrows one from -128)")
     full = np.zeros((pad4(o), pad4(i)), np.int64)
     full[:o, :i] = q
-    g = full.reshape(pad4(o) // 4, 4, pad4(i) // 4, 4).transpose(0, 2, 1, 3) & 0xFF  # block, group, row, input
-    words = g[..., 0] | g[..., 2] << 8 | g[..., 1] << 16 | g[..., 3] << 24
+    g = full.reshape(pad4(o) // 4, 2, 2, pad4(i) // 4, 2, 2)  # block, row pair, row in pair, group, input pair, input
+    g = g.transpose(0, 3, 4, 1, 2, 5)  # block, group, input pair, row pair, row in pair, input
+    r, s = g[..., 0, :], g[..., 1, :]
+    s = s - (r < 0)
+    r, s = r & 0xFF, s & 0xFF
+    words = r[..., 0] | s[..., 0] << 8 | r[..., 1] << 16 | s[..., 1] << 24
     return words.reshape(-1).astype(np.uint32)
 
 

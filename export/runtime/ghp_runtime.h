@@ -119,25 +119,18 @@ static inline void ghp_dense_f32(const float *w, const float *b, const float *x,
 }
 
 /* int8 layers (--dtype int8): int8 weights with one float scale per output row, int16 activations with one scale per
- * layer and call, int32 sums on the Cortex-M4's dual 16-bit multiply-accumulate (SMLAD: two MACs per instruction).
+ * layer and call, exact integer sums on the Cortex-M4's dual 16-bit multiply-accumulates.
  *
- * ghp_sxtb16(v):      the signed bytes 0 and 2 of v as two int16 halves (SXTB16)
- * ghp_sxtb16_ror8(v): the signed bytes 1 and 3 (SXTB16 with ROR #8)
- * ghp_smlad(a, b, c): c + lo(a) * lo(b) + hi(a) * hi(b), int16 halves (SMLAD)
+ * ghp_sxtb16(v):        the signed bytes 0 and 2 of v as two int16 halves (SXTB16)
+ * ghp_smlad(a, b, c):   c + lo(a) * lo(b) + hi(a) * hi(b), int16 halves, int32 c (SMLAD)
+ * ghp_smlald(a, b, c):  the same with an int64 c (SMLALD)
  * On Armv7E-M (__ARM_FEATURE_DSP) each is one instruction; elsewhere (the host check build) portable C that computes
- * the same integers. The sums are bounded so that no int32 overflows (see ghp_quantize_i16), so the order of the
- * integer additions does not matter and export/reference.py reproduces them exactly. */
+ * the same integers. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 static inline uint32_t ghp_sxtb16(uint32_t v)
 {
     uint32_t r;
     __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
-    return r;
-}
-static inline uint32_t ghp_sxtb16_ror8(uint32_t v)
-{
-    uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
 static inline int32_t ghp_smlad(uint32_t a, uint32_t b, int32_t c)
@@ -146,8 +139,13 @@ static inline int32_t ghp_smlad(uint32_t a, uint32_t b, int32_t c)
     __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
+static inline int64_t ghp_smlald(uint32_t a, uint32_t b, int64_t c)
+{
+    __asm__("smlald %Q0, %R0, %1, %2" : "+r"(c) : "r"(a), "r"(b));
+    return c;
+}
 #else
-/* Sign-extends the low 8 (bits = 8) or 16 (bits = 16) bits of v without implementation-defined conversions. */
+/* The low 8 (bits = 8) or 16 (bits = 16) bits of v, sign-extended, without implementation-defined conversions. */
 static inline int32_t ghp_sext(uint32_t v, uint32_t bits)
 {
     const uint32_t m = 1u << (bits - 1u);
@@ -157,62 +155,76 @@ static inline uint32_t ghp_sxtb16(uint32_t v)
 {
     return ((uint32_t)ghp_sext(v, 8u) & 0xFFFFu) | (((uint32_t)ghp_sext(v >> 16, 8u) & 0xFFFFu) << 16);
 }
-static inline uint32_t ghp_sxtb16_ror8(uint32_t v) { return ghp_sxtb16(v >> 8); }
 static inline int32_t ghp_smlad(uint32_t a, uint32_t b, int32_t c)
 {
     return c + ghp_sext(a, 16u) * ghp_sext(b, 16u) + ghp_sext(a >> 16, 16u) * ghp_sext(b >> 16, 16u);
 }
+static inline int64_t ghp_smlald(uint32_t a, uint32_t b, int64_t c)
+{
+    return c + (int64_t)(ghp_sext(a, 16u) * ghp_sext(b, 16u)) + (int64_t)(ghp_sext(a >> 16, 16u) * ghp_sext(b >> 16, 16u));
+}
 #endif
 
 /* The largest |int16 activation| of a layer with n_in inputs: 32767, or less when 127 * qmax * n_in would not fit
- * in an int32 (n_in > 516), so that no partial sum of the layer can overflow. */
+ * in an int32 (n_in > 516), so that no partial sum of a row can overflow. */
 static inline int32_t ghp_qmax(uint32_t n_in)
 {
     return n_in <= 516u ? 32767 : (int32_t)(2147483647u / (127u * n_in));
 }
 
-/* Quantises x[0..n) to int16 with one scale: q[i] = round(x[i] * qmax / amax) (to nearest, ties to even), amax =
- * max |x[i]|; xq holds the values in pairs, xq[k] = q[2k] (low half) | q[2k + 1] (high half), GHP_PAD4(n) / 2 words,
- * the padding zero. Returns the scale amax / qmax (x[i] ~ scale * q[i]), or 0.0f when x is all zero.
- * The rounding is one fused multiply-add: fmaf(x, inv, 1.5 * 2^23) rounds x * inv (exact) to an integer once, as
- * |x * inv| <= qmax < 2^22, and its float bits minus those of 1.5 * 2^23 are that integer. */
+/* Quantises x[0..n) to int16 with one scale: q[i] = round(x[i] * inv) to nearest, ties to even, inv = qmax / amax,
+ * amax = max |x[i]| (0: inv = 0); xq holds them in pairs, xq[k] = q[2k] (low half) | q[2k + 1] (high half),
+ * GHP_PAD4(n) / 2 words, the padding zero. Returns the scale amax / qmax (x[i] ~ scale * q[i]; 0.0f when x is all
+ * zero). The rounding is one fused multiply-add: |x * inv| <= qmax < 2^22, so fmaf(x, inv, 1.5 * 2^23) rounds the exact
+ * product to an integer once, and the low 16 bits of its float bits are that integer's. */
 static inline float ghp_quantize_i16(const float *x, uint32_t *xq, uint32_t n, int32_t qmax)
 {
-    const float magic = 12582912.0f; /* 1.5 * 2^23, float bits 0x4B400000 */
+    const float magic = 12582912.0f; /* 1.5 * 2^23 */
+    const uint32_t *const end = xq + GHP_PAD4(n) / 2u;
     float amax = 0.0f;
-    float inv;
+    float inv = 0.0f;
     uint32_t i;
+    uint32_t lo;
+    uint32_t hi;
+    float r;
     for (i = 0u; i < n; ++i) {
         const float a = fabsf(x[i]);
         if (a > amax) {
             amax = a;
         }
     }
-    inv = amax > 0.0f ? (float)qmax / amax : 0.0f;
-    for (i = 0u; i < GHP_PAD4(n); i += 2u) {
-        uint32_t lo = 0x4B400000u;
-        uint32_t hi = 0x4B400000u;
-        float r;
-        if (i < n) {
-            r = fmaf(x[i], inv, magic);
-            memcpy(&lo, &r, sizeof lo);
-        }
-        if (i + 1u < n) {
-            r = fmaf(x[i + 1u], inv, magic);
-            memcpy(&hi, &r, sizeof hi);
-        }
-        xq[i / 2u] = ((lo - 0x4B400000u) & 0xFFFFu) | ((hi - 0x4B400000u) << 16);
+    if (amax > 0.0f) {
+        inv = (float)qmax / amax;
+    }
+    for (i = 0u; i + 2u <= n; i += 2u) {
+        r = fmaf(x[i], inv, magic);
+        memcpy(&lo, &r, sizeof lo);
+        r = fmaf(x[i + 1u], inv, magic);
+        memcpy(&hi, &r, sizeof hi);
+        *xq++ = (lo & 0xFFFFu) | (hi << 16);
+    }
+    if (i < n) {
+        r = fmaf(x[i], inv, magic);
+        memcpy(&lo, &r, sizeof lo);
+        *xq++ = lo & 0xFFFFu;
+    }
+    if (xq < end) { /* at most one word of padding */
+        *xq = 0u;
     }
     return amax > 0.0f ? amax / (float)qmax : 0.0f;
 }
 
-/* y[o] = act(float(sum_i q[o][i] * xq[i]) * (scale[o] * sx) + b[o]) with the last step one fmaf, xq = x quantised to
- * int16 (ghp_quantize_i16, sx its scale) into the caller's buffer xq (GHP_PAD4(n_in) / 2 words). y may be x.
- * The weights are packed as the loop reads them: GHP_PAD4(n_out) / 4 blocks of four rows, each block GHP_PAD4(n_in) / 4
- * groups of four inputs, each group one word per row holding the row's four int8 weights w0..w3 as the bytes
- * w0, w2, w1, w3 (least significant first), the padding zero: SXTB16 gives (w0, w1), SXTB16 ROR 8 (w2, w3), and two
- * SMLAD against the activation pairs (x0, x1), (x2, x3) make the four MACs. scale, b and y hold GHP_PAD4(n_out)
- * floats (padded units: scale 1, bias 0, output 0). */
+/* y[o] = act(fmaf(float(sum_i q[o][i] * xq[i]), scale[o] * sx, b[o])), xq = x quantised to int16 (ghp_quantize_i16,
+ * sx its scale) into the caller's buffer xq (GHP_PAD4(n_in) / 2 words); y may be x. scale, b and y hold
+ * GHP_PAD4(n_out) floats (padded units: scale 1, bias 0, output 0).
+ *
+ * Weights are packed as the loop reads them: GHP_PAD4(n_out) / 4 blocks of four rows, each GHP_PAD4(n_in) / 4 groups of
+ * four inputs, each group four words: rows (0, 1) inputs (0, 1), rows (2, 3) inputs (0, 1), rows (0, 1) inputs
+ * (2, 3), rows (2, 3) inputs (2, 3). A word for rows (r, s) and inputs (i, j) holds the bytes (least significant
+ * first) W[r][i], W'[s][i], W[r][j], W'[s][j] with W'[s][k] = W[s][k] - (W[r][k] < 0), in int8 as |W| <= 127. Its
+ * 16-bit halves are then W[r][k] + 256 * W[s][k] (the low byte read unsigned borrows 256 from the high byte exactly
+ * when W[r][k] < 0, which W' gives back), so one SMLALD accumulates R + 256 S into an int64 and one SXTB16 + SMLAD
+ * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take LDR, SXTB16, SMLAD and SMLALD. */
 static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t *xq,
                                 float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
 {
@@ -220,42 +232,89 @@ static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const flo
     const uint32_t *const xn = xq + GHP_PAD4(n_in) / 2u;
     float *const yn = y + GHP_PAD4(n_out);
     while (y < yn) {
+        int32_t r0 = 0;
+        int32_t r1;
+        int32_t r2 = 0;
+        int32_t r3;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        /* The loop below in assembly (gcc -Os spills the accumulators): 19 instructions per 16 MACs, then
+         * S = (A - R) / 256 (exact) by a 64-bit subtract and shift. */
         const uint32_t *xi = xq;
-        int32_t a0 = 0;
-        int32_t a1 = 0;
-        int32_t a2 = 0;
-        int32_t a3 = 0;
-        float r0;
-        float r1;
-        float r2;
-        float r3;
+        int64_t a01 = 0;
+        int64_t a23 = 0;
+        uint32_t x01;
+        uint32_t x23;
+        uint32_t w;
+        uint32_t t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
+            "ldr %[w], [%[q]], #4\n\t"
+            "sxtb16 %[t], %[w]\n\t"
+            "smlad %[r0], %[t], %[x01], %[r0]\n\t"
+            "smlald %Q[a01], %R[a01], %[w], %[x01]\n\t"
+            "ldr %[w], [%[q]], #4\n\t"
+            "sxtb16 %[t], %[w]\n\t"
+            "smlad %[r2], %[t], %[x01], %[r2]\n\t"
+            "smlald %Q[a23], %R[a23], %[w], %[x01]\n\t"
+            "ldr %[w], [%[q]], #4\n\t"
+            "sxtb16 %[t], %[w]\n\t"
+            "smlad %[r0], %[t], %[x23], %[r0]\n\t"
+            "smlald %Q[a01], %R[a01], %[w], %[x23]\n\t"
+            "ldr %[w], [%[q]], #4\n\t"
+            "sxtb16 %[t], %[w]\n\t"
+            "smlad %[r2], %[t], %[x23], %[r2]\n\t"
+            "smlald %Q[a23], %R[a23], %[w], %[x23]\n\t"
+            "cmp %[xi], %[xn]\n\t"
+            "bcc 1b\n\t"
+            "subs %Q[a01], %Q[a01], %[r0]\n\t"
+            "sbc %R[a01], %R[a01], %[r0], asr #31\n\t"
+            "lsrs %Q[a01], %Q[a01], #8\n\t"
+            "orr %Q[a01], %Q[a01], %R[a01], lsl #24\n\t"
+            "subs %Q[a23], %Q[a23], %[r2]\n\t"
+            "sbc %R[a23], %R[a23], %[r2], asr #31\n\t"
+            "lsrs %Q[a23], %Q[a23], #8\n\t"
+            "orr %Q[a23], %Q[a23], %R[a23], lsl #24"
+            : [q] "+r"(q), [xi] "+r"(xi), [r0] "+r"(r0), [r2] "+r"(r2), [a01] "+r"(a01), [a23] "+r"(a23),
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w] "=&r"(w), [t] "=&r"(t)
+            : [xn] "r"(xn)
+            : "cc", "memory");
+        r1 = (int32_t)(uint32_t)a01; /* the low word holds S after the shift */
+        r3 = (int32_t)(uint32_t)a23;
+#else
+        const uint32_t *xi = xq;
+        int64_t a01 = 0;
+        int64_t a23 = 0;
         do {
             const uint32_t x01 = xi[0];
             const uint32_t x23 = xi[1];
-            const uint32_t w0 = q[0];
-            const uint32_t w1 = q[1];
-            const uint32_t w2 = q[2];
-            const uint32_t w3 = q[3];
-            a0 = ghp_smlad(ghp_sxtb16(w0), x01, a0);
-            a0 = ghp_smlad(ghp_sxtb16_ror8(w0), x23, a0);
-            a1 = ghp_smlad(ghp_sxtb16(w1), x01, a1);
-            a1 = ghp_smlad(ghp_sxtb16_ror8(w1), x23, a1);
-            a2 = ghp_smlad(ghp_sxtb16(w2), x01, a2);
-            a2 = ghp_smlad(ghp_sxtb16_ror8(w2), x23, a2);
-            a3 = ghp_smlad(ghp_sxtb16(w3), x01, a3);
-            a3 = ghp_smlad(ghp_sxtb16_ror8(w3), x23, a3);
+            uint32_t w = q[0];
+            r0 = ghp_smlad(ghp_sxtb16(w), x01, r0);
+            a01 = ghp_smlald(w, x01, a01);
+            w = q[1];
+            r2 = ghp_smlad(ghp_sxtb16(w), x01, r2);
+            a23 = ghp_smlald(w, x01, a23);
+            w = q[2];
+            r0 = ghp_smlad(ghp_sxtb16(w), x23, r0);
+            a01 = ghp_smlald(w, x23, a01);
+            w = q[3];
+            r2 = ghp_smlad(ghp_sxtb16(w), x23, r2);
+            a23 = ghp_smlald(w, x23, a23);
             q += 4;
             xi += 2;
         } while (xi < xn);
-        r0 = fmaf((float)a0, scale[0] * sx, b[0]);
-        r1 = fmaf((float)a1, scale[1] * sx, b[1]);
-        r2 = fmaf((float)a2, scale[2] * sx, b[2]);
-        r3 = fmaf((float)a3, scale[3] * sx, b[3]);
-        GHP_ACTIVATE4(r0, r1, r2, r3, act);
-        y[0] = r0;
-        y[1] = r1;
-        y[2] = r2;
-        y[3] = r3;
+        r1 = (int32_t)((a01 - r0) / 256);
+        r3 = (int32_t)((a23 - r2) / 256);
+#endif
+        float y0 = fmaf((float)r0, scale[0] * sx, b[0]);
+        float y1 = fmaf((float)r1, scale[1] * sx, b[1]);
+        float y2 = fmaf((float)r2, scale[2] * sx, b[2]);
+        float y3 = fmaf((float)r3, scale[3] * sx, b[3]);
+        GHP_ACTIVATE4(y0, y1, y2, y3, act);
+        y[0] = y0;
+        y[1] = y1;
+        y[2] = y2;
+        y[3] = y3;
         y += 4;
         scale += 4;
         b += 4;
