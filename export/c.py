@@ -216,10 +216,9 @@ def _macros(spec: CSpec) -> str:
     w, u = spec.weights, spec.name.upper()
     widest = max(w.arch.hidden, default=0)
     obs_buf = pad4(w.obs_dim) if (w.clipped or _pads_obs(spec)) else 0
+    buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
     if spec.dtype == "int8" and spec.codebook is None:
-        buf = 4 * (min(w.arch.depth, 1) * pad4(widest) + pad4(w.act_dim) + obs_buf + _xq_words(spec))
-    else:
-        buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
+        buf += 4 * _xq_words(spec)
     return "\n".join(
         [
             f"#define {u}_OBS_DIM {w.obs_dim}",
@@ -267,13 +266,10 @@ def _data(spec: CSpec) -> str:
         parts.append("/* The observation padded with zeros to a multiple of four inputs (ghp_dense_f32). */")
         parts.append(f"static float {n}_xp[{pad4(w.obs_dim)}];")
     widest = max(w.arch.hidden, default=0)
+    # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
+    parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
     if spec.dtype == "int8" and spec.codebook is None:
-        # One float buffer serves every hidden layer (its input is quantised into xq before it is overwritten).
-        parts += [f"static float {n}_h0[{pad4(widest)}];" for _ in range(min(w.arch.depth, 1))]
-        parts.append(f"static uint32_t {n}_xq[{_xq_words(spec)}];")
-    else:
-        # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
-        parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
+        parts.append(f"static uint32_t {n}_xq[{_xq_words(spec)}]; /* int16 activations, in pairs */")
     parts.append(f"static float {n}_z[{pad4(w.act_dim)}];")
     return "\n\n".join(parts)
 
@@ -307,8 +303,7 @@ def _act_body(spec: CSpec) -> str:
     for j, (wj, _) in enumerate(w.layers):
         o, i = wj.shape
         last = j == len(w.layers) - 1
-        int8 = spec.dtype == "int8" and spec.codebook is None
-        dst = f"{n}_z" if last else f"{n}_h{0 if int8 else j % 2}"
+        dst = f"{n}_z" if last else f"{n}_h{j % 2}"
         code = "GHP_ACT_NONE" if last else _ACT_CODES[w.activation]
         if spec.codebook is not None:
             cb = spec.codebook
@@ -319,7 +314,11 @@ def _act_body(spec: CSpec) -> str:
                 f"{code});"
             )
         elif spec.dtype == "int8":
-            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {n}_xq, {dst}, {i}u, {o}u, {code});")
+            if j == 0:
+                lines.insert(0, "uint32_t amax; /* float bits of max |input| of the next int8 layer, from the one before */")
+                lines.append(f"amax = ghp_absmax({src}, {i}u);")
+            ret = "(void)" if last else "amax = "
+            lines.append(f"{ret}ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, amax, {n}_xq, {dst}, {i}u, {o}u, {code});")
         else:
             lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {pad4(i)}u, {pad4(o)}u, {code});")
         src = dst

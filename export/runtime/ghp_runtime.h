@@ -181,32 +181,45 @@ static inline int32_t ghp_qmax(uint32_t n_in)
     return n_in <= 516u ? 32767 : (int32_t)(2147483647u / (127u * n_in));
 }
 
-/* Quantises x[0..n) to int16 with one scale: q[i] = round(x[i] * inv) to nearest, ties to even, inv = qmax / amax,
- * amax = max |x[i]| (0: inv = 0); xq holds them in pairs, xq[k] = q[2k] (low half) | q[2k + 1] (high half),
- * GHP_PAD4(n) / 2 words, the padding zero. Returns the scale amax / qmax (x[i] ~ scale * q[i]; 0.0f when x is all
- * zero). x must be finite. The maximum compares the float bits of |x| as integers (non-negative floats order as
- * their bits). The rounding is one fused multiply-add: |x * inv| <= qmax < 2^22, so fmaf(x, inv, 1.5 * 2^23) rounds
- * the exact product to an integer once, and the low 16 bits of its float bits are that integer's. */
-static inline float ghp_quantize_i16(const float *x, uint32_t *xq, uint32_t n, int32_t qmax)
+/* The float bits of |v| (non-negative floats order as their bits, so maxima can be taken on integers). */
+static inline uint32_t ghp_abs_bits(float v)
 {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u & 0x7FFFFFFFu;
+}
+
+/* The float bits of max |x[i]| over i < n (x finite): the amax of a layer's input that no earlier layer computed
+ * (the observation). Maxima travel between layers as float bits (gcc -Os keeps them in a register that way). */
+static inline uint32_t ghp_absmax(const float *x, uint32_t n)
+{
+    uint32_t m = 0u;
+    uint32_t i;
+    for (i = 0u; i < n; ++i) {
+        const uint32_t u = ghp_abs_bits(x[i]);
+        if (u > m) {
+            m = u;
+        }
+    }
+    return m;
+}
+
+/* Quantises x[0..n) to int16 with one scale: q[i] = round(x[i] * inv) to nearest, ties to even, inv = qmax / amax,
+ * amax = max |x[i]| (its float bits given by the caller; 0: inv = 0); xq holds them in pairs, xq[k] = q[2k] (low half) | q[2k + 1]
+ * (high half), GHP_PAD4(n) / 2 words, the padding zero. Returns the scale amax / qmax (x[i] ~ scale * q[i]; 0.0f
+ * when x is all zero). The rounding is one fused multiply-add: |x * inv| <= qmax < 2^22, so fmaf(x, inv, 1.5 * 2^23)
+ * rounds the exact product to an integer once, and the low 16 bits of its float bits are that integer's. */
+static inline float ghp_quantize_i16(const float *x, uint32_t amax_bits, uint32_t *xq, uint32_t n, int32_t qmax)
+{
+    float amax;
     const float magic = 12582912.0f; /* 1.5 * 2^23 */
     const uint32_t *const end = xq + GHP_PAD4(n) / 2u;
-    uint32_t m = 0u;
-    float amax;
     float inv = 0.0f;
     uint32_t i;
     uint32_t lo;
     uint32_t hi;
     float r;
-    for (i = 0u; i < n; ++i) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        u &= 0x7FFFFFFFu;
-        if (u > m) {
-            m = u;
-        }
-    }
-    memcpy(&amax, &m, sizeof amax);
+    memcpy(&amax, &amax_bits, sizeof amax);
     if (amax > 0.0f) {
         inv = (float)qmax / amax;
     }
@@ -228,19 +241,55 @@ static inline float ghp_quantize_i16(const float *x, uint32_t *xq, uint32_t n, i
     return amax > 0.0f ? amax / (float)qmax : 0.0f;
 }
 
-/* *dst = max(v, 0) on the float bits: vmov, bic (asr #31), str instead of a compare through the FPSCR. */
-static inline void ghp_relu_store(float v, float *dst)
+/* Second half of ghp_dense_i8: y[o] = act(fmaf(float(y[o] as int32), scale[o] * sx, b[o])) for o < n4, in place;
+ * returns the float bits of max |y| (non-negative floats order as their bits). The ReLU works on the bits too (bic
+ * asr #31 instead of a compare through the FPSCR; -0.0f becomes +0.0f, which quantises alike). */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* a function of its own: gcc -Os keeps its loop in registers that way */
+#endif
+static uint32_t ghp_i8_outputs(float *y, const float *scale, const float *b, float sx, uint32_t n4, uint32_t act)
 {
-    int32_t s;
-    memcpy(&s, &v, sizeof s);
-    s = s < 0 ? 0 : s;
-    memcpy(dst, &s, sizeof s);
+    uint32_t m = 0u;
+    uint32_t o;
+    if (act == GHP_ACT_RELU) {
+        for (o = 0u; o < n4; ++o) {
+            int32_t a;
+            float v;
+            memcpy(&a, &y[o], sizeof a);
+            v = fmaf((float)a, scale[o] * sx, b[o]);
+            memcpy(&a, &v, sizeof a);
+            a = a < 0 ? 0 : a;
+            memcpy(&y[o], &a, sizeof a);
+            if ((uint32_t)a > m) {
+                m = (uint32_t)a;
+            }
+        }
+    } else {
+        for (o = 0u; o < n4; ++o) {
+            int32_t a;
+            uint32_t u;
+            float v;
+            memcpy(&a, &y[o], sizeof a);
+            v = fmaf((float)a, scale[o] * sx, b[o]);
+            if (act == GHP_ACT_TANH) {
+                v = tanhf(v);
+            }
+            y[o] = v;
+            memcpy(&u, &v, sizeof u);
+            u &= 0x7FFFFFFFu;
+            if (u > m) {
+                m = u;
+            }
+        }
+    }
+    return m;
 }
 
 /* y[o] = act(fmaf(float(sum_i q[o][i] * xq[i]), scale[o] * sx, b[o])), xq = x quantised to int16 (ghp_quantize_i16,
  * sx its scale) into the caller's buffer xq (GHP_PAD4(n_in) / 2 words); y may be x. scale, b and y hold
- * GHP_PAD4(n_out) floats (padded units: scale 1, bias 0, output 0). The ReLU works on the float bits (a negative
- * float's are a negative int32; -0.0f becomes +0.0f, which quantises alike).
+ * GHP_PAD4(n_out) floats (padded units: scale 1, bias 0, output 0). x_amax holds the float bits of max |x| (ghp_absmax
+ * for the observation, the previous layer's return value after that); returns those of max |y|, the next layer's. y must not be x (the sums
+ * are parked in y before the outputs are computed in place).
  *
  * Weights are packed as the loop reads them: GHP_PAD4(n_out) / 4 blocks of four rows, each GHP_PAD4(n_in) / 4 groups of
  * four inputs, each group four words: rows (0, 1) inputs (0, 1), rows (2, 3) inputs (0, 1), rows (0, 1) inputs
@@ -249,31 +298,32 @@ static inline void ghp_relu_store(float v, float *dst)
  * 16-bit halves are then W[r][k] + 256 * W[s][k] (the low byte read unsigned borrows 256 from the high byte exactly
  * when W[r][k] < 0, which W' gives back), so one SMLALD accumulates R + 256 S into an int64 and one SXTB16 + SMLAD
  * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take LDR, SXTB16, SMLAD and SMLALD. */
-static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t *xq,
-                                float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
+static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t x_amax,
+                                 uint32_t *xq, float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
 {
-    const float sx = ghp_quantize_i16(x, xq, n_in, ghp_qmax(n_in));
+    const float sx = ghp_quantize_i16(x, x_amax, xq, n_in, ghp_qmax(n_in));
     const uint32_t *const xn = xq + GHP_PAD4(n_in) / 2u;
     float *const yn = y + GHP_PAD4(n_out);
-    while (y < yn) {
+    float *yo = y;
+    /* 1. The integer sums of four rows at a time, stored as int32 bit patterns in y. */
+    while (yo < yn) {
         int32_t r0 = 0;
         int32_t r1;
         int32_t r2 = 0;
         int32_t r3;
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-        /* The loop below in assembly (gcc -Os spills the accumulators): eight inputs per iteration, entered in the
-         * middle for an odd number of groups of four, 36 instructions per 32 MACs; then S = (A - R) / 256 (exact) by a
-         * 64-bit subtract and shift. */
-        const uint32_t odd = (GHP_PAD4(n_in) / 4u) & 1u; /* an odd number of groups of four inputs */
         const uint32_t *xi = xq;
         int64_t a01 = 0;
         int64_t a23 = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        /* In assembly (gcc -Os spills the accumulators): eight inputs per iteration, entered in the middle for an odd
+         * number of groups of four, 36 instructions per 32 MACs; then S = (A - R) / 256 (exact) by a 64-bit
+         * subtract and shift. t enters holding the parity of the number of groups. */
         uint32_t x01;
         uint32_t x23;
         uint32_t w;
-        uint32_t t;
+        uint32_t t = (GHP_PAD4(n_in) / 4u) & 1u;
         __asm__ volatile(
-            "cbz %[odd], 1f\n\t"
+            "cbz %[t], 1f\n\t"
             "b 2f\n\t"
             "1:\n\t"
             "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
@@ -322,15 +372,12 @@ static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const flo
             "lsrs %Q[a23], %Q[a23], #8\n\t"
             "orr %Q[a23], %Q[a23], %R[a23], lsl #24"
             : [q] "+r"(q), [xi] "+r"(xi), [r0] "+r"(r0), [r2] "+r"(r2), [a01] "+r"(a01), [a23] "+r"(a23),
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [w] "=&r"(w), [t] "=&r"(t)
-            : [xn] "r"(xn), [odd] "l"(odd)
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w] "=&r"(w), [t] "+l"(t)
+            : [xn] "r"(xn)
             : "cc", "memory");
         r1 = (int32_t)(uint32_t)a01; /* the low word holds S after the shift */
         r3 = (int32_t)(uint32_t)a23;
 #else
-        const uint32_t *xi = xq;
-        int64_t a01 = 0;
-        int64_t a23 = 0;
         do {
             const uint32_t x01 = xi[0];
             const uint32_t x23 = xi[1];
@@ -352,26 +399,14 @@ static inline void ghp_dense_i8(const uint32_t *q, const float *scale, const flo
         r1 = (int32_t)((a01 - r0) / 256);
         r3 = (int32_t)((a23 - r2) / 256);
 #endif
-        float y0 = fmaf((float)r0, scale[0] * sx, b[0]);
-        float y1 = fmaf((float)r1, scale[1] * sx, b[1]);
-        float y2 = fmaf((float)r2, scale[2] * sx, b[2]);
-        float y3 = fmaf((float)r3, scale[3] * sx, b[3]);
-        if (act == GHP_ACT_RELU) {
-            ghp_relu_store(y0, &y[0]);
-            ghp_relu_store(y1, &y[1]);
-            ghp_relu_store(y2, &y[2]);
-            ghp_relu_store(y3, &y[3]);
-        } else {
-            GHP_ACTIVATE4(y0, y1, y2, y3, act);
-            y[0] = y0;
-            y[1] = y1;
-            y[2] = y2;
-            y[3] = y3;
-        }
-        y += 4;
-        scale += 4;
-        b += 4;
+        memcpy(&yo[0], &r0, sizeof r0);
+        memcpy(&yo[1], &r1, sizeof r1);
+        memcpy(&yo[2], &r2, sizeof r2);
+        memcpy(&yo[3], &r3, sizeof r3);
+        yo += 4;
     }
+    /* 2. the outputs, in place */
+    return ghp_i8_outputs(y, scale, b, sx, GHP_PAD4(n_out), act);
 }
 
 /* y[i] = x[i] clipped to [lo[i], hi[i]]: the observation clip of a policy trained on normalised observations
