@@ -235,9 +235,9 @@ def _data(spec: CSpec) -> str:
     """Weights, bounds and buffers."""
     w, n = spec.weights, spec.name
     parts = [
-        "/* Layer j: W{j} (float32: GHP_PAD4(out) rows of GHP_PAD4(in) weights, the padding zero, in blocks of four rows"
-        " interleaved by input) or q{j} (int8, four to a word, packed as ghp_dense_i8 reads them) and s{j} (int8 scale"
-        " per row), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
+        "/* Layer j: W{j} (float32: GHP_PAD4(out) rows of GHP_PAD4(in) weights, the padding zero, in blocks of four"
+        " rows interleaved by input) or q{j} (int8, four to a word, packed as ghp_dense_i8 reads them) and s{j} (int8"
+        " scale per row), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
     ]
     if spec.codebook is not None:
         parts.append(_codebook_data(spec))
@@ -315,10 +315,11 @@ def _act_body(spec: CSpec) -> str:
             )
         elif spec.dtype == "int8":
             if j == 0:
-                lines.insert(0, "uint32_t amax; /* float bits of max |input| of the next int8 layer, from the one before */")
+                lines.insert(0, "uint32_t amax; /* float bits of max |input| of the next int8 layer */")
                 lines.append(f"amax = ghp_absmax({src}, {i}u);")
             ret = "(void)" if last else "amax = "
-            lines.append(f"{ret}ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, amax, {n}_xq, {dst}, {i}u, {o}u, {code});")
+            args = f"{n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, amax, {n}_xq, {dst}, {i}u, {o}u, {code}"
+            lines.append(f"{ret}ghp_dense_i8({args});")
         else:
             lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {pad4(i)}u, {pad4(o)}u, {code});")
         src = dst
