@@ -7,6 +7,9 @@ The hidden activation's cost is measured by exporting the same weights without i
 generated dense calls get ``GHP_ACT_NONE``, and the reference chains the layers as one-layer policies, with nothing
 between them), and tanhf's by timing it alone on the output pre-activations.
 
+Beside each count, the cycle estimate of ``export/cost.py`` (the M4's documented instruction timings for the inner
+loop, 5 flash wait states per 16-byte line of weights at 168 MHz; QEMU counts no cycles).
+
 Usage: ``python benchmarks/export_speed.py [--dtype float32|int8]``; the last line is the instructions per MAC of
 a [64, 64] policy.
 """
@@ -22,6 +25,7 @@ import numpy as np
 
 from export.c import CSpec, render
 from export.check import check_c, missing_tools
+from export.cost import inference_cost
 from export.reference import Int8Layer, forward, pre_activations, quantize_int8
 from ghp.arch import parse_arch
 from ghp.counting import deploy_bytes, layer_shapes, macs
@@ -99,7 +103,10 @@ def main() -> None:
     if missing:
         sys.exit(f"missing {', '.join(missing)}: run `make toolchain`")
     print(f"Cortex-M4F (QEMU netduinoplus2, -Os, {args.dtype}), obs {OBS}, act {ACT}")
-    print(f"{'arch':>10} {'params':>7} {'bytes':>7} {'MACs':>7} {'flash':>7} {'insn':>8} {'insn/MAC':>8} {'tanhf':>6}")
+    print(
+        f"{'arch':>10} {'params':>7} {'bytes':>7} {'MACs':>7} {'flash':>7} {'insn':>8} {'insn/MAC':>8} {'tanhf':>6} "
+        f"{'cycles~':>8} {'cyc/MAC':>7} {'us@168':>7}"
+    )
     per_mac = {}
     relu_rows = []
     for key in ARCHS:
@@ -108,9 +115,11 @@ def main() -> None:
         f = measure(p, args.dtype)
         m = macs(arch, OBS, ACT)
         per_mac[key] = f["qemu_insn"] / m
+        cost = inference_cost(arch, OBS, ACT, args.dtype, f["qemu_insn"])
         print(
             f"{key:>10} {p.n_params:>7} {deploy_bytes(arch, OBS, ACT, args.dtype):>7} {m:>7} "
-            f"{f['flash_bytes']:>7.0f} {f['qemu_insn']:>8.0f} {per_mac[key]:>8.2f} {f['qemu_tanhf_insn']:>6.0f}"
+            f"{f['flash_bytes']:>7.0f} {f['qemu_insn']:>8.0f} {per_mac[key]:>8.2f} {f['qemu_tanhf_insn']:>6.0f} "
+            f"{cost.cycles:>8.0f} {cost.cycles / m:>7.2f} {cost.us:>7.1f}"
         )
         if arch.depth:
             plain = measure(p, args.dtype, hidden_activation=False)
@@ -118,7 +127,7 @@ def main() -> None:
         if key == "64-64":
             tanh64 = f["qemu_tanhf_insn"]
             insn64 = f["qemu_insn"]
-    print("hidden activation (ReLU, fused into the dense loop) vs the same export without it:")
+    print("hidden activation (ReLU, in the dense kernel's output step) vs the same export without it:")
     for key, total, extra, units in relu_rows:
         print(
             f"  {key:>8}: +{extra:.0f} instructions for {units} hidden units ({extra / units:.1f} per unit, "

@@ -85,21 +85,51 @@ def _array(ctype: str, name: str, data: np.ndarray, size: str, fmt: Callable[[An
     return f"static const {ctype} {name}[{size}] = {{\n{body}\n}};"
 
 
+def pad4(n: int) -> int:
+    """``n`` rounded up to a multiple of 4 (``GHP_PAD4``): the rows, biases and outputs a float32 layer stores."""
+    return (n + 3) // 4 * 4
+
+
 def f32_layout(w: np.ndarray) -> np.ndarray:
-    """A float32 weight matrix ``[out, in]`` in the order ``ghp_dense_f32`` streams it: rows ``4k..4k+3``
-    interleaved by input, then the last ``out % 4`` rows row-major (flat)."""
+    """A float32 weight matrix ``[out, in]`` in the order ``ghp_dense_f32`` streams it (flat): padded with zeros to
+    ``pad4(out)`` rows of ``pad4(in)`` weights, in blocks of four rows interleaved by input."""
     o, i = w.shape
-    full = o - o % 4
-    blocks = w[:full].reshape(full // 4, 4, i).transpose(0, 2, 1).reshape(full // 4, 4 * i)
-    return np.concatenate([*blocks, *w[full:]])
+    full = np.zeros((pad4(o), pad4(i)), w.dtype)
+    full[:o, :i] = w
+    return full.reshape(-1, 4, pad4(i)).transpose(0, 2, 1).reshape(-1)
+
+
+def pad_bias(b: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """A layer's biases (or int8 scales, ``value`` 1) padded to ``pad4(out)``."""
+    return np.concatenate([b, np.full(pad4(len(b)) - len(b), value, b.dtype)])
+
+
+def i8_layout(q: np.ndarray) -> np.ndarray:
+    """int8 weights ``[out, in]`` (``|q| <= 127``) packed as ``ghp_dense_i8`` reads them: uint32 words (flat), padded
+    with zeros to ``pad4(out)`` rows and ``pad4(in)`` inputs. Per block of four rows and group of four inputs, four
+    words: rows (0, 1) x inputs (0, 1), rows (2, 3) x (0, 1), rows (0, 1) x (2, 3), rows (2, 3) x (2, 3); the word
+    of rows (r, s) and inputs (i, j) holds the bytes ``W[r][i], W[s][i] - (W[r][i] < 0), W[r][j], W[s][j] - (W[r][j] <
+    0)``, least significant first (see ``ghp_dense_i8``)."""
+    o, i = q.shape
+    if np.any(np.abs(q.astype(np.int64)) > 127):
+        raise ValueError("int8 weights must lie in [-127, 127] (the packing borrows one from -128)")
+    full = np.zeros((pad4(o), pad4(i)), np.int64)
+    full[:o, :i] = q
+    g = full.reshape(pad4(o) // 4, 2, 2, pad4(i) // 4, 2, 2)  # block, row pair, row in pair, group, input pair, input
+    g = g.transpose(0, 3, 4, 1, 2, 5)  # block, group, input pair, row pair, row in pair, input
+    r, s = g[..., 0, :], g[..., 1, :]
+    s = s - (r < 0)
+    r, s = r & 0xFF, s & 0xFF
+    words = r[..., 0] | s[..., 0] << 8 | r[..., 1] << 16 | s[..., 1] << 24
+    return words.reshape(-1).astype(np.uint32)
 
 
 def _f_array(name: str, data: np.ndarray, size: str) -> str:
     return _array("float", name, data, size, c_float)
 
 
-def _i8_array(name: str, data: np.ndarray, size: str) -> str:
-    return _array("int8_t", name, data, size, lambda v: str(int(v)))
+def _u32_array(name: str, data: np.ndarray, size: str) -> str:
+    return _array("uint32_t", name, data, size, lambda v: f"0x{int(v):08x}u")
 
 
 @dataclass(frozen=True)
@@ -185,7 +215,10 @@ def _banner(spec: CSpec, filename: str) -> str:
 def _macros(spec: CSpec) -> str:
     w, u = spec.weights, spec.name.upper()
     widest = max(w.arch.hidden, default=0)
-    buf = 4 * (min(w.arch.depth, 2) * widest + w.act_dim + (w.obs_dim if w.clipped else 0))
+    obs_buf = pad4(w.obs_dim) if (w.clipped or _pads_obs(spec)) else 0
+    buf = 4 * (min(w.arch.depth, 2) * pad4(widest) + pad4(w.act_dim) + obs_buf)
+    if spec.dtype == "int8" and spec.codebook is None:
+        buf += 4 * _xq_words(spec)
     return "\n".join(
         [
             f"#define {u}_OBS_DIM {w.obs_dim}",
@@ -202,8 +235,9 @@ def _data(spec: CSpec) -> str:
     """Weights, bounds and buffers."""
     w, n = spec.weights, spec.name
     parts = [
-        "/* Layer j: W{j}[out * in] (float32: rows 4k..4k+3 interleaved by input, then the last out % 4 rows; int8:"
-        " row-major), b{j}[out]; the last layer gives the action mean. */"
+        "/* Layer j: W{j} (float32: GHP_PAD4(out) rows of GHP_PAD4(in) weights, the padding zero, in blocks of four"
+        " rows interleaved by input) or q{j} (int8, four to a word, packed as ghp_dense_i8 reads them) and s{j} (int8"
+        " scale per row), b{j}[GHP_PAD4(out)]; the last layer gives the action mean. */"
     ]
     if spec.codebook is not None:
         parts.append(_codebook_data(spec))
@@ -214,24 +248,42 @@ def _data(spec: CSpec) -> str:
         if spec.dtype == "int8":
             assert spec.int8 is not None
             layer = spec.int8[j]
-            parts.append(_i8_array(f"{n}_q{j}", layer.q, f"{o * i}"))
-            parts.append(_f_array(f"{n}_s{j}", layer.scale, f"{o}"))
-            parts.append(_f_array(f"{n}_b{j}", layer.b, f"{o}"))
+            words = i8_layout(layer.q).reshape(-1, pad4(i))  # one line per block of four rows
+            parts.append(_u32_array(f"{n}_q{j}", words, f"{words.size}"))
+            parts.append(_f_array(f"{n}_s{j}", pad_bias(layer.scale, 1.0), f"{pad4(o)}"))
+            parts.append(_f_array(f"{n}_b{j}", pad_bias(layer.b), f"{pad4(o)}"))
         else:
-            parts.append(_f_array(f"{n}_w{j}", f32_layout(wj), f"{o * i}"))
-            parts.append(_f_array(f"{n}_b{j}", bj, f"{o}"))
+            parts.append(_f_array(f"{n}_w{j}", f32_layout(wj).reshape(-1, 4 * pad4(i)), f"{pad4(o) * pad4(i)}"))
+            parts.append(_f_array(f"{n}_b{j}", pad_bias(bj), f"{pad4(o)}"))
     parts.append(_f_array(f"{n}_low", w.action_low, f"{w.act_dim}"))
     parts.append(_f_array(f"{n}_high", w.action_high, f"{w.act_dim}"))
     if w.clip_low is not None and w.clip_high is not None:
         parts.append("/* Observation clip (a --normalize run: mean -+ clip * std of the training statistics). */")
         parts.append(_f_array(f"{n}_clip_low", w.clip_low, f"{w.obs_dim}"))
         parts.append(_f_array(f"{n}_clip_high", w.clip_high, f"{w.obs_dim}"))
-        parts.append(f"static float {n}_xc[{w.obs_dim}];")
+        parts.append(f"static float {n}_xc[{pad4(w.obs_dim)}];")
+    elif _pads_obs(spec):
+        parts.append("/* The observation padded with zeros to a multiple of four inputs (ghp_dense_f32). */")
+        parts.append(f"static float {n}_xp[{pad4(w.obs_dim)}];")
     widest = max(w.arch.hidden, default=0)
     # Hidden activations ping-pong between two buffers (one suffices for a single hidden layer).
-    parts += [f"static float {n}_h{k}[{widest}];" for k in range(min(w.arch.depth, 2))]
-    parts.append(f"static float {n}_z[{w.act_dim}];")
+    parts += [f"static float {n}_h{k}[{pad4(widest)}];" for k in range(min(w.arch.depth, 2))]
+    if spec.dtype == "int8" and spec.codebook is None:
+        parts.append(f"static uint32_t {n}_xq[{_xq_words(spec)}]; /* int16 activations, in pairs */")
+    parts.append(f"static float {n}_z[{pad4(w.act_dim)}];")
     return "\n\n".join(parts)
+
+
+def _xq_words(spec: CSpec) -> int:
+    """Words of an int8 export's int16 activation buffer: the widest layer input, padded to four, two per word."""
+    return max(pad4(i) for _, i in (wj.shape for wj, _ in spec.weights.layers)) // 2
+
+
+def _pads_obs(spec: CSpec) -> bool:
+    """Whether the observation is copied into a zero-padded buffer first (float32, unclipped, obs_dim not a multiple
+    of 4); a clipped one is padded by the clip's own buffer."""
+    w = spec.weights
+    return spec.codebook is None and spec.dtype == "float32" and not w.clipped and w.obs_dim % 4 != 0
 
 
 def _act_body(spec: CSpec) -> str:
@@ -241,6 +293,9 @@ def _act_body(spec: CSpec) -> str:
     if w.clipped:  # a --normalize run: clip the raw observation (ghp.normalize)
         lines.append(f"ghp_clip(obs, {n}_clip_low, {n}_clip_high, {n}_xc, {w.obs_dim}u);")
         src = f"{n}_xc"
+    elif _pads_obs(spec):
+        lines.append(f"ghp_copy(obs, {n}_xp, {w.obs_dim}u);")
+        src = f"{n}_xp"
     cbn = spec.codebook
     if cbn is not None and cbn.obs_mean is not None:
         lines.append(f"ghp_normalise({src}, {n}_in_mean, {n}_in_inv_std, {n}_x, {w.obs_dim}u);")
@@ -259,9 +314,14 @@ def _act_body(spec: CSpec) -> str:
                 f"{code});"
             )
         elif spec.dtype == "int8":
-            lines.append(f"ghp_dense_i8({n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
+            if j == 0:
+                lines.insert(0, "uint32_t amax; /* float bits of max |input| of the next int8 layer */")
+                lines.append(f"amax = ghp_absmax({src}, {i}u);")
+            ret = "(void)" if last else "amax = "
+            args = f"{n}_q{j}, {n}_s{j}, {n}_b{j}, {src}, amax, {n}_xq, {dst}, {i}u, {o}u, {code}"
+            lines.append(f"{ret}ghp_dense_i8({args});")
         else:
-            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {i}u, {o}u, {code});")
+            lines.append(f"ghp_dense_f32({n}_w{j}, {n}_b{j}, {src}, {dst}, {pad4(i)}u, {pad4(o)}u, {code});")
         src = dst
     lines.append(f"ghp_tanh_unscale({n}_z, {n}_low, {n}_high, act, {w.act_dim}u);")
     return "\n".join("    " + line for line in lines)

@@ -6,8 +6,12 @@ NumPy (:func:`fma32` emulates ``fmaf`` exactly), so the only difference left bet
 the last bit of ``tanhf``. torch (``PolicyWeights.to_module``) is the trained policy itself and
 stays the yardstick the checks compare against.
 
-int8 (``--dtype int8``): symmetric per-row quantisation, one float32 scale per output row, float32 biases and
-activations; the byte rule of ``ghp.counting`` (``i * o + 8 * o`` per layer).
+int8 (``--dtype int8``): symmetric per-row quantisation of the weights, one float32 scale per output row, float32
+biases; each layer's input is quantised to int16 with one scale per call (:func:`quantize_i16`, ``amax / qmax``), the
+products are summed in int32 (the Cortex-M4's SMLAD, exact), and ``fmaf(float(sum), scale * sx, b)`` gives the float32
+output. Integer sums are exact and every float step is one IEEE rounding, so :func:`forward` predicts the C bit for bit
+(but for ``tanhf``). The byte rule of ``ghp.counting`` (``i * o + 8 * o`` per layer; the C pads rows and inputs to
+multiples of four).
 """
 
 from __future__ import annotations
@@ -67,22 +71,44 @@ def fma32(acc: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return r.astype(F32)
 
 
-def _dense(w: np.ndarray, b: np.ndarray, x: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
-    """``[n, in] -> [n, out]``, each unit summed in index order from 0.0, then scaled, then the bias added.
+def qmax_i16(n_in: int) -> int:
+    """The largest |int16 activation| of a layer with ``n_in`` inputs (``ghp_qmax``): 32767, or less when ``127 * qmax *
+    n_in`` would not fit in an int32, so no partial sum can overflow."""
+    return 32767 if n_in <= 516 else (2**31 - 1) // (127 * n_in)
 
-    float32 layers (``scale`` None) use a fused multiply-add per term (``ghp_dense_f32``'s ``fmaf``); int8 layers an
-    unfused multiply and add (``ghp_dense_i8``, compiled with ``-ffp-contract=off``).
+
+def quantize_i16(x: np.ndarray, qmax: int) -> tuple[np.ndarray, np.ndarray]:
+    """``ghp_quantize_i16`` on each row of ``x`` ``[n, k]``: int16 values ``[n, k]`` (as int64) and scales ``[n]``.
+
+    ``amax = max |x|``, ``inv = qmax / amax`` (float32), ``q = round(x * inv)`` to nearest, ties to even (the C's one
+    ``fmaf`` with 1.5 * 2^23; ``x * inv`` of two float32 is exact in float64), scale ``amax / qmax`` (float32); an
+    all-zero row gives zeros and scale 0.
     """
+    amax = np.max(np.abs(x), axis=1).astype(F32)
+    nz = amax > 0
+    safe = np.where(nz, amax, F32(1)).astype(F32)
+    inv = np.where(nz, (F32(qmax) / safe).astype(F32), F32(0)).astype(F32)
+    q = np.rint(x.astype(np.float64) * inv.astype(np.float64)[:, None]).astype(np.int64)
+    scale = np.where(nz, (safe / F32(qmax)).astype(F32), F32(0)).astype(F32)
+    return q, scale
+
+
+def _dense(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """float32 ``[n, in] -> [n, out]``: each unit summed in index order from 0.0 with a fused multiply-add per term
+    (``ghp_dense_f32``'s ``fmaf``), then the bias added."""
     acc = np.zeros((x.shape[0], w.shape[0]), F32)
     wf = w.astype(F32)
     for i in range(w.shape[1]):
-        if scale is None:
-            acc = fma32(acc, wf[None, :, i], x[:, i, None])
-        else:
-            acc = (acc + wf[None, :, i] * x[:, i, None]).astype(F32)
-    if scale is not None:
-        acc = (acc * scale[None, :]).astype(F32)
+        acc = fma32(acc, wf[None, :, i], x[:, i, None])
     return (acc + b[None, :]).astype(F32)
+
+
+def _dense_i8(layer: Int8Layer, x: np.ndarray) -> np.ndarray:
+    """``ghp_dense_i8``: ``x`` quantised to int16, the int32 sums (exact), then ``fmaf(float(sum), scale * sx, b)``."""
+    xq, sx = quantize_i16(x.astype(F32), qmax_i16(x.shape[1]))
+    acc = xq @ layer.q.astype(np.int64).T  # exact: |sum| < 2^31 by the choice of qmax
+    s = (layer.scale[None, :] * sx[:, None]).astype(F32)
+    return fma32(np.broadcast_to(layer.b[None, :], acc.shape), acc.astype(F32), s)
 
 
 def _unscale(z: np.ndarray, weights: PolicyWeights) -> np.ndarray:
@@ -100,8 +126,7 @@ def pre_activations(weights: PolicyWeights, obs: np.ndarray, int8: tuple[Int8Lay
             w, b = weights.layers[j]
             h = _dense(w, b, h)
         else:
-            layer = int8[j]
-            h = _dense(layer.q, layer.b, h, layer.scale)
+            h = _dense_i8(int8[j], h)
         if j < n - 1:
             if weights.activation == "tanh":
                 h = np.tanh(h).astype(F32)  # tanhf in C: equal to the last ulp or so, checked to tolerance

@@ -79,7 +79,8 @@ def test_best_under_a_budget_uses_rank_run(run_dir, tmp_path):
     assert (tmp_path / "policy.c").is_file() and (tmp_path / "policy.h").is_file()
     header, source = (tmp_path / "policy.h").read_text(), (tmp_path / "policy.c").read_text()
     assert f" * architecture  {best.arch.key}: " in header and f"#define POLICY_N_PARAMS {best.params}" in header
-    assert f"static const float policy_w0[{3 * best.arch.hidden[0]}]" in source  # Pendulum: 3 observations
+    # Pendulum: 3 observations, padded to 4 inputs and the rows to a multiple of 4 (ghp_dense_f32's blocks)
+    assert f"static const float policy_w0[{4 * ((best.arch.hidden[0] + 3) // 4 * 4)}]" in source
 
 
 @pytest.mark.parametrize(("target", "files"), [("onnx", ["pol.onnx"]), ("numpy", ["pol.npz"])])
@@ -109,7 +110,8 @@ def test_int8_reports_its_error(run_dir, tmp_path):
     r = ghp("export", run_dir, "--arch", "8-8", "--dtype", "int8", "--out", tmp_path)
     assert r.exit_code == 0, r.output
     assert "int8: largest action error against float32 on the test vectors" in r.output
-    assert "static const int8_t policy_q0[24]" in (tmp_path / "policy.h").read_text()
+    # 8 rows x 3 inputs padded to 8 x 4 int8 weights, packed four to a uint32_t word (ghp_dense_i8)
+    assert "static const uint32_t policy_q0[8]" in (tmp_path / "policy.h").read_text()
 
 
 @pytest.mark.parametrize(
