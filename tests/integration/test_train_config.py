@@ -87,7 +87,17 @@ def test_env_kwargs_in_a_file_and_on_the_command_line(tmp_path):
 def test_a_her_warmup_shorter_than_one_episode_per_environment_is_one_line(tmp_path):
     # SB3's HER raised a RuntimeError traceback on its first update when no episode had finished by then.
     pytest.importorskip("gymnasium_robotics")
-    args = ["train", "--env", "FetchReach-v4", "--steps", "500", "--learning-starts", "32", "--out", str(tmp_path / "r")]
+    args = [
+        "train",
+        "--env",
+        "FetchReach-v4",
+        "--steps",
+        "500",
+        "--learning-starts",
+        "32",
+        "--out",
+        str(tmp_path / "r"),
+    ]
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == 2 and "--learning-starts must be at least 400" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "r").exists()
