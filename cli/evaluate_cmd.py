@@ -67,6 +67,7 @@ def evaluate(
     again; if the Ray cluster is lost, finished chunks stay saved and the same command resumes.
     """
     from ghp.backend import BackendLost, WorkerLost
+    from ghp.config import MAX_EPISODES
     from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.results import ResultsStore
@@ -74,6 +75,8 @@ def evaluate(
 
     with user_errors():
         config = build_config(EvalConfig, options)
+        if config.episodes > MAX_EPISODES:
+            raise ValueError(f"--episodes must be at most {MAX_EPISODES}, got {config.episodes}")
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")

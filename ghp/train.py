@@ -28,7 +28,7 @@ from typing import Any
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace
 from ghp.atomic import write_bytes, write_npz, write_text
-from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
+from ghp.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, check_env_id, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.lock import run_lock
 from ghp.normalize import load_vec_normalize, stats_path
@@ -357,8 +357,6 @@ MAX_ARCHS = 200_000
 """Most architectures in a space (the default space has 4680; evaluation enumerates them all)."""
 MAX_MEMORY_GB = 16.0
 """Largest :func:`memory_estimate` a run may need before anything is allocated."""
-MAX_EVAL_EPISODES = 1000
-"""Most episodes per architecture of the periodic evaluation (``--eval-episodes``)."""
 _INT_LIMITS: dict[str, int] = {
     "steps": 10**10,
     "n_envs": 1024,
@@ -389,8 +387,8 @@ def _check_bounds(c: TrainConfig) -> None:
     for name, limit in _INT_LIMITS.items():
         if getattr(c, name) > limit:
             raise ValueError(f"{option_name(name)} must be at most {limit}, got {getattr(c, name)}")
-    if c.eval_episodes > MAX_EVAL_EPISODES:
-        raise ValueError(f"--eval-episodes must be at most {MAX_EVAL_EPISODES}, got {c.eval_episodes}")
+    if c.eval_episodes > MAX_EPISODES:
+        raise ValueError(f"--eval-episodes must be at most {MAX_EPISODES}, got {c.eval_episodes}")
     # (low, high, low_open): a value must lie in (low, high] when low_open, else in [low, high].
     floats: list[tuple[str, Any, float, float, bool]] = [
         ("lr", c.lr, 0.0, math.inf, True),
