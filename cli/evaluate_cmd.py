@@ -72,6 +72,7 @@ def evaluate(
     confirmed figures are stored beside the screening's; ghp report, ghp search --run and ghp export --best use them.
     """
     from ghp.backend import BackendLost, WorkerLost
+    from ghp.config import MAX_EPISODES
     from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.results import ResultsStore
@@ -81,6 +82,8 @@ def evaluate(
         config = build_config(EvalConfig, options)
         if config.confirm and (checkpoints is not None or policy is not None or archs != "all"):
             raise ValueError("--confirm chooses its own architectures: leave out --archs, --checkpoints and --policy")
+        if config.episodes > MAX_EPISODES or config.confirm_episodes > MAX_EPISODES:
+            raise ValueError(f"--episodes and --confirm-episodes must be at most {MAX_EPISODES}")
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")

@@ -26,7 +26,8 @@ Optional field metadata, ``field(default=..., metadata={...})``, only where the 
 - ``"required"``: the command line (or a ``--config`` file) must give it (``--env``), though the library has a
   default;
 - ``"show_default"``: how ``--help`` names a default that the value does not show (``None`` meaning a rule);
-- ``"parse"``: a function from the option's text to the field's value (raising ``ValueError``), for other types.
+- ``"parse"``: a function from the option's text to the field's value (raising ``ValueError``), for other types;
+  ``"join"``: how a config file's list becomes that text (default ``,``; ``--arch`` joins with ``-``).
 - ``"parse_all"``: a repeatable option; the function turns the tuple of all its texts into the field's value
   (raising ``ValueError``), e.g. ``--env-kwargs`` pairs into a dict; ``"metavar"`` names its argument.
 
@@ -97,11 +98,43 @@ class IntList(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
         if isinstance(value, (tuple, list)):
-            return tuple(int(v) for v in value)
+            try:
+                return tuple(whole_number(v) for v in value)
+            except ValueError:
+                self.fail(f"expected a list of whole numbers, got {value!r}", param, ctx)
+        if not isinstance(value, str):
+            self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
         try:
             return tuple(int(t) for t in str(value).replace(" ", "").split(",") if t != "")
         except ValueError:
             self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
+
+
+def whole_number(value: Any) -> int:
+    """A config file's integer: an int, an integral finite float (``1.0e6``) or its text; never a bool or ``1.7``.
+
+    Raises:
+        ValueError: anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():  # False for inf and nan
+            return int(value)
+        raise ValueError(f"expected a whole number, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return whole_number(float(text))
+        except (ValueError, OverflowError):
+            raise ValueError(f"expected a whole number, got {value!r}") from None
+    raise ValueError(f"expected a whole number, got {value!r}")
 
 
 class Parsed(click.ParamType):
@@ -109,12 +142,15 @@ class Parsed(click.ParamType):
 
     name = "TEXT"
 
-    def __init__(self, parse: Callable[[str], Any]) -> None:
+    def __init__(self, parse: Callable[[str], Any], join: str = ",") -> None:
         self.parse = parse
+        self.join = join
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (list, tuple)) and all(type(v) in (str, int) for v in value):
+            value = self.join.join(map(str, value))  # a config file's list: the option's text form
         if not isinstance(value, str):
-            return value
+            self.fail(f"expected text like the option's, got {value!r}", param, ctx)
         try:
             return self.parse(value)
         except ValueError as e:
@@ -178,7 +214,7 @@ def _option(
             kw.update(is_flag=True, show_default=False)
     else:
         if "parse" in meta:
-            kw["type"] = Parsed(meta["parse"])
+            kw["type"] = Parsed(meta["parse"], meta.get("join", ","))
         elif "choices" in meta:
             kw["type"] = click.Choice(list(meta["choices"]))
         elif kind is int:
@@ -314,11 +350,17 @@ def build_config(
             continue
         if "parse_all" in f.metadata:  # a file holds the value itself (a mapping), or the option's texts
             raw = base[f.name]
-            values[f.name] = (
-                raw
-                if not isinstance(raw, (str, list, tuple))
-                else f.metadata["parse_all"]((raw,) if isinstance(raw, str) else tuple(raw))
-            )
+            if raw is None or isinstance(raw, dict):
+                values[f.name] = {} if raw is None else raw
+                continue
+            if not (isinstance(raw, str) or (isinstance(raw, (list, tuple)) and all(isinstance(t, str) for t in raw))):
+                raise click.UsageError(
+                    f"{f.name} in {source}: expected a mapping of KEY: VALUE (or KEY=VALUE texts), got {raw!r}", ctx=ctx
+                )
+            try:
+                values[f.name] = f.metadata["parse_all"]((raw,) if isinstance(raw, str) else tuple(raw))
+            except ValueError as e:
+                raise click.UsageError(f"{f.name} in {source}: {' '.join(str(e).split())}", ctx=ctx) from None
             continue
         values[f.name] = _convert(ctx, params.get(f.name), base[f.name], f.name, source)
     for f in config_fields(cls):
@@ -340,6 +382,21 @@ def _convert(ctx: click.Context | None, param: click.Parameter | None, value: An
     if value is None or param is None:
         return value
     try:
-        return param.type.convert(value, param, ctx)
+        kind = param.type
+        if isinstance(kind, click.types.IntParamType):  # IntRange too: click would truncate 1.7 to 1
+            try:
+                value = whole_number(value)
+            except ValueError as e:
+                raise click.BadParameter(str(e)) from None
+        elif isinstance(kind, click.types.FloatParamType) and isinstance(value, bool):
+            raise click.BadParameter(f"expected a number, got {value!r}")
+        elif isinstance(param, click.Option) and param.is_flag and not isinstance(value, bool):
+            raise click.BadParameter(f"expected true or false, got {value!r}")
+        elif isinstance(kind, (click.types.StringParamType, click.Choice)) and not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise click.BadParameter(f"expected text, got {value!r}")
+        return kind.convert(value, param, ctx)
     except click.BadParameter as e:
         raise click.UsageError(f"{name} in {source}: {e.message}", ctx=ctx) from None
+    except (OverflowError, TypeError) as e:
+        raise click.UsageError(f"{name} in {source}: {value!r} is not a valid value ({e})", ctx=ctx) from None

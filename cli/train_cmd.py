@@ -24,7 +24,31 @@ from cli.options import ConfigCommand, build_config
     "options given here override it. A run's config.json replays that run (give a new --out).",
 )
 @click.option("--print-config", is_flag=True, help="Print the resolved settings as YAML (a --config file) and exit.")
-def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, print_config: bool, **options: Any) -> None:
+@click.option(
+    "--no-replay-buffer",
+    "no_replay_buffer",
+    is_flag=True,
+    help="With --resume: leave the saved replay buffer unread (a truncated one, after a kill mid-save) and refill "
+    "an empty buffer with --learning-starts random-action steps.",
+)
+@click.option(
+    "--env-module",
+    "env_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Allow --env MODULE:Id to import MODULE (repeatable). Only ghp's, gymnasium's and gymnasium-robotics' "
+    "modules are imported otherwise; for evaluate, play and export of such a run set GHP_ENV_MODULES=MODULE.",
+)
+def train(
+    resume: bool,
+    force: bool,
+    quiet: bool,
+    config_file: Path | None,
+    print_config: bool,
+    no_replay_buffer: bool,
+    env_modules: tuple[str, ...],
+    **options: Any,
+) -> None:
     """Train one graph hypernetwork that emits a policy for every MLP architecture of the space.
 
     \b
@@ -39,15 +63,24 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
       ghp train --config runs/pendulum/config.json --out runs/again  # replay a run
       ghp train --env Hopper-v5 --print-config > hopper.yml        # every setting, resolved
 
-    Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer; --resume continues from them.
+    Every setting is checked before a file is written. --force trains the new run beside the old one and swaps
+    it in when saved, deleting only what ghp train wrote there. A run has one writer at a time (a lock file).
+    Ctrl-C or SIGTERM saves the model, a checkpoint and the replay buffer once training has started (the message
+    says what was saved); --resume continues from them.
     """
     from ghp.config import read_config_file
+    from ghp.envs import allow_env_modules
     from ghp.train import TrainConfig
     from ghp.train import train as run_train
 
     with user_errors():
+        allow_env_modules(env_modules)
         base = None if config_file is None else read_config_file(config_file, TrainConfig)
         config = build_config(TrainConfig, options, base, source=str(config_file))
+        if no_replay_buffer and not resume:
+            raise ValueError("--no-replay-buffer goes with --resume (a new run starts with an empty buffer anyway)")
+        if force and config_file is not None:
+            _refuse_force_onto_source(config_file, config)
         if print_config:
             import yaml
 
@@ -70,18 +103,47 @@ def train(resume: bool, force: bool, quiet: bool, config_file: Path | None, prin
         try:
             with user_errors():
                 try:
-                    path = run_train(config, resume=resume, force=force, progress=progress, given=given, notice=_notice)
+                    path = run_train(
+                        config,
+                        resume=resume,
+                        force=force,
+                        progress=progress,
+                        given=given,
+                        notice=_notice,
+                        replay_buffer=not no_replay_buffer,
+                    )
                 finally:
                     if bar is not None and bar.live.is_started:
                         bar.stop()
-        except KeyboardInterrupt:
-            click.echo(
-                f"ghp: interrupted ({interruption.name}); saved the model, a checkpoint and the replay buffer "
-                "(continue with --resume)",
-                err=True,
-            )
+        except KeyboardInterrupt as e:
+            click.echo(f"ghp: interrupted ({interruption.name}); {_saved_text(e)}", err=True)
             sys.exit(interruption.exit_code)
     click.echo(f"run saved in {path}")
+
+
+def _saved_text(e: KeyboardInterrupt) -> str:
+    """What the interrupted run saved, as ``ghp.train.TrainingInterrupted`` reports it."""
+    saved = list(getattr(e, "saved", None) or [])
+    out = getattr(e, "out", None)
+    if not saved:
+        return "nothing was saved (training had not started)"
+    listed = saved[0] if len(saved) == 1 else ", ".join(saved[:-1]) + " and " + saved[-1]
+    where = f" in {out}" if out is not None else ""
+    return f"saved {listed}{where} (continue with --resume)"
+
+
+def _refuse_force_onto_source(config_file: Path, config: Any) -> None:
+    """``--config RUN/config.json --force`` would replace RUN, the run the settings come from: refuse it."""
+    from ghp.run import CONFIG_FILE
+    from ghp.train import resolve
+
+    if config_file.name != CONFIG_FILE:
+        return
+    out = Path(resolve(config).out)
+    if out.resolve() == config_file.parent.resolve():
+        raise ValueError(
+            f"--force would replace {out}, the run --config {config_file} comes from: give a new --out to replay it"
+        )
 
 
 def _notice(text: str) -> None:

@@ -22,6 +22,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "bias": ("bias_head",),
 }
 """Named parts of the hypernetwork (``--freeze``) and the submodules / parameters each holds."""
+MAX_EPISODES = 10_000
+"""Most episodes per architecture an evaluation runs (``ghp evaluate --episodes``, ``ghp train --eval-episodes``)."""
 ACTION_PENALTIES: tuple[str, ...] = ("preactivation", "action")
 """What the DDPG actor's ``action_l2`` penalty squares: the pre-tanh output, or the squashed action over its bound."""
 

@@ -8,7 +8,8 @@ key; rewards too with ``--normalize-reward``). The actor then sees
 (goal-conditioned tasks: the observation and the desired goal, each with its own statistics, as in the HER
 baselines, which clip at c = 5). The statistics are saved with every model file, in SB3's own format, as a sidecar
 (:func:`stats_path`: ``model.zip`` -> ``model.vecnormalize.pkl``, ``checkpoints/step_N.zip`` ->
-``checkpoints/step_N.vecnormalize.pkl``; ``VecNormalize.load(path, venv)`` reads it).
+``checkpoints/step_N.vecnormalize.pkl``; ``VecNormalize.load(path, venv)`` reads it, and ghp reads it with
+:func:`load_vec_normalize`, which runs no code from the file).
 
 Afterwards they are frozen. :func:`ghp.run.load_run` reads the sidecar of the model it loads and every emitted
 policy gets them folded into its first layer, so evaluation, search, export and ``ghp play`` see an ordinary MLP on
@@ -126,15 +127,31 @@ class ObsNormalization:
         return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)
 
 
-def load_vec_normalize(path: str | Path) -> Any:
-    """The ``VecNormalize`` pickled at ``path`` (without an environment attached; SB3 must be importable)."""
-    import stable_baselines3.common.vec_env  # noqa: F401  (the pickle refers to its classes)
+def load_vec_normalize(path: str | Path, venv: Any = None) -> Any:
+    """The ``VecNormalize`` pickled at ``path`` (SB3's format, ``VecNormalize.save``), read without running code.
+
+    The file goes through ghp's allow-listed unpickler (:mod:`ghp.safepickle`), which builds only the numpy,
+    gymnasium and SB3 data classes such a file is made of; ``VecNormalize.load(path, venv)`` would unpickle anything.
+
+    Args:
+        venv: the vectorised environment to attach (as ``VecNormalize.load`` does); None: none attached.
+
+    Raises:
+        ValueError: a corrupt or truncated file, or one that refers to anything else (a crafted file).
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from ghp.safepickle import load
 
     try:
-        with open(path, "rb") as f:
-            return pickle.load(f)  # noqa: S301  (SB3's own format, from the run directory being loaded)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+        norm = load(path, f"normalisation statistics {path}")
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, IndexError) as e:
         raise ValueError(f"corrupt normalisation statistics {path}: {e}") from None
+    if not isinstance(norm, VecNormalize):
+        raise ValueError(f"corrupt normalisation statistics {path}: it holds a {type(norm).__name__}, not VecNormalize")
+    if venv is not None:
+        norm.set_venv(venv)
+    return norm
 
 
 def load_stats(model_file: str | Path) -> ObsNormalization | None:

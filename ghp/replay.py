@@ -4,10 +4,18 @@ SB3 pickles a replay buffer with its arrays at their original capacity, and ``lo
 it was: a run resumed to more total steps would keep the first run's capacity. :func:`resize_replay_buffer` lays the
 stored transitions out again, oldest first, in arrays of the new capacity (keeping the newest ones when it shrinks),
 and remaps ``HerReplayBuffer``'s episode bookkeeping (episode starts are buffer positions) to the new positions.
+
+Saving and loading (:func:`save_replay_buffer`, :func:`load_replay_buffer`) keep SB3's file format but write
+atomically and read through ghp's allow-listed unpickler: a crafted buffer file cannot run code, and a truncated one
+is reported in one line with the way to resume without it.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,3 +76,65 @@ def resize_replay_buffer(buf: Any, capacity: int) -> None:
     buf.buffer_size = capacity
     buf.pos = n % capacity
     buf.full = n == capacity
+
+
+REPLAY_FILE = "replay_buffer.pkl"
+"""The replay buffer ``ghp train`` saves in ``RUN/checkpoints/`` for ``--resume`` (SB3's pickle of it)."""
+
+
+def save_replay_buffer(buf: Any, path: str | Path) -> Path:
+    """Pickle ``buf`` to ``path`` as SB3's ``save_replay_buffer`` does, atomically: it is streamed to a temporary
+    file in the same folder, flushed to disk and renamed over ``path``, so a kill mid-write leaves the previous
+    buffer whole (a buffer can be gigabytes: it is never held twice in memory)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(buf, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_replay_buffer(model: Any, path: str | Path, refill: int) -> None:
+    """SB3's ``model.load_replay_buffer(path)``, reading the file without running code (:mod:`ghp.safepickle`).
+
+    The steps after unpickling are SB3's own (2.x): old buffers get timeouts, a HER buffer its environment and its
+    last, unfinished trajectory truncated, and the buffer the model's device.
+
+    Args:
+        refill: the random-action steps a resume without the buffer would take (named in the error).
+
+    Raises:
+        ValueError: a truncated or corrupt file (with how to resume without it), or one that refers to anything but
+            the replay-buffer classes (a crafted file).
+    """
+    from stable_baselines3.common.buffers import ReplayBuffer
+    from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
+
+    from ghp.safepickle import RefusedPickle, load
+
+    try:
+        buf = load(path, f"replay buffer {path}")
+    except RefusedPickle:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError, IndexError) as e:
+        raise ValueError(
+            f"the replay buffer {path} is truncated or corrupt ({' '.join(str(e).split())}; a kill while it was "
+            f"saved?): resume without it with --no-replay-buffer (an empty buffer, refilled with {refill} "
+            "random-action steps), or delete the file"
+        ) from None
+    if not isinstance(buf, ReplayBuffer):
+        raise ValueError(f"the replay buffer {path} holds a {type(buf).__name__}, not an SB3 replay buffer")
+    if not hasattr(buf, "handle_timeout_termination"):  # SB3 < 2.1 buffers, as SB3 loads them
+        buf.handle_timeout_termination = False
+        buf.timeouts = np.zeros_like(buf.dones)
+    model.replay_buffer = buf
+    if isinstance(buf, HerReplayBuffer):
+        buf.set_env(model.env)
+        buf.truncate_last_trajectory()
+    buf.device = model.device

@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 
 from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec
-from ghp.normalize import ObsNormalization, load_stats, stats_path
+from ghp.normalize import STATS_SUFFIX, ObsNormalization, load_stats, stats_path
 from ghp.policy import PolicyWeights
 
 FORMAT_VERSION = 1
@@ -186,6 +187,44 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
+TRAIN_FILES: tuple[str, ...] = (
+    CONFIG_FILE,
+    MODEL_FILE,
+    "model" + STATS_SUFFIX,
+    "model" + OBS_NORM_SUFFIX,
+    "eval.jsonl",
+    ".ghp-run.lock",
+)
+"""Files ``ghp train`` writes at the top of a run directory (besides ``checkpoints/`` and ``tb/``)."""
+_CHECKPOINT_FILE = re.compile(
+    r"^(step_\d+(\.zip|" + re.escape(STATS_SUFFIX) + "|" + re.escape(OBS_NORM_SUFFIX) + r")"
+    r"|replay_buffer\.pkl|vecnormalize\.pkl|\..*\.tmp)$"
+)
+
+
+def remove_train_files(path: str | Path) -> list[str]:
+    """Delete what ``ghp train`` wrote in the run directory ``path`` (``--force``): its files, ``tb/`` and the
+    checkpoints; return the names of everything else, left in place (results, tuned policies, the user's files)."""
+    import shutil
+
+    path = Path(path)
+    for name in TRAIN_FILES:
+        p = path / name
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
+    tb = path / "tb"
+    if tb.is_dir() and not tb.is_symlink():
+        shutil.rmtree(tb)
+    ckpt = path / CHECKPOINT_DIR
+    if ckpt.is_dir() and not ckpt.is_symlink():
+        for p in ckpt.iterdir():
+            if p.is_file() and not p.is_symlink() and _CHECKPOINT_FILE.match(p.name):
+                p.unlink()
+        if not any(ckpt.iterdir()):
+            ckpt.rmdir()
+    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if not p.is_dir())
+
+
 def is_ghp_run(path: str | Path) -> bool:
     """True when ``path`` is a directory holding a ghp run: a readable ``config.json`` with ghp's format version.
 
@@ -226,7 +265,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     """
     import zipfile
 
-    import ghp.policies  # noqa: F401  (the policy classes must be importable for SB3's loader)
+    from ghp.safepickle import RefusedPickle
 
     path = Path(path)
     cfg = read_config(path)
@@ -241,13 +280,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         baseline = bool(cfg.get("baseline", False))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"corrupt run config in {path}: {e}") from None
-    if algo == "sac":
-        from stable_baselines3 import SAC as Algo
-    elif algo == "ars":
-        from sb3_contrib import ARS as Algo  # type: ignore[assignment]
-    elif algo == "ddpg":
-        from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
-    else:
+    if algo not in ALGO_NAMES:
         raise ValueError(f"corrupt run config in {path}: unknown algo {algo!r}")
     # Inference only: a one-slot replay buffer (plain Dict buffer for HER runs, which SB3 could not set up
     # without an env) instead of allocating the training capacity.
@@ -257,9 +290,11 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
 
         custom |= {"replay_buffer_class": DictReplayBuffer, "replay_buffer_kwargs": {}}
     try:
-        model = Algo.load(model_file, device="cpu", custom_objects=custom)
-    except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, ValueError) as e:
-        raise ValueError(f"corrupt model file {model_file}: {e}") from None
+        model = load_model(model_file, cfg, custom, device="cpu")
+    except (zipfile.BadZipFile, KeyError, RuntimeError, EOFError, TypeError, ValueError) as e:
+        if isinstance(e, RefusedPickle):
+            raise
+        raise ValueError(f"corrupt model file {model_file}: {' '.join(str(e).split())}") from None
     model.policy.set_training_mode(False)
     return Run(
         path=path,
@@ -271,17 +306,127 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
         timesteps=int(model.num_timesteps),
         baseline=baseline,
         model=model,
-        normalization=saved_normalization(path, model_file, algo, cfg),
+        normalization=saved_normalization(path, model_file, algo, cfg, int(model.num_timesteps)),
     )
 
 
-def saved_normalization(path: Path, model_file: Path, algo: str, cfg: dict[str, Any]) -> ObsNormalization | None:
+ALGO_NAMES: tuple[str, ...] = ("sac", "ddpg", "ars")
+"""``algo`` of runs that store an SB3 model."""
+
+
+def policy_class(algo: str, baseline: bool, goal_conditioned: bool) -> type:
+    """The SB3 policy class a run of ``algo`` trains: ghp's hypernetwork policies, or SB3's own for baselines."""
+    if algo == "ars":
+        from sb3_contrib.ars.policies import ARSPolicy
+
+        return ARSPolicy
+    if not baseline:
+        from ghp.policies import GHPSACPolicy, GHPTD3Policy
+
+        return GHPSACPolicy if algo == "sac" else GHPTD3Policy
+    if algo == "sac":
+        from stable_baselines3.sac import policies as sac
+
+        return sac.MultiInputPolicy if goal_conditioned else sac.SACPolicy
+    from stable_baselines3.td3 import policies as td3
+
+    return td3.MultiInputPolicy if goal_conditioned else td3.TD3Policy
+
+
+def load_model(model_file: str | Path, cfg: dict[str, Any], custom: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """SB3's ``Algo.load`` of a run's ``model_file`` that runs no code from the file (docs/security.md).
+
+    SB3 keeps parts of ``data`` as cloudpickles, which ``Algo.load`` would unpickle (and so run). Every one of them
+    is handed to SB3 ready-made as ``custom_objects``, so SB3 unpickles nothing: the policy class and the schedules
+    are rebuilt from ``config.json`` (``cfg``), the rest (spaces, last observations, the replay buffer class, action
+    noise...) read through the allow-listed unpickler (:mod:`ghp.safepickle`). SB3 reads the weights with
+    ``torch.load(weights_only=True)``. The file format is SB3's own: a stock ``SAC.load`` still reads it.
+
+    Args:
+        cfg: the run's ``config.json``.
+        custom: more ``custom_objects`` (they win).
+        kwargs: passed to ``Algo.load`` (``env``, ``device``, ``tensorboard_log``...).
+
+    Raises:
+        ValueError: a corrupt file, or an entry that refers to anything outside the allow list (one line).
+    """
+    import base64
+    import binascii
+    import json as _json
+    import pickle
+    import zipfile
+
+    from stable_baselines3.common.utils import FloatSchedule
+
+    from ghp.safepickle import loads
+
+    try:
+        algo = str(cfg["algo"])
+        goal = bool(cfg["env"]["goal_conditioned"])
+        train = dict(cfg.get("train") or {})
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"corrupt run config: {e}") from None
+    if algo == "sac":
+        from stable_baselines3 import SAC as Algo
+    elif algo == "ddpg":
+        from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
+    elif algo == "ars":
+        from sb3_contrib import ARS as Algo  # type: ignore[assignment]
+    else:
+        raise ValueError(f"corrupt run config: unknown algo {algo!r}")
+    with zipfile.ZipFile(model_file) as z:
+        data = _json.loads(z.read("data").decode())
+    if not isinstance(data, dict):
+        raise ValueError("its data entry is not a mapping")
+    lr = data.get("learning_rate")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise ValueError("its learning_rate is not a number (ghp saves a constant one)")
+    rebuilt: dict[str, Any] = {
+        "policy_class": policy_class(algo, bool(cfg.get("baseline", False)), goal),
+        "lr_schedule": FloatSchedule(float(lr)),  # what SB3's _setup_lr_schedule makes of it again on load
+    }
+    if algo == "ars":
+        # ARS's _setup_model, run by load, recomputes weights from the policy; its schedule is the config's delta_std.
+        rebuilt |= {"delta_std_schedule": FloatSchedule(float(train.get("ars_delta_std", 0.05))), "weights": None}
+    objects: dict[str, Any] = {}
+    for key, item in data.items():
+        if key in rebuilt or (custom and key in custom) or not (isinstance(item, dict) and ":serialized:" in item):
+            continue
+        try:
+            raw = base64.b64decode(str(item[":serialized:"]).encode())
+            objects[key] = loads(raw, f"entry {key!r} of {model_file}")
+        except (binascii.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as e:
+            raise ValueError(f"entry {key!r} cannot be read: {e}") from None
+    return Algo.load(model_file, custom_objects={**objects, **rebuilt, **(custom or {})}, **kwargs)
+
+
+def _step_twin(path: Path, model_file: Path, timesteps: int | None, algo: str) -> Path:
+    """``checkpoints/step_N.zip`` for ``RUN/model.zip`` saved at step N, when that checkpoint's statistics exist.
+
+    Training writes a checkpoint and its statistics before it replaces ``model.zip`` and its sidecar, each file
+    atomically but not the pair: a reader between the two renames would pair the new statistics with the old model.
+    A checkpoint's files are written once, so the statistics of the step ``model.zip`` says it is at always match it.
+    """
+    if timesteps is None or model_file.name != MODEL_FILE:
+        return model_file
+    twin = path / CHECKPOINT_DIR / f"step_{timesteps}.zip"
+    sidecar = twin.with_name(twin.stem + OBS_NORM_SUFFIX) if algo == "ars" else stats_path(twin)
+    return twin if sidecar.is_file() else model_file
+
+
+def saved_normalization(
+    path: Path, model_file: Path, algo: str, cfg: dict[str, Any], timesteps: int | None = None
+) -> ObsNormalization | None:
     """The statistics saved beside ``model_file``: ARS's normaliser (``*.obsnorm.npz``, never clipped), a
     ``--normalize`` run's ``VecNormalize`` (``*.vecnormalize.pkl``), or None for a run trained without them.
+
+    With ``timesteps`` (the loaded model's step), ``RUN/model.zip``'s statistics are read from the checkpoint of
+    that step when it has them, so a model is never paired with statistics of another step.
 
     Raises:
         FileNotFoundError: the run was trained behind statistics that are missing.
     """
+    model_file = _step_twin(path, model_file, timesteps, algo)
     if algo == "ars":
         norm_file = model_file.with_name(model_file.stem + OBS_NORM_SUFFIX)
         if not norm_file.is_file():

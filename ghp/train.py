@@ -27,10 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace
-from ghp.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
-from ghp.envs import EnvSpec, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
-from ghp.normalize import STATS_SUFFIX, stats_path
+from ghp.atomic import write_bytes, write_npz, write_text
+from ghp.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
+from ghp.envs import EnvSpec, check_env_id, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
+from ghp.lock import run_lock
+from ghp.normalize import load_vec_normalize, stats_path
 from ghp.presets import PRESETS, Preset
+from ghp.replay import REPLAY_FILE, load_replay_buffer, save_replay_buffer
 from ghp.run import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
@@ -39,7 +42,9 @@ from ghp.run import (
     MODEL_FILE,
     OBS_NORM_SUFFIX,
     is_ghp_run,
+    load_model,
     read_config,
+    remove_train_files,
 )
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
@@ -48,7 +53,6 @@ _ARS_CLIP_OBS = 1e8
 first layer is exact."""
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-REPLAY_FILE = "replay_buffer.pkl"
 
 # Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
 # 10k random steps); the small tasks use what learns reliably within minutes on 2 cores (docs/train.md).
@@ -167,7 +171,7 @@ class TrainConfig:
     """Run directory."""
     baseline: bool = False
     """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
-    arch: tuple[int, ...] | None = field(default=None, metadata={"parse": parse_fixed_arch})
+    arch: tuple[int, ...] | None = field(default=None, metadata={"parse": parse_fixed_arch, "join": "-"})
     """Train this one architecture (hidden widths) with plain SB3 instead of the hypernetwork (implies a baseline
     run; ``--baseline`` is ``(256, 256)``, ``--algo ars`` defaults to ``()``, the linear policy)."""
     ars_n_delta: int = 8
@@ -352,6 +356,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
             raise ValueError(f"{name} must be at least {low}, got {value}")
     if c.normalize_clip is None or not c.normalize_clip > 0:
         raise ValueError(f"--normalize-clip must be positive, got {c.normalize_clip}")
+    _check_bounds(c)
     _ent_coef(c.ent_coef)
     if c.gradient_steps == 0:
         raise ValueError("--gradient-steps must be -1 (one per transition) or positive, got 0")
@@ -360,6 +365,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     _check_her_warmup(c)
     c.space  # noqa: B018  (validates widths and depths)
     c.hypernet  # noqa: B018
+    _check_size(c)
+    check_env_id(c.env_id)
     return c
 
 
@@ -394,6 +401,124 @@ def _with_rlzoo(config: TrainConfig, d: dict[str, Any]) -> tuple[dict[str, Any],
     if z.get("algo") == "ars":
         z |= {"learning_starts": 0, "resample_every": 1}
     return d | z, arch
+
+
+MAX_SEED = 2**32 - 1
+"""Largest seed: numpy's ``np.random.seed``, which SB3 seeds with it, takes ``0 .. 2**32 - 1``."""
+MAX_WIDTH = 8192
+"""Widest hidden layer of the space or of ``--arch``."""
+MAX_DEPTH = 16
+"""Deepest architecture of the space or of ``--arch``."""
+MAX_ARCHS = 200_000
+"""Most architectures in a space (the default space has 4680; evaluation enumerates them all)."""
+MAX_MEMORY_GB = 16.0
+"""Largest :func:`memory_estimate` a run may need before anything is allocated."""
+_INT_LIMITS: dict[str, int] = {
+    "steps": 10**10,
+    "n_envs": 1024,
+    "batch_size": 2**20,
+    "buffer_size": 10**9,
+    "hidden": 1024,
+    "rank": 1024,
+    "threads": 1024,
+    "her_goals": 64,
+    "eval_archs": 1024,
+    "ars_n_delta": 4096,
+    "gradient_steps": 10**4,
+    "resample_every": 10**9,
+    "learning_starts": 10**10,
+    "checkpoint_every": 10**10,
+    "eval_every": 10**10,
+}
+"""Upper bounds of the integer settings (lower bounds: :func:`resolve`); far above any run that fits a machine."""
+
+
+def _check_bounds(c: TrainConfig) -> None:
+    """Ranges of the numeric settings: each value a real number of the right type, inside its range."""
+    for name, value in (("seed", c.seed), *((k, getattr(c, k)) for k in _INT_LIMITS)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{option_name(name)} must be a whole number, got {value!r}")
+    if not 0 <= c.seed <= MAX_SEED:
+        raise ValueError(f"--seed must be between 0 and {MAX_SEED} (2**32 - 1), got {c.seed}")
+    for name, limit in _INT_LIMITS.items():
+        if getattr(c, name) > limit:
+            raise ValueError(f"{option_name(name)} must be at most {limit}, got {getattr(c, name)}")
+    if c.eval_episodes > MAX_EPISODES:
+        raise ValueError(f"--eval-episodes must be at most {MAX_EPISODES}, got {c.eval_episodes}")
+    # (low, high, low_open): a value must lie in (low, high] when low_open, else in [low, high].
+    floats: list[tuple[str, Any, float, float, bool]] = [
+        ("lr", c.lr, 0.0, math.inf, True),
+        ("actor_lr", c.actor_lr, 0.0, math.inf, True),
+        ("gamma", c.gamma, 0.0, 1.0, True),
+        ("tau", c.tau, 0.0, 1.0, True),
+        ("weight_decay", c.weight_decay, 0.0, math.inf, False),
+        ("action_noise", c.action_noise, 0.0, math.inf, False),
+        ("action_l2", c.action_l2, 0.0, math.inf, False),
+        ("ars_delta_std", c.ars_delta_std, 0.0, math.inf, True),
+        ("normalize_clip", c.normalize_clip, 0.0, math.inf, True),
+    ]
+    for name, value, low, high, low_open in floats:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ValueError(f"{option_name(name)} must be a finite number, got {value!r}")
+        if (value <= low if low_open else value < low) or value > high:
+            if math.isfinite(high):
+                where = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
+            else:
+                where = "positive" if low_open else "zero or more"
+            raise ValueError(f"{option_name(name)} must be {where}, got {value!r}")
+    if not isinstance(c.env_kwargs, dict):
+        raise ValueError(f"--env-kwargs must be a mapping of KEY: VALUE, got {c.env_kwargs!r}")
+
+
+def _check_size(c: TrainConfig) -> None:
+    """Widths, depths, the architecture count and the memory estimate, before anything is allocated."""
+    widths = c.arch if c.baseline and c.arch is not None else c.widths
+    depths = (len(c.arch),) if c.baseline and c.arch is not None else c.depths
+    if widths and max(widths) > MAX_WIDTH:
+        raise ValueError(f"hidden widths must be at most {MAX_WIDTH}, got {max(widths)}")
+    if max(depths) > MAX_DEPTH:
+        raise ValueError(f"depths must be at most {MAX_DEPTH}, got {max(depths)}")
+    n = 1 if c.baseline else sum(len(c.widths) ** d for d in set(c.depths))
+    if n > MAX_ARCHS:
+        raise ValueError(
+            f"--widths {','.join(map(str, c.widths))} with --depths {','.join(map(str, c.depths))} make {n} "
+            f"architectures, more than {MAX_ARCHS}: give fewer widths or smaller depths"
+        )
+    check_memory(c, 1, 1)
+
+
+def check_memory(c: TrainConfig, obs_dim: int, act_dim: int) -> None:
+    """Refuse a run whose :func:`memory_estimate` is over :data:`MAX_MEMORY_GB` (one line saying what to shrink)."""
+    gb = memory_estimate(c, obs_dim, act_dim) / 1e9
+    if gb > MAX_MEMORY_GB:
+        raise ValueError(
+            f"this run would need about {gb:.1f} GB (hypernetwork, meta batch of {c.n_envs} policies, replay buffer), "
+            f"more than {MAX_MEMORY_GB:g} GB: give smaller --widths, --hidden, --n-envs, --batch-size or --buffer-size"
+        )
+
+
+def memory_estimate(c: TrainConfig, obs_dim: int, act_dim: int) -> int:
+    """A rough upper estimate in bytes of what training ``c`` allocates, from the settings alone (no environment).
+
+    float32 parameters with their gradient and two Adam moments (x 4): the hypernetwork (its decoder grows with
+    the widest layer: ``max_width^2 * hidden`` dense, ``2 * max_width * rank`` factorised), or the baseline's actor;
+    the meta batch's emitted weights and activations; the replay buffer (two observations, an action, reward, done
+    per transition), for an environment with ``obs_dim`` inputs and ``act_dim`` actions.
+    """
+    widths = c.arch if c.baseline and c.arch is not None else c.widths
+    depth = len(c.arch) if c.baseline and c.arch is not None else max(c.depths)
+    w = max(widths, default=1)
+    big_in, big_out = max(w, obs_dim), max(w, act_dim)
+    if c.baseline:
+        hyper = 0
+    elif c.decoder == "dense":
+        hyper = big_out * big_in * (c.hidden + 1)
+    else:
+        hyper = (big_out + big_in) * c.rank
+    largest = obs_dim * w + max(depth - 1, 0) * w * w + w * act_dim
+    per_batch = (c.n_envs or 1) * largest * 3 + c.batch_size * w * max(depth, 1) * 4
+    buffer = min(c.buffer_size, c.steps or c.buffer_size) * (2 * obs_dim + act_dim + 2)
+    return 4 * (4 * (hyper + largest) + per_batch + buffer)
 
 
 def _check_her_warmup(c: TrainConfig) -> None:
@@ -570,7 +695,7 @@ def _make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
     if not c.normalize:
         return venv
     if stats is not None:
-        env = VecNormalize.load(str(stats), venv)
+        env = load_vec_normalize(stats, venv)  # not VecNormalize.load: that unpickles anything
         env.training, env.norm_reward = True, c.normalize_reward
         return env
     # Monitor sits inside, so the progress bar and TensorBoard report raw returns.
@@ -696,36 +821,50 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
     }
     preset = preset_of(c)
     cfg["preset"] = {"name": c.preset, "source": "ghp's per-family defaults" if preset is None else preset.source}
-    tmp = out / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(cfg, indent=2) + "\n")
-    tmp.replace(out / CONFIG_FILE)
+    write_text(out / CONFIG_FILE, json.dumps(cfg, indent=2) + "\n")
 
 
 def _save(model: Any, out: Path, with_replay: bool) -> Path:
-    """Write ``model.zip``, a step checkpoint and (for ``--resume``) the replay buffer (ARS: the normaliser)."""
+    """Write a step checkpoint, ``model.zip`` and (for ``--resume``) the replay buffer (ARS: its normaliser).
+
+    Every file is written atomically (a temporary file renamed over the old one), so a kill mid-save leaves the
+    previous file whole; the checkpoint and its statistics go first, ``model.zip`` last of the model files.
+    """
+    return _save_all(model, out, with_replay)[0]
+
+
+def _save_all(model: Any, out: Path, with_replay: bool) -> tuple[Path, list[str]]:
+    """:func:`_save`, returning the checkpoint and what was saved, in words, for the interruption message."""
+    import io
+    import pickle
+
     ckpt_dir = out / CHECKPOINT_DIR
     ckpt_dir.mkdir(exist_ok=True)
     ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
-    model.save(ckpt)  # ARS evaluates its candidates in a copy: its policy is always the mean
+    buf = io.BytesIO()
+    model.save(buf)  # ARS evaluates its candidates in a copy: its policy is always the mean
+    saved: list[str] = []
     norm = model.get_vec_normalize_env()
     if norm is not None and type(model).__name__ == "ARS":
-        import numpy as np
-
         rms = norm.obs_rms
-        np.savez(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, mean=rms.mean, var=rms.var, epsilon=norm.epsilon)
-        shutil.copyfile(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, out / ("model" + OBS_NORM_SUFFIX))
+        arrays = {"mean": rms.mean, "var": rms.var, "epsilon": norm.epsilon}
+        write_npz(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, arrays)
+        write_npz(out / ("model" + OBS_NORM_SUFFIX), arrays)
         if with_replay:
-            norm.save(str(ckpt_dir / "vecnormalize.pkl"))
+            write_bytes(ckpt_dir / "vecnormalize.pkl", pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL))
+        saved.append("the observation normaliser")
     elif norm is not None:  # --normalize: the statistics go with every model file (ghp.normalize)
-        norm.save(str(stats_path(ckpt)))
-        tmp = out / ("stats" + STATS_SUFFIX + ".tmp")
-        shutil.copyfile(stats_path(ckpt), tmp)
-        tmp.replace(stats_path(out / MODEL_FILE))
-    shutil.copyfile(ckpt, out / (MODEL_FILE + ".tmp"))
-    (out / (MODEL_FILE + ".tmp")).replace(out / MODEL_FILE)
+        stats = pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL)  # what VecNormalize.save writes
+        write_bytes(stats_path(ckpt), stats)
+        write_bytes(stats_path(out / MODEL_FILE), stats)
+        saved.append("the normalisation statistics")
+    write_bytes(ckpt, buf.getvalue())
+    write_bytes(out / MODEL_FILE, buf.getvalue())
+    saved[:0] = [MODEL_FILE, f"checkpoint {CHECKPOINT_DIR}/{ckpt.name}"]
     if with_replay and hasattr(model, "save_replay_buffer"):
-        model.save_replay_buffer(ckpt_dir / REPLAY_FILE)
-    return ckpt
+        save_replay_buffer(model.replay_buffer, ckpt_dir / REPLAY_FILE)
+        saved.append("the replay buffer")
+    return ckpt, saved
 
 
 def _callback(
@@ -780,6 +919,14 @@ def _user_callbacks(callback: Any) -> list[Any]:
     return out
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, as the CLI makes it) stopped :func:`train`; ``saved`` says what was saved on the way out."""
+
+    def __init__(self, out: Path, saved: list[str]) -> None:
+        super().__init__()
+        self.out, self.saved = out, saved
+
+
 def train(
     config: TrainConfig,
     resume: bool = False,
@@ -788,11 +935,19 @@ def train(
     given: Collection[str] | None = None,
     notice: NoticeFn | None = None,
     callback: Any = None,
+    replay_buffer: bool = True,
 ) -> Path:
     """Train (or, with ``resume``, continue) a run; returns its directory.
 
+    Every setting is checked before any file is touched. The run directory is locked while training
+    (:mod:`ghp.lock`: a second writer stops with one line). With ``force``, the new run is trained in a temporary
+    directory beside the old one and swapped in when it is saved (the old run stays whole if training fails);
+    only files ``ghp train`` writes are deleted, anything else of the old directory is kept aside (a notice says
+    where).
+
     A ``KeyboardInterrupt`` (Ctrl-C; the CLI turns SIGTERM into one too) saves ``model.zip``, a checkpoint and the
-    replay buffer, then is re-raised.
+    replay buffer once training has started, then is re-raised as :class:`TrainingInterrupted`, which says what was
+    saved (nothing when it came before training started).
 
     Args:
         given: with ``resume``, the fields the user set (:func:`resume_config`); ``None``: those off their default.
@@ -801,13 +956,14 @@ def train(
             as ``model.learn`` takes), called after ghp's own (checkpoints, progress) at every step; one returning
             False stops training, which is then saved like a finished run. A callback with SB3's ``EvalCallback``
             attribute ``last_mean_reward`` has its latest value reported to ``progress`` as ``eval_return``.
+        replay_buffer: with ``resume``, False leaves the saved replay buffer unread (a truncated one, after a kill
+            mid-save): the run resumes with an empty buffer refilled by ``learning_starts`` random-action steps.
 
     Raises:
         ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
-        (nothing is written before the input has been checked).
+        (nothing is written before the input has been checked); :class:`ghp.lock.RunLocked` (a FileExistsError):
+        another process is writing the run.
     """
-    import torch
-
     c = resolve(config)
     user = _user_callbacks(callback)
     out = Path(c.out)  # type: ignore[arg-type]
@@ -825,45 +981,112 @@ def train(
                 + ", ".join(f"{option_name(k)} {getattr(c, k)} (was {getattr(saved, k)})" for k in changed)
             )
     spec = env_spec(c.env_id, c.env_kwargs)
-    torch.set_num_threads(c.threads)
-    if not resuming and out.exists() and force:
-        shutil.rmtree(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PermissionError(f"cannot create the run directory {out}: {e.strerror}") from None
+    check_memory(c, spec.obs_dim, spec.act_dim)
     assert c.steps is not None
     stats = stats_path(out / MODEL_FILE) if resuming and c.normalize else None
     if stats is not None and not stats.is_file():
         raise FileNotFoundError(f"cannot resume {out}: it was trained with --normalize but {stats} is missing")
-    env = _make_vec_env(c, stats)
+    # Everything is checked: from here on files are written.
+    replacing = not resuming and force and out.is_dir() and any(out.iterdir())
     try:
-        if resuming:
-            model = _load_for_resume(c, out, env, notice)
-            run_id = str(read_config(out)["run_id"])
-        else:
-            model = _build_model(c, spec, env, out / "tb")
-            run_id = uuid.uuid4().hex
-        _write_config(out, c, spec, run_id)
-        remaining = c.steps - model.num_timesteps
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PermissionError(f"cannot create the run directory {out}: {e.strerror}") from None
+    purpose = "train --resume" if resuming else "train --force" if replacing else "train"
+    with run_lock(out, purpose):
+        work = out.parent / f".{out.name}.ghp-new-{uuid.uuid4().hex[:8]}" if replacing else out
+        if replacing:
+            work.mkdir()
         try:
-            if remaining > 0:
-                model.learn(
-                    total_timesteps=remaining,
-                    callback=[_callback(out, c, spec, run_id, c.steps, progress, user), *user],
-                    reset_num_timesteps=not resuming,
-                    tb_log_name="run",
-                )
-        except KeyboardInterrupt:
-            _save(model, out, with_replay=True)
+            _train_in(work, c, spec, resuming, replay_buffer, progress, notice, user, stats)
+        except BaseException as e:
+            if replacing:
+                if isinstance(e, TrainingInterrupted) and e.saved:
+                    _replace_run(work, out, notice)  # the new run is saved: it replaces the old one as planned
+                    raise TrainingInterrupted(out, e.saved) from None
+                shutil.rmtree(work, ignore_errors=True)  # only ghp wrote there; the old run is untouched
             raise
-        _save(model, out, with_replay=True)
-    finally:
-        try:
-            env.close()
-        except (EOFError, BrokenPipeError, ConnectionError):  # subprocess environments already gone (SIGTERM)
-            pass
+        if replacing:
+            _replace_run(work, out, notice)
     return out
+
+
+def _train_in(
+    work: Path,
+    c: TrainConfig,
+    spec: EnvSpec,
+    resuming: bool,
+    replay_buffer: bool,
+    progress: ProgressFn | None,
+    notice: NoticeFn | None,
+    user: list[Any],
+    stats: Path | None,
+) -> Path:
+    """Build (or load) the model in ``work``, train it and save it; an interruption saves and says what."""
+    import torch
+
+    assert c.steps is not None
+    model = None
+    env = None
+    try:
+        torch.set_num_threads(c.threads)
+        env = _make_vec_env(c, stats)
+        if resuming:
+            model = _load_for_resume(c, work, env, notice, replay_buffer)
+            run_id = str(read_config(work)["run_id"])
+        else:
+            model = _build_model(c, spec, env, work / "tb")
+            run_id = uuid.uuid4().hex
+        _write_config(work, c, spec, run_id)
+        remaining = c.steps - model.num_timesteps
+        if remaining > 0:
+            model.learn(
+                total_timesteps=remaining,
+                callback=[_callback(work, c, spec, run_id, c.steps, progress, user), *user],
+                reset_num_timesteps=not resuming,
+                tb_log_name="run",
+            )
+        _save_all(model, work, with_replay=True)
+    except KeyboardInterrupt as e:
+        if isinstance(e, TrainingInterrupted):
+            raise
+        saved: list[str] = []
+        if model is not None and (work / CONFIG_FILE).is_file():
+            saved = _save_all(model, work, with_replay=True)[1]
+        raise TrainingInterrupted(work, saved) from None
+    finally:
+        if env is not None:
+            try:
+                env.close()
+            except (EOFError, BrokenPipeError, ConnectionError):  # subprocess environments already gone (SIGTERM)
+                pass
+    return work
+
+
+def _replace_run(new: Path, old: Path, notice: NoticeFn | None) -> None:
+    """Swap the run trained in ``new`` into ``old``'s place by renames, then delete what ``ghp train`` wrote in the
+    old run; anything else there (results, tuned policies, files of the user) is kept aside, and a notice says
+    where."""
+    import os
+
+    try:
+        old_id = str(read_config(old).get("run_id") or "")
+    except (OSError, ValueError):
+        old_id = ""
+    aside = old.parent / f".{old.name}.ghp-old-{uuid.uuid4().hex[:8]}"
+    os.rename(old, aside)
+    os.rename(new, old)
+    left = remove_train_files(aside)
+    if not left:
+        aside.rmdir()
+        return
+    kept = old.parent / f"{old.name}.replaced-{(old_id or uuid.uuid4().hex)[:8]}"
+    os.rename(aside, kept)
+    if notice is not None:
+        notice(
+            f"--force replaced the run in {old}; {len(left)} other file(s) of the old run ({', '.join(left[:3])}"
+            f"{', ...' if len(left) > 3 else ''}) are kept in {kept}"
+        )
 
 
 def buffer_capacity(c: TrainConfig) -> int:
@@ -872,24 +1095,19 @@ def buffer_capacity(c: TrainConfig) -> int:
     return max(1, min(c.buffer_size, c.steps))
 
 
-def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | None) -> Any:
-    from stable_baselines3 import DDPG, SAC
-
-    import ghp.policies  # noqa: F401
+def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | None, replay_buffer: bool = True) -> Any:
     from ghp.replay import resize_replay_buffer
 
+    cfg = read_config(out)
     if c.algo == "ars":
         import torch
-        from sb3_contrib import ARS
-        from stable_baselines3.common.vec_env import VecNormalize
 
         stats = out / CHECKPOINT_DIR / "vecnormalize.pkl"
         if stats.is_file():
-            env = VecNormalize.load(str(stats), env.venv)
-        ars: Any = ARS.load(out / MODEL_FILE, env=env, device="cpu", tensorboard_log=str(out / "tb"))
+            env = load_vec_normalize(stats, env.venv)
+        ars: Any = load_model(out / MODEL_FILE, cfg, env=env, device="cpu", tensorboard_log=str(out / "tb"))
         ars.weights = torch.nn.utils.parameters_to_vector(ars.policy.parameters()).detach()  # not restored by load
         return ars
-    algo = SAC if c.algo == "sac" else DDPG
     capacity = buffer_capacity(c)
     # Settings that may change on resume (RESUME_APPLIED) replace the saved ones before the model is set up.
     custom = {
@@ -899,12 +1117,10 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
         "gamma": c.gamma,
         "tau": c.tau,
     }
-    model = algo.load(
-        out / MODEL_FILE, env=env, device=c.device, tensorboard_log=str(out / "tb"), custom_objects=custom
-    )
+    model = load_model(out / MODEL_FILE, cfg, custom, env=env, device=c.device, tensorboard_log=str(out / "tb"))
     replay = out / CHECKPOINT_DIR / REPLAY_FILE
-    if replay.is_file():
-        model.load_replay_buffer(replay)
+    if replay.is_file() and replay_buffer:
+        load_replay_buffer(model, replay, c.learning_starts or 0)
         buf: Any = model.replay_buffer
         old, slots = buf.buffer_size, max(capacity // buf.n_envs, 1)  # SB3 counts slots of n_envs transitions
         if old != slots:
@@ -920,9 +1136,13 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
         refill = c.learning_starts or 0  # resolved from the per-environment defaults by now
         model.learning_starts = model.num_timesteps + refill
         if notice is not None:
+            why = (
+                "--no-replay-buffer: leaving the saved replay buffer unread"
+                if replay.is_file()
+                else f"no replay buffer in {replay.parent} (the run was killed before it could save one)"
+            )
             notice(
-                f"no replay buffer in {replay.parent} (the run was killed before it could save one): "
-                f"resuming with an empty replay buffer, refilled with {refill} random-action steps "
+                f"{why}: resuming with an empty replay buffer, refilled with {refill} random-action steps "
                 "(--learning-starts) before updates resume"
             )
     return model

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,10 +139,63 @@ def episode_limit(env_id: str) -> int | None:
     return int(limit) if limit else None
 
 
+ENV_MODULES_VAR = "GHP_ENV_MODULES"
+"""Environment variable: comma-separated modules that ``module:Id`` environment ids may import (``ghp train
+--env-module NAME`` sets it for its own process and its workers; set it yourself for evaluate, play, export)."""
+TRUSTED_ENV_MODULES: tuple[str, ...] = ("ghp", "gymnasium", "gymnasium_robotics")
+"""Packages whose ``module:Id`` ids are always allowed (their sub-modules too)."""
+_MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def allow_env_modules(names: Iterable[str]) -> None:
+    """Let ``module:Id`` ids import these modules, in this process and the worker processes it starts.
+
+    Raises:
+        ValueError: a name that is not a dotted module name.
+    """
+    names = [n.strip() for n in names if n.strip()]
+    for name in names:
+        if not _MODULE_NAME.match(name):
+            raise ValueError(f"--env-module {name!r} is not a module name like my_envs or my_pkg.envs")
+    merged = dict.fromkeys([*allowed_env_modules(), *names])
+    os.environ[ENV_MODULES_VAR] = ",".join(merged)
+
+
+def allowed_env_modules() -> tuple[str, ...]:
+    """The modules the user allowed (:func:`allow_env_modules`, or ``GHP_ENV_MODULES``)."""
+    return tuple(n.strip() for n in os.environ.get(ENV_MODULES_VAR, "").split(",") if n.strip())
+
+
+def check_env_id(env_id: str) -> None:
+    """Refuse a ``module:Id`` id whose module the user did not name: ``gym.make`` would import (run) it.
+
+    Raises:
+        ValueError: the module is neither ghp's, gymnasium's nor one allowed by :func:`allow_env_modules`.
+    """
+    if not isinstance(env_id, str) or not env_id.strip():
+        raise ValueError(f"--env must be a gymnasium id such as Pendulum-v1, got {env_id!r}")
+    module, sep, _ = env_id.rpartition(":")
+    if not sep:
+        return
+    root = module.split(".")[0]
+    if root in TRUSTED_ENV_MODULES or module in allowed_env_modules():
+        return
+    raise ValueError(
+        f"--env {env_id!r} would import the module {module!r}: ghp imports only modules you name, so add "
+        f"'--env-module {module}' to ghp train (or set {ENV_MODULES_VAR}={module} for other commands) if you trust it"
+    )
+
+
 def make_env(env_id: str, **kwargs: Any) -> Any:
-    """``gym.make`` that also knows gymnasium-robotics ids; one clear ``ValueError`` for unknown ids."""
+    """``gym.make`` that also knows gymnasium-robotics ids; one clear ``ValueError`` for unknown ids.
+
+    Raises:
+        ValueError: an unknown id, bad env kwargs, or a ``module:Id`` whose module was not allowed
+            (:func:`check_env_id`).
+    """
     import gymnasium as gym
 
+    check_env_id(env_id)
     if is_goal_env_id(env_id) or env_id.startswith("gymnasium_robotics:"):
         register_robotics()
     try:

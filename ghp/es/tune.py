@@ -40,6 +40,7 @@ from ghp.es.core import (
     run_es,
     unfold,
 )
+from ghp.lock import run_lock
 from ghp.policyfile import save_policy, tuned_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -178,12 +179,28 @@ def tune(
             f"--colors {config.colors} is more than the {n_weights(policy0)} weights of {arch.key}: "
             f"choose at most {n_weights(policy0)}"
         )
-    es_cfg = config.es_config()
-    env_id = run.spec.env_id
-    env_kwargs = dict(run.config.get("train", {}).get("env_kwargs") or {})
     out = tuned_dir(run.path)
     out.mkdir(parents=True, exist_ok=True)
     name = config.default_name(arch.key)
+    # One writer per tuned policy (tunes of other names, and training, go on beside it).
+    with run_lock(out, f"tune --name {name}", resource=f"tune-{name}"):
+        return _tune_locked(run, arch, policy0, config, out, name, fresh, progress)
+
+
+def _tune_locked(
+    run: Any,
+    arch: Any,
+    policy0: Any,
+    config: TuneConfig,
+    out: Path,
+    name: str,
+    fresh: bool,
+    progress: ProgressFn | None,
+) -> TuneResult:
+    """:func:`tune` once the lock of ``RUN/tuned/NAME`` is held."""
+    es_cfg = config.es_config()
+    env_id = run.spec.env_id
+    env_kwargs = dict(run.config.get("train", {}).get("env_kwargs") or {})
     state_path = out / f"{name}.state.npz"
     if fresh and state_path.exists():
         state_path.unlink()

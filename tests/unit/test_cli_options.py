@@ -22,7 +22,11 @@ from ghp.train import TrainConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [
-    (train, TrainConfig, {"resume", "force", "quiet", "config_file", "print_config"}),
+    (
+        train,
+        TrainConfig,
+        {"resume", "force", "quiet", "config_file", "print_config", "no_replay_buffer", "env_modules"},
+    ),
     (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints"}),  # what to evaluate
     (export, ExportConfig, {"run", "arch", "best", "by", "max_params", "max_bytes", "checkpoint", "policy"}),
     (tune, TuneConfig, {"run_dir", "fresh"}),
