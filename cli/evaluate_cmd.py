@@ -82,8 +82,9 @@ def evaluate(
         config = build_config(EvalConfig, options)
         if config.confirm and (checkpoints is not None or policy is not None or archs != "all"):
             raise ValueError("--confirm chooses its own architectures: leave out --archs, --checkpoints and --policy")
-        if config.episodes > MAX_EPISODES or config.confirm_episodes > MAX_EPISODES:
-            raise ValueError(f"--episodes and --confirm-episodes must be at most {MAX_EPISODES}")
+        for name, value in (("--episodes", config.episodes), ("--confirm-episodes", config.confirm_episodes or 0)):
+            if value > MAX_EPISODES:
+                raise ValueError(f"{name} must be at most {MAX_EPISODES}, got {value}")
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+
+# The tests' own environments live in test modules (``tests.unit.test_es:GhpTestTarget-v0``): ghp imports the
+# module of a ``module:Id`` only when the user names it (docs/security.md), so the tests name theirs. Set at import,
+# so that worker processes inherit it.
+_TEST_ENV_MODULES = ("tests.unit.test_es", "tests.integration.faultenv")
+os.environ["GHP_ENV_MODULES"] = ",".join([*filter(None, [os.environ.get("GHP_ENV_MODULES")]), *_TEST_ENV_MODULES])
 
 
 @pytest.fixture(autouse=True, scope="session")
