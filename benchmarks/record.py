@@ -235,22 +235,30 @@ def lookup(results: dict[str, Any], key: str) -> Any:
 def render(record: dict[str, Any]) -> str:
     """The Markdown table of a record (what docs quote), from the JSON alone."""
     results = record["results"]
-    rows = ["| figure | value | target | met |", "| --- | --- | --- | --- |"]
+    rows = ["| figure | value | target | met | measured |", "| --- | --- | --- | --- | --- |"]
+
+    def when(key: str) -> str:
+        r = results[key.split(".")[0]]
+        load = r.get("load_average")
+        commit = f", `{r['commit'][:10]}`" if r.get("commit") else ""
+        return f"{r.get('measured', '?')}{commit}" + (f", load {load[0]:.1f}" if load else "")
+
     for key, (op, target) in TARGETS.items():
         value = lookup(results, key)
         if value is None:
             continue
         met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
-        rows.append(f"| `{key}` | {value:.3g} | {op} {target:g} | {'yes' if met else 'no'} |")
+        rows.append(f"| `{key}` | {value:.3g} | {op} {target:g} | {'yes' if met else 'no'} | {when(key)} |")
     cf = lookup(results, "crazyflie.ratio")
     if cf is not None:
-        rows.append(f"| `crazyflie.ratio` | {cf:.3g} | context | |")
+        rows.append(f"| `crazyflie.ratio` | {cf:.3g} | context | | {when('crazyflie.ratio')} |")
     m = record["machine"]
     head = (
-        f"Benchmark of record, commit `{(record['commit']['sha'] or 'unknown')[:10]}`"
+        f"Benchmark of record, last written at commit `{(record['commit']['sha'] or 'unknown')[:10]}`"
         f"{' (uncommitted changes)' if record['commit']['dirty'] else ''}, {record['date']}: {m['cpu']}, "
-        f"{m['cores']} cores, load average {m['load_average_at_start']} at the start, torch {m['torch']} "
-        f"({m['torch_cpu_capability']}). Rendered from `record.json` by `python -m benchmarks --render`."
+        f"{m['cores']} cores, torch {m['torch']} ({m['torch_cpu_capability']}). Each figure says when, at which "
+        "commit and under which load (1-minute load average) it was measured; each ratio's two sides were measured "
+        "side by side. Rendered from `record.json` by `python -m benchmarks --render`."
     )
     return head + "\n\n" + "\n".join(rows) + "\n"
 
@@ -283,6 +291,8 @@ def main(argv: list[str] | None = None) -> None:
         result = RUNNERS[name](args.quick)
         result["wall_s"] = time.perf_counter() - t0
         result["measured"] = record["date"]
+        result["commit"] = record["commit"]["sha"]
+        result["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
         record["results"][name] = result
         print(json.dumps({name: result}, indent=1), flush=True)
         if not args.quick:  # written after each benchmark: an interrupted record keeps what it measured
