@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -71,6 +72,22 @@ def evaluate(
     max / 90% / 80% pick of ghp report again, --confirm-episodes each, from starts no screening ever uses. The
     confirmed figures are stored beside the screening's; ghp report, ghp search --run and ghp export --best use them.
     """
+    from ghp.lock import acquire
+
+    lock = None
+    if Path(run_dir).is_dir():
+        with user_errors():  # one evaluation writes a run's results at a time (another: one line, exit 2)
+            lock = acquire(run_dir, "evaluate", resource="results")
+    try:
+        _evaluate(run_dir, archs, sample_seed, policy, checkpoints, options)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _evaluate(
+    run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, options: dict[str, Any]
+) -> None:
     from ghp.backend import BackendLost, WorkerLost
     from ghp.config import MAX_EPISODES
     from ghp.evaluate import EvalConfig, parse_arch_selection

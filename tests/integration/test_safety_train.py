@@ -157,3 +157,15 @@ def test_an_interruption_while_training_says_what_was_saved(tmp_path):
     assert e.value.saved[0] == "model.zip" and e.value.saved[-1] == "the replay buffer"
     assert e.value.saved[1].startswith("checkpoint checkpoints/step_")
     assert (out / "model.zip").is_file() and (out / "checkpoints" / "replay_buffer.pkl").is_file()
+
+
+def test_a_second_evaluation_of_a_run_is_refused_while_one_writes(run):
+    from ghp.lock import run_lock
+
+    (run / "results.sqlite").unlink()  # the fixture's stand-in for a user's file
+    with run_lock(run, "evaluate", resource="results"):
+        r = CliRunner().invoke(cli, ["evaluate", str(run), "--archs", "4", "--episodes", "1"])
+    assert r.exit_code == 2 and "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    assert "evaluate" in r.output
+    r = CliRunner().invoke(cli, ["evaluate", str(run), "--archs", "1", "--episodes", "1", "--workers", "1"])
+    assert r.exit_code == 0, r.output  # released: the next evaluation runs
