@@ -121,7 +121,8 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
 
     w, config, env_id, out = job.weights, job.config, job.env_id, job.out
     check_crazyflie_env(env_id)
-    layout = task_layout()
+    # The run's environment options shape the observation (action_history): the app is built for them.
+    layout = task_layout(job.env_kwargs)
     firmware, where = find_firmware(config.firmware) if config.check else (None, "")
     dest = job.writer()
     header = replace(config, out=out / "src", target="c-header", firmware=None, allow_slow=False)

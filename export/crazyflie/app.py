@@ -67,7 +67,8 @@ def _banner(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, 
         "",
         *source,
         f"policy        {name}.h: {w.arch.key}, {w.n_params} parameters, {w.obs_dim} inputs, {w.act_dim} outputs",
-        f"observation   built as {layout.module} builds it, clipped to its bounds",
+        f"observation   built as {layout.module} builds it, clipped to its bounds; the last {layout.history} "
+        "action(s), oldest first (action_history)",
         f"rate          the policy runs at {layout.policy_hz} Hz inside the 1 kHz stabilizer call and holds its output",
         *([f"cost          {timing}"] if timing else []),
         f"action        normalizedForces[i] = (a[i] + {layout.force_offset:g}) * {layout.force_scale:g}, clamped to "
@@ -100,7 +101,8 @@ def controller_source(
     if w.obs_dim != layout.obs_dim or w.act_dim != layout.act_dim:
         raise ValueError(
             f"the policy takes {w.obs_dim} inputs and gives {w.act_dim} actions; the Crazyflie task has "
-            f"{layout.obs_dim} and {layout.act_dim}"
+            f"{layout.obs_dim} and {layout.act_dim} with action_history={layout.history} (export the run with the "
+            "environment options it was trained with)"
         )
     u = name.upper()
     fault_low, fault_high = observation_fault_range(layout)
@@ -131,7 +133,8 @@ def controller_source(
         "ACT_FAULT_LOW": _floats(act_low),
         "ACT_FAULT_HIGH": _floats(act_high),
         "OBS_CODE": observation_c(layout),
-        "PREV_INIT": _floats(layout.initial_prev_action),
+        "HISTORY": str(layout.history),
+        "HISTORY_INIT": _floats(layout.initial_action),
         "FORCE_CODE": force,
         "LOG_OBS": "\n".join(logs),
         "ARCH": w.arch.key,
@@ -159,9 +162,9 @@ def app_readme(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[st
 
 
 def _describe(block: str) -> str:
-    from .layout import C_BLOCKS
+    from .layout import describe_block
 
-    return C_BLOCKS[block][0]
+    return describe_block(block)
 
 
 def write_app(

@@ -1,10 +1,10 @@
 """The Crazyflie task's observation and action layout, read from the environment module, turned into C.
 
 Nothing here repeats a number of the environment by hand: block order and sizes, clip bounds, the policy period,
-the action-to-force mapping and the initial previous action all come from the constants of
-:mod:`ghp.envs.crazyflie`. What this module knows is what each block *means* in the firmware's terms (which
-``state_t`` / ``sensorData_t`` field, which unit conversion); a block it does not know is refused, so a change of
-the environment cannot silently produce a wrong controller.
+the action-to-force mapping, the length of the action history (the run's ``action_history``) and what it holds at
+reset all come from :mod:`ghp.envs.crazyflie` and the run's environment options. What this module knows is what
+each block *means* in the firmware's terms (which ``state_t`` / ``sensorData_t`` field, which unit conversion); a
+block it does not know is refused, so a change of the environment cannot silently produce a wrong controller.
 """
 
 from __future__ import annotations
@@ -53,8 +53,11 @@ class TaskLayout:
     """``normalizedForces = (a + force_offset) * force_scale``, clamped to [0, 1]."""
     force_scale: float
     """See :attr:`force_offset`."""
-    initial_prev_action: np.ndarray
-    """float32 previous-action entries of a freshly reset episode (the controller's value at takeover)."""
+    history: int
+    """Actions the observation carries, oldest first (the run's ``action_history``; 1: the previous action)."""
+    initial_action: np.ndarray
+    """float32 [act_dim]: what every action-history slot holds in a freshly reset episode (the controller's value
+    at takeover)."""
     deg2rad: float
     """Gyro conversion (the firmware's gyro is in deg/s)."""
     observation: Callable[..., np.ndarray]
@@ -87,29 +90,56 @@ def _force_map(m: Any) -> tuple[float, float]:
     return float(offset), float(scale)
 
 
-def task_layout() -> TaskLayout:
-    """The layout, from :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT``, ``OBS_CLIP``, ``POLICY_DT``, ...)."""
+def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
+    """The layout of the task under the run's ``env_kwargs`` (``--env-kwargs``, e.g. ``action_history=16``), from
+    :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT`` / ``obs_layout``, ``OBS_CLIP`` / ``obs_clip``,
+    ``POLICY_DT``, ...).
+
+    Raises:
+        ValueError: an option the environment refuses, or a layout the export cannot map.
+    """
     m = _env_module()
+    kwargs = dict(env_kwargs or {})
+    config = m.CrazyflieConfig.from_kwargs(**kwargs)
+    k = int(config.action_history)
+    entries = m.obs_layout(k) if hasattr(m, "obs_layout") else m.OBS_LAYOUT
     blocks = []
     start = 0
-    for entry in m.OBS_LAYOUT:
+    for entry in entries:
         name, offset, size = str(entry[0]), int(entry[1]), int(entry[2])
         if offset != start:
             raise ValueError(f"{m.__name__}.OBS_LAYOUT: block {name!r} starts at {offset}, expected {start}")
         blocks.append(ObsBlock(name, offset, size))
         start += size
-    clip = np.asarray(m.OBS_CLIP, np.float32)
-    if clip.shape != (start,) or start != int(m.OBS_DIM):
-        raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({start} entries)")
+    if k == 1:
+        clip = np.asarray(m.OBS_CLIP, np.float32)
+        if clip.shape != (start,) or start != int(m.OBS_DIM):
+            raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({start} entries)")
+    else:
+        clip = np.asarray(m.obs_clip(k), np.float32)
+        if clip.shape != (start,):
+            raise ValueError(f"{m.__name__}: obs_clip({k}) does not match obs_layout({k}) ({start} entries)")
     hz = round(1.0 / float(m.POLICY_DT))
     if hz not in FIRMWARE_RATES_HZ or abs(1.0 / hz - float(m.POLICY_DT)) > 1e-9:
         raise ValueError(f"policy period {m.POLICY_DT} s is not one of the firmware's rates {FIRMWARE_RATES_HZ} Hz")
     force_offset, force_scale = _force_map(m)
-    prev = next((b for b in blocks if b.name == "previous_action"), None)
-    if prev is None:
-        raise ValueError(f"{m.__name__}.OBS_LAYOUT has no previous_action block")
-    obs0, _ = m.CrazyflieEnv().reset(seed=0)
-    initial = np.asarray(obs0, np.float32)[prev.start : prev.start + prev.size]
+    acts = [b for b in blocks if b.name in ACTION_BLOCKS]
+    if k and (len(acts) != 1 or acts[0].size != k * int(m.ACT_DIM) or acts[0] is not blocks[-1]):
+        raise ValueError(f"{m.__name__}: the observation of action_history={k} has no last block of {k} actions")
+    if not k and acts:
+        raise ValueError(f"{m.__name__}: the observation of action_history=0 still carries actions")
+    # What a freshly reset episode observes in each history slot: the environment's own reset, under the run's
+    # options, so the controller starts where training started.
+    obs0, _ = m.CrazyflieEnv(**kwargs).reset(seed=0)
+    if np.asarray(obs0).shape != (start,):
+        raise ValueError(
+            f"{m.__name__}: the environment gives {np.asarray(obs0).shape} observations, its layout {start}"
+        )
+    act_dim = int(m.ACT_DIM)
+    slots = np.asarray(obs0, np.float32)[start - k * act_dim :].reshape(k, act_dim)
+    initial = np.asarray(getattr(m, "INITIAL_ACTION", 0.0), np.float32) * np.ones(act_dim, np.float32)
+    if not np.array_equal(slots, np.broadcast_to(initial, slots.shape)):
+        raise ValueError(f"{m.__name__}: a reset episode's action history is not {initial.tolist()} in every slot")
     return TaskLayout(
         module=m.__name__,
         blocks=tuple(blocks),
@@ -119,7 +149,8 @@ def task_layout() -> TaskLayout:
         policy_hz=hz,
         force_offset=force_offset,
         force_scale=force_scale,
-        initial_prev_action=initial,
+        history=k,
+        initial_action=initial,
         deg2rad=float(np.float32(np.pi / 180.0)),
         observation=m.firmware_observation,
         env_ids=tuple(m.ENV_IDS),
@@ -174,15 +205,44 @@ C_BLOCKS: dict[str, tuple[str, tuple[str, ...]]] = {
         "angular velocity, body frame, rad/s (sensors->gyro is in deg/s)",
         ("sensors->gyro.x * GHP_DEG2RAD", "sensors->gyro.y * GHP_DEG2RAD", "sensors->gyro.z * GHP_DEG2RAD"),
     ),
-    "previous_action": ("previous action of the policy, in [-1, 1]", tuple(f"ghpPrevAction[{k}]" for k in range(4))),
 }
-"""Per block: a comment and one C expression per entry."""
+"""Per block of the vehicle's state: a comment and one C expression per entry."""
+ACTION_BLOCKS: dict[str, str] = {
+    "previous_action": "previous action of the policy, in [-1, 1] (the controller's ring buffer of one)",
+    "action_history": "the policy's last actions, oldest first, in [-1, 1] (the controller's ring buffer)",
+}
+"""The action blocks (``previous_action``: K = 1, ``action_history``: any other K), filled from ``ghpHistory``, the
+controller's ring buffer of its last ``GHP_HISTORY`` actions (``ghpHistoryNext``: the oldest one's slot)."""
+
+
+def describe_block(name: str) -> str:
+    """What an observation block is in the firmware's terms (the app's README)."""
+    return ACTION_BLOCKS[name] if name in ACTION_BLOCKS else C_BLOCKS[name][0]
+
+
+def _history_c(b: ObsBlock, layout: TaskLayout) -> str:
+    """The loop that copies the ring buffer into the observation, oldest action first."""
+    if b.size != layout.history * layout.act_dim:
+        raise ValueError(f"observation block {b.name!r} has {b.size} entries, not {layout.history} actions")
+    return (
+        f"    /* [{b.start}..{b.start + b.size - 1}] {ACTION_BLOCKS[b.name]} */\n"
+        "    for (i = 0u; i < GHP_HISTORY; ++i) {\n"
+        "        const float *past = ghpHistory[(ghpHistoryNext + i) % GHP_HISTORY];\n"
+        "        for (k = 0u; k < GHP_ACT_DIM; ++k) {\n"
+        f"            ghpObs[{b.start}u + i * GHP_ACT_DIM + k] = past[k];\n"
+        "        }\n"
+        "    }\n"
+    )
 
 
 def observation_c(layout: TaskLayout) -> str:
     """The body of ``ghpObservation``: one assignment per observation entry."""
-    lines = [_QUAT] if any(b.name == "rotation" for b in layout.blocks) else []
+    lines = ["    uint32_t i, k;\n"] if layout.history else []
+    lines += [_QUAT] if any(b.name == "rotation" for b in layout.blocks) else []
     for b in layout.blocks:
+        if b.name in ACTION_BLOCKS:
+            lines.append(_history_c(b, layout))
+            continue
         if b.name not in C_BLOCKS:
             raise ValueError(f"observation block {b.name!r} of {layout.module} has no firmware mapping in ghp's export")
         comment, exprs = C_BLOCKS[b.name]

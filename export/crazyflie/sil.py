@@ -14,6 +14,9 @@ consecutive stabilizer steps, as the 1 kHz stabilizer does; the simulator then a
 forces the C wrote. The simulator's sensor noise is switched off (``obs_noise=0``) so that the C and the environment
 observe the same state; the randomised airframe and disturbances stay.
 
+The run's environment options (``env_kwargs``) come along: with ``action_history=K`` the C's ring buffer of its last K
+actions must reproduce the environment's history entry by entry (it is part of the observation compared).
+
 Checked, on the same seeds: the observation the C builds against the environment's, the C's action against the
 torch policy's on the same state (<= 1e-5), and success episode by episode against torch-driven rollouts of the
 same episodes; and the safety paths (PID until ``ghp.enable``, thrust cut on a NaN state, held output between
@@ -463,6 +466,13 @@ def fly(
     seeds = [seed + i for i in range(episodes)]
     c_env = make_env(env_id, **kwargs)
     t_env = make_env(env_id, **kwargs)
+    if c_env.observation_space.shape != (layout.obs_dim,):
+        c_env.close()
+        t_env.close()
+        raise SilError(
+            f"{env_id} with {env_kwargs or {}} observes {c_env.observation_space.shape[0]} values, the controller's "
+            f"layout {layout.obs_dim} (action_history={layout.history}): build both from the run's env kwargs"
+        )
     c_success, t_success = [], []
     max_da = max_do = 0.0
     steps = 0

@@ -6,9 +6,12 @@ controller and accepts from it.
 - Policy period :data:`POLICY_DT` = 0.01 s (the stabilizer's ``RATE_100_HZ``), episodes of :data:`EPISODE_STEPS` steps.
 - Observation: :data:`OBS_DIM` = 22 float32 values, laid out as :data:`OBS_LAYOUT` (name, offset, size, clip bound,
   unit, firmware source); each entry is clipped to ``+-bound`` (:data:`OBS_CLIP` holds the 22 bounds in order).
+  That is the default ``action_history=1``: the last block is the previous action. With ``action_history=K`` the
+  last block holds the last K actions instead, oldest first (``18 + 4 K`` values; K = 0: no action at all), laid out
+  by :func:`obs_layout` / :func:`obs_clip`. At reset every slot holds zeros (:data:`INITIAL_ACTION`).
   :func:`firmware_observation` builds one observation from firmware-unit quantities (``state->position`` m,
   ``state->velocity`` m/s, ``state->attitudeQuaternion`` x, y, z, w, ``sensors->gyro`` deg/s, ``setpoint->position``
-  m and the previous action), which is what an exported controller computes on the drone.
+  m and the action history), which is what an exported controller computes on the drone.
 - Action: the policy outputs ``a`` in [-1, 1]^4; :func:`action_to_forces` maps it to the firmware's
   ``control->normalizedForces[i] = (a_i + 1) / 2`` in motor order M1..M4 (``controlModeForce``). Nominal hover is
   :data:`HOVER_ACTION` = 0.185 on every motor; the action is never re-centred on a randomised airframe's hover.
@@ -35,8 +38,9 @@ fly but rarely hold the 0.1 m box (docs/crazyflie.md measures both).
 x[0.9, 1.1], inertia x[0.8, 1.2] (xx = yy, zz separately), thrust-to-weight [1.5, 2.0] (nominal 1.69), motor time
 constants x[0.7, 1.5] (covers drone-models' 0.13 s), yaw coefficient x[0.7, 1.3] (covers the thrust kit's 0.0052
 and the legacy propellers' 0.0074), per-motor thrust gain x[0.95, 1.05], observation noise (position 2 mm, rotation
-0.01 rad, velocity 0.02 m/s, gyro 0.02 rad/s, times ``obs_noise``), a constant disturbance force up to 3% of the
-weight per axis and torque up to 2e-5 N m per axis per episode, and an optional one-step action latency.
+0.01 rad, velocity 0.02 m/s, gyro 0.02 rad/s: :data:`NOISE_STD`, times ``obs_noise``, each channel replaceable by
+``noise_position`` / ``noise_rotation`` / ``noise_velocity`` / ``noise_gyro``), a constant disturbance force up to 3%
+of the weight per axis and torque up to 2e-5 N m per axis per episode, and an optional one-step action latency.
 """
 
 from __future__ import annotations
@@ -85,6 +89,52 @@ OBS_CLIP = np.concatenate([np.full(size, bound) for _, _, size, bound, _, _ in O
 """[22] clip bound of each observation entry (the observation is clipped to ``[-OBS_CLIP, OBS_CLIP]``)."""
 ACT_DIM = 4
 """Action size: motors M1..M4 in firmware order."""
+INITIAL_ACTION = 0.0
+"""What every action-history slot holds at reset (before the policy's first action). Zeros, not the hover action:
+the default ``action_history=1`` always started from zeros, so saved runs observe what they were trained on; and the
+hover action is only the nominal airframe's, no truer than zero on a randomised one (and zero reads as "no action
+yet" to the policy and on the drone's log alike)."""
+_STATE_LAYOUT = OBS_LAYOUT[:-1]
+"""The blocks before the actions (18 values)."""
+_STATE_DIM = sum(e[2] for e in _STATE_LAYOUT)
+
+
+def obs_layout(action_history: int = 1) -> tuple[tuple[str, int, int, float, str, str], ...]:
+    """The observation layout with the last ``action_history`` actions (:data:`OBS_LAYOUT` for 1, the default).
+
+    K = 1 keeps the block's name ``previous_action``; any other K > 0 appends one block ``action_history`` of
+    ``4 K`` values, the oldest action first (entry ``4 j + i``: motor ``i`` of the action ``K - j`` steps back).
+    """
+    k = _history_value(action_history)
+    if k == 1:
+        return OBS_LAYOUT
+    if k == 0:
+        return _STATE_LAYOUT
+    block = (
+        "action_history",
+        _STATE_DIM,
+        ACT_DIM * k,
+        1.0,
+        f"the last {k} policy outputs, oldest first, [-1, 1]",
+        "the controller's own ring buffer",
+    )
+    return (*_STATE_LAYOUT, block)
+
+
+def obs_clip(action_history: int = 1) -> np.ndarray:
+    """float32 clip bound of each observation entry for ``action_history`` (:data:`OBS_CLIP` for 1)."""
+    layout = obs_layout(action_history)
+    return np.concatenate([np.full(size, bound) for _, _, size, bound, _, _ in layout]).astype(np.float32)
+
+
+def _history_value(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int | float | np.integer) or not float(v).is_integer():
+        raise ValueError(f"action_history takes a whole number of past actions (0, 1, 16, ...), got {v!r}")
+    if v < 0:
+        raise ValueError(f"action_history must be 0 or more past actions, got {v!r}")
+    return int(v)
+
+
 HOVER_ACTION = 2.0 * qr.HOVER_FORCE - 1.0
 """Policy action that holds the nominal drone: 2 * 0.029 * 9.81 / (4 * 0.12) - 1 = 0.185."""
 
@@ -98,18 +148,21 @@ def action_to_forces(action: np.ndarray) -> np.ndarray:
 
 
 def observe(
-    pos_error: np.ndarray, rot: np.ndarray, vel: np.ndarray, omega: np.ndarray, prev_action: np.ndarray
+    pos_error: np.ndarray, rot: np.ndarray, vel: np.ndarray, omega: np.ndarray, actions: np.ndarray
 ) -> np.ndarray:
-    """[N, 22] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s, [N, 4])."""
+    """[N, 18 + 4 K] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s) and the
+    last K actions, oldest first ([N, 4 K] or [N, K, 4]; K = 1 gives the 22 values of :data:`OBS_LAYOUT`)."""
     n = pos_error.shape[0]
-    obs = np.concatenate([pos_error, rot.reshape(n, 9), vel, omega, prev_action], axis=1)
-    return np.clip(np.nan_to_num(obs), -OBS_CLIP, OBS_CLIP).astype(np.float32)
+    acts = np.asarray(actions, dtype=np.float64).reshape(n, -1)
+    obs = np.concatenate([pos_error, rot.reshape(n, 9), vel, omega, acts], axis=1)
+    clip = obs_clip(acts.shape[1] // ACT_DIM)
+    return np.clip(np.nan_to_num(obs), -clip, clip).astype(np.float32)
 
 
 def firmware_observation(
     position: Any, velocity: Any, quaternion_xyzw: Any, gyro_deg_s: Any, target: Any, prev_action: Any
 ) -> np.ndarray:
-    """One [22] float32 observation from the firmware's quantities, in its units.
+    """One [18 + 4 K] float32 observation from the firmware's quantities, in its units ([22] for K = 1).
 
     Args:
         position: ``state->position`` (x, y, z), m, world.
@@ -117,14 +170,17 @@ def firmware_observation(
         quaternion_xyzw: ``state->attitudeQuaternion`` as (x, y, z, w), body to world.
         gyro_deg_s: ``sensors->gyro`` (x, y, z), deg/s, body.
         target: ``setpoint->position``, m, world.
-        prev_action: the policy's previous output, [-1, 1]^4 (zeros before the first step).
+        prev_action: the policy's last K outputs, oldest first, [-1, 1] ([4 K] or [K, 4]; K = 1: the previous
+            action; zeros before the first step).
     """
+    if np.asarray(prev_action).size % ACT_DIM:
+        raise ValueError(f"prev_action takes whole actions of {ACT_DIM} values, got {np.asarray(prev_action).size}")
     p = np.asarray(position, dtype=np.float64).reshape(1, 3)
     t = np.asarray(target, dtype=np.float64).reshape(1, 3)
     rot = qr.quat_to_rot(np.asarray(quaternion_xyzw, dtype=np.float64).reshape(1, 4))
     v = np.asarray(velocity, dtype=np.float64).reshape(1, 3)
     w = np.deg2rad(np.asarray(gyro_deg_s, dtype=np.float64).reshape(1, 3))
-    a = np.asarray(prev_action, dtype=np.float64).reshape(1, 4)
+    a = np.asarray(prev_action, dtype=np.float64).reshape(1, -1)
     return observe(p - t, rot, v, w, a)[0]
 
 
@@ -141,6 +197,13 @@ _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 NOISE_STD = {"position": 0.002, "rotation": 0.01, "velocity": 0.02, "angular_velocity": 0.02}
 """Nominal observation noise standard deviations (m, rad, m/s, rad/s), scaled by ``obs_noise``."""
+_NOISE_FIELDS = {
+    "position": "noise_position",
+    "rotation": "noise_rotation",
+    "velocity": "noise_velocity",
+    "angular_velocity": "noise_gyro",
+}
+"""The option that replaces each of :data:`NOISE_STD`'s channels."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +238,18 @@ class CrazyflieConfig:
     """Constant disturbance torque per episode, up to this many N m per axis."""
     action_latency: int = 0
     """Policy steps between an action and its effect (0 or 1)."""
+    action_history: int = 1
+    """How many of the policy's last actions the observation carries, oldest first (:func:`obs_layout`): 1 (the
+    default) is the previous action, 0 none, 16 or 32 let a feed-forward policy infer motor lag and the airframe
+    (RLtools' l2f uses 32). Every slot is zero at reset (:data:`INITIAL_ACTION`)."""
+    noise_position: float | None = None
+    """Position noise standard deviation, m (``None``: 0.002 x ``obs_noise``)."""
+    noise_rotation: float | None = None
+    """Attitude noise standard deviation, rad, a random rotation vector (``None``: 0.01 x ``obs_noise``)."""
+    noise_velocity: float | None = None
+    """Velocity noise standard deviation, m/s (``None``: 0.02 x ``obs_noise``)."""
+    noise_gyro: float | None = None
+    """Gyro noise standard deviation, rad/s (``None``: 0.02 x ``obs_noise``)."""
     start_pos: float | None = None
     """Start position error, uniform in a ball of this radius, m."""
     start_tilt_deg: float | None = None
@@ -213,6 +288,10 @@ class CrazyflieConfig:
         lo, hi = self.thrust_to_weight_range
         if lo <= 1.0:
             raise ValueError(f"thrust_to_weight_range must stay above 1 (the drone could not lift off), got {lo}")
+        object.__setattr__(self, "action_history", _history_value(self.action_history))
+        for name in _NOISE_FIELDS.values():
+            if getattr(self, name) is not None and getattr(self, name) < 0:
+                raise ValueError(f"{name} is a standard deviation, non-negative, got {getattr(self, name)}")
         for name in ("obs_noise", "disturbance_force", "disturbance_torque", "start_pos", "start_tilt_deg"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
@@ -238,6 +317,23 @@ class CrazyflieConfig:
         if self.substeps < 1 or self.episode_steps < 1:
             raise ValueError(f"substeps and episode_steps must be positive, got {self.substeps}, {self.episode_steps}")
 
+    def noise_std(self) -> np.ndarray:
+        """[4] observation noise standard deviations (position m, rotation rad, velocity m/s, gyro rad/s); zeros
+        under ``nominal``."""
+        if self.nominal:
+            return np.zeros(4)
+        return np.array(
+            [
+                NOISE_STD[key] * self.obs_noise if getattr(self, name) is None else float(getattr(self, name))
+                for key, name in _NOISE_FIELDS.items()
+            ]
+        )
+
+    @property
+    def obs_dim(self) -> int:
+        """Observation size: 18 + 4 ``action_history``."""
+        return _STATE_DIM + ACT_DIM * self.action_history
+
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> CrazyflieConfig:
         """Build from ``gym.make`` keyword arguments; one ``ValueError`` naming an unknown key and the known ones."""
@@ -252,6 +348,8 @@ class CrazyflieConfig:
         for name in ("action_latency", "substeps", "episode_steps"):
             if name in d:
                 d[name] = _int_value(name, d[name])
+        if "action_history" in d:
+            d["action_history"] = _history_value(d["action_history"])
         if "nominal" in d and not isinstance(d["nominal"], bool):
             raise ValueError(f"nominal must be true or false, got {d['nominal']!r}")
         for f in dataclasses.fields(cls):
@@ -353,6 +451,7 @@ class CrazyflieBatch:
     params: qr.Params = field(init=False)
     target: np.ndarray = field(init=False)
     prev_action: np.ndarray = field(init=False)
+    history: np.ndarray = field(init=False)
     pending: np.ndarray = field(init=False)
     steps: np.ndarray = field(init=False)
     good: np.ndarray = field(init=False)
@@ -365,20 +464,19 @@ class CrazyflieBatch:
         self.params = qr.Params.nominal(n)
         self.target = np.zeros((n, 3))
         self.prev_action = np.zeros((n, ACT_DIM))
+        self.history = np.full((n, self.cfg.action_history, ACT_DIM), INITIAL_ACTION)
         self.pending = np.zeros((n, ACT_DIM))
         self.steps = np.zeros(n, dtype=np.int64)
         self.good = np.zeros(n, dtype=np.int64)
         self.rngs = [np.random.default_rng(i) for i in range(n)]
         self.noise = np.zeros((n, _NOISE_BLOCK, 12))
-        self._noise_std = np.repeat(
-            [NOISE_STD["position"], NOISE_STD["rotation"], NOISE_STD["velocity"], NOISE_STD["angular_velocity"]], 3
-        ) * (0.0 if self.cfg.nominal else self.cfg.obs_noise)
+        self._noise_std = np.repeat(self.cfg.noise_std(), 3)
 
     def reset(self, rows: Any, seeds: Any = None) -> np.ndarray:
         """Start new episodes on drones ``rows`` (seeding each drone's generator when ``seeds`` is given).
 
         Returns:
-            [len(rows), 22] observations.
+            [len(rows), 18 + 4 K] observations.
         """
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
         for j, i in enumerate(rows):
@@ -391,6 +489,7 @@ class CrazyflieBatch:
             self.target[i] = t
             self._refill(i)
         self.prev_action[rows] = 0.0
+        self.history[rows] = INITIAL_ACTION
         self.pending[rows] = HOVER_ACTION
         self.steps[rows] = 0
         self.good[rows] = 0
@@ -411,13 +510,13 @@ class CrazyflieBatch:
             rot = rot @ qr.expm_so3(nz[:, 3:6])
             vel = vel + nz[:, 6:9]
             omega = omega + nz[:, 9:12]
-        return observe(err, rot, vel, omega, self.prev_action[rows])
+        return observe(err, rot, vel, omega, self.history[rows])
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step every drone with actions [N, 4] in [-1, 1].
 
         Returns:
-            observations [N, 22], rewards [N], terminated [N], truncated [N], success [N] (meaningful at an end).
+            observations [N, 18 + 4 K], rewards [N], terminated [N], truncated [N], success [N] (meaningful at an end).
         """
         a = np.clip(np.asarray(action, dtype=np.float64).reshape(self.n, ACT_DIM), -1.0, 1.0)
         if self.cfg.action_latency and not self.cfg.nominal:
@@ -445,6 +544,10 @@ class CrazyflieBatch:
             cost = np.nan_to_num(cost, nan=_DIVERGED_COST, posinf=_DIVERGED_COST)
             reward = np.exp(-cost) if self.cfg.reward == "exp" else 1.0 - cost
             self.prev_action = a
+            if self.cfg.action_history:
+                # Oldest first: shift one slot towards the front, the newest action into the last slot.
+                self.history[:, :-1] = self.history[:, 1:]
+                self.history[:, -1] = a
             self.steps += 1
             self.good = np.where(dist < SUCCESS_RADIUS, self.good + 1, 0)
             terminated = (
@@ -462,8 +565,9 @@ class CrazyflieBatch:
         return self.observe(), reward, terminated, truncated, success
 
 
-def _spaces() -> tuple[Any, Any]:
-    obs = spaces.Box(-OBS_CLIP, OBS_CLIP, dtype=np.float32)
+def _spaces(cfg: CrazyflieConfig) -> tuple[Any, Any]:
+    clip = obs_clip(cfg.action_history)
+    obs = spaces.Box(-clip, clip, dtype=np.float32)
     act = spaces.Box(-1.0, 1.0, shape=(ACT_DIM,), dtype=np.float32)
     return obs, act
 
@@ -476,7 +580,7 @@ class CrazyflieEnv(gym.Env):  # type: ignore[misc]
     def __init__(self, **kwargs: Any) -> None:
         super().__init__()
         self.config = CrazyflieConfig.from_kwargs(**kwargs)
-        self.observation_space, self.action_space = _spaces()
+        self.observation_space, self.action_space = _spaces(self.config)
         self.batch = CrazyflieBatch(1, self.config)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
@@ -512,7 +616,7 @@ class CrazyflieVectorEnv(VectorEnv):  # type: ignore[misc]
         kwargs.pop("render_mode", None)
         self.config = CrazyflieConfig.from_kwargs(**kwargs)
         self.num_envs = num_envs
-        self.single_observation_space, self.single_action_space = _spaces()
+        self.single_observation_space, self.single_action_space = _spaces(self.config)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.batch = CrazyflieBatch(num_envs, self.config)
@@ -543,7 +647,8 @@ class CrazyflieVectorEnv(VectorEnv):  # type: ignore[misc]
         return obs, rew, term, trunc, {"is_success": succ}
 
     def reset_rows(self, rows: Any, seeds: Any) -> np.ndarray:
-        """Start new episodes on drones ``rows`` with ``seeds`` (one per row); their [len(rows), 22] observations."""
+        """Start new episodes on drones ``rows`` with ``seeds`` (one per row); their [len(rows), 18 + 4 K]
+        observations."""
         return self.batch.reset(rows, seeds)
 
     def step_batch(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.arch import ArchSpace
-from ghp.envs import canonical_kwargs, make_env
+from ghp.envs import canonical_kwargs, env_spec, make_env
 from ghp.evaluate import EvalConfig, evaluate, reset_seed
 from ghp.results import ResultsStore
 from tests.integration.evalfakes import FakeRun
@@ -21,7 +21,7 @@ HOVER = "ghp/CrazyflieHover-v0"
 
 def _fake(**env_kwargs: object) -> FakeRun:
     run = FakeRun(HOVER, ArchSpace(widths=(4, 16, 64), depths=(1, 2)), scale=0.3)
-    run.spec = dataclasses.replace(run.spec, env_kwargs=dict(env_kwargs))
+    run.spec = env_spec(HOVER, dict(env_kwargs))  # the input size follows the options (action_history)
     return run
 
 
@@ -40,13 +40,15 @@ def _reference(weights, episodes, seed, kwargs):
     return rets, lens, succ
 
 
-def test_vectorised_evaluation_matches_single_episodes() -> None:
-    run = _fake(start_tilt_deg=5.0)
+@pytest.mark.parametrize("kwargs", [{"start_tilt_deg": 5.0}, {"start_tilt_deg": 5.0, "action_history": 4}])
+def test_vectorised_evaluation_matches_single_episodes(kwargs: dict) -> None:
+    run = _fake(**kwargs)
+    assert run.spec.obs_dim == 18 + 4 * int(kwargs.get("action_history", 1))
     archs = list(run.space.archs)
     _, records = evaluate(run, archs, EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=9))
     weights = {w.arch: w for w in run.emit(archs)}
     for rec in records:
-        rets, lens, succ = _reference(weights[rec.arch], 3, 2, {"start_tilt_deg": 5.0})
+        rets, lens, succ = _reference(weights[rec.arch], 3, 2, kwargs)
         assert list(rec.lengths) == lens
         np.testing.assert_allclose(rec.returns, rets, rtol=1e-5)
         assert rec.success_rate == pytest.approx(sum(succ) / 3)
@@ -99,6 +101,9 @@ def test_train_records_env_kwargs_and_evaluate_reuses_them(tmp_path) -> None:
         ("mass_range=-1,1.1", "mass_range"),
         ("thrust_to_weight_range=0.5,0.9", "thrust_to_weight"),
         ("nominal", "KEY=VALUE"),
+        ("action_history=-1", "action_history must be 0 or more past actions"),
+        ("action_history=2.5", "action_history takes a whole number"),
+        ("action_history=many", "action_history takes a whole number"),
     ],
 )
 def test_bad_env_kwargs_are_one_line_exit_2(tmp_path, kwargs: str, needle: str) -> None:

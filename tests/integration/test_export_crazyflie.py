@@ -24,6 +24,7 @@ from export.crazyflie.sil import (
     FAULT_INPUTS,
     OBS_TOL,
     SilController,
+    SilError,
     build_library,
     fault_checks,
     fly,
@@ -80,6 +81,92 @@ def test_int8_controller_flies_like_its_int8_reference(weights, tmp_path):
     assert "policy_q0" in (out / "src" / "policy.h").read_text()
     report = fly_app(out, weights, tmp_path, episodes=2, dtype="int8")
     assert report.ok, report.summary()
+
+
+HISTORY = {**SHORT, "action_history": 4}
+"""The agreement flights with a ring buffer of the last 4 actions in the C (issue 24 item 1)."""
+
+
+@pytest.fixture(scope="module")
+def history_app(tmp_path_factory):
+    w = policy("16-16", obs=34, act=4, seed=5, low=-1.0, high=1.0)
+    out = tmp_path_factory.mktemp("cfh") / "app"
+    export_policy(
+        w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, ("test policy",), env_kwargs=HISTORY
+    )
+    return w, out
+
+
+@needs_gcc
+@needs_firmware
+def test_the_controllers_action_history_flies_like_torch(history_app, tmp_path):
+    w, app_dir = history_app
+    text = (app_dir / "src" / "ghp_controller.c").read_text()
+    assert "#define GHP_HISTORY 4u" in text and "#define GHP_OBS_DIM 34u" in text
+    lib, warnings = build_library(app_dir, FIRMWARE, "policy", tmp_path / "libghp_sil.so")
+    assert warnings == "", warnings
+    report = fly(w, task_layout(HISTORY), lib, ENV, 3, seed=0, env_kwargs=HISTORY)
+    # The observation compared entry by entry includes the 16 history entries: C ring buffer == environment.
+    assert report.ok, report.summary()
+    assert report.max_obs_diff <= OBS_TOL and report.max_action_diff <= ACTION_TOL and report.steps > 3
+    # A layout that does not match the run's options is refused before any flight.
+    with pytest.raises(SilError, match="action_history=1"):
+        fly(w, task_layout(), lib, ENV, 1, seed=0, env_kwargs=HISTORY)
+
+
+@needs_gcc
+@needs_firmware
+def test_a_controller_without_action_history_flies_like_torch(tmp_path):
+    kwargs = {**SHORT, "action_history": 0}
+    w = policy("16", obs=18, act=4, seed=6, low=-1.0, high=1.0)
+    out = tmp_path / "app0"
+    export_policy(w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, env_kwargs=kwargs)
+    assert "#define GHP_HISTORY 0u" in (out / "src" / "ghp_controller.c").read_text()
+    lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "lib.so")
+    assert warnings == "", warnings
+    report = fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs)
+    assert report.ok, report.summary()
+
+
+@needs_gcc
+@needs_firmware
+def test_a_history_read_newest_first_fails_the_software_in_the_loop_check(history_app, tmp_path):
+    w, app_dir = history_app
+    copy = tmp_path / "app"
+    shutil.copytree(app_dir, copy)
+    src = copy / "src" / "ghp_controller.c"
+    text = src.read_text()
+    oldest_first = "ghpHistory[(ghpHistoryNext + i) % GHP_HISTORY]"
+    assert text.count(oldest_first) == 1
+    src.write_text(text.replace(oldest_first, "ghpHistory[(ghpHistoryNext + GHP_HISTORY - 1u - i) % GHP_HISTORY]"))
+    lib, _ = build_library(copy, FIRMWARE, "policy", tmp_path / "lib.so")
+    report = fly(w, task_layout(HISTORY), lib, ENV, 2, seed=0, env_kwargs=HISTORY)
+    assert not report.ok and report.max_obs_diff > 100 * OBS_TOL, report.summary()
+
+
+@needs_gcc
+@needs_firmware
+def test_the_action_history_is_oldest_first_and_cleared_when_the_policy_takes_over(history_app, tmp_path):
+    w, app_dir = history_app
+    lib, _ = build_library(app_dir, FIRMWARE, "policy", tmp_path / "lib.so")
+    ctl = SilController(lib, task_layout(HISTORY))
+    ctl.init()
+    ctl.enable[0] = 1
+    ctl.pos[:], ctl.target[:], ctl.quat[:] = (0, 0, 1), (0, 0, 1), (0, 0, 0, 1)
+    actions = []
+    for step in range(6):
+        ctl.call(10 * step)
+        obs = ctl.observation()
+        # The observation of this step holds the actions of the 4 steps before it, oldest first (zeros before any).
+        past = ([np.zeros(4, np.float32)] * 4 + actions)[-4:]
+        np.testing.assert_array_equal(obs[18:], np.concatenate(past))
+        actions.append(ctl.action())
+    assert np.abs(np.concatenate(actions)).max() > 0.0
+    ctl.enable[0] = 0
+    ctl.call(60)
+    ctl.enable[0] = 1
+    ctl.call(70)
+    assert not ctl.observation()[18:].any()  # re-enabled: a fresh episode's history
 
 
 MUTATIONS = {

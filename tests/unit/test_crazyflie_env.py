@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import ghp  # noqa: F401  (registers the ids)
+from ghp.envs import crazyflie as cf
 from ghp.envs import make_env, vectorised
 from ghp.envs.crazyflie import EPISODE_STEPS, HOVER_ACTION, OBS_DIM, CrazyflieConfig
 
@@ -69,6 +70,11 @@ def test_zero_thrust_terminates_without_success() -> None:
         ({"nominal": "maybe"}, "nominal"),
         ({"reward": "squared"}, "reward must be linear or exp"),
         ({"position_weight": -1.0}, "position_weight"),
+        ({"action_history": -1}, "action_history must be 0 or more"),
+        ({"action_history": 2.5}, "action_history takes a whole number"),
+        ({"action_history": "16"}, "action_history takes a whole number"),
+        ({"action_history": True}, "action_history takes a whole number"),
+        ({"noise_gyro": -0.1}, "noise_gyro is a standard deviation"),
     ],
 )
 def test_bad_options_are_one_value_error(kwargs: dict, match: str) -> None:
@@ -121,3 +127,87 @@ def test_reward_forms_and_position_weight() -> None:
     assert dist.min() > 0.01
     np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
     np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
+
+
+def test_default_action_history_is_the_previous_action_block() -> None:
+    # Backward compatibility: K = 1 (the default) is exactly the 22-value layout saved runs were trained on.
+    assert CrazyflieConfig().action_history == 1
+    assert cf.obs_layout() == cf.obs_layout(1) == cf.OBS_LAYOUT
+    np.testing.assert_array_equal(cf.obs_clip(1), cf.OBS_CLIP)
+    assert [e[0] for e in cf.obs_layout(0)] == [e[0] for e in cf.OBS_LAYOUT[:-1]]
+    layout = cf.obs_layout(16)
+    assert layout[-1][:4] == ("action_history", 18, 64, 1.0) and sum(e[2] for e in layout) == 82
+
+
+@pytest.mark.parametrize("k", [0, 1, 4])
+def test_action_history_holds_the_last_k_actions_oldest_first_and_reset_clears_it(k: int) -> None:
+    env = make_env("ghp/CrazyflieHover-v0", action_history=k)
+    assert env.observation_space.shape == (18 + 4 * k,)
+    obs, _ = env.reset(seed=1)
+    assert obs.shape == (18 + 4 * k,) and np.all(obs[18:] == cf.INITIAL_ACTION)
+    acts = [np.full(4, 0.1 * (t + 1), np.float32) + np.arange(4, dtype=np.float32) * 0.01 for t in range(6)]
+    for t, a in enumerate(acts):
+        obs, *_ = env.step(a)
+        past = ([np.zeros(4)] * k + acts[: t + 1])[-k:] if k else []
+        np.testing.assert_allclose(obs[18:], np.concatenate(past) if k else [], atol=1e-7)
+    obs, _ = env.reset(seed=2)
+    assert np.all(obs[18:] == 0.0)
+    # The state part does not depend on K.
+    base, _ = make_env("ghp/CrazyflieHover-v0", action_history=1).reset(seed=2)
+    np.testing.assert_array_equal(obs[:18], base[:18])
+
+
+def test_single_vectorised_and_make_vec_agree_with_an_action_history() -> None:
+    n, k = 4, 4
+    venv = gym.make_vec("ghp/CrazyflieHover-v0", num_envs=n, vectorization_mode="vector_entry_point", action_history=k)
+    assert venv.single_observation_space.shape == (34,)
+    single = make_env("ghp/CrazyflieHover-v0", action_history=k)
+    batch = vectorised(single, n)  # what ghp evaluate steps
+    assert batch is not None and batch.single_observation_space.shape == (34,)
+    obs_v, _ = venv.reset(seed=11)
+    obs_b = batch.reset_rows(np.arange(n), [11 + i for i in range(n)])
+    rng = np.random.default_rng(0)
+    acts = rng.uniform(-0.2, 0.6, size=(30, n, 4)).astype(np.float32)
+    singles = [make_env("ghp/CrazyflieHover-v0", action_history=k) for _ in range(n)]
+    obs_s = np.stack([e.reset(seed=11 + i)[0] for i, e in enumerate(singles)])
+    np.testing.assert_array_equal(obs_v, obs_s)
+    np.testing.assert_array_equal(obs_b, obs_s)
+    for t, a in enumerate(acts):
+        obs_v, *_ = venv.step(a)
+        obs_b, _, term, trunc, _ = batch.step_batch(a)
+        assert not (term.any() or trunc.any())
+        obs_s = np.stack([e.step(a[i])[0] for i, e in enumerate(singles)])
+        np.testing.assert_allclose(obs_v, obs_s, atol=1e-6)
+        np.testing.assert_allclose(obs_b, obs_s, atol=1e-6)
+        np.testing.assert_allclose(obs_s[:, -4:], np.clip(a, -1, 1), atol=1e-7)
+        if t >= k:
+            np.testing.assert_allclose(obs_s[:, 18:22], acts[t - k + 1], atol=1e-7)
+
+
+def test_observation_noise_stds_options_and_nominal() -> None:
+    default = CrazyflieConfig()
+    np.testing.assert_allclose(default.noise_std(), [0.002, 0.01, 0.02, 0.02])
+    np.testing.assert_allclose(CrazyflieConfig(obs_noise=2.0).noise_std(), [0.004, 0.02, 0.04, 0.04])
+    custom = CrazyflieConfig.from_kwargs(noise_position=0.01, noise_gyro="0.05")
+    np.testing.assert_allclose(custom.noise_std(), [0.01, 0.01, 0.02, 0.05])
+    assert not CrazyflieConfig.from_kwargs(nominal=True, noise_position=0.01).noise_std().any()
+
+    # Measured on the observation: a drone held still, observed many times, scatters by the configured deviations;
+    # nominal observes it exactly.
+    def scatter(**kw: object) -> np.ndarray:  # [2000, 22] observations of one still state
+        batch = cf.CrazyflieBatch(1, CrazyflieConfig(start_rest_share=1.0, **kw))  # type: ignore[arg-type]
+        batch.reset([0], [5])
+        seen = []
+        for step in range(2000):
+            batch.steps[:] = step
+            if step % cf._NOISE_BLOCK == 0:
+                batch._refill(0)
+            seen.append(batch.observe()[0])
+        return np.array(seen, np.float64)
+
+    sd = np.std(scatter(noise_position=0.01, noise_velocity=0.05, noise_gyro=0.03), axis=0)
+    np.testing.assert_allclose(sd[0:3], 0.01, rtol=0.1)
+    np.testing.assert_allclose(sd[12:15], 0.05, rtol=0.1)
+    np.testing.assert_allclose(sd[15:18], 0.03, rtol=0.1)
+    assert not np.ptp(scatter(nominal=True), axis=0).any()
+    assert not np.ptp(scatter(obs_noise=0.0), axis=0).any()

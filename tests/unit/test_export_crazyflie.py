@@ -23,17 +23,38 @@ def test_layout_comes_from_the_environment_constants():
     assert lay.policy_hz == round(1 / cf.POLICY_DT) == 100
     a = np.linspace(-1, 1, 7)
     np.testing.assert_allclose((a + lay.force_offset) * lay.force_scale, cf.action_to_forces(a), atol=1e-15)
-    assert lay.initial_prev_action.shape == (4,)
+    assert lay.history == 1 and lay.initial_action.tolist() == [cf.INITIAL_ACTION] * 4
     assert "ghp/CrazyflieHover-v0" in lay.env_ids
+
+
+@pytest.mark.parametrize("k", [0, 4, 16])
+def test_layout_follows_the_runs_action_history(k):
+    lay = task_layout({"action_history": k, "nominal": True})
+    assert lay.history == k and lay.obs_dim == 18 + 4 * k
+    assert [(b.name, b.start, b.size) for b in lay.blocks] == [(e[0], e[1], e[2]) for e in cf.obs_layout(k)]
+    np.testing.assert_array_equal(lay.obs_high, cf.obs_clip(k))
+    c = controller_source(policy("8", obs=18 + 4 * k, act=4, low=-1.0, high=1.0), lay, "policy")
+    assert f"#define GHP_HISTORY {k}u" in c and "static float ghpHistory[GHP_HISTORY][GHP_ACT_DIM];" in c
+    assert ("ghpObs[18u + i * GHP_ACT_DIM + k] = past[k];" in c) == (k > 0)
+    assert f"LOG_ADD(LOG_FLOAT, obs{17 + 4 * k}, &ghpObs[{17 + 4 * k}])" in c and "malloc" not in c
+
+
+def test_a_bad_action_history_is_one_value_error():
+    with pytest.raises(ValueError, match="action_history must be 0 or more"):
+        task_layout({"action_history": -2})
+    with pytest.raises(ValueError, match="action_history=16"):
+        controller_source(policy("8", obs=22, act=4), task_layout({"action_history": 16}), "policy")
 
 
 def test_controller_builds_the_observation_in_the_environment_order():
     lay = task_layout()
     w = policy("8", obs=22, act=4, low=-1.0, high=1.0)
     c = controller_source(w, lay, "policy", ("run x",))
-    # Every observation entry is assigned exactly once, in order.
-    idx = [int(line.split("[")[1].split("]")[0]) for line in observation_c(lay).splitlines() if "ghpObs[" in line]
-    assert idx == list(range(22))
+    # Every state entry is assigned exactly once, in order; then the previous action from the ring buffer (K = 1).
+    lines = [line for line in observation_c(lay).splitlines() if "ghpObs[" in line]
+    assert [int(line.split("[")[1].split("]")[0]) for line in lines[:-1]] == list(range(18))
+    assert lines[-1].strip() == "ghpObs[18u + i * GHP_ACT_DIM + k] = past[k];"
+    assert "#define GHP_HISTORY 1u" in c and "ghpRemember(ghpAction);" in c
     assert "ghpObs[15] = sensors->gyro.x * GHP_DEG2RAD;" in c
     assert "const float qw = state->attitudeQuaternion.w / qn;" in c
     assert "ghpObs[0] = state->position.x - target[0];" in c

@@ -23,6 +23,8 @@
 /* Observation and action layout of the training environment (@@ENV_MODULE@@). */
 #define GHP_OBS_DIM @@OBS_DIM@@u
 #define GHP_ACT_DIM @@ACT_DIM@@u
+/* Actions the observation carries, oldest first (the run's action_history; 1: the previous action, 0: none). */
+#define GHP_HISTORY @@HISTORY@@u
 /* The policy runs at the training rate inside the 1 kHz stabilizer call and holds its output in between. */
 #define GHP_POLICY_RATE_HZ @@RATE@@
 #define GHP_DEG2RAD @@DEG2RAD@@
@@ -44,7 +46,12 @@
 /* Everything lives in static storage: the stabilizer task's stack is about 1.8 KB. */
 static float ghpObs[GHP_OBS_DIM];          /* last observation given to the policy (log ghp.obsN) */
 static float ghpAction[GHP_ACT_DIM];       /* last action of the policy, in [-1, 1] (log ghp.actN) */
-static float ghpPrevAction[GHP_ACT_DIM];   /* the action the observation reports as "previous" */
+#if GHP_HISTORY > 0u
+/* Ring buffer of the last GHP_HISTORY actions the policy gave (what the observation reports as past actions);
+ * ghpHistoryNext is the slot of the oldest one, which the next action overwrites. */
+static float ghpHistory[GHP_HISTORY][GHP_ACT_DIM];
+static uint32_t ghpHistoryNext;
+#endif
 static float ghpForces[STABILIZER_NR_OF_MOTORS]; /* normalised motor forces held between policy steps */
 static float ghpTarget[3];                 /* position the policy flies to, world frame, m (log ghp.tx/ty/tz) */
 static float ghpHold[3];                   /* position when the policy took over, m */
@@ -120,10 +127,12 @@ static const float ghpActFaultLow[GHP_ACT_DIM] = {
 static const float ghpActFaultHigh[GHP_ACT_DIM] = {
 @@ACT_FAULT_HIGH@@
 };
-/* The previous action of a freshly reset episode: what the observation reports before the first policy step. */
-static const float ghpInitialPrevAction[GHP_ACT_DIM] = {
-@@PREV_INIT@@
+#if GHP_HISTORY > 0u
+/* What every history slot holds in a freshly reset episode: what the observation reports before the first step. */
+static const float ghpInitialAction[GHP_ACT_DIM] = {
+@@HISTORY_INIT@@
 };
+#endif
 
 /* The raw observation, not clipped yet (ghpClipObservation clips it once it has been checked). */
 static void ghpObservation(const state_t *state, const sensorData_t *sensors, const float target[3])
@@ -139,11 +148,34 @@ static void ghpClipObservation(void)
     }
 }
 
+/* The newest action into the ring buffer, over the oldest. */
+static void ghpRemember(const float action[GHP_ACT_DIM])
+{
+#if GHP_HISTORY > 0u
+    uint32_t k;
+    for (k = 0u; k < GHP_ACT_DIM; ++k) {
+        ghpHistory[ghpHistoryNext][k] = action[k];
+    }
+    ghpHistoryNext = (ghpHistoryNext + 1u) % GHP_HISTORY;
+#else
+    (void)action;
+#endif
+}
+
+/* Back to a freshly reset episode (at init and at every takeover): the history as the environment's reset fills it. */
 static void ghpReset(void)
 {
     uint32_t i;
+#if GHP_HISTORY > 0u
+    uint32_t k;
+    for (i = 0u; i < GHP_HISTORY; ++i) {
+        for (k = 0u; k < GHP_ACT_DIM; ++k) {
+            ghpHistory[i][k] = ghpInitialAction[k];
+        }
+    }
+    ghpHistoryNext = 0u;
+#endif
     for (i = 0u; i < GHP_ACT_DIM; ++i) {
-        ghpPrevAction[i] = ghpInitialPrevAction[i];
         ghpAction[i] = 0.0f;
     }
     for (i = 0u; i < STABILIZER_NR_OF_MOTORS; ++i) {
@@ -206,7 +238,7 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         return;
     }
     if (ghpActive == 0u) {
-        /* Takeover: remember where we are, start from the environment's initial previous action. */
+        /* Takeover: remember where we are, start from the environment's reset action history. */
         ghpReset();
         ghpHold[0] = state->position.x;
         ghpHold[1] = state->position.y;
@@ -251,8 +283,8 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
             } else {
                 for (i = 0u; i < GHP_ACT_DIM; ++i) {
 @@FORCE_CODE@@
-                    ghpPrevAction[i] = ghpAction[i];
                 }
+                ghpRemember(ghpAction);
                 ghpStarted = 1u;
             }
         }
