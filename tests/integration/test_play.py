@@ -53,10 +53,10 @@ def test_cli_arch_and_policy_file_play_the_same_episodes(run_dir, tmp_path):
     assert lines[0].startswith("playing 8-4") and lines[1].startswith("episode 0: return") and "30 steps" in lines[1]
     assert (tmp_path / "p.png").is_file()
     exported = CliRunner().invoke(
-        cli, ["export", str(run_dir), "--arch", "8-4", "--target", "numpy", "--out", str(tmp_path)]
+        cli, ["export", str(run_dir), "--arch", "8-4", "--target", "numpy", "--out", str(tmp_path / "export")]
     )
     assert exported.exit_code == 0, exported.output
-    r2 = ghp(run_dir, "--policy", tmp_path / "policy.npz", "--episodes", "2", "--max-episode-steps", "30")
+    r2 = ghp(run_dir, "--policy", tmp_path / "export" / "policy.npz", "--episodes", "2", "--max-episode-steps", "30")
     assert r2.exit_code == 0, r2.output
     assert r2.output.splitlines()[1:3] == lines[1:3]
 
