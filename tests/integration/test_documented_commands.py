@@ -47,7 +47,7 @@ def documented_train_commands(doc: Path) -> list[str]:
     fenced = re.sub(r"```.*?```", lambda m: " " * len(m.group(0)), text, flags=re.S)
     for m in re.finditer(r"`(ghp train[^`]*)`", fenced):
         cmd = " ".join(m.group(1).split())
-        if not _PLACEHOLDER.search(cmd) and "--env" in cmd:
+        if not _PLACEHOLDER.search(cmd) and "--env" in cmd.split():  # a whole command names its environment
             found.append((m.start(), cmd))
     return [cmd for _, cmd in sorted(found, key=lambda f: f[0])]
 
