@@ -205,12 +205,14 @@ def write_across_seeds(root: Path, rows: list[dict[str, Any]]) -> None:
         metric = runs[0]["metric"]
         doc = json.loads(ghp("report", *[r["run"] for r in runs], "--json", "--no-plots", "--metric", metric))
         across = doc["across_seeds"] if "across_seeds" in doc else []
-        if not across:  # one run: its own picks, each an IQM of one value
+        if not across:  # one run: its own picks, with the run's own 95% interval (confirmed where it has one)
+            one = runs[0]
             across = [
-                {"label": lab, "values": [runs[0][lab]["value"]], "params": [runs[0][lab]["params"]],
-                 "figures": [runs[0][lab]["figure"]], "iqm": {"value": runs[0][lab]["value"], "low": None,
-                 "high": None, "n": 1, "method": "one run"}}
-                for lab in ("max", "90%", "80%") if lab in runs[0]
+                {"label": lab, "values": [one[lab]["value"]], "params": [one[lab]["params"]],
+                 "figures": [one[lab]["figure"]],
+                 "iqm": one[lab].get("confirmed") or one[lab].get("screening") or {
+                     "value": one[lab]["value"], "low": None, "high": None, "n": 1, "method": "one run"}}
+                for lab in ("max", "90%", "80%") if lab in one
             ]  # fmt: skip
         for pick in across:
             table.append({"task": task, "method": method, "metric": metric, "seeds": [r["seed"] for r in runs],

@@ -221,7 +221,7 @@ def table_i_confirmed() -> list[str]:
             ])  # fmt: skip
     if not rows:
         return ["No re-measured runs committed yet (docs/results/remeasure/)."]
-    header = ["task", "steps", "method", "pick", "IQM across seeds [95% CI]", "seeds", "parameters", "figure"]
+    header = ["task", "steps", "method", "pick", "value [95% CI]", "seeds", "parameters", "figure"]
     return table(header, rows)
 
 
