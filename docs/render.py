@@ -202,8 +202,9 @@ def table_i() -> list[str]:
 def table_i_confirmed() -> list[str]:
     """Table I re-measured: per task and method, each pick's IQM across seeds with its 95% interval
     (`benchmarks/reproduce.py --confirm K`: docs/results/remeasure/*/across_seeds.json)."""
-    methods = {"ghp": "ghp", "base": "[256,256] SAC, authors' preset", "zoo": "[256,256] SAC, RL Zoo preset",
-               "small": "small 8-4-4-4 SAC", "ars": "linear ARS, RL Zoo settings"}  # fmt: skip
+    methods = {"ghp": "ghp", "base": "[256,256] baseline, authors' settings",
+               "zoo": "SB3 baseline, RL Zoo settings (FetchReach: SAC + HER, [64,64])",
+               "small": "small 8-4-4-4, plain SB3", "ars": "linear ARS, RL Zoo settings"}  # fmt: skip
     rows = []
     for path in sorted((RESULTS / "remeasure").glob("*/across_seeds.json")):
         for t in json.loads(path.read_text()):
