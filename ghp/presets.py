@@ -161,6 +161,11 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"RL Zoo's {key}={value!r} is not implemented by ghp: use --preset authors")
     if algo == "ars" and hp.get("policy") == "LinearPolicy":
         out["arch"] = ()
+    if algo == "ars":
+        # ghp's ARS always normalises observations with its own normaliser (RL Zoo's ``norm_obs=True, norm_reward=
+        # False``); ``--normalize`` is the off-policy algorithms' VecNormalize.
+        for key in ("normalize", "normalize_reward", "normalize_clip"):
+            out.pop(key, None)
     return out
 
 

@@ -983,7 +983,8 @@ def train(
     spec = env_spec(c.env_id, c.env_kwargs)
     check_memory(c, spec.obs_dim, spec.act_dim)
     assert c.steps is not None
-    stats = stats_path(out / MODEL_FILE) if resuming and c.normalize else None
+    # ARS keeps its own normaliser (``*.obsnorm.npz`` and ``checkpoints/vecnormalize.pkl``), whatever --normalize says.
+    stats = stats_path(out / MODEL_FILE) if resuming and c.normalize and c.algo != "ars" else None
     if stats is not None and not stats.is_file():
         raise FileNotFoundError(f"cannot resume {out}: it was trained with --normalize but {stats} is missing")
     # Everything is checked: from here on files are written.

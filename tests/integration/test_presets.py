@@ -85,3 +85,14 @@ def test_steps_consume_exactly_the_steps_asked(settings, tmp_path, monkeypatch):
     slack = 2 * c.ars_n_delta * 200 if c.algo == "ars" else (c.n_envs or 1)  # Pendulum episodes are 200 steps
     assert steps <= taken < steps + slack
     assert done["train"]["steps"] == steps
+
+
+def test_an_ars_run_with_rl_zoos_settings_resumes(tmp_path):
+    # RL Zoo's ARS files say normalize: ARS always normalises with its own statistics, which a resume reloads.
+    cfg = TrainConfig(env_id="Pendulum-v1", algo="ars", preset="rlzoo", arch=(), steps=800, out=str(tmp_path / "a"))
+    out = train(cfg)
+    again = train(TrainConfig(env_id="Pendulum-v1", algo="ars", preset="rlzoo", arch=(), steps=1600, out=str(out)),
+                  resume=True)  # fmt: skip
+    from ghp.run import load_run
+
+    assert load_run(again).timesteps >= 1600
