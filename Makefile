@@ -27,10 +27,12 @@ toolchain:
 	    gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm >/dev/null; \
 	else echo "note: arm-none-eabi-gcc/qemu-system-arm missing; the Cortex-M4 checks will be skipped"; fi
 
-# train -> evaluate -> report -> search -> export, on Pendulum-v1 (a few minutes on 2 cores).
+# train -> evaluate (screen, then confirm the best on held-out starts) -> report -> search -> export, on Pendulum-v1
+# (a few minutes on 2 cores).
 demo: install toolchain
 	$(GHP) train --env Pendulum-v1 --steps 6000 --out $(DEMO_RUN) --force
 	$(GHP) evaluate $(DEMO_RUN)
+	$(GHP) evaluate $(DEMO_RUN) --confirm 10 --confirm-episodes 100
 	$(GHP) report $(DEMO_RUN)
 	$(GHP) search --run $(DEMO_RUN) --max-params 500 --top 5
 	$(GHP) export $(DEMO_RUN) --best --max-params 500 --target c-header --name policy --out $(DEMO_RUN)/export --check
