@@ -32,7 +32,7 @@ toolchain:
 demo: install toolchain
 	$(GHP) train --env Pendulum-v1 --steps 6000 --out $(DEMO_RUN) --force
 	$(GHP) evaluate $(DEMO_RUN)
-	$(GHP) evaluate $(DEMO_RUN) --confirm 10 --confirm-episodes 100
+	$(GHP) evaluate $(DEMO_RUN) --confirm 10 --confirm-episodes 100 --confirm-max-params 500
 	$(GHP) report $(DEMO_RUN)
 	$(GHP) search --run $(DEMO_RUN) --max-params 500 --top 5
 	$(GHP) export $(DEMO_RUN) --best --max-params 500 --target c-header --name policy --out $(DEMO_RUN)/export --check

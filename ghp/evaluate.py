@@ -124,6 +124,9 @@ class EvalConfig:
     )
     """Episodes per confirmed architecture: enough for a 95% interval narrower than 5% of the task's range on the
     cheap tasks (docs/evaluate.md: Pendulum's returns, FetchReach's success rate)."""
+    confirm_max_params: int | None = field(default=None, metadata={"min": 1, "show_default": "no limit"})
+    """With ``--confirm``: take the top K among the architectures of at most this many parameters (the budget of a
+    later ``ghp export --best --max-params N``, so that it chooses among confirmed policies)."""
     confirm_by: str = field(default="auto", metadata={"choices": ("auto", "return", "success")})
     """Screening metric the top K are taken by: mean return, success rate (then return), or auto = success when the
     screening has success rates, else return."""
@@ -146,6 +149,8 @@ class EvalConfig:
             raise ValueError(f"confirm must be 0 (screen) or a number of candidates, got {self.confirm}")
         if self.confirm_episodes is not None and self.confirm_episodes < 1:
             raise ValueError(f"confirm-episodes must be a positive integer, got {self.confirm_episodes}")
+        if self.confirm_max_params is not None and (self.confirm_max_params < 1 or not self.confirm):
+            raise ValueError("--confirm-max-params goes with --confirm K and must be a positive number of parameters")
         if self.confirm_by not in ("auto", "return", "success"):
             raise ValueError(f"unknown confirm-by {self.confirm_by!r}: give auto, return or success")
 

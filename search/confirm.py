@@ -77,15 +77,20 @@ def candidates(records: Sequence[ArchRecord], k: int, metric: str = "return") ->
         return (*lead, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
 
     top = [r.arch for r in sorted(records, key=key)[:k]]
+    return top, [a for a in report_picks(records) if a not in top]
+
+
+def report_picks(records: Sequence[ArchRecord]) -> list[Arch]:
+    """The max / 90% / 80% picks of ``ghp report`` (default floor), by return and, with success rates, by success."""
     views: list[Sequence[Any]] = [records]
     if all(r.success_rate is not None for r in records):
         views.append(success_view(records))
     picks: list[Arch] = []
     for view in views:
         for row in select(view).rows:
-            if row.arch not in top and row.arch not in picks:
+            if row.arch not in picks:
                 picks.append(row.arch)
-    return top, picks
+    return picks
 
 
 def plan(records: Sequence[ArchRecord], config: EvalConfig) -> ConfirmPlan:
@@ -96,6 +101,13 @@ def plan(records: Sequence[ArchRecord], config: EvalConfig) -> ConfirmPlan:
     """
     metric = screening_metric(records, config.confirm_by)
     top, picks = candidates(records, config.confirm, metric)
+    if config.confirm_max_params is not None:
+        # The top K under the budget instead; the report's picks (of the whole screening) are confirmed as ever.
+        fits = [r for r in records if r.params <= config.confirm_max_params]
+        if not fits:
+            raise ValueError(f"no screened architecture has at most {config.confirm_max_params} parameters")
+        top, _ = candidates(fits, config.confirm, metric)
+        picks = [a for a in report_picks(records) if a not in top]
     episodes = config.confirm_episodes if config.confirm_episodes is not None else CONFIRM_EPISODES[metric]
     resolved = dataclasses.replace(config, confirm_episodes=episodes)
     return ConfirmPlan(records[0].setting, metric, tuple(top), tuple(picks), resolved)

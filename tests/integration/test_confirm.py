@@ -97,6 +97,15 @@ def test_candidates_are_the_top_k_and_the_report_picks():
     assert [a.key for a in top] == ["64", "32"] and [a.key for a in picks] == ["4"]
     with pytest.raises(ValueError, match="confirm"):
         candidates(recs, 0)
+    # Under a budget (the later `export --best --max-params 100`): the top 2 of those that fit, plus every pick.
+    from search.confirm import plan
+
+    p = plan(recs, EvalConfig(confirm=2, confirm_max_params=100, confirm_episodes=3))
+    assert [a.key for a in p.top] == ["4", "8"] and [a.key for a in p.picks] == ["64"]
+    with pytest.raises(ValueError, match="at most 10 parameters"):
+        plan(recs, EvalConfig(confirm=2, confirm_max_params=10))
+    with pytest.raises(ValueError, match="goes with --confirm"):
+        EvalConfig(confirm_max_params=100)
 
 
 def test_an_interrupted_confirmation_resumes_to_the_same_rows(tmp_path):
