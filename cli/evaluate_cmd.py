@@ -89,7 +89,6 @@ def _evaluate(
     run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, options: dict[str, Any]
 ) -> None:
     from ghp.backend import BackendLost, WorkerLost
-    from ghp.config import MAX_EPISODES
     from ghp.evaluate import EvalConfig, parse_arch_selection
     from ghp.evaluate import evaluate as run_evaluation
     from ghp.results import ResultsStore
@@ -99,9 +98,6 @@ def _evaluate(
         config = build_config(EvalConfig, options)
         if config.confirm and (checkpoints is not None or policy is not None or archs != "all"):
             raise ValueError("--confirm chooses its own architectures: leave out --archs, --checkpoints and --policy")
-        for name, value in (("--episodes", config.episodes), ("--confirm-episodes", config.confirm_episodes or 0)):
-            if value > MAX_EPISODES:
-                raise ValueError(f"{name} must be at most {MAX_EPISODES}, got {value}")
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")

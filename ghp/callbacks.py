@@ -58,7 +58,7 @@ class TrainingCallback(BaseCallback):
         self._last_ckpt = self.model.num_timesteps
         self._last_eval = self.model.num_timesteps
 
-    def _evaluate(self, n: int) -> None:
+    def _evaluate(self) -> None:
         from ghp.run import live_run
 
         c = self.config
@@ -82,7 +82,7 @@ class TrainingCallback(BaseCallback):
         # The run's last step is evaluated in _on_training_end instead: SB3 still updates the model once after the
         # last environment step, and the evaluation logged for that step must be of the model saved for it.
         if c.eval_every and n - self._last_eval >= c.eval_every and n < self.total:
-            self._evaluate(n)
+            self._evaluate()
             self._last_eval = n
         self._report(n)
         return True
@@ -90,7 +90,7 @@ class TrainingCallback(BaseCallback):
     def _on_training_end(self) -> None:
         n = self.model.num_timesteps
         if self.config.eval_every and n - self._last_eval >= self.config.eval_every:
-            self._evaluate(n)
+            self._evaluate()
             self._last_eval = n
             self._last_report = 0.0  # the final report carries the final evaluation
             self._report(n)

@@ -51,6 +51,7 @@ import numpy as np
 from ghp.arch import Arch, ArchSpace
 from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.capacity import lossless_memory_dimension
+from ghp.config import MAX_EPISODES
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
 from ghp.policy import PolicyWeights, obs_vector
@@ -149,6 +150,9 @@ class EvalConfig:
             raise ValueError(f"confirm must be 0 (screen) or a number of candidates, got {self.confirm}")
         if self.confirm_episodes is not None and self.confirm_episodes < 1:
             raise ValueError(f"confirm-episodes must be a positive integer, got {self.confirm_episodes}")
+        for name, value in (("--episodes", self.episodes), ("--confirm-episodes", self.confirm_episodes or 0)):
+            if value > MAX_EPISODES:
+                raise ValueError(f"{name} must be at most {MAX_EPISODES}, got {value}")
         if self.confirm_max_params is not None and (self.confirm_max_params < 1 or not self.confirm):
             raise ValueError("--confirm-max-params goes with --confirm K and must be a positive number of parameters")
         if self.confirm_by not in ("auto", "return", "success"):

@@ -155,8 +155,6 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
             out[field.get(key, "ars_alive_bonus")] = (
                 float(value) if key in ("delta_std", "alive_bonus_offset") else int(value)
             )
-        elif algo == "ars" and key == "policy" and value == "LinearPolicy":
-            out["arch"] = ()
         else:
             raise ValueError(f"RL Zoo's {key}={value!r} is not implemented by ghp: use --preset authors")
     if algo == "ars" and hp.get("policy") == "LinearPolicy":
@@ -169,44 +167,33 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def rlzoo(env_id: str, algo: str, goal_conditioned: bool) -> Preset:
-    """RL Zoo's settings for ``env_id`` trained with ``algo`` (SB3's defaults where its file has no entry).
-
-    Goal-conditioned tasks read ``her.yml``'s entry if any, else the algorithm's own file (RL Zoo keeps FetchReach
-    under ``sac.yml``, with ``HerReplayBuffer``).
-    """
+def _entries(algo: str) -> dict[str, Any]:
+    """The entries of RL Zoo's ``ALGO.yml`` (empty when the installed rl_zoo3 has no such file)."""
     import yaml
 
-    folder = zoo_dir()
-    files = [f"{algo}.yml"] if algo != "ddpg" or not goal_conditioned else ["ddpg.yml"]
+    path = zoo_dir() / f"{algo}.yml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def rlzoo(env_id: str, algo: str) -> Preset:
+    """RL Zoo's settings for ``env_id`` trained with ``algo`` (SB3's defaults where its file has no entry).
+
+    Goal-conditioned tasks are in the algorithm's own file too (RL Zoo keeps FetchReach under ``sac.yml``, with
+    ``HerReplayBuffer``).
+    """
     base = dict(SB3_DEFAULTS[algo])
-    for fname in files:
-        path = folder / fname
-        if not path.is_file():
-            continue
-        entries = yaml.safe_load(path.read_text()) or {}
-        name = _entry_name(entries, env_id)
-        if name is None:
-            continue
-        hp = dict(entries[name])
-        settings = base | _translate(algo, hp)
-        if algo == "ars" and "n_envs" not in hp:
-            settings["n_envs"] = 1
-        return Preset(
-            "rlzoo", str(settings.get("algo", algo)), settings, f"rl_zoo3 {zoo_version()} hyperparams/{fname}: {name}"
-        )
-    return Preset("rlzoo", algo, base, f"rl_zoo3 {zoo_version()}: no entry for {env_id}; SB3's {algo} defaults")
+    entries = _entries(algo)
+    name = _entry_name(entries, env_id)
+    if name is None:
+        return Preset("rlzoo", algo, base, f"rl_zoo3 {zoo_version()}: no entry for {env_id}; SB3's {algo} defaults")
+    settings = base | _translate(algo, dict(entries[name]))
+    source = f"rl_zoo3 {zoo_version()} hyperparams/{algo}.yml: {name}"
+    return Preset("rlzoo", str(settings.get("algo", algo)), settings, source)
 
 
 def zoo_algo(env_id: str, goal_conditioned: bool) -> str | None:
-    """The algorithm RL Zoo trains a goal-conditioned task with (the first of sac, ddpg, tqc's files listing it that
-    ghp implements), or None."""
-    import yaml
-
+    """The algorithm RL Zoo trains a goal-conditioned task with (the first of sac's and ddpg's files listing it), or
+    None."""
     if not goal_conditioned:
         return None
-    for algo in ("sac", "ddpg"):
-        path = zoo_dir() / f"{algo}.yml"
-        if path.is_file() and _entry_name(yaml.safe_load(path.read_text()) or {}, env_id) is not None:
-            return algo
-    return None
+    return next((algo for algo in ("sac", "ddpg") if _entry_name(_entries(algo), env_id) is not None), None)

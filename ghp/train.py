@@ -383,7 +383,7 @@ def preset_of(config: TrainConfig) -> Preset | None:
 
     goal = is_goal_env_id(config.env_id)
     algo = config.algo or zoo_algo(config.env_id, goal) or env_defaults(config.env_id)["algo"]
-    return rlzoo(config.env_id, algo, goal)
+    return rlzoo(config.env_id, algo)
 
 
 def _with_rlzoo(config: TrainConfig, d: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, ...] | None]:

@@ -13,14 +13,14 @@ pytest.importorskip("rl_zoo3")
 
 
 def test_rlzoo_reads_the_tasks_entry_and_falls_back_to_older_versions_and_sb3_defaults():
-    hopper = rlzoo("Hopper-v5", "sac", False)
+    hopper = rlzoo("Hopper-v5", "sac")
     assert "hyperparams/sac.yml: Hopper-v4" in hopper.source  # RL Zoo lists Hopper-v4
     assert hopper.settings["learning_starts"] == 10_000 and hopper.settings["n_envs"] == 1
-    ars = rlzoo("Hopper-v5", "ars", False)
+    ars = rlzoo("Hopper-v5", "ars")
     assert ars.settings["ars_alive_bonus"] == -1.0 and ars.settings["ars_n_top"] == 4 and ars.settings["arch"] == ()
-    reach = rlzoo("FetchReach-v4", "sac", True)
+    reach = rlzoo("FetchReach-v4", "sac")
     assert "FetchReach-v1" in reach.source and reach.settings["arch"] == (64, 64) and reach.settings["normalize"]
-    none = rlzoo("ghp/CrazyflieHover-v0", "sac", False)
+    none = rlzoo("ghp/CrazyflieHover-v0", "sac")
     assert "no entry" in none.source and none.settings == SB3_DEFAULTS["sac"]
 
 
