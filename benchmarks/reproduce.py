@@ -22,6 +22,11 @@ Usage::
     python benchmarks/reproduce.py --tasks Pendulum-v1 --steps 6000 --seeds 0          # minutes on 2 cores
     python benchmarks/reproduce.py --tasks Pendulum-v1,FetchReach-v4 --steps 20000 --seeds 0,1 --out docs/results/repro
     python benchmarks/reproduce.py --tasks Hopper-v5 --steps 100000 --methods ghp,base --jobs 2  # hours on 2 cores
+    python benchmarks/reproduce.py --tasks Pendulum-v1 --seeds 0,1,2,3,4 --backend ray --ray-address auto  # a cluster
+
+With ``--backend ray`` each run (train, evaluate, confirm, report) is one Ray task of one CPU, through the same
+backend as ``ghp evaluate --backend ray``: on a cluster every run of the matrix starts at once. The checkout and
+``--out`` must be at the same path on every node (a shared file system), as the runs write there.
 
 Budgets (``--steps``, ``--archs``, ``--episodes``, ``--checkpoint-every``) are options; the defaults are small so
 that a first run finishes on a laptop. Say the budget when you cite a number.
@@ -133,12 +138,22 @@ def main() -> None:
     p.add_argument("--out", default="docs/results/reproduce", help="where results.json / .csv and plots go")
     p.add_argument("--confirm", type=int, default=0, help="confirm the top K of each ghp run on held-out starts")
     p.add_argument("--confirm-episodes", type=int, default=100, help="held-out episodes per confirmed architecture")
+    p.add_argument(
+        "--backend",
+        choices=("local", "ray"),
+        default="local",
+        help="where the runs go: this machine's "
+        "processes (--jobs at once) or Ray tasks (one per run; --jobs CPUs of a local Ray, or a cluster)",
+    )
+    p.add_argument("--ray-address", default=None, help="a running Ray cluster (auto, HOST:PORT); with --backend ray")
     a = p.parse_args()
     root = Path(a.out)
     root.mkdir(parents=True, exist_ok=True)
     methods = [m for m in a.methods.split(",") if m]
     if a.jobs < 1:
         p.error(f"--jobs must be at least 1, got {a.jobs}")
+    if a.ray_address and a.backend != "ray":
+        p.error("--ray-address needs --backend ray")
     if a.confirm < 0 or a.confirm_episodes < 1:
         p.error("--confirm must be >= 0 and --confirm-episodes >= 1")
     bad = [m for m in methods if m not in METHODS]
@@ -159,7 +174,10 @@ def main() -> None:
     def one(job: tuple[str, int, str]) -> None:
         task, seed, m = job
         t0 = time.perf_counter()
-        row = run_one(m, task, seed, a, root)
+        record(job, run_one(m, task, seed, a, root), t0)
+
+    def record(job: tuple[str, int, str], row: dict[str, Any], t0: float) -> None:
+        task, seed, m = job
         with lock:  # the table in job order, rewritten as each run finishes (an interrupted reproduction keeps it)
             done[job] = row
             rows = [done[j] for j in jobs if j in done]
@@ -172,10 +190,13 @@ def main() -> None:
                 flush=True,
             )
 
-    # Each run is a ghp subprocess with one torch thread: --jobs of them at once use --jobs cores.
-    with ThreadPoolExecutor(max_workers=a.jobs) as pool:
-        for f in [pool.submit(one, j) for j in jobs]:
-            f.result()
+    if a.backend == "ray":
+        run_on_ray(jobs, a, root, record)
+    else:
+        # Each run is a ghp subprocess with one torch thread: --jobs of them at once use --jobs cores.
+        with ThreadPoolExecutor(max_workers=a.jobs) as pool:
+            for f in [pool.submit(one, j) for j in jobs]:
+                f.result()
     rows = [done[j] for j in jobs]
     with open(root / "results.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -192,6 +213,24 @@ def main() -> None:
                                 round(r["evaluate_s"])])  # fmt: skip
     write_across_seeds(root, rows)
     print(f"results: {results}, {root / 'results.csv'} and {root / 'across_seeds.json'}")
+
+
+def _ray_unit(shared: tuple[argparse.Namespace, str], job: tuple[str, int, str]) -> dict[str, Any]:
+    a, root = shared
+    task, seed, m = job
+    return run_one(m, task, seed, a, Path(root))
+
+
+def run_on_ray(jobs: list[tuple[str, int, str]], a: argparse.Namespace, root: Path, record: Any) -> None:
+    """Every run of the matrix as one Ray task (ghp's own Ray backend: retries, a lost head reported)."""
+    from ghp.backend import make_backend
+
+    workers = 0 if a.ray_address else a.jobs  # a cluster: all of it; a local Ray: --jobs CPUs
+    t0 = time.perf_counter()
+    with make_backend("ray", workers=workers, ray_address=a.ray_address) as backend:
+        print(f"ray: {backend.workers} runs at once", flush=True)
+        for job, row in backend.run(_ray_unit, (a, str(root.resolve())), ((j, j) for j in jobs), len(jobs)):
+            record(job, row, t0)
 
 
 def write_across_seeds(root: Path, rows: list[dict[str, Any]]) -> None:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "reproduce.py"
 
 
@@ -51,3 +53,19 @@ def test_bad_options_are_refused(tmp_path):
     for args, needle in ((["--jobs", "0"], "--jobs"), (["--methods", "ghp,dqn"], "unknown method")):
         p = reproduce(tmp_path, *args)
         assert p.returncode == 2 and needle in p.stderr, p.stderr
+
+
+def test_the_matrix_on_ray_gives_the_same_table(tmp_path):
+    """--backend ray: each run one Ray task on a local 2-CPU instance; the table is the local queue's, and a rerun
+    resumes to nothing."""
+    pytest.importorskip("ray")
+    local = reproduce(tmp_path / "local", "--methods", "small", "--small", "4", "--seeds", "0,1", "--jobs", "2")
+    assert local.returncode == 0, local.stderr[-2000:]
+    p = reproduce(tmp_path / "ray", "--methods", "small", "--small", "4", "--seeds", "0,1", "--backend", "ray",
+                  "--jobs", "2")  # fmt: skip
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "ray: 2 runs at once" in p.stdout
+    rows = json.loads((tmp_path / "ray" / "results.json").read_text())["rows"]
+    want = json.loads((tmp_path / "local" / "results.json").read_text())["rows"]
+    assert [(r["seed"], r["max"]["value"]) for r in rows] == [(r["seed"], r["max"]["value"]) for r in want]
+    assert (tmp_path / "ray" / "across_seeds.json").is_file()
