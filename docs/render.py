@@ -1,14 +1,16 @@
 """Render the figure tables of docs/*.md from the committed data under docs/results/.
 
-Every table of measured figures in docs/results.md, docs/learning.md and docs/crazyflie.md sits between markers
+Every table of measured figures in the pages of PAGES (docs/results.md, learning.md, crazyflie.md, chromatic.md,
+tune.md, distributed.md) sits between markers
 
     <!-- table: NAME -->
     ...generated Markdown...
     <!-- /table -->
 
 and NAME is a function below that reads only files under docs/results/ (the `ghp report --json` and
-`ghp report --progress --json` outputs, `results.csv`, and the manifests in docs/results/tables/ that say which file
-feeds which row). Nothing here is typed by hand: a figure that has no committed file has no row.
+`ghp report --progress --json` outputs, `results.csv`, the chromatic runs' records and `post.log`, the
+`benchmarks/tune_tradeoff.py` and `benchmarks/eval_speed.py` outputs, and the manifests in docs/results/tables/ that
+say which file feeds which row). Nothing here is typed by hand: a figure that has no committed file has no row.
 
     python docs/render.py            # rewrite the tables in place
     python docs/render.py --check    # exit 1, naming the tables that differ (tests/unit/test_docs_tables.py)
@@ -28,7 +30,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
-PAGES = ("results.md", "learning.md", "crazyflie.md")
+PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md")
 MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 
@@ -481,6 +483,117 @@ def hover_20k() -> list[str]:
     )
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# docs/chromatic.md
+
+CHROMATIC_RUNS = [(t, p) for t in ("linear", "41") for p in ("learned", "random", "toeplitz", "none")]
+
+
+def _post_log() -> str:
+    return (RESULTS / "chromatic" / "post.log").read_text()
+
+
+def chromatic_hc() -> list[str]:
+    """The eight HalfCheetah runs: counts and returns from each run's summary.json / history.jsonl, and the stored
+    policy's `ghp evaluate` figure from the `benchmarks/chromatic_table.py` table in post.log."""
+    stored = {}
+    for line in _post_log().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 12 and (cells[0], cells[1]) in CHROMATIC_RUNS:
+            stored[(cells[0], cells[1])] = re.sub(r" \(\d+ ep\.\)$", "", cells[-1])
+    rows = []
+    for topo, part in CHROMATIC_RUNS:
+        run = RESULTS / "chromatic" / f"hc-{topo}-{part}"
+        s = json.loads((run / "summary.json").read_text())
+        hist = [json.loads(x) for x in (run / "history.jsonl").read_text().splitlines() if x.strip()]
+        rows.append(
+            [
+                topo,
+                part,
+                str(s["distinct_weights"]),
+                str(s["params"]),
+                str(s["bits"]),
+                f"{max(h['mean_return'] for h in hist):.0f}",
+                f"{max(h['best_return'] for h in hist):.0f}",
+                stored[(topo, part)],
+            ]
+        )
+    header = ["topology", "partition", "distinct weights", "params", "bits", "best worker-mean", "best worker"]
+    return table(header + ["stored policy, `ghp evaluate` (5 episodes)"], rows)
+
+
+def chromatic_export() -> list[str]:
+    """The learned H41 policy exported as float32, int8 and codebook: the `ghp export --check` lines in post.log."""
+    blocks = re.split(r"(?m)^(?=exported )", _post_log())
+    found = {}
+    for b in blocks:
+        head = re.match(r"exported 41 \(\d+ params, (\d+) bytes (\w+),", b)
+        if not head:
+            continue
+        flash = re.search(r"flash (\d+) B, RAM (\d+) B", b)
+        insn = re.search(r"(\d+) instructions per inference", b)
+        # float32's `expected` is torch's output; int8 and codebook print their distance to torch float32 apart
+        err = re.search(r"max \|C - torch float32\| = ([0-9.e-]+)", b) or re.search(
+            r"max \|C - expected\| = ([0-9.e-]+)", b
+        )
+        found[head.group(2)] = [head.group(1), f"{flash.group(1)} B", f"{flash.group(2)} B", insn.group(1),
+                                f"{float(err.group(1)):.1e}"]  # fmt: skip
+    labels = {"float32": "float32", "int8": "int8", "codebook": "codebook, M = 17"}
+    rows = [[labels[d]] + found[d] for d in ("float32", "int8", "codebook")]
+    header = ["dtype", "parameter bytes", "flash (policy, no self-test)", "RAM", "instructions / inference (QEMU)"]
+    return table(header + ["max error vs torch float32"], rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/tune.md
+
+
+def tune_tradeoff() -> list[str]:
+    """Dense, int8 and codebook policies before and after ES (`benchmarks/tune_tradeoff.py`: tune_pendulum.json)."""
+    rows = [
+        [
+            f"{r['arch']} ({r['params']})",
+            r["format"],
+            r["before"],
+            r["after"],
+            str(r["param_bytes"]),
+            str(r["flash_bytes"]),
+            f"{r['insn']:.0f}",
+        ]  # fmt: skip
+        for r in load("tune_pendulum.json")["rows"]
+    ]
+    header = ["architecture (params)", "format", "return before ES", "return after ES", "parameter bytes"]
+    return table(header + ["flash bytes", "instructions / inference"], rows)
+
+
+def tune_scope() -> list[str]:
+    """k-means per layer against one codebook for the network, no ES (tune_pendulum.json, `scope`)."""
+    rows = [
+        [r["arch"], str(r["M"]), r["scope"], f"{r['sq_err']:.4g}", r["return"], str(r["param_bytes"])]
+        for r in load("tune_pendulum.json")["scope"]
+    ]
+    header = ["architecture", "M", "scope", "squared weight error", "return (k-means only)", "parameter bytes"]
+    return table(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/distributed.md
+
+
+def ray_overhead() -> list[str]:
+    """`benchmarks/eval_speed.py --backend ray` with 1 and 2 workers: eval_speed_ray_w{1,2}.txt."""
+    rows = []
+    for w in (1, 2):
+        text = (RESULTS / f"eval_speed_ray_w{w}.txt").read_text()
+        runs = {k: re.findall(rf"(?m)^{k}: ([0-9,]+) steps/s", text) for k in ("local", "ray")}
+        ratio = re.search(r"(?m)^ratio ([0-9.]+)", text).group(1)
+        same = re.search(r"identical results: (\w+)", text).group(1)
+        rows.append([str(w), ", ".join(runs["local"]), ", ".join(runs["ray"]), f"**{ratio}**",
+                     "yes" if same == "True" else "no"])  # fmt: skip
+    header = ["workers", "local steps/s (run 1, run 2)", "Ray steps/s (run 1, run 2)", "ratio Ray / local, best of 2"]
+    return table(header + ["identical results"], rows)
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
     "table-i": table_i,
     "table-i-confirmed": table_i_confirmed,
@@ -493,6 +606,11 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "hopper-progress": hopper_progress,
     "hopper-actor-lr": hopper_actor_lr,
     "crazyflie-hover-20k": hover_20k,
+    "chromatic-hc": chromatic_hc,
+    "chromatic-export": chromatic_export,
+    "tune-tradeoff": tune_tradeoff,
+    "tune-scope": tune_scope,
+    "ray-overhead": ray_overhead,
 }
 
 

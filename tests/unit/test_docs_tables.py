@@ -41,3 +41,30 @@ def test_check_names_a_drifted_table(tmp_path, monkeypatch, capsys):
 def test_unknown_table_is_an_error():
     with pytest.raises(ValueError, match="unknown table"):
         _render().render_text("<!-- table: no-such-table -->\n<!-- /table -->\n")
+
+
+def test_check_names_a_drifted_table_on_every_page(tmp_path, monkeypatch, capsys):
+    """A hand edit of a rendered figure on any page (here the ES table of tune.md) is caught, not only on results.md."""
+    render = _render()
+    page = tmp_path / "tune.md"
+    text = (ROOT / "docs" / "tune.md").read_text()
+    edited = text.replace("| 4-64 (401) | float32 | -507.3 ± 458.9 |", "| 4-64 (401) | float32 | -500.0 ± 458.9 |", 1)
+    assert edited != text
+    page.write_text(edited)
+    monkeypatch.setattr(render, "DOCS", tmp_path)
+    monkeypatch.setattr(render, "PAGES", ("tune.md",))
+    assert render.main(["--check"]) == 1
+    assert "tune-tradeoff" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["README.md"]
+    + [f"docs/{p}.md" for p in ("results", "learning", "chromatic", "train", "evaluate", "export", "distributed")]
+    + [f"docs/{p}.md" for p in ("tune", "related", "security")],
+)
+def test_docs_cite_no_files_users_do_not_have(page):
+    """The development machine's reference notes, paper copies and ../shared checkout are not in the repository."""
+    text = (ROOT / page).read_text()
+    for private in ("REFERENCE.md", "papers/", "../shared", "/work/shared"):
+        assert private not in text, f"{page} cites {private}"
