@@ -29,9 +29,9 @@ def main() -> None:
     import gymnasium as gym
     import torch
 
-    from ghp.arch import parse_arch
     from ghp.envs import parse_env_kwargs
-    from ghp.run import load_run
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     run = load_run(args.run, checkpoint=args.checkpoint)
     kwargs = {**(run.config["train"].get("env_kwargs") or {}), **parse_env_kwargs([args.env_kwargs])}

@@ -32,7 +32,7 @@ from export.crazyflie.layout import task_layout
 from export.crazyflie.sil import build_library, fly
 from ghp.envs import make_env
 from ghp.envs import quadrotor as qr
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 ENV = "ghp/CrazyflieHover-v0"
 KWARGS = {"nominal": True}

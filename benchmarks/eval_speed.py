@@ -6,7 +6,7 @@ Measured in one process run, side by side (the machine is shared, so only ratios
    (``Run.emit(archs, batch_size=1024)``); target < 1 s on CPU.
 2. raw: the same number of environments in the same number of processes, stepped with a constant action in a
    plain loop (reset when an episode ends): the ceiling.
-3. evaluate: ``ghp.evaluate.evaluate`` on a uniform sample of the space (emission, batched policies, bookkeeping
+3. evaluate: ``ghp.rollout.evaluate.evaluate`` on a uniform sample of the space (emission, batched policies, bookkeeping
    all included), in environment steps per second.
 
 The last line is ``ratio <evaluate steps/s / raw steps/s>`` (target >= 0.7).
@@ -75,7 +75,7 @@ def compare_ray(run, archs, cfg, address: str | None, repeats: int) -> None:  # 
 
     import ray
 
-    from ghp.evaluate import evaluate
+    from ghp.rollout.evaluate import evaluate
 
     ray_cfg = dataclasses.replace(cfg, backend="ray", ray_address=address)
     t0 = time.perf_counter()
@@ -125,14 +125,14 @@ def main() -> None:
 
     import torch
 
-    from ghp.evaluate import EvalConfig, evaluate, parse_arch_selection
-    from ghp.run import load_run
+    from ghp.rollout.evaluate import EvalConfig, evaluate, parse_arch_selection
+    from ghp.run.load import load_run
 
     torch.set_num_threads(args.torch_threads)  # as `ghp evaluate` does: the workers own the other cores
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.run is None:
-            from ghp.train import TrainConfig, train
+            from ghp.rl.train import TrainConfig, train
 
             t0 = time.perf_counter()
             path = train(

@@ -27,9 +27,9 @@ from export.c import CSpec, render
 from export.check import check_c, missing_tools
 from export.cost import inference_cost
 from export.reference import Int8Layer, forward, pre_activations, quantize_int8
-from ghp.arch import parse_arch
-from ghp.counting import deploy_bytes, layer_shapes, macs
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import parse_arch
+from ghp.space.counting import deploy_bytes, layer_shapes, macs
 
 OBS, ACT = 11, 3
 _ACT_CODE = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import benchmarks.export_speed as es
 from export.cost import inference_cost
-from ghp.counting import macs
+from ghp.space.counting import macs
 
 ARCHS = ("64", "16-32-8", "16-16-8", "32-4-32-16", "64-32-256-64")
 

@@ -118,7 +118,7 @@ def bench_train(quick: bool) -> dict[str, Any]:
 
 
 def _tiny_run(env_id: str, out: str) -> Path:
-    from ghp.train import TrainConfig, train
+    from ghp.rl.train import TrainConfig, train
 
     # The paper's whole space; a few hundred steps: speed does not depend on how well the policies act, only on
     # the episode lengths, which are reported beside each ratio.
@@ -130,7 +130,7 @@ def bench_emit(quick: bool) -> dict[str, Any]:
     """Seconds to emit every architecture of the paper's space (best of 3, one torch thread)."""
     import torch
 
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -149,8 +149,8 @@ def bench_evaluate(quick: bool) -> dict[str, Any]:
     import torch
 
     from benchmarks.eval_speed import raw_rate
-    from ghp.evaluate import EvalConfig, evaluate, parse_arch_selection
-    from ghp.run import load_run
+    from ghp.rollout.evaluate import EvalConfig, evaluate, parse_arch_selection
+    from ghp.run.load import load_run
 
     torch.set_num_threads(1)
     workers = min(2, os.cpu_count() or 1)
@@ -184,7 +184,7 @@ def bench_mcu(quick: bool) -> dict[str, Any]:
     from benchmarks.export_speed import ACT, OBS, measure, random_policy
     from export.check import missing_tools
     from export.cost import inference_cost
-    from ghp.counting import macs
+    from ghp.space.counting import macs
 
     missing = missing_tools("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "newlib", "qemu-system-arm")
     if missing:

@@ -223,7 +223,7 @@ def _ray_unit(shared: tuple[argparse.Namespace, str], job: tuple[str, int, str])
 
 def run_on_ray(jobs: list[tuple[str, int, str]], a: argparse.Namespace, root: Path, record: Any) -> None:
     """Every run of the matrix as one Ray task (ghp's own Ray backend: retries, a lost head reported)."""
-    from ghp.backend import make_backend
+    from ghp.rollout.backend import make_backend
 
     workers = 0 if a.ray_address else a.jobs  # a cluster: all of it; a local Ray: --jobs CPUs
     t0 = time.perf_counter()

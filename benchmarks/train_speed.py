@@ -23,9 +23,9 @@ def build(
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
 
-    from ghp.arch import ArchSpace
-    from ghp.hypernet import HypernetConfig
-    from ghp.policies import GHPSACPolicy
+    from ghp.hypernet.network import HypernetConfig
+    from ghp.hypernet.policies import GHPSACPolicy
+    from ghp.space.arch import ArchSpace
 
     env = make_vec_env(env_id, n_envs=n_envs if ghp else 1, seed=seed)
     kwargs: dict[str, Any] = {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
@@ -76,8 +76,8 @@ def main() -> None:
 
     import torch
 
-    from ghp.arch import ArchSpace
-    from ghp.hypernet import GraphHypernet, HypernetConfig, count_parameters
+    from ghp.hypernet.network import GraphHypernet, HypernetConfig, count_parameters
+    from ghp.space.arch import ArchSpace
 
     torch.set_num_threads(args.threads)
     for dec in ("factorised", "dense"):

@@ -33,7 +33,7 @@ import numpy as np
 
 def evaluate_weights(run_dir: str, weights: Any, episodes: int, seed: int) -> tuple[float, float]:
     """Mean and std of the return of ``weights`` (the arithmetic of ``ghp evaluate --policy``)."""
-    from ghp.evaluate import EvalConfig, evaluate, policy_source
+    from ghp.rollout.evaluate import EvalConfig, evaluate, policy_source
 
     src = policy_source(run_dir, weights)
     _, recs = evaluate(src, [weights.arch], EvalConfig(episodes=episodes, seed=seed, in_process=True))
@@ -43,7 +43,7 @@ def evaluate_weights(run_dir: str, weights: Any, episodes: int, seed: int) -> tu
 def int8_weights(w: Any) -> Any:
     """The policy the int8 export computes (up to summation order): ``scale * q`` per row."""
     from export.reference import quantize_int8
-    from ghp.policy import PolicyWeights
+    from ghp.policy.weights import PolicyWeights
 
     layers = tuple((lay.q.astype(np.float32) * lay.scale[:, None], lay.b) for lay in quantize_int8(w))
     return PolicyWeights(w.arch, layers, w.action_low, w.action_high)
@@ -70,10 +70,10 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="write the measurements as JSON here")
     args = ap.parse_args()
 
-    from ghp.arch import parse_arch
-    from ghp.codebook import quantize
-    from ghp.policyfile import load_policy, tuned_dir
-    from ghp.run import load_run
+    from ghp.policy.codebook import quantize
+    from ghp.policy.file import load_policy, tuned_dir
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     run = load_run(args.run)
     env_id = run.spec.env_id

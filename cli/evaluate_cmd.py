@@ -14,10 +14,10 @@ from cli.errors import GHPError
 from cli.options import ConfigCommand, build_config
 
 if TYPE_CHECKING:
-    from ghp.evaluate import EvalConfig
+    from ghp.rollout.evaluate import EvalConfig
 
 
-@click.command(cls=ConfigCommand, config="ghp.evaluate:EvalConfig")
+@click.command(cls=ConfigCommand, config="ghp.rollout.evaluate:EvalConfig")
 @run_argument
 @click.option(
     "--archs",
@@ -72,7 +72,7 @@ def evaluate(
     max / 90% / 80% pick of ghp report again, --confirm-episodes each, from starts no screening ever uses. The
     confirmed figures are stored beside the screening's; ghp report, ghp search --run and ghp export --best use them.
     """
-    from ghp.lock import acquire
+    from ghp.io.lock import acquire
 
     lock = None
     if Path(run_dir).is_dir():
@@ -88,11 +88,11 @@ def evaluate(
 def _evaluate(
     run_dir: str, archs: str, sample_seed: int, policy: str | None, checkpoints: str | None, options: dict[str, Any]
 ) -> None:
-    from ghp.backend import BackendLost, WorkerLost
-    from ghp.evaluate import EvalConfig, parse_arch_selection
-    from ghp.evaluate import evaluate as run_evaluation
-    from ghp.results import ResultsStore
-    from ghp.run import load_run
+    from ghp.rollout.backend import BackendLost, WorkerLost
+    from ghp.rollout.evaluate import EvalConfig, parse_arch_selection
+    from ghp.rollout.evaluate import evaluate as run_evaluation
+    from ghp.run.load import load_run
+    from ghp.run.results import ResultsStore
 
     with user_errors():
         config = build_config(EvalConfig, options)
@@ -101,7 +101,7 @@ def _evaluate(
         if checkpoints is not None:
             if policy is not None or config.checkpoint != "latest":
                 raise ValueError("give --checkpoints alone: not with --checkpoint or --policy")
-            from ghp.evaluate import checkpoint_names
+            from ghp.rollout.evaluate import checkpoint_names
 
             names = checkpoint_names(run_dir, checkpoints)
     if checkpoints is not None:
@@ -111,9 +111,9 @@ def _evaluate(
         if policy is not None:
             if archs != "all" or config.checkpoint != "latest":
                 raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
-            from ghp.evaluate import policy_source
-            from ghp.policyfile import check_compatible, load_policy, results_file
-            from ghp.run import run_facts
+            from ghp.policy.file import check_compatible, load_policy, results_file
+            from ghp.rollout.evaluate import policy_source
+            from ghp.run.load import run_facts
 
             pf = load_policy(policy)
             check_compatible(pf, run_facts(run_dir)[1])
@@ -220,7 +220,7 @@ def _evaluate_checkpoints(run_dir: str, names: list[str], archs: str, sample_see
 
     import torch
 
-    from ghp.evaluate import evaluate_checkpoints
+    from ghp.rollout.evaluate import evaluate_checkpoints
 
     torch.set_num_threads(1)  # as above: this process only emits weights
     progress = progress_bar("{task.description}", "{task.fields[rate]}", eta=False)

@@ -13,7 +13,7 @@ from cli.errors import GHPError
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.play:PlayConfig")
+@click.command(cls=ConfigCommand, config="ghp.rollout.play:PlayConfig")
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--arch", help="Architecture to run, e.g. 8-4-4-4 (hidden widths).")
 @click.option(
@@ -35,8 +35,8 @@ def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str 
 
     Episode e starts where 'ghp evaluate --seed S' starts its episode e, so the returns match the results table.
     """
-    from ghp.play import PlayConfig, RenderError
-    from ghp.play import play as run_play
+    from ghp.rollout.play import PlayConfig, RenderError
+    from ghp.rollout.play import play as run_play
 
     with user_errors():
         config = build_config(PlayConfig, options)
@@ -70,9 +70,9 @@ def _policy(
     run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None
 ) -> tuple[Any, str, str, dict[str, Any]]:
     """The policy to play, the task's id, a label for it and the run's env kwargs."""
-    from ghp.arch import parse_arch
-    from ghp.policy import PolicyWeights
-    from ghp.run import load_run, run_facts
+    from ghp.policy.weights import PolicyWeights
+    from ghp.run.load import load_run, run_facts
+    from ghp.space.arch import parse_arch
 
     if policy_file is not None:
         if checkpoint is not None:

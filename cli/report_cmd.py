@@ -11,7 +11,7 @@ import click
 from cli.common import DIRECTORY, directory_option, parse_env_kwargs_option, results_filter_options, user_errors
 
 if TYPE_CHECKING:
-    from ghp.stats import Estimate
+    from ghp.run.stats import Estimate
 
 
 @click.command()
@@ -229,8 +229,8 @@ def _progress(
     as_json: bool, env_kwargs: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
-    from ghp.results import read_progress, setting_filter
-    from ghp.run import run_facts
+    from ghp.run.load import run_facts
+    from ghp.run.results import read_progress, setting_filter
     from search.progress import baseline_curve, plot_progress, progress
 
     def kw_of(spec: Any) -> str | None:

@@ -92,14 +92,14 @@ def search(
     the space come from the run, and the ranking uses its evaluation results (RUN/results.sqlite) when they
     hold any architecture under the budget.
     """
-    from ghp.arch import ArchSpace
+    from ghp.space.arch import ArchSpace
     from search.budget import Budget, rank_run, rank_space, tuned_policies
 
     tuned: list[TunedPolicy] = []
     with user_errors():
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         if run is not None:
-            from ghp.run import run_facts
+            from ghp.run.load import run_facts
 
             _, spec, _ = run_facts(run)
             ranking = rank_run(

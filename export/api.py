@@ -1,6 +1,6 @@
 """Export one policy: C (header or source pair), ONNX or NumPy, optionally verified by the toolchain checks.
 
-This is the library side of ``ghp export``; it takes :class:`~ghp.policy.PolicyWeights` (what ``Run.emit``
+This is the library side of ``ghp export``; it takes :class:`~ghp.policy.weights.PolicyWeights` (what ``Run.emit``
 returns), so it is usable and testable without a trained run.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ghp.codebook import CodebookPolicy
-from ghp.counting import DTYPES, deploy_bytes
-from ghp.policy import PolicyWeights
+from ghp.policy.codebook import CodebookPolicy
+from ghp.policy.weights import PolicyWeights
+from ghp.space.counting import DTYPES, deploy_bytes
 
 from .c import CSpec, check_name, render
 from .check import CHECK_TOL, CheckReport, check_c
@@ -33,7 +33,7 @@ __all__ = [
 
 TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy", "crazyflie")
 EXPORT_DTYPES: tuple[str, ...] = (*DTYPES, "codebook")
-"""Storage types of an export: ``ghp.counting``'s, plus codebook (C targets)."""
+"""Storage types of an export: ``ghp.space.counting``'s, plus codebook (C targets)."""
 C_TARGETS: tuple[str, ...] = ("c-header", "c-source", "crazyflie")
 CRAZYFLIE_FLASH = 1008 * 1024
 """Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
@@ -112,7 +112,7 @@ class ExportResult:
     n_params: int
     """Deployable parameters."""
     n_bytes: int
-    """Parameter bytes at the export's dtype (ghp.counting rule)."""
+    """Parameter bytes at the export's dtype (ghp.space.counting rule)."""
     n_vectors: int = 0
     """Self-test vectors embedded (C targets)."""
     selftest_tol: float = 1e-5
@@ -277,7 +277,7 @@ def _codebook_for(
         raise ValueError(
             "--dtype codebook needs a coloured policy (ghp tune --colors M, then --policy FILE) or --colors M"
         )
-    from ghp.codebook import quantize
+    from ghp.policy.codebook import quantize
 
     return quantize(weights, config.colors, config.scope)
 
@@ -391,7 +391,7 @@ def policy_from_run(
         FileNotFoundError: no run at ``run_dir``.
         ValueError: neither or both of ``arch`` and a budget, an architecture outside the run's space, a corrupt run.
     """
-    from ghp.arch import parse_arch
+    from ghp.space.arch import parse_arch
 
     path = Path(run_dir)
     if not path.is_dir() or not (path / "config.json").is_file():
@@ -399,7 +399,7 @@ def policy_from_run(
     budget_given = max_params is not None or max_bytes is not None
     if (arch is None) == (not budget_given):
         raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     if checkpoint == "best":
         return _best_checkpoint_policy(path, arch, max_params, max_bytes, dtype, by)
@@ -441,13 +441,13 @@ def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tup
         FileNotFoundError / ValueError: no such file, not a policy file, or a policy for another environment than
             the run's.
     """
-    from ghp.policyfile import check_compatible, load_policy
+    from ghp.policy.file import check_compatible, load_policy
 
     pf = load_policy(path)
     prov = pf.provenance
     env_id = prov.get("env_id")
     if run_dir is not None:
-        from ghp.run import run_facts
+        from ghp.run.load import run_facts
 
         _, spec, _ = run_facts(run_dir)
         check_compatible(pf, spec)
@@ -473,9 +473,9 @@ def _best_checkpoint_policy(
 ) -> RunPolicy:
     """``--checkpoint best``: the best evaluated (architecture, checkpoint) pair under the budget, or ``arch`` at its
     best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
-    from ghp.arch import parse_arch
-    from ghp.results import best_over_checkpoints, read_progress
-    from ghp.run import load_run, run_facts
+    from ghp.run.load import load_run, run_facts
+    from ghp.run.results import best_over_checkpoints, read_progress
+    from ghp.space.arch import parse_arch
 
     run_id, _, space = run_facts(path)
     by_step = read_progress(path, run_id)

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import ghp
-from ghp.counting import deploy_bytes
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.counting import deploy_bytes
 
 from .reference import Int8Layer
 
 if TYPE_CHECKING:
-    from ghp.codebook import CodebookPolicy
+    from ghp.policy.codebook import CodebookPolicy
 
 C_KEYWORDS = frozenset(
     """auto break case char const continue default do double else enum extern float for goto if inline int long
@@ -159,7 +159,7 @@ class CSpec:
 
 
 _ACT_CODES = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
-"""Runtime activation code of each hidden activation of :class:`~ghp.policy.PolicyWeights`."""
+"""Runtime activation code of each hidden activation of :class:`~ghp.policy.weights.PolicyWeights`."""
 _ACT_NAMES = {"relu": "ReLU", "tanh": "tanh"}
 
 
@@ -172,7 +172,7 @@ def runtime_source(dtype: str = "float32") -> str:
 
 
 def param_bytes(spec: CSpec) -> int:
-    """Bytes of the parameters as stored: the ``ghp.counting`` rule, or the codebook's packed storage."""
+    """Bytes of the parameters as stored: the ``ghp.space.counting`` rule, or the codebook's packed storage."""
     w = spec.weights
     if spec.codebook is not None:
         return spec.codebook.n_bytes
@@ -290,7 +290,7 @@ def _act_body(spec: CSpec) -> str:
     w, n = spec.weights, spec.name
     lines = []
     src = "obs"
-    if w.clipped:  # a --normalize run: clip the raw observation (ghp.normalize)
+    if w.clipped:  # a --normalize run: clip the raw observation (ghp.policy.normalize)
         lines.append(f"ghp_clip(obs, {n}_clip_low, {n}_clip_high, {n}_xc, {w.obs_dim}u);")
         src = f"{n}_xc"
     elif _pads_obs(spec):

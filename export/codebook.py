@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ghp.codebook import CodebookPolicy
+from ghp.policy.codebook import CodebookPolicy
 
 F32 = np.float32
 RUNTIME_FILE = "ghp_codebook.h"

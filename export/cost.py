@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ghp.arch import Arch
-from ghp.counting import layer_shapes, macs
+from ghp.space.arch import Arch
+from ghp.space.counting import layer_shapes, macs
 
 CLOCK_HZ = 168_000_000
 """The STM32F405's core clock on the Crazyflie 2.x (the firmware's ``SystemCoreClock``)."""

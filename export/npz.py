@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 
 def write_npz(weights: PolicyWeights, path: Path) -> Path:

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 import ghp
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 OPSET = 17
 """ONNX opset of the exported graph."""
 _ONNX_ACTIVATION = {"relu": "Relu", "tanh": "Tanh"}
-"""The ONNX operator of each hidden activation of ``ghp.policy.ACTIVATIONS``."""
+"""The ONNX operator of each hidden activation of ``ghp.policy.weights.ACTIVATIONS``."""
 
 
 def _onnx() -> Any:
@@ -89,7 +89,7 @@ def build_model(weights: PolicyWeights, name: str) -> Any:
 def write_onnx(weights: PolicyWeights, name: str, path: Path) -> Path:
     """Write ``NAME.onnx``."""
     model = build_model(weights, name)
-    from ghp.atomic import write_bytes
+    from ghp.io.atomic import write_bytes
 
     return write_bytes(path, model.SerializeToString(deterministic=True))
 

@@ -7,7 +7,7 @@ that folder it
 - refuses to replace a file the manifest does not list (a user's ``Makefile``, ``README.md``, ...), or one that
   changed since ghp wrote it;
 - never writes through a symlink: a destination or a folder on the way to it that is a symlink is refused, and every
-  write is a temporary file renamed over the destination (:mod:`ghp.atomic`), so a reader never sees half a file;
+  write is a temporary file renamed over the destination (:mod:`ghp.io.atomic`), so a reader never sees half a file;
 - records each file in the manifest as soon as it is written, so an interrupted export still owns what it wrote and
   re-exporting into the same folder replaces exactly those files.
 
@@ -21,7 +21,7 @@ import json
 from pathlib import Path, PurePosixPath
 
 import ghp
-from ghp.atomic import write_bytes
+from ghp.io.atomic import write_bytes
 
 MANIFEST = ".ghp-export.json"
 """The manifest's file name, in the output folder."""

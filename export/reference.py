@@ -10,7 +10,7 @@ int8 (``--dtype int8``): symmetric per-row quantisation of the weights, one floa
 biases; each layer's input is quantised to int16 with one scale per call (:func:`quantize_i16`, ``amax / qmax``), the
 products are summed in int32 (the Cortex-M4's SMLAD, exact), and ``fmaf(float(sum), scale * sx, b)`` gives the float32
 output. Integer sums are exact and every float step is one IEEE rounding, so :func:`forward` predicts the C bit for bit
-(but for ``tanhf``). The byte rule of ``ghp.counting`` (``i * o + 8 * o`` per layer; the C pads rows and inputs to
+(but for ``tanhf``). The byte rule of ``ghp.space.counting`` (``i * o + 8 * o`` per layer; the C pads rows and inputs to
 multiples of four).
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 F32 = np.float32
 

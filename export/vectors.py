@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ghp.policy import PolicyWeights, obs_vector
+from ghp.policy.weights import PolicyWeights, obs_vector
 
 LARGE = 1000.0
 """Magnitude of the large-input edge cases (and the stand-in for an infinite observation bound)."""

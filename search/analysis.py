@@ -30,11 +30,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ghp.arch import Arch
+from ghp.space.arch import Arch
 
 
 class Evaluated(Protocol):
-    """An evaluated architecture (``ghp.results.ArchRecord`` is one)."""
+    """An evaluated architecture (``ghp.run.results.ArchRecord`` is one)."""
 
     @property
     def arch(self) -> Arch: ...

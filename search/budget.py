@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, overload
 
-from ghp.arch import Arch, ArchSpace
-from ghp.capacity import lossless_memory_dimension
-from ghp.counting import DTYPES, deploy_bytes, deploy_params
+from ghp.space.arch import Arch, ArchSpace
+from ghp.space.capacity import lossless_memory_dimension
+from ghp.space.counting import DTYPES, deploy_bytes, deploy_params
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,8 @@ def rank_run(
         ValueError: unknown order, nothing fits, ``by="return"`` without results, ``by="success"`` without success
             rates, or a results file that is not this run's.
     """
-    from ghp.results import (
+    from ghp.run.load import run_facts
+    from ghp.run.results import (
         best_over_checkpoints,
         checkpoint_step,
         read_progress,
@@ -233,11 +234,10 @@ def rank_run(
         records_by_key,
         setting_filter,
     )
-    from ghp.run import run_facts
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
-    from ghp.run import stored_counts
+    from ghp.run.load import stored_counts
 
     run_id, spec, space = run_facts(run_dir)
     cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
@@ -307,7 +307,7 @@ def rank_run(
 def _prefer_confirmed(run_dir: str | Path, run_id: str, recs: dict[str, Any]) -> dict[str, Any]:
     """``recs`` (screening records by key) with each confirmed architecture's confirmation in its place: the
     confirmation of the same model (checkpoint, episode limit, padding, env kwargs) as its screening record."""
-    from ghp.results import read_confirmed
+    from ghp.run.results import read_confirmed
 
     out = dict(recs)
     by_setting: dict[Any, dict[str, Any]] = {}
@@ -361,9 +361,9 @@ class TunedPolicy:
 
 def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
     """The run's tuned policies that fit ``budget``: evaluated ones by measured return first, then by name."""
-    from ghp.policyfile import list_tuned, results_file
-    from ghp.results import ResultsStore
-    from ghp.run import run_facts
+    from ghp.policy.file import list_tuned, results_file
+    from ghp.run.load import run_facts
+    from ghp.run.results import ResultsStore
 
     run_id, spec, _ = run_facts(run_dir)
     out = []

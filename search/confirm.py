@@ -4,8 +4,8 @@ A screening measures every architecture on a few episodes (the paper: 5) and pic
 so the picked figure is biased upwards (the winner's curse). :func:`candidates` takes the top K architectures by
 the screening metric plus every architecture ``ghp report`` would pick (max / 90% / 80%, under both metrics when
 the screening has success rates, default floor); :func:`confirm_run` rolls them out again with the evaluation
-engine (``ghp.evaluate.evaluate``) on many episodes from the confirmation family of starts, disjoint from every
-screening start (``ghp.evaluate.reset_seed``). Rows are stored beside the screening's, kind ``confirm``; an
+engine (``ghp.rollout.evaluate.evaluate``) on many episodes from the confirmation family of starts, disjoint from every
+screening start (``ghp.rollout.evaluate.reset_seed``). Rows are stored beside the screening's, kind ``confirm``; an
 interrupted confirmation resumes like an evaluation (the candidates depend on the screening rows only).
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ghp.arch import Arch
-from ghp.evaluate import CONFIRM_EPISODES, EvalConfig, EvalSource, EvalSummary, ProgressFn, evaluate
-from ghp.results import ArchRecord, ResultsStore, Setting
+from ghp.rollout.evaluate import CONFIRM_EPISODES, EvalConfig, EvalSource, EvalSummary, ProgressFn, evaluate
+from ghp.run.results import ArchRecord, ResultsStore, Setting
+from ghp.space.arch import Arch
 from search.analysis import select, success_view
 
 

@@ -1,6 +1,6 @@
 """Learning progress of a run over its checkpoints (paper, Figure 3): max / 90% / 80% against environment steps.
 
-Input: every evaluated checkpoint's records (``ghp.results.read_progress``, written by ``ghp evaluate RUN
+Input: every evaluated checkpoint's records (``ghp.run.results.read_progress``, written by ``ghp evaluate RUN
 --checkpoints all``), all from the same architecture sample and starts. At each checkpoint the max / 90% / 80%
 architectures are chosen by the rules of :func:`search.analysis.select`, with one floor for the whole run (given,
 or 0 when every value is >= 0, else the worst value at any checkpoint) so that "90%" means the same return at every

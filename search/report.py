@@ -2,7 +2,7 @@
 
 The picks are made on the screening (every architecture, few episodes); where ``ghp evaluate --confirm`` has
 measured a pick again on held-out starts, the report shows that confirmed figure, beside the screening one and the
-gap, each with a 95% interval (``ghp.stats``). Table II and the plots use the screening (they need every
+gap, each with a 95% interval (``ghp.run.stats``). Table II and the plots use the screening (they need every
 architecture).
 
 :func:`build_report` gathers everything the command shows; the CLI only renders it (tables or ``to_dict()`` as
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ghp.envs import EnvSpec
-from ghp.results import ArchRecord, Setting
-from ghp.stats import Estimate, mean_interval, wilson_interval
+from ghp.run.results import ArchRecord, Setting
+from ghp.run.stats import Estimate, mean_interval, wilson_interval
 from search.analysis import Evaluated, SelectionTable, TableII, select, success_view, table_ii
 
 METRICS: tuple[str, ...] = ("return", "success")
@@ -195,8 +195,8 @@ def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict
     Raises:
         ValueError: the run is on another environment than ``env_id``, has no results, or none with ``env_kwargs``.
     """
-    from ghp.results import read_records, setting_filter
-    from ghp.run import run_facts
+    from ghp.run.load import run_facts
+    from ghp.run.results import read_records, setting_filter
 
     run_id, spec, _ = run_facts(run_dir)
     if env_id is not None and spec.env_id != env_id:
@@ -225,8 +225,8 @@ def build_report(
         ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
             baseline on another task or without the metric, or an invalid analysis setting.
     """
-    from ghp.results import read_confirmed, read_records, setting_filter
-    from ghp.run import run_facts
+    from ghp.run.load import run_facts
+    from ghp.run.results import read_confirmed, read_records, setting_filter
 
     run_id, spec, space = run_facts(run_dir)
     records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))
@@ -285,7 +285,7 @@ class SeedRow:
     figures: tuple[str, ...]
     """Each run's figure kind: ``confirmed`` or ``screening``."""
     iqm: Estimate
-    """Interquartile mean over the runs with its stratified-bootstrap 95% interval (``ghp.stats.iqm_interval``)."""
+    """Interquartile mean over the runs with its stratified-bootstrap 95% interval (``ghp.run.stats.iqm_interval``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -308,7 +308,7 @@ def across_seeds(reports: Sequence[Report], seed: int = 0) -> list[SeedRow]:
     Raises:
         ValueError: no reports, runs of different tasks or metrics.
     """
-    from ghp.stats import iqm_interval
+    from ghp.run.stats import iqm_interval
 
     if not reports:
         raise ValueError("give at least one run")

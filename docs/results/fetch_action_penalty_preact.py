@@ -4,9 +4,9 @@ import sys
 
 import numpy as np
 import torch
+from ghp.evaluate import parse_arch_selection
 
 from ghp.envs import make_env
-from ghp.evaluate import parse_arch_selection
 from ghp.policy import obs_vector
 from ghp.run import load_run
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 from ..cost import InferenceCost, inference_cost
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import ghp
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 from ..c import c_float
 from ..outdir import OutDir

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ghp.atomic import write_text
+from ghp.io.atomic import write_text
 
 FIRMWARE_ENV = "CRAZYFLIE_FIRMWARE"
 """Environment variable naming the firmware checkout (when ``--firmware`` is not given)."""

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 from .layout import STABILIZER_HZ, TaskLayout
 

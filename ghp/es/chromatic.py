@@ -37,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from ghp.arch import Arch, ArchSpace
-from ghp.atomic import write_npz, write_text
 from ghp.envs import EnvSpec, env_spec
 from ghp.es.core import ObsStats, RolloutPool, RolloutResult, RolloutUnit, ars_update, fold, seed_of
-from ghp.policy import PolicyWeights
-from ghp.run import POLICY_FILE, STORED_SUMMARY_FILE
+from ghp.io.atomic import write_npz, write_text
+from ghp.policy.weights import PolicyWeights
+from ghp.run.load import POLICY_FILE, STORED_SUMMARY_FILE
+from ghp.space.arch import Arch, ArchSpace
 
 PARTITIONS: tuple[str, ...] = ("learned", "random", "toeplitz", "none")
 STATE_FILE = "state.npz"
@@ -179,7 +179,7 @@ class Topology:
 
     @property
     def arch(self) -> Arch:
-        """The hidden widths as an :class:`~ghp.arch.Arch`."""
+        """The hidden widths as an :class:`~ghp.space.arch.Arch`."""
         return Arch(tuple(self.dims[1:-1]))
 
 
@@ -475,7 +475,7 @@ def train_chromatic(
         ValueError: bad configuration, an environment ghp cannot drive, or a resume with different settings.
     """
     from ghp import __version__
-    from ghp.run import CONFIG_FILE, FORMAT_VERSION, STORED_POLICY_ALGO, read_config
+    from ghp.run.load import CONFIG_FILE, FORMAT_VERSION, STORED_POLICY_ALGO, read_config
 
     out = Path(out)
     spec = env_spec(config.env_id)
@@ -676,13 +676,13 @@ def _write_policy(
 ) -> None:
     """The run's policy file, its colouring and values, and a summary with its counts.
 
-    ``policy.npz`` is a ``ghp.policyfile`` policy file: dense weights with the normalisation folded in (what
+    ``policy.npz`` is a ``ghp.policy.file`` policy file: dense weights with the normalisation folded in (what
     evaluation and float32 / int8 exports use) and, when the values fit 8-bit indices, its codebook (one network-wide
     book of shared values, the colour of every edge, the biases and the input normalisation kept apart) for
     ``ghp export --policy RUN/policy.npz --dtype codebook``.
     """
-    from ghp.codebook import MAX_COLORS, CodebookPolicy
-    from ghp.policyfile import save_policy
+    from ghp.policy.codebook import MAX_COLORS, CodebookPolicy
+    from ghp.policy.file import save_policy
 
     mean, std = stat.shift, stat.std
     low, high = np.asarray(spec.action_low, np.float32), np.asarray(spec.action_high, np.float32)

@@ -1,7 +1,7 @@
 """Evolution strategies over a flat parameter vector, ARS-style (Mania et al. 2018, Augmented Random Search V2-t).
 
 The engine knows nothing about hypernetworks or codebooks: a *parameter map* turns a flat vector ``theta`` into a
-:class:`~ghp.policy.PolicyWeights` (the policy acting on *normalised* observations), and the engine improves
+:class:`~ghp.policy.weights.PolicyWeights` (the policy acting on *normalised* observations), and the engine improves
 ``theta`` on the true episode return. One iteration (ARS, Algorithm 2):
 
 1. Draw ``K`` directions ``delta_k ~ N(0, I)`` from a generator seeded by ``(seed, iteration)`` alone.
@@ -51,9 +51,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ghp.arch import Arch
-from ghp.atomic import write_npz
-from ghp.policy import PolicyWeights, obs_vector
+from ghp.io.atomic import write_npz
+from ghp.policy.weights import PolicyWeights, obs_vector
+from ghp.space.arch import Arch
 
 STATE_VERSION = 1
 MIN_STD = 1e-6
@@ -349,12 +349,13 @@ class RolloutPool:
     (one BLAS thread each), or Ray tasks (``backend="ray"``; ``workers=0``: every CPU of the cluster).
 
     The one backend seam of the ES engine: anything with ``map(units) -> results`` (in order), ``slots`` and
-    ``close()`` can replace it. It maps :func:`rollout` over a :mod:`ghp.backend`, which runs a unit again if its
+    ``close()`` can replace it. It maps :func:`rollout` over a :mod:`ghp.rollout.backend`, which runs a unit again if
+    its
     worker dies; results do not depend on the backend or the worker count.
     """
 
     def __init__(self, workers: int = 0, backend: str = "local", ray_address: str | None = None) -> None:
-        from ghp.backend import SerialBackend, make_backend
+        from ghp.rollout.backend import SerialBackend, make_backend
 
         if workers < 0:
             raise ValueError(f"workers must be 0 (this process) or positive, got {workers}")
@@ -370,7 +371,7 @@ class RolloutPool:
 
     def map(self, units: Sequence[RolloutUnit]) -> list[RolloutResult]:
         """Results of :func:`rollout` for every unit, in order."""
-        from ghp.backend import map_ordered
+        from ghp.rollout.backend import map_ordered
 
         return map_ordered(self.backend, _rollout, None, units)
 

@@ -7,12 +7,12 @@ weights directly on the episode return, in worker processes:
 - dense (default): every weight and bias is a parameter; observation normalisation statistics are seeded from
   rollouts of the emitted policy and the start is :func:`ghp.es.core.unfold` of it, so iteration 0 acts exactly like the
   emitted policy; the result is folded back (``W / sd``, ``b - W mu / sd``) into a plain policy.
-- codebook (``colors=M``): the weights are coloured by 1-D k-means (``ghp.codebook.quantize``) and ES trains the
+- codebook (``colors=M``): the weights are coloured by 1-D k-means (``ghp.policy.codebook.quantize``) and ES trains the
   colour values and the biases with the colouring fixed. Observation normalisation is off: folded into the first
   layer it would give each input column its own scale and break the sharing.
 
 The best centre (by the mean return on the ES's fixed evaluation starts) is saved as ``RUN/tuned/NAME.npz`` with
-its provenance (``ghp.policyfile``); the ES state is saved each iteration in ``RUN/tuned/NAME.state.npz``, so an
+its provenance (``ghp.policy.file``); the ES state is saved each iteration in ``RUN/tuned/NAME.state.npz``, so an
 interrupted tune resumes where it stopped when run again (and ``iterations`` can be raised to continue).
 """
 
@@ -27,8 +27,6 @@ from typing import Any
 import numpy as np
 
 import ghp
-from ghp.backend import BACKENDS
-from ghp.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
 from ghp.es.core import (
     DenseMap,
     ESConfig,
@@ -40,8 +38,10 @@ from ghp.es.core import (
     run_es,
     unfold,
 )
-from ghp.lock import run_lock
-from ghp.policyfile import save_policy, tuned_dir
+from ghp.io.lock import run_lock
+from ghp.policy.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
+from ghp.policy.file import save_policy, tuned_dir
+from ghp.rollout.backend import BACKENDS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 OBS_NORM: tuple[str, ...] = ("auto", "on", "off")
@@ -157,9 +157,9 @@ def tune(
         FileNotFoundError: no run (or checkpoint) there.
         ValueError: an architecture outside the run's space, bad colour counts, a saved state from other settings.
     """
-    from ghp.arch import parse_arch
-    from ghp.codebook import n_weights
-    from ghp.run import load_run
+    from ghp.policy.codebook import n_weights
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     if not config.arch:
         raise ValueError("choose the architecture to tune with --arch W-W-... (see 'ghp search --run RUN')")

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ghp.arch import Arch, ArchSpace
-from ghp.counting import layer_shapes
 from ghp.envs import EnvSpec, env_spec
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import Arch, ArchSpace
+from ghp.space.counting import layer_shapes
 
 
 class FakeRun:
-    """Anything with .spec, .space, .run_id, .timesteps and .emit is enough for ghp.evaluate."""
+    """Anything with .spec, .space, .run_id, .timesteps and .emit is enough for ghp.rollout.evaluate."""
 
     def __init__(self, env_id: str = "Pendulum-v1", space: ArchSpace | None = None, scale: float = 0.5) -> None:
         self.spec: EnvSpec = env_spec(env_id)
@@ -43,7 +43,7 @@ _TINY: dict[tuple[object, ...], Path] = {}
 
 def tiny_run(root: Path, widths: tuple[int, ...] = (4, 8), depths: tuple[int, ...] = (1, 2), **kw: object) -> Path:
     """A real, tiny Pendulum-v1 run (a few hundred SAC steps), trained once per session and parameters."""
-    from ghp.train import TrainConfig, train
+    from ghp.rl.train import TrainConfig, train
 
     key = (widths, depths, *sorted(kw.items()))
     if key not in _TINY:

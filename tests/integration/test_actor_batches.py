@@ -6,9 +6,9 @@ import torch
 from stable_baselines3 import DDPG, SAC, HerReplayBuffer
 from stable_baselines3.common.envs import BitFlippingEnv
 
-from ghp.arch import Arch
-from ghp.mlp import run_mlps
-from ghp.policies import GHPSACPolicy, GHPTD3Policy, HyperActor, actor_input, row_order
+from ghp.hypernet.policies import GHPSACPolicy, GHPTD3Policy, HyperActor, actor_input, row_order
+from ghp.policy.mlp import run_mlps
+from ghp.space.arch import Arch
 
 SPACE = {"widths": [4, 8], "depths": [1, 2, 3]}
 
@@ -108,7 +108,7 @@ def test_her_minibatch_rows_are_shared_evenly_across_architectures():
 
 
 def test_policy_settings_are_one_config_and_earlier_keywords_still_load():
-    from ghp.policies import GHPPolicyConfig
+    from ghp.hypernet.policies import GHPPolicyConfig
 
     config = GHPPolicyConfig(space=SPACE, meta_batch=3, hypernet={"hidden": 8, "rank": 4})
     new = SAC(GHPSACPolicy, "Pendulum-v1", policy_kwargs={"ghp": config.to_dict()}, device="cpu").policy

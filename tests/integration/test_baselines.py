@@ -8,9 +8,9 @@ import torch
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.arch import Arch, ArchSpace
-from ghp.run import load_run
-from ghp.train import TrainConfig, resolve
+from ghp.rl.train import TrainConfig, resolve
+from ghp.run.load import load_run
+from ghp.space.arch import Arch, ArchSpace
 
 
 def run(*args: str):

@@ -35,7 +35,7 @@ def test_help_lists_the_options():
 
 
 def test_run_holds_policy_colouring_counts_and_history(learned_run):
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     s = json.loads((learned_run / "summary.json").read_text())
     assert s["partition"] == "learned" and s["topology"] == [17, 41, 6] and s["iterations"] == 3
@@ -67,7 +67,7 @@ def test_evaluate_and_report_read_the_run(learned_run):
     r = ghp("evaluate", learned_run, "--episodes", "2", "--max-episode-steps", "10", "--workers", "1")
     assert r.exit_code == 0, r.output
     assert "evaluated 1 architectures" in r.output
-    from ghp.results import ResultsStore
+    from ghp.run.results import ResultsStore
 
     s = json.loads((learned_run / "summary.json").read_text())
     store = ResultsStore.open(learned_run, load_run_id(learned_run))
@@ -132,7 +132,7 @@ def test_existing_run_needs_resume(learned_run):
 def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
     from export.api import ExportConfig, export_policy
     from export.check import missing_tools
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     if missing_tools("gcc"):
         pytest.skip("needs gcc")

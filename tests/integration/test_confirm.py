@@ -4,12 +4,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from ghp.arch import Arch, ArchSpace
-from ghp.counting import layer_shapes
 from ghp.envs import EnvSpec, env_spec
-from ghp.evaluate import EvalConfig, evaluate, reset_seed
-from ghp.policy import PolicyWeights
-from ghp.results import ResultsStore
+from ghp.policy.weights import PolicyWeights
+from ghp.rollout.evaluate import EvalConfig, evaluate, reset_seed
+from ghp.run.results import ResultsStore
+from ghp.space.arch import Arch, ArchSpace
+from ghp.space.counting import layer_shapes
 from search.confirm import candidates, confirm_run
 
 ENV = "GhpTest/HiddenTarget-v0"
@@ -85,7 +85,7 @@ def test_the_screening_winner_loses_on_confirmation(tmp_path):
 
 
 def test_candidates_are_the_top_k_and_the_report_picks():
-    from ghp.results import ArchRecord, Setting
+    from ghp.run.results import ArchRecord, Setting
 
     def rec(key, ret, params):
         a = Arch(tuple(int(w) for w in key.split("-")))

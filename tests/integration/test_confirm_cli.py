@@ -5,11 +5,11 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.arch import Arch
-from ghp.capacity import lossless_memory_dimension
-from ghp.counting import deploy_bytes, deploy_params
-from ghp.results import ArchRecord, ResultsStore, Setting
-from ghp.run import run_facts
+from ghp.run.load import run_facts
+from ghp.run.results import ArchRecord, ResultsStore, Setting
+from ghp.space.arch import Arch
+from ghp.space.capacity import lossless_memory_dimension
+from ghp.space.counting import deploy_bytes, deploy_params
 from tests.integration.evalfakes import copy_run, tiny_run
 
 

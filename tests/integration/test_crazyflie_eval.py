@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.arch import ArchSpace
 from ghp.envs import canonical_kwargs, env_spec, make_env
-from ghp.evaluate import EvalConfig, evaluate, reset_seed
-from ghp.results import ResultsStore
+from ghp.rollout.evaluate import EvalConfig, evaluate, reset_seed
+from ghp.run.results import ResultsStore
+from ghp.space.arch import ArchSpace
 from tests.integration.evalfakes import FakeRun
 
 HOVER = "ghp/CrazyflieHover-v0"

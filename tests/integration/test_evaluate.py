@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from ghp.arch import Arch, ArchSpace
 from ghp.envs import make_env
-from ghp.evaluate import EvalConfig, evaluate, parse_arch_selection, reset_seed
-from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import ResultsStore
+from ghp.policy.weights import PolicyWeights, obs_vector
+from ghp.rollout.evaluate import EvalConfig, evaluate, parse_arch_selection, reset_seed
+from ghp.run.results import ResultsStore
+from ghp.space.arch import Arch, ArchSpace
 from tests.integration.evalfakes import FakeRun
 
 
@@ -113,7 +113,7 @@ def test_interrupted_evaluation_resumes_to_the_same_table(tmp_path):
 
 
 def cfg_setting(run, cfg):
-    from ghp.results import Setting
+    from ghp.run.results import Setting
 
     return Setting(run.timesteps, cfg.seed, cfg.episodes, cfg.max_episode_steps or 0)
 

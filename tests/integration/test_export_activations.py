@@ -13,7 +13,7 @@ import pytest
 
 from export.api import ExportConfig, export_policy
 from export.reference import check_tolerance, forward, quantize_int8
-from ghp.policy import ACTIVATIONS, PolicyWeights
+from ghp.policy.weights import ACTIVATIONS, PolicyWeights
 from tests.unit.test_export import policy
 
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="missing gcc (Debian package gcc)")
@@ -96,7 +96,7 @@ def test_numpy(activation, tmp_path):
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_policy_file_with_provenance(activation, tmp_path):
-    from ghp.policyfile import load_policy, save_policy
+    from ghp.policy.file import load_policy, save_policy
 
     w = _policy(activation)
     save_policy(tmp_path / "p.npz", w, {"method": "test"})

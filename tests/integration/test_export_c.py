@@ -12,7 +12,7 @@ from export.api import ExportConfig, export_policy
 from export.check import CM4_FLAGS, HOST_FLAGS, check_c, missing_tools, soft_double_symbols, traced_call_length
 from export.reference import check_tolerance, forward, pre_activations, torch_actions
 from export.vectors import test_vectors as make_vectors
-from ghp.counting import macs
+from ghp.space.counting import macs
 from tests.unit.test_export import policy
 
 HOST = missing_tools("gcc")
@@ -188,7 +188,7 @@ def test_onnx_export_matches_onnxruntime_and_torch(tmp_path):
 
 
 def test_numpy_export_reloads_exactly(tmp_path):
-    from ghp.policy import PolicyWeights
+    from ghp.policy.weights import PolicyWeights
 
     p = policy("8-4", 5, 2)
     result = export_policy(p, ExportConfig(out=tmp_path, target="numpy", name="p"))

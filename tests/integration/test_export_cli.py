@@ -42,8 +42,8 @@ def test_check_with_a_relative_out_dir(run_dir, tmp_path, monkeypatch):
 
 @pytest.mark.skipif("gcc" in str(TOOLS), reason="missing gcc (Debian package gcc)")
 def test_exported_header_computes_the_runs_policy(run_dir, tmp_path, host_c):
-    from ghp.arch import parse_arch
-    from ghp.run import load_run
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     assert ghp("export", run_dir, "--arch", "4-8", "--name", "p48", "--out", tmp_path).exit_code == 0
     weights = load_run(run_dir).emit([parse_arch("4-8")])[0]
@@ -87,9 +87,9 @@ def test_best_under_a_budget_uses_rank_run(run_dir, tmp_path):
 def test_other_targets(run_dir, tmp_path, target, files):
     if target == "onnx":
         pytest.importorskip("onnx")
-    from ghp.arch import Arch
-    from ghp.policy import PolicyWeights
-    from ghp.run import load_run
+    from ghp.policy.weights import PolicyWeights
+    from ghp.run.load import load_run
+    from ghp.space.arch import Arch
 
     r = ghp("export", run_dir, "--arch", "8", "--target", target, "--name", "pol", "--out", tmp_path, "--check")
     assert r.exit_code == 0, r.output

@@ -8,7 +8,7 @@ import pytest
 from export.c import CSpec, f32_layout, i8_layout, pad4, render
 from export.check import check_c, missing_tools
 from export.reference import forward, pre_activations, qmax_i16, quantize_i16, quantize_int8
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 from tests.unit.test_export import policy
 
 TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "newlib", "qemu-system-arm")

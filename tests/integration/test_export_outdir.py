@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from export.api import ExportConfig, export_policy
 from export.outdir import MANIFEST, OutDir
-from ghp.policyfile import save_policy
+from ghp.policy.file import save_policy
 from tests.unit.test_export import policy
 
 CF = "ghp/CrazyflieHover-v0"
@@ -127,7 +127,7 @@ def test_writes_are_atomic_renames(tmp_path, monkeypatch):
             raise OSError(28, "No space left on device")
         real(src, dst)
 
-    monkeypatch.setattr("ghp.atomic.os.replace", boom)
+    monkeypatch.setattr("ghp.io.atomic.os.replace", boom)
     with pytest.raises(OSError):
         export_policy(policy("8", obs=3, act=1, seed=9), ExportConfig(out=out), "Pendulum-v1")
     monkeypatch.undo()

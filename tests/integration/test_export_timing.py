@@ -10,7 +10,7 @@ from export.check import check_c, missing_tools
 from export.cost import inference_cost
 from export.reference import forward, pre_activations
 from export.vectors import test_vectors as make_vectors
-from ghp.policyfile import save_policy
+from ghp.policy.file import save_policy
 from tests.unit.test_export import policy
 
 CF = "ghp/CrazyflieHover-v0"

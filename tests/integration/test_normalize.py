@@ -9,11 +9,11 @@ import pytest
 from export.api import ExportConfig, export_policy
 from export.check import missing_tools
 from export.reference import check_tolerance
-from ghp.arch import Arch
-from ghp.evaluate import EvalConfig, evaluate
-from ghp.normalize import load_vec_normalize, stats_path
-from ghp.run import load_run
-from ghp.train import TrainConfig, train
+from ghp.policy.normalize import load_vec_normalize, stats_path
+from ghp.rl.train import TrainConfig, train
+from ghp.rollout.evaluate import EvalConfig, evaluate
+from ghp.run.load import load_run
+from ghp.space.arch import Arch
 from tests.integration.test_evaluate import reference_returns
 
 TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1, 2), learning_starts=100)

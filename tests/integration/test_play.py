@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.envs import env_spec, parse_env_kwargs
-from ghp.play import PlayConfig, RenderError, play
+from ghp.rollout.play import PlayConfig, RenderError, play
 from tests.integration.evalfakes import copy_run, tiny_run
 from tests.integration.test_evaluate import reference_returns
 from tests.unit.test_export import policy

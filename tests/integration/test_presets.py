@@ -5,9 +5,9 @@ import json
 import gymnasium as gym
 import pytest
 
-import ghp.train as train_mod
-from ghp.presets import SB3_DEFAULTS, rlzoo
-from ghp.train import TrainConfig, resolve, train
+import ghp.rl.train as train_mod
+from ghp.rl.presets import SB3_DEFAULTS, rlzoo
+from ghp.rl.train import TrainConfig, resolve, train
 
 pytest.importorskip("rl_zoo3")
 
@@ -78,7 +78,7 @@ def test_steps_consume_exactly_the_steps_asked(settings, tmp_path, monkeypatch):
     out = train(TrainConfig(steps=steps, out=str(tmp_path / "r"), eval_every=0, **settings))
     c = resolve(TrainConfig(steps=steps, **settings))
     done = json.loads((out / "config.json").read_text())
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     taken = load_run(out).timesteps
     assert taken == _Counting.steps, (taken, _Counting.steps)  # counted == stepped
@@ -93,6 +93,6 @@ def test_an_ars_run_with_rl_zoos_settings_resumes(tmp_path):
     out = train(cfg)
     again = train(TrainConfig(env_id="Pendulum-v1", algo="ars", preset="rlzoo", arch=(), steps=1600, out=str(out)),
                   resume=True)  # fmt: skip
-    from ghp.run import load_run
+    from ghp.run.load import load_run
 
     assert load_run(again).timesteps >= 1600

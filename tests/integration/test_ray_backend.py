@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.arch import ArchSpace
-from ghp.backend import SerialBackend, WorkerLost, make_backend, map_ordered
-from ghp.evaluate import EvalConfig, evaluate
-from ghp.results import ResultsStore
+from ghp.rollout.backend import SerialBackend, WorkerLost, make_backend, map_ordered
+from ghp.rollout.evaluate import EvalConfig, evaluate
+from ghp.run.results import ResultsStore
+from ghp.space.arch import ArchSpace
 from tests.integration import faultenv
 from tests.integration.evalfakes import FakeRun, copy_run, tiny_run
 from tests.unit.test_backend import always_die, die_once, fail, square_plus
@@ -178,7 +178,7 @@ def test_chromatic_gives_the_same_run_on_ray_as_locally(ray_instance, tmp_path):
 @pytest.mark.slow
 def test_lost_head_one_line_then_the_same_command_resumes(tmp_path):
     """`ghp evaluate --backend ray` in its own process with its own local instance, whose head is killed."""
-    from ghp.train import TrainConfig, train
+    from ghp.rl.train import TrainConfig, train
 
     # A tiny run on Pendulum whose steps can be slowed down (same results): the evaluation outlasts the kill.
     cfg = TrainConfig(

@@ -5,8 +5,8 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.results import read_records
-from ghp.run import run_facts
+from ghp.run.load import run_facts
+from ghp.run.results import read_records
 from search.analysis import select
 from tests.integration.evalfakes import copy_run, tiny_run
 
@@ -65,11 +65,11 @@ def test_report_bad_input(tmp_path_factory, tmp_path):
 
 def goal_run(rd, success, returns=None):
     """A fake FetchReach run in ``rd`` with one evaluated record per architecture key (success rate, mean return)."""
-    from ghp.arch import Arch, ArchSpace
-    from ghp.capacity import lossless_memory_dimension
-    from ghp.counting import deploy_bytes, deploy_params
     from ghp.envs import EnvSpec
-    from ghp.results import ArchRecord, ResultsStore, Setting
+    from ghp.run.results import ArchRecord, ResultsStore, Setting
+    from ghp.space.arch import Arch, ArchSpace
+    from ghp.space.capacity import lossless_memory_dimension
+    from ghp.space.counting import deploy_bytes, deploy_params
 
     spec = EnvSpec("FetchReach-v4", 13, 4, (-1.0,) * 4, (1.0,) * 4, True)
     space = ArchSpace(widths=(4, 8, 16), depths=(1, 2))

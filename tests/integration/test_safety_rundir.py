@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.lock import run_lock
-from ghp.run import load_model, load_run, read_config
-from ghp.train import TrainConfig, train
+from ghp.io.lock import run_lock
+from ghp.rl.train import TrainConfig, train
+from ghp.run.load import load_model, load_run, read_config
 
 TINY = dict(steps=200, n_envs=2, widths=(4, 8), depths=(1,), learning_starts=100, eval_every=0)
 
@@ -109,7 +109,7 @@ def test_a_normal_run_loads_as_sb3_loads_it(trained):
     from stable_baselines3 import SAC
     from stable_baselines3.common.vec_env import VecNormalize
 
-    import ghp.policies  # noqa: F401
+    import ghp.hypernet.policies  # noqa: F401
 
     ours = load_model(trained / "model.zip", read_config(trained), device="cpu")
     stock = SAC.load(trained / "model.zip", device="cpu")  # a stock load still reads the run
@@ -122,7 +122,7 @@ def test_a_normal_run_loads_as_sb3_loads_it(trained):
         assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b
     assert np.array_equal(ours._last_obs, stock._last_obs)
 
-    from ghp.replay import load_replay_buffer
+    from ghp.rl.replay import load_replay_buffer
 
     path = trained / "checkpoints" / "replay_buffer.pkl"
     load_replay_buffer(ours, path, 0)
@@ -131,7 +131,7 @@ def test_a_normal_run_loads_as_sb3_loads_it(trained):
         assert np.array_equal(getattr(ours.replay_buffer, name), getattr(stock.replay_buffer, name))
     assert ours.replay_buffer.pos == stock.replay_buffer.pos
 
-    from ghp.normalize import load_vec_normalize
+    from ghp.policy.normalize import load_vec_normalize
 
     mine = load_vec_normalize(trained / "model.vecnormalize.pkl")
     with open(trained / "model.vecnormalize.pkl", "rb") as f:

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.train import TrainConfig, TrainingInterrupted, train
+from ghp.rl.train import TrainConfig, TrainingInterrupted, train
 
 TINY = ["--steps", "200", "--n-envs", "2", "--widths", "4,8", "--depths", "1", "--learning-starts", "100", "--quiet"]
 
@@ -131,7 +131,7 @@ def test_evaluate_episodes_are_bounded(run):
 
 
 def test_an_interruption_before_training_says_nothing_was_saved(tmp_path, monkeypatch):
-    import ghp.train as train_module
+    import ghp.rl.train as train_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -160,7 +160,7 @@ def test_an_interruption_while_training_says_what_was_saved(tmp_path):
 
 
 def test_a_second_evaluation_of_a_run_is_refused_while_one_writes(run):
-    from ghp.lock import run_lock
+    from ghp.io.lock import run_lock
 
     (run / "results.sqlite").unlink()  # the fixture's stand-in for a user's file
     with run_lock(run, "evaluate", resource="results"):

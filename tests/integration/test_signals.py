@@ -53,7 +53,7 @@ def test_sigterm_saves_model_checkpoint_and_replay_buffer_and_resume_uses_them(t
     assert (out / "checkpoints" / "replay_buffer.pkl").is_file() and (out / "model.zip").is_file()
     from stable_baselines3 import SAC
 
-    import ghp.policies  # noqa: F401
+    import ghp.hypernet.policies  # noqa: F401
 
     step = SAC.load(out / "model.zip", device="cpu").num_timesteps
     assert (out / "checkpoints" / f"step_{step}.zip").is_file()
@@ -67,7 +67,7 @@ def test_sigterm_saves_model_checkpoint_and_replay_buffer_and_resume_uses_them(t
 
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory):
-    from ghp.train import TrainConfig, train
+    from ghp.rl.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("runs") / "run"
     cfg = TrainConfig(env_id="Pendulum-v1", steps=100, n_envs=2, widths=(4, 8, 16, 32), depths=(1, 2, 3), out=str(out))

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-import ghp.policies  # noqa: F401  (policy classes importable for SB3's loader)
-from ghp.arch import Arch
-from ghp.policy import obs_vector
-from ghp.run import load_run
-from ghp.train import TrainConfig, train
+import ghp.hypernet.policies  # noqa: F401  (policy classes importable for SB3's loader)
+from ghp.policy.weights import obs_vector
+from ghp.rl.train import TrainConfig, train
+from ghp.run.load import load_run
+from ghp.space.arch import Arch
 
 TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1, 2), learning_starts=100)
 
@@ -108,7 +108,7 @@ def test_ddpg_her_on_bit_flipping():
     from stable_baselines3.common.envs import BitFlippingEnv
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    from ghp.policies import GHPTD3Policy, HyperActor, actor_input
+    from ghp.hypernet.policies import GHPTD3Policy, HyperActor, actor_input
 
     env = DummyVecEnv([lambda: BitFlippingEnv(n_bits=4, continuous=True, max_steps=4)] * 3)
     model = DDPG(
@@ -179,7 +179,7 @@ def test_fetch_reach_resets_and_steps(tmp_path):
 def test_resampling_every_n_updates_sweeps_the_space():
     from stable_baselines3 import SAC
 
-    from ghp.policies import GHPSACPolicy
+    from ghp.hypernet.policies import GHPSACPolicy
 
     model = SAC(
         GHPSACPolicy,
@@ -298,7 +298,7 @@ def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
 def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
     from stable_baselines3 import SAC
 
-    from ghp.train import LEGACY_CRITIC, resolve
+    from ghp.rl.train import LEGACY_CRITIC, resolve
 
     out = train(TrainConfig(out=str(tmp_path / "run"), critic=(16, 8), **{**TINY, "steps": 200}))
     saved = json.loads((out / "config.json").read_text())["train"]

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from ghp.arch import ArchSpace
-from ghp.counting import deploy_params
-from ghp.evaluate import EvalConfig, evaluate
-from ghp.run import load_run
-from ghp.train import EVAL_LOG, TrainConfig, eval_archs, train
+from ghp.rl.train import EVAL_LOG, TrainConfig, eval_archs, train
+from ghp.rollout.evaluate import EvalConfig, evaluate
+from ghp.run.load import load_run
+from ghp.space.arch import ArchSpace
+from ghp.space.counting import deploy_params
 
 TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1, 2), learning_starts=100)
 

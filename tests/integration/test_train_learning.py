@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from ghp.arch import sample_uniform
 from ghp.envs import make_env
-from ghp.policy import obs_vector
-from ghp.run import load_run
-from ghp.train import TrainConfig, train
+from ghp.policy.weights import obs_vector
+from ghp.rl.train import TrainConfig, train
+from ghp.run.load import load_run
+from ghp.space.arch import sample_uniform
 
 pytestmark = pytest.mark.slow
 

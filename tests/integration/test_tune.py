@@ -39,9 +39,9 @@ def tuned_cb(run_dir):
 
 
 def test_tune_writes_a_policy_with_provenance(run_dir, tuned):
-    from ghp.arch import parse_arch
-    from ghp.policyfile import load_policy
-    from ghp.run import load_run
+    from ghp.policy.file import load_policy
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     pf = load_policy(tuned)
     p = pf.provenance
@@ -102,9 +102,9 @@ def test_export_tuned_policy_float32_int8_codebook(run_dir, tuned, tuned_cb, tmp
 @pytest.mark.parametrize("colors, scope", [(4, "layer"), (5, "network"), (32, "layer")])
 def test_codebook_c_is_bit_exact_with_the_reference(run_dir, tmp_path, host_c, colors, scope):
     from export import codebook as cbref
-    from ghp.arch import parse_arch
-    from ghp.codebook import quantize
-    from ghp.run import load_run
+    from ghp.policy.codebook import quantize
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
 
     w = load_run(run_dir).emit([parse_arch("8-8")])[0]
     cb = quantize(w, colors, scope)
@@ -120,7 +120,7 @@ def test_codebook_c_is_bit_exact_with_the_reference(run_dir, tmp_path, host_c, c
 
 
 def test_bad_input_is_one_line_exit_2(run_dir, tuned, tmp_path):
-    from ghp.policyfile import load_policy, save_policy
+    from ghp.policy.file import load_policy, save_policy
 
     cases = [
         (["tune", run_dir, "--arch", "64-64"], "not in the run's space"),

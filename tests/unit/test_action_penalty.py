@@ -4,7 +4,7 @@ import gymnasium as gym
 import pytest
 import torch
 
-from ghp.policies import HyperActor
+from ghp.hypernet.policies import HyperActor
 
 SPACE = {"widths": [4, 8], "depths": [1, 2]}
 

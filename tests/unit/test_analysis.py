@@ -3,9 +3,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from ghp.arch import Arch, ArchSpace
-from ghp.capacity import lossless_memory_dimension
-from ghp.counting import deploy_params
+from ghp.space.arch import Arch, ArchSpace
+from ghp.space.capacity import lossless_memory_dimension
+from ghp.space.counting import deploy_params
 from search.analysis import pareto_front, select, table_ii
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ghp.arch import Arch, ArchSpace, SweepSampler, parse_arch, sample_uniform, sweep_order
+from ghp.space.arch import Arch, ArchSpace, SweepSampler, parse_arch, sample_uniform, sweep_order
 
 
 def test_paper_space_has_4680_archs():
@@ -76,7 +76,7 @@ def test_sweep_covers_space_once():
 
 
 def test_depth_balanced_sampling():
-    from ghp.arch import sample_by_depth
+    from ghp.space.arch import sample_by_depth
 
     space = ArchSpace()
     draws = sample_by_depth(space, 4000, np.random.default_rng(0))

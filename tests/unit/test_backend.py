@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ghp.backend import LocalBackend, SerialBackend, WorkerLost, make_backend, map_ordered
+from ghp.rollout.backend import LocalBackend, SerialBackend, WorkerLost, make_backend, map_ordered
 
 
 def square_plus(shared: int, x: int) -> int:

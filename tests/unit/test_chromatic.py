@@ -17,7 +17,7 @@ from ghp.es.chromatic import (
     random_colouring,
     toeplitz_colouring,
 )
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
 
 HC41 = Topology((17, 41, 6))
 HC_LINEAR = Topology((17, 6))

@@ -16,9 +16,9 @@ from cli.train_cmd import train
 from cli.tune_cmd import tune
 from export.api import ExportConfig
 from ghp.es.tune import TuneConfig
-from ghp.evaluate import EvalConfig
-from ghp.play import PlayConfig
-from ghp.train import TrainConfig
+from ghp.rl.train import TrainConfig
+from ghp.rollout.evaluate import EvalConfig
+from ghp.rollout.play import PlayConfig
 
 # Options of each command that are not settings of its config (what to act on, how to behave).
 COMMANDS = [

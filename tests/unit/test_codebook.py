@@ -1,11 +1,11 @@
-"""Codebook policies (ghp.codebook), their policy files (ghp.policyfile) and the export reference (export.codebook)."""
+"""Codebook policies (ghp.policy.codebook), their policy files (ghp.policy.file) and the export reference
+(export.codebook)."""
 
 import numpy as np
 import pytest
 
 from export import codebook as cbref
-from ghp.arch import Arch
-from ghp.codebook import (
+from ghp.policy.codebook import (
     CodebookMap,
     index_bits,
     kmeans_1d,
@@ -14,7 +14,8 @@ from ghp.codebook import (
     quantize,
     unpack_indices,
 )
-from ghp.policyfile import load_policy, save_policy
+from ghp.policy.file import load_policy, save_policy
+from ghp.space.arch import Arch
 from tests.unit.test_es import random_policy
 
 
@@ -115,7 +116,7 @@ def test_policy_file_round_trip(tmp_path):
     pf = load_policy(path)
     assert pf.provenance["env_id"] == "Pendulum-v1" and pf.label == "tuned:x"
     assert pf.codebook is not None and np.array_equal(pf.codebook.colors[1], cb.colors[1])
-    from ghp.policy import PolicyWeights
+    from ghp.policy.weights import PolicyWeights
 
     plain = PolicyWeights.from_npz(path)  # still the ordinary hand-off format
     assert np.array_equal(plain.layers[0][0], cb.dense().layers[0][0])

@@ -2,14 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from ghp.arch import Arch, ArchSpace, sample_uniform
-from ghp.capacity import lossless_memory_dimension
-from ghp.counting import deploy_bytes, deploy_params, macs, n_bytes, train_params
-from ghp.hypernet import GraphHypernet, HypernetConfig
+from ghp.hypernet.network import GraphHypernet, HypernetConfig
+from ghp.space.arch import Arch, ArchSpace, sample_uniform
+from ghp.space.capacity import lossless_memory_dimension
+from ghp.space.counting import deploy_bytes, deploy_params, macs, n_bytes, train_params
 
 
 def emitted_params(arch: Arch, inp: int, out: int) -> int:
-    """Parameters of the MLP a hypernetwork emits for ``arch`` (independent of ``ghp.counting``)."""
+    """Parameters of the MLP a hypernetwork emits for ``arch`` (independent of ``ghp.space.counting``)."""
     hn = GraphHypernet(HypernetConfig(hidden=4, rank=2), inp, out, max(arch.hidden, default=4), max(arch.depth, 1))
     with torch.no_grad():
         (layers,) = hn([arch])

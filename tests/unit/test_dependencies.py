@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ghp.policies import HyperAdam
+from ghp.hypernet.policies import HyperAdam
 
 FLOORS = {
     "torch": (2, 4),  # fused Adam on CPU (pytorch PR #123074, first in 2.4); HyperAdam falls back without it

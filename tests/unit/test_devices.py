@@ -7,8 +7,8 @@ meets a meta tensor and raises, which is what a CUDA run would hit. The CUDA tes
 import pytest
 import torch
 
-from ghp.arch import Arch
-from ghp.hypernet import GraphHypernet, HypernetConfig
+from ghp.hypernet.network import GraphHypernet, HypernetConfig
+from ghp.space.arch import Arch
 
 ARCHS = [Arch((4, 8)), Arch((16,)), Arch((8, 8, 4)), Arch((4, 4))]
 
@@ -40,8 +40,8 @@ def test_train_load_and_evaluate_on_cuda(train_tiny):
 
     from stable_baselines3 import SAC
 
-    import ghp.policies  # noqa: F401
-    from ghp.run import load_run
+    import ghp.hypernet.policies  # noqa: F401
+    from ghp.run.load import load_run
 
     out = train_tiny("cuda", device="cuda")
     assert json.loads((out / "config.json").read_text())["train"]["device"] == "cuda"

@@ -5,8 +5,6 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from ghp.arch import Arch
-from ghp.counting import layer_shapes
 from ghp.es import (
     DenseMap,
     ESConfig,
@@ -19,7 +17,9 @@ from ghp.es import (
     run_es,
     unfold,
 )
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import Arch
+from ghp.space.counting import layer_shapes
 
 
 def random_policy(arch: Arch, inp: int, act: int, seed: int = 0, scale: float = 0.3) -> PolicyWeights:

@@ -10,9 +10,9 @@ from export.api import ExportConfig, export_policy
 from export.c import CSpec, c_float, check_name, render
 from export.reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
 from export.vectors import test_vectors as make_vectors
-from ghp.arch import parse_arch
-from ghp.counting import deploy_bytes, layer_shapes
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import parse_arch
+from ghp.space.counting import deploy_bytes, layer_shapes
 
 
 def policy(arch: str, obs: int = 5, act: int = 2, seed: int = 0, low: float = -2.0, high: float = 2.0) -> PolicyWeights:

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from ghp.arch import Arch
-from ghp.hypernet import DECODERS, PARTS, GraphHypernet, HypernetConfig
+from ghp.hypernet.network import DECODERS, PARTS, GraphHypernet, HypernetConfig
+from ghp.space.arch import Arch
 
 ARCHS = [Arch((8, 4)), Arch((16,)), Arch((4, 8, 16)), Arch((32, 32, 4, 8))]
 

@@ -1,7 +1,7 @@
 import torch
 
-from ghp.arch import Arch
-from ghp.graph import NODE_BIAS, NODE_INPUT, NODE_WEIGHT, arch_graph, graph_batch, n_nodes
+from ghp.space.arch import Arch
+from ghp.space.graph import NODE_BIAS, NODE_INPUT, NODE_WEIGHT, arch_graph, graph_batch, n_nodes
 
 
 def test_chain_graph():

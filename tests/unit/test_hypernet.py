@@ -4,9 +4,17 @@ import numpy as np
 import pytest
 import torch
 
-from ghp.arch import Arch, ArchSpace, sample_uniform
-from ghp.hypernet import DECODERS, RUN_MODES, GraphHypernet, HypernetConfig, _GatedPass, count_parameters, gated_pass
-from ghp.mlp import sequential_from, split_sizes
+from ghp.hypernet.network import (
+    DECODERS,
+    RUN_MODES,
+    GraphHypernet,
+    HypernetConfig,
+    _GatedPass,
+    count_parameters,
+    gated_pass,
+)
+from ghp.policy.mlp import sequential_from, split_sizes
+from ghp.space.arch import Arch, ArchSpace, sample_uniform
 
 ARCHS = [
     Arch(()),

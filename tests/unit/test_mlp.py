@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ghp.mlp import MODES, run_mlps, sequential_from, split_sizes
+from ghp.policy.mlp import MODES, run_mlps, sequential_from, split_sizes
 
 
 def test_split_sizes_match_array_split():

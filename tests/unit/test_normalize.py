@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ghp.normalize import ObsNormalization, stats_path
-from ghp.policy import PolicyWeights
+from ghp.policy.normalize import ObsNormalization, stats_path
+from ghp.policy.weights import PolicyWeights
 from tests.unit.test_export import policy
 
 
@@ -51,7 +51,7 @@ def test_to_module_and_npz_keep_the_clip(tmp_path):
     with torch.no_grad():
         got = folded.to_module()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, folded.act(x), atol=1e-6, rtol=0)
-    from ghp.policyfile import load_policy, save_policy
+    from ghp.policy.file import load_policy, save_policy
 
     folded.to_npz(tmp_path / "p.npz")
     # A tuned policy file (ghp tune of a --normalize run) keeps the clip too.
@@ -84,7 +84,7 @@ def test_goal_statistics_are_observation_then_desired_goal_as_the_actor_sees_the
     import gymnasium as gym
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
-    from ghp.policy import obs_vector
+    from ghp.policy.weights import obs_vector
 
     class GoalEnv(gym.Env):
         """Fetch's observation layout (observation 5, goals 3), random values of different scales."""

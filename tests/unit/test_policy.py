@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from ghp.arch import Arch, ArchSpace, sample_uniform
-from ghp.counting import layer_shapes
-from ghp.policy import PolicyWeights, obs_vector
+from ghp.policy.weights import PolicyWeights, obs_vector
+from ghp.space.arch import Arch, ArchSpace, sample_uniform
+from ghp.space.counting import layer_shapes
 
 
 def random_policy(arch: Arch, inp: int, act: int, rng: np.random.Generator) -> PolicyWeights:

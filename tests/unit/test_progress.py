@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ghp.arch import Arch
+from ghp.space.arch import Arch
 from search.progress import baseline_curve, progress, steps_to_reach
 
 

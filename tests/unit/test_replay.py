@@ -8,7 +8,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.envs import BitFlippingEnv
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from ghp.replay import resize_replay_buffer
+from ghp.rl.replay import resize_replay_buffer
 
 
 def filled(size, n, n_envs=2):

@@ -1,4 +1,4 @@
-"""A run has one writer at a time: the lock file of ghp.lock (issue 26, item 8)."""
+"""A run has one writer at a time: the lock file of ghp.io.lock (issue 26, item 8)."""
 
 import os
 import subprocess
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ghp.lock import RunLocked, acquire, lock_path, run_lock
+from ghp.io.lock import RunLocked, acquire, lock_path, run_lock
 
 
 def test_a_second_writer_is_refused_with_the_holder(tmp_path):
@@ -31,7 +31,7 @@ def test_resources_lock_separately(tmp_path):
 
 def test_a_lock_left_by_a_killed_process_is_taken_again(tmp_path):
     code = (
-        "import sys, time; from ghp.lock import acquire; acquire(sys.argv[1], 'train'); "
+        "import sys, time; from ghp.io.lock import acquire; acquire(sys.argv[1], 'train'); "
         "print('held', flush=True); time.sleep(60)"
     )
     p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)

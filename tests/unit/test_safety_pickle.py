@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from ghp.safepickle import RefusedPickle, loads
+from ghp.io.safepickle import RefusedPickle, loads
 
 
 class Payload:

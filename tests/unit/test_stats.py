@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ghp.stats import iqm, iqm_interval, mean_interval, wilson_interval
+from ghp.run.stats import iqm, iqm_interval, mean_interval, wilson_interval
 
 
 def test_wilson_matches_the_textbook_values_and_stays_in_range():

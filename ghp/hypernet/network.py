@@ -23,7 +23,8 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
 
 Execution (:meth:`GraphHypernet.run`): with the factorised decoder the meta batch's MLPs run without forming ``W``:
 ``x W^T = ((x C[:in]) M^T) R[:out]^T``, all architectures at once, zero-padded to the widest layer with exact zero
-masks (:func:`ghp.mlp.run_factorised`). The dense decoder's explicit weights run through :func:`ghp.mlp.run_mlps`.
+masks (:func:`ghp.policy.mlp.run_factorised`). The dense decoder's explicit weights run through
+:func:`ghp.policy.mlp.run_mlps`.
 """
 
 from __future__ import annotations
@@ -37,11 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ghp.arch import Arch
-from ghp.config import DECODERS, PARTS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
-from ghp.counting import layer_shapes
-from ghp.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
-from ghp.mlp import (
+from ghp.hypernet.config import DECODERS, PARTS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
+from ghp.policy.mlp import (
     FactorisedSchedule,
     LayerWeights,
     factorised_schedule,
@@ -50,6 +48,9 @@ from ghp.mlp import (
     run_mlps,
     split_sizes,
 )
+from ghp.space.arch import Arch
+from ghp.space.counting import layer_shapes
+from ghp.space.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class GraphHypernet(nn.Module):
 
     def weight_shapes(self, arch: Arch) -> list[tuple[int, int]]:
         """Shape ``(out, in)`` of every emitted weight matrix of ``arch``, output layer last (the training network's
-        output layer: ``out_width`` rows, e.g. SAC's mean and log-std). :func:`ghp.counting.layer_shapes` gives the
+        output layer: ``out_width`` rows, e.g. SAC's mean and log-std). :func:`ghp.space.counting.layer_shapes` gives
+        the
         same layers as ``(in, out)``."""
         return [(o, i) for i, o in layer_shapes(arch, self.in_dim, self.out_width)]
 
@@ -317,10 +319,12 @@ class GraphHypernet(nn.Module):
         return out
 
     def run(self, emission: Emission, x: torch.Tensor, mode: str = "auto") -> torch.Tensor:
-        """Outputs of the meta batch's MLPs on ``x``, rows split across architectures (:func:`ghp.mlp.split_sizes`).
+        """Outputs of the meta batch's MLPs on ``x``, rows split across architectures
+        (:func:`ghp.policy.mlp.split_sizes`).
 
         Modes (:data:`RUN_MODES`): ``auto`` runs a factorised emission implicitly one architecture at a time
-        (``factorised-loop``, fastest measured) and dense weights with ``ghp.mlp.run_mlps``; ``factorised`` is the
+        (``factorised-loop``, fastest measured) and dense weights with ``ghp.policy.mlp.run_mlps``; ``factorised`` is
+        the
         zero-padded implicit scheme; ``loop`` / ``padded`` materialise the weights first.
         """
         if mode not in RUN_MODES:

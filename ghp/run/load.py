@@ -1,11 +1,12 @@
 """Load a training run and get deployable policies out of it (the library API of evaluation and export).
 
-A run directory, written by :func:`ghp.train.train`::
+A run directory, written by :func:`ghp.rl.train.train`::
 
     RUN/config.json        format_version, run_id, versions, train config, env spec, space, hypernetwork, algo
     RUN/model.zip          the latest SB3 model (a stock SAC.load / DDPG.load reloads it once ghp is imported)
     RUN/checkpoints/*.zip  periodic checkpoints (step_<env steps>.zip)
-    RUN/**.vecnormalize.pkl  with --normalize: the observation statistics saved with each model file (ghp.normalize)
+    RUN/**.vecnormalize.pkl  with --normalize: the observation statistics saved with each model file
+    (ghp.policy.normalize)
     RUN/tb/                TensorBoard logs
 
 Usage::
@@ -24,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import Arch, ArchSpace
 from ghp.envs import EnvSpec
-from ghp.normalize import STATS_SUFFIX, ObsNormalization, load_stats, stats_path
-from ghp.policy import PolicyWeights
+from ghp.policy.normalize import STATS_SUFFIX, ObsNormalization, load_stats, stats_path
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import Arch, ArchSpace
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -73,7 +74,7 @@ class Run:
         """Deterministic-policy weights of every architecture in ``archs``, in order (float32, no grad).
 
         A ``--normalize`` run's policies act on raw observations: its statistics are folded into the first layer
-        and its clip into the observation clip (:mod:`ghp.normalize`).
+        and its clip into the observation clip (:mod:`ghp.policy.normalize`).
 
         The hypernetwork always runs on fixed blocks of the space (:data:`EMIT_BLOCK` consecutive architectures in
         space order), never on the selection as given: batched float32 arithmetic rounds differently with the batch's
@@ -81,7 +82,8 @@ class Run:
         architecture's weights are the same bits whoever asks for it (evaluation of any subset, export, ``policy``).
 
         Args:
-            batch_size: accepted for the :class:`ghp.evaluate.EvalSource` protocol; it does not change the blocks.
+            batch_size: accepted for the :class:`ghp.rollout.evaluate.EvalSource` protocol; it does not change the
+            blocks.
 
         Raises:
             ValueError: an architecture is outside the run's space.
@@ -265,7 +267,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     """
     import zipfile
 
-    from ghp.safepickle import RefusedPickle
+    from ghp.io.safepickle import RefusedPickle
 
     path = Path(path)
     cfg = read_config(path)
@@ -321,7 +323,7 @@ def policy_class(algo: str, baseline: bool, goal_conditioned: bool) -> type:
 
         return ARSPolicy
     if not baseline:
-        from ghp.policies import GHPSACPolicy, GHPTD3Policy
+        from ghp.hypernet.policies import GHPSACPolicy, GHPTD3Policy
 
         return GHPSACPolicy if algo == "sac" else GHPTD3Policy
     if algo == "sac":
@@ -339,7 +341,7 @@ def load_model(model_file: str | Path, cfg: dict[str, Any], custom: dict[str, An
     SB3 keeps parts of ``data`` as cloudpickles, which ``Algo.load`` would unpickle (and so run). Every one of them
     is handed to SB3 ready-made as ``custom_objects``, so SB3 unpickles nothing: the policy class and the schedules
     are rebuilt from ``config.json`` (``cfg``), the rest (spaces, last observations, the replay buffer class, action
-    noise...) read through the allow-listed unpickler (:mod:`ghp.safepickle`). SB3 reads the weights with
+    noise...) read through the allow-listed unpickler (:mod:`ghp.io.safepickle`). SB3 reads the weights with
     ``torch.load(weights_only=True)``. The file format is SB3's own: a stock ``SAC.load`` still reads it.
 
     Args:
@@ -358,7 +360,7 @@ def load_model(model_file: str | Path, cfg: dict[str, Any], custom: dict[str, An
 
     from stable_baselines3.common.utils import FloatSchedule
 
-    from ghp.safepickle import loads
+    from ghp.io.safepickle import loads
 
     try:
         algo = str(cfg["algo"])

@@ -101,7 +101,7 @@ def save_replay_buffer(buf: Any, path: str | Path) -> Path:
 
 
 def load_replay_buffer(model: Any, path: str | Path, refill: int) -> None:
-    """SB3's ``model.load_replay_buffer(path)``, reading the file without running code (:mod:`ghp.safepickle`).
+    """SB3's ``model.load_replay_buffer(path)``, reading the file without running code (:mod:`ghp.io.safepickle`).
 
     The steps after unpickling are SB3's own (2.x): old buffers get timeouts, a HER buffer its environment and its
     last, unfinished trajectory truncated, and the buffer the model's device.
@@ -116,7 +116,7 @@ def load_replay_buffer(model: Any, path: str | Path, refill: int) -> None:
     from stable_baselines3.common.buffers import ReplayBuffer
     from stable_baselines3.her.her_replay_buffer import HerReplayBuffer
 
-    from ghp.safepickle import RefusedPickle, load
+    from ghp.io.safepickle import RefusedPickle, load
 
     try:
         buf = load(path, f"replay buffer {path}")

@@ -71,7 +71,8 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("stable_baselines3.common.type_aliases", "TrainFrequencyUnit"),
         ("stable_baselines3.common.noise", "NormalActionNoise"),
         ("stable_baselines3.common.noise", "VectorizedActionNoise"),
-        ("ghp.policies", "GoalExtractor"),
+        ("ghp.hypernet.policies", "GoalExtractor"),
+        ("ghp.policies", "GoalExtractor"),  # runs saved before the layered layout
     ]
 )
 """Every ``(module, name)`` a pickle of a run may refer to; each builds data only, whatever its arguments."""

@@ -1,6 +1,6 @@
 """ghp's own SB3 callback: checkpoints, the periodic evaluation and progress reports during ``ghp train``.
 
-A module of its own so that ``ghp.train`` imports no SB3 (nor torch) until a run starts.
+A module of its own so that ``ghp.rl.train`` imports no SB3 (nor torch) until a run starts.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from ghp.arch import Arch
 from ghp.envs import EnvSpec
-from ghp.train import EVAL_LOG, ProgressFn, TrainConfig, _latest_eval, _save, periodic_eval
+from ghp.rl.train import EVAL_LOG, ProgressFn, TrainConfig, _latest_eval, _save, periodic_eval
+from ghp.space.arch import Arch
 
 
 class TrainingCallback(BaseCallback):
@@ -59,7 +59,7 @@ class TrainingCallback(BaseCallback):
         self._last_eval = self.model.num_timesteps
 
     def _evaluate(self) -> None:
-        from ghp.run import live_run
+        from ghp.run.load import live_run
 
         c = self.config
         source = live_run(self.model, self.out, self.run_id, self.spec, c.space, str(c.algo), c.baseline)

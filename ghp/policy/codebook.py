@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ghp.arch import Arch
-from ghp.policy import PolicyWeights
+from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import Arch
 
 SCOPES: tuple[str, ...] = ("layer", "network")
 MAX_COLORS = 256

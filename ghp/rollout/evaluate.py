@@ -13,7 +13,8 @@ The engine, in the order the work flows:
    truncated). All episodes of an architecture start together; its finished rows stay in the stack (their actions
    are ignored) so it is always computed with the same matrix shapes, and once all its episodes have ended it
    leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
-4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.backend` (worker processes of this machine,
+4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.rollout.backend` (worker processes of this
+machine,
    all cores by default) while this process emits the next ones; each worker keeps its environments between chunks
    and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy
    2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
@@ -48,21 +49,21 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from ghp.arch import Arch, ArchSpace
-from ghp.backend import BACKENDS, Backend, SerialBackend, make_backend
-from ghp.capacity import lossless_memory_dimension
-from ghp.config import MAX_EPISODES
-from ghp.counting import deploy_bytes, deploy_params
 from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vectorised
-from ghp.policy import PolicyWeights, obs_vector
-from ghp.results import KINDS, PAD_TO, ArchRecord, Setting
+from ghp.hypernet.config import MAX_EPISODES
+from ghp.policy.weights import PolicyWeights, obs_vector
+from ghp.rollout.backend import BACKENDS, Backend, SerialBackend, make_backend
+from ghp.run.results import KINDS, PAD_TO, ArchRecord, Setting
+from ghp.space.arch import Arch, ArchSpace
+from ghp.space.capacity import lossless_memory_dimension
+from ghp.space.counting import deploy_bytes, deploy_params
 
 if TYPE_CHECKING:
-    from ghp.results import ResultsStore
+    from ghp.run.results import ResultsStore
 
 
 class EvalSource(Protocol):
-    """What evaluation needs from a trained run (``ghp.run.Run`` is one)."""
+    """What evaluation needs from a trained run (``ghp.run.load.Run`` is one)."""
 
     spec: EnvSpec
     space: ArchSpace
@@ -160,7 +161,7 @@ class EvalConfig:
 
     @property
     def kind(self) -> str:
-        """``confirm`` when confirming, else ``screen`` (``ghp.results.KINDS``)."""
+        """``confirm`` when confirming, else ``screen`` (``ghp.run.results.KINDS``)."""
         return KINDS[1] if self.confirm else KINDS[0]
 
     @property
@@ -244,7 +245,7 @@ def parse_arch_selection(text: str, space: ArchSpace, seed: int = 0) -> list[Arc
     Raises:
         ValueError: malformed text, a count out of range, or an architecture outside the space.
     """
-    from ghp.arch import parse_arch
+    from ghp.space.arch import parse_arch
 
     s = text.strip()
     if s.lower() == "all":
@@ -285,7 +286,7 @@ def evaluate(
     """Evaluate ``archs`` of ``source`` with deterministic actions, skipping those ``store`` already holds.
 
     Every finished chunk is written to ``store`` (one transaction) before the next is awaited, so an interruption
-    (Ctrl-C: ``KeyboardInterrupt``; a lost Ray cluster: ``ghp.backend.BackendLost``) loses only the chunks in
+    (Ctrl-C: ``KeyboardInterrupt``; a lost Ray cluster: ``ghp.rollout.backend.BackendLost``) loses only the chunks in
     flight. A chunk whose worker died is rolled out again and stored once.
 
     Returns:
@@ -293,8 +294,8 @@ def evaluate(
 
     Raises:
         ValueError: an architecture outside the run's space, or a backend that cannot start.
-        ghp.backend.BackendLost: the Ray cluster was lost (finished chunks are stored).
-        ghp.backend.WorkerLost: one chunk's workers kept dying.
+        ghp.rollout.backend.BackendLost: the Ray cluster was lost (finished chunks are stored).
+        ghp.rollout.backend.WorkerLost: one chunk's workers kept dying.
     """
     t0 = time.perf_counter()
     spec = source.spec
@@ -739,7 +740,7 @@ def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> P
     Raises:
         ValueError: the policy's architecture is not in the run's space.
     """
-    from ghp.run import run_facts
+    from ghp.run.load import run_facts
 
     run_id, spec, space = run_facts(run_dir)
     if weights.arch not in space:
@@ -753,7 +754,7 @@ def checkpoint_names(run_dir: str | Path, text: str) -> list[str]:
     Raises:
         ValueError: an empty list, or a name the run does not have (the message lists those it has).
     """
-    from ghp.run import checkpoints
+    from ghp.run.load import checkpoints
 
     saved = [name for _, name in checkpoints(run_dir)]
     if text.strip().lower() == "all":
@@ -791,8 +792,8 @@ def evaluate_checkpoints(
     """
     import dataclasses
 
-    from ghp.results import ResultsStore
-    from ghp.run import load_run
+    from ghp.run.load import load_run
+    from ghp.run.results import ResultsStore
 
     summaries: list[EvalSummary] = []
     store: ResultsStore | None = None

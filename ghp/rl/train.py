@@ -26,15 +26,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import SAMPLINGS, Arch, ArchSpace
-from ghp.atomic import write_bytes, write_npz, write_text
-from ghp.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, check_env_id, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
-from ghp.lock import run_lock
-from ghp.normalize import load_vec_normalize, stats_path
-from ghp.presets import PRESETS, Preset
-from ghp.replay import REPLAY_FILE, load_replay_buffer, save_replay_buffer
-from ghp.run import (
+from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
+from ghp.io.atomic import write_bytes, write_npz, write_text
+from ghp.io.lock import run_lock
+from ghp.policy.normalize import load_vec_normalize, stats_path
+from ghp.rl.presets import PRESETS, Preset
+from ghp.rl.replay import REPLAY_FILE, load_replay_buffer, save_replay_buffer
+from ghp.run.load import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -46,6 +45,7 @@ from ghp.run import (
     read_config,
     remove_train_files,
 )
+from ghp.space.arch import SAMPLINGS, Arch, ArchSpace
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
 _ARS_CLIP_OBS = 1e8
@@ -128,7 +128,7 @@ def env_defaults(env_id: str) -> dict[str, Any]:
 
 def parse_fixed_arch(text: str) -> tuple[int, ...]:
     """``--arch``: hidden widths like ``8-4-4-4`` (``64`` or ``64-``: one layer; ``linear``: none)."""
-    from ghp.arch import parse_arch
+    from ghp.space.arch import parse_arch
 
     t = text.strip()
     if t.lower() in ("linear", "()", ""):
@@ -245,13 +245,13 @@ class TrainConfig:
     """torch threads."""
     normalize: bool | None = None
     """Normalise observations with SB3's VecNormalize (running mean and std, then clipped); the statistics are
-    saved with every checkpoint and folded into the exported policies' first layer (``ghp.normalize``)."""
+    saved with every checkpoint and folded into the exported policies' first layer (``ghp.policy.normalize``)."""
     normalize_reward: bool = False
     """With ``normalize``: also scale rewards by the running std of the discounted return (training only)."""
     normalize_clip: float | None = None
     """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
-    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.GraphHypernet.run`); same results."""
+    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.network.GraphHypernet.run`); same results."""
     device: str = field(default="auto", metadata={"choices": DEVICES})
     """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
     emit on the CPU."""
@@ -392,7 +392,7 @@ def preset_of(config: TrainConfig) -> Preset | None:
     """The RL Zoo preset a ``--preset rlzoo`` run resolves from (None for the authors' preset)."""
     if config.preset != "rlzoo":
         return None
-    from ghp.presets import rlzoo, zoo_algo
+    from ghp.rl.presets import rlzoo, zoo_algo
 
     goal = is_goal_env_id(config.env_id)
     algo = config.algo or zoo_algo(config.env_id, goal) or env_defaults(config.env_id)["algo"]
@@ -580,7 +580,7 @@ def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arc
     """The periodic evaluation's fixed architectures: ``n`` evenly spaced in the space sorted by parameter count."""
     import numpy as np
 
-    from ghp.counting import deploy_params
+    from ghp.space.counting import deploy_params
 
     ordered = sorted(space.archs, key=lambda a: (deploy_params(a, obs_dim, act_dim), a.depth, a.hidden))
     idx = np.unique(np.linspace(0, len(ordered) - 1, min(n, len(ordered))).round().astype(int))
@@ -588,12 +588,13 @@ def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arc
 
 
 def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> dict[str, Any]:
-    """Roll out ``archs`` of ``source`` (an :class:`ghp.evaluate.EvalSource`) deterministically, in this process.
+    """Roll out ``archs`` of ``source`` (an :class:`ghp.rollout.evaluate.EvalSource`) deterministically, in this
+    process.
 
     Returns ``step``, ``mean`` and ``best`` return, ``success`` (mean success rate, goal tasks; else None) and
     ``archs`` (key -> mean return).
     """
-    from ghp.evaluate import EvalConfig, evaluate
+    from ghp.rollout.evaluate import EvalConfig, evaluate
 
     _, recs = evaluate(source, archs, EvalConfig(episodes=episodes, seed=seed, in_process=True, envs_per_worker=1))
     rets = {r.arch.key: r.mean_return for r in recs}
@@ -721,7 +722,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     from stable_baselines3 import DDPG, SAC
     from stable_baselines3.common.noise import NormalActionNoise
 
-    from ghp.policies import GHPSACPolicy, GHPTD3Policy
+    from ghp.hypernet.policies import GHPSACPolicy, GHPTD3Policy
 
     assert c.lr is not None and c.actor_lr is not None and c.steps is not None
     if c.algo == "ars":
@@ -771,7 +772,7 @@ def _build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
 
 def _policy_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
     """SB3's ``policy_kwargs``: the critic (and a baseline's actor) sizes, the goal extractor, ghp's policy config."""
-    from ghp.policies import GoalExtractor
+    from ghp.hypernet.policies import GoalExtractor
 
     pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
     assert c.critic is not None  # resolved
@@ -797,7 +798,7 @@ def _her_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
 
 def _policy_config(c: TrainConfig) -> Any:
     """The ghp policy's settings (``policy_kwargs["ghp"]``) from a resolved training config."""
-    from ghp.policies import GHPPolicyConfig
+    from ghp.hypernet.policies import GHPPolicyConfig
 
     assert c.lr is not None and c.actor_lr is not None and c.resample_every is not None and c.n_envs is not None
     return GHPPolicyConfig(
@@ -867,7 +868,7 @@ def _save_all(model: Any, out: Path, with_replay: bool) -> tuple[Path, list[str]
         if with_replay:
             write_bytes(ckpt_dir / "vecnormalize.pkl", pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL))
         saved.append("the observation normaliser")
-    elif norm is not None:  # --normalize: the statistics go with every model file (ghp.normalize)
+    elif norm is not None:  # --normalize: the statistics go with every model file (ghp.policy.normalize)
         stats = pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL)  # what VecNormalize.save writes
         write_bytes(stats_path(ckpt), stats)
         write_bytes(stats_path(out / MODEL_FILE), stats)
@@ -890,7 +891,7 @@ def _callback(
     progress: ProgressFn | None,
     others: list[Any] | None = None,
 ) -> Any:
-    from ghp.callbacks import TrainingCallback
+    from ghp.rl.callbacks import TrainingCallback
 
     archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
     evaluators = [cb for cb in _flatten(others or []) if hasattr(cb, "last_mean_reward")]
@@ -954,7 +955,7 @@ def train(
     """Train (or, with ``resume``, continue) a run; returns its directory.
 
     Every setting is checked before any file is touched. The run directory is locked while training
-    (:mod:`ghp.lock`: a second writer stops with one line). With ``force``, the new run is trained in a temporary
+    (:mod:`ghp.io.lock`: a second writer stops with one line). With ``force``, the new run is trained in a temporary
     directory beside the old one and swapped in when it is saved (the old run stays whole if training fails);
     only files ``ghp train`` writes are deleted, anything else of the old directory is kept aside (a notice says
     where).
@@ -975,7 +976,7 @@ def train(
 
     Raises:
         ValueError / FileNotFoundError / FileExistsError / PermissionError: bad input, with what to do instead
-        (nothing is written before the input has been checked); :class:`ghp.lock.RunLocked` (a FileExistsError):
+        (nothing is written before the input has been checked); :class:`ghp.io.lock.RunLocked` (a FileExistsError):
         another process is writing the run.
     """
     c = resolve(config)
@@ -1111,7 +1112,7 @@ def buffer_capacity(c: TrainConfig) -> int:
 
 
 def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | None, replay_buffer: bool = True) -> Any:
-    from ghp.replay import resize_replay_buffer
+    from ghp.rl.replay import resize_replay_buffer
 
     cfg = read_config(out)
     if c.algo == "ars":

@@ -5,10 +5,10 @@ A tuned (or compressed) policy is saved under ``RUN/tuned/NAME.npz``. The file i
 
 - ``provenance``: a JSON object (run id, environment, architecture, checkpoint, method, iterations, returns before
   and after, ...), so a tuned policy can be told apart from the hypernetwork's and traced back to its run;
-- a codebook (``ghp.codebook.codebook_arrays``): colour indices and values, for ``--dtype codebook`` exports.
+- a codebook (``ghp.policy.codebook.codebook_arrays``): colour indices and values, for ``--dtype codebook`` exports.
 
 Evaluations of a tuned policy live beside it, in ``RUN/tuned/NAME.sqlite`` (the results schema of
-``ghp.results``), never in the run's own ``results.sqlite``: the hypernetwork's ranking stays the hypernetwork's.
+``ghp.run.results``), never in the run's own ``results.sqlite``: the hypernetwork's ranking stays the hypernetwork's.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ghp.codebook import CodebookPolicy, codebook_arrays, codebook_from_arrays
 from ghp.envs import EnvSpec
-from ghp.policy import PolicyWeights
+from ghp.policy.codebook import CodebookPolicy, codebook_arrays, codebook_from_arrays
+from ghp.policy.weights import PolicyWeights
 
 TUNED_DIR = "tuned"
 """Subdirectory of a run holding its tuned policies."""

@@ -11,14 +11,15 @@ baselines, which clip at c = 5). The statistics are saved with every model file,
 ``checkpoints/step_N.vecnormalize.pkl``; ``VecNormalize.load(path, venv)`` reads it, and ghp reads it with
 :func:`load_vec_normalize`, which runs no code from the file).
 
-Afterwards they are frozen. :func:`ghp.run.load_run` reads the sidecar of the model it loads and every emitted
+Afterwards they are frozen. :func:`ghp.run.load.load_run` reads the sidecar of the model it loads and every emitted
 policy gets them folded into its first layer, so evaluation, search, export and ``ghp play`` see an ordinary MLP on
 raw observations:
 
     W z + b = (W / std) x' + (b - W mean / std),   x' = clip(x, mean - c std, mean + c std)
 
 Clipping the normalised value at +-c is clipping the raw value at ``mean -+ c std`` (``std > 0``), so the clip
-becomes :attr:`ghp.policy.PolicyWeights.clip_low` / ``clip_high``, applied by the C runtime (``ghp_clip``) before
+becomes :attr:`ghp.policy.weights.PolicyWeights.clip_low` / ``clip_high``, applied by the C runtime (``ghp_clip``)
+before
 the first layer.
 """
 
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ghp.policy import GOAL_KEYS, PolicyWeights
+from ghp.policy.weights import GOAL_KEYS, PolicyWeights
 
 STATS_SUFFIX = ".vecnormalize.pkl"
 
@@ -130,7 +131,7 @@ class ObsNormalization:
 def load_vec_normalize(path: str | Path, venv: Any = None) -> Any:
     """The ``VecNormalize`` pickled at ``path`` (SB3's format, ``VecNormalize.save``), read without running code.
 
-    The file goes through ghp's allow-listed unpickler (:mod:`ghp.safepickle`), which builds only the numpy,
+    The file goes through ghp's allow-listed unpickler (:mod:`ghp.io.safepickle`), which builds only the numpy,
     gymnasium and SB3 data classes such a file is made of; ``VecNormalize.load(path, venv)`` would unpickle anything.
 
     Args:
@@ -141,7 +142,7 @@ def load_vec_normalize(path: str | Path, venv: Any = None) -> Any:
     """
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from ghp.safepickle import load
+    from ghp.io.safepickle import load
 
     try:
         norm = load(path, f"normalisation statistics {path}")

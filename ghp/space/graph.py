@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ghp.arch import Arch
+from ghp.space.arch import Arch
 
 if TYPE_CHECKING:
     import torch

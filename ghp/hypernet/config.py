@@ -1,6 +1,6 @@
 """Configuration, free of torch so that the command line can build its options from it.
 
-The graph hypernetwork's config (:mod:`ghp.hypernet` re-exports it) and the reading of config files
+The graph hypernetwork's config (:mod:`ghp.hypernet.network` re-exports it) and the reading of config files
 (``ghp train --config FILE.yml``). The CLI (``cli/options.py``) reads these fields and the other config
 dataclasses (``TrainConfig``, ``EvalConfig``, ``ExportConfig``) without importing torch.
 """

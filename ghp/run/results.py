@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ghp.arch import Arch, parse_arch
+from ghp.space.arch import Arch, parse_arch
 
 RESULTS_FILE = "results.sqlite"
 PAD_TO = 32
 """Default padding width of the evaluation engine (``EvalConfig.pad_to``)."""
 SCHEMA_VERSION = 5
 """Version of the table layout and of what its numbers mean. 2: every architecture is evaluated from the same initial
-states (``ghp.evaluate.reset_seed``). 3: the padding width (``pad_to``, it changes the matmul shapes and so the
+states (``ghp.rollout.evaluate.reset_seed``). 3: the padding width (``pad_to``, it changes the matmul shapes and so the
 rounding) is part of the setting, and a run's weights are emitted in fixed blocks of the space
-(``ghp.run.EMIT_BLOCK``). 4: the env kwargs the episodes ran with are part of the setting. 5: a row's ``kind``
+(``ghp.run.load.EMIT_BLOCK``). 4: the env kwargs the episodes ran with are part of the setting. 5: a row's ``kind``
 (``screen`` or ``confirm``: held-out starts, ``ghp evaluate --confirm``) is part of the setting."""
 READABLE_VERSIONS: tuple[int, ...] = (4, SCHEMA_VERSION)
 """Versions this ghp reads. A version 4 file holds screening rows only (its numbers mean what they meant): it is
@@ -106,7 +106,7 @@ class Setting:
     """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
     kind: str = "screen"
     """``screen`` or ``confirm``: which family of starts the episodes' reset seeds come from
-    (``ghp.evaluate.reset_seed``); the two families never share a start."""
+    (``ghp.rollout.evaluate.reset_seed``); the two families never share a start."""
 
     def describe(self) -> str:
         """Human-readable form."""

@@ -7,7 +7,7 @@ training.
 The deterministic action, for SB3's SAC and TD3/DDPG alike::
 
     x = obs_vector(obs)                    # Box: the observation; Dict: observation ++ desired_goal
-    x = min(max(x, clip_low), clip_high)   # only for a run trained with --normalize (ghp.normalize)
+    x = min(max(x, clip_low), clip_high)   # only for a run trained with --normalize (ghp.policy.normalize)
     h = act(W_j h + b_j)                   # hidden layers: act = relu (ghp's default) or tanh (chromatic)
     u = tanh(W_out h + b_out)              # in [-1, 1]
     action = low + (u + 1) / 2 * (high - low)
@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ghp.arch import Arch, parse_arch
-from ghp.counting import deploy_params
+from ghp.space.arch import Arch, parse_arch
+from ghp.space.counting import deploy_params
 
 if TYPE_CHECKING:
     import torch
@@ -62,7 +62,8 @@ class PolicyWeights:
     """Lower bounds the raw observation is clipped to before the first layer, shape ``[obs_dim]``, or ``None``.
 
     A policy trained on normalised observations (``--normalize``) carries the normalisation folded into its first
-    layer and VecNormalize's clip of the normalised observation as this clip of the raw one (:mod:`ghp.normalize`).
+    layer and VecNormalize's clip of the normalised observation as this clip of the raw one
+    (:mod:`ghp.policy.normalize`).
     """
     clip_high: np.ndarray | None = None
     """Upper clip bounds (with :attr:`clip_low`)."""
@@ -128,14 +129,14 @@ class PolicyWeights:
 
     def to_module(self) -> torch.nn.Module:
         """A plain torch module ``obs -> deterministic action`` (float32, no hypernetwork inside)."""
-        from ghp.mlp import sequential_from
-        from ghp.modules import DeterministicPolicy
+        from ghp.policy.mlp import sequential_from
+        from ghp.policy.modules import DeterministicPolicy
 
         net = sequential_from(self.layers, self.activation)
         return DeterministicPolicy(net, self.action_low, self.action_high, self.clip_low, self.clip_high)
 
     def arrays(self) -> dict[str, Any]:
-        """The arrays of a ``.npz`` policy file (:meth:`to_npz`, ``ghp.policyfile``): the format version, the
+        """The arrays of a ``.npz`` policy file (:meth:`to_npz`, ``ghp.policy.file``): the format version, the
         architecture, ``W0, b0, W1, b1, ...``, the action bounds, the activation and the observation clip if any."""
         arrays: dict[str, Any] = {"format_version": np.int64(FORMAT_VERSION)}
         arrays["arch"] = np.asarray(self.arch.hidden, np.int64)
@@ -152,7 +153,7 @@ class PolicyWeights:
 
         The one writer of the policy file format (``ghp tune``, ``ghp chromatic``, ``ghp export --target numpy``).
         """
-        from ghp.atomic import write_npz
+        from ghp.io.atomic import write_npz
 
         arrays = self.arrays()
         clash = sorted(set(arrays) & set(extra or {}))

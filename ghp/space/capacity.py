@@ -15,7 +15,7 @@ position that an affine map interpolates exactly, which ranks it below every MLP
 
 from __future__ import annotations
 
-from ghp.arch import Arch
+from ghp.space.arch import Arch
 
 
 def lossless_memory_dimension(arch: Arch, inp: int, out: int) -> int:

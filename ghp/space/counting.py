@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ghp.arch import Arch
+from ghp.space.arch import Arch
 
 Dtype = Literal["float32", "int8"]
 DTYPES: tuple[str, ...] = ("float32", "int8")

@@ -1,0 +1,1 @@
+"""File input and output every layer uses: atomic writes, the run-directory lock, safe unpickling."""

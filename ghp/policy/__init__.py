@@ -1,0 +1,1 @@
+"""Deployable policies: MLP weights, normalisation, codebooks, the torch twin and the policy file."""

@@ -1,0 +1,1 @@
+"""Rolling out policies: where work runs (backends), evaluation of many architectures, play."""

@@ -1,0 +1,1 @@
+"""The architecture space: architectures, their parameter and byte counts, capacity, graph encoding."""
