@@ -113,7 +113,7 @@ def _evaluate(
                 raise ValueError("--policy evaluates one policy file: leave out --archs and --checkpoint")
             from ghp.policy.file import check_compatible, load_policy, results_file
             from ghp.rollout.evaluate import policy_source
-            from ghp.run.load import run_facts
+            from ghp.run.layout import run_facts
 
             pf = load_policy(policy)
             check_compatible(pf, run_facts(run_dir)[1])

@@ -71,7 +71,8 @@ def _policy(
 ) -> tuple[Any, str, str, dict[str, Any]]:
     """The policy to play, the task's id, a label for it and the run's env kwargs."""
     from ghp.policy.weights import PolicyWeights
-    from ghp.run.load import load_run, run_facts
+    from ghp.run.layout import run_facts
+    from ghp.run.load import load_run
     from ghp.space.arch import parse_arch
 
     if policy_file is not None:

@@ -229,7 +229,7 @@ def _progress(
     as_json: bool, env_kwargs: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
     from ghp.run.results import read_progress, setting_filter
     from search.progress import baseline_curve, plot_progress, progress
 

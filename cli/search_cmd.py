@@ -99,7 +99,7 @@ def search(
     with user_errors():
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
         if run is not None:
-            from ghp.run.load import run_facts
+            from ghp.run.layout import run_facts
 
             _, spec, _ = run_facts(run)
             ranking = rank_run(

@@ -135,7 +135,7 @@ def _saved_text(e: KeyboardInterrupt) -> str:
 def _refuse_force_onto_source(config_file: Path, config: Any) -> None:
     """``--config RUN/config.json --force`` would replace RUN, the run the settings come from: refuse it."""
     from ghp.rl.train import resolve
-    from ghp.run.load import CONFIG_FILE
+    from ghp.run.layout import CONFIG_FILE
 
     if config_file.name != CONFIG_FILE:
         return

@@ -447,7 +447,7 @@ def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tup
     prov = pf.provenance
     env_id = prov.get("env_id")
     if run_dir is not None:
-        from ghp.run.load import run_facts
+        from ghp.run.layout import run_facts
 
         _, spec, _ = run_facts(run_dir)
         check_compatible(pf, spec)
@@ -473,7 +473,8 @@ def _best_checkpoint_policy(
 ) -> RunPolicy:
     """``--checkpoint best``: the best evaluated (architecture, checkpoint) pair under the budget, or ``arch`` at its
     best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
-    from ghp.run.load import load_run, run_facts
+    from ghp.run.layout import run_facts
+    from ghp.run.load import load_run
     from ghp.run.results import best_over_checkpoints, read_progress
     from ghp.space.arch import parse_arch
 

@@ -225,7 +225,7 @@ def rank_run(
         ValueError: unknown order, nothing fits, ``by="return"`` without results, ``by="success"`` without success
             rates, or a results file that is not this run's.
     """
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
     from ghp.run.results import (
         best_over_checkpoints,
         checkpoint_step,
@@ -362,7 +362,7 @@ class TunedPolicy:
 def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
     """The run's tuned policies that fit ``budget``: evaluated ones by measured return first, then by name."""
     from ghp.policy.file import list_tuned, results_file
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
     from ghp.run.results import ResultsStore
 
     run_id, spec, _ = run_facts(run_dir)

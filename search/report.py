@@ -195,7 +195,7 @@ def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict
     Raises:
         ValueError: the run is on another environment than ``env_id``, has no results, or none with ``env_kwargs``.
     """
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
     from ghp.run.results import read_records, setting_filter
 
     run_id, spec, _ = run_facts(run_dir)
@@ -225,7 +225,7 @@ def build_report(
         ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
             baseline on another task or without the metric, or an invalid analysis setting.
     """
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
     from ghp.run.results import read_confirmed, read_records, setting_filter
 
     run_id, spec, space = run_facts(run_dir)

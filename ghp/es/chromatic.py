@@ -41,7 +41,7 @@ from ghp.envs import EnvSpec, env_spec
 from ghp.es.core import ObsStats, RolloutPool, RolloutResult, RolloutUnit, ars_update, fold, seed_of
 from ghp.io.atomic import write_npz, write_text
 from ghp.policy.weights import PolicyWeights
-from ghp.run.load import POLICY_FILE, STORED_SUMMARY_FILE
+from ghp.run.layout import POLICY_FILE, STORED_SUMMARY_FILE
 from ghp.space.arch import Arch, ArchSpace
 
 PARTITIONS: tuple[str, ...] = ("learned", "random", "toeplitz", "none")
@@ -475,7 +475,7 @@ def train_chromatic(
         ValueError: bad configuration, an environment ghp cannot drive, or a resume with different settings.
     """
     from ghp import __version__
-    from ghp.run.load import CONFIG_FILE, FORMAT_VERSION, STORED_POLICY_ALGO, read_config
+    from ghp.run.layout import CONFIG_FILE, FORMAT_VERSION, STORED_POLICY_ALGO, read_config
 
     out = Path(out)
     spec = env_spec(config.env_id)

@@ -17,7 +17,6 @@ records.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import shutil
 import uuid
@@ -28,23 +27,22 @@ from typing import Any
 
 from ghp.envs import EnvSpec, check_env_id, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
-from ghp.io.atomic import write_bytes, write_npz, write_text
+from ghp.io.atomic import write_bytes, write_npz
 from ghp.io.lock import run_lock
 from ghp.policy.normalize import load_vec_normalize, stats_path
 from ghp.rl.presets import PRESETS, Preset
 from ghp.rl.replay import REPLAY_FILE, load_replay_buffer, save_replay_buffer
-from ghp.run.load import (
-    BASELINE_ARCH,
+from ghp.run.layout import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
-    FORMAT_VERSION,
     MODEL_FILE,
     OBS_NORM_SUFFIX,
     is_ghp_run,
-    load_model,
     read_config,
     remove_train_files,
+    write_config,
 )
+from ghp.run.load import BASELINE_ARCH, load_model
 from ghp.space.arch import SAMPLINGS, Arch, ArchSpace
 
 ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
@@ -820,12 +818,8 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
     import stable_baselines3
     import torch
 
-    import ghp
-
-    cfg = {
-        "format_version": FORMAT_VERSION,
-        "run_id": run_id,
-        "versions": {"ghp": ghp.__version__, "sb3": stable_baselines3.__version__, "torch": torch.__version__},
+    preset = preset_of(c)
+    sections = {
         "algo": c.algo,
         "baseline": c.baseline,
         "train": c.to_dict(),
@@ -833,10 +827,9 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
         "space": c.space.to_dict(),
         "hypernet": None if c.baseline else c.hypernet.to_dict(),
         "meta_batch": c.n_envs,
+        "preset": {"name": c.preset, "source": "ghp's per-family defaults" if preset is None else preset.source},
     }
-    preset = preset_of(c)
-    cfg["preset"] = {"name": c.preset, "source": "ghp's per-family defaults" if preset is None else preset.source}
-    write_text(out / CONFIG_FILE, json.dumps(cfg, indent=2) + "\n")
+    write_config(out, run_id, sections, {"sb3": stable_baselines3.__version__, "torch": torch.__version__})
 
 
 def _save(model: Any, out: Path, with_replay: bool) -> Path:

@@ -740,7 +740,7 @@ def policy_source(run_dir: str, weights: PolicyWeights, timesteps: int = 0) -> P
     Raises:
         ValueError: the policy's architecture is not in the run's space.
     """
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
 
     run_id, spec, space = run_facts(run_dir)
     if weights.arch not in space:
@@ -754,7 +754,7 @@ def checkpoint_names(run_dir: str | Path, text: str) -> list[str]:
     Raises:
         ValueError: an empty list, or a name the run does not have (the message lists those it has).
     """
-    from ghp.run.load import checkpoints
+    from ghp.run.layout import checkpoints
 
     saved = [name for _, name in checkpoints(run_dir)]
     if text.strip().lower() == "all":

@@ -1,15 +1,6 @@
 """Load a training run and get deployable policies out of it (the library API of evaluation and export).
 
-A run directory, written by :func:`ghp.rl.train.train`::
-
-    RUN/config.json        format_version, run_id, versions, train config, env spec, space, hypernetwork, algo
-    RUN/model.zip          the latest SB3 model (a stock SAC.load / DDPG.load reloads it once ghp is imported)
-    RUN/checkpoints/*.zip  periodic checkpoints (step_<env steps>.zip)
-    RUN/**.vecnormalize.pkl  with --normalize: the observation statistics saved with each model file
-    (ghp.policy.normalize)
-    RUN/tb/                TensorBoard logs
-
-Usage::
+The directory's layout is :mod:`ghp.run.layout`'s. Usage::
 
     run = load_run("runs/pendulum")
     [w] = run.emit([Arch((8, 4))])       # PolicyWeights, action-mean head only
@@ -19,27 +10,27 @@ Usage::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ghp.envs import EnvSpec
-from ghp.policy.normalize import STATS_SUFFIX, ObsNormalization, load_stats, stats_path
+from ghp.policy.normalize import ObsNormalization, load_stats, stats_path
 from ghp.policy.weights import PolicyWeights
+from ghp.run.layout import (
+    CHECKPOINT_DIR,
+    MODEL_FILE,
+    OBS_NORM_SUFFIX,
+    POLICY_FILE,
+    STORED_POLICY_ALGO,
+    STORED_SUMMARY_FILE,
+    checkpoint_path,
+    read_config,
+    spec_and_space,
+)
 from ghp.space.arch import Arch, ArchSpace
 
-FORMAT_VERSION = 1
-CONFIG_FILE = "config.json"
-MODEL_FILE = "model.zip"
-CHECKPOINT_DIR = "checkpoints"
-OBS_NORM_SUFFIX = ".obsnorm.npz"
-"""ARS runs: the observation normaliser's ``mean``, ``var``, ``epsilon`` beside each saved model."""
-STORED_POLICY_ALGO = "chromatic"
-"""``algo`` of runs that store one policy (``POLICY_FILE``) instead of an SB3 model: ``ghp chromatic`` runs."""
-POLICY_FILE = "policy.npz"
-STORED_SUMMARY_FILE = "summary.json"
 EMIT_BLOCK = 256
 """Architectures per hypernetwork call in :meth:`Run.emit`: consecutive blocks of the space, always the same ones."""
 BASELINE_ARCH = Arch((256, 256))
@@ -141,123 +132,6 @@ class Run:
         return [(m.weight.detach(), m.bias.detach()) for m in linears]
 
 
-def _checkpoint_path(path: Path, checkpoint: str | None) -> Path:
-    if checkpoint is None:
-        return path / MODEL_FILE
-    cands = [Path(checkpoint), path / CHECKPOINT_DIR / checkpoint, path / CHECKPOINT_DIR / f"{checkpoint}.zip"]
-    for c in cands:
-        if c.is_file():
-            return c
-    names = sorted(p.stem for p in (path / CHECKPOINT_DIR).glob("*.zip"))
-    raise FileNotFoundError(
-        f"no checkpoint {checkpoint!r} in {path}; available: {', '.join(names) if names else 'none'}"
-    )
-
-
-def checkpoints(path: str | Path) -> list[tuple[int, str]]:
-    """The run's saved checkpoints as ``(environment steps, name)``, ascending (``[(2000, "step_2000"), ...]``).
-
-    Names are what :func:`load_run` and ``--checkpoint`` take; files not named ``step_<N>.zip`` are ignored.
-    """
-    out = []
-    for p in (Path(path) / CHECKPOINT_DIR).glob("step_*.zip"):
-        tail = p.stem.removeprefix("step_")
-        if tail.isdigit():
-            out.append((int(tail), p.stem))
-    return sorted(out)
-
-
-def read_config(path: str | Path) -> dict[str, Any]:
-    """The run's ``config.json``.
-
-    Raises:
-        FileNotFoundError: not a run directory.
-        ValueError: the file is corrupt or from an unknown format version.
-    """
-    path = Path(path)
-    cfg_file = path / CONFIG_FILE
-    if not cfg_file.is_file():
-        raise FileNotFoundError(f"{path} is not a ghp run directory (no {CONFIG_FILE}); train one with 'ghp train'")
-    try:
-        cfg = json.loads(cfg_file.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"corrupt run config {cfg_file}: {e}") from None
-    if not isinstance(cfg, dict) or "format_version" not in cfg:
-        raise ValueError(f"corrupt run config {cfg_file}: no format_version")
-    if int(cfg["format_version"]) > FORMAT_VERSION:
-        raise ValueError(f"run {path} has format version {cfg['format_version']}; upgrade ghp to read it")
-    return cfg
-
-
-TRAIN_FILES: tuple[str, ...] = (
-    CONFIG_FILE,
-    MODEL_FILE,
-    "model" + STATS_SUFFIX,
-    "model" + OBS_NORM_SUFFIX,
-    "eval.jsonl",
-    ".ghp-run.lock",
-)
-"""Files ``ghp train`` writes at the top of a run directory (besides ``checkpoints/`` and ``tb/``)."""
-_CHECKPOINT_FILE = re.compile(
-    r"^(step_\d+(\.zip|" + re.escape(STATS_SUFFIX) + "|" + re.escape(OBS_NORM_SUFFIX) + r")"
-    r"|replay_buffer\.pkl|vecnormalize\.pkl|\..*\.tmp)$"
-)
-
-
-def remove_train_files(path: str | Path) -> list[str]:
-    """Delete what ``ghp train`` wrote in the run directory ``path`` (``--force``): its files, ``tb/`` and the
-    checkpoints; return the names of everything else, left in place (results, tuned policies, the user's files)."""
-    import shutil
-
-    path = Path(path)
-    for name in TRAIN_FILES:
-        p = path / name
-        if p.is_file() and not p.is_symlink():
-            p.unlink()
-    tb = path / "tb"
-    if tb.is_dir() and not tb.is_symlink():
-        shutil.rmtree(tb)
-    ckpt = path / CHECKPOINT_DIR
-    if ckpt.is_dir() and not ckpt.is_symlink():
-        for p in ckpt.iterdir():
-            if p.is_file() and not p.is_symlink() and _CHECKPOINT_FILE.match(p.name):
-                p.unlink()
-        if not any(ckpt.iterdir()):
-            ckpt.rmdir()
-    return sorted(str(p.relative_to(path)) for p in path.rglob("*") if not p.is_dir())
-
-
-def is_ghp_run(path: str | Path) -> bool:
-    """True when ``path`` is a directory holding a ghp run: a readable ``config.json`` with ghp's format version.
-
-    ``ghp train --force`` deletes only such a directory, never a folder that merely has the name given to ``--out``.
-    """
-    try:
-        cfg = read_config(path)
-    except (FileNotFoundError, ValueError, TypeError, OSError):
-        return False
-    return "run_id" in cfg and "train" in cfg
-
-
-def _spec_and_space(path: Path | str, cfg: dict[str, Any]) -> tuple[EnvSpec, ArchSpace]:
-    try:
-        return EnvSpec.from_dict(cfg["env"]), ArchSpace.from_dict(cfg["space"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"corrupt run config in {path}: {e}") from None
-
-
-def run_facts(path: str | Path) -> tuple[str, EnvSpec, ArchSpace]:
-    """``(run_id, env spec, space)`` of a run, read from its ``config.json`` without loading the model.
-
-    Raises:
-        FileNotFoundError / ValueError: not a run directory, or a corrupt config.
-    """
-    cfg = read_config(path)
-    if "run_id" not in cfg:
-        raise ValueError(f"corrupt run config in {path}: no run_id")
-    return (str(cfg["run_id"]), *_spec_and_space(path, cfg))
-
-
 def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     """Load the run in ``path`` (its latest model, or the named checkpoint, e.g. ``"step_20000"``).
 
@@ -273,10 +147,10 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     cfg = read_config(path)
     if cfg.get("algo") == STORED_POLICY_ALGO:
         return _load_stored(path, cfg, checkpoint)
-    model_file = _checkpoint_path(path, checkpoint)
+    model_file = checkpoint_path(path, checkpoint)
     if not model_file.is_file():
         raise FileNotFoundError(f"run {path} has no {MODEL_FILE}: it was never saved (train it again or --resume)")
-    spec, space = _spec_and_space(path, cfg)
+    spec, space = spec_and_space(path, cfg)
     try:
         algo = str(cfg["algo"])
         baseline = bool(cfg.get("baseline", False))
@@ -473,7 +347,7 @@ def _load_stored(path: Path, cfg: dict[str, Any], checkpoint: str | None) -> Run
     """A run whose one policy is stored as ``policy.npz`` (written by ``ghp chromatic``)."""
     if checkpoint is not None:
         raise ValueError(f"run {path} stores one policy and has no checkpoints; drop --checkpoint")
-    spec, space = _spec_and_space(path, cfg)
+    spec, space = spec_and_space(path, cfg)
     policy_file = path / POLICY_FILE
     if not policy_file.is_file():
         raise FileNotFoundError(f"run {path} has no {POLICY_FILE} yet: let it finish an iteration (or --resume it)")

@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.run.load import run_facts
+from ghp.run.layout import run_facts
 from ghp.run.results import ArchRecord, ResultsStore, Setting
 from ghp.space.arch import Arch
 from ghp.space.capacity import lossless_memory_dimension

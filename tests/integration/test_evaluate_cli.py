@@ -136,7 +136,7 @@ def test_bad_input_one_line_exit_2_nothing_destroyed(trained, tmp_path, tmp_path
 
 def test_sample_seed_draws_the_sample_apart_from_the_rollout_seed(trained, tmp_path):
     from ghp.rollout.evaluate import parse_arch_selection
-    from ghp.run.load import run_facts
+    from ghp.run.layout import run_facts
 
     rd = copy_run(trained, tmp_path / "r")
     space = run_facts(rd)[2]

@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.run.load import checkpoints, run_facts
+from ghp.run.layout import checkpoints, run_facts
 from ghp.run.results import best_over_checkpoints, read_progress
 from tests.integration.evalfakes import copy_run, tiny_run
 

@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.run.load import run_facts
+from ghp.run.layout import run_facts
 from ghp.run.results import read_records
 from search.analysis import select
 from tests.integration.evalfakes import copy_run, tiny_run

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from cli.main import cli
 from ghp.io.lock import run_lock
 from ghp.rl.train import TrainConfig, train
-from ghp.run.load import load_model, load_run, read_config
+from ghp.run.layout import read_config
+from ghp.run.load import load_model, load_run
 
 TINY = dict(steps=200, n_envs=2, widths=(4, 8), depths=(1,), learning_starts=100, eval_every=0)
 
