@@ -132,7 +132,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         if args.run is None:
-            from ghp.rl.train import TrainConfig, train
+            from ghp.rl.config import TrainConfig
+            from ghp.rl.train import train
 
             t0 = time.perf_counter()
             path = train(

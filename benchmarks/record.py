@@ -118,7 +118,8 @@ def bench_train(quick: bool) -> dict[str, Any]:
 
 
 def _tiny_run(env_id: str, out: str) -> Path:
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     # The paper's whole space; a few hundred steps: speed does not depend on how well the policies act, only on
     # the episode lengths, which are reported beside each ratio.

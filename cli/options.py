@@ -1,11 +1,11 @@
 """Click options built from the library's config dataclasses: one source for every default and every help text.
 
-Each command's settings are the fields of one frozen dataclass (``TrainConfig`` in ``ghp/rl/train.py``, ``EvalConfig``
+Each command's settings are the fields of one frozen dataclass (``TrainConfig`` in ``ghp/rl/config.py``, ``EvalConfig``
 in ``ghp/rollout/evaluate.py``, ``ExportConfig`` in ``export/api.py``). :func:`config_options` turns every field into
 one
 option, as CleanRL's documented ``Args`` and tyro do: the name is the field's (``n_envs`` -> ``--n-envs``), the
 default is the field's default, the help is the docstring written under the field, the type comes from the
-annotation. A command names its dataclass, ``@click.command(cls=ConfigCommand, config="ghp.rl.train:TrainConfig")``, so
+annotation. A command names its dataclass, ``@click.command(cls=ConfigCommand, config="ghp.rl.config:TrainConfig")``, so
 that listing the commands imports no library; :func:`build_config` turns the parsed options back into the
 dataclass. So a field appears once and is the same in the library, on the command line, in ``--help`` and in a
 run's ``config.json``.
@@ -17,7 +17,7 @@ config dataclass. Nothing else: the option, its ``--help`` line and its default 
 - ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True`` or, for ``bool | None``, ``None``);
 - ``tuple[int, ...]``: a comma list (``--widths 4,8,16``);
 - ``X | None`` with default ``None``: optional, ``None`` meaning "decided elsewhere" (for ``TrainConfig``, the
-  per-environment default of :func:`ghp.rl.train.resolve`, shown as such in ``--help``).
+  per-environment default of :func:`ghp.rl.config.resolve`, shown as such in ``--help``).
 
 Optional field metadata, ``field(default=..., metadata={...})``, only where the plain rule is not enough:
 
@@ -294,7 +294,7 @@ def load_class(target: str) -> type:
 class ConfigCommand(click.Command):
     """A command whose options include one per field of a config dataclass, built when the command is first used.
 
-    ``@click.command(cls=ConfigCommand, config="ghp.rl.train:TrainConfig")``: the dataclass is named, not imported, so
+    ``@click.command(cls=ConfigCommand, config="ghp.rl.config:TrainConfig")``: the dataclass is named, not imported, so
     listing the commands (``ghp --help``) imports no library; the options are the same as :func:`config_options`
     gives, before the command's own ones.
     """

@@ -230,7 +230,8 @@ def _progress(
 ) -> None:  # fmt: skip
     """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
     from ghp.run.layout import run_facts
-    from ghp.run.results import read_progress, setting_filter
+    from ghp.run.records import setting_filter
+    from ghp.run.results import read_progress
     from search.progress import baseline_curve, plot_progress, progress
 
     def kw_of(spec: Any) -> str | None:

@@ -12,7 +12,7 @@ from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
-@click.command(cls=ConfigCommand, config="ghp.rl.train:TrainConfig", none_default="per environment")
+@click.command(cls=ConfigCommand, config="ghp.rl.config:TrainConfig", none_default="per environment")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest save.")
 @click.option("--force", is_flag=True, help="Replace an existing run in --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -70,7 +70,7 @@ def train(
     """
     from ghp.envs import allow_env_modules
     from ghp.hypernet.config import read_config_file
-    from ghp.rl.train import TrainConfig
+    from ghp.rl.config import TrainConfig
     from ghp.rl.train import train as run_train
 
     with user_errors():
@@ -84,13 +84,13 @@ def train(
         if print_config:
             import yaml
 
-            from ghp.rl.train import resolve
+            from ghp.rl.config import resolve
 
             click.echo(yaml.safe_dump(resolve(config).to_dict(), sort_keys=False, default_flow_style=None).rstrip())
             return
     ctx = click.get_current_context()
     # --resume keeps the saved run's settings except those given on this command line or in a --config file
-    # (ghp.rl.train.resume_config).
+    # (ghp.rl.config.resume_config).
     fields = set(config.to_dict())
     given = [
         name
@@ -134,7 +134,7 @@ def _saved_text(e: KeyboardInterrupt) -> str:
 
 def _refuse_force_onto_source(config_file: Path, config: Any) -> None:
     """``--config RUN/config.json --force`` would replace RUN, the run the settings come from: refuse it."""
-    from ghp.rl.train import resolve
+    from ghp.rl.config import resolve
     from ghp.run.layout import CONFIG_FILE
 
     if config_file.name != CONFIG_FILE:

@@ -475,7 +475,8 @@ def _best_checkpoint_policy(
     best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
     from ghp.run.layout import run_facts
     from ghp.run.load import load_run
-    from ghp.run.results import best_over_checkpoints, read_progress
+    from ghp.run.records import best_over_checkpoints
+    from ghp.run.results import read_progress
     from ghp.space.arch import parse_arch
 
     run_id, _, space = run_facts(path)

@@ -34,7 +34,7 @@ from ghp.space.arch import Arch
 
 
 class Evaluated(Protocol):
-    """An evaluated architecture (``ghp.run.results.ArchRecord`` is one)."""
+    """An evaluated architecture (``ghp.run.records.ArchRecord`` is one)."""
 
     @property
     def arch(self) -> Arch: ...

@@ -226,14 +226,8 @@ def rank_run(
             rates, or a results file that is not this run's.
     """
     from ghp.run.layout import run_facts
-    from ghp.run.results import (
-        best_over_checkpoints,
-        checkpoint_step,
-        read_progress,
-        read_records,
-        records_by_key,
-        setting_filter,
-    )
+    from ghp.run.records import best_over_checkpoints, checkpoint_step, records_by_key, setting_filter
+    from ghp.run.results import read_progress, read_records
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")

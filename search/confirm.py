@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ghp.rollout.evaluate import CONFIRM_EPISODES, EvalConfig, EvalSource, EvalSummary, ProgressFn, evaluate
-from ghp.run.results import ArchRecord, ResultsStore, Setting
+from ghp.run.records import ArchRecord, Setting
+from ghp.run.results import ResultsStore
 from ghp.space.arch import Arch
 from search.analysis import select, success_view
 

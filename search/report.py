@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ghp.envs import EnvSpec
-from ghp.run.results import ArchRecord, Setting
+from ghp.run.records import ArchRecord, Setting
 from ghp.run.stats import Estimate, mean_interval, wilson_interval
 from search.analysis import Evaluated, SelectionTable, TableII, select, success_view, table_ii
 
@@ -196,7 +196,8 @@ def best_record(run_dir: str | Path, env_id: str | None = None, env_kwargs: dict
         ValueError: the run is on another environment than ``env_id``, has no results, or none with ``env_kwargs``.
     """
     from ghp.run.layout import run_facts
-    from ghp.run.results import read_records, setting_filter
+    from ghp.run.records import setting_filter
+    from ghp.run.results import read_records
 
     run_id, spec, _ = run_facts(run_dir)
     if env_id is not None and spec.env_id != env_id:
@@ -226,7 +227,8 @@ def build_report(
             baseline on another task or without the metric, or an invalid analysis setting.
     """
     from ghp.run.layout import run_facts
-    from ghp.run.results import read_confirmed, read_records, setting_filter
+    from ghp.run.records import setting_filter
+    from ghp.run.results import read_confirmed, read_records
 
     run_id, spec, space = run_facts(run_dir)
     records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))

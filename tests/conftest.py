@@ -65,7 +65,8 @@ def train_tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
 
     Keyword arguments override the tiny settings (e.g. ``env_id``, ``widths``).
     """
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     def make(name: str = "pendulum", **overrides: Any) -> Path:
         settings: dict[str, Any] = dict(

@@ -4,11 +4,11 @@ import sys
 
 import numpy as np
 import torch
-from ghp.evaluate import parse_arch_selection
 
 from ghp.envs import make_env
-from ghp.policy import obs_vector
-from ghp.run import load_run
+from ghp.policy.weights import obs_vector
+from ghp.rollout.evaluate import parse_arch_selection
+from ghp.run.load import load_run
 
 torch.set_num_threads(1)
 env = make_env("FetchReach-v4")

@@ -1,12 +1,15 @@
 """ghp's own SB3 callback: checkpoints, the periodic evaluation and progress reports during ``ghp train``.
 
-A module of its own so that ``ghp.rl.train`` imports no SB3 (nor torch) until a run starts.
+The settings live in :mod:`ghp.rl.config` (no SB3, no torch), so the command line builds its options without loading
+either; this module and :mod:`ghp.rl.train` load SB3.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,9 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ghp.envs import EnvSpec
-from ghp.rl.train import EVAL_LOG, ProgressFn, TrainConfig, _latest_eval, _save, periodic_eval
-from ghp.space.arch import Arch
+from ghp.rl.config import TrainConfig
+from ghp.rl.save import save_checkpoint
+from ghp.space.arch import Arch, ArchSpace
 
 
 class TrainingCallback(BaseCallback):
@@ -77,7 +81,7 @@ class TrainingCallback(BaseCallback):
     def _on_step(self) -> bool:
         c, n = self.config, self.model.num_timesteps
         if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
-            _save(self.model, self.out, with_replay=False)
+            save_checkpoint(self.model, self.out, with_replay=False)
             self._last_ckpt = n
         # The run's last step is evaluated in _on_training_end instead: SB3 still updates the model once after the
         # last environment step, and the evaluation logged for that step must be of the model saved for it.
@@ -111,6 +115,80 @@ class TrainingCallback(BaseCallback):
                     "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                     "success_rate": float(np.mean(succ)) if succ else None,
                     "eval": self.last_eval,
-                    "eval_return": _latest_eval(self.evaluators),
+                    "eval_return": latest_eval(self.evaluators),
                 }
             )
+
+
+ProgressFn = Callable[[dict[str, Any]], None]
+"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
+``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first) and
+``eval_return`` (the latest mean reward of a user callback that evaluates, SB3's ``EvalCallback``, else None)."""
+EVAL_LOG = "eval.jsonl"
+"""One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
+
+
+def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arch]:
+    """The periodic evaluation's fixed architectures: ``n`` evenly spaced in the space sorted by parameter count."""
+    import numpy as np
+
+    from ghp.space.counting import deploy_params
+
+    ordered = sorted(space.archs, key=lambda a: (deploy_params(a, obs_dim, act_dim), a.depth, a.hidden))
+    idx = np.unique(np.linspace(0, len(ordered) - 1, min(n, len(ordered))).round().astype(int))
+    return [ordered[i] for i in idx]
+
+
+def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> dict[str, Any]:
+    """Roll out ``archs`` of ``source`` (an :class:`ghp.rollout.evaluate.EvalSource`) deterministically, in this
+    process.
+
+    Returns ``step``, ``mean`` and ``best`` return, ``success`` (mean success rate, goal tasks; else None) and
+    ``archs`` (key -> mean return).
+    """
+    from ghp.rollout.evaluate import EvalConfig, evaluate
+
+    _, recs = evaluate(source, archs, EvalConfig(episodes=episodes, seed=seed, in_process=True, envs_per_worker=1))
+    rets = {r.arch.key: r.mean_return for r in recs}
+    succ = [r.success_rate for r in recs if r.success_rate is not None]
+    return {
+        "step": int(source.timesteps),
+        "mean": sum(rets.values()) / len(rets),
+        "best": max(rets.values()),
+        "success": sum(succ) / len(succ) if succ else None,
+        "archs": rets,
+        "success_by_arch": {r.arch.key: r.success_rate for r in recs} if succ else None,
+    }
+
+
+def make_callback(
+    out: Path,
+    c: TrainConfig,
+    spec: EnvSpec,
+    run_id: str,
+    total: int,
+    progress: ProgressFn | None,
+    others: list[Any] | None = None,
+) -> Any:
+
+    archs = eval_archs(c.space, c.eval_archs, spec.obs_dim, spec.act_dim)
+    evaluators = [cb for cb in _flatten(others or []) if hasattr(cb, "last_mean_reward")]
+    return TrainingCallback(out, c, spec, run_id, total, progress, archs, evaluators)
+
+
+def _flatten(callbacks: list[Any]) -> list[Any]:
+    """Every callback, those inside SB3 ``CallbackList`` s and ``EvalCallback`` children included."""
+    out = []
+    for cb in callbacks:
+        out.append(cb)
+        out += _flatten(list(getattr(cb, "callbacks", []) or []))
+    return out
+
+
+def latest_eval(evaluators: list[Any]) -> float | None:
+    """The latest deterministic evaluation's mean return (SB3's ``EvalCallback.last_mean_reward`` convention)."""
+    for cb in evaluators:
+        value = float(cb.last_mean_reward)
+        if math.isfinite(value):  # -inf until the first evaluation
+            return value
+    return None

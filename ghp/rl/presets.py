@@ -1,7 +1,7 @@
 """Settings presets of a training run: the authors' (ghp's per-family defaults) or RL Zoo's, as users run them.
 
 A baseline is worth what its settings are. ``ghp train --preset authors`` (the default) uses the graph hyper
-policies paper's settings for every run of a task, the baselines included (``ghp.rl.train.ENV_DEFAULTS``).
+policies paper's settings for every run of a task, the baselines included (``ghp.rl.defaults.ENV_DEFAULTS``).
 ``--preset rlzoo`` uses what a user of Stable-Baselines3 gets from RL Zoo (``rl_zoo3``'s tuned hyperparameter files,
 read from the installed package: nothing is copied here) and SB3's / sb3-contrib's own defaults for what a file does
 not set or for tasks RL Zoo does not list.

@@ -53,7 +53,8 @@ from ghp.envs import EnvSpec, canonical_kwargs, make_env, parse_env_kwargs, vect
 from ghp.hypernet.config import MAX_EPISODES
 from ghp.policy.weights import PolicyWeights, obs_vector
 from ghp.rollout.backend import BACKENDS, Backend, SerialBackend, make_backend
-from ghp.run.results import KINDS, PAD_TO, ArchRecord, Setting
+from ghp.run.records import PAD_TO, ArchRecord, Setting
+from ghp.run.results import KINDS
 from ghp.space.arch import Arch, ArchSpace
 from ghp.space.capacity import lossless_memory_dimension
 from ghp.space.counting import deploy_bytes, deploy_params

@@ -43,7 +43,8 @@ _TINY: dict[tuple[object, ...], Path] = {}
 
 def tiny_run(root: Path, widths: tuple[int, ...] = (4, 8), depths: tuple[int, ...] = (1, 2), **kw: object) -> Path:
     """A real, tiny Pendulum-v1 run (a few hundred SAC steps), trained once per session and parameters."""
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     key = (widths, depths, *sorted(kw.items()))
     if key not in _TINY:

@@ -8,7 +8,7 @@ import torch
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.rl.train import TrainConfig, resolve
+from ghp.rl.config import TrainConfig, resolve
 from ghp.run.load import load_run
 from ghp.space.arch import Arch, ArchSpace
 

@@ -85,7 +85,7 @@ def test_the_screening_winner_loses_on_confirmation(tmp_path):
 
 
 def test_candidates_are_the_top_k_and_the_report_picks():
-    from ghp.run.results import ArchRecord, Setting
+    from ghp.run.records import ArchRecord, Setting
 
     def rec(key, ret, params):
         a = Arch(tuple(int(w) for w in key.split("-")))

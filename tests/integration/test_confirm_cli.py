@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.run.layout import run_facts
-from ghp.run.results import ArchRecord, ResultsStore, Setting
+from ghp.run.records import ArchRecord, Setting
+from ghp.run.results import ResultsStore
 from ghp.space.arch import Arch
 from ghp.space.capacity import lossless_memory_dimension
 from ghp.space.counting import deploy_bytes, deploy_params

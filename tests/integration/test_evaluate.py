@@ -113,7 +113,7 @@ def test_interrupted_evaluation_resumes_to_the_same_table(tmp_path):
 
 
 def cfg_setting(run, cfg):
-    from ghp.run.results import Setting
+    from ghp.run.records import Setting
 
     return Setting(run.timesteps, cfg.seed, cfg.episodes, cfg.max_episode_steps or 0)
 

@@ -10,7 +10,8 @@ from export.api import ExportConfig, export_policy
 from export.check import missing_tools
 from export.reference import check_tolerance
 from ghp.policy.normalize import load_vec_normalize, stats_path
-from ghp.rl.train import TrainConfig, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 from ghp.rollout.evaluate import EvalConfig, evaluate
 from ghp.run.load import load_run
 from ghp.space.arch import Arch

@@ -6,8 +6,9 @@ import gymnasium as gym
 import pytest
 
 import ghp.rl.train as train_mod
+from ghp.rl.config import TrainConfig, resolve
 from ghp.rl.presets import SB3_DEFAULTS, rlzoo
-from ghp.rl.train import TrainConfig, resolve, train
+from ghp.rl.train import train
 
 pytest.importorskip("rl_zoo3")
 

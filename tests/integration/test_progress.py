@@ -6,7 +6,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.run.layout import checkpoints, run_facts
-from ghp.run.results import best_over_checkpoints, read_progress
+from ghp.run.records import best_over_checkpoints
+from ghp.run.results import read_progress
 from tests.integration.evalfakes import copy_run, tiny_run
 
 

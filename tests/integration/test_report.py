@@ -66,7 +66,8 @@ def test_report_bad_input(tmp_path_factory, tmp_path):
 def goal_run(rd, success, returns=None):
     """A fake FetchReach run in ``rd`` with one evaluated record per architecture key (success rate, mean return)."""
     from ghp.envs import EnvSpec
-    from ghp.run.results import ArchRecord, ResultsStore, Setting
+    from ghp.run.records import ArchRecord, Setting
+    from ghp.run.results import ResultsStore
     from ghp.space.arch import Arch, ArchSpace
     from ghp.space.capacity import lossless_memory_dimension
     from ghp.space.counting import deploy_bytes, deploy_params

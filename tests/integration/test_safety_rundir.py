@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.io.lock import run_lock
-from ghp.rl.train import TrainConfig, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 from ghp.run.layout import read_config
 from ghp.run.load import load_model, load_run
 

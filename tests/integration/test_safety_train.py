@@ -7,7 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.rl.train import TrainConfig, TrainingInterrupted, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import TrainingInterrupted, train
 
 TINY = ["--steps", "200", "--n-envs", "2", "--widths", "4,8", "--depths", "1", "--learning-starts", "100", "--quiet"]
 
@@ -136,7 +137,7 @@ def test_an_interruption_before_training_says_nothing_was_saved(tmp_path, monkey
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "_build_model", interrupted)
+    monkeypatch.setattr(train_module, "build_model", interrupted)
     r = ghp("--env", "Pendulum-v1", "--out", tmp_path / "run", *TINY)
     assert r.exit_code == 130
     assert "nothing was saved" in r.output and "replay buffer" not in r.output, r.output

@@ -67,7 +67,8 @@ def test_sigterm_saves_model_checkpoint_and_replay_buffer_and_resume_uses_them(t
 
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory):
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     out = tmp_path_factory.mktemp("runs") / "run"
     cfg = TrainConfig(env_id="Pendulum-v1", steps=100, n_envs=2, widths=(4, 8, 16, 32), depths=(1, 2, 3), out=str(out))

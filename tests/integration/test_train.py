@@ -8,7 +8,8 @@ import torch
 
 import ghp.hypernet.policies  # noqa: F401  (policy classes importable for SB3's loader)
 from ghp.policy.weights import obs_vector
-from ghp.rl.train import TrainConfig, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 from ghp.run.load import load_run
 from ghp.space.arch import Arch
 
@@ -298,7 +299,8 @@ def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
 def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
     from stable_baselines3 import SAC
 
-    from ghp.rl.train import LEGACY_CRITIC, resolve
+    from ghp.rl.config import resolve
+    from ghp.rl.defaults import LEGACY_CRITIC
 
     out = train(TrainConfig(out=str(tmp_path / "run"), critic=(16, 8), **{**TINY, "steps": 200}))
     saved = json.loads((out / "config.json").read_text())["train"]

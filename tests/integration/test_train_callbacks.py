@@ -5,7 +5,8 @@ import json
 import pytest
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 
-from ghp.rl.train import TrainConfig, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 
 TINY = dict(env_id="Pendulum-v1", steps=300, n_envs=2, widths=(4, 8), depths=(1,), learning_starts=100)
 

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from ghp.rl.train import EVAL_LOG, TrainConfig, eval_archs, train
+from ghp.rl.callbacks import EVAL_LOG, eval_archs
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 from ghp.rollout.evaluate import EvalConfig, evaluate
 from ghp.run.load import load_run
 from ghp.space.arch import ArchSpace

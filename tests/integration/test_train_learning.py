@@ -6,7 +6,8 @@ import torch
 
 from ghp.envs import make_env
 from ghp.policy.weights import obs_vector
-from ghp.rl.train import TrainConfig, train
+from ghp.rl.config import TrainConfig
+from ghp.rl.train import train
 from ghp.run.load import load_run
 from ghp.space.arch import sample_uniform
 

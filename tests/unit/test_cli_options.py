@@ -16,7 +16,7 @@ from cli.train_cmd import train
 from cli.tune_cmd import tune
 from export.api import ExportConfig
 from ghp.es.tune import TuneConfig
-from ghp.rl.train import TrainConfig
+from ghp.rl.config import TrainConfig
 from ghp.rollout.evaluate import EvalConfig
 from ghp.rollout.play import PlayConfig
 

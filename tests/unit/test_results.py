@@ -2,7 +2,8 @@ import sqlite3
 
 import pytest
 
-from ghp.run.results import SCHEMA_VERSION, ArchRecord, ResultsStore, Setting, read_records
+from ghp.run.records import ArchRecord, Setting
+from ghp.run.results import SCHEMA_VERSION, ResultsStore, read_records
 from ghp.space.arch import Arch
 
 S = Setting(checkpoint_step=100, eval_seed=0, episodes=2)
@@ -101,7 +102,8 @@ def test_refuses_other_run_older_schema_and_garbage_without_touching_them(tmp_pa
 
 
 def test_pad_to_is_part_of_the_setting_key(tmp_path):
-    from ghp.run.results import ArchRecord, ResultsStore, Setting
+    from ghp.run.records import ArchRecord, Setting
+    from ghp.run.results import ResultsStore
     from ghp.space.arch import Arch
 
     a = Setting(100, 0, 2, 0, pad_to=32)

@@ -7,7 +7,8 @@ import json
 import sys
 
 import numpy as np
-from ghp.results import ResultsStore
+
+from ghp.run.results import ResultsStore
 
 out = {}
 for k in (0, 16):

@@ -1,0 +1,386 @@
+"""A training run's settings: TrainConfig, filled from the per-task defaults or a preset and checked (resolve),
+and what --resume may change."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Collection
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ghp.envs import check_env_id, is_goal_env_id, parse_env_kwargs
+from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, RUN_MODES, HypernetConfig
+from ghp.rl.checks import check_bounds, check_her_warmup, check_size, option_name
+from ghp.rl.defaults import ALGOS, ARS_DEFAULTS, DEVICES, LEGACY_CRITIC, VEC_ENVS, env_defaults
+from ghp.rl.presets import PRESETS, Preset
+from ghp.run.load import BASELINE_ARCH
+from ghp.space.arch import SAMPLINGS, Arch, ArchSpace
+
+
+def parse_fixed_arch(text: str) -> tuple[int, ...]:
+    """``--arch``: hidden widths like ``8-4-4-4`` (``64`` or ``64-``: one layer; ``linear``: none)."""
+    from ghp.space.arch import parse_arch
+
+    t = text.strip()
+    if t.lower() in ("linear", "()", ""):
+        return ()
+    try:
+        return parse_arch(t.rstrip("-")).hidden
+    except ValueError:
+        raise ValueError(f"--arch wants hidden widths like 8-4-4-4 (or 'linear'), got {text!r}") from None
+
+
+def parse_parts(text: str) -> tuple[str, ...]:
+    """``--freeze``: comma-separated hypernetwork parts (checked by :class:`HypernetConfig`)."""
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on; ``None`` means the environment's default (:func:`resolve`)."""
+
+    env_id: str = field(default="Pendulum-v1", metadata={"flag": "--env", "required": True})
+    """Gymnasium id, e.g. ``Pendulum-v1``, ``Hopper-v5``, ``FetchReach-v4``, ``ghp/CrazyflieHover-v0`` (continuous
+    actions)."""
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"parse_all": parse_env_kwargs, "metavar": "KEY=VALUE ...", "show_default": "none"},
+    )
+    """Keyword arguments for ``gym.make``, e.g. ``--env-kwargs 'nominal=true start_tilt_deg=10'`` (repeatable);
+    recorded in the run and used by every stage that rebuilds the environment (evaluate, export)."""
+    algo: str | None = field(default=None, metadata={"choices": ALGOS})
+    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family; ``ars``: a linear policy (or
+    ``arch``) trained by sb3-contrib's Augmented Random Search on normalised observations (a baseline)."""
+    steps: int | None = None
+    """Total environment steps (all environments together)."""
+    n_envs: int | None = field(default=None, metadata={"show_default": "8; ARS and --preset rlzoo: 1"})
+    """Parallel environments = meta batch: environment ``i`` acts with architecture ``i``. ARS runs one (it counts
+    every environment step it takes, and uses each)."""
+    preset: str = field(default="authors", metadata={"choices": PRESETS})
+    """Settings every option left at its default takes: ``authors`` (the paper's, per family: docs/train.md) or
+    ``rlzoo`` (RL Zoo's tuned file for the task from the installed ``rl_zoo3``, SB3's defaults where it has none:
+    the baseline as SB3 users run it). Options given explicitly always win."""
+    seed: int = 0
+    """Seed of SB3, the environments and the architecture sampler."""
+    out: str | None = field(default=None, metadata={"show_default": "runs/<env>-<algo>[-baseline]"})
+    """Run directory."""
+    baseline: bool = False
+    """Train SB3's plain ``[256, 256]`` actor instead of the hypernetwork (same other hyperparameters)."""
+    arch: tuple[int, ...] | None = field(default=None, metadata={"parse": parse_fixed_arch, "join": "-"})
+    """Train this one architecture (hidden widths) with plain SB3 instead of the hypernetwork (implies a baseline
+    run; ``--baseline`` is ``(256, 256)``, ``--algo ars`` defaults to ``()``, the linear policy)."""
+    ars_n_delta: int = 8
+    """ARS: random directions per update (each evaluated with + and -)."""
+    ars_delta_std: float = 0.05
+    """ARS: standard deviation of the parameter perturbations."""
+    ars_n_top: int | None = None
+    """ARS: best directions used per update (None: all of ``ars_n_delta``)."""
+    ars_alive_bonus: float = 0.0
+    """ARS: constant added to every step's reward during training, to cancel an alive bonus (RL Zoo: -1 on Hopper)."""
+    widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)
+    """Hidden widths of the architecture space."""
+    depths: tuple[int, ...] = (1, 2, 3, 4)
+    """Hidden-layer counts of the space (0 adds the linear policy)."""
+    decoder: str = field(default="factorised", metadata={"choices": DECODERS})
+    """Hypernetwork decoder: ``factorised`` or ``dense`` (the paper's map, crop-only)."""
+    hidden: int = 32
+    """Hypernetwork embedding width."""
+    rank: int = 16
+    """Rank of the factorised decoder."""
+    freeze: tuple[str, ...] = field(default=(), metadata={"parse": parse_parts, "show_default": "none"})
+    """Hypernetwork parts kept at their initialisation (``encoder``, ``message``, ``update``, ``decoder``, ``bias``):
+    left out of the optimizer and of the backward pass (Snowflake trains only the GNN's update function)."""
+    critic: tuple[int, ...] | None = None
+    """Hidden widths of each of SAC's two Q-networks (DDPG's one), e.g. ``64,64``: a smaller critic makes every
+    update cheaper, so more updates fit a wall-clock budget."""
+    learning_starts: int | None = None
+    """Random-action environment steps before the first update."""
+    batch_size: int = 256
+    """Minibatch size, split evenly across the meta batch for the actor."""
+    buffer_size: int = 1_000_000
+    """Replay buffer capacity (capped at ``steps``)."""
+    lr: float | None = None
+    """Critic (and entropy coefficient) learning rate."""
+    actor_lr: float | None = None
+    """Hypernetwork learning rate (authors: 1e-3)."""
+    weight_decay: float = 1e-5
+    """Hypernetwork Adam weight decay (authors: 1e-5)."""
+    gamma: float | None = None
+    """Discount factor."""
+    tau: float | None = None
+    """Target network update rate."""
+    ent_coef: str | None = None
+    """SAC entropy coefficient: a number (authors: 0.2), ``auto`` (learned, starting at 1) or ``auto_X`` (learned,
+    starting at X)."""
+    resample_every: int | None = None
+    """New architectures every this many actor updates (authors: 50 SAC, 4 DDPG + HER)."""
+    gradient_steps: int | None = None
+    """Gradient updates after each step of the ``n_envs`` environments; -1 (default for most tasks) = one per
+    transition, i.e. ``n_envs``."""
+    sampling: str = field(default="uniform", metadata={"choices": SAMPLINGS})
+    """``uniform``, ``sweep`` (shuffled passes over the whole space) or ``depth`` (uniform depth, then widths)."""
+    her_goals: int = 4
+    """HER: relabelled goals per transition (``future`` strategy)."""
+    action_noise: float = 0.1
+    """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
+    action_l2: float = 1.0
+    """DDPG: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
+    """DDPG: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
+    checkpoint_every: int = 10_000
+    """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
+    vec_env: str = field(default="dummy", metadata={"choices": VEC_ENVS})
+    """``dummy`` (one process, measured fastest here) or ``subproc``."""
+    threads: int = 1
+    """torch threads."""
+    normalize: bool | None = None
+    """Normalise observations with SB3's VecNormalize (running mean and std, then clipped); the statistics are
+    saved with every checkpoint and folded into the exported policies' first layer (``ghp.policy.normalize``)."""
+    normalize_reward: bool = False
+    """With ``normalize``: also scale rewards by the running std of the discounted return (training only)."""
+    normalize_clip: float | None = None
+    """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
+    mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
+    """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.network.GraphHypernet.run`); same results."""
+    device: str = field(default="auto", metadata={"choices": DEVICES})
+    """Torch device of training: ``auto`` (CUDA when available), ``cpu`` or ``cuda``; evaluation and export always
+    emit on the CPU."""
+    eval_every: int = 5000
+    """Deterministic evaluation of ``eval_archs`` fixed architectures every this many environment steps, logged to
+    TensorBoard (``eval/*``), ``RUN/eval.jsonl`` and the progress callback (0 disables)."""
+    eval_archs: int = 4
+    """Architectures of that evaluation: evenly spread over the space sorted by parameter count (both ends in)."""
+    eval_episodes: int = 2
+    """Episodes per architecture of that evaluation (fixed starts: the same at every evaluation)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        d = asdict(self)
+        d["widths"], d["depths"], d["freeze"] = list(self.widths), list(self.depths), list(self.freeze)
+        d["arch"] = None if self.arch is None else list(self.arch)
+        d["critic"] = None if self.critic is None else list(self.critic)
+        d["env_kwargs"] = dict(self.env_kwargs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are refused)."""
+        d = dict(d)
+        d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
+        d["freeze"] = tuple(d.get("freeze", ()))
+        d["arch"] = None if d.get("arch") is None else tuple(d["arch"])
+        # A run saved before the option recorded no critic: it was trained with SB3's [256, 256], the only one then
+        # (so resuming it keeps what its model.zip holds, whatever the environment's default is now).
+        d["critic"] = tuple(d["critic"]) if d.get("critic") is not None else LEGACY_CRITIC
+        return cls(**d)
+
+    @property
+    def space(self) -> ArchSpace:
+        """The architecture space (a baseline run's is its single architecture, ``[256, 256]`` by default)."""
+        if self.baseline:
+            return ArchSpace.single(Arch(self.arch) if self.arch is not None else BASELINE_ARCH)
+        return ArchSpace(widths=self.widths, depths=self.depths)
+
+    @property
+    def hypernet(self) -> HypernetConfig:
+        """The hypernetwork's configuration."""
+        return HypernetConfig(hidden=self.hidden, decoder=self.decoder, rank=self.rank, freeze=self.freeze)
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Fill every ``None`` field with the environment's default (or the preset's) and check the values.
+
+    Raises:
+        ValueError: a value out of range, with what to give instead.
+    """
+    c = _filled(config)
+    if c.out is None:
+        c = dataclasses.replace(c, out=str(Path("runs") / (c.env_id.split(":")[-1] + f"-{c.algo}{_out_tag(c)}")))
+    _validate(c)
+    return c
+
+
+def _filled(config: TrainConfig) -> TrainConfig:
+    """``config`` with every ``None`` field taken from the per-task defaults or the preset."""
+    if config.preset not in PRESETS:
+        raise ValueError(f"unknown preset {config.preset!r}: choose one of {', '.join(PRESETS)}")
+    d = {"n_envs": 8, **env_defaults(config.env_id)}
+    if config.algo == "ars":
+        d |= ARS_DEFAULTS
+    preset_arch: tuple[int, ...] | None = None
+    if config.preset == "rlzoo":
+        d, preset_arch = _with_rlzoo(config, d)
+    updates = {k: v for k, v in d.items() if hasattr(config, k) and getattr(config, k) is None}
+    updates |= {k: d[k] for k in _PRESET_FIELDS if k in d}  # only a preset sets these (explicit values kept)
+    c = dataclasses.replace(config, **updates)
+    if preset_arch is not None and c.arch is None and (c.baseline or c.algo == "ars"):
+        c = dataclasses.replace(c, arch=preset_arch)
+    if c.algo == "ars" and c.arch is None:
+        c = dataclasses.replace(c, arch=())
+    if c.arch is not None or c.baseline:
+        c = dataclasses.replace(c, baseline=True, arch=tuple(c.arch if c.arch is not None else BASELINE_ARCH.hidden))
+        if any(w < 1 for w in c.arch):  # type: ignore[union-attr]
+            raise ValueError(f"--arch widths must be positive, got {list(c.arch)}")  # type: ignore[arg-type]
+    return c
+
+
+def _out_tag(c: TrainConfig) -> str:
+    """What the default run directory's name says about a one-architecture run."""
+    if c.baseline and c.arch != BASELINE_ARCH.hidden:
+        return "-arch" + (Arch(c.arch).key if c.arch else "linear")  # type: ignore[arg-type]
+    if c.baseline and c.algo != "ars":
+        return "-baseline"
+    return ""
+
+
+def _validate(c: TrainConfig) -> None:
+    """Refuse a resolved config with a value out of range, in one line that says what to give instead."""
+    if not c.critic or any(w < 1 for w in c.critic):
+        raise ValueError(f"--critic wants positive hidden widths like 64,64, got {list(c.critic or ())}")
+    if c.algo == "ars" and is_goal_env_id(c.env_id):
+        raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
+    if c.algo not in ALGOS:
+        raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
+    if c.n_envs is None or c.n_envs < 1:
+        raise ValueError(f"--n-envs must be at least 1, got {c.n_envs}")
+    if c.algo == "ars" and c.n_envs != 1:
+        # sb3-contrib's ARS steps every environment but keeps one episode per candidate, and counts them all.
+        raise ValueError(f"--algo ars runs one environment (it would count {c.n_envs}x the steps it learns from)")
+    if c.ars_n_top is not None and not 1 <= c.ars_n_top <= c.ars_n_delta:
+        raise ValueError(f"--ars-n-top must be between 1 and --ars-n-delta ({c.ars_n_delta}), got {c.ars_n_top}")
+    if c.steps is None or c.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {c.steps}")
+    if c.decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {c.decoder!r}: choose one of {', '.join(DECODERS)}")
+    if c.device not in DEVICES:
+        raise ValueError(f"unknown device {c.device!r}: choose one of {', '.join(DEVICES)}")
+    if c.vec_env not in VEC_ENVS:
+        raise ValueError(f"unknown vec env {c.vec_env!r}: choose one of {', '.join(VEC_ENVS)}")
+    for name, value, low in (
+        ("--threads", c.threads, 1),
+        ("--resample-every", c.resample_every, 1),
+        ("--gradient-steps", c.gradient_steps, -1),
+        ("--learning-starts", c.learning_starts, 0),
+        ("--checkpoint-every", c.checkpoint_every, 0),
+        ("--buffer-size", c.buffer_size, 1),
+        ("--hidden", c.hidden, 1),
+        ("--rank", c.rank, 1),
+        ("--her-goals", c.her_goals, 1),
+        ("--eval-every", c.eval_every, 0),
+        ("--eval-archs", c.eval_archs, 1),
+        ("--eval-episodes", c.eval_episodes, 1),
+        ("--ars-n-delta", c.ars_n_delta, 1),
+    ):
+        if value is None or value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
+    if c.normalize_clip is None or not c.normalize_clip > 0:
+        raise ValueError(f"--normalize-clip must be positive, got {c.normalize_clip}")
+    check_bounds(c)
+    ent_coef_value(c.ent_coef)
+    if c.gradient_steps == 0:
+        raise ValueError("--gradient-steps must be -1 (one per transition) or positive, got 0")
+    if c.batch_size < c.n_envs:
+        raise ValueError(f"batch size {c.batch_size} must be at least n_envs ({c.n_envs}) to split it")
+    check_her_warmup(c)
+    c.space  # noqa: B018  (validates widths and depths)
+    c.hypernet  # noqa: B018
+    check_size(c)
+    check_env_id(c.env_id)
+
+
+_PRESET_FIELDS = ("batch_size", "buffer_size", "her_goals", "action_noise", "action_l2", "ars_n_delta",
+                  "ars_delta_std", "ars_alive_bonus", "normalize_reward")  # fmt: skip
+"""Fields with a concrete default that a preset may set (only while they are left at that default)."""
+
+
+def preset_of(config: TrainConfig) -> Preset | None:
+    """The RL Zoo preset a ``--preset rlzoo`` run resolves from (None for the authors' preset)."""
+    if config.preset != "rlzoo":
+        return None
+    from ghp.rl.presets import rlzoo, zoo_algo
+
+    goal = is_goal_env_id(config.env_id)
+    algo = config.algo or zoo_algo(config.env_id, goal) or env_defaults(config.env_id)["algo"]
+    return rlzoo(config.env_id, algo)
+
+
+def _with_rlzoo(config: TrainConfig, d: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, ...] | None]:
+    """The family defaults ``d`` overlaid with RL Zoo's preset, and the preset's actor widths (baselines)."""
+    preset = preset_of(config)
+    assert preset is not None
+    z = dict(preset.settings)
+    arch = z.pop("arch", None)
+    z.setdefault("algo", preset.algo)
+    z["actor_lr"] = z.get("lr", d.get("lr"))  # SB3 trains actor and critic at one learning rate
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for k in _PRESET_FIELDS:
+        if k in z and getattr(config, k) != defaults[k]:
+            z.pop(k)  # given explicitly: the user's value wins
+    if z.get("algo") == "ars":
+        z |= {"learning_starts": 0, "resample_every": 1}
+    return d | z, arch
+
+
+def ent_coef_value(text: str | None) -> str | float:
+    """SB3's ``ent_coef`` from ours: ``auto``, ``auto_X`` or a number."""
+    t = "auto" if text is None else str(text)
+    try:
+        if t == "auto":
+            return t
+        if t.startswith("auto_"):
+            if float(t[5:]) > 0:
+                return t
+        elif float(t) >= 0:
+            return float(t)
+    except ValueError:
+        pass
+    raise ValueError(
+        f"--ent-coef {text!r}: give a non-negative number, 'auto' or 'auto_X' (learned, starting at X > 0)"
+    )
+
+
+RESUME_APPLIED: tuple[str, ...] = (
+    "steps",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "checkpoint_every",
+    "vec_env",
+    "threads",
+    "device",
+)
+"""Settings ``--resume`` applies when they differ from the saved run's; any other difference is refused."""
+
+
+def resume_config(saved: TrainConfig, config: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
+    """The configuration a resumed run continues with: the saved one, plus the given settings that can change.
+
+    Args:
+        saved: the run's resolved configuration (``config.json``).
+        config: what was asked for now.
+        given: names of the fields the user set; ``None`` takes every field that differs from its default.
+
+    Raises:
+        ValueError: a given setting differs from the saved run's and cannot change in the middle of a run (one
+            line naming each such option, with both values).
+    """
+    if given is None:
+        default = TrainConfig()
+        given = [f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(default, f.name)]
+    changes = {
+        k: getattr(config, k)
+        for k in given
+        if k != "out" and getattr(config, k) is not None and getattr(config, k) != getattr(saved, k)
+    }
+    refused = [k for k in changes if k not in RESUME_APPLIED]
+    if refused:
+        diffs = ", ".join(f"{option_name(k)} (saved {getattr(saved, k)!r}, given {changes[k]!r})" for k in refused)
+        raise ValueError(
+            f"--resume continues the saved run, and these settings cannot change in the middle of it: {diffs}; "
+            "drop them, or start a new run (another --out, or --force)"
+        )
+    return dataclasses.replace(saved, **changes)
