@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 
 from ghp.codebook import CodebookPolicy
-from ghp.counting import DTYPES, deploy_bytes
+from ghp.counting import deploy_bytes
 from ghp.policy import PolicyWeights
 
-from .c import CSpec, check_name, render
-from .check import CHECK_TOL, CheckReport, check_c
+from .check import CHECK_TOL
+from .cwrite import write_c
+from .job import EXPORT_DTYPES, TARGETS, ExportConfig, ExportJob, ExportResult
 from .outdir import OutDir
 
 __all__ = [
@@ -30,129 +31,6 @@ __all__ = [
     "policy_from_file",
     "policy_from_run",
 ]
-
-TARGETS: tuple[str, ...] = ("c-header", "c-source", "onnx", "numpy", "crazyflie")
-EXPORT_DTYPES: tuple[str, ...] = (*DTYPES, "codebook")
-"""Storage types of an export: ``ghp.counting``'s, plus codebook (C targets)."""
-C_TARGETS: tuple[str, ...] = ("c-header", "c-source", "crazyflie")
-CRAZYFLIE_FLASH = 1008 * 1024
-"""Usable flash of a Crazyflie 2.x (STM32F405, REFERENCE.md), in bytes."""
-
-
-@dataclass(frozen=True)
-class ExportConfig:
-    """How to export a policy (``ghp export``'s options are these fields: ``cli/options.py``)."""
-
-    out: Path = Path("ghp-export")
-    """Folder to write into: created if missing (default ./ghp-export); an existing one must be empty or hold a
-    previous export's .ghp-export.json manifest; only files ghp wrote there are ever replaced (docs/export.md)."""
-    name: str = "policy"
-    """C identifier: prefix of every generated symbol and the files' base name."""
-    target: str = field(default="c-header", metadata={"choices": TARGETS})
-    """c-header (one NAME.h), c-source (NAME.c + NAME.h), onnx (NAME.onnx), numpy (NAME.npz), or crazyflie (an
-    out-of-tree controller app for the Crazyflie firmware around src/NAME.h; Crazyflie runs only)."""
-    dtype: str = field(default="float32", metadata={"choices": EXPORT_DTYPES})
-    """float32, int8 (C targets: int8 weights, one float scale per output row, float biases/activations), or
-    codebook (c-header, c-source: packed colour indices, float colour values and biases; export/codebook.py)."""
-    colors: int | None = None
-    """codebook: colour an uncoloured policy with this many shared values (k-means; no ES: see ghp tune --colors)."""
-    scope: str = field(default="layer", metadata={"choices": ("layer", "network")})
-    """codebook with colors: one codebook per layer or one for the whole network."""
-    check: bool = False
-    """Verify what was written: host gcc + torch, arm-none-eabi-gcc, QEMU (C); onnxruntime (onnx); reload (numpy)."""
-    n_rollout: int = field(default=12, metadata={"flag": "--rollouts", "min": 1})
-    """Self-test vectors taken from rollouts of the policy (edge cases are added to these)."""
-    seed: int = 0
-    """Seed of the rollouts (or of the random vectors when no environment is known)."""
-    qemu: bool = True
-    """With check: also run the self-test on the emulated STM32F405."""
-    firmware: Path | None = None
-    """crazyflie + check: the crazyflie-firmware checkout to build the app into (else $CRAZYFLIE_FIRMWARE, else
-    ../shared/crazyflie-firmware next to the source tree; the build and SIL steps are skipped when none is found)."""
-    sil_episodes: int = field(default=10, metadata={"min": 1})
-    """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
-    jobs: int = field(default=2, metadata={"min": 1})
-    """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
-    allow_slow: bool = False
-    """crazyflie: export a policy whose inference takes more than half of the 1 ms stabilizer call it runs in (its
-    cost is estimated from the MAC count, and counted by QEMU with --check); refused without this flag."""
-
-    def __post_init__(self) -> None:
-        if self.target not in TARGETS:
-            raise ValueError(f"unknown target {self.target!r}: choose one of {', '.join(TARGETS)}")
-        if self.dtype not in EXPORT_DTYPES:
-            raise ValueError(f"unknown dtype {self.dtype!r}: choose one of {', '.join(EXPORT_DTYPES)}")
-        if self.dtype in ("int8", "codebook") and self.target not in C_TARGETS:
-            raise ValueError(f"--dtype {self.dtype} applies to the C targets only (c-header, c-source, crazyflie)")
-        if self.dtype == "codebook" and self.target == "crazyflie":
-            raise ValueError("--target crazyflie takes --dtype float32 or int8")
-        if self.colors is not None and self.dtype != "codebook":
-            raise ValueError("--colors goes with --dtype codebook")
-        if self.colors is not None and self.colors < 2:
-            raise ValueError(f"--colors must be at least 2, got {self.colors}")
-        check_name(self.name)
-        if self.n_rollout < 1:
-            raise ValueError("n_rollout must be at least 1")
-        if self.sil_episodes < 1 or self.jobs < 1:
-            raise ValueError("sil_episodes and jobs must be at least 1")
-        if self.firmware is not None and self.target != "crazyflie":
-            raise ValueError("--firmware goes with --target crazyflie")
-        if self.allow_slow and self.target != "crazyflie":
-            raise ValueError("--allow-slow goes with --target crazyflie")
-
-
-@dataclass
-class ExportResult:
-    """What an export wrote and measured."""
-
-    files: list[Path]
-    """Files written, in order."""
-    arch: str
-    """Architecture key."""
-    n_params: int
-    """Deployable parameters."""
-    n_bytes: int
-    """Parameter bytes at the export's dtype (ghp.counting rule)."""
-    n_vectors: int = 0
-    """Self-test vectors embedded (C targets)."""
-    selftest_tol: float = 1e-5
-    """Tolerance to give the embedded self-test on the device: at least 1e-5, and at least the check's tolerance
-    (float32 round-off of this policy on its test vectors, :func:`export.reference.check_tolerance`)."""
-    int8_max_err: float | None = None
-    """int8: largest |int8 action - float32 torch action| over the test vectors."""
-    codebook_max_err: float | None = None
-    """codebook: largest |codebook action - float32 torch action of the exported (uncoloured) policy|."""
-    check: CheckReport | None = None
-    """Toolchain check results (``check=True``)."""
-    notes: list[str] = field(default_factory=list)
-    """Extra one-line facts for the user."""
-
-
-@dataclass(frozen=True, eq=False)
-class ExportJob:
-    """One export under way: the policy, the settings, where the policy comes from and where the files go (what the
-    C writers, ``export/crazyflie`` among them, share)."""
-
-    weights: PolicyWeights
-    config: ExportConfig
-    out: Path
-    """The folder this job's files go into (the output folder, or a folder inside it)."""
-    env_id: str | None = None
-    """Environment of the self-test rollouts (None: seeded random vectors)."""
-    source: tuple[str, ...] = ()
-    """Banner lines saying where the policy comes from."""
-    env_kwargs: dict[str, Any] | None = None
-    """The run's ``gym.make`` keyword arguments."""
-    codebook: CodebookPolicy | None = None
-    """The colouring for ``dtype="codebook"``."""
-    dest: OutDir | None = None
-    """The output folder every file is written through (None: open ``out`` as one)."""
-    prefix: str = ""
-    """Where ``out`` is inside ``dest`` (``"src/"`` for a Crazyflie app's header), as a relative POSIX prefix."""
-
-    def writer(self) -> OutDir:
-        """The output folder to write through."""
-        return self.dest if self.dest is not None else OutDir.open(self.out)
 
 
 def planned_files(config: ExportConfig) -> list[str]:
@@ -258,7 +136,7 @@ def export_policy(
             if err > tol:
                 raise RuntimeError(f"the ONNX export differs from torch by {err:.3g} (> {tol:.3g})")
         return result
-    return _export_c(job, result)
+    return write_c(job, result)
 
 
 def _codebook_for(
@@ -280,83 +158,6 @@ def _codebook_for(
     from ghp.codebook import quantize
 
     return quantize(weights, config.colors, config.scope)
-
-
-def _export_c(
-    job: ExportJob, result: ExportResult, obs_box: tuple[np.ndarray, np.ndarray] | None = None
-) -> ExportResult:
-    """Write ``job`` as C (``c-header`` / ``c-source``) with self-test vectors (clipped to ``obs_box`` if given);
-    check it when ``config.check``."""
-    w, config, env_id, out, cb = job.weights, job.config, job.env_id, job.out, job.codebook
-    from .reference import check_tolerance, forward, pre_activations, quantize_int8, torch_actions
-    from .vectors import clip_vectors, test_vectors
-
-    tv = test_vectors(w, env_id, config.n_rollout, config.seed, job.env_kwargs)
-    if obs_box is not None:
-        tv = clip_vectors(tv, *obs_box)
-    torch_act = torch_actions(w, tv.obs)
-    int8 = quantize_int8(w) if config.dtype == "int8" else None
-    if int8 is not None:
-        expected = forward(w, tv.obs, int8)
-        result.int8_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
-    elif cb is not None:
-        from . import codebook as cbref
-
-        expected = cbref.forward(cb, tv.obs)
-        result.codebook_max_err = float(np.max(np.abs(expected.astype(np.float64) - torch_act)))
-    else:
-        expected = torch_act
-    lines = [*([f"environment   {env_id}"] if env_id else []), *job.source]
-    if result.int8_max_err is not None:
-        err = result.int8_max_err
-        lines.append(f"int8 error    {err:.3g}: the largest |int8 - float32 action| on the self-test vectors")
-    if result.codebook_max_err is not None and cb is not None:
-        err = result.codebook_max_err
-        lines.append(
-            f"codebook      {cb.m} colours per {cb.scope}, {cb.bits}-bit indices; error {err:.3g}: the largest "
-            "|codebook - float32 action| on the self-test vectors"
-        )
-    spec = CSpec(
-        name=config.name,
-        weights=cb.dense() if cb is not None else w,
-        dtype=config.dtype,
-        int8=int8,
-        codebook=cb,
-        test_obs=tv.obs,
-        test_act=expected,
-        test_labels=tv.labels,
-        source=tuple(lines),
-    )
-    dest = job.writer()
-    for fname, text in render(spec, config.target).items():
-        result.files.append(dest.write_text(job.prefix + fname, text))
-    result.n_vectors = len(tv.obs)
-    tol = check_tolerance(w, CHECK_TOL, tv.obs, torch_act)
-    result.selftest_tol = max(result.selftest_tol, tol)
-    if result.n_bytes > CRAZYFLIE_FLASH:
-        result.notes.append(
-            f"the weights alone ({result.n_bytes} B) exceed the Crazyflie's ~{CRAZYFLIE_FLASH // 1024} KB of usable "
-            "flash: choose a smaller architecture or --dtype int8"
-        )
-    if config.check:
-        if cb is not None:
-            from . import codebook as cbref
-
-            z0 = cbref.pre_activations(cb, tv.obs[:1])[0]
-        else:
-            z0 = pre_activations(w, tv.obs[:1], int8)[0]
-        result.check = check_c(
-            out,
-            config.name,
-            config.target,
-            tv.obs,
-            expected,
-            z0,
-            torch_act=torch_act if (int8 is not None or cb is not None) else None,
-            tol=tol,
-            qemu=config.qemu,
-        )
-    return result
 
 
 @dataclass(frozen=True)

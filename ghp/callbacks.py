@@ -8,14 +8,41 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from ghp.arch import Arch
+from ghp.arch import Arch, ArchSpace
+from ghp.checkpoint import save
 from ghp.envs import EnvSpec
-from ghp.train import EVAL_LOG, ProgressFn, TrainConfig, _latest_eval, _save, periodic_eval
+from ghp.periodic import EVAL_LOG, ProgressFn, latest_eval, periodic_eval
+
+
+class CallbackSettings(Protocol):
+    """The fields of :class:`ghp.train.TrainConfig` the callback reads (a protocol, so that this module, which
+    ``ghp.train`` imports, does not import ``ghp.train`` back)."""
+
+    @property
+    def space(self) -> ArchSpace: ...
+
+    @property
+    def algo(self) -> str | None: ...
+
+    @property
+    def baseline(self) -> bool: ...
+
+    @property
+    def checkpoint_every(self) -> int: ...
+
+    @property
+    def eval_every(self) -> int: ...
+
+    @property
+    def eval_episodes(self) -> int: ...
+
+    @property
+    def seed(self) -> int: ...
 
 
 class TrainingCallback(BaseCallback):
@@ -37,7 +64,7 @@ class TrainingCallback(BaseCallback):
     def __init__(
         self,
         out: Path,
-        config: TrainConfig,
+        config: CallbackSettings,
         spec: EnvSpec,
         run_id: str,
         total: int,
@@ -77,7 +104,7 @@ class TrainingCallback(BaseCallback):
     def _on_step(self) -> bool:
         c, n = self.config, self.model.num_timesteps
         if c.checkpoint_every and n - self._last_ckpt >= c.checkpoint_every:
-            _save(self.model, self.out, with_replay=False)
+            save(self.model, self.out, with_replay=False)
             self._last_ckpt = n
         # The run's last step is evaluated in _on_training_end instead: SB3 still updates the model once after the
         # last environment step, and the evaluation logged for that step must be of the model saved for it.
@@ -111,6 +138,6 @@ class TrainingCallback(BaseCallback):
                     "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
                     "success_rate": float(np.mean(succ)) if succ else None,
                     "eval": self.last_eval,
-                    "eval_return": _latest_eval(self.evaluators),
+                    "eval_return": latest_eval(self.evaluators),
                 }
             )

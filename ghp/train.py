@@ -27,20 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from ghp.arch import SAMPLINGS, Arch, ArchSpace
-from ghp.atomic import write_bytes, write_npz, write_text
+from ghp.atomic import write_text
+from ghp.checkpoint import save_all
 from ghp.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
 from ghp.envs import EnvSpec, check_env_id, env_spec, episode_limit, is_goal_env_id, make_env, parse_env_kwargs
 from ghp.lock import run_lock
 from ghp.normalize import load_vec_normalize, stats_path
+from ghp.periodic import EVAL_LOG, ProgressFn, eval_archs, periodic_eval  # noqa: F401  (re-exported)
 from ghp.presets import PRESETS, Preset
-from ghp.replay import REPLAY_FILE, load_replay_buffer, save_replay_buffer
+from ghp.replay import REPLAY_FILE, load_replay_buffer
 from ghp.run import (
     BASELINE_ARCH,
     CHECKPOINT_DIR,
     CONFIG_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
-    OBS_NORM_SUFFIX,
     is_ghp_run,
     load_model,
     read_config,
@@ -554,47 +555,6 @@ def _ent_coef(text: str | None) -> str | float:
     )
 
 
-ProgressFn = Callable[[dict[str, Any]], None]
-"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
-``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first) and
-``eval_return`` (the latest mean reward of a user callback that evaluates, SB3's ``EvalCallback``, else None)."""
-
-EVAL_LOG = "eval.jsonl"
-"""One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
-
-
-def eval_archs(space: ArchSpace, n: int, obs_dim: int, act_dim: int) -> list[Arch]:
-    """The periodic evaluation's fixed architectures: ``n`` evenly spaced in the space sorted by parameter count."""
-    import numpy as np
-
-    from ghp.counting import deploy_params
-
-    ordered = sorted(space.archs, key=lambda a: (deploy_params(a, obs_dim, act_dim), a.depth, a.hidden))
-    idx = np.unique(np.linspace(0, len(ordered) - 1, min(n, len(ordered))).round().astype(int))
-    return [ordered[i] for i in idx]
-
-
-def periodic_eval(source: Any, archs: list[Arch], episodes: int, seed: int) -> dict[str, Any]:
-    """Roll out ``archs`` of ``source`` (an :class:`ghp.evaluate.EvalSource`) deterministically, in this process.
-
-    Returns ``step``, ``mean`` and ``best`` return, ``success`` (mean success rate, goal tasks; else None) and
-    ``archs`` (key -> mean return).
-    """
-    from ghp.evaluate import EvalConfig, evaluate
-
-    _, recs = evaluate(source, archs, EvalConfig(episodes=episodes, seed=seed, in_process=True, envs_per_worker=1))
-    rets = {r.arch.key: r.mean_return for r in recs}
-    succ = [r.success_rate for r in recs if r.success_rate is not None]
-    return {
-        "step": int(source.timesteps),
-        "mean": sum(rets.values()) / len(rets),
-        "best": max(rets.values()),
-        "success": sum(succ) / len(succ) if succ else None,
-        "archs": rets,
-        "success_by_arch": {r.arch.key: r.success_rate for r in recs} if succ else None,
-    }
-
-
 NoticeFn = Callable[[str], None]
 """Receives one-line notices for the user (what a resume changed, a missing replay buffer)."""
 
@@ -824,49 +784,6 @@ def _write_config(out: Path, c: TrainConfig, spec: EnvSpec, run_id: str) -> None
     write_text(out / CONFIG_FILE, json.dumps(cfg, indent=2) + "\n")
 
 
-def _save(model: Any, out: Path, with_replay: bool) -> Path:
-    """Write a step checkpoint, ``model.zip`` and (for ``--resume``) the replay buffer (ARS: its normaliser).
-
-    Every file is written atomically (a temporary file renamed over the old one), so a kill mid-save leaves the
-    previous file whole; the checkpoint and its statistics go first, ``model.zip`` last of the model files.
-    """
-    return _save_all(model, out, with_replay)[0]
-
-
-def _save_all(model: Any, out: Path, with_replay: bool) -> tuple[Path, list[str]]:
-    """:func:`_save`, returning the checkpoint and what was saved, in words, for the interruption message."""
-    import io
-    import pickle
-
-    ckpt_dir = out / CHECKPOINT_DIR
-    ckpt_dir.mkdir(exist_ok=True)
-    ckpt = ckpt_dir / f"step_{model.num_timesteps}.zip"
-    buf = io.BytesIO()
-    model.save(buf)  # ARS evaluates its candidates in a copy: its policy is always the mean
-    saved: list[str] = []
-    norm = model.get_vec_normalize_env()
-    if norm is not None and type(model).__name__ == "ARS":
-        rms = norm.obs_rms
-        arrays = {"mean": rms.mean, "var": rms.var, "epsilon": norm.epsilon}
-        write_npz(str(ckpt)[: -len(".zip")] + OBS_NORM_SUFFIX, arrays)
-        write_npz(out / ("model" + OBS_NORM_SUFFIX), arrays)
-        if with_replay:
-            write_bytes(ckpt_dir / "vecnormalize.pkl", pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL))
-        saved.append("the observation normaliser")
-    elif norm is not None:  # --normalize: the statistics go with every model file (ghp.normalize)
-        stats = pickle.dumps(norm, protocol=pickle.HIGHEST_PROTOCOL)  # what VecNormalize.save writes
-        write_bytes(stats_path(ckpt), stats)
-        write_bytes(stats_path(out / MODEL_FILE), stats)
-        saved.append("the normalisation statistics")
-    write_bytes(ckpt, buf.getvalue())
-    write_bytes(out / MODEL_FILE, buf.getvalue())
-    saved[:0] = [MODEL_FILE, f"checkpoint {CHECKPOINT_DIR}/{ckpt.name}"]
-    if with_replay and hasattr(model, "save_replay_buffer"):
-        save_replay_buffer(model.replay_buffer, ckpt_dir / REPLAY_FILE)
-        saved.append("the replay buffer")
-    return ckpt, saved
-
-
 def _callback(
     out: Path,
     c: TrainConfig,
@@ -890,15 +807,6 @@ def _flatten(callbacks: list[Any]) -> list[Any]:
         out.append(cb)
         out += _flatten(list(getattr(cb, "callbacks", []) or []))
     return out
-
-
-def _latest_eval(evaluators: list[Any]) -> float | None:
-    """The latest deterministic evaluation's mean return (SB3's ``EvalCallback.last_mean_reward`` convention)."""
-    for cb in evaluators:
-        value = float(cb.last_mean_reward)
-        if math.isfinite(value):  # -inf until the first evaluation
-            return value
-    return None
 
 
 def _user_callbacks(callback: Any) -> list[Any]:
@@ -1047,13 +955,13 @@ def _train_in(
                 reset_num_timesteps=not resuming,
                 tb_log_name="run",
             )
-        _save_all(model, work, with_replay=True)
+        save_all(model, work, with_replay=True)
     except KeyboardInterrupt as e:
         if isinstance(e, TrainingInterrupted):
             raise
         saved: list[str] = []
         if model is not None and (work / CONFIG_FILE).is_file():
-            saved = _save_all(model, work, with_replay=True)[1]
+            saved = save_all(model, work, with_replay=True)[1]
         raise TrainingInterrupted(work, saved) from None
     finally:
         if env is not None:

@@ -143,7 +143,7 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, args, message):
 
 
 def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
-    import export.api
+    import export.cwrite
     from export.check import CheckReport
 
     def failing(*args, **kwargs):
@@ -151,7 +151,7 @@ def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
         report.add("host", "failed", "max |C - expected| = 0.5")
         return report
 
-    monkeypatch.setattr(export.api, "check_c", failing)
+    monkeypatch.setattr(export.cwrite, "check_c", failing)
     r = ghp("export", run_dir, "--arch", "8", "--out", tmp_path, "--check")
     assert r.exit_code == 1
     assert "check host: FAILED" in r.output and "its check failed (host)" in r.output
