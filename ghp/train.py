@@ -127,11 +127,10 @@ def parse_fixed_arch(text: str) -> tuple[int, ...]:
     """``--arch``: hidden widths like ``8-4-4-4`` (``64`` or ``64-``: one layer; ``linear``: none)."""
     from ghp.arch import parse_arch
 
-    t = text.strip()
-    if t.lower() in ("linear", "()", ""):
+    if not text.strip():  # a config file's empty arch: none
         return ()
     try:
-        return parse_arch(t.rstrip("-")).hidden
+        return parse_arch(text).hidden
     except ValueError:
         raise ValueError(f"--arch wants hidden widths like 8-4-4-4 (or 'linear'), got {text!r}") from None
 

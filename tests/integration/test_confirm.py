@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from ghp.arch import Arch, ArchSpace
+from ghp.arch import ArchSpace, parse_arch
 from ghp.counting import layer_shapes
 from ghp.envs import EnvSpec, env_spec
 from ghp.evaluate import EvalConfig, evaluate, reset_seed
@@ -88,7 +88,7 @@ def test_candidates_are_the_top_k_and_the_report_picks():
     from ghp.results import ArchRecord, Setting
 
     def rec(key, ret, params):
-        a = Arch(tuple(int(w) for w in key.split("-")))
+        a = parse_arch(key)
         return ArchRecord(a, 0, Setting(1, 0, 1), (ret,), (1,), None, params, 4 * params, 1)
 
     recs = [rec("64", 10.0, 500), rec("32", 9.5, 200), rec("4", 9.2, 20), rec("8", 8.1, 40), rec("16", 1.0, 90)]

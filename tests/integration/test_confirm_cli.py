@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from cli.main import cli
-from ghp.arch import Arch
+from ghp.arch import parse_arch
 from ghp.capacity import lossless_memory_dimension
 from ghp.counting import deploy_bytes, deploy_params
 from ghp.results import ArchRecord, ResultsStore, Setting
@@ -23,7 +23,7 @@ def store_rows(rd, setting, returns):
     with ResultsStore.open(rd, run_id) as st:
         st.add(
             ArchRecord(
-                arch=(a := Arch(tuple(int(w) for w in key.split("-")))),
+                arch=(a := parse_arch(key)),
                 arch_index=space.index(a),
                 setting=setting,
                 returns=tuple(rets),
