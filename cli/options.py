@@ -400,3 +400,24 @@ def _convert(ctx: click.Context | None, param: click.Parameter | None, value: An
         raise click.UsageError(f"{name} in {source}: {e.message}", ctx=ctx) from None
     except (OverflowError, TypeError) as e:
         raise click.UsageError(f"{name} in {source}: {value!r} is not a valid value ({e})", ctx=ctx) from None
+
+
+def json_option(what: str, instead: str = "text") -> Callable[[F], F]:
+    """``--json`` (parameter ``as_json``): print ``what`` as JSON instead of ``instead``; the command renders its
+    result with :func:`echo_json`."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON instead of {instead}.")
+
+
+def echo_json(result: Any) -> None:
+    """Print a library result as one line of JSON: its ``to_dict()`` (every result type has one), or the value itself
+    (a list of them, a plain dict)."""
+    import json
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "to_dict"):
+            return value.to_dict()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    click.echo(json.dumps(plain(result), default=str))

@@ -6,9 +6,9 @@ returns), so it is usable and testable without a trained run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,11 +21,14 @@ from .cwrite import write_c
 from .job import EXPORT_DTYPES, TARGETS, ExportConfig, ExportJob, ExportResult
 from .outdir import OutDir
 
+if TYPE_CHECKING:
+    from search.choose import ChosenPolicy, PolicyChoice
+
 __all__ = [
     "EXPORT_DTYPES",
     "ExportConfig",
     "ExportResult",
-    "RunPolicy",
+    "export_run_policy",
     "TARGETS",
     "export_policy",
     "policy_from_file",
@@ -102,7 +105,7 @@ def export_policy(
     out = dest.root
     w = weights
     nbytes = cb.n_bytes if cb is not None else deploy_bytes(w.arch, w.obs_dim, w.act_dim, config.dtype)
-    result = ExportResult([], w.arch.key, w.n_params, nbytes)
+    result = ExportResult([], w.arch.key, w.n_params, nbytes, obs_dim=w.obs_dim, act_dim=w.act_dim)
     job = ExportJob(w, config, out, env_id, source, env_kwargs, cb, dest)
     if config.target == "crazyflie":
         from .crazyflie import export_crazyflie
@@ -160,18 +163,23 @@ def _codebook_for(
     return quantize(weights, config.colors, config.scope)
 
 
-@dataclass(frozen=True)
-class RunPolicy:
-    """A policy chosen from a trained run, with what the export needs to know about its origin."""
+def export_run_policy(run_dir: str | Path | None, choice: PolicyChoice, config: ExportConfig) -> ExportResult:
+    """Export the policy of a run that ``choice`` names (:func:`search.choose.choose_policy`): ``ghp export``.
 
-    weights: PolicyWeights
-    """The chosen architecture's weights (``Run.emit``)."""
-    env_id: str
-    """The run's environment (self-test rollouts)."""
-    source: tuple[str, ...]
-    """Banner lines: run id, algorithm, steps, how the architecture was chosen."""
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    """The run's ``gym.make`` keyword arguments (``--env-kwargs``), for the self-test rollouts."""
+    A ``--max-bytes`` budget counts bytes at the export's dtype (float32 for a codebook, whose size is only known once
+    coloured).
+
+    Raises:
+        FileNotFoundError / ValueError: as :func:`search.choose.choose_policy` and :func:`export_policy`.
+        RuntimeError: the export was written but differs from torch beyond the tolerance (onnx).
+    """
+    from search.choose import choose_policy
+
+    budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
+    chosen = choose_policy(run_dir, dataclasses.replace(choice, dtype=budget_dtype))
+    return export_policy(
+        chosen.weights, config, chosen.env_id, chosen.source, chosen.codebook, env_kwargs=chosen.env_kwargs
+    )
 
 
 def policy_from_run(
@@ -182,131 +190,18 @@ def policy_from_run(
     dtype: str = "float32",
     checkpoint: str | None = None,
     by: str = "auto",
-) -> RunPolicy:
-    """Load a run and emit one architecture: ``arch`` itself, or the best one under a budget (``--best``).
+) -> ChosenPolicy:
+    """``arch`` of the run, or the best under a budget: :func:`search.choose.choose_policy` with those options."""
+    from search.choose import PolicyChoice, choose_policy
 
-    ``--best`` takes the first of ``search.budget.rank_run`` ordered ``by`` (``auto``: by measured return when the
-    run has been evaluated, else by capacity, paper Section III-D; ``success``: by success rate, then return).
-
-    Raises:
-        FileNotFoundError: no run at ``run_dir``.
-        ValueError: neither or both of ``arch`` and a budget, an architecture outside the run's space, a corrupt run.
-    """
-    from ghp.arch import parse_arch
-
-    path = Path(run_dir)
-    if not path.is_dir() or not (path / "config.json").is_file():
-        raise FileNotFoundError(f"no ghp run at {path} (expected a directory with config.json): train one first")
-    budget_given = max_params is not None or max_bytes is not None
-    if (arch is None) == (not budget_given):
-        raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
-    from ghp.run import load_run
-
-    if checkpoint == "best":
-        return _best_checkpoint_policy(path, arch, max_params, max_bytes, dtype, by)
-    run = load_run(path, checkpoint)
-    if arch is not None:
-        chosen = parse_arch(arch)
-        how = "--arch"
-        if chosen not in run.space:
-            space = run.space
-            raise ValueError(
-                f"architecture {chosen.key} is not in the run's space (widths {list(space.widths)}, depths "
-                f"{list(space.depths)}): pick one from `ghp search --run {path}`"
-            )
-    else:
-        from search.budget import Budget, rank_run
-
-        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        ranked = rank_run(path, budget, by=by)
-        if not ranked:
-            raise ValueError(f"no architecture of the run fits {budget.describe()}: raise the budget")
-        chosen = ranked[0].arch
-        how = f"--best: first by {ranked.order} under {budget.describe()}"
-        if ranked[0].figure is not None:
-            how += f", {ranked[0].figure} figure over {ranked[0].episodes} episodes"
-    weights = run.emit([chosen])[0]
-    source = (
-        f"run           {run.run_id} ({run.algo}, {run.timesteps} steps{', ' + checkpoint if checkpoint else ''})",
-        f"chosen        {chosen.key} ({how})",
-    )
-    return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))
+    best = max_params is not None or max_bytes is not None
+    choice = PolicyChoice(arch, best, max_params, max_bytes, dtype, by, checkpoint)
+    return choose_policy(run_dir, choice)
 
 
-def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[RunPolicy, CodebookPolicy | None]:
-    """A policy file (``ghp tune``'s ``RUN/tuned/NAME.npz``, or any ``PolicyWeights`` ``.npz``) to export.
+def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[ChosenPolicy, CodebookPolicy | None]:
+    """A policy file and its colouring: :func:`search.choose.choose_policy` of ``policy_file=path``."""
+    from search.choose import PolicyChoice, choose_policy
 
-    The environment of the self-test rollouts comes from the file's provenance, else from ``run_dir``'s config.
-
-    Raises:
-        FileNotFoundError / ValueError: no such file, not a policy file, or a policy for another environment than
-            the run's.
-    """
-    from ghp.policyfile import check_compatible, load_policy
-
-    pf = load_policy(path)
-    prov = pf.provenance
-    env_id = prov.get("env_id")
-    if run_dir is not None:
-        from ghp.run import run_facts
-
-        _, spec, _ = run_facts(run_dir)
-        check_compatible(pf, spec)
-        env_id = spec.env_id
-    if env_id is None:
-        raise ValueError(f"{path} does not say its environment: give the run it belongs to (ghp export RUN --policy)")
-    source = [f"policy file   {Path(path).name} ({prov.get('method', 'no provenance')})"]
-    if "run_id" in prov:
-        source.append(
-            f"run           {prov['run_id']} ({prov.get('checkpoint', 'latest')}, "
-            f"{prov.get('checkpoint_step', '?')} steps)"
-        )
-    if "return_before" in prov:
-        source.append(
-            f"tuned         return {prov['return_before']:.1f} -> {prov['return_after']:.1f} on "
-            f"{prov.get('eval_episodes', '?')} fixed starts, {prov.get('iterations', '?')} ES iterations"
-        )
-    return RunPolicy(pf.weights, str(env_id), tuple(source)), pf.codebook
-
-
-def _best_checkpoint_policy(
-    path: Path, arch: str | None, max_params: int | None, max_bytes: int | None, dtype: str, by: str = "auto"
-) -> RunPolicy:
-    """``--checkpoint best``: the best evaluated (architecture, checkpoint) pair under the budget, or ``arch`` at its
-    best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
-    from ghp.arch import parse_arch
-    from ghp.results import best_over_checkpoints, read_progress
-    from ghp.run import load_run, run_facts
-
-    run_id, _, space = run_facts(path)
-    by_step = read_progress(path, run_id)
-    if not by_step:
-        raise ValueError(f"--checkpoint best needs evaluated checkpoints: run 'ghp evaluate {path} --checkpoints all'")
-    metric = "success" if by == "success" else "return"  # what "best" means: --by success, else the return
-    if arch is not None:
-        chosen = parse_arch(arch)
-        rec = best_over_checkpoints(by_step, metric).get(chosen.key)
-        if rec is None:
-            raise ValueError(f"architecture {chosen.key} was not evaluated at any checkpoint of {path}")
-        value = rec.mean_return if metric == "return" else (rec.success_rate or 0.0)
-        step, how = rec.setting.checkpoint_step, f"--arch at its best evaluated checkpoint ({metric} {value:.2f})"
-    else:
-        from search.budget import Budget, rank_run
-
-        budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        ranked = [r for r in rank_run(path, budget, by=metric, checkpoint="best") if r.checkpoint_step is not None]
-        if not ranked:
-            raise ValueError(f"no evaluated architecture of the run fits {budget.describe()}: raise the budget")
-        chosen, best_step = ranked[0].arch, ranked[0].checkpoint_step
-        assert best_step is not None
-        step = best_step
-        how = f"--best --checkpoint best: best evaluated (architecture, checkpoint) by {metric}, {budget.describe()}"
-        how += f", {ranked[0].figure} figure over {ranked[0].episodes} episodes"
-    name = f"step_{step}"
-    run = load_run(path, name)
-    weights = run.emit([chosen])[0]
-    source = (
-        f"run           {run.run_id} ({run.algo}, {run.timesteps} steps, {name})",
-        f"chosen        {chosen.key} ({how})",
-    )
-    return RunPolicy(weights, run.spec.env_id, source, dict(run.spec.env_kwargs))
+    chosen = choose_policy(run_dir, PolicyChoice(policy_file=Path(path)))
+    return chosen, chosen.codebook

@@ -112,6 +112,31 @@ class ExportResult:
     """Toolchain check results (``check=True``)."""
     notes: list[str] = field(default_factory=list)
     """Extra one-line facts for the user."""
+    obs_dim: int = 0
+    """Policy input size."""
+    act_dim: int = 0
+    """Action size."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly copy (``ghp export --json``)."""
+        check = None
+        if self.check is not None:
+            steps = [{"name": s.name, "status": s.status, "detail": s.detail} for s in self.check.steps]
+            check = {"ok": self.check.ok, "steps": steps, "figures": dict(self.check.figures)}
+        return {
+            "files": [str(f) for f in self.files],
+            "arch": self.arch,
+            "n_params": self.n_params,
+            "n_bytes": self.n_bytes,
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "n_vectors": self.n_vectors,
+            "selftest_tol": self.selftest_tol,
+            "int8_max_err": self.int8_max_err,
+            "codebook_max_err": self.codebook_max_err,
+            "check": check,
+            "notes": list(self.notes),
+        }
 
 
 @dataclass(frozen=True, eq=False)
