@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -114,16 +114,26 @@ def report(
         config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
         plots = None if no_plots else (Path(out_dir) if out_dir else Path(run_dirs[0]) / "report")
         if len(run_dirs) > 1:
-            result: Any = seeds_report(run_dirs, config, checkpoint=checkpoint, env_kwargs=kw)
+            result: Report | SeedsReport | ProgressReport = seeds_report(
+                run_dirs, config, checkpoint=checkpoint, env_kwargs=kw
+            )
         elif show_progress:
             result = progress_report(run_dirs[0], metric, floor, baseline_dir, plots, kw)
         else:
             result = build_report(run_dirs[0], config, baseline_dir, plots, checkpoint, kw)
+    _render(result, metric, as_json)
+
+
+def _render(result: Report | SeedsReport | ProgressReport, metric: str, as_json: bool) -> None:
+    """Tables (or ``--json``) of whichever report was built."""
+    from search.progress import ProgressReport
+    from search.report import SeedsReport
+
     if as_json:
         echo_json(result)
-    elif len(run_dirs) > 1:
+    elif isinstance(result, SeedsReport):
         _render_seeds(result, metric)
-    elif show_progress:
+    elif isinstance(result, ProgressReport):
         _render_progress(result)
     else:
         _render_report(result, metric)
