@@ -24,7 +24,7 @@ _MARKS = {"ok": "[green]ok[/]", "failed": "[red]FAILED[/]", "skipped": "[yellow]
 """How a check step's status is shown."""
 
 
-@click.command(cls=ConfigCommand, config="export.api:ExportConfig")
+@click.command(cls=ConfigCommand, config="export.job:ExportConfig")
 @click.argument("run", type=click.Path(path_type=Path), required=False)
 @click.option("--arch", help="Architecture to export, e.g. 8-4-4-4 (hidden widths).")
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")

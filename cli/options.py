@@ -1,7 +1,7 @@
 """Click options built from the library's config dataclasses: one source for every default and every help text.
 
 Each command's settings are the fields of one frozen dataclass (``TrainConfig`` in ``ghp/train.py``, ``EvalConfig``
-in ``ghp/evaluate.py``, ``ExportConfig`` in ``export/api.py``). :func:`config_options` turns every field into one
+in ``ghp/evaluate.py``, ``ExportConfig`` in ``export/job.py``). :func:`config_options` turns every field into one
 option, as CleanRL's documented ``Args`` and tyro do: the name is the field's (``n_envs`` -> ``--n-envs``), the
 default is the field's default, the help is the docstring written under the field, the type comes from the
 annotation. A command names its dataclass, ``@click.command(cls=ConfigCommand, config="ghp.train:TrainConfig")``, so

@@ -18,8 +18,12 @@ from typing import TYPE_CHECKING, Any
 from ghp.arch import Arch
 
 if TYPE_CHECKING:
-    from ghp.evaluate import EvalConfig, EvalSource, EvalSummary, ProgressFn
+    from ghp.evaluate import EvalConfig, EvalSummary, PolicySource, ProgressFn
     from ghp.results import ArchRecord, ResultsStore
+    from ghp.run import Run
+
+    Source = Run | PolicySource
+    """What is evaluated: a run's model, or a policy file against its run."""
     from search.confirm import ConfirmPlan
 
 __all__ = ["EvalRequest", "EvaluationInterrupted", "EvaluationLost", "RunEvaluation", "evaluate_run"]
@@ -189,7 +193,8 @@ def _one_model(
             return f"{len(done & {a.key for a in selected})} of {len(selected)} architectures are saved in {store.path}"
 
         try:
-            summary, _ = evaluate(source, selected, config, store, progress)
+            # PolicySource is frozen, and EvalSource declares its members as plain (settable) attributes.
+            summary, _ = evaluate(source, selected, config, store, progress)  # type: ignore[arg-type]
         except KeyboardInterrupt as e:
             raise EvaluationInterrupted(saved()) from e
         except (BackendLost, WorkerLost) as e:
@@ -202,7 +207,7 @@ def _one_model(
 
 def _plan(
     run_dir: str | Path, request: EvalRequest, config: EvalConfig
-) -> tuple[EvalSource, list[Arch], EvalConfig, ResultsStore, str, str]:
+) -> tuple[Source, list[Arch], EvalConfig, ResultsStore, str, str]:
     """The source, the architectures, the resolved config, the open results store, the kind and the intro line."""
     import torch
 
@@ -217,7 +222,7 @@ def _plan(
 
         chosen = choose_policy(run_dir, PolicyChoice(policy_file=request.policy))
         assert chosen.file is not None
-        source: EvalSource = policy_source(str(run_dir), chosen.weights, chosen.timesteps or 0)
+        source = policy_source(str(run_dir), chosen.weights, chosen.timesteps or 0)
         config = dataclasses.replace(config, checkpoint=chosen.file.label)
         store = ResultsStore.open(results_file(chosen.file.path), source.run_id)
         return source, [chosen.arch], config, store, "policy", _intro(source, 1, config)
@@ -241,7 +246,7 @@ def _plan(
     return run, list(plan.archs), plan.config, store, "confirm", _intro(run, len(plan.archs), plan.config, plan)
 
 
-def _intro(source: EvalSource, n: int, config: EvalConfig, plan: ConfirmPlan | None = None) -> str:
+def _intro(source: Source, n: int, config: EvalConfig, plan: ConfirmPlan | None = None) -> str:
     where = (
         f"{config.n_workers} worker(s)"
         if config.backend == "local"
