@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import rank_order_option, user_errors
-from cli.options import ConfigCommand, build_config
+from cli.options import ConfigCommand, build_config, echo_json, json_option
+
+if TYPE_CHECKING:
+    from export.api import ExportConfig, ExportResult
 
 
 class CheckError(click.ClickException):
@@ -17,7 +20,11 @@ class CheckError(click.ClickException):
     exit_code = 1
 
 
-@click.command(cls=ConfigCommand, config="export.api:ExportConfig")
+_MARKS = {"ok": "[green]ok[/]", "failed": "[red]FAILED[/]", "skipped": "[yellow]skipped[/]"}
+"""How a check step's status is shown."""
+
+
+@click.command(cls=ConfigCommand, config="export.job:ExportConfig")
 @click.argument("run", type=click.Path(path_type=Path), required=False)
 @click.option("--arch", help="Architecture to export, e.g. 8-4-4-4 (hidden widths).")
 @click.option("--best", is_flag=True, help="Export the best architecture under --max-params / --max-bytes.")
@@ -35,6 +42,7 @@ class CheckError(click.ClickException):
     default=None,
     help="Export this policy file (e.g. RUN/tuned/NAME.npz from 'ghp tune') instead of an architecture of RUN.",
 )
+@json_option("the export (files, sizes, checks)")
 def export(
     run: Path | None,
     arch: str | None,
@@ -44,6 +52,7 @@ def export(
     by: str,
     checkpoint: str | None,
     policy: Path | None,
+    as_json: bool,
     **options: Any,
 ) -> None:
     """Export one policy of a trained run for deployment, e.g. on a Crazyflie.
@@ -71,66 +80,53 @@ def export(
     """
     from rich.console import Console
 
-    from export.api import ExportConfig, export_policy, policy_from_file, policy_from_run
+    from export.api import ExportConfig, export_run_policy
+    from search.choose import PolicyChoice
 
     with user_errors():
-        if policy is not None and (arch is not None or best or checkpoint is not None):
-            raise ValueError("--policy exports that file: leave out --arch, --best and --checkpoint")
         if policy is None and run is None:
             raise ValueError("give the run to export from (ghp export RUN --arch ...) or --policy FILE")
-        if best and arch is not None:
-            raise ValueError("give either --arch or --best, not both")
-        if best and max_params is None and max_bytes is None:
-            raise ValueError("--best needs a budget: --max-params N (or --max-bytes B)")
-        if not best and (max_params is not None or max_bytes is not None):
-            raise ValueError("--max-params / --max-bytes go with --best")
-        if not best and by != "auto" and not (arch is not None and checkpoint == "best"):
-            raise ValueError("--by goes with --best (or with --arch A --checkpoint best)")
-        if not best and arch is None and policy is None:
-            raise ValueError("choose the policy with --arch W-W-... or with --best --max-params N")
+        choice = PolicyChoice(arch, best, max_params, max_bytes, by=by, checkpoint=checkpoint, policy_file=policy)
         config = build_config(ExportConfig, options)
-        codebook = None
-        if policy is not None:
-            chosen, codebook = policy_from_file(policy, run)
-        else:
-            assert run is not None
-            budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
-            chosen = policy_from_run(run, arch, max_params, max_bytes, budget_dtype, checkpoint, by)
         status = "exporting"
         if config.target == "crazyflie" and config.check:
             status = "exporting and checking: host, Cortex-M4, the whole firmware build (minutes), software in the loop"
         try:
             with Console(stderr=True).status(status):
-                result = export_policy(
-                    chosen.weights, config, chosen.env_id, chosen.source, codebook, env_kwargs=chosen.env_kwargs
-                )
+                result = export_run_policy(run, choice, config)
         except RuntimeError as e:
             raise CheckError(str(e).splitlines()[0]) from e
+    _render(result, config, policy if policy is not None else run, as_json)
 
-    console = Console(highlight=False, soft_wrap=True)
-    w = chosen.weights
-    console.print(
-        f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {config.dtype}, obs {w.obs_dim}, "
-        f"act {w.act_dim}) from {policy if policy is not None else run}"
-    )
-    for f in result.files:
-        console.print(f"  wrote {f}")
-    if result.n_vectors:
-        selftest = f"{config.name}_selftest({result.selftest_tol:.2g}f)"
-        console.print(f"  self-test: {result.n_vectors} embedded vectors; call {selftest} on the device")
-    if result.int8_max_err is not None:
-        console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")
-    if result.codebook_max_err is not None:
+
+def _render(result: ExportResult, config: ExportConfig, origin: Path | None, as_json: bool) -> None:
+    """What was written and checked; a failed check exits 1 once everything is shown."""
+    from rich.console import Console
+
+    if as_json:
+        echo_json(result)
+    else:
+        console = Console(highlight=False, soft_wrap=True)
         console.print(
-            "  codebook: largest action error against the float32 policy on the test vectors "
-            f"{result.codebook_max_err:.3g}"
+            f"exported {result.arch} ({result.n_params} params, {result.n_bytes} bytes {config.dtype}, obs "
+            f"{result.obs_dim}, act {result.act_dim}) from {origin}"
         )
-    for note in result.notes:
-        console.print(f"  {note}")
-    if result.check is not None:
-        for step in result.check.steps:
-            mark = {"ok": "[green]ok[/]", "failed": "[red]FAILED[/]", "skipped": "[yellow]skipped[/]"}[step.status]
-            console.print(f"  check {step.name}: {mark} {step.detail}")
-        if not result.check.ok:
-            failed = ", ".join(s.name for s in result.check.steps if s.status == "failed")
-            raise CheckError(f"the export was written but its check failed ({failed}); see above")
+        for f in result.files:
+            console.print(f"  wrote {f}")
+        if result.n_vectors:
+            selftest = f"{config.name}_selftest({result.selftest_tol:.2g}f)"
+            console.print(f"  self-test: {result.n_vectors} embedded vectors; call {selftest} on the device")
+        if result.int8_max_err is not None:
+            console.print(f"  int8: largest action error against float32 on the test vectors {result.int8_max_err:.3g}")
+        if result.codebook_max_err is not None:
+            console.print(
+                "  codebook: largest action error against the float32 policy on the test vectors "
+                f"{result.codebook_max_err:.3g}"
+            )
+        for note in result.notes:
+            console.print(f"  {note}")
+        for step in result.check.steps if result.check is not None else []:
+            console.print(f"  check {step.name}: {_MARKS[step.status]} {step.detail}")
+    if result.check is not None and not result.check.ok:
+        failed = ", ".join(s.name for s in result.check.steps if s.status == "failed")
+        raise CheckError(f"the export was written but its check failed ({failed}); see above")

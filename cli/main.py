@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
 from typing import Any
 
@@ -42,19 +43,25 @@ class GHPGroup(click.Group):
         return cmd
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
+        from cli.common import sigterm_as_interrupt
+
         kwargs["standalone_mode"] = False
-        try:
-            rv = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
-            click.echo("ghp: interrupted", err=True)
-            sys.exit(130)
-        except click.UsageError as e:
-            where = e.ctx.command_path if e.ctx is not None else "ghp"
-            click.echo(f"{where}: error: {e.format_message()} (see '{where} --help')", err=True)
-            sys.exit(2)
-        except click.ClickException as e:
-            click.echo(f"ghp: error: {e.format_message()}", err=True)
-            sys.exit(e.exit_code)
+        # Every command stops on SIGTERM as on Ctrl-C (exit 143, 130); the long ones (train, evaluate, tune) catch
+        # it themselves first, to say what was saved.
+        with sigterm_as_interrupt() as interruption:
+            try:
+                rv = super().main(*args, **kwargs)
+            except click.exceptions.Abort:
+                how = " (SIGTERM)" if interruption.signal == signal.SIGTERM else ""
+                click.echo(f"ghp: interrupted{how}", err=True)
+                sys.exit(interruption.exit_code)
+            except click.UsageError as e:
+                where = e.ctx.command_path if e.ctx is not None else "ghp"
+                click.echo(f"{where}: error: {e.format_message()} (see '{where} --help')", err=True)
+                sys.exit(2)
+            except click.ClickException as e:
+                click.echo(f"ghp: error: {e.format_message()}", err=True)
+                sys.exit(e.exit_code)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -1,7 +1,7 @@
 """Click options built from the library's config dataclasses: one source for every default and every help text.
 
 Each command's settings are the fields of one frozen dataclass (``TrainConfig`` in ``ghp/rl/config.py``, ``EvalConfig``
-in ``ghp/rollout/evaluate.py``, ``ExportConfig`` in ``export/api.py``). :func:`config_options` turns every field into
+in ``ghp/rollout/evaluate.py``, ``ExportConfig`` in ``export/job.py``). :func:`config_options` turns every field into
 one
 option, as CleanRL's documented ``Args`` and tyro do: the name is the field's (``n_envs`` -> ``--n-envs``), the
 default is the field's default, the help is the docstring written under the field, the type comes from the
@@ -17,7 +17,7 @@ config dataclass. Nothing else: the option, its ``--help`` line and its default 
 - ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True`` or, for ``bool | None``, ``None``);
 - ``tuple[int, ...]``: a comma list (``--widths 4,8,16``);
 - ``X | None`` with default ``None``: optional, ``None`` meaning "decided elsewhere" (for ``TrainConfig``, the
-  per-environment default of :func:`ghp.rl.config.resolve`, shown as such in ``--help``).
+  per-environment default of :func:`ghp.rl.train.resolve`, shown as such in ``--help``).
 
 Optional field metadata, ``field(default=..., metadata={...})``, only where the plain rule is not enough:
 
@@ -402,3 +402,24 @@ def _convert(ctx: click.Context | None, param: click.Parameter | None, value: An
         raise click.UsageError(f"{name} in {source}: {e.message}", ctx=ctx) from None
     except (OverflowError, TypeError) as e:
         raise click.UsageError(f"{name} in {source}: {value!r} is not a valid value ({e})", ctx=ctx) from None
+
+
+def json_option(what: str, instead: str = "text") -> Callable[[F], F]:
+    """``--json`` (parameter ``as_json``): print ``what`` as JSON instead of ``instead``; the command renders its
+    result with :func:`echo_json`."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON instead of {instead}.")
+
+
+def echo_json(result: Any) -> None:
+    """Print a library result as one line of JSON: its ``to_dict()`` (every result type has one), or the value itself
+    (a list of them, a plain dict)."""
+    import json
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "to_dict"):
+            return value.to_dict()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return value
+
+    click.echo(json.dumps(plain(result), default=str))

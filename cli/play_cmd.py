@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import user_errors
 from cli.errors import GHPError
-from cli.options import ConfigCommand, build_config
+from cli.options import ConfigCommand, build_config, echo_json, json_option
+
+if TYPE_CHECKING:
+    from ghp.rollout.play import Episode, PlayConfig
+    from search.choose import ChosenPolicy
 
 
 @click.command(cls=ConfigCommand, config="ghp.rollout.play:PlayConfig")
@@ -23,7 +26,10 @@ from cli.options import ConfigCommand, build_config
     help="Run this policy file instead (.npz: ghp export --target numpy, or a tuned policy); RUN gives the task.",
 )
 @click.option("--checkpoint", help="Take --arch from this checkpoint of the run instead of its latest model.")
-def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None, **options: Any) -> None:
+@json_option("the episodes")
+def play(
+    run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None, as_json: bool, **options: Any
+) -> None:
     """Run one policy of a trained run deterministically and print each episode's return.
 
     \b
@@ -36,59 +42,36 @@ def play(run: Path, arch: str | None, policy_file: Path | None, checkpoint: str 
     Episode e starts where 'ghp evaluate --seed S' starts its episode e, so the returns match the results table.
     """
     from ghp.rollout.play import PlayConfig, RenderError
-    from ghp.rollout.play import play as run_play
+    from search.choose import PolicyChoice, play_policy
 
     with user_errors():
         config = build_config(PlayConfig, options)
         if (arch is None) == (policy_file is None):
             raise ValueError("choose the policy with --arch W-W-... or --policy FILE.npz (one of them)")
-        weights, env_id, label, run_kwargs = _policy(run, arch, policy_file, checkpoint)
-        # The run's environment options (as ghp train recorded them), --env-kwargs on top: as ghp evaluate does.
-        config = replace(config, env_kwargs={**run_kwargs, **config.env_kwargs})
-    where = env_id + (f" ({' '.join(f'{k}={v}' for k, v in config.env_kwargs.items())})" if config.env_kwargs else "")
-
-    def on_episode(e: int, ep: Any) -> None:
-        if e == 0:  # once the environment runs, so that a setup error stays the only line
-            click.echo(f"playing {label} on {where}, {config.episodes} episode(s), seed {config.seed}")
-        success = "" if ep.success is None else f", success {ep.success}"
-        click.echo(f"episode {e}: return {ep.ret:.2f} ({ep.length} steps{success})")
-
+        if policy_file is not None and checkpoint is not None:
+            raise ValueError("--checkpoint goes with --arch, not with --policy")
+        choice = PolicyChoice(arch=arch, checkpoint=checkpoint, policy_file=policy_file)
     try:
         with user_errors():
-            result = run_play(weights, env_id, config, on_episode)
+            played = play_policy(run, choice, config, None if as_json else _show_episode)
     except RenderError as e:
         raise GHPError(str(e)) from None
-    rets = [ep.ret for ep in result.episodes]
-    click.echo(f"mean return {sum(rets) / len(rets):.2f} over {len(rets)} episode(s)")
+    if as_json:
+        echo_json(played)
+        return
+    result = played.result
+    click.echo(f"mean return {result.mean_return:.2f} over {len(result.episodes)} episode(s)")
     for v in result.videos:
         click.echo(f"wrote {v}")
     if result.plot is not None:
         click.echo(f"wrote {result.plot}")
 
 
-def _policy(
-    run: Path, arch: str | None, policy_file: Path | None, checkpoint: str | None
-) -> tuple[Any, str, str, dict[str, Any]]:
-    """The policy to play, the task's id, a label for it and the run's env kwargs."""
-    from ghp.policy.weights import PolicyWeights
-    from ghp.run.layout import run_facts
-    from ghp.run.load import load_run
-    from ghp.space.arch import parse_arch
-
-    if policy_file is not None:
-        if checkpoint is not None:
-            raise ValueError("--checkpoint goes with --arch, not with --policy")
-        _, spec, _ = run_facts(run)
-        try:
-            weights = PolicyWeights.from_npz(policy_file)
-        except (OSError, KeyError, ValueError) as e:
-            raise ValueError(f"cannot read policy file {policy_file}: {' '.join(str(e).split())}") from None
-        return weights, spec.env_id, f"{weights.arch.key} from {policy_file}", dict(spec.env_kwargs)
-    assert arch is not None
-    import torch
-
-    torch.set_num_threads(1)
-    loaded = load_run(run, checkpoint)
-    [weights] = loaded.emit([parse_arch(arch)])
-    label = f"{weights.arch.key} of {run} (step {loaded.timesteps})"
-    return weights, loaded.spec.env_id, label, dict(loaded.spec.env_kwargs)
+def _show_episode(e: int, ep: Episode, chosen: ChosenPolicy, config: PlayConfig) -> None:
+    """One line per episode, after a header once the environment runs (so that a setup error stays the only line)."""
+    if e == 0:
+        kw = config.env_kwargs
+        where = chosen.env_id + (f" ({' '.join(f'{k}={v}' for k, v in kw.items())})" if kw else "")
+        click.echo(f"playing {chosen.label} on {where}, {config.episodes} episode(s), seed {config.seed}")
+    success = "" if ep.success is None else f", success {ep.success}"
+    click.echo(f"episode {e}: return {ep.ret:.2f} ({ep.length} steps{success})")

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.common import DIRECTORY, directory_option, parse_env_kwargs_option, results_filter_options, user_errors
+from cli.options import echo_json, json_option
 
 if TYPE_CHECKING:
     from ghp.run.stats import Estimate
+    from search.progress import ProgressReport
+    from search.report import Report, SeedsReport
 
 
 @click.command()
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 )
 @results_filter_options
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of tables.")
+@json_option("the report", "tables")
 def report(
     run_dirs: tuple[str, ...],
     baseline_dir: str | None,
@@ -99,38 +101,46 @@ def report(
     Several runs of one task (training seeds): each run's picks, then per pick the interquartile mean across the
     runs with a stratified-bootstrap 95% interval (Agarwal et al. 2021).
     """
-    if len(run_dirs) > 1:
-        with user_errors():
-            if show_progress or baseline_dir is not None:
-                raise ValueError("--progress and --baseline go with one run: report several runs without them")
-        _seeds(run_dirs, cutoffs, cutoff_range, floor, seed, metric, checkpoint, env_kwargs, as_json)
-        return
-    run_dir = run_dirs[0]
-    if show_progress:
-        with user_errors():
-            if checkpoint is not None:
-                raise ValueError("--progress shows every checkpoint: leave out --checkpoint")
-            kw = parse_env_kwargs_option(env_kwargs)
-        _progress(run_dir, baseline_dir, floor, out_dir, metric, no_plots, as_json, kw)
-        return
-    from search.report import ReportConfig, build_report
+    from search.progress import progress_report
+    from search.report import ReportConfig, build_report, seeds_report
 
     with user_errors():
+        if len(run_dirs) > 1 and (show_progress or baseline_dir is not None):
+            raise ValueError("--progress and --baseline go with one run: report several runs without them")
+        if show_progress and checkpoint is not None:
+            raise ValueError("--progress shows every checkpoint: leave out --checkpoint")
+        kw = parse_env_kwargs_option(env_kwargs)
         low, high = _range(cutoff_range)
         config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
-        plots_dir = None if no_plots else (Path(out_dir) if out_dir else Path(run_dir) / "report")
-        rep = build_report(
-            run_dir,
-            config,
-            baseline_dir=baseline_dir,
-            plots_dir=plots_dir,
-            checkpoint=checkpoint,
-            env_kwargs=parse_env_kwargs_option(env_kwargs),
-        )
-    if as_json:
-        click.echo(json.dumps(rep.to_dict()))
-        return
+        plots = None if no_plots else (Path(out_dir) if out_dir else Path(run_dirs[0]) / "report")
+        if len(run_dirs) > 1:
+            result: Report | SeedsReport | ProgressReport = seeds_report(
+                run_dirs, config, checkpoint=checkpoint, env_kwargs=kw
+            )
+        elif show_progress:
+            result = progress_report(run_dirs[0], metric, floor, baseline_dir, plots, kw)
+        else:
+            result = build_report(run_dirs[0], config, baseline_dir, plots, checkpoint, kw)
+    _render(result, metric, as_json)
 
+
+def _render(result: Report | SeedsReport | ProgressReport, metric: str, as_json: bool) -> None:
+    """Tables (or ``--json``) of whichever report was built."""
+    from search.progress import ProgressReport
+    from search.report import SeedsReport
+
+    if as_json:
+        echo_json(result)
+    elif isinstance(result, SeedsReport):
+        _render_seeds(result, metric)
+    elif isinstance(result, ProgressReport):
+        _render_progress(result)
+    else:
+        _render_report(result, metric)
+
+
+def _render_report(rep: Report, metric: str) -> None:
+    """The selection table (screening, confirmed, gap, score), Table II and the plots' paths."""
     from rich.console import Console
     from rich.table import Table
 
@@ -175,33 +185,19 @@ def report(
         console.print(f"plot: {p}")
 
 
-def _seeds(
-    run_dirs: tuple[str, ...], cutoffs: int, cutoff_range: str, floor: float | None, seed: int, metric: str,
-    checkpoint: str | None, env_kwargs: tuple[str, ...], as_json: bool,
-) -> None:  # fmt: skip
+def _render_seeds(seeds: SeedsReport, metric: str) -> None:
     """Several runs of one task: each run's picks, and per pick the IQM across runs with its 95% interval."""
-    from search.report import ReportConfig, across_seeds, build_report
-
-    with user_errors():
-        low, high = _range(cutoff_range)
-        config = ReportConfig(metric=metric, cutoffs=cutoffs, low=low, high=high, floor=floor, seed=seed)
-        kw = parse_env_kwargs_option(env_kwargs)
-        reports = [build_report(d, config, checkpoint=checkpoint, env_kwargs=kw) for d in run_dirs]
-        rows = across_seeds(reports, seed=seed)
-    if as_json:
-        doc = {"runs": [r.to_dict() for r in reports], "across_seeds": [r.to_dict() for r in rows]}
-        click.echo(json.dumps(doc))
-        return
     from rich.console import Console
     from rich.table import Table
 
+    reports, rows = seeds.reports, seeds.rows
     digits = 2 if metric == "success" else 1
     table = Table(
         title=f"{reports[0].spec.env_id}: max / 90% / 80% over {len(reports)} runs (seeds)",
         caption=f"each run: its pick (parameters) {metric}, confirmed (c) or screening (s); IQM = interquartile mean "
         "across the runs [95% stratified-bootstrap interval]",
     )
-    for col in ("", *(str(d) for d in run_dirs), "IQM"):
+    for col in ("", *seeds.run_dirs, "IQM"):
         table.add_column(col, justify="left" if col == "" else "right")
     for i, r in enumerate(rows):
         runs = [
@@ -224,57 +220,16 @@ def _range(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _progress(
-    run_dir: str, baseline_dir: str | None, floor: float | None, out_dir: str | None, metric: str, no_plots: bool,
-    as_json: bool, env_kwargs: dict[str, Any] | None = None,
-) -> None:  # fmt: skip
+def _render_progress(rep: ProgressReport) -> None:
     """``ghp report --progress``: the selection at every evaluated checkpoint, beside the baseline's best."""
-    from ghp.run.layout import run_facts
-    from ghp.run.records import setting_filter
-    from ghp.run.results import read_progress
-    from search.progress import baseline_curve, plot_progress, progress
-
-    def kw_of(spec: Any) -> str | None:
-        return setting_filter(spec.env_kwargs, None, env_kwargs).env_kwargs
-
-    with user_errors():
-        run_id, spec, space = run_facts(run_dir)
-        prog = progress(read_progress(run_dir, run_id, env_kwargs=kw_of(spec)), metric=metric, floor=floor)
-        base = None
-        if baseline_dir:
-            base_id, base_spec, _ = run_facts(baseline_dir)
-            if base_spec.env_id != spec.env_id:
-                raise ValueError(f"baseline run {baseline_dir} is on {base_spec.env_id}, not {spec.env_id}")
-            base = baseline_curve(read_progress(baseline_dir, base_id, env_kwargs=kw_of(base_spec)), metric=metric)
-            if not base:
-                raise ValueError(f"baseline run {baseline_dir} has no evaluation results: run 'ghp evaluate' on it")
-        plot = None
-        if not no_plots:
-            out = Path(out_dir) if out_dir else Path(run_dir) / "report"
-            out.mkdir(parents=True, exist_ok=True)
-            n = prog.points[-1].n_archs
-            title = f"{spec.env_id}: {n} of {len(space)} architectures at {len(prog.points)} checkpoints"
-            plot = plot_progress(prog, out / f"{metric}_progress.png", title, base)
-    if as_json:
-        doc = {
-            "run": str(run_dir),
-            "env_id": spec.env_id,
-            "metric": metric,
-            "floor": prog.floor,
-            "floor_rule": prog.floor_rule,
-            "points": [p.to_dict() for p in prog.points],
-            "baseline": None if base is None else [{"step": s, "value": v, "params": n} for s, v, n in base],
-            "plot": None if plot is None else str(plot),
-        }
-        click.echo(json.dumps(doc))
-        return
-
     from rich.console import Console
     from rich.table import Table
 
+    prog, base = rep.progress, rep.baseline
     base_at = {s: v for s, v, _ in base or []}
     table = Table(
-        title=f"{spec.env_id}: learning progress ({metric}), {prog.points[-1].n_archs} architectures per checkpoint",
+        title=f"{rep.env_id}: learning progress ({prog.metric}), {prog.points[-1].n_archs} architectures per "
+        "checkpoint",
         caption=f"architecture (parameters) value; 90% / 80% of the best above floor {prog.floor:.2f} "
         f"({prog.floor_rule}); share = architectures reaching the 90% threshold",
     )
@@ -292,5 +247,5 @@ def _progress(
         missing = sorted(set(base_at) - {p.step for p in prog.points})
         if missing:
             console.print(f"baseline checkpoints without a ghp checkpoint at the same step: {missing}")
-    if plot is not None:
-        console.print(f"plot: {plot}")
+    if rep.plot is not None:
+        console.print(f"plot: {rep.plot}")

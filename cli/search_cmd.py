@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +15,7 @@ from cli.common import (
     results_filter_options,
     user_errors,
 )
+from cli.options import echo_json, json_option
 
 if TYPE_CHECKING:
     from search.budget import Ranking, TunedPolicy
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     "best evaluated checkpoint; ghp evaluate RUN --checkpoints all); default the latest evaluated.",
 )
 @results_filter_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+@json_option("the ranking", "a table")
 def search(
     env_id: str | None,
     obs_dim: int | None,
@@ -93,40 +93,21 @@ def search(
     hold any architecture under the budget.
     """
     from ghp.space.arch import ArchSpace
-    from search.budget import Budget, rank_run, rank_space, tuned_policies
+    from search.budget import Budget, search_architectures
 
-    tuned: list[TunedPolicy] = []
     with user_errors():
         budget = Budget(max_params=max_params, max_bytes=max_bytes, dtype=dtype)
-        if run is not None:
-            from ghp.run.layout import run_facts
-
-            _, spec, _ = run_facts(run)
-            ranking = rank_run(
-                run, budget, by=by, checkpoint=checkpoint, env_kwargs=parse_env_kwargs_option(env_kwargs)
-            )
-            tuned = tuned_policies(run, budget)
-            where = f"of {run} ({spec.env_id})"
-        else:
-            if checkpoint is not None or env_kwargs:
-                raise ValueError("--checkpoint and --env-kwargs go with --run")
-            if env_id is not None:
-                from ghp.envs import env_spec
-
-                spec = env_spec(env_id)
-                obs_dim, act_dim = spec.obs_dim, spec.act_dim
-            elif obs_dim is None or act_dim is None:
-                raise ValueError("give --env ENV, or both --obs-dim and --act-dim, or --run RUN")
-            space = ArchSpace(widths=int_list(widths, "--widths"), depths=int_list(depths, "--depths"))
-            ranking = rank_space(space, obs_dim, act_dim, budget)
-            where = f"(obs {obs_dim}, act {act_dim})"
+        space = None if run else ArchSpace(widths=int_list(widths, "--widths"), depths=int_list(depths, "--depths"))
+        found = search_architectures(
+            budget, run, by, checkpoint, parse_env_kwargs_option(env_kwargs), env_id, obs_dim, act_dim, space
+        )
     if as_json:
         # Tuned policies (RUN/tuned/) follow the ranking, marked "tuned": true, with no rank of their own.
-        click.echo(json.dumps(ranking.to_dicts(top) + [{"rank": None, **t.to_dict()} for t in tuned]))
+        echo_json(found.to_dicts(top))
         return
-    _render(ranking, top, where)
-    if tuned:
-        _render_tuned(run or "", tuned)
+    _render(found.ranking, top, found.where)
+    if found.tuned:
+        _render_tuned(run or "", list(found.tuned))
 
 
 def _render(ranking: Ranking, top: int, where: str) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
+
+if TYPE_CHECKING:
+    from ghp.rl.train import TrainConfig
 
 
 @click.command(cls=ConfigCommand, config="ghp.rl.config:TrainConfig", none_default="per environment")
@@ -70,8 +73,7 @@ def train(
     """
     from ghp.envs import allow_env_modules
     from ghp.hypernet.config import read_config_file
-    from ghp.rl.config import TrainConfig
-    from ghp.rl.train import train as run_train
+    from ghp.rl.train import TrainConfig
 
     with user_errors():
         allow_env_modules(env_modules)
@@ -82,43 +84,52 @@ def train(
         if force and config_file is not None:
             _refuse_force_onto_source(config_file, config)
         if print_config:
-            import yaml
+            from ghp.rl.train import resolve
 
-            from ghp.rl.config import resolve
-
-            click.echo(yaml.safe_dump(resolve(config).to_dict(), sort_keys=False, default_flow_style=None).rstrip())
+            click.echo(_yaml_text(resolve(config).to_dict()))
             return
-    ctx = click.get_current_context()
-    # --resume keeps the saved run's settings except those given on this command line or in a --config file
-    # (ghp.rl.config.resume_config).
-    fields = set(config.to_dict())
-    given = [
-        name
-        for name in ctx.params
-        if name in fields
-        and (ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE or name in (base or {}))
-    ]
+    path = _train(config, resume, force, quiet, _given(config.to_dict(), base), not no_replay_buffer)
+    click.echo(f"run saved in {path}")
+
+
+def _train(config: TrainConfig, resume: bool, force: bool, quiet: bool, given: list[str], replay_buffer: bool) -> Path:
+    """:func:`ghp.rl.train.train` under a progress bar; Ctrl-C or SIGTERM: say what was saved and exit 130 / 143."""
+    from ghp.rl.train import train as run_train
+
     progress, bar = (None, None) if quiet else _progress_bar()
     with sigterm_as_interrupt() as interruption:
         try:
             with user_errors():
                 try:
-                    path = run_train(
-                        config,
-                        resume=resume,
-                        force=force,
-                        progress=progress,
-                        given=given,
-                        notice=_notice,
-                        replay_buffer=not no_replay_buffer,
-                    )
+                    return run_train(
+                        config, resume=resume, force=force, progress=progress, given=given, notice=_notice,
+                        replay_buffer=replay_buffer,
+                    )  # fmt: skip
                 finally:
                     if bar is not None and bar.live.is_started:
                         bar.stop()
         except KeyboardInterrupt as e:
             click.echo(f"ghp: interrupted ({interruption.name}); {_saved_text(e)}", err=True)
             sys.exit(interruption.exit_code)
-    click.echo(f"run saved in {path}")
+
+
+def _yaml_text(settings: dict[str, Any]) -> str:
+    """Settings as a YAML ``--config`` file."""
+    import yaml
+
+    return str(yaml.safe_dump(settings, sort_keys=False, default_flow_style=None)).rstrip()
+
+
+def _given(fields: dict[str, Any], base: dict[str, Any] | None) -> list[str]:
+    """The settings given on this command line or in a --config file: --resume keeps the saved run's others
+    (ghp.rl.train.resume_config)."""
+    ctx = click.get_current_context()
+    return [
+        name
+        for name in ctx.params
+        if name in fields
+        and (ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE or name in (base or {}))
+    ]
 
 
 def _saved_text(e: KeyboardInterrupt) -> str:
@@ -134,7 +145,7 @@ def _saved_text(e: KeyboardInterrupt) -> str:
 
 def _refuse_force_onto_source(config_file: Path, config: Any) -> None:
     """``--config RUN/config.json --force`` would replace RUN, the run the settings come from: refuse it."""
-    from ghp.rl.config import resolve
+    from ghp.rl.train import resolve
     from ghp.run.layout import CONFIG_FILE
 
     if config_file.name != CONFIG_FILE:

@@ -396,3 +396,61 @@ def tuned_policies(run_dir: str | Path, budget: Budget) -> list[TunedPolicy]:
         )  # fmt: skip
     out.sort(key=lambda t: (t.mean_return is None, -(t.mean_return or 0.0), t.name))
     return out
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """``ghp search``: a ranking under a budget, where it comes from, and the run's tuned policies that fit."""
+
+    ranking: Ranking
+    where: str
+    """What was ranked: ``of RUN (ENV)`` or ``(obs N, act M)``."""
+    tuned: tuple[TunedPolicy, ...] = ()
+    """The run's tuned policies (``RUN/tuned/``) under the budget: shown apart, never ranked."""
+    run: str | None = None
+    """The run ranked, if any."""
+
+    def to_dicts(self, top: int = 0) -> list[dict[str, Any]]:
+        """The first ``top`` candidates (0: all), then the tuned policies marked ``"tuned": true`` with no rank."""
+        return self.ranking.to_dicts(top) + [{"rank": None, **t.to_dict()} for t in self.tuned]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form: what was ranked, under which budget, and every row."""
+        return {"where": self.where, "budget": self.ranking.budget.describe(), "rows": self.to_dicts()}
+
+
+def search_architectures(
+    budget: Budget,
+    run_dir: str | Path | None = None,
+    by: str = "auto",
+    checkpoint: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    env_id: str | None = None,
+    obs_dim: int | None = None,
+    act_dim: int | None = None,
+    space: ArchSpace | None = None,
+) -> SearchResult:
+    """Rank under ``budget`` the architectures of a trained run (:func:`rank_run`, with its tuned policies) or, without
+    one, of ``space`` for an environment's sizes or given ``obs_dim`` / ``act_dim`` (:func:`rank_space`).
+
+    Raises:
+        ValueError / FileNotFoundError: neither a run nor sizes, run-only options without a run, no such run.
+    """
+    if run_dir is not None:
+        from ghp.run.layout import run_facts
+
+        _, spec, _ = run_facts(run_dir)
+        ranking = rank_run(run_dir, budget, by=by, checkpoint=checkpoint, env_kwargs=env_kwargs)
+        tuned = tuple(tuned_policies(run_dir, budget))
+        return SearchResult(ranking, f"of {run_dir} ({spec.env_id})", tuned, str(run_dir))
+    if checkpoint is not None or env_kwargs:
+        raise ValueError("--checkpoint and --env-kwargs go with --run")
+    if env_id is not None:
+        from ghp.envs import env_spec
+
+        env = env_spec(env_id)
+        obs_dim, act_dim = env.obs_dim, env.act_dim
+    elif obs_dim is None or act_dim is None:
+        raise ValueError("give --env ENV, or both --obs-dim and --act-dim, or --run RUN")
+    ranking = rank_space(space if space is not None else ArchSpace(), obs_dim, act_dim, budget)
+    return SearchResult(ranking, f"(obs {obs_dim}, act {act_dim})")

@@ -158,3 +158,77 @@ def plot_progress(
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    """``ghp report --progress``: a run's learning curve, its baseline's beside it, and the plot."""
+
+    run: str
+    """The run, as given."""
+    env_id: str
+    space_size: int
+    """Architectures in the run's space."""
+    progress: Progress
+    baseline: list[tuple[int, float, int]] | None = None
+    """The baseline run's ``(step, value, params)`` curve (:func:`baseline_curve`), if one was given."""
+    plot: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        prog = self.progress
+        return {
+            "run": self.run,
+            "env_id": self.env_id,
+            "metric": prog.metric,
+            "floor": prog.floor,
+            "floor_rule": prog.floor_rule,
+            "points": [p.to_dict() for p in prog.points],
+            "baseline": None
+            if self.baseline is None
+            else [{"step": s, "value": v, "params": n} for s, v, n in self.baseline],
+            "plot": None if self.plot is None else str(self.plot),
+        }
+
+
+def progress_report(
+    run_dir: str | Path,
+    metric: str = "return",
+    floor: float | None = None,
+    baseline_dir: str | Path | None = None,
+    plots_dir: str | Path | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> ProgressReport:
+    """The selection at every evaluated checkpoint of a run (:func:`progress`), the baseline run's best beside it,
+    and (with ``plots_dir``) the plot ``METRIC_progress.png`` there.
+
+    ``env_kwargs`` chooses which evaluations to read (on top of each run's own, as ``ghp evaluate --env-kwargs``).
+
+    Raises:
+        ValueError / FileNotFoundError: no run, a baseline of another task or without results, nothing evaluated.
+    """
+    from ghp.run.layout import run_facts
+    from ghp.run.records import setting_filter
+    from ghp.run.results import read_progress
+
+    def kw_of(spec: Any) -> str | None:
+        return setting_filter(spec.env_kwargs, None, env_kwargs).env_kwargs
+
+    run_id, spec, space = run_facts(run_dir)
+    prog = progress(read_progress(run_dir, run_id, env_kwargs=kw_of(spec)), metric=metric, floor=floor)
+    base = None
+    if baseline_dir:
+        base_id, base_spec, _ = run_facts(baseline_dir)
+        if base_spec.env_id != spec.env_id:
+            raise ValueError(f"baseline run {baseline_dir} is on {base_spec.env_id}, not {spec.env_id}")
+        base = baseline_curve(read_progress(baseline_dir, base_id, env_kwargs=kw_of(base_spec)), metric=metric)
+        if not base:
+            raise ValueError(f"baseline run {baseline_dir} has no evaluation results: run 'ghp evaluate' on it")
+    plot = None
+    if plots_dir is not None:
+        out = Path(plots_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        n = prog.points[-1].n_archs
+        title = f"{spec.env_id}: {n} of {len(space)} architectures at {len(prog.points)} checkpoints"
+        plot = plot_progress(prog, out / f"{metric}_progress.png", title, base)
+    return ProgressReport(str(run_dir), spec.env_id, len(space), prog, base, plot)

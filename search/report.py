@@ -328,3 +328,35 @@ def across_seeds(reports: Sequence[Report], seed: int = 0) -> list[SeedRow]:
             kinds.append("confirmed" if f.confirmed is not None else "screening")
         rows.append(SeedRow(label, tuple(values), tuple(params), tuple(kinds), iqm_interval(values, seed=seed)))
     return rows
+
+
+@dataclass(frozen=True)
+class SeedsReport:
+    """Several runs of one task (training seeds): each run's report and, per pick, the IQM across them."""
+
+    reports: tuple[Report, ...]
+    """Each run's report, in the order given."""
+    rows: tuple[SeedRow, ...]
+    """Per pick (max / 90% / 80%), the runs' figures and their IQM."""
+    run_dirs: tuple[str, ...]
+    """The runs, as given."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``ghp report RUN RUN ... --json``)."""
+        return {"runs": [r.to_dict() for r in self.reports], "across_seeds": [r.to_dict() for r in self.rows]}
+
+
+def seeds_report(
+    run_dirs: Sequence[str | Path],
+    config: ReportConfig = ReportConfig(),
+    checkpoint: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> SeedsReport:
+    """:func:`build_report` of each run (no plots), then :func:`across_seeds` with ``config.seed``.
+
+    Raises:
+        ValueError / FileNotFoundError: as :func:`build_report` and :func:`across_seeds`.
+    """
+    reports = tuple(build_report(d, config, checkpoint=checkpoint, env_kwargs=env_kwargs) for d in run_dirs)
+    rows = tuple(across_seeds(reports, seed=config.seed))
+    return SeedsReport(reports, rows, tuple(str(d) for d in run_dirs))

@@ -19,8 +19,8 @@ from ghp.policy.weights import PolicyWeights
 from ..cost import InferenceCost, inference_cost
 
 if TYPE_CHECKING:
-    from ..api import ExportJob, ExportResult
     from ..check import CheckReport
+    from ..job import ExportJob, ExportResult
     from .layout import TaskLayout
 
 
@@ -113,8 +113,8 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     Raises:
         ValueError: the policy does not come from a Crazyflie task, or ``--firmware`` is not a firmware tree.
     """
-    from ..api import _export_c
     from ..check import CheckReport
+    from ..cwrite import write_c
     from .app import write_app
     from .firmware import build_app, find_firmware, missing_build_tools
     from .layout import task_layout
@@ -128,7 +128,7 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     header = replace(config, out=out / "src", target="c-header", firmware=None, allow_slow=False)
     # The controller clips the observation before the policy sees it, so the self-test vectors are clipped too.
     box = (layout.obs_low, layout.obs_high)
-    result = _export_c(replace(job, config=header, out=out / "src", dest=dest, prefix="src/"), result, obs_box=box)
+    result = write_c(replace(job, config=header, out=out / "src", dest=dest, prefix="src/"), result, obs_box=box)
     timing = crazyflie_timing(w, config.dtype)
     check_timing(timing, config.allow_slow)
     result.notes.append(f"inference: {timing.describe()}")

@@ -20,6 +20,7 @@ import dataclasses
 import shutil
 import uuid
 from collections.abc import Callable, Collection
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,7 @@ from ghp.io.lock import run_lock
 from ghp.policy.normalize import load_vec_normalize, stats_path
 from ghp.rl.build import buffer_capacity, build_model, make_vec_env
 from ghp.rl.callbacks import ProgressFn, make_callback
-from ghp.rl.checks import check_memory, option_name
-from ghp.rl.config import RESUME_APPLIED, TrainConfig, preset_of, resolve, resume_config
+from ghp.rl.config import TrainConfig, check_memory, option_name, preset_of, resolve
 from ghp.rl.replay import REPLAY_FILE, load_replay_buffer
 from ghp.rl.save import save_checkpoint_and_list
 from ghp.run.layout import (
@@ -342,3 +342,48 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
                 "(--learning-starts) before updates resume"
             )
     return model
+
+
+RESUME_APPLIED: tuple[str, ...] = (
+    "steps",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "checkpoint_every",
+    "vec_env",
+    "threads",
+    "device",
+)
+"""Settings ``--resume`` applies when they differ from the saved run's; any other difference is refused."""
+
+
+def resume_config(saved: TrainConfig, config: TrainConfig, given: Collection[str] | None = None) -> TrainConfig:
+    """The configuration a resumed run continues with: the saved one, plus the given settings that can change.
+
+    Args:
+        saved: the run's resolved configuration (``config.json``).
+        config: what was asked for now.
+        given: names of the fields the user set; ``None`` takes every field that differs from its default.
+
+    Raises:
+        ValueError: a given setting differs from the saved run's and cannot change in the middle of a run (one
+            line naming each such option, with both values).
+    """
+    if given is None:
+        default = TrainConfig()
+        given = [f.name for f in fields(TrainConfig) if getattr(config, f.name) != getattr(default, f.name)]
+    changes = {
+        k: getattr(config, k)
+        for k in given
+        if k != "out" and getattr(config, k) is not None and getattr(config, k) != getattr(saved, k)
+    }
+    refused = [k for k in changes if k not in RESUME_APPLIED]
+    if refused:
+        diffs = ", ".join(f"{option_name(k)} (saved {getattr(saved, k)!r}, given {changes[k]!r})" for k in refused)
+        raise ValueError(
+            f"--resume continues the saved run, and these settings cannot change in the middle of it: {diffs}; "
+            "drop them, or start a new run (another --out, or --force)"
+        )
+    return dataclasses.replace(saved, **changes)

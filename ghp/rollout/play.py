@@ -77,6 +77,20 @@ class PlayResult:
     videos: tuple[Path, ...] = ()
     plot: Path | None = None
 
+    @property
+    def mean_return(self) -> float:
+        """The mean return over the episodes."""
+        return sum(e.ret for e in self.episodes) / len(self.episodes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (the traces left out)."""
+        return {
+            "episodes": [{"return": e.ret, "length": e.length, "success": e.success} for e in self.episodes],
+            "mean_return": self.mean_return,
+            "videos": [str(v) for v in self.videos],
+            "plot": None if self.plot is None else str(self.plot),
+        }
+
 
 class RenderError(RuntimeError):
     """The environment cannot render here; the message says what to install."""

@@ -64,6 +64,10 @@ class Arch:
 def parse_arch(text: str | Sequence[int] | Arch) -> Arch:
     """Parse ``"8,4,4,4"``, ``"8-4-4-4"``, ``"[8, 4]"``, ``"linear"`` or a sequence of ints into an :class:`Arch`.
 
+    The one parser of architecture text: every option and file that names an architecture goes through it. A
+    one-layer architecture may also be written ``64-`` (one trailing dash, as ``--archs`` lists document it); the
+    linear policy is ``linear``, ``()`` or ``[]``.
+
     Raises:
         ValueError: with a message saying what a valid architecture looks like.
     """
@@ -72,8 +76,10 @@ def parse_arch(text: str | Sequence[int] | Arch) -> Arch:
     if not isinstance(text, str):
         return Arch(tuple(int(w) for w in text))
     s = text.strip()
-    if s.lower() == LINEAR_KEY:
+    if s.lower() == LINEAR_KEY or s.replace(" ", "") in ("()", "[]"):
         return Arch(())
+    if s.endswith("-") and not s.endswith("--"):
+        s = s[:-1]
     if not s or not _ARCH_RE.match(s):
         raise ValueError(f"malformed architecture {text!r}: give hidden widths like 8-4-4-4 or 8,4,4,4 (or 'linear')")
     widths = tuple(int(t) for t in re.findall(r"\d+", s))

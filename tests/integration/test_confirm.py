@@ -8,7 +8,7 @@ from ghp.envs import EnvSpec, env_spec
 from ghp.policy.weights import PolicyWeights
 from ghp.rollout.evaluate import EvalConfig, evaluate, reset_seed
 from ghp.run.results import ResultsStore
-from ghp.space.arch import Arch, ArchSpace
+from ghp.space.arch import ArchSpace, parse_arch
 from ghp.space.counting import layer_shapes
 from search.confirm import candidates, confirm_run
 
@@ -85,10 +85,10 @@ def test_the_screening_winner_loses_on_confirmation(tmp_path):
 
 
 def test_candidates_are_the_top_k_and_the_report_picks():
-    from ghp.run.records import ArchRecord, Setting
+    from ghp.run.results import ArchRecord, Setting
 
     def rec(key, ret, params):
-        a = Arch(tuple(int(w) for w in key.split("-")))
+        a = parse_arch(key)
         return ArchRecord(a, 0, Setting(1, 0, 1), (ret,), (1,), None, params, 4 * params, 1)
 
     recs = [rec("64", 10.0, 500), rec("32", 9.5, 200), rec("4", 9.2, 20), rec("8", 8.1, 40), rec("16", 1.0, 90)]

@@ -6,9 +6,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.run.layout import run_facts
-from ghp.run.records import ArchRecord, Setting
-from ghp.run.results import ResultsStore
-from ghp.space.arch import Arch
+from ghp.run.results import ArchRecord, ResultsStore, Setting
+from ghp.space.arch import parse_arch
 from ghp.space.capacity import lossless_memory_dimension
 from ghp.space.counting import deploy_bytes, deploy_params
 from tests.integration.evalfakes import copy_run, tiny_run
@@ -24,7 +23,7 @@ def store_rows(rd, setting, returns):
     with ResultsStore.open(rd, run_id) as st:
         st.add(
             ArchRecord(
-                arch=(a := Arch(tuple(int(w) for w in key.split("-")))),
+                arch=(a := parse_arch(key)),
                 arch_index=space.index(a),
                 setting=setting,
                 returns=tuple(rets),

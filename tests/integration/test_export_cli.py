@@ -143,7 +143,7 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, args, message):
 
 
 def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
-    import export.api
+    import export.cwrite
     from export.check import CheckReport
 
     def failing(*args, **kwargs):
@@ -151,7 +151,7 @@ def test_a_failed_check_exits_1(run_dir, tmp_path, monkeypatch):
         report.add("host", "failed", "max |C - expected| = 0.5")
         return report
 
-    monkeypatch.setattr(export.api, "check_c", failing)
+    monkeypatch.setattr(export.cwrite, "check_c", failing)
     r = ghp("export", run_dir, "--arch", "8", "--out", tmp_path, "--check")
     assert r.exit_code == 1
     assert "check host: FAILED" in r.output and "its check failed (host)" in r.output
@@ -175,3 +175,46 @@ def test_export_writes_only_its_own_files(run_dir, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sub"]
     assert sorted(p.name for p in out.iterdir()) == [".ghp-export.json", "pend.c", "pend.h"]
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sub" / "keep.c").read_text() == "int x;"
+
+
+def test_export_play_and_evaluate_take_the_same_policy_and_print_json(run_dir, tmp_path):
+    import json
+    import shutil
+
+    from search.budget import Budget, rank_run
+    from search.choose import PolicyChoice, choose_policy
+
+    by_arch = choose_policy(run_dir, PolicyChoice(arch="8-4"))
+    best = choose_policy(run_dir, PolicyChoice(best=True, max_params=80))
+    assert best.arch == rank_run(run_dir, Budget(max_params=80))[0].arch and best.weights.n_params <= 80
+    assert "--best" in best.source[1]
+    same = choose_policy(run_dir, PolicyChoice(arch=best.arch.key))
+    np.testing.assert_array_equal(best.weights.layers[0][0], same.weights.layers[0][0])
+    r = ghp("export", run_dir, "--arch", "8-4", "--target", "numpy", "--out", tmp_path / "e", "--json")
+    assert r.exit_code == 0, r.output
+    exported = json.loads(r.output)
+    assert (
+        exported["arch"] == "8-4"
+        and exported["n_params"] == 73
+        and (exported["obs_dim"], exported["act_dim"]) == (3, 1)
+    )
+    from_file = choose_policy(run_dir, PolicyChoice(policy_file=tmp_path / "e" / "policy.npz"))
+    np.testing.assert_array_equal(
+        from_file.weights.act(np.zeros((1, 3), np.float32)), by_arch.weights.act(np.zeros((1, 3), np.float32))
+    )
+    assert from_file.env_kwargs == by_arch.env_kwargs and from_file.env_id == by_arch.env_id
+    r = ghp("play", run_dir, "--arch", "8-4", "--episodes", "1", "--max-episode-steps", "20", "--json")
+    assert r.exit_code == 0, r.output
+    played = json.loads(r.output)
+    assert played["policy"]["arch"] == "8-4" and played["episodes"][0]["length"] == 20
+    rd = tmp_path / "run"
+    shutil.copytree(run_dir, rd)
+    args = ["--episodes", "1", "--workers", "1", "--max-episode-steps", "20", "--json"]
+    r = ghp("evaluate", rd, "--policy", tmp_path / "e" / "policy.npz", *args)
+    assert r.exit_code == 0, r.output
+    evaluated = json.loads(r.output.strip().splitlines()[-1])
+    assert evaluated["kind"] == "policy" and evaluated["evaluated"] == 1
+    assert evaluated["policy"]["mean_return"] == pytest.approx(played["mean_return"], rel=1e-5)
+    assert evaluated["results"] == str(tmp_path / "e" / "policy.sqlite")
+    with pytest.raises(ValueError, match="--max-params / --max-bytes go with --best"):
+        PolicyChoice(arch="8", max_params=10)

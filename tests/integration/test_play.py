@@ -66,7 +66,7 @@ def test_cli_arch_and_policy_file_play_the_same_episodes(run_dir, tmp_path):
     [
         (["--arch", "8", "--policy", "x.npz"], "one of them"),
         ([], "--arch"),
-        (["--arch", "16-16"], "outside the run's space"),
+        (["--arch", "16-16"], "not in the run's space"),
         (["--arch", "8", "--video", "x.avi"], ".mp4"),
         (["--arch", "8", "--env-kwargs", "mass"], "KEY=VALUE"),
         (["--arch", "8", "--episodes", "0"], "0"),

@@ -66,9 +66,8 @@ def test_report_bad_input(tmp_path_factory, tmp_path):
 def goal_run(rd, success, returns=None):
     """A fake FetchReach run in ``rd`` with one evaluated record per architecture key (success rate, mean return)."""
     from ghp.envs import EnvSpec
-    from ghp.run.records import ArchRecord, Setting
-    from ghp.run.results import ResultsStore
-    from ghp.space.arch import Arch, ArchSpace
+    from ghp.run.results import ArchRecord, ResultsStore, Setting
+    from ghp.space.arch import ArchSpace, parse_arch
     from ghp.space.capacity import lossless_memory_dimension
     from ghp.space.counting import deploy_bytes, deploy_params
 
@@ -79,7 +78,7 @@ def goal_run(rd, success, returns=None):
     with ResultsStore.open(rd, "goal") as st:
         st.add(
             ArchRecord(
-                arch=(a := Arch(tuple(int(w) for w in key.split("-")))),
+                arch=(a := parse_arch(key)),
                 arch_index=space.index(a),
                 setting=Setting(100, 0, 2),
                 returns=(ret := -10.0 * (1 - s) if returns is None else returns[key], ret),

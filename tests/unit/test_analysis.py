@@ -3,7 +3,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from ghp.space.arch import Arch, ArchSpace
+from ghp.space.arch import Arch, ArchSpace, parse_arch
 from ghp.space.capacity import lossless_memory_dimension
 from ghp.space.counting import deploy_params
 from search.analysis import pareto_front, select, table_ii
@@ -20,7 +20,7 @@ class R:
 def recs(returns: dict[str, float], obs: int = 3, act: int = 1) -> list[R]:
     out = []
     for key, ret in returns.items():
-        a = Arch(tuple(int(w) for w in key.split("-")))
+        a = parse_arch(key)
         out.append(R(a, deploy_params(a, obs, act), lossless_memory_dimension(a, obs, act), ret))
     return out
 

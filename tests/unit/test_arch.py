@@ -28,14 +28,24 @@ def test_configurable_space_with_linear():
 
 @pytest.mark.parametrize(
     "text,key",
-    [("8,4,4,4", "8-4-4-4"), ("8-4-4-4", "8-4-4-4"), ("[256, 256]", "256-256"), ("linear", "linear"), (" 16 ", "16")],
+    [
+        ("8,4,4,4", "8-4-4-4"),
+        ("8-4-4-4", "8-4-4-4"),
+        ("[256, 256]", "256-256"),
+        ("linear", "linear"),
+        (" 16 ", "16"),
+        ("64-", "64"),
+        ("8-4-", "8-4"),
+        ("()", "linear"),
+        ("[]", "linear"),
+    ],
 )
 def test_parse_arch(text, key):
     assert parse_arch(text).key == key
     assert parse_arch(parse_arch(text).key) == parse_arch(text)
 
 
-@pytest.mark.parametrize("bad", ["", "8,,4", "a-b", "8-0", "8;4", "-8", "8-"])
+@pytest.mark.parametrize("bad", ["", "8,,4", "a-b", "8-0", "8;4", "-8", "8--", "-"])
 def test_parse_arch_rejects_malformed(bad):
     with pytest.raises(ValueError):
         parse_arch(bad)

@@ -27,10 +27,10 @@ COMMANDS = [
         TrainConfig,
         {"resume", "force", "quiet", "config_file", "print_config", "no_replay_buffer", "env_modules"},
     ),
-    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints"}),  # what to evaluate
-    (export, ExportConfig, {"run", "arch", "best", "by", "max_params", "max_bytes", "checkpoint", "policy"}),
+    (evaluate, EvalConfig, {"run_dir", "archs", "sample_seed", "policy", "checkpoints", "as_json"}),  # what to evaluate
+    (export, ExportConfig, {"run", "arch", "best", "by", "max_params", "max_bytes", "checkpoint", "policy", "as_json"}),
     (tune, TuneConfig, {"run_dir", "fresh"}),
-    (play, PlayConfig, {"run", "arch", "policy_file", "checkpoint"}),
+    (play, PlayConfig, {"run", "arch", "policy_file", "checkpoint", "as_json"}),
 ]
 
 

@@ -29,3 +29,95 @@ def test_libraries_do_not_import_the_cli():
         for f in (ROOT / pkg).rglob("*.py"):
             assert "cli" not in imported_roots(f), f
             assert not {"click", "rich"} & imported_roots(f), f
+
+
+PACKAGES = ("ghp", "search", "export", "cli")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_modules() -> dict[str, Path]:
+    """Every module of the four packages (``search/tests`` are tests, not the library), by dotted name."""
+    mods = {}
+    for pkg in PACKAGES:
+        for f in sorted((ROOT / pkg).rglob("*.py")):
+            if "tests" not in f.relative_to(ROOT).parts:
+                mods[_module_name(f)] = f
+    return mods
+
+
+def import_graph(mods: dict[str, Path]) -> dict[str, set[str]]:
+    """Module -> the project modules it imports anywhere in its source.
+
+    Every import statement counts: at the top, inside functions (lazy imports run too, only later) and under
+    ``TYPE_CHECKING`` (a type's module is a dependency all the same). ``from package import name`` counts as an import
+    of ``package.name`` when that is a module; an import of a module we do not own is left out.
+    """
+    graph: dict[str, set[str]] = {}
+    for mod, path in mods.items():
+        is_pkg = path.name == "__init__.py"
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = mod.split(".") if is_pkg else mod.split(".")[:-1]
+                    base = base[: len(base) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in mods else target for a in node.names]
+            else:
+                continue
+            for t in targets:
+                while t and t not in mods:  # import a.b.c of a module a.b: a.b
+                    t = t.rpartition(".")[0]
+                if t and t != mod:
+                    deps.add(t)
+        graph[mod] = deps
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (its modules in order, the first repeated at the end), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        path.append(m)
+        for d in sorted(graph[m]):
+            if state.get(d) == 1:
+                return path[path.index(d) :] + [d]
+            if d not in state and (found := visit(d)):
+                return found
+        path.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (found := visit(m)):
+            return found
+    return None
+
+
+def test_the_project_has_no_import_cycle():
+    mods = project_modules()
+    assert {"ghp.rl.train", "ghp.rl.callbacks", "export.api", "export.crazyflie", "cli.main"} <= set(mods)
+    cycle = find_cycle(import_graph(mods))
+    assert cycle is None, " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_lazy_import_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+    mods = project_modules()
+    graph = import_graph(mods)
+    assert "ghp.rl.save" in graph["ghp.rl.callbacks"]  # a top-level import
+    assert "ghp.hypernet.policies" in graph["ghp.run.load"]  # a lazy one, inside policy_class
+    assert "export.job" in graph["export.crazyflie"]  # one under TYPE_CHECKING

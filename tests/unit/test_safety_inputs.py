@@ -7,8 +7,7 @@ import pytest
 
 from cli.options import whole_number
 from ghp.envs import ENV_MODULES_VAR, allow_env_modules, check_env_id
-from ghp.rl.checks import MAX_ARCHS, memory_estimate
-from ghp.rl.config import TrainConfig, resolve
+from ghp.rl.config import MAX_ARCHS, TrainConfig, memory_estimate, resolve
 
 BASE = TrainConfig(env_id="Pendulum-v1", steps=200, n_envs=2, widths=(4, 8), depths=(1,), learning_starts=100)
 
