@@ -12,7 +12,7 @@ what it executes)::
              + INSN_PER_LAYER * layers + TANHF_INSN * act_dim + CALL_INSN
     cycles = the same with CYCLES_PER_MAC, CYCLES_PER_UNIT, ... (zero wait states)
 
-The per-MAC terms are the inner loops' own figures (float32 40 instructions and 95 cycles per 16 MACs, int8 36 and 50
+The per-MAC terms are the inner loops' own figures (float32 40 instructions and 95 cycles per 16 MACs, int8 32 and 46
 per 32); the other terms are a least-squares fit (weighted by 1 / count, i.e. on relative error) to QEMU's counts and
 traced cycles of 13 exports (``linear``, 8-4-4-4, 16-16, 32-32, 64-64, 128-128, 256-256, 32-16, 5-7, 16-16-16 at 11
 inputs and 3 actions, 32-4-32-16 and 64-64 at 22 / 4, 100-50 at 17 / 6; ``python -m benchmarks.export_speed --fit
@@ -37,37 +37,37 @@ from ghp.counting import layer_shapes, macs
 CLOCK_HZ = 168_000_000
 """The STM32F405's core clock on the Crazyflie 2.x (the firmware's ``SystemCoreClock``)."""
 
-INSN_PER_MAC = {"float32": 2.5, "int8": 1.125}
+INSN_PER_MAC = {"float32": 2.5, "int8": 1.0}
 """Instructions per (padded) multiply-accumulate of the dense kernels' inner loops: float32 four rows by four inputs
 (16 VLDR of weights, 4 of inputs, 16 VFMA, 4 loop: 40 per 16 MACs), int8 four rows by eight inputs (2 LDRD of int16
-activation pairs, 8 LDR of packed weights, 8 SXTB16, 8 SMLAD, 8 SMLALD, 2 loop: 36 per 32 MACs)."""
-INSN_PER_UNIT = {"float32": 6.2, "int8": 13.9}
+activation pairs, 4 LDRD of packed weights, 8 SXTB16, 8 SMLAD, 8 SMLALD, 2 loop: 32 per 32 MACs)."""
+INSN_PER_UNIT = {"float32": 6.2, "int8": 13.5}
 """Instructions per (padded) output unit: bias, activation and store (int8: also the row block's set-up, the 64-bit
 subtract-and-shift of every second row, the conversion, scale and the running maximum, four units per iteration)."""
-INSN_PER_INPUT = {"float32": 4.1, "int8": 5.05}
+INSN_PER_INPUT = {"float32": 4.1, "int8": 5.4}
 """Instructions per (padded) layer input: float32 the row block's pointer arithmetic and the observation's copy into a
 padded buffer; int8 the quantisation to int16 (four values per 13 instructions) and the observation's maximum."""
 INSN_PER_LAYER = {"float32": 25.4, "int8": 107.0}
 """Instructions per layer: the call and its set-up (int8: the divisions of the activation scale)."""
-TANHF_INSN = {"float32": 87.0, "int8": 107.0}
+TANHF_INSN = {"float32": 87.0, "int8": 106.0}
 """Instructions per action: newlib's ``tanhf`` (about 72, ``qemu_tanhf_insn`` / act_dim) and what the fit adds."""
-CALL_INSN = {"float32": 35.0, "int8": 11.0}
+CALL_INSN = {"float32": 35.0, "int8": 12.5}
 """Instructions of the call itself and the output's unscaling."""
 
-CYCLES_PER_MAC = {"float32": 95 / 16, "int8": 50 / 32}
+CYCLES_PER_MAC = {"float32": 95 / 16, "int8": 46 / 32}
 """Cycles per (padded) MAC of the inner loops from the documented timings, at zero wait states. float32 (per 16 MACs):
 20 ``VLDR`` at 2, 16 ``VFMA.F32`` at 3, 3 integer instructions at 1, the taken branch at 3 and one cycle for a load
-whose base register the instruction before wrote: 95 cycles. int8 (per 32 MACs): 2 ``LDRD`` at 3, 8 ``LDR`` at 2,
-8 ``SXTB16``, 8 ``SMLAD`` and 8 ``SMLALD`` at 1, ``CMP`` 1 and the taken branch 3: 50 cycles."""
+whose base register the instruction before wrote: 95 cycles. int8 (per 32 MACs): 6 ``LDRD`` at 3, 8 ``SXTB16``,
+8 ``SMLAD`` and 8 ``SMLALD`` at 1, ``CMP`` 1 and the taken branch 3: 46 cycles."""
 CYCLES_PER_UNIT = {"float32": 6.5, "int8": 22.1}
 """Cycles per (padded) output unit (fitted, as :data:`INSN_PER_UNIT`)."""
 CYCLES_PER_INPUT = {"float32": 6.2, "int8": 11.6}
 """Cycles per (padded) layer input (fitted)."""
 CYCLES_PER_LAYER = {"float32": 45.5, "int8": 203.0}
 """Cycles per layer (fitted; int8 has two ``VDIV.F32`` of 14 cycles per layer)."""
-TANHF_CYCLES = {"float32": 180.0, "int8": 198.0}
+TANHF_CYCLES = {"float32": 180.0, "int8": 199.0}
 """Cycles per action (fitted; ``tanhf`` has a ``VDIV.F32``)."""
-CALL_CYCLES = {"float32": 69.0, "int8": 15.0}
+CALL_CYCLES = {"float32": 69.0, "int8": 14.4}
 """Cycles of the call itself and the output's unscaling (fitted)."""
 FLASH_WAIT_CYCLES = 5
 """Wait states of a flash line (16 bytes) the data cache misses, at 168 MHz (RM0090)."""

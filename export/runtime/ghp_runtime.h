@@ -406,7 +406,7 @@ static uint32_t ghp_i8_outputs(float *y, const float *scale, const float *b, flo
  * first) W[r][i], W'[s][i], W[r][j], W'[s][j] with W'[s][k] = W[s][k] - (W[r][k] < 0), in int8 as |W| <= 127. Its
  * 16-bit halves are then W[r][k] + 256 * W[s][k] (the low byte read unsigned borrows 256 from the high byte exactly
  * when W[r][k] < 0, which W' gives back), so one SMLALD accumulates R + 256 S into an int64 and one SXTB16 + SMLAD
- * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take LDR, SXTB16, SMLAD and SMLALD. */
+ * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take half an LDRD, SXTB16, SMLAD and SMLALD. */
 static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t x_amax,
                                  uint32_t *xq, float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
 {
@@ -425,51 +425,48 @@ static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const
         int64_t a23 = 0;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
         /* In assembly (gcc -Os spills the accumulators): eight inputs per iteration, entered in the middle for an odd
-         * number of groups of four, 36 instructions per 32 MACs; then S = (A - R) / 256 (exact) by a 64-bit
-         * subtract and shift. t enters holding the parity of the number of groups. */
+         * number of groups of four, 32 instructions per 32 MACs (LDRD two input pairs, LDRD two weight words, and per
+         * word SMLALD, SXTB16 in place, SMLAD); then S = (A - R) / 256 (exact) by a 64-bit subtract and shift. w0
+         * enters holding the parity of the number of groups. */
         uint32_t x01;
         uint32_t x23;
-        uint32_t w;
-        uint32_t t = (GHP_PAD4(n_in) / 4u) & 1u;
+        uint32_t w0 = (GHP_PAD4(n_in) / 4u) & 1u;
+        uint32_t w1;
         __asm__ volatile(
-            "cbz %[t], 1f\n\t"
+            "cbz %[w0], 1f\n\t"
             "b 2f\n\t"
             "1:\n\t"
             "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x01], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x01], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x23], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x23]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x23], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x23]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x01]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x01], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x01]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x01], %[r2]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x23]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x23], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x23]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x23], %[r2]\n\t"
             "2:\n\t"
             "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x01], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x01], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x23], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x23]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x23], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x23]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x01]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x01], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x01]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x01], %[r2]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x23]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x23], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x23]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x23], %[r2]\n\t"
             "cmp %[xi], %[xn]\n\t"
             "bcc 1b\n\t"
             "subs %Q[a01], %Q[a01], %[r0]\n\t"
@@ -481,7 +478,7 @@ static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const
             "lsrs %Q[a23], %Q[a23], #8\n\t"
             "orr %Q[a23], %Q[a23], %R[a23], lsl #24"
             : [q] "+r"(q), [xi] "+r"(xi), [r0] "+r"(r0), [r2] "+r"(r2), [a01] "+r"(a01), [a23] "+r"(a23),
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [w] "=&r"(w), [t] "+l"(t)
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "+l"(w0), [w1] "=&r"(w1)
             : [xn] "r"(xn)
             : "cc", "memory");
         r1 = (int32_t)(uint32_t)a01; /* the low word holds S after the shift */
