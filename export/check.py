@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,8 @@ PACKAGES: dict[str, str] = {
 """Debian package of each tool."""
 QEMU_TIMEOUT_S = 60.0
 """Wall-clock limit of one QEMU run."""
+TRACE_TIMEOUT_S = 120.0
+"""Wall-clock limit of one traced QEMU run (:func:`call_trace`; every instruction is logged, so it runs slower)."""
 SOFT_DOUBLE = re.compile(r"^(__aeabi_d\w+|__aeabi_\w+2d|__\w*df[0-9]|__float\w*df|__fix\w*df\w*|__trunc\w*df\w*)$")
 """Software double-precision helpers of libgcc (AEABI and generic names)."""
 CHECK_TOL = 1e-6
@@ -439,11 +442,14 @@ def call_trace(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_tim
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
         except OSError as e:
             raise CheckFailed(f"cannot run qemu-system-arm: {e.strerror or e}") from None
+        deadline = time.monotonic() + TRACE_TIMEOUT_S
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
                 if not line.startswith("Trace"):
                     continue
+                if time.monotonic() > deadline:
+                    raise CheckFailed(f"the QEMU trace did not reach the end of the call in {TRACE_TIMEOUT_S:g} s")
                 sym = line.rsplit("]", 1)[-1].strip()
                 if not inside and sym == symbol:
                     inside = True
