@@ -7,11 +7,13 @@ The hidden activation's cost is measured by exporting the same weights without i
 generated dense calls get ``GHP_ACT_NONE``, and the reference chains the layers as one-layer policies, with nothing
 between them), and tanhf's by timing it alone on the output pre-activations.
 
-Beside each count, the cycle estimate of ``export/cost.py`` (the M4's documented instruction timings for the inner
-loop, 5 flash wait states per 16-byte line of weights at 168 MHz; QEMU counts no cycles).
+Beside each count, the cycles of one call: QEMU counts no cycles, so ``export/check.py`` (``traced_cycles``) prices
+every instruction of the traced call with the Cortex-M4's documented timings (zero wait states), and
+``export/cost.py`` adds 5 flash wait states per 16-byte line of weights at 168 MHz.
 
-Usage: ``python benchmarks/export_speed.py [--dtype float32|int8]``; the last line is the instructions per MAC of
-a [64, 64] policy.
+Usage: ``python -m benchmarks.export_speed [--dtype float32|int8]``; the last line is the instructions per MAC of
+a [64, 64] policy. ``--fit`` measures the 13 exports ``export/cost.py``'s constants are fitted to and prints the
+least-squares fit of instructions and of cycles (weighted by 1 / count, i.e. on relative error).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 from export.c import CSpec, render
 from export.check import check_c, missing_tools
-from export.cost import inference_cost
+from export.cost import CYCLES_PER_MAC, INSN_PER_MAC, inference_cost, padded_sizes
 from export.reference import Int8Layer, forward, pre_activations, quantize_int8
 from ghp.policy.weights import PolicyWeights
 from ghp.space.arch import parse_arch
@@ -35,16 +37,25 @@ OBS, ACT = 11, 3
 _ACT_CODE = {"relu": "GHP_ACT_RELU", "tanh": "GHP_ACT_TANH"}
 """The runtime's code of each hidden activation, as the generated dense calls pass it (``export/runtime``)."""
 ARCHS = ("linear", "8-4-4-4", "16-16", "32-32", "64-64", "128-128", "256-256")
+FIT_EXPORTS: tuple[tuple[str, int, int], ...] = (
+    *((a, OBS, ACT) for a in (*ARCHS, "32-16", "5-7", "16-16-16")),
+    ("32-4-32-16", 22, 4),
+    ("64-64", 22, 4),
+    ("100-50", 17, 6),
+)
+"""The exports ``export/cost.py`` is fitted to: architecture, observation and action sizes."""
+FIT_TERMS = ("MAC", "UNIT", "INPUT", "LAYER", "TANHF", "CALL")
+"""``export/cost.py``'s model: padded MACs, padded units, padded inputs, layers, output tanhf calls, one."""
 
 
-def random_policy(arch: str, seed: int = 0) -> PolicyWeights:
+def random_policy(arch: str, seed: int = 0, obs: int = OBS, act: int = ACT) -> PolicyWeights:
     """PyTorch-style init (uniform +-1/sqrt(fan_in)); the instruction count does not depend on the values."""
     rng = np.random.default_rng(seed)
     layers = []
-    for i, o in layer_shapes(parse_arch(arch), OBS, ACT):
+    for i, o in layer_shapes(parse_arch(arch), obs, act):
         k = 1 / np.sqrt(i)
         layers.append((rng.uniform(-k, k, (o, i)), rng.uniform(-k, k, o)))
-    return PolicyWeights.from_arrays(arch, layers, -np.ones(ACT), np.ones(ACT))
+    return PolicyWeights.from_arrays(arch, layers, -np.ones(act), np.ones(act))
 
 
 def without_hidden_activation(
@@ -69,7 +80,7 @@ def without_hidden_activation(
 
 def measure(p: PolicyWeights, dtype: str, hidden_activation: bool = True) -> dict[str, float]:
     """Build, run and time one export (``hidden_activation=False``: the variant without it); the check's figures."""
-    obs = (np.random.default_rng(1).standard_normal((4, OBS))).astype(np.float32)
+    obs = (np.random.default_rng(1).standard_normal((4, p.obs_dim))).astype(np.float32)
     int8 = quantize_int8(p) if dtype == "int8" else None
     if hidden_activation:
         expected, z = forward(p, obs, int8), pre_activations(p, obs, int8)
@@ -81,7 +92,7 @@ def measure(p: PolicyWeights, dtype: str, hidden_activation: bool = True) -> dic
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in files.items():
             (Path(tmp) / name).write_text(text)
-        report = check_c(Path(tmp), "bench", "c-header", obs, expected, z[0], tol=1e-5)
+        report = check_c(Path(tmp), "bench", "c-header", obs, expected, z[0], tol=1e-5, cycles=hidden_activation)
     if not report.ok or "qemu_insn" not in report.figures:
         sys.exit(f"check failed for {p.arch.key}: {report.steps}")
     return report.figures
@@ -95,17 +106,45 @@ def drop_hidden_activation(text: str, p: PolicyWeights) -> str:
     return text.replace(call, "GHP_ACT_NONE);")
 
 
+def fit(dtype: str) -> None:
+    """Measure :data:`FIT_EXPORTS` and print the weighted least-squares constants of ``export/cost.py``."""
+    rows, insn, cyc = [], [], []
+    for key, obs, act in FIT_EXPORTS:
+        p = random_policy(key, obs=obs, act=act)
+        f = measure(p, dtype)
+        pmacs, units, inputs, layers = padded_sizes(p.arch, obs, act)
+        rows.append([pmacs, units, inputs, layers, act, 1.0])
+        insn.append(f["qemu_insn"])
+        cyc.append(f["qemu_cycles"])
+        print(f"{key:>12} {obs:>3} {act:>2} insn {f['qemu_insn']:>8.0f} cycles {f['qemu_cycles']:>8.0f}", flush=True)
+    a = np.array(rows)
+    # The MAC term is the inner loop's own figure (cost.py), not fitted: the others are fitted to what is left.
+    for what, y, per_mac in (
+        ("instructions", np.array(insn), INSN_PER_MAC[dtype]),
+        ("cycles (zero wait states)", np.array(cyc), CYCLES_PER_MAC[dtype]),
+    ):
+        rest = np.linalg.lstsq(a[:, 1:] / y[:, None], 1 - per_mac * a[:, 0] / y, rcond=None)[0]
+        coef = np.concatenate([[per_mac], rest])
+        worst = float(np.max(np.abs(a @ coef - y) / y))
+        terms = ", ".join(f"{name} {c:.3f}" for name, c in zip(FIT_TERMS, coef, strict=True))
+        print(f"{dtype} {what}: {terms}; worst relative error {100 * worst:.2f}%")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32")
+    parser.add_argument("--fit", action="store_true", help="fit export/cost.py's constants (13 exports)")
     args = parser.parse_args()
     missing = missing_tools("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "newlib", "qemu-system-arm")
     if missing:
         sys.exit(f"missing {', '.join(missing)}: run `make toolchain`")
+    if args.fit:
+        fit(args.dtype)
+        return
     print(f"Cortex-M4F (QEMU netduinoplus2, -Os, {args.dtype}), obs {OBS}, act {ACT}")
     print(
         f"{'arch':>10} {'params':>7} {'bytes':>7} {'MACs':>7} {'flash':>7} {'insn':>8} {'insn/MAC':>8} {'tanhf':>6} "
-        f"{'cycles~':>8} {'cyc/MAC':>7} {'us@168':>7}"
+        f"{'cycles':>8} {'cyc/MAC':>7} {'us@168':>7}"
     )
     per_mac = {}
     relu_rows = []
@@ -115,7 +154,7 @@ def main() -> None:
         f = measure(p, args.dtype)
         m = macs(arch, OBS, ACT)
         per_mac[key] = f["qemu_insn"] / m
-        cost = inference_cost(arch, OBS, ACT, args.dtype, f["qemu_insn"])
+        cost = inference_cost(arch, OBS, ACT, args.dtype, f["qemu_insn"], f.get("qemu_cycles"))
         print(
             f"{key:>10} {p.n_params:>7} {deploy_bytes(arch, OBS, ACT, args.dtype):>7} {m:>7} "
             f"{f['flash_bytes']:>7.0f} {f['qemu_insn']:>8.0f} {per_mac[key]:>8.2f} {f['qemu_tanhf_insn']:>6.0f} "

@@ -181,7 +181,9 @@ def bench_evaluate(quick: bool) -> dict[str, Any]:
 
 
 def bench_mcu(quick: bool) -> dict[str, Any]:
-    """Cortex-M4 instructions per MAC of a [64, 64] policy under QEMU (export_speed.py), float32 and int8."""
+    """Cortex-M4 instructions per MAC of a [64, 64] policy under QEMU (export_speed.py), float32 and int8; beside them
+    (context) the cycles: the traced call's instructions priced with the M4's documented timings (export/check.py's
+    traced_cycles, zero wait states), plus the flash wait states of the weights (export/cost.py)."""
     from benchmarks.export_speed import ACT, OBS, measure, random_policy
     from export.check import missing_tools
     from export.cost import inference_cost
@@ -197,9 +199,14 @@ def bench_mcu(quick: bool) -> dict[str, Any]:
         f = measure(p, dtype)
         out[f"{dtype}_insn"] = f["qemu_insn"]
         out[f"{dtype}_insn_per_mac"] = f["qemu_insn"] / m
-        cost = inference_cost(p.arch, OBS, ACT, dtype, f["qemu_insn"])  # documented M4 timings + flash waits
-        out[f"{dtype}_cycles_estimate"] = cost.cycles
-        out[f"{dtype}_us_at_168mhz_estimate"] = cost.us
+        cost = inference_cost(p.arch, OBS, ACT, dtype, f["qemu_insn"], f["qemu_cycles"])
+        out[f"{dtype}_cycles_zero_wait"] = f["qemu_cycles"]
+        out[f"{dtype}_cycles"] = cost.cycles
+        out[f"{dtype}_cycles_per_mac"] = cost.cycles / m
+        out[f"{dtype}_us_at_168mhz"] = cost.us
+        out[f"{dtype}_cycles_by_class"] = {
+            k[len("qemu_") : -len("_cycles")]: v for k, v in f.items() if k.endswith("_cycles") and k != "qemu_cycles"
+        }
     return out
 
 
@@ -250,6 +257,11 @@ def render(record: dict[str, Any]) -> str:
             continue
         met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
         rows.append(f"| `{key}` | {value:.3g} | {op} {target:g} | {'yes' if met else 'no'} | {when(key)} |")
+    for dtype in ("float32", "int8"):
+        key = f"mcu.{dtype}_cycles_per_mac"
+        cpm = lookup(results, key)
+        if cpm is not None:
+            rows.append(f"| `{key}` | {cpm:.3g} | context | | {when(key)} |")
     cf = lookup(results, "crazyflie.ratio")
     if cf is not None:
         rows.append(f"| `crazyflie.ratio` | {cf:.3g} | context | | {when('crazyflie.ratio')} |")

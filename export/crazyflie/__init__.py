@@ -71,11 +71,14 @@ class Timing:
         )
 
 
-def crazyflie_timing(w: PolicyWeights, dtype: str, qemu_insn: float | None = None) -> Timing:
-    """The inference cost of ``w`` (QEMU's count when given, else the estimate from its MACs) against the loop."""
+def crazyflie_timing(
+    w: PolicyWeights, dtype: str, qemu_insn: float | None = None, qemu_cycles: float | None = None
+) -> Timing:
+    """The inference cost of ``w`` (QEMU's count and traced cycles when given, else the estimates from its MACs)
+    against the loop."""
     from .layout import STABILIZER_HZ, task_layout
 
-    cost = inference_cost(w.arch, w.obs_dim, w.act_dim, dtype, qemu_insn)
+    cost = inference_cost(w.arch, w.obs_dim, w.act_dim, dtype, qemu_insn, qemu_cycles)
     return Timing(cost, 1e6 / task_layout().policy_hz, 1e6 / STABILIZER_HZ)
 
 
@@ -147,7 +150,7 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     report = result.check if result.check is not None else CheckReport()
     result.check = report
     if "qemu_insn" in report.figures:
-        measured = crazyflie_timing(w, config.dtype, report.figures["qemu_insn"])
+        measured = crazyflie_timing(w, config.dtype, report.figures["qemu_insn"], report.figures.get("qemu_cycles"))
         report.figures["inference_us"] = measured.cost.us
         ok = measured.fits or config.allow_slow
         over = "" if measured.fits else " (over the limit: --allow-slow)" if ok else " (over the limit)"

@@ -174,6 +174,16 @@ static inline int64_t ghp_smlald(uint32_t a, uint32_t b, int64_t c)
 }
 #endif
 
+/* GHP_I8_VFP: the int8 layer's quantisation and output steps in assembly too, which needs the DSP extension and a
+ * single-precision FPU (-mfpu=fpv4-sp-d16, the Crazyflie's). gcc -Os moves one float at a time between the FPU and the
+ * core registers; the assembly moves four with VLDM and two with one VMOV, and keeps every pointer in a register. It
+ * computes the same roundings in the same order as the C (one fmaf per value), so both agree bit for bit. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FP) && (__ARM_FP & 4)
+#define GHP_I8_VFP 1
+#else
+#define GHP_I8_VFP 0
+#endif
+
 /* The largest |int16 activation| of a layer with n_in inputs: 32767, or less when 127 * qmax * n_in would not fit
  * in an int32 (n_in > 516), so that no partial sum of a row can overflow. */
 static inline int32_t ghp_qmax(uint32_t n_in)
@@ -223,7 +233,39 @@ static inline float ghp_quantize_i16(const float *x, uint32_t amax_bits, uint32_
     if (amax > 0.0f) {
         inv = (float)qmax / amax;
     }
-    for (i = 0u; i + 2u <= n; i += 2u) {
+    i = 0u;
+#if GHP_I8_VFP
+    if (n >= 4u) {
+        /* Four values per iteration, 13 instructions: VLDM the constants and the inputs, four VFMA, two VMOV of a
+         * pair to core registers, two PKHBT and one STRD of the two words. */
+        static const float magic4[4] = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f};
+        const float *xp = x;
+        const float *const xe = x + (n & ~3u);
+        uint32_t p0;
+        uint32_t p1;
+        uint32_t p2;
+        __asm__ volatile(
+            "1:\n\t"
+            "vldmia %[k], {s8-s11}\n\t"
+            "vldmia %[xp]!, {s12-s15}\n\t"
+            "vfma.f32 s8, s12, %[inv]\n\t"
+            "vfma.f32 s9, s13, %[inv]\n\t"
+            "vfma.f32 s10, s14, %[inv]\n\t"
+            "vfma.f32 s11, s15, %[inv]\n\t"
+            "vmov %[p0], %[p1], s8, s9\n\t"
+            "pkhbt %[p0], %[p0], %[p1], lsl #16\n\t"
+            "vmov %[p1], %[p2], s10, s11\n\t"
+            "pkhbt %[p1], %[p1], %[p2], lsl #16\n\t"
+            "strd %[p0], %[p1], [%[xq]], #8\n\t"
+            "cmp %[xp], %[xe]\n\t"
+            "bcc 1b"
+            : [xp] "+r"(xp), [xq] "+r"(xq), [p0] "=&r"(p0), [p1] "=&r"(p1), [p2] "=&r"(p2)
+            : [k] "r"(magic4), [inv] "t"(inv), [xe] "r"(xe)
+            : "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory");
+        i = n & ~3u;
+    }
+#endif
+    for (; i + 2u <= n; i += 2u) {
         r = fmaf(x[i], inv, magic);
         memcpy(&lo, &r, sizeof lo);
         r = fmaf(x[i + 1u], inv, magic);
@@ -251,6 +293,73 @@ static uint32_t ghp_i8_outputs(float *y, const float *scale, const float *b, flo
 {
     uint32_t m = 0u;
     uint32_t o;
+#if GHP_I8_VFP
+    if (act != GHP_ACT_TANH) {
+        /* Four units per iteration, 37 instructions: VLDM the sums, scales and biases, four VCVT, VMUL and VFMA
+         * (fmaf(float(sum), scale * sx, b), as below), then per pair one VMOV to core registers, the ReLU (BIC
+         * asr #31) or the |.| of the maximum, the maximum (CMP, IT, MOVCC) and one STRD. */
+        float *const yn = y + n4;
+        uint32_t u0;
+        uint32_t u1;
+#define GHP_I8_OUT_HEAD                                                                                                \
+    "1:\n\t"                                                                                                          \
+    "vldmia %[y], {s8-s11}\n\t"                                                                                       \
+    "vldmia %[s]!, {s12-s15}\n\t"                                                                                     \
+    "vldmia %[b]!, {s4-s7}\n\t"                                                                                       \
+    "vcvt.f32.s32 s8, s8\n\t"                                                                                         \
+    "vcvt.f32.s32 s9, s9\n\t"                                                                                         \
+    "vcvt.f32.s32 s10, s10\n\t"                                                                                       \
+    "vcvt.f32.s32 s11, s11\n\t"                                                                                       \
+    "vmul.f32 s12, s12, %[sx]\n\t"                                                                                    \
+    "vmul.f32 s13, s13, %[sx]\n\t"                                                                                    \
+    "vmul.f32 s14, s14, %[sx]\n\t"                                                                                    \
+    "vmul.f32 s15, s15, %[sx]\n\t"                                                                                    \
+    "vfma.f32 s4, s8, s12\n\t"                                                                                        \
+    "vfma.f32 s5, s9, s13\n\t"                                                                                        \
+    "vfma.f32 s6, s10, s14\n\t"                                                                                       \
+    "vfma.f32 s7, s11, s15\n\t"
+#define GHP_I8_OUT_MAX                                                                                                 \
+    "cmp %[m], %[u0]\n\t"                                                                                             \
+    "it cc\n\t"                                                                                                       \
+    "movcc %[m], %[u0]\n\t"                                                                                           \
+    "cmp %[m], %[u1]\n\t"                                                                                             \
+    "it cc\n\t"                                                                                                       \
+    "movcc %[m], %[u1]\n\t"
+#define GHP_I8_OUT_OPERANDS                                                                                            \
+    : [y] "+r"(y), [s] "+r"(scale), [b] "+r"(b), [m] "+r"(m), [u0] "=&r"(u0), [u1] "=&r"(u1)                          \
+    : [sx] "t"(sx), [yn] "r"(yn)                                                                                       \
+    : "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "cc", "memory"
+        if (act == GHP_ACT_RELU) {
+            __asm__ volatile(GHP_I8_OUT_HEAD
+                             "vmov %[u0], %[u1], s4, s5\n\t"
+                             "bic %[u0], %[u0], %[u0], asr #31\n\t"
+                             "bic %[u1], %[u1], %[u1], asr #31\n\t"
+                             "strd %[u0], %[u1], [%[y]], #8\n\t" GHP_I8_OUT_MAX
+                             "vmov %[u0], %[u1], s6, s7\n\t"
+                             "bic %[u0], %[u0], %[u0], asr #31\n\t"
+                             "bic %[u1], %[u1], %[u1], asr #31\n\t"
+                             "strd %[u0], %[u1], [%[y]], #8\n\t" GHP_I8_OUT_MAX
+                             "cmp %[y], %[yn]\n\t"
+                             "bcc 1b" GHP_I8_OUT_OPERANDS);
+        } else {
+            __asm__ volatile(GHP_I8_OUT_HEAD
+                             "vmov %[u0], %[u1], s4, s5\n\t"
+                             "strd %[u0], %[u1], [%[y]], #8\n\t"
+                             "bic %[u0], %[u0], #0x80000000\n\t"
+                             "bic %[u1], %[u1], #0x80000000\n\t" GHP_I8_OUT_MAX
+                             "vmov %[u0], %[u1], s6, s7\n\t"
+                             "strd %[u0], %[u1], [%[y]], #8\n\t"
+                             "bic %[u0], %[u0], #0x80000000\n\t"
+                             "bic %[u1], %[u1], #0x80000000\n\t" GHP_I8_OUT_MAX
+                             "cmp %[y], %[yn]\n\t"
+                             "bcc 1b" GHP_I8_OUT_OPERANDS);
+        }
+#undef GHP_I8_OUT_HEAD
+#undef GHP_I8_OUT_MAX
+#undef GHP_I8_OUT_OPERANDS
+        return m;
+    }
+#endif
     if (act == GHP_ACT_RELU) {
         for (o = 0u; o < n4; ++o) {
             int32_t a;
@@ -297,7 +406,7 @@ static uint32_t ghp_i8_outputs(float *y, const float *scale, const float *b, flo
  * first) W[r][i], W'[s][i], W[r][j], W'[s][j] with W'[s][k] = W[s][k] - (W[r][k] < 0), in int8 as |W| <= 127. Its
  * 16-bit halves are then W[r][k] + 256 * W[s][k] (the low byte read unsigned borrows 256 from the high byte exactly
  * when W[r][k] < 0, which W' gives back), so one SMLALD accumulates R + 256 S into an int64 and one SXTB16 + SMLAD
- * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take LDR, SXTB16, SMLAD and SMLALD. */
+ * accumulates R, rows r and s's sums: S = (A - R) / 256. Four MACs take half an LDRD, SXTB16, SMLAD and SMLALD. */
 static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const float *b, const float *x, uint32_t x_amax,
                                  uint32_t *xq, float *y, uint32_t n_in, uint32_t n_out, uint32_t act)
 {
@@ -316,51 +425,48 @@ static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const
         int64_t a23 = 0;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
         /* In assembly (gcc -Os spills the accumulators): eight inputs per iteration, entered in the middle for an odd
-         * number of groups of four, 36 instructions per 32 MACs; then S = (A - R) / 256 (exact) by a 64-bit
-         * subtract and shift. t enters holding the parity of the number of groups. */
+         * number of groups of four, 32 instructions per 32 MACs (LDRD two input pairs, LDRD two weight words, and per
+         * word SMLALD, SXTB16 in place, SMLAD); then S = (A - R) / 256 (exact) by a 64-bit subtract and shift. w0
+         * enters holding the parity of the number of groups. */
         uint32_t x01;
         uint32_t x23;
-        uint32_t w;
-        uint32_t t = (GHP_PAD4(n_in) / 4u) & 1u;
+        uint32_t w0 = (GHP_PAD4(n_in) / 4u) & 1u;
+        uint32_t w1;
         __asm__ volatile(
-            "cbz %[t], 1f\n\t"
+            "cbz %[w0], 1f\n\t"
             "b 2f\n\t"
             "1:\n\t"
             "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x01], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x01], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x23], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x23]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x23], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x23]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x01]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x01], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x01]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x01], %[r2]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x23]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x23], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x23]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x23], %[r2]\n\t"
             "2:\n\t"
             "ldrd %[x01], %[x23], [%[xi]], #8\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x01], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x01], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x01]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r0], %[t], %[x23], %[r0]\n\t"
-            "smlald %Q[a01], %R[a01], %[w], %[x23]\n\t"
-            "ldr %[w], [%[q]], #4\n\t"
-            "sxtb16 %[t], %[w]\n\t"
-            "smlad %[r2], %[t], %[x23], %[r2]\n\t"
-            "smlald %Q[a23], %R[a23], %[w], %[x23]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x01]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x01], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x01]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x01], %[r2]\n\t"
+            "ldrd %[w0], %[w1], [%[q]], #8\n\t"
+            "smlald %Q[a01], %R[a01], %[w0], %[x23]\n\t"
+            "sxtb16 %[w0], %[w0]\n\t"
+            "smlad %[r0], %[w0], %[x23], %[r0]\n\t"
+            "smlald %Q[a23], %R[a23], %[w1], %[x23]\n\t"
+            "sxtb16 %[w1], %[w1]\n\t"
+            "smlad %[r2], %[w1], %[x23], %[r2]\n\t"
             "cmp %[xi], %[xn]\n\t"
             "bcc 1b\n\t"
             "subs %Q[a01], %Q[a01], %[r0]\n\t"
@@ -372,7 +478,7 @@ static inline uint32_t ghp_dense_i8(const uint32_t *q, const float *scale, const
             "lsrs %Q[a23], %Q[a23], #8\n\t"
             "orr %Q[a23], %Q[a23], %R[a23], lsl #24"
             : [q] "+r"(q), [xi] "+r"(xi), [r0] "+r"(r0), [r2] "+r"(r2), [a01] "+r"(a01), [a23] "+r"(a23),
-              [x01] "=&r"(x01), [x23] "=&r"(x23), [w] "=&r"(w), [t] "+l"(t)
+              [x01] "=&r"(x01), [x23] "=&r"(x23), [w0] "+l"(w0), [w1] "=&r"(w1)
             : [xn] "r"(xn)
             : "cc", "memory");
         r1 = (int32_t)(uint32_t)a01; /* the low word holds S after the shift */

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from cli.main import cli
 from export.api import ExportConfig, export_policy
 from export.check import check_c, missing_tools
-from export.cost import inference_cost
+from export.cost import estimate_cycles, inference_cost
 from export.reference import forward, pre_activations
 from export.vectors import test_vectors as make_vectors
 from ghp.policy.file import save_policy
@@ -69,3 +69,27 @@ def test_the_estimate_without_qemu_is_within_15_percent_of_qemus_count(tmp_path,
     measured = report.figures["qemu_insn"]
     estimate = inference_cost(p.arch, 11, 3, dtype).instructions
     assert abs(estimate - measured) <= 0.15 * measured, (estimate, measured)
+    # The cycles: the model without QEMU against the traced call priced with the M4's timings.
+    traced = report.figures["qemu_cycles"]
+    assert abs(estimate_cycles(p.arch, 11, 3, dtype) - traced) <= 0.15 * traced
+    assert abs(report.figures["qemu_traced_insn"] - measured) <= 6  # the call SysTick counted (a tick: 5.95)
+    assert measured < traced < 4 * measured
+
+
+@pytest.mark.skipif(bool(QEMU), reason=f"missing {', '.join(QEMU)}")
+def test_an_int8_64_64_policy_takes_at_most_two_instructions_per_mac(tmp_path):
+    """Issue 27's target for int8 (the benchmark of record measures the same policy size)."""
+    from export.c import CSpec, render
+    from export.reference import quantize_int8
+    from ghp.counting import macs
+
+    p = policy("64-64", obs=11, act=3, seed=3)
+    obs = make_vectors(p, None, 2).obs
+    int8 = quantize_int8(p)
+    expected, z = forward(p, obs, int8), pre_activations(p, obs, int8)
+    for name, text in render(CSpec("t", p, "int8", int8, obs, expected), "c-header").items():
+        (tmp_path / name).write_text(text)
+    report = check_c(tmp_path, "t", "c-header", obs, expected, z[0], tol=1e-5)
+    assert report.ok and report.figures["host_max_err"] <= 1e-6 and report.figures["qemu_vs_host_max_diff"] <= 1e-6
+    assert report.figures["qemu_insn"] <= 2.0 * macs(p.arch, 11, 3)
+    assert report.figures["qemu_mul_insn"] >= 5120 / 2  # an SMLAD and an SMLALD per 4 padded MACs
