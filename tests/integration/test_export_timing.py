@@ -81,7 +81,7 @@ def test_an_int8_64_64_policy_takes_at_most_two_instructions_per_mac(tmp_path):
     """Issue 27's target for int8 (the benchmark of record measures the same policy size)."""
     from export.c import CSpec, render
     from export.reference import quantize_int8
-    from ghp.counting import macs
+    from ghp.space.counting import macs
 
     p = policy("64-64", obs=11, act=3, seed=3)
     obs = make_vectors(p, None, 2).obs

@@ -5,7 +5,7 @@ import pytest
 
 from export.check import CheckFailed, Insn, m4_cycles
 from export.cost import CYCLES_PER_MAC, FLASH_WAIT_CYCLES, estimate_cycles, inference_cost
-from ghp.arch import parse_arch
+from ghp.space.arch import parse_arch
 
 
 def run(*lines: tuple[str, str, int], taken_last: bool = False) -> tuple[dict[int, Insn], list[int]]:
