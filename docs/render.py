@@ -30,7 +30,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
-PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md")
+PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md", "export.md")
 MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 
@@ -594,7 +594,32 @@ def ray_overhead() -> list[str]:
     return table(header + ["identical results"], rows)
 
 
+def export_speed() -> list[str]:
+    """float32 and int8 side by side per architecture, from benchmarks/export_speed.py's output."""
+    rows: dict[str, dict[str, dict[str, str]]] = {}
+    dtype = None
+    for line in (RESULTS / "export_speed.txt").read_text().splitlines():
+        if line.startswith("Cortex-M4F"):
+            dtype = "int8" if "int8" in line else "float32"
+            continue
+        cells = line.split()
+        if dtype and len(cells) == 11 and cells[1].isdigit():
+            keys = ("arch", "params", "bytes", "macs", "flash", "insn", "ipm", "tanhf", "cycles", "cpm", "us")
+            rows.setdefault(cells[0], {})[dtype] = dict(zip(keys, cells, strict=True))
+        elif not line.startswith(" "):
+            dtype = None if not line.strip() else dtype
+    out = []
+    for arch, d in rows.items():
+        f, i = d["float32"], d["int8"]
+        out.append([arch, f["macs"], f"{f['flash']} B", f"{f['insn']} ({f['ipm']})", f"{f['cycles']} ({f['us']})",
+                    f"{i['flash']} B", f"{i['insn']} ({i['ipm']})", f"{i['cycles']} ({i['us']})"])  # fmt: skip
+    header = ["arch", "MACs", "float32 flash", "float32 instructions (per MAC)", "cycles ~ (us at 168 MHz)",
+              "int8 flash", "int8 instructions (per MAC)", "cycles ~ (us at 168 MHz)"]  # fmt: skip
+    return table(header, out)
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
+    "export-speed": export_speed,
     "table-i": table_i,
     "table-i-confirmed": table_i_confirmed,
     "table-ii": table_ii,
