@@ -30,7 +30,7 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
-PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md", "export.md")
+PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md", "export.md", "../README.md")
 MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 
@@ -618,7 +618,21 @@ def export_speed() -> list[str]:
     return table(header, out)
 
 
+def speed_record() -> list[str]:
+    """The benchmark of record's table (docs/results/bench/record.json), as ``python -m benchmarks --render`` draws
+    it: every speed figure README quotes."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_record", DOCS.parent / "benchmarks" / "record.py")
+    assert spec is not None and spec.loader is not None
+    record = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(record)  # standard library only at import time
+    text = record.render(load("bench/record.json"))
+    return [line for line in text.splitlines() if line.startswith("|")]
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
+    "speed-record": speed_record,
     "export-speed": export_speed,
     "table-i": table_i,
     "table-i-confirmed": table_i_confirmed,
