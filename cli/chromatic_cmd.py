@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import Any
 
 import click
 
-from cli.common import progress_bar, user_errors
+from cli.common import progress_bar, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -56,21 +55,20 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
                 click.echo(f"iteration {p.iteration}: mean {p.mean_return:.1f} best {p.best_return:.1f} eval {ev}")
         bar.update(state["task"], completed=p.iteration, **fields)
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    old = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with user_errors():
-            try:
-                result = train_chromatic(config, path, resume=resume, progress=on_progress)
-            finally:
-                bar.stop()
-    except KeyboardInterrupt:
-        click.echo(f"ghp: interrupted; {path} holds every finished iteration (continue with --resume)", err=True)
-        sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, old)
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    result = train_chromatic(config, path, resume=resume, progress=on_progress)
+                finally:
+                    bar.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); {path} holds every finished iteration: run the same command "
+                "with --resume to continue",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
     c, s = result.counts, result.summary
 
     def fmt(x: float | None) -> str:

@@ -6,7 +6,6 @@ import pytest
 from export import codebook as cbref
 from ghp.arch import Arch
 from ghp.codebook import (
-    CodebookMap,
     index_bits,
     kmeans_1d,
     n_weights,
@@ -14,6 +13,7 @@ from ghp.codebook import (
     quantize,
     unpack_indices,
 )
+from ghp.es.params import CodebookMap
 from ghp.policyfile import load_policy, save_policy
 from tests.unit.test_es import random_policy
 
