@@ -118,11 +118,6 @@ class ESState:
         w = param_map.weights(self.best_theta)
         return fold(w, self.best_mean, self.best_std) if self.config.obs_norm else w
 
-    def current_policy(self, param_map: ParamMap) -> PolicyWeights:
-        """The current centre as a policy on raw observations."""
-        w = param_map.weights(self.theta)
-        return fold(w, self.stats.shift, self.stats.std) if self.config.obs_norm else w
-
     def keep_if_best(self, centre_return: float, iteration: int) -> None:
         """Make the current centre (under the current statistics) the best if ``centre_return`` beats the best."""
         if centre_return > self.best_return:
