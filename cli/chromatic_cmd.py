@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from cli.common import progress_bar, user_errors
+from cli.common import progress_bar, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -33,50 +33,60 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
     record per iteration. State is saved after every iteration: Ctrl-C or SIGTERM loses at most the
     iteration in flight, and --resume continues (a larger --iterations extends the run).
     """
-    from ghp.es.chromatic import ChromaticConfig, Progress, train_chromatic
+    from ghp.es.chromatic import ChromaticConfig, train_chromatic
 
     with user_errors():
         config = build_config(ChromaticConfig, options)
     path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
 
+    bar, on_progress = _progress(config.iterations, quiet)
+    with sigterm_as_interrupt() as interruption:
+        try:
+            with user_errors():
+                try:
+                    result = train_chromatic(config, path, resume=resume, progress=on_progress)
+                finally:
+                    bar.stop()
+        except KeyboardInterrupt:
+            click.echo(
+                f"ghp: interrupted ({interruption.name}); {path} holds every finished iteration: run the same command "
+                "with --resume to continue",
+                err=True,
+            )
+            sys.exit(interruption.exit_code)
+    click.echo(_summary_line(result))
+
+
+def _progress(iterations: int, quiet: bool) -> tuple[Any, Callable[[Any], None]]:
+    """The progress bar and the callback that feeds it (with --quiet: one line per evaluation instead)."""
     shown = "mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"
     bar = progress_bar("chromatic", shown, disable=quiet)
     state: dict[str, Any] = {}
 
-    def on_progress(p: Progress) -> None:
+    def on_progress(p: Any) -> None:
         ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
         fields = {"mean": f"{p.mean_return:.0f}", "best": f"{p.best_return:.0f}"}
         if "task" not in state:
             # Started on the first report, so that an input error stays the only line on stderr.
             bar.start()
-            state["task"] = bar.add_task("es", total=config.iterations, completed=p.iteration, eval="-", **fields)
+            state["task"] = bar.add_task("es", total=iterations, completed=p.iteration, eval="-", **fields)
         if p.eval_return is not None:
             fields["eval"] = ev
             if quiet:
                 click.echo(f"iteration {p.iteration}: mean {p.mean_return:.1f} best {p.best_return:.1f} eval {ev}")
         bar.update(state["task"], completed=p.iteration, **fields)
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    return bar, on_progress
 
-    old = signal.signal(signal.SIGTERM, on_term)
-    try:
-        with user_errors():
-            try:
-                result = train_chromatic(config, path, resume=resume, progress=on_progress)
-            finally:
-                bar.stop()
-    except KeyboardInterrupt:
-        click.echo(f"ghp: interrupted; {path} holds every finished iteration (continue with --resume)", err=True)
-        sys.exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, old)
+
+def _summary_line(result: Any) -> str:
+    """The run's counts and returns in one line."""
     c, s = result.counts, result.summary
 
     def fmt(x: float | None) -> str:
         return "-" if x is None else f"{x:.1f}"
 
-    click.echo(
+    return (
         f"run saved in {result.path}: {s['partition']} {'-'.join(map(str, s['topology']))}, "
         f"{c.distinct_weights} distinct weights + {c.biases} biases = {c.params} params, {c.bits} bits; "
         f"worker mean {fmt(s['best_mean_return'])} (best iteration), best worker {fmt(s['best_worker_return'])}, "

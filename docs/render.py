@@ -30,7 +30,16 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
-PAGES = ("results.md", "learning.md", "crazyflie.md", "chromatic.md", "tune.md", "distributed.md", "export.md", "../README.md")
+PAGES = (
+    "results.md",
+    "learning.md",
+    "crazyflie.md",
+    "chromatic.md",
+    "tune.md",
+    "distributed.md",
+    "export.md",
+    "../README.md",
+)
 MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
 
 

@@ -1,12 +1,12 @@
 """Fine-tune one architecture's emitted policy with ES on its true return (``ghp tune``).
 
 The hypernetwork emits a good starting point for an architecture, but that policy was never trained alone on its own
-return. ES (``ghp.es.core``, ARS V2-t) is cheap exactly when a policy has few parameters, so it refines the emitted
-weights directly on the episode return, in worker processes:
+return. ES (``ghp.es.ars``: ARS V2-t on the loop of ``ghp.es.engine``) is cheap exactly when a policy has few
+parameters, so it refines the emitted weights directly on the episode return, in worker processes:
 
 - dense (default): every weight and bias is a parameter; observation normalisation statistics are seeded from
-  rollouts of the emitted policy and the start is :func:`ghp.es.core.unfold` of it, so iteration 0 acts exactly like the
-  emitted policy; the result is folded back (``W / sd``, ``b - W mu / sd``) into a plain policy.
+  rollouts of the emitted policy and the start is :func:`ghp.es.params.unfold` of it, so iteration 0 acts exactly
+  like the emitted policy; the result is folded back (``W / sd``, ``b - W mu / sd``) into a plain policy.
 - codebook (``colors=M``): the weights are coloured by 1-D k-means (``ghp.policy.codebook.quantize``) and ES trains the
   colour values and the biases with the colouring fixed. Observation normalisation is off: folded into the first
   layer it would give each input column its own scale and break the sharing.
@@ -27,20 +27,14 @@ from typing import Any
 import numpy as np
 
 import ghp
-from ghp.es.core import (
-    DenseMap,
-    ESConfig,
-    ESState,
-    ObsStats,
-    RolloutPool,
-    eval_seeds,
-    evaluate_rows,
-    run_es,
-    unfold,
-)
+from ghp.es.ars import ESConfig, ESState, eval_seeds, run_es
+from ghp.es.engine import Rollouts
+from ghp.es.params import CodebookMap, DenseMap, ObsStats, ParamMap, unfold
+from ghp.es.rollout import RolloutPool
 from ghp.io.lock import run_lock
-from ghp.policy.codebook import SCOPES, CodebookMap, CodebookPolicy, quantize
+from ghp.policy.codebook import SCOPES, CodebookPolicy, quantize
 from ghp.policy.file import save_policy, tuned_dir
+from ghp.policy.weights import PolicyWeights
 from ghp.rollout.backend import BACKENDS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -187,10 +181,50 @@ def tune(
         return _tune_locked(run, arch, policy0, config, out, name, fresh, progress)
 
 
+@dataclass(frozen=True, eq=False)
+class _Start:
+    """Where a tune starts: the map searched, its starting vector and statistics, and the returns before ES."""
+
+    pmap: ParamMap
+    theta0: np.ndarray
+    stats: ObsStats
+    """Statistics of the emitted policy's own rollouts on the evaluation starts."""
+    return_before: float
+    """The emitted policy's mean return on the evaluation starts."""
+    extra: dict[str, Any]
+    """``return_quantized`` (codebook tuning): after k-means, before ES."""
+
+
+def _start(policy0: PolicyWeights, config: TuneConfig, rollouts: Rollouts) -> _Start:
+    """Roll out the emitted policy on the evaluation starts, then build the map and the starting vector."""
+    seeds = eval_seeds(config.seed, config.eval_episodes)
+    dense0 = DenseMap.like(policy0)
+    before = rollouts.rows(dense0, np.repeat(dense0.flatten(policy0)[None, :], len(seeds), axis=0), seeds, None, True)
+    stats = ObsStats.empty(policy0.obs_dim).merge_all(before.stats)
+    return_before = float(before.returns.mean())
+    if config.colors is None:
+        theta0 = dense0.flatten(unfold(policy0, stats) if config.use_obs_norm else policy0)
+        return _Start(dense0, theta0, stats, return_before, {})
+    cmap = CodebookMap(quantize(policy0, config.colors, config.scope))
+    theta0 = cmap.flatten(cmap.template)
+    quantized = rollouts.rows(cmap, np.repeat(theta0[None, :], len(seeds), axis=0), seeds, None).returns.mean()
+    return _Start(cmap, theta0, stats, return_before, {"return_quantized": float(quantized)})
+
+
+def _first_report(progress: ProgressFn, state_path: Path, total: int, start: _Start) -> None:
+    """The progress before the first iteration: a saved state's, or the starting policy's return."""
+    saved = ESState.load(state_path) if state_path.is_file() else None
+    done = saved.iteration if saved is not None else 0
+    cur = start.extra.get("return_quantized", start.return_before)
+    if saved is not None and saved.history:
+        cur = saved.history[-1]["return"]
+    progress(min(done, total), total, cur, saved.best_return if saved is not None else cur)
+
+
 def _tune_locked(
     run: Any,
     arch: Any,
-    policy0: Any,
+    policy0: PolicyWeights,
     config: TuneConfig,
     out: Path,
     name: str,
@@ -199,36 +233,15 @@ def _tune_locked(
 ) -> TuneResult:
     """:func:`tune` once the lock of ``RUN/tuned/NAME`` is held."""
     es_cfg = config.es_config()
-    env_id = run.spec.env_id
     env_kwargs = dict(run.config.get("train", {}).get("env_kwargs") or {})
     state_path = out / f"{name}.state.npz"
     if fresh and state_path.exists():
         state_path.unlink()
-    seeds = eval_seeds(config.seed, config.eval_episodes)
     kw = dict(env_kwargs)
     if config.max_episode_steps is not None:
         kw["max_episode_steps"] = config.max_episode_steps
-    dense0 = DenseMap.like(policy0)
-    extra: dict[str, Any] = {}
     with RolloutPool(config.workers, config.backend, config.ray_address) as pool:
-        rows = np.repeat(dense0.flatten(policy0)[None, :], len(seeds), axis=0)
-        before = evaluate_rows(dense0, rows, seeds, env_id, pool, kw, collect_stats=True)
-        return_before = float(before.returns.mean())
-        stats = ObsStats.empty(policy0.obs_dim)
-        for s in before.stats:
-            stats = stats.merge(s)
-        pmap: Any
-        cb0: CodebookPolicy | None = None
-        if config.colors is not None:
-            cb0 = quantize(policy0, config.colors, config.scope)
-            pmap = CodebookMap(cb0)
-            theta0 = pmap.flatten(cb0)
-            qrows = np.repeat(theta0[None, :], len(seeds), axis=0)
-            extra["return_quantized"] = float(evaluate_rows(pmap, qrows, seeds, env_id, pool, kw).returns.mean())
-        else:
-            pmap = dense0
-            theta0 = pmap.flatten(unfold(policy0, stats) if es_cfg.obs_norm else policy0)
-
+        start = _start(policy0, config, Rollouts(run.spec.env_id, pool, kw))
         total = config.iterations
 
         def on_iteration(state: ESState) -> None:
@@ -236,49 +249,43 @@ def _tune_locked(
                 progress(state.iteration, total, state.history[-1]["return"], state.best_return)
 
         if progress is not None:
-            start = ESState.load(state_path) if state_path.is_file() else None
-            done = start.iteration if start is not None else 0
-            cur = (
-                start.history[-1]["return"]
-                if start is not None and start.history
-                else extra.get("return_quantized", return_before)
-            )
-            progress(min(done, total), total, cur, start.best_return if start is not None else cur)
+            _first_report(progress, state_path, total, start)
+        stats = start.stats if es_cfg.obs_norm else None
         state = run_es(
-            pmap,
-            theta0,
-            env_id,
-            es_cfg,
-            pool,
-            stats=stats if es_cfg.obs_norm else None,
-            env_kwargs=env_kwargs,
-            state_path=state_path,
-            progress=on_iteration,
+            start.pmap, start.theta0, run.spec.env_id, es_cfg, pool, stats, env_kwargs, state_path, on_iteration
         )
-    tuned = state.best_policy(pmap)
-    cb = pmap.codebook(state.best_theta) if config.colors is not None else None
+    cb = start.pmap.codebook(state.best_theta) if isinstance(start.pmap, CodebookMap) else None
+    provenance = _provenance(run, arch, config, state, start, cb)
+    path = save_policy(out / f"{name}.npz", state.best_policy(start.pmap), provenance, cb)
+    return TuneResult(path, provenance, state, cb)
+
+
+def _provenance(
+    run: Any, arch: Any, config: TuneConfig, state: ESState, start: _Start, cb: CodebookPolicy | None
+) -> dict[str, Any]:
+    """What the tuned policy file records about where it came from and what ES did."""
+    es_cfg = state.config
     provenance: dict[str, Any] = {
         "kind": "tuned",
         "ghp": ghp.__version__,
         "run_id": run.run_id,
         "run": str(run.path),
-        "env_id": env_id,
+        "env_id": run.spec.env_id,
         "arch": arch.key,
         "checkpoint": config.checkpoint or "latest",
         "checkpoint_step": run.timesteps,
         "method": "es-ars-v2t" + ("-codebook" if cb is not None else ""),
         "iterations": state.iteration,
         "best_iteration": state.best_iteration,
-        "return_before": return_before,
+        "return_before": start.return_before,
         "return_after": state.best_return,
         "eval_seed": config.seed,
         "eval_episodes": config.eval_episodes,
         "env_steps": state.env_steps,
         "es": asdict(es_cfg),
         "obs_norm": {"mean": state.best_mean.tolist(), "std": state.best_std.tolist()} if es_cfg.obs_norm else None,
-        **extra,
+        **start.extra,
     }
     if cb is not None:
         provenance |= {"colors": cb.m, "scope": cb.scope, "codebook_bytes": cb.n_bytes}
-    path = save_policy(out / f"{name}.npz", tuned, provenance, cb)
-    return TuneResult(path, provenance, state, cb)
+    return provenance

@@ -11,8 +11,8 @@ hypernetwork scales each emitted matrix by ``sqrt(2 / fan_in)`` (REFERENCE.md), 
 and one shared codebook spends most of its colours on the widest-spread layer (``docs/tune.md`` measures both
 scopes). ``scope="network"`` shares one codebook between all layers (the paper's setting).
 
-ES then trains the colour values and the biases with the colouring fixed (:class:`CodebookMap`, a
-``ghp.es.ParamMap``).
+ES then trains the colour values and the biases with the colouring fixed (``ghp.es.params.CodebookMap``; this
+module knows nothing of ES).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ghp.policy.normalize import fold
 from ghp.policy.weights import PolicyWeights
 from ghp.space.arch import Arch
 
@@ -130,8 +131,6 @@ class CodebookPolicy:
         w = PolicyWeights(self.arch, layers, self.action_low, self.action_high, self.activation)
         if self.obs_mean is None or self.obs_inv_std is None:
             return w
-        from ghp.es import fold
-
         return fold(w, self.obs_mean.astype(np.float64), 1.0 / self.obs_inv_std.astype(np.float64))
 
     def packed(self, j: int) -> bytes:
@@ -205,54 +204,6 @@ def quantize(policy: PolicyWeights, m: int, scope: str = "layer") -> CodebookPol
         values = tuple(vals)
     low, high = policy.action_low, policy.action_high
     return CodebookPolicy(policy.arch, tuple(colors), values, biases, low, high, m, scope, policy.activation)
-
-
-@dataclass(frozen=True, eq=False)
-class CodebookMap:
-    """ES parameters of a codebook policy with its colouring fixed: ``theta = values ++ biases`` (a ``ParamMap``)."""
-
-    template: CodebookPolicy
-
-    @property
-    def size(self) -> int:
-        t = self.template
-        return sum(len(v) for v in t.values) + sum(len(b) for b in t.biases)
-
-    def flatten(self, cb: CodebookPolicy) -> np.ndarray:
-        """The parameter vector of ``cb`` (float64)."""
-        return np.concatenate([*cb.values, *cb.biases]).astype(np.float64)
-
-    def codebook(self, theta: np.ndarray) -> CodebookPolicy:
-        """The codebook policy ``theta`` stands for."""
-        t = self.template
-        theta = np.asarray(theta)
-        if theta.shape != (self.size,):
-            raise ValueError(f"expected {self.size} parameters, got shape {theta.shape}")
-        k = 0
-        values = []
-        for v in t.values:
-            values.append(theta[k : k + len(v)].astype(np.float32))
-            k += len(v)
-        biases = []
-        for b in t.biases:
-            biases.append(theta[k : k + len(b)].astype(np.float32))
-            k += len(b)
-        return CodebookPolicy(
-            t.arch,
-            t.colors,
-            tuple(values),
-            tuple(biases),
-            t.action_low,
-            t.action_high,
-            t.m,
-            t.scope,
-            t.activation,
-            t.obs_mean,
-            t.obs_inv_std,
-        )
-
-    def weights(self, theta: np.ndarray) -> PolicyWeights:
-        return self.codebook(theta).dense()
 
 
 def codebook_arrays(cb: CodebookPolicy) -> dict[str, Any]:

@@ -116,16 +116,37 @@ class ObsNormalization:
             raise ValueError(f"policy {weights.arch.key} already carries an observation clip: fold only once")
         if weights.obs_dim != self.mean.shape[0]:
             raise ValueError(f"statistics for {self.mean.shape[0]} inputs, policy takes {weights.obs_dim}")
-        w, b = weights.layers[0]
-        w64 = w.astype(np.float64)
-        w_new = w64 / self.std[None, :]
-        b_new = b.astype(np.float64) - w64 @ (self.mean / self.std)
-        layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
+        folded = fold(weights, self.mean, self.std)
         if self.clip is None:
-            return dataclasses.replace(weights, layers=layers)
+            return folded
         lo = (self.mean - self.clip * self.std).astype(np.float32)
         hi = (self.mean + self.clip * self.std).astype(np.float32)
-        return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)
+        return dataclasses.replace(folded, clip_low=lo, clip_high=hi)
+
+
+def fold(weights: PolicyWeights, mean: np.ndarray, std: np.ndarray) -> PolicyWeights:
+    """The policy on raw observations equal to ``weights`` applied to ``(x - mean) / std`` (no clip of its own).
+
+    ``W' = W / std`` column-wise and ``b' = b - W (mean / std)`` on the first layer; computed in float64, stored as
+    float32 (the other layers are unchanged). An observation clip ``weights`` already carries is one of ``z = (x -
+    mean) / std``, so it becomes the clip ``mean + z std`` of ``x``. The one fold of ghp: training statistics
+    (:meth:`ObsNormalization.fold`), ES statistics (``ghp.es``) and codebook input normalisation all use it.
+    """
+    w, b = weights.layers[0]
+    w64 = w.astype(np.float64)
+    w_new = w64 / std[None, :]
+    b_new = b.astype(np.float64) - w64 @ (mean / std)
+    layers = ((w_new.astype(np.float32), b_new.astype(np.float32)), *weights.layers[1:])
+    lo, hi = map_clip(weights, lambda z: mean + z * std)
+    return dataclasses.replace(weights, layers=layers, clip_low=lo, clip_high=hi)
+
+
+def map_clip(weights: PolicyWeights, to: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The observation clip bounds of ``weights`` through the increasing map ``to`` (None, None: no clip)."""
+    if weights.clip_low is None or weights.clip_high is None:
+        return None, None
+    lo, hi = (to(b.astype(np.float64)).astype(np.float32) for b in (weights.clip_low, weights.clip_high))
+    return lo, hi
 
 
 def load_vec_normalize(path: str | Path, venv: Any = None) -> Any:

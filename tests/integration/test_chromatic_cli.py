@@ -176,3 +176,25 @@ def test_worker_processes_give_the_same_run(tmp_path, partition):
         outs.append(np.load(out / "state.npz"))
     for key in ("theta", "obs_mean", "obs_m2"):
         np.testing.assert_array_equal(outs[0][key], outs[1][key])
+
+
+def test_sigterm_exits_143_with_one_line_and_resume_continues(tmp_path):
+    import signal
+
+    from tests.integration.test_signals import run_ghp, wait_for
+
+    out = tmp_path / "run"
+    args = ("chromatic", *TINY, "--hidden", "linear", "--colors", "3", "--out", out)
+    p = run_ghp(*args, "--iterations", "100000")
+    wait_for(lambda: (out / "state.npz").is_file(), p)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted (SIGTERM)" in lines[0] and "--resume" in lines[0], err
+    done = int(np.load(out / "state.npz")["iteration"])
+    assert done >= 1
+    r = ghp(*args, "--iterations", done + 1, "--resume")
+    assert r.exit_code == 0, r.output
+    assert int(np.load(out / "state.npz")["iteration"]) == done + 1
+    assert len((out / "history.jsonl").read_text().splitlines()) == done + 1

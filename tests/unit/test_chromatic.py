@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from ghp.es.chromatic import (
-    ChromaticConfig,
+from ghp.es.chromatic import ChromaticConfig
+from ghp.es.colouring import (
     ChromaticMap,
     Controller,
     Topology,

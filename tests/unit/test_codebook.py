@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from export import codebook as cbref
+from ghp.es.params import CodebookMap
 from ghp.policy.codebook import (
-    CodebookMap,
     index_bits,
     kmeans_1d,
     n_weights,
