@@ -5,7 +5,7 @@ import json
 import gymnasium as gym
 import pytest
 
-import ghp.rl.train as train_mod
+import ghp.rl.build as build_mod
 from ghp.rl.config import TrainConfig, resolve
 from ghp.rl.presets import SB3_DEFAULTS, rlzoo
 from ghp.rl.train import train
@@ -72,8 +72,8 @@ def test_steps_consume_exactly_the_steps_asked(settings, tmp_path, monkeypatch):
     # candidates' episodes) or one step of all environments.
     if settings["env_id"].startswith("Fetch"):
         pytest.importorskip("gymnasium_robotics")
-    real = train_mod.make_env
-    monkeypatch.setattr(train_mod, "make_env", lambda env_id, **kw: _Counting(real(env_id, **kw)))
+    real = build_mod.make_env
+    monkeypatch.setattr(build_mod, "make_env", lambda env_id, **kw: _Counting(real(env_id, **kw)))
     _Counting.steps = 0
     steps = 400
     out = train(TrainConfig(steps=steps, out=str(tmp_path / "r"), eval_every=0, **settings))
