@@ -80,8 +80,8 @@ def export(
     """
     from rich.console import Console
 
-    from export.api import ExportConfig, export_run_policy
-    from search.choose import PolicyChoice
+    from export.api import ExportConfig
+    from search.choose import PolicyChoice, export_run_policy
 
     with user_errors():
         if policy is None and run is None:

@@ -6,8 +6,6 @@ returns), so it is usable and testable without a trained run.
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,17 +20,14 @@ from .job import EXPORT_DTYPES, TARGETS, ExportConfig, ExportJob, ExportResult
 from .outdir import OutDir
 
 if TYPE_CHECKING:
-    from search.choose import ChosenPolicy, PolicyChoice
+    pass
 
 __all__ = [
     "EXPORT_DTYPES",
     "ExportConfig",
     "ExportResult",
-    "export_run_policy",
     "TARGETS",
     "export_policy",
-    "policy_from_file",
-    "policy_from_run",
 ]
 
 
@@ -161,47 +156,3 @@ def _codebook_for(
     from ghp.policy.codebook import quantize
 
     return quantize(weights, config.colors, config.scope)
-
-
-def export_run_policy(run_dir: str | Path | None, choice: PolicyChoice, config: ExportConfig) -> ExportResult:
-    """Export the policy of a run that ``choice`` names (:func:`search.choose.choose_policy`): ``ghp export``.
-
-    A ``--max-bytes`` budget counts bytes at the export's dtype (float32 for a codebook, whose size is only known once
-    coloured).
-
-    Raises:
-        FileNotFoundError / ValueError: as :func:`search.choose.choose_policy` and :func:`export_policy`.
-        RuntimeError: the export was written but differs from torch beyond the tolerance (onnx).
-    """
-    from search.choose import choose_policy
-
-    budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
-    chosen = choose_policy(run_dir, dataclasses.replace(choice, dtype=budget_dtype))
-    return export_policy(
-        chosen.weights, config, chosen.env_id, chosen.source, chosen.codebook, env_kwargs=chosen.env_kwargs
-    )
-
-
-def policy_from_run(
-    run_dir: str | Path,
-    arch: str | None = None,
-    max_params: int | None = None,
-    max_bytes: int | None = None,
-    dtype: str = "float32",
-    checkpoint: str | None = None,
-    by: str = "auto",
-) -> ChosenPolicy:
-    """``arch`` of the run, or the best under a budget: :func:`search.choose.choose_policy` with those options."""
-    from search.choose import PolicyChoice, choose_policy
-
-    best = max_params is not None or max_bytes is not None
-    choice = PolicyChoice(arch, best, max_params, max_bytes, dtype, by, checkpoint)
-    return choose_policy(run_dir, choice)
-
-
-def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[ChosenPolicy, CodebookPolicy | None]:
-    """A policy file and its colouring: :func:`search.choose.choose_policy` of ``policy_file=path``."""
-    from search.choose import PolicyChoice, choose_policy
-
-    chosen = choose_policy(run_dir, PolicyChoice(policy_file=Path(path)))
-    return chosen, chosen.codebook

@@ -7,6 +7,7 @@ The one owner of that choice: ``ghp export``, ``ghp play`` and ``ghp evaluate --
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from ghp.policy.weights import PolicyWeights
 from ghp.space.arch import Arch, parse_arch
 
 if TYPE_CHECKING:
+    from export.job import ExportConfig, ExportResult
     from ghp.rollout.play import Episode, PlayConfig, PlayResult
 
 __all__ = ["ChosenPolicy", "PlayedPolicy", "PolicyChoice", "choose_policy", "play_policy"]
@@ -287,3 +289,46 @@ def play_policy(
             on_episode(e, ep, chosen, config)
 
     return PlayedPolicy(chosen, config, play(chosen.weights, chosen.env_id, config, episode))
+
+
+def export_run_policy(run_dir: str | Path | None, choice: PolicyChoice, config: ExportConfig) -> ExportResult:
+    """Export the policy of a run that ``choice`` names (:func:`search.choose.choose_policy`): ``ghp export``.
+
+    A ``--max-bytes`` budget counts bytes at the export's dtype (float32 for a codebook, whose size is only known once
+    coloured).
+
+    Raises:
+        FileNotFoundError / ValueError: as :func:`search.choose.choose_policy` and :func:`export_policy`.
+        RuntimeError: the export was written but differs from torch beyond the tolerance (onnx).
+    """
+
+    from export.api import export_policy
+
+    budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
+    chosen = choose_policy(run_dir, dataclasses.replace(choice, dtype=budget_dtype))
+    return export_policy(
+        chosen.weights, config, chosen.env_id, chosen.source, chosen.codebook, env_kwargs=chosen.env_kwargs
+    )
+
+
+def policy_from_run(
+    run_dir: str | Path,
+    arch: str | None = None,
+    max_params: int | None = None,
+    max_bytes: int | None = None,
+    dtype: str = "float32",
+    checkpoint: str | None = None,
+    by: str = "auto",
+) -> ChosenPolicy:
+    """``arch`` of the run, or the best under a budget: :func:`search.choose.choose_policy` with those options."""
+
+    best = max_params is not None or max_bytes is not None
+    choice = PolicyChoice(arch, best, max_params, max_bytes, dtype, by, checkpoint)
+    return choose_policy(run_dir, choice)
+
+
+def policy_from_file(path: str | Path, run_dir: str | Path | None = None) -> tuple[ChosenPolicy, CodebookPolicy | None]:
+    """A policy file and its colouring: :func:`search.choose.choose_policy` of ``policy_file=path``."""
+
+    chosen = choose_policy(run_dir, PolicyChoice(policy_file=Path(path)))
+    return chosen, chosen.codebook

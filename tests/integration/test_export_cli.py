@@ -56,7 +56,8 @@ def test_exported_header_computes_the_runs_policy(run_dir, tmp_path, host_c):
 @pytest.mark.skipif(bool(TOOLS), reason=f"missing {', '.join(TOOLS)} (CI: make toolchain)")
 @pytest.mark.parametrize("dtype", ["float32", "int8"])
 def test_trained_policy_matches_torch_to_1e6_on_host_and_in_qemu(run_dir, tmp_path, dtype):
-    from export.api import ExportConfig, export_policy, policy_from_run
+    from export.api import ExportConfig, export_policy
+    from search.choose import policy_from_run
 
     chosen = policy_from_run(run_dir, arch="8-8")
     config = ExportConfig(out=tmp_path, name="pend", check=True, dtype=dtype)

@@ -121,3 +121,23 @@ def test_the_cycle_finder_finds_a_lazy_import_cycle():
     assert "ghp.rl.save" in graph["ghp.rl.callbacks"]  # a top-level import
     assert "ghp.hypernet.policies" in graph["ghp.run.load"]  # a lazy one, inside policy_class
     assert "export.job" in graph["export.crazyflie"]  # one under TYPE_CHECKING
+
+
+def test_export_takes_a_policy_and_never_a_run():
+    # export/ turns PolicyWeights into files: choosing a run's policy is search/'s (search.choose), and reading a run
+    # directory is ghp.run's; export imports neither.
+    for f in sorted((ROOT / "export").rglob("*.py")):
+        graph_roots = imported_modules(f)
+        assert not {m for m in graph_roots if m == "search" or m.startswith("search.")}, f
+        assert not {m for m in graph_roots if m.startswith("ghp.run")}, f
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports, anywhere in it."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out

@@ -12,7 +12,7 @@ PACKAGES = ("ghp", "search", "export", "cli")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
 EXCEPTIONS: dict[str, str] = {
-    "ghp/envs/crazyflie.py": "the Crazyflie tasks (config, observation layout, reward, single and vector env): not split yet",
+    "ghp/envs/crazyflie.py": "the Crazyflie tasks (config, observation, reward, single and vector env): not split yet",
     "ghp/hypernet/network.py": "the graph hypernetwork (encoder, GNN, decoders, emission): not split yet",
     "ghp/rollout/evaluate.py": "the evaluation engine and its orchestration: not split yet",
     "ghp/rollout/evaluate.py:evaluate": "chunking, emission and the results store in one loop: not split yet",
