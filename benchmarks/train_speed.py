@@ -54,6 +54,24 @@ def build(
     return model
 
 
+def run_rate(env_id: str, baseline: bool, learn_steps: int, learning_starts: int, out: str) -> float:
+    """Environment steps per second of one whole short ``ghp train`` (``baseline``: SB3's plain [256, 256] SAC actor,
+    ``ghp train --baseline``), everything else the task's defaults: setup, random steps, updates, saving.
+
+    Wall-clock seconds of the :func:`ghp.train.train` call; no periodic evaluation and no replay buffer saved (both
+    sides alike), so the figure is what a user's run spends per environment step on rollouts plus updates.
+    """
+    from ghp.train import TrainConfig, train
+
+    steps = learning_starts + learn_steps
+    cfg = TrainConfig(
+        env_id=env_id, steps=steps, learning_starts=learning_starts, eval_every=0, baseline=baseline, out=out
+    )
+    t0 = time.perf_counter()
+    train(cfg, force=True, replay_buffer=False)
+    return steps / (time.perf_counter() - t0)
+
+
 def time_updates(model: Any, n: int) -> float:
     t0 = time.perf_counter()
     model.train(gradient_steps=n, batch_size=256)
