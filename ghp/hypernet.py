@@ -47,6 +47,7 @@ from ghp.mlp import (
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
+    run_factorised_rows,
     run_mlps,
     split_sizes,
 )
@@ -343,6 +344,16 @@ class GraphHypernet(nn.Module):
                     x, self.rows, self.cols, emission.cores, emission.biases, plan.depths, plan.schedule
                 )
         return run_mlps(x, self.layers(emission), mode if mode in ("loop", "padded") else "auto")
+
+    def run_dealt(self, emission: Emission, x: torch.Tensor) -> torch.Tensor | None:
+        """:meth:`run` (``factorised-loop``) with row ``r`` of ``x`` going to architecture ``r mod B`` (the actor's
+        layout, ``ghp.policies.row_order``), without permuting rows; None where that scheme does not apply (a dense
+        emission, rows that do not split evenly, a linear policy in the meta batch): permute and call :meth:`run`."""
+        if emission.cores is None:
+            return None
+        return run_factorised_rows(
+            x, self.rows, self.cols, emission.cores, emission.biases, emission.plan.shapes, dealt=True
+        )
 
 
 def gated_pass(
