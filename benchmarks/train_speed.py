@@ -3,7 +3,7 @@
 Both models share the environment, the critic, the batch size (256) and the thread count; the replay buffers are
 filled with the same number of random steps; then rounds of ``--updates`` gradient steps alternate between the two
 (interleaved, so machine noise hits both alike). Prints ms per update of each, the hypernetwork parameter counts, and
-as the last line the ratio ghp / SB3 (target: <= 1.5).
+as the last line the ratio ghp / SB3 (target: <= 1.2).
 
     python benchmarks/train_speed.py                      # Hopper-v5, meta batch 8, factorised decoder
     python benchmarks/train_speed.py --env HalfCheetah-v5 --decoder dense --rounds 5
