@@ -11,6 +11,8 @@ figures of the committed record.
 benchmark   ratio                                                       target (issue "Speed to the limit")
 =========== =========================================================== ==========================================
 train       ghp update time / SB3 SAC [256,256] update time (Hopper-v5)  <= 1.2
+train_run   steps/s of a whole short ``ghp train`` / ``ghp train --baseline`` (context)
+            (SB3 SAC [256,256]), Hopper-v5 and ghp/CrazyflieHover-v0
 emit        seconds to emit all 4680 architectures' weights, 1 thread     < 0.5 s
 evaluate    ghp evaluate steps/s / raw environment steps/s               >= 0.9 MuJoCo (Hopper-v5), >= 0.7 Pendulum
 mcu         Cortex-M4 (QEMU) instructions per MAC, [64, 64] policy       <= 3 float32, <= 2 int8
@@ -42,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "docs" / "results" / "bench" / "record.json"
 TABLE = RECORD.with_suffix(".md")
-BENCHMARKS = ("train", "emit", "evaluate", "mcu", "crazyflie")
+BENCHMARKS = ("train", "train_run", "emit", "evaluate", "mcu", "crazyflie")
 TARGETS: dict[str, tuple[str, float]] = {
     "train.ratio": ("<=", 1.2),
     "emit.seconds": ("<", 0.5),
@@ -54,6 +56,14 @@ TARGETS: dict[str, tuple[str, float]] = {
     "mcu.int8_insn_per_mac": ("<=", 2.0),
 }
 """The issue's targets, by the record's key (``benchmark.field``)."""
+CONTEXT: tuple[str, ...] = (
+    "mcu.float32_cycles_per_mac",
+    "mcu.int8_cycles_per_mac",
+    "train_run.hopper.ratio",
+    "train_run.crazyflie.ratio",
+    "crazyflie.ratio",
+)
+"""Ratios recorded as context, without a target."""
 
 
 def machine() -> dict[str, Any]:
@@ -115,6 +125,38 @@ def bench_train(quick: bool) -> dict[str, Any]:
         "ms_per_update_ghp": ms_ghp,
         "settings": f"Hopper-v5, batch 256, meta batch 8, factorised decoder, 1 thread, {rounds} x {updates} updates",
     }
+
+
+def bench_train_run(quick: bool) -> dict[str, Any]:
+    """Environment steps/s of whole short ``ghp train`` runs against ``ghp train --baseline`` (SB3 SAC [256, 256]).
+
+    Each task's own defaults (8 environments; Hopper: one update per transition, Crazyflie: one per two), 1000
+    random steps then 1500 learning steps; the two runs of a task alternate twice and each side keeps its mean (the
+    load of a shared machine hits both alike). A ratio for context, not a claim of absolute speed.
+    """
+    import torch
+
+    import ghp  # noqa: F401  (registers the Crazyflie ids)
+    from benchmarks.train_speed import run_rate
+
+    torch.set_num_threads(1)
+    learn, starts, repeats = (64, 64, 1) if quick else (1500, 1000, 2)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env_id in (("hopper", "Hopper-v5"), ("crazyflie", "ghp/CrazyflieHover-v0")):
+            rates: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(repeats):
+                for baseline in (False, True):
+                    rates[baseline].append(run_rate(env_id, baseline, learn, starts, str(Path(tmp) / name)))
+            ghp_rate, sb3_rate = statistics.mean(rates[False]), statistics.mean(rates[True])
+            out[name] = {
+                "ratio": ghp_rate / sb3_rate,
+                "ghp_steps_per_s": ghp_rate,
+                "sb3_steps_per_s": sb3_rate,
+                "settings": f"{env_id}, the task's defaults, {starts} random + {learn} learning steps, "
+                f"1 torch thread, mean of {repeats} alternating runs each",
+            }
+    return out
 
 
 def _tiny_run(env_id: str, out: str) -> Path:
@@ -223,6 +265,7 @@ def bench_crazyflie(quick: bool) -> dict[str, Any]:
 
 RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "train": bench_train,
+    "train_run": bench_train_run,
     "emit": bench_emit,
     "evaluate": bench_evaluate,
     "mcu": bench_mcu,
@@ -257,14 +300,10 @@ def render(record: dict[str, Any]) -> str:
             continue
         met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
         rows.append(f"| `{key}` | {value:.3g} | {op} {target:g} | {'yes' if met else 'no'} | {when(key)} |")
-    for dtype in ("float32", "int8"):
-        key = f"mcu.{dtype}_cycles_per_mac"
-        cpm = lookup(results, key)
-        if cpm is not None:
-            rows.append(f"| `{key}` | {cpm:.3g} | context | | {when(key)} |")
-    cf = lookup(results, "crazyflie.ratio")
-    if cf is not None:
-        rows.append(f"| `crazyflie.ratio` | {cf:.3g} | context | | {when('crazyflie.ratio')} |")
+    for key in CONTEXT:
+        value = lookup(results, key)
+        if value is not None:
+            rows.append(f"| `{key}` | {value:.3g} | context | | {when(key)} |")
     m = record["machine"]
     head = (
         f"Benchmark of record, last written at commit `{(record['commit']['sha'] or 'unknown')[:10]}`"

@@ -3,7 +3,7 @@
 Both models share the environment, the critic, the batch size (256) and the thread count; the replay buffers are
 filled with the same number of random steps; then rounds of ``--updates`` gradient steps alternate between the two
 (interleaved, so machine noise hits both alike). Prints ms per update of each, the hypernetwork parameter counts, and
-as the last line the ratio ghp / SB3 (target: <= 1.5).
+as the last line the ratio ghp / SB3 (target: <= 1.2).
 
     python benchmarks/train_speed.py                      # Hopper-v5, meta batch 8, factorised decoder
     python benchmarks/train_speed.py --env HalfCheetah-v5 --decoder dense --rounds 5
@@ -52,6 +52,24 @@ def build(
     )
     model.learn(2_000)  # random steps only: fills the buffer, sets up the logger
     return model
+
+
+def run_rate(env_id: str, baseline: bool, learn_steps: int, learning_starts: int, out: str) -> float:
+    """Environment steps per second of one whole short ``ghp train`` (``baseline``: SB3's plain [256, 256] SAC actor,
+    ``ghp train --baseline``), everything else the task's defaults: setup, random steps, updates, saving.
+
+    Wall-clock seconds of the :func:`ghp.rl.train.train` call; no periodic evaluation and no replay buffer saved (both
+    sides alike), so the figure is what a user's run spends per environment step on rollouts plus updates.
+    """
+    from ghp.rl.train import TrainConfig, train
+
+    steps = learning_starts + learn_steps
+    cfg = TrainConfig(
+        env_id=env_id, steps=steps, learning_starts=learning_starts, eval_every=0, baseline=baseline, out=out
+    )
+    t0 = time.perf_counter()
+    train(cfg, force=True, replay_buffer=False)
+    return steps / (time.perf_counter() - t0)
 
 
 def time_updates(model: Any, n: int) -> float:

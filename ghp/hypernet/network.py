@@ -45,6 +45,7 @@ from ghp.policy.mlp import (
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
+    run_factorised_rows,
     run_mlps,
     split_sizes,
 )
@@ -288,34 +289,40 @@ class GraphHypernet(nn.Module):
         biases = emission.biases.float().cpu().numpy()
         shapes = [[(o if j < len(sh) - 1 or out_rows is None else min(o, out_rows), fan_in)
                    for j, (o, fan_in) in enumerate(sh)] for sh in plan.shapes]  # fmt: skip
-        weights: dict[tuple[int, int], np.ndarray] = {}
-        where: dict[tuple[int, int], tuple[tuple[int, int], int]] = {}
-        if emission.cores is not None:
-            groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
-            for i, sh in enumerate(shapes):
-                for j, shape in enumerate(sh):
-                    groups.setdefault(shape, []).append((i, j))
-            for (o, fan_in), members in groups.items():
-                idx_i = torch.tensor([i for i, _ in members])
-                idx_j = torch.tensor([j for _, j in members])
-                cores = emission.cores[idx_i, idx_j]  # [n, k, k]
-                w = torch.matmul(torch.matmul(self.rows[:o], cores), self.cols[:fan_in].T)
-                weights[(o, fan_in)] = w.float().cpu().numpy()
-                for k, member in enumerate(members):
-                    where[member] = ((o, fan_in), k)
         out: list[list[NumpyLayer]] = []
-        k_dense = 0
-        for i, sh in enumerate(shapes):
-            layers: list[NumpyLayer] = []
-            for j, (o, _) in enumerate(sh):
-                if emission.dense is not None:
-                    w_np = emission.dense[k_dense][:o].float().cpu().numpy()
+        if emission.cores is None:
+            k_dense = 0
+            for i, sh in enumerate(shapes):
+                layers: list[NumpyLayer] = []
+                for j, (o, _) in enumerate(sh):
+                    layers.append((emission.dense[k_dense][:o].float().cpu().numpy(), biases[i, j, :o]))  # type: ignore[index]
                     k_dense += 1
-                else:
-                    shape, k = where[(i, j)]
-                    w_np = weights[shape][k]
-                layers.append((w_np, biases[i, j, :o]))
-            out.append(layers)
+                out.append(layers)
+            return out
+        # Every layer of the block as one entry (architecture-major), grouped by shape with one stable sort: the
+        # members of a group keep the order of a per-layer scan, so each group's product has the same operands in the
+        # same order as before (the same bits), and its cores are one contiguous slice of a single gather.
+        n_layers = [len(sh) for sh in shapes]
+        arch_of = np.repeat(np.arange(len(shapes)), n_layers)
+        slot_of = np.concatenate([np.arange(n) for n in n_layers])
+        flat_shapes = np.array([shape for sh in shapes for shape in sh], dtype=np.int64).reshape(-1, 2)
+        key = flat_shapes[:, 0] * (int(flat_shapes[:, 1].max()) + 1) + flat_shapes[:, 1]
+        order = np.argsort(key, kind="stable")
+        starts = np.flatnonzero(np.r_[True, key[order][1:] != key[order][:-1]])
+        ends = np.r_[starts[1:], len(order)]
+        p, k = emission.cores.shape[1], emission.cores.shape[2]
+        gather = torch.from_numpy(arch_of[order] * p + slot_of[order])
+        cores = emission.cores.reshape(-1, k, k).index_select(0, gather.to(emission.cores.device))
+        stacked: list[np.ndarray] = [None] * len(order)  # type: ignore[list-item]
+        for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+            o, fan_in = flat_shapes[order[s]].tolist()
+            w = torch.matmul(torch.matmul(self.rows[:o], cores[s:e]), self.cols[:fan_in].T).float().cpu().numpy()
+            for m, entry in enumerate(order[s:e].tolist()):
+                stacked[entry] = w[m]
+        at = 0
+        for i, sh in enumerate(shapes):
+            out.append([(stacked[at + j], biases[i, j, :o]) for j, (o, _) in enumerate(sh)])
+            at += len(sh)
         return out
 
     def run(self, emission: Emission, x: torch.Tensor, mode: str = "auto") -> torch.Tensor:
@@ -341,6 +348,17 @@ class GraphHypernet(nn.Module):
                     x, self.rows, self.cols, emission.cores, emission.biases, plan.depths, plan.schedule
                 )
         return run_mlps(x, self.layers(emission), mode if mode in ("loop", "padded") else "auto")
+
+    def run_dealt(self, emission: Emission, x: torch.Tensor) -> torch.Tensor | None:
+        """:meth:`run` (``factorised-loop``) with row ``r`` of ``x`` going to architecture ``r mod B`` (the actor's
+        layout, ``ghp.hypernet.policies.row_order``), without permuting rows; None where that scheme does not apply (a
+        dense
+        emission, rows that do not split evenly, a linear policy in the meta batch): permute and call :meth:`run`."""
+        if emission.cores is None:
+            return None
+        return run_factorised_rows(
+            x, self.rows, self.cols, emission.cores, emission.biases, emission.plan.shapes, dealt=True
+        )
 
 
 def gated_pass(

@@ -228,11 +228,16 @@ class HyperActor(BasePolicy):
     def mlp_out(self, obs: PyTorchObs) -> torch.Tensor:
         """Raw MLP outputs ``[rows, out_width]``; row ``r`` runs architecture ``r mod meta_batch``."""
         x = actor_input(obs)
+        emission = self.emission()
+        if self.mlp_mode in ("auto", "factorised-loop"):
+            out = self.hypernet.run_dealt(emission, x)  # the dealt layout as it is: no permutation
+            if out is not None:
+                return out
         order = self._row_order(x.shape[0], x.device)
         if order is None:
-            return self.hypernet.run(self.emission(), x, self.mlp_mode)
+            return self.hypernet.run(emission, x, self.mlp_mode)
         perm, inverse = order
-        return self.hypernet.run(self.emission(), x[perm], self.mlp_mode)[inverse]
+        return self.hypernet.run(emission, x[perm], self.mlp_mode)[inverse]
 
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Mean and clamped log-std of the squashed Gaussian (SAC)."""

@@ -228,6 +228,9 @@ def run_factorised_loop(
     With an even row split, the input projection ``x C[:in]`` and the output layer's core and row projection (the
     same widths for every architecture) run for the whole meta batch at once; the hidden layers run per architecture.
     """
+    fused = run_factorised_rows(x, rows, cols, cores, biases, shapes)
+    if fused is not None:
+        return fused
     b = cores.shape[0]
     sizes = split_sizes(x.shape[0], b)
     core_t = cores.transpose(-1, -2)
@@ -287,3 +290,211 @@ def run_factorised_loop(
     z = torch.bmm(torch.stack(ends), core_t[torch.arange(b, device=cores.device), depth])
     y = torch.baddbmm(torch.stack([lb[-1] for lb in layer_bias]).unsqueeze(1), z, row_t(out_w).expand(b, -1, -1))
     return y.reshape(-1, out_w)
+
+
+class _Slices:
+    """Views of ``R^T`` and ``C`` (and ``C^T``) by width, each made once per call: a view op costs about as much as a
+    small product here."""
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor) -> None:
+        self.rows, self.cols = rows, cols
+        self.rows_t = rows.T
+        self._r: dict[int, torch.Tensor] = {}
+        self._rt: dict[int, torch.Tensor] = {}
+        self._c: dict[int, torch.Tensor] = {}
+        self._ct: dict[int, torch.Tensor] = {}
+
+    def r(self, w: int) -> torch.Tensor:
+        if w not in self._r:
+            self._r[w] = self.rows[:w]
+        return self._r[w]
+
+    def rt(self, w: int) -> torch.Tensor:
+        if w not in self._rt:
+            self._rt[w] = self.rows_t[:, :w]
+        return self._rt[w]
+
+    def c(self, w: int) -> torch.Tensor:
+        if w not in self._c:
+            self._c[w] = self.cols[:w]
+        return self._c[w]
+
+    def ct(self, w: int) -> torch.Tensor:
+        if w not in self._ct:
+            self._ct[w] = self.c(w).T
+        return self._ct[w]
+
+
+def _loop_forward(
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    cores: torch.Tensor,
+    biases: torch.Tensor,
+    shapes: Sequence[Sequence[tuple[int, int]]],
+    dealt: bool,
+) -> tuple[torch.Tensor, tuple[Any, ...]]:
+    """The forward of :class:`_FactorisedLoop` (no autograd); returns the output and what its backward needs."""
+    b, p, k, _ = cores.shape
+    n = x.shape[0] // b
+    sl = _Slices(rows, cols)
+    key = tuple(tuple(sh) for sh in shapes)
+    idx, sizes_b = _bias_index(key, p, biases.shape[2])
+    idx = idx.to(biases.device)
+    bias_flat = biases.reshape(-1).index_select(0, idx).split(sizes_b)  # every layer's bias, one gather
+    cores_t = cores.transpose(-1, -2)
+    core_t = cores_t.reshape(b * p, k, k).unbind(0)  # per layer slot, architecture-major
+    a0 = x @ sl.c(x.shape[1])  # the first layer's input projection, every row at once
+    a0_b = a0.view(n, b, k).transpose(0, 1) if dealt else a0.view(b, n, k)
+    z0 = torch.bmm(a0_b, cores_t[:, 0]).unbind(0)
+    saved: list[list[tuple[torch.Tensor, ...]]] = []
+    ends = []
+    at = 0
+    for i, sh in enumerate(shapes):
+        o = sh[0][0]
+        h = torch.relu_(torch.addmm(bias_flat[at], z0[i], sl.rt(o)))
+        layers: list[tuple[torch.Tensor, ...]] = [(h,)]
+        for j in range(1, len(sh) - 1):
+            o, fan_in = sh[j]
+            a = h @ sl.c(fan_in)
+            z = a @ core_t[i * p + j]
+            h_new = torch.relu_(torch.addmm(bias_flat[at + j], z, sl.rt(o)))
+            layers.append((h, a, z, h_new))
+            h = h_new
+        ends.append(h @ sl.c(sh[-1][1]))
+        layers.append((h,))
+        saved.append(layers)
+        at += len(sh)
+    out_slot = torch.tensor([i * p + len(sh) - 1 for i, sh in enumerate(shapes)], device=cores.device)
+    ow = shapes[0][-1][0]
+    a_end = torch.stack(ends)
+    core_out = cores.reshape(b * p, k, k).index_select(0, out_slot)
+    z_end = torch.bmm(a_end, core_out.transpose(1, 2))
+    bias_out = biases.reshape(b * p, -1).index_select(0, out_slot)[:, :ow].unsqueeze(1)
+    y = torch.baddbmm(bias_out, z_end, sl.rt(ow).expand(b, k, ow))
+    out = y.transpose(0, 1).reshape(n * b, ow) if dealt else y.reshape(n * b, ow)
+    return out, (a0_b, z0, saved, a_end, z_end, core_out, out_slot, idx, sizes_b)
+
+
+class _FactorisedLoop(torch.autograd.Function):
+    """:func:`run_factorised_loop`'s even case as one autograd node with a hand-written backward.
+
+    Recording every small product of every architecture made the backward cost about four times the forward on CPU
+    (one engine node per product, each slice of ``R`` and ``C`` a full-size gradient, every shared slice's gradients
+    summed with extra adds). Here each hidden layer's backward is eight products written straight into four gradient
+    buffers (rows, columns, cores, biases); the first and the output layer run batched over the meta batch, as in the
+    forward. The same products as autograd's, so gradients agree to float round-off (tests compare with ``loop``).
+    """
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: torch.Tensor,
+        rows: torch.Tensor,
+        cols: torch.Tensor,
+        cores: torch.Tensor,
+        biases: torch.Tensor,
+        shapes: Sequence[Sequence[tuple[int, int]]],
+        dealt: bool,
+    ) -> torch.Tensor:
+        out, saved = _loop_forward(x, rows, cols, cores, biases, shapes, dealt)
+        ctx.save_for_backward(x, rows, cols, cores)
+        ctx.saved = saved
+        ctx.shapes, ctx.dealt, ctx.bias_shape = shapes, dealt, biases.shape
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
+        x, rows, cols, cores = ctx.saved_tensors
+        a0_b, z0, saved, a_end, z_end, core_out, out_slot, idx, sizes_b = ctx.saved
+        shapes, dealt = ctx.shapes, ctx.dealt
+        b, p, k, _ = cores.shape
+        n = x.shape[0] // b
+        ow = shapes[0][-1][0]
+        sl = _Slices(rows, cols)
+        g_rows, g_cols = torch.zeros_like(rows), torch.zeros_like(cols)
+        g_r = _Slices(g_rows, g_cols)  # views of the gradient buffers by width
+        g_cores = torch.zeros_like(cores)
+        g_core = g_cores.view(b * p, k, k).unbind(0)
+        core = cores.reshape(b * p, k, k).unbind(0)
+        g_bias_flat = torch.empty(int(idx.shape[0]), dtype=cores.dtype, device=cores.device)
+        g_bias = g_bias_flat.split(sizes_b)
+        # Output layer, every architecture at once: y = z_end R[:ow]^T + bias, z_end = a_end M^T.
+        g_y = (g_out.view(n, b, ow).transpose(0, 1) if dealt else g_out.view(b, n, ow)).contiguous()
+        g_r.r(ow).addmm_(g_y.reshape(b * n, ow).T, z_end.reshape(b * n, k))
+        g_z = torch.matmul(g_y, sl.r(ow))
+        g_cores.view(b * p, k, k).index_copy_(0, out_slot, torch.bmm(g_z.transpose(1, 2), a_end))
+        g_a_end = torch.bmm(g_z, core_out).unbind(0)
+        g_y_sum = g_y.sum(1).unbind(0)
+        g_z0 = []
+        at = 0
+        for i, sh in enumerate(shapes):
+            layers = saved[i]
+            g_bias[at + len(sh) - 1].copy_(g_y_sum[i])
+            (h,) = layers[-1]
+            fan_in = sh[-1][1]
+            g_r.c(fan_in).addmm_(h.T, g_a_end[i])
+            g_h = g_a_end[i] @ sl.ct(fan_in)
+            for j in range(len(sh) - 2, 0, -1):
+                h_in, a, z, h_out = layers[j]
+                o, fan_in = sh[j]
+                g_pre = torch.ops.aten.threshold_backward(g_h, h_out, 0)
+                torch.sum(g_pre, 0, out=g_bias[at + j])
+                g_r.r(o).addmm_(g_pre.T, z)
+                g_zj = g_pre @ sl.r(o)
+                torch.mm(g_zj.T, a, out=g_core[i * p + j])
+                g_a = g_zj @ core[i * p + j]
+                g_r.c(fan_in).addmm_(h_in.T, g_a)
+                g_h = g_a @ sl.ct(fan_in)
+            (h1,) = layers[0]
+            o = sh[0][0]
+            g_pre = torch.ops.aten.threshold_backward(g_h, h1, 0)
+            torch.sum(g_pre, 0, out=g_bias[at])
+            g_r.r(o).addmm_(g_pre.T, z0[i])
+            g_z0.append(g_pre @ sl.r(o))
+            at += len(sh)
+        # First layer, batched: z0 = a0 M0^T, a0 = x C[:in].
+        g_z0_b = torch.stack(g_z0)
+        g_cores[:, 0] = torch.bmm(g_z0_b.transpose(1, 2), a0_b)
+        g_a0 = torch.bmm(g_z0_b, cores[:, 0])
+        g_a0 = g_a0.transpose(0, 1).reshape(n * b, k) if dealt else g_a0.reshape(n * b, k)
+        in_dim = x.shape[1]
+        g_r.c(in_dim).addmm_(x.T, g_a0)
+        need = ctx.needs_input_grad
+        g_x = g_a0 @ sl.ct(in_dim) if need[0] else None
+        g_biases = None
+        if need[4]:
+            g_biases = torch.zeros(ctx.bias_shape, dtype=cores.dtype, device=cores.device)
+            g_biases.view(-1).index_copy_(0, idx, g_bias_flat)
+        return (
+            g_x,
+            g_rows if need[1] else None,
+            g_cols if need[2] else None,
+            g_cores if need[3] else None,
+            g_biases,
+            None,
+            None,
+        )
+
+
+def run_factorised_rows(
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    cols: torch.Tensor,
+    cores: torch.Tensor,
+    biases: torch.Tensor,
+    shapes: Sequence[Sequence[tuple[int, int]]],
+    dealt: bool = False,
+) -> torch.Tensor | None:
+    """:func:`run_factorised_loop`'s even case through :class:`_FactorisedLoop`; None where it does not apply.
+
+    It applies when the rows split evenly and every architecture has a hidden layer. ``dealt``: row ``r`` goes to
+    architecture ``r mod B`` (the actor's layout, ``ghp.hypernet.policies.row_order``) instead of contiguous chunks; the
+    batched first and output layers read and write that layout through views, so no row permutation is needed.
+    """
+    b = cores.shape[0]
+    if x.shape[0] % b or x.shape[0] == 0 or not all(len(sh) > 1 for sh in shapes):
+        return None
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (x, rows, cols, cores, biases)):
+        return _FactorisedLoop.apply(x, rows, cols, cores, biases, shapes, dealt)
+    return _loop_forward(x, rows, cols, cores, biases, shapes, dealt)[0]

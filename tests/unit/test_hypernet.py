@@ -65,6 +65,50 @@ def test_implicit_gradients_equal_explicit(mode):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("rows", [8 * 4, 8, 8 * 4 + 3, 1])
+def test_dealt_rows_equal_permuted_rows_and_gradients_equal_loop(rows):
+    """The actor's layout (row r -> architecture r mod B) run as it is == the permuted rows through ``loop``, outputs
+    and gradients; where the fused scheme does not apply (uneven rows, a linear policy) it says so with None."""
+    from ghp.hypernet.policies import row_order
+
+    hn = make("factorised")
+    x = torch.randn(rows, 5)
+    perm = row_order(rows, len(DEEP))
+    hn.zero_grad()
+    y = hn.run_dealt(hn.emit(DEEP), x)
+    if rows % len(DEEP):
+        assert y is None
+        return
+    y.pow(2).sum().backward()
+    got = [p.grad.clone() for p in hn.parameters()]
+    hn.zero_grad()
+    ref = hn.run(hn.emit(DEEP), x if perm is None else x[perm], "loop")
+    ref = ref if perm is None else ref[torch.argsort(perm)]
+    ref.pow(2).sum().backward()
+    torch.testing.assert_close(y, ref, atol=1e-5, rtol=0)
+    for a, b in zip(got, [p.grad for p in hn.parameters()], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    assert hn.run_dealt(hn.emit(ARCHS), torch.randn(8, 5)) is None  # a linear policy: the caller permutes
+
+
+@pytest.mark.parametrize("dealt", [False, True])
+def test_fused_factorised_loop_gradcheck(dealt):
+    from ghp.policy.mlp import _FactorisedLoop
+
+    gen = torch.Generator().manual_seed(0)
+    shapes = [[(4, 3), (2, 4)], [(5, 3), (4, 5), (2, 4)]]  # (out, in) per layer of two architectures
+    k = 3
+    args = [
+        torch.randn(4, 3, dtype=torch.double, generator=gen),  # 2 rows per architecture
+        torch.randn(5, k, dtype=torch.double, generator=gen),
+        torch.randn(5, k, dtype=torch.double, generator=gen),
+        torch.randn(2, 3, k, k, dtype=torch.double, generator=gen),
+        torch.randn(2, 3, 5, dtype=torch.double, generator=gen),
+    ]
+    args = [a.requires_grad_() for a in args]
+    assert torch.autograd.gradcheck(lambda *a: _FactorisedLoop.apply(*a, shapes, dealt), args)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 def test_fused_gnn_pass_matches_autograd(reverse):
     gen = torch.Generator().manual_seed(0)
