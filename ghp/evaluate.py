@@ -14,10 +14,13 @@ The engine, in the order the work flows:
    are ignored) so it is always computed with the same matrix shapes, and once all its episodes have ended it
    leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
 4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.backend` (worker processes of this machine,
-   all cores by default) while this process emits the next ones; each worker keeps its environments between chunks
-   and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy
-   2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
-   store.
+   all cores by default) while this process emits the next ones. The workers are started (and make their
+   environments) before the first chunk is emitted, that chunk is emitted alone, and chunks are sized so that each
+   worker gets about four (no worker idles through a long last chunk). Each worker keeps its environments between
+   chunks and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on
+   a busy 2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the
+   results store. A vectorised environment (``ghp.envs.vectorised``: the Crazyflie tasks) is stepped up to
+   :data:`BATCH_ROWS` rows at once, with numpy bookkeeping over the rows.
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` and the kind alone, so every
 architecture faces the same ``episodes`` initial states and two architectures' returns differ by their policies,
@@ -97,7 +100,10 @@ class EvalConfig:
     envs_per_worker: int = field(default=160, metadata={"min": 1})
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
     chunk_size: int = field(default=64, metadata={"min": 1})
-    """Architectures per work unit; the results store commits once per finished chunk."""
+    """Architectures per work unit; the results store commits once per finished chunk.
+
+    Fewer when that gives every worker about four units (load balance); a vectorised environment's units hold up to
+    2048 rows' worth of architectures instead (its step costs little more for many rows)."""
     emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
     pad_to: int = field(default=PAD_TO, metadata={"min": 1})
