@@ -484,16 +484,24 @@ def _batch_rows(task: _TaskSpec, n_archs: int) -> int:
 
 
 def _is_vectorised(env_id: str) -> bool:
-    """Whether ``env_id``'s environment class has a vectorised form (``ghp.envs.vectorised``), without making one."""
+    """Whether ``env_id``'s environment class has a vectorised form (``ghp.envs.vectorised``), without making one.
+
+    Only a class whose module this process has already imported is looked at (ghp's own environments are): importing
+    an environment's module here, MuJoCo's for Hopper, cost more start-up than the answer saves. Otherwise False,
+    which only sizes the chunks for single environments; the workers still step a vectorised form if there is one.
+    """
+    import sys
+
     import gymnasium as gym
-    from gymnasium.envs.registration import load_env_creator
 
     try:
         entry = gym.spec(env_id).entry_point
-        cls = load_env_creator(entry) if isinstance(entry, str) else entry
-    except Exception:  # noqa: BLE001 - unknown here (a module:Id not imported yet): the workers find out
+    except Exception:  # noqa: BLE001 - an id not registered here yet (module:Id): the workers find out
         return False
-    return callable(getattr(cls, "vectorised", None))
+    if isinstance(entry, str):
+        module, _, name = entry.partition(":")
+        entry = getattr(sys.modules.get(module), name, None)
+    return callable(getattr(entry, "vectorised", None))
 
 
 def _warm_worker(shared: tuple[_TaskSpec, int], _: None) -> None:
