@@ -42,27 +42,15 @@ HOVER_KWARGS: dict[str, Any] = {
 """Env kwargs under which a constant ``HOVER_ACTION`` flies every episode to its 500-step end."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass
 class HoverSource:
     """An evaluation source whose policies are a run's, their output layer replaced by the constant hover action."""
 
+    spec: Any
+    space: Any
+    run_id: str
+    timesteps: int
     run: Any
-
-    @property
-    def spec(self) -> Any:
-        return self.run.spec
-
-    @property
-    def space(self) -> Any:
-        return self.run.space
-
-    @property
-    def run_id(self) -> str:
-        return str(self.run.run_id)
-
-    @property
-    def timesteps(self) -> int:
-        return int(self.run.timesteps)
 
     def emit(self, archs: Sequence[Any], batch_size: int = 1024) -> list[Any]:
         from ghp.envs.crazyflie import HOVER_ACTION
@@ -98,7 +86,7 @@ def confirm_speed(run_dir: str | Path, archs: int = 50, episodes: int = 100, wor
 
     torch.set_num_threads(1)  # as ghp evaluate does: the workers own the other cores
     run = load_run(run_dir)
-    source = HoverSource(run)
+    source = HoverSource(run.spec, run.space, run.run_id, run.timesteps, run)
     selected = parse_arch_selection(str(archs), run.space, 0)
     cfg = EvalConfig(workers=workers, confirm=archs, confirm_episodes=episodes, env_kwargs=HOVER_KWARGS)
     t0 = time.perf_counter()
