@@ -16,6 +16,7 @@ train_run   steps/s of a whole short ``ghp train`` / ``ghp train --baseline`` (c
 emit        seconds to emit all 4680 architectures' weights, 1 thread     < 0.5 s
 evaluate    ghp evaluate steps/s / raw environment steps/s               >= 0.9 MuJoCo (Hopper-v5), >= 0.7 Pendulum
 mcu         Cortex-M4 (QEMU) instructions per MAC, [64, 64] policy       <= 3 float32, <= 2 int8
+confirm     seconds to confirm 50 architectures x 100 Crazyflie episodes   < 120 s on 2 cores
 crazyflie   vectorised Crazyflie drone-steps/s at 1024 / single env      (context)
 =========== =========================================================== ==========================================
 
@@ -44,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = ROOT / "docs" / "results" / "bench" / "record.json"
 TABLE = RECORD.with_suffix(".md")
-BENCHMARKS = ("train", "train_run", "emit", "evaluate", "mcu", "crazyflie")
+BENCHMARKS = ("train", "train_run", "emit", "evaluate", "confirm", "mcu", "crazyflie")
 TARGETS: dict[str, tuple[str, float]] = {
     "train.ratio": ("<=", 1.2),
     "emit.seconds": ("<", 0.5),
@@ -52,6 +53,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "evaluate.hopper_300.ratio": (">=", 0.9),
     "evaluate.pendulum_4680.ratio": (">=", 0.7),
     "evaluate.pendulum_300.ratio": (">=", 0.7),
+    "confirm.seconds": ("<", 120.0),
     "mcu.float32_insn_per_mac": ("<=", 3.0),
     "mcu.int8_insn_per_mac": ("<=", 2.0),
 }
@@ -222,6 +224,21 @@ def bench_evaluate(quick: bool) -> dict[str, Any]:
     return out
 
 
+def bench_confirm(quick: bool) -> dict[str, Any]:
+    """Seconds of ``ghp evaluate RUN --confirm 50 --confirm-episodes 100`` on a Crazyflie run, 2 workers, every
+    episode its full 500 steps (confirm_speed.py: how the policies are made to fly that long)."""
+    from benchmarks.confirm_speed import confirm_speed, tiny_run
+
+    archs, episodes = (4, 10) if quick else (50, 100)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = confirm_speed(tiny_run(tmp), archs, episodes, min(2, os.cpu_count() or 1))
+    out["settings"] = (
+        f"ghp/CrazyflieHover-v0, {archs} architectures (uniform sample) x {episodes} held-out episodes, hidden layers "
+        "of a 300-step run, output layer = constant hover action (nominal airframe, at rest, no noise)"
+    )
+    return out
+
+
 def bench_mcu(quick: bool) -> dict[str, Any]:
     """Cortex-M4 instructions per MAC of a [64, 64] policy under QEMU (export_speed.py), float32 and int8; beside them
     (context) the cycles: the traced call's instructions priced with the M4's documented timings (export/check.py's
@@ -268,6 +285,7 @@ RUNNERS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "train_run": bench_train_run,
     "emit": bench_emit,
     "evaluate": bench_evaluate,
+    "confirm": bench_confirm,
     "mcu": bench_mcu,
     "crazyflie": bench_crazyflie,
 }

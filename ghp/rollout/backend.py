@@ -69,6 +69,13 @@ class Backend(Protocol):
         """
         ...
 
+    def warm(self, fn: Callable[[S, None], object], shared: S) -> None:
+        """Start the workers now and have each run ``fn(shared, None)`` (imports, environments), without waiting.
+
+        The caller prepares its first payloads meanwhile; a failure here is ignored (the units will meet it).
+        """
+        ...
+
     def close(self) -> None:
         """Release the workers once what runs has finished (idempotent)."""
         ...
@@ -118,6 +125,9 @@ def make_backend(
 class _BackendBase:
     name = "base"
     workers = 1
+
+    def warm(self, fn: Callable[[Any, None], object], shared: Any) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -189,6 +199,14 @@ class LocalBackend(_BackendBase):
                     os.environ.pop(v, None)
                 else:
                     os.environ[v] = old
+
+    def warm(self, fn: Callable[[Any, None], object], shared: Any) -> None:
+        """Spawn every worker now (a pool spawns them one per submitted call) and run ``fn(shared, None)`` there.
+
+        Spawning a worker (a fresh interpreter, its imports, its environments) took about half a second, in the
+        critical path of a short evaluation when it waited for the first payload."""
+        for _ in range(self.workers):
+            self._submit(fn, shared, None)
 
     def abort(self) -> None:
         """Stop the pool now: running units are abandoned (their workers are terminated)."""

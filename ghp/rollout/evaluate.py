@@ -15,10 +15,13 @@ The engine, in the order the work flows:
    leaves the stack. A class's architectures start as environments free up, so short episodes keep them busy.
 4. **Workers.** Chunks of architectures are work units of a :mod:`ghp.rollout.backend` (worker processes of this
 machine,
-   all cores by default) while this process emits the next ones; each worker keeps its environments between chunks
-   and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on a busy
-   2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the results
-   store.
+   all cores by default) while this process emits the next ones. The workers are started (and make their
+   environments) before the first chunk is emitted, that chunk is emitted alone, and chunks are sized so that each
+   worker gets about four (no worker idles through a long last chunk). Each worker keeps its environments between
+   chunks and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on
+   a busy 2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the
+   results store. A vectorised environment (``ghp.envs.vectorised``: the Crazyflie tasks) is stepped up to
+   :data:`BATCH_ROWS` rows at once, with numpy bookkeeping over the rows.
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` and the kind alone, so every
 architecture faces the same ``episodes`` initial states and two architectures' returns differ by their policies,
@@ -99,7 +102,10 @@ class EvalConfig:
     envs_per_worker: int = field(default=160, metadata={"min": 1})
     """Environments a worker steps at once (rounded up to a multiple of ``episodes``)."""
     chunk_size: int = field(default=64, metadata={"min": 1})
-    """Architectures per work unit; the results store commits once per finished chunk."""
+    """Architectures per work unit; the results store commits once per finished chunk.
+
+    Fewer when that gives every worker about four units (load balance); a vectorised environment's units hold up to
+    2048 rows' worth of architectures instead (its step costs little more for many rows)."""
     emit_batch: int = field(default=512, metadata={"min": 1})
     """Architectures per call to the hypernetwork (bounds the memory held by emitted weights)."""
     pad_to: int = field(default=PAD_TO, metadata={"min": 1})
@@ -338,11 +344,15 @@ def evaluate(
         env_kwargs_of(spec, config),
         config.kind,
     )
-    # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
-    # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
-    units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config))
     with _backend(config, bool(pending)) as backend:
         workers = backend.workers
+        wide = max(1, BATCH_ROWS // task.episodes) if _is_vectorised(spec.env_id) else None
+        size = _chunk_len(len(pending), workers, config.chunk_size, wide)
+        # The workers start (and make their environments) while the first chunk is emitted.
+        backend.warm(_warm_worker, (task, size))
+        # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
+        # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
+        units = (((weights, idx), weights) for weights, idx in _chunks(source, pending, index, config, size))
         with contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
             for (weights, idx), outcomes in results:
                 finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
@@ -388,15 +398,35 @@ def _envs(config: EvalConfig) -> int:
     return max(1, math.ceil(config.envs_per_worker / config.rollouts)) * config.rollouts
 
 
+def _chunk_len(n: int, workers: int, chunk_size: int, wide: int | None = None) -> int:
+    """Architectures per chunk: ``chunk_size``, or fewer so that every worker gets about four chunks.
+
+    Chunks are the unit of load balancing: 300 architectures in chunks of 64 on 2 workers were 5 chunks, and the
+    last ran alone on one worker for a fifth of the time while the other idled. A vectorised environment steps
+    ``wide`` architectures at once (:data:`BATCH_ROWS` rows): its chunks hold that many, down to two per worker.
+    Results do not depend on chunking.
+    """
+    per = max(1, workers)
+    if wide is not None:
+        return max(1, min(max(chunk_size, wide), math.ceil(n / (2 * per))))
+    return max(1, min(chunk_size, math.ceil(n / (4 * per))))
+
+
 def _chunks(
-    source: EvalSource, pending: list[Arch], index: dict[Arch, int], config: EvalConfig
+    source: EvalSource, pending: list[Arch], index: dict[Arch, int], config: EvalConfig, size: int | None = None
 ) -> Iterator[tuple[list[PolicyWeights], list[int]]]:
-    """Emit weights ``emit_batch`` architectures at a time and cut them into chunks, lazily."""
-    for i in range(0, len(pending), config.emit_batch):
-        block = pending[i : i + config.emit_batch]
+    """Emit weights ``emit_batch`` architectures at a time and cut them into chunks of ``size``, lazily.
+
+    The first emission is one chunk only, so the workers get work before the rest is emitted."""
+    size = size or config.chunk_size
+    starts = [0, *range(min(size, len(pending)), len(pending), max(config.emit_batch, size))]
+    for i, end in zip(starts, [*starts[1:], len(pending)], strict=True):
+        block = pending[i:end]
+        if not block:
+            continue
         weights = source.emit(block, batch_size=config.emit_batch)
-        for j in range(0, len(block), config.chunk_size):
-            yield weights[j : j + config.chunk_size], [index[a] for a in block[j : j + config.chunk_size]]
+        for j in range(0, len(block), size):
+            yield weights[j : j + size], [index[a] for a in block[j : j + size]]
 
 
 def _steps(outcomes: Sequence[_Outcome]) -> int:
@@ -442,6 +472,45 @@ def _get_envs(env_id: str, n: int, max_episode_steps: int | None, env_kwargs: di
     while len(envs) < n:
         envs.append(make_env(env_id, **kwargs))
     return envs
+
+
+BATCH_ROWS = 2048
+"""Rows a worker steps at once through a vectorised environment (at least ``envs_per_worker``): its step costs
+little more for 2048 drones than for 200 (Crazyflie: drone-steps/s grew about 4x from 200 to 4000 copies)."""
+
+
+def _batch_rows(task: _TaskSpec, n_archs: int) -> int:
+    """Rows of a vectorised environment for ``n_archs`` architectures: whole architectures, up to ``BATCH_ROWS``."""
+    e = task.episodes
+    return min(max(task.n_envs, BATCH_ROWS // e * e, e), n_archs * e)
+
+
+def _is_vectorised(env_id: str) -> bool:
+    """Whether ``env_id``'s environment class has a vectorised form (``ghp.envs.vectorised``), without making one.
+
+    Only a class whose module this process has already imported is looked at (ghp's own environments are): importing
+    an environment's module here, MuJoCo's for Hopper, cost more start-up than the answer saves. Otherwise False,
+    which only sizes the chunks for single environments; the workers still step a vectorised form if there is one.
+    """
+    import sys
+
+    import gymnasium as gym
+
+    try:
+        entry = gym.spec(env_id).entry_point
+    except Exception:  # noqa: BLE001 - an id not registered here yet (module:Id): the workers find out
+        return False
+    if isinstance(entry, str):
+        module, _, name = entry.partition(":")
+        entry = getattr(sys.modules.get(module), name, None)
+    return callable(getattr(entry, "vectorised", None))
+
+
+def _warm_worker(shared: tuple[_TaskSpec, int], _: None) -> None:
+    """Make this worker's environments ahead of its first chunk (``Backend.warm``)."""
+    task, n_archs = shared
+    if _get_batch(task, _batch_rows(task, n_archs)) is None:
+        _get_envs(task.env_id, min(task.n_envs, n_archs * task.episodes), task.max_episode_steps, task.env_kwargs)
 
 
 def _get_batch(task: _TaskSpec, n: int) -> Any | None:
@@ -546,11 +615,11 @@ class _Group:
         for m in sorted(set(range(len(self.pos))) - set(keep)):
             sl = slice(m * e, (m + 1) * e)
             results[self.pos[m]] = _Outcome(
-                returns=tuple(self.returns[sl]),
-                lengths=tuple(self.lengths[sl]),
-                successes=tuple(self.success[sl]) if self.goal or self.reports_success else None,
+                returns=tuple(_plain(self.returns[sl])),
+                lengths=tuple(_plain(self.lengths[sl])),
+                successes=tuple(_plain(self.success[sl])) if self.goal or self.reports_success else None,
             )
-            free.extend(self.env_ids[sl])
+            free.extend(_plain(self.env_ids[sl]))
         rows = [m * e + k for m in keep for k in range(e)]
         self.pos = [self.pos[m] for m in keep]
         if keep:
@@ -561,7 +630,15 @@ class _Group:
             self.obs = self.obs[sel]
         for name in ("last_obs", "returns", "lengths", "success", "done", "envs", "env_ids"):
             old = getattr(self, name)
-            setattr(self, name, [old[r] for r in rows])
+            if isinstance(old, np.ndarray):  # the vectorised path's rows
+                setattr(self, name, old[np.asarray(rows, dtype=np.intp)])
+            elif old:
+                setattr(self, name, [old[r] for r in rows])
+
+
+def _plain(values: Any) -> list[Any]:
+    """Python numbers from a list or an array slice (records hold floats, ints and bools, not numpy scalars)."""
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
 
 
 def _stack(weights: list[PolicyWeights], pad_to: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -605,9 +682,9 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
     e = task.episodes
     max_archs = max(1, task.n_envs // e)
     n_rows = min(max(task.n_envs, e), len(weights) * e)
-    batch = _get_batch(task, n_rows)
+    batch = _get_batch(task, _batch_rows(task, len(weights)))
     if batch is not None:
-        return _rollout_chunk_batched(task, weights, batch, n_rows)
+        return _rollout_chunk_batched(task, weights, batch, _batch_rows(task, len(weights)))
     envs = _get_envs(task.env_id, n_rows, task.max_episode_steps, task.env_kwargs)
     goal = isinstance(envs[0].observation_space, _dict_space())
     free = list(range(len(envs)))
@@ -663,9 +740,13 @@ def _next_group(
 
 
 def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch: Any, n_rows: int) -> list[_Outcome]:
-    """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick."""
+    """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick.
+
+    The bookkeeping is numpy over each group's rows (a Python loop over the rows cost as much as the physics of a
+    few hundred drones); returns add the same float64 rewards in the same order, so the figures are the same bits.
+    """
     e = task.episodes
-    max_archs = max(1, task.n_envs // e)
+    max_archs = max(1, n_rows // e)
     n_all = int(batch.num_envs)
     free = list(range(n_rows))
     queue = deque(_groups(weights, task.pad_to, max_archs))
@@ -680,9 +761,13 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
             rows = [free.pop() for _ in range(len(pos) * e)]
             obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))])
             grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
-            grp.last_obs = list(np.asarray(obs, np.float32))
-            grp.env_ids = rows
-            grp.envs = [None] * len(rows)
+            n = len(rows)
+            grp.env_ids = np.asarray(rows, dtype=np.intp)  # type: ignore[assignment]
+            grp.returns = np.zeros(n, np.float64)  # type: ignore[assignment]
+            grp.lengths = np.zeros(n, np.int64)  # type: ignore[assignment]
+            grp.success = np.zeros(n, bool)  # type: ignore[assignment]
+            grp.done = np.zeros(n, bool)  # type: ignore[assignment]
+            grp.last_obs, grp.envs = [], []
             active.append(grp)
         per_group = [g.actions() for g in active]
         if acts is None:
@@ -691,20 +776,21 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
             acts[g.env_ids] = a
         obs, rew, term, trunc, succ = batch.step_batch(acts)
         for g in active:
-            ids = np.asarray(g.env_ids)
-            live = np.flatnonzero(~np.asarray(g.done))
-            ended = False
-            for r in live:
-                k = ids[r]
-                g.returns[r] += float(rew[k])
-                g.lengths[r] += 1
-                if term[k] or trunc[k] or (limit is not None and g.lengths[r] >= limit):
-                    g.done[r] = ended = True
-                    g.success[r] = bool(succ[k]) and not term[k]
+            done = np.asarray(g.done)
+            live = np.flatnonzero(~done)
+            k = np.asarray(g.env_ids)[live]
+            returns, lengths = np.asarray(g.returns), np.asarray(g.lengths)
+            returns[live] += np.asarray(rew[k], np.float64)
+            lengths[live] += 1
+            end = term[k] | trunc[k]
+            if limit is not None:
+                end |= lengths[live] >= limit
+            over = live[end]
+            done[over] = True
+            np.asarray(g.success)[over] = succ[k[end]] & ~term[k[end]]
             flat = g.obs.reshape(-1, g.obs.shape[-1])
-            keep = live[~np.asarray(g.done)[live]]
-            flat[keep] = obs[ids[keep]]
-            if ended:
+            flat[live[~end]] = obs[k[~end]]
+            if over.size:
                 g.retire(results, free)
         active = [g for g in active if g.pos]
     return [results[p] for p in range(len(weights))]
