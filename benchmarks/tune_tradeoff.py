@@ -33,7 +33,8 @@ import numpy as np
 
 def evaluate_weights(run_dir: str, weights: Any, episodes: int, seed: int) -> tuple[float, float]:
     """Mean and std of the return of ``weights`` (the arithmetic of ``ghp evaluate --policy``)."""
-    from ghp.rollout.evaluate import EvalConfig, evaluate, policy_source
+    from ghp.rollout.evaluate import EvalConfig, evaluate
+    from ghp.rollout.sources import policy_source
 
     src = policy_source(run_dir, weights)
     _, recs = evaluate(src, [weights.arch], EvalConfig(episodes=episodes, seed=seed, in_process=True))

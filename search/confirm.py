@@ -5,7 +5,7 @@ so the picked figure is biased upwards (the winner's curse). :func:`candidates` 
 the screening metric plus every architecture ``ghp report`` would pick (max / 90% / 80%, under both metrics when
 the screening has success rates, default floor); :func:`confirm_run` rolls them out again with the evaluation
 engine (``ghp.rollout.evaluate.evaluate``) on many episodes from the confirmation family of starts, disjoint from every
-screening start (``ghp.rollout.evaluate.reset_seed``). Rows are stored beside the screening's, kind ``confirm``; an
+screening start (``ghp.rollout.engine.reset_seed``). Rows are stored beside the screening's, kind ``confirm``; an
 interrupted confirmation resumes like an evaluation (the candidates depend on the screening rows only).
 """
 

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ghp.space.arch import Arch
 
 if TYPE_CHECKING:
-    from ghp.rollout.evaluate import EvalConfig, EvalSummary, PolicySource, ProgressFn
+    from ghp.rollout.evaluate import EvalConfig, EvalSummary, ProgressFn
+    from ghp.rollout.sources import PolicySource
     from ghp.run.load import Run
     from ghp.run.results import ArchRecord, ResultsStore
 
@@ -217,7 +218,7 @@ def _plan(
     torch.set_num_threads(1)  # see evaluate_run
     if request.policy is not None:
         from ghp.policy.file import results_file
-        from ghp.rollout.evaluate import policy_source
+        from ghp.rollout.sources import policy_source
         from search.choose import PolicyChoice, choose_policy
 
         chosen = choose_policy(run_dir, PolicyChoice(policy_file=request.policy))
@@ -272,7 +273,7 @@ def _checkpoints(
     """``request.checkpoints``: every named checkpoint in turn, the same sample and starts."""
     import torch
 
-    from ghp.rollout.evaluate import checkpoint_names, evaluate_checkpoints
+    from ghp.rollout.sources import checkpoint_names, evaluate_checkpoints
 
     assert request.checkpoints is not None
     names = checkpoint_names(run_dir, request.checkpoints)

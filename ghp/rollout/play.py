@@ -1,7 +1,7 @@
 """Watch one policy: deterministic episodes, their returns, and optionally a video or a trajectory plot (``ghp play``).
 
 Episode ``e`` is reset with the seed ``ghp evaluate`` uses for ``(seed, e)``
-(:func:`ghp.rollout.evaluate.reset_seed`), so
+(:func:`ghp.rollout.engine.reset_seed`), so
 the returns printed here are the ones the results table holds for the same seed and architecture.
 
 - ``video``: gymnasium's ``RecordVideo`` around an ``rgb_array`` environment. MuJoCo tasks render offscreen through
@@ -23,7 +23,7 @@ import numpy as np
 
 from ghp.envs import parse_env_kwargs
 from ghp.policy.weights import PolicyWeights, obs_vector
-from ghp.rollout.evaluate import reset_seed
+from ghp.rollout.engine import reset_seed
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class Setting:
     """Canonical JSON (``ghp.envs.canonical_kwargs``) of the env kwargs the episodes ran with."""
     kind: str = "screen"
     """``screen`` or ``confirm``: which family of starts the episodes' reset seeds come from
-    (``ghp.rollout.evaluate.reset_seed``); the two families never share a start."""
+    (``ghp.rollout.engine.reset_seed``); the two families never share a start."""
 
     def describe(self) -> str:
         """Human-readable form."""

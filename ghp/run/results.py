@@ -29,7 +29,7 @@ from ghp.space.arch import parse_arch
 RESULTS_FILE = "results.sqlite"
 SCHEMA_VERSION = 5
 """Version of the table layout and of what its numbers mean. 2: every architecture is evaluated from the same initial
-states (``ghp.rollout.evaluate.reset_seed``). 3: the padding width (``pad_to``, it changes the matmul shapes and so the
+states (``ghp.rollout.engine.reset_seed``). 3: the padding width (``pad_to``, it changes the matmul shapes and so the
 rounding) is part of the setting, and a run's weights are emitted in fixed blocks of the space
 (``ghp.run.load.EMIT_BLOCK``). 4: the env kwargs the episodes ran with are part of the setting. 5: a row's ``kind``
 (``screen`` or ``confirm``: held-out starts, ``ghp evaluate --confirm``) is part of the setting."""

@@ -6,7 +6,8 @@ import pytest
 
 from ghp.envs import EnvSpec, env_spec
 from ghp.policy.weights import PolicyWeights
-from ghp.rollout.evaluate import EvalConfig, evaluate, reset_seed
+from ghp.rollout.engine import reset_seed
+from ghp.rollout.evaluate import EvalConfig, evaluate
 from ghp.run.results import ResultsStore
 from ghp.space.arch import ArchSpace, parse_arch
 from ghp.space.counting import layer_shapes

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from ghp.envs import canonical_kwargs, env_spec, make_env
-from ghp.rollout.evaluate import EvalConfig, evaluate, reset_seed
+from ghp.rollout.engine import reset_seed
+from ghp.rollout.evaluate import EvalConfig, evaluate
 from ghp.run.results import ResultsStore
 from ghp.space.arch import ArchSpace
 from tests.integration.evalfakes import FakeRun

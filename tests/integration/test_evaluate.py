@@ -5,7 +5,8 @@ import pytest
 
 from ghp.envs import make_env
 from ghp.policy.weights import PolicyWeights, obs_vector
-from ghp.rollout.evaluate import EvalConfig, evaluate, parse_arch_selection, reset_seed
+from ghp.rollout.engine import reset_seed
+from ghp.rollout.evaluate import EvalConfig, evaluate, parse_arch_selection
 from ghp.run.results import ResultsStore
 from ghp.space.arch import Arch, ArchSpace
 from tests.integration.evalfakes import FakeRun

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ghp.rollout.evaluate import reset_seed
+from ghp.rollout.engine import reset_seed
 
 
 def test_confirmation_seeds_never_meet_screening_seeds():
