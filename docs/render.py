@@ -214,7 +214,7 @@ def table_i_confirmed() -> list[str]:
     """Table I re-measured: per task and method, each pick's IQM across seeds with its 95% interval
     (`benchmarks/reproduce.py --confirm K`: docs/results/remeasure/*/across_seeds.json)."""
     methods = {"ghp": "ghp", "base": "[256,256] baseline, authors' settings",
-               "zoo": "SB3 baseline, RL Zoo settings (FetchReach: SAC + HER, [64,64])",
+               "zoo": "SB3 baseline, RL Zoo settings",
                "small": "small 8-4-4-4, plain SB3", "ars": "linear ARS, RL Zoo settings"}  # fmt: skip
     rows = []
     for path in sorted((RESULTS / "remeasure").glob("*/across_seeds.json")):
@@ -225,8 +225,11 @@ def table_i_confirmed() -> list[str]:
             interval = "" if q["low"] is None else f" [{num(q['low'], metric)}, {num(q['high'], metric)}]"
             kinds = sorted(set(t["figures"]))
             params = sorted(set(t["params"]))
+            method = methods.get(t["method"], t["method"])
+            if t["method"] == "zoo" and t["task"].startswith("Fetch"):
+                method += " (RL Zoo's FetchReach entry: SAC + HER, [64,64])"
             rows.append([
-                t["task"], steps(t["step"]), methods.get(t["method"], t["method"]),
+                t["task"], steps(t["step"]), method,
                 t["label"] if t["method"] == "ghp" else "-",
                 f"{num(q['value'], metric)}{interval}", str(len(t["values"])),
                 " / ".join(str(p) for p in params), " + ".join(kinds),
