@@ -113,6 +113,8 @@ _CRAZYFLIE: dict[str, Any] = {
 }
 ENV_DEFAULTS["ghp/CrazyflieHover-v0"] = _CRAZYFLIE
 ENV_DEFAULTS["ghp/CrazyflieGoTo-v0"] = {**_CRAZYFLIE, "steps": 500_000}
+# Tracking a moving setpoint is hover plus feed-forward; its budget is GoTo's guess, not a measurement.
+ENV_DEFAULTS["ghp/CrazyflieTrack-v0"] = {**_CRAZYFLIE, "steps": 500_000}
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:
