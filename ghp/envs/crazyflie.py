@@ -351,7 +351,7 @@ class CrazyflieConfig:
         if self.position_weight < 0:
             raise ValueError(f"position_weight must be non-negative, got {self.position_weight}")
         lo, hi = _pair(self, "track_amplitude_range")
-        if not 0 <= lo <= hi or hi >= float(self.term_pos):  # type: ignore[arg-type]
+        if not 0 <= lo <= hi or (self.task == "track" and hi >= float(self.term_pos)):  # type: ignore[arg-type]
             raise ValueError(f"track_amplitude_range must be 0 <= low <= high < term_pos m, got ({lo}, {hi})")
         lo, hi = _pair(self, "track_period_range")
         if not 0 < lo <= hi:

@@ -137,3 +137,5 @@ def test_fixed_path_options_parse_from_the_command_line_forms() -> None:
     c = CrazyflieConfig.from_kwargs(task="track", track_amplitude_range=0.5, track_period_range=[6, 6])
     assert c.track_amplitude_range == (0.5, 0.5) and c.track_period_range == (6.0, 6.0)
     assert c.start_pos == 0.1 and c.term_pos == 1.0
+    # The path's options do not constrain the other tasks' own.
+    assert CrazyflieConfig(task="hover", term_pos=0.5).term_pos == 0.5
