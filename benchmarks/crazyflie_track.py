@@ -39,11 +39,12 @@ HELD_OUT = 2**62
 
 def fly_batch(weights: Any, env_id: str, kwargs: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
     """One episode per seed, stepped together; per episode its RMS position error, success, steps, termination."""
-    import gymnasium as gym
     import torch
 
+    from ghp.envs.crazyflie import ENV_IDS, CrazyflieVectorEnv
+
     n = len(seeds)
-    venv = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs).unwrapped
+    venv = CrazyflieVectorEnv(num_envs=n, **{**kwargs, "task": ENV_IDS[env_id]})
     policy = weights.to_module()
     obs = venv.reset_rows(np.arange(n), seeds)
     live = np.ones(n, bool)
@@ -79,7 +80,8 @@ class _Recorder:
     """An environment that records ``info["tracking_error"]`` (or ``|p - target|``) of every step."""
 
     def __init__(self, env: Any) -> None:
-        self.env, self.dist = env, []
+        self.env = env
+        self.dist: list[float] = []
         self.unwrapped = env.unwrapped
 
     def reset(self, **kw: Any) -> Any:
