@@ -198,8 +198,13 @@ C_BLOCKS: dict[str, tuple[str, tuple[str, ...]]] = {
         _ROTATION,
     ),
     "velocity": (
-        "linear velocity, world frame, m/s (state->velocity)",
-        ("state->velocity.x", "state->velocity.y", "state->velocity.z"),
+        "linear velocity error v - v_target, world frame, m/s (state->velocity, the setpoint's velocity: the path's"
+        " feed-forward when tracking, 0 for a plain position setpoint)",
+        (
+            "state->velocity.x - targetVel[0]",
+            "state->velocity.y - targetVel[1]",
+            "state->velocity.z - targetVel[2]",
+        ),
     ),
     "angular_velocity": (
         "angular velocity, body frame, rad/s (sensors->gyro is in deg/s)",

@@ -9,7 +9,9 @@ sets ``ghp.enable`` and reads ``ghp.obsN`` by group and name, as a ground statio
 
 Each policy period (10 ms) the harness fills ``state_t``, ``sensorData_t`` and ``setpoint_t`` from the simulator in
 the firmware's units (position m, velocity m/s, quaternion x, y, z, w, attitude in degrees with the legacy pitch
-sign, gyro in deg/s, the target as an absolute position setpoint) and calls ``controllerOutOfTree`` ten times with
+sign, gyro in deg/s, the target as an absolute position setpoint with the reference's velocity in
+``setpoint->velocity``, as the high-level commander fills it: zero for hover and goto, the path's for tracking) and
+calls ``controllerOutOfTree`` ten times with
 consecutive stabilizer steps, as the 1 kHz stabilizer does; the simulator then advances one period under the motor
 forces the C wrote. The simulator's sensor noise is switched off (``obs_noise=0``) so that the C and the environment
 observe the same state; the randomised airframe and disturbances stay.
@@ -112,7 +114,7 @@ class SilController:
         self.lib = ctypes.CDLL(str(Path(library).resolve()))
         self.layout = layout
         lib = self.lib
-        lib.ghp_sil_call.argtypes = [_F, _F, _F, _F, _F, _F, ctypes.c_int, ctypes.c_uint32, _F]
+        lib.ghp_sil_call.argtypes = [_F, _F, _F, _F, _F, _F, _F, ctypes.c_int, ctypes.c_uint32, _F]
         lib.ghp_sil_call.restype = ctypes.c_int
         lib.ghp_sil_param.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
         lib.ghp_sil_param.restype = ctypes.c_void_p
@@ -129,8 +131,10 @@ class SilController:
         self.att = np.zeros(3, np.float32)
         self.gyro = np.zeros(3, np.float32)
         self.target = np.zeros(3, np.float32)
+        self.target_vel = np.zeros(3, np.float32)
         self.forces = np.zeros(4, np.float32)
-        self._ptrs = [a.ctypes.data_as(_F) for a in (self.pos, self.vel, self.quat, self.att, self.gyro, self.target)]
+        arrays = (self.pos, self.vel, self.quat, self.att, self.gyro, self.target, self.target_vel)
+        self._ptrs = [a.ctypes.data_as(_F) for a in arrays]
         self._out = self.forces.ctypes.data_as(_F)
         self.enable = self._param("enable")
         self.hold = self._param("hold")
@@ -214,6 +218,7 @@ def firmware_quantities(env: Any) -> dict[str, np.ndarray]:
         "attitude": np.array([roll, -pitch, yaw]),
         "gyro": np.degrees(np.asarray(s.omega[0], np.float64)),
         "target": np.asarray(batch.target[0], np.float64),
+        "target_velocity": np.asarray(batch.target_vel[0], np.float64),
     }
 
 
@@ -299,6 +304,7 @@ def _fill(ctl: SilController, q: dict[str, np.ndarray]) -> None:
     ctl.att[:] = q["attitude"]
     ctl.gyro[:] = q["gyro"]
     ctl.target[:] = q["target"]
+    ctl.target_vel[:] = q["target_velocity"]
 
 
 def sil_rollout(
@@ -358,6 +364,7 @@ FAULT_INPUTS: tuple[tuple[str, int], ...] = (
     *(("quat", k) for k in range(4)),
     *(("gyro", k) for k in range(3)),
     *(("target", k) for k in range(3)),
+    *(("target_vel", k) for k in range(3)),
 )
 """Every firmware input the observation is built from (``state->attitude`` is not one: the controller reads the
 quaternion), as (:class:`SilController` array, index)."""
@@ -374,6 +381,7 @@ def _hover(ctl: SilController) -> None:
     ctl.att[:] = 0.0
     ctl.gyro[:] = 0.0
     ctl.target[:] = (0.0, 0.0, 1.0)
+    ctl.target_vel[:] = 0.0
 
 
 def fault_checks(ctl: SilController) -> list[str]:

@@ -1,5 +1,5 @@
-"""Crazyflie 2.x tasks ``ghp/CrazyflieHover-v0`` and ``ghp/CrazyflieGoTo-v0``, faithful to what the firmware gives a
-controller and accepts from it.
+"""Crazyflie 2.x tasks ``ghp/CrazyflieHover-v0``, ``ghp/CrazyflieGoTo-v0`` and ``ghp/CrazyflieTrack-v0``, faithful to
+what the firmware gives a controller and accepts from it.
 
 **Interface contract** (the firmware exporter reads the module-level constants below; keep them stable):
 
@@ -11,7 +11,9 @@ controller and accepts from it.
   by :func:`obs_layout` / :func:`obs_clip`. At reset every slot holds zeros (:data:`INITIAL_ACTION`).
   :func:`firmware_observation` builds one observation from firmware-unit quantities (``state->position`` m,
   ``state->velocity`` m/s, ``state->attitudeQuaternion`` x, y, z, w, ``sensors->gyro`` deg/s, ``setpoint->position``
-  m and the action history), which is what an exported controller computes on the drone.
+  m, ``setpoint->velocity`` m/s and the action history), which is what an exported controller computes on the drone.
+  The velocity entry is ``v - v_setpoint``: the setpoint's velocity is the reference's feed-forward when tracking a
+  path and zero for hover and goto, whose observation is therefore exactly ``v``.
 - Action: the policy outputs ``a`` in [-1, 1]^4; :func:`action_to_forces` maps it to the firmware's
   ``control->normalizedForces[i] = (a_i + 1) / 2`` in motor order M1..M4 (``controlModeForce``). Nominal hover is
   :data:`HOVER_ACTION` = 0.185 on every motor; the action is never re-centred on a randomised airframe's hover.
@@ -23,12 +25,19 @@ a position error beyond ``term_pos`` on any axis (hover 1 m, goto 2 m), a speed 
 beyond the gyro's 2000 deg/s, or upside down (body z pointing below the horizon). ``info["is_success"]``: the position
 error stayed under :data:`SUCCESS_RADIUS` for the whole last :data:`SUCCESS_STEPS` steps (2 s) and the episode was not
 terminated. There is no floor (as in l2f): targets sit 1 m up and the termination bounds keep the drone above it.
+Track: the setpoint moves along a figure eight (a Lissajous curve ``u = A sin(th)``, ``w = (A / 2) sin(2 th)``,
+``th = 2 pi t / T + phi``, in a horizontal plane turned by a heading, around a centre drawn as hover's target), with
+amplitude ``A``, period ``T``, phase ``phi`` and heading drawn per episode (``track_*`` options); the observation's
+position error is ``p - p_ref(t)`` and its velocity entry ``v - v_ref(t)`` (the feed-forward). The drone starts near
+the reference's first point (0.1 m, 10 degrees, 0.2 m/s around ``v_ref(0)``; 20% exactly on it) and succeeds as in
+hover, the position error under 0.1 m for the whole last 2 s; ``info["tracking_error"]`` is ``|p - p_ref|`` per step.
 
 **Reward** (dense, after RLtools' l2f: position, orientation, velocity and action-change terms), per step::
 
     r = exp(-(2 |e| + 0.2 (1 - R_zz) + 0.05 |v| + 0.002 |w| + 0.02 |a - a_prev|^2))
 
-with ``e`` the position error (m), ``R_zz`` the cosine of the tilt, ``v`` the velocity (m/s), ``w`` the body rate
+with ``e`` the position error (m), ``R_zz`` the cosine of the tilt, ``v`` the velocity (m/s; when tracking the
+velocity error ``v - v_ref``), ``w`` the body rate
 (rad/s) and ``a - a_prev`` the action change. It is positive everywhere, so staying alive always pays and termination
 is never a shortcut, and it is steep near the target, where the success criterion lives (0.1 m). ``reward=linear``
 gives the first form, ``1 - cost`` with a position weight of 0.5 (``position_weight=0.5``): policies trained on it
@@ -78,7 +87,14 @@ _DIVERGED_COST = 100.0
 OBS_LAYOUT: tuple[tuple[str, int, int, float, str, str], ...] = (
     ("position_error", 0, 3, POS_CLIP, "m, world, p - p_target", "state->position - setpoint->position"),
     ("rotation", 3, 9, 1.0, "body-to-world matrix, row-major", "state->attitudeQuaternion (x, y, z, w)"),
-    ("velocity", 12, 3, VEL_CLIP, "m/s, world", "state->velocity"),
+    (
+        "velocity",
+        12,
+        3,
+        VEL_CLIP,
+        "m/s, world, v - v_target (v_target: the path's velocity when tracking, else 0)",
+        "state->velocity - setpoint->velocity",
+    ),
     ("angular_velocity", 15, 3, ANGVEL_CLIP, "rad/s, body", "sensors->gyro (deg/s) * pi / 180"),
     ("previous_action", 18, 4, 1.0, "policy output of the previous step, [-1, 1]", "the controller's own memory"),
 )
@@ -160,7 +176,13 @@ def observe(
 
 
 def firmware_observation(
-    position: Any, velocity: Any, quaternion_xyzw: Any, gyro_deg_s: Any, target: Any, prev_action: Any
+    position: Any,
+    velocity: Any,
+    quaternion_xyzw: Any,
+    gyro_deg_s: Any,
+    target: Any,
+    prev_action: Any,
+    target_velocity: Any = (0.0, 0.0, 0.0),
 ) -> np.ndarray:
     """One [18 + 4 K] float32 observation from the firmware's quantities, in its units ([22] for K = 1).
 
@@ -172,13 +194,15 @@ def firmware_observation(
         target: ``setpoint->position``, m, world.
         prev_action: the policy's last K outputs, oldest first, [-1, 1] ([4 K] or [K, 4]; K = 1: the previous
             action; zeros before the first step).
+        target_velocity: ``setpoint->velocity``, m/s, world: the path's velocity (feed-forward) when tracking; zero
+            for a position setpoint (hover, goto), where the velocity entry is ``state->velocity`` unchanged.
     """
     if np.asarray(prev_action).size % ACT_DIM:
         raise ValueError(f"prev_action takes whole actions of {ACT_DIM} values, got {np.asarray(prev_action).size}")
     p = np.asarray(position, dtype=np.float64).reshape(1, 3)
     t = np.asarray(target, dtype=np.float64).reshape(1, 3)
     rot = qr.quat_to_rot(np.asarray(quaternion_xyzw, dtype=np.float64).reshape(1, 4))
-    v = np.asarray(velocity, dtype=np.float64).reshape(1, 3)
+    v = np.asarray(velocity, dtype=np.float64).reshape(1, 3) - np.asarray(target_velocity, np.float64).reshape(1, 3)
     w = np.deg2rad(np.asarray(gyro_deg_s, dtype=np.float64).reshape(1, 3))
     a = np.asarray(prev_action, dtype=np.float64).reshape(1, -1)
     return observe(p - t, rot, v, w, a)[0]
@@ -186,13 +210,17 @@ def firmware_observation(
 
 Range = tuple[float, float]
 
-TASKS = ("hover", "goto")
+TASKS = ("hover", "goto", "track")
 _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "hover": dict(
         start_pos=0.2, start_tilt_deg=30.0, start_vel=0.5, start_angvel=1.0, start_rest_share=0.2, term_pos=1.0
     ),
     "goto": dict(
         start_pos=1.0, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.0, term_pos=2.0
+    ),
+    # Near the reference's first point (the start velocity is around the reference's): a path is flown from on it.
+    "track": dict(
+        start_pos=0.1, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.2, term_pos=1.0
     ),
 }
 NOISE_STD = {"position": 0.002, "rotation": 0.01, "velocity": 0.02, "angular_velocity": 0.02}
@@ -215,7 +243,7 @@ class CrazyflieConfig:
     """
 
     task: str = "hover"
-    """``hover`` or ``goto``."""
+    """``hover``, ``goto`` or ``track``."""
     nominal: bool = False
     """Switch every randomisation, noise, disturbance and latency off: the nominal Crazyflie 2.x."""
     mass_range: Range = (0.9, 1.1)
@@ -271,6 +299,14 @@ class CrazyflieConfig:
     (``1 - cost``, the first form, with ``position_weight=0.5``)."""
     position_weight: float = REWARD_WEIGHTS["position"]
     """Weight of the position error ``|e|`` (m) in the cost (2; the linear form was measured with 0.5)."""
+    track_amplitude_range: Range = (0.3, 0.6)
+    """Track: the figure eight's half width ``A``, m (its other axis spans ``A / 2``)."""
+    track_period_range: Range = (4.0, 8.0)
+    """Track: seconds per lap ``T`` (at 0.6 m and 4 s the reference moves at up to 0.94 m/s per axis)."""
+    track_phase_range: Range = (0.0, 1.0)
+    """Track: where on the lap the episode starts, in laps (``phi = 2 pi x``)."""
+    track_heading_range: Range = (0.0, 360.0)
+    """Track: the figure's heading about the vertical, degrees (the long axis's direction)."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -314,6 +350,16 @@ class CrazyflieConfig:
             raise ValueError(f"reward must be linear or exp, got {self.reward!r}")
         if self.position_weight < 0:
             raise ValueError(f"position_weight must be non-negative, got {self.position_weight}")
+        lo, hi = _pair(self, "track_amplitude_range")
+        if not 0 <= lo <= hi or (self.task == "track" and hi >= float(self.term_pos)):  # type: ignore[arg-type]
+            raise ValueError(f"track_amplitude_range must be 0 <= low <= high < term_pos m, got ({lo}, {hi})")
+        lo, hi = _pair(self, "track_period_range")
+        if not 0 < lo <= hi:
+            raise ValueError(f"track_period_range must be 0 < low <= high seconds, got ({lo}, {hi})")
+        for name in ("track_phase_range", "track_heading_range"):
+            lo, hi = _pair(self, name)
+            if not lo <= hi:
+                raise ValueError(f"{name} must be low <= high, got ({lo}, {hi})")
         if self.substeps < 1 or self.episode_steps < 1:
             raise ValueError(f"substeps and episode_steps must be positive, got {self.substeps}, {self.episode_steps}")
 
@@ -415,7 +461,11 @@ def _ball(rng: np.random.Generator, radius: float) -> np.ndarray:
 
 
 def sample_start(cfg: CrazyflieConfig, rng: np.random.Generator) -> tuple[qr.State, np.ndarray]:
-    """One drone's start state and its target (world, m); motors at the nominal hover speed."""
+    """One drone's start state and its target (world, m); motors at the nominal hover speed.
+
+    For ``track`` the target is the path's centre and the start is relative to it; :class:`CrazyflieBatch` moves both
+    onto the path's first point (:func:`sample_track`).
+    """
     s = qr.State.zeros(1)
     target = np.array([rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.8, 1.2)])
     rest = rng.uniform() < float(cfg.start_rest_share)  # type: ignore[arg-type]
@@ -434,6 +484,47 @@ def sample_start(cfg: CrazyflieConfig, rng: np.random.Generator) -> tuple[qr.Sta
     return s, target
 
 
+@dataclass
+class Track:
+    """Figure-eight references of N drones (:meth:`at`): ``centre + H (A sin th, (A / 2) sin 2 th, 0)``,
+    ``th = omega t + phase``, ``H`` the heading's rotation about the vertical."""
+
+    centre: np.ndarray
+    """[N, 3] m, world."""
+    amplitude: np.ndarray
+    """[N] m."""
+    omega: np.ndarray
+    """[N] rad/s (2 pi / period)."""
+    phase: np.ndarray
+    """[N] rad."""
+    heading: np.ndarray
+    """[N] rad."""
+
+    def at(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Reference position [N, 3] and velocity [N, 3] at times ``t`` [N] (s)."""
+        th = self.omega * t + self.phase
+        a = self.amplitude
+        u, w = a * np.sin(th), 0.5 * a * np.sin(2.0 * th)
+        du, dw = a * self.omega * np.cos(th), a * self.omega * np.cos(2.0 * th)
+        c, s = np.cos(self.heading), np.sin(self.heading)
+        zero = np.zeros_like(th)
+        pos = self.centre + np.stack([c * u - s * w, s * u + c * w, zero], axis=-1)
+        vel = np.stack([c * du - s * dw, s * du + c * dw, zero], axis=-1)
+        return pos, vel
+
+
+def sample_track(cfg: CrazyflieConfig, rng: np.random.Generator, centre: np.ndarray) -> Track:
+    """One drone's reference path around ``centre`` (the start's target), drawn from the ``track_*`` ranges."""
+    u = rng.uniform
+    return Track(
+        centre=np.asarray(centre, np.float64).reshape(1, 3).copy(),
+        amplitude=np.array([u(*_pair(cfg, "track_amplitude_range"))]),
+        omega=np.array([2.0 * np.pi / u(*_pair(cfg, "track_period_range"))]),
+        phase=np.array([2.0 * np.pi * u(*_pair(cfg, "track_phase_range"))]),
+        heading=np.array([np.deg2rad(u(*_pair(cfg, "track_heading_range")))]),
+    )
+
+
 _NOISE_BLOCK = 64
 
 
@@ -450,6 +541,9 @@ class CrazyflieBatch:
     state: qr.State = field(init=False)
     params: qr.Params = field(init=False)
     target: np.ndarray = field(init=False)
+    target_vel: np.ndarray = field(init=False)
+    track: Track = field(init=False)
+    distance: np.ndarray = field(init=False)
     prev_action: np.ndarray = field(init=False)
     history: np.ndarray = field(init=False)
     pending: np.ndarray = field(init=False)
@@ -463,6 +557,10 @@ class CrazyflieBatch:
         self.state = qr.State.zeros(n)
         self.params = qr.Params.nominal(n)
         self.target = np.zeros((n, 3))
+        # The setpoint's velocity: the path's (feed-forward) when tracking, zero (and never written) otherwise.
+        self.target_vel = np.zeros((n, 3))
+        self.track = Track(np.zeros((n, 3)), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+        self.distance = np.zeros(n)
         self.prev_action = np.zeros((n, ACT_DIM))
         self.history = np.full((n, self.cfg.action_history, ACT_DIM), INITIAL_ACTION)
         self.pending = np.zeros((n, ACT_DIM))
@@ -485,8 +583,19 @@ class CrazyflieBatch:
             rng = self.rngs[i]
             self.params.set_rows(slice(i, i + 1), sample_params(self.cfg, rng))
             s, t = sample_start(self.cfg, rng)
+            if self.cfg.task == "track":
+                # Drawn after the start, so hover and goto draw exactly what they drew before the task existed.
+                tr = sample_track(self.cfg, rng, t)
+                for name in ("centre", "amplitude", "omega", "phase", "heading"):
+                    getattr(self.track, name)[i] = getattr(tr, name)[0]
+                p0, v0 = tr.at(np.zeros(1))
+                s.pos += p0 - t
+                s.vel += v0
+                t = p0[0]
+                self.target_vel[i] = v0[0]
             self.state.set_rows(slice(i, i + 1), s)
             self.target[i] = t
+            self.distance[i] = np.linalg.norm(s.pos[0] - t)
             self._refill(i)
         self.prev_action[rows] = 0.0
         self.history[rows] = INITIAL_ACTION
@@ -502,7 +611,8 @@ class CrazyflieBatch:
     def observe(self, rows: Any = slice(None)) -> np.ndarray:
         """Noisy observations of drones ``rows`` at their current step."""
         s = self.state
-        err, rot, vel, omega = s.pos[rows] - self.target[rows], s.rot[rows], s.vel[rows], s.omega[rows]
+        err, rot, omega = s.pos[rows] - self.target[rows], s.rot[rows], s.omega[rows]
+        vel = s.vel[rows] - self.target_vel[rows]  # exactly s.vel when the setpoint's velocity is 0 (hover, goto)
         if self._noise_std.any():
             idx = np.arange(self.n)[rows]
             nz = self.noise[idx, self.steps[rows] % _NOISE_BLOCK]
@@ -528,6 +638,9 @@ class CrazyflieBatch:
         with np.errstate(over="ignore", invalid="ignore"):
             qr.step(self.state, self.params, action_to_forces(applied), POLICY_DT, self.cfg.substeps)
             s = self.state
+            if self.cfg.task == "track":
+                # The setpoint moves on: the reference at the time the next observation is taken.
+                self.target, self.target_vel = self.track.at((self.steps + 1) * POLICY_DT)
             err = s.pos - self.target
             dist = np.linalg.norm(err, axis=1)
             da = a - self.prev_action
@@ -535,7 +648,7 @@ class CrazyflieBatch:
             cost = (
                 self.cfg.position_weight * dist
                 + w["orientation"] * (1.0 - s.rot[:, 2, 2])
-                + w["velocity"] * np.linalg.norm(s.vel, axis=1)
+                + w["velocity"] * np.linalg.norm(s.vel - self.target_vel, axis=1)
                 + w["angular_velocity"] * np.linalg.norm(s.omega, axis=1)
                 + w["action"] * np.einsum("ij,ij->i", da, da)
             )
@@ -550,6 +663,7 @@ class CrazyflieBatch:
                 self.history[:, -1] = a
             self.steps += 1
             self.good = np.where(dist < SUCCESS_RADIUS, self.good + 1, 0)
+            self.distance = dist
             terminated = (
                 (np.abs(err) > self.cfg.term_pos).any(axis=1)
                 | (np.abs(s.vel) > VEL_CLIP).any(axis=1)
@@ -593,6 +707,8 @@ class CrazyflieEnv(gym.Env):  # type: ignore[misc]
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         obs, rew, term, trunc, succ = self.batch.step(np.asarray(action).reshape(1, ACT_DIM))
         info: dict[str, Any] = {"is_success": bool(succ[0])}
+        if self.config.task == "track":
+            info["tracking_error"] = float(self.batch.distance[0])
         return obs[0], float(rew[0]), bool(term[0]), bool(trunc[0]), info
 
     def vectorised(self, n: int) -> CrazyflieVectorEnv:
@@ -638,13 +754,17 @@ class CrazyflieVectorEnv(VectorEnv):  # type: ignore[misc]
 
     def step(self, actions: Any) -> Any:
         obs, rew, term, trunc, succ = self.batch.step(np.asarray(actions))
+        dist = self.batch.distance.copy()
         rows = np.flatnonzero(self._autoreset)
         if rows.size:
             seeds = [int(x) for x in self._seed_rng.integers(2**63, size=rows.size)]
             obs[rows] = self.batch.reset(rows, seeds)
-            rew[rows], term[rows], trunc[rows], succ[rows] = 0.0, False, False, False
+            rew[rows], term[rows], trunc[rows], succ[rows], dist[rows] = 0.0, False, False, False, 0.0
         self._autoreset = term | trunc
-        return obs, rew, term, trunc, {"is_success": succ}
+        info: dict[str, Any] = {"is_success": succ}
+        if self.config.task == "track":
+            info["tracking_error"] = dist
+        return obs, rew, term, trunc, info
 
     def reset_rows(self, rows: Any, seeds: Any) -> np.ndarray:
         """Start new episodes on drones ``rows`` with ``seeds`` (one per row); their [len(rows), 18 + 4 K]
@@ -656,7 +776,7 @@ class CrazyflieVectorEnv(VectorEnv):  # type: ignore[misc]
         return self.batch.step(np.asarray(actions))
 
 
-ENV_IDS = {"ghp/CrazyflieHover-v0": "hover", "ghp/CrazyflieGoTo-v0": "goto"}
+ENV_IDS = {"ghp/CrazyflieHover-v0": "hover", "ghp/CrazyflieGoTo-v0": "goto", "ghp/CrazyflieTrack-v0": "track"}
 """Registered ids and their task."""
 
 

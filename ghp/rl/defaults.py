@@ -74,6 +74,8 @@ ENV_DEFAULTS: dict[str, dict[str, Any]] = {
     "InvertedPendulum-v5": {**SAC_LOCOMOTION, "steps": 30_000, "learning_starts": 1_000, "ent_coef": "auto"},
     "ghp/CrazyflieHover-v0": CRAZYFLIE,
     "ghp/CrazyflieGoTo-v0": {**CRAZYFLIE, "steps": 500_000},
+    # Tracking a moving setpoint is hover plus feed-forward; its budget is GoTo's guess, not a measurement.
+    "ghp/CrazyflieTrack-v0": {**CRAZYFLIE, "steps": 500_000},
 }
 
 

@@ -205,6 +205,59 @@ def test_a_wrong_mapping_fails_the_software_in_the_loop_check(app, weights, tmp_
     assert report.max_action_diff > ACTION_TOL, report.summary()
 
 
+TRACK = "ghp/CrazyflieTrack-v0"
+
+
+@needs_gcc
+@needs_firmware
+def test_a_tracking_controller_flies_the_moving_setpoint_like_torch(app, weights, tmp_path):
+    """Issue 24 item 3: the app reads setpoint->velocity as the path's feed-forward; the SIL hands it the reference's
+    position and velocity every step. Hover and track share one controller (the same 22 inputs)."""
+    out = tmp_path / "track"
+    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie"), TRACK, ("test policy",))
+    hover_c = (app / "src" / "ghp_controller.c").read_text()
+    assert (out / "src" / "ghp_controller.c").read_text() == hover_c
+    assert "state->velocity.x - targetVel[0]" in hover_c and "ghpTargetVel[0] = setpoint->velocity.x;" in hover_c
+    lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "libghp_sil.so")
+    assert warnings == "", warnings
+    report = fly(weights, task_layout(), lib, TRACK, 3, seed=0, env_kwargs=SHORT)
+    assert report.ok, report.summary()
+    assert report.steps > 3
+    # The setpoint's velocity reaches the observation (logged as ghp.tvx/tvy/tvz); with ghp.hold it is 0.
+    ctl = SilController(lib, task_layout())
+    ctl.init()
+    ctl.enable[0] = 1
+    ctl.pos[:], ctl.target[:], ctl.quat[:] = (0, 0, 1), (0, 0, 1), (0, 0, 0, 1)
+    ctl.vel[:], ctl.target_vel[:] = (0.5, 0.0, 0.0), (0.25, -0.5, 0.0)
+    ctl.call(0)
+    np.testing.assert_array_equal(ctl.observation()[12:15], [0.25, 0.5, 0.0])
+    assert ctl._log_float("tvy")[0] == -0.5
+    ctl.hold[0] = 1
+    ctl.call(10)
+    np.testing.assert_array_equal(ctl.observation()[12:15], [0.5, 0.0, 0.0])
+    ctl.hold[0] = 0
+
+
+@needs_gcc
+@needs_firmware
+def test_a_controller_that_ignores_the_setpoint_velocity_passes_hover_and_fails_tracking(app, weights, tmp_path):
+    copy = tmp_path / "app"
+    shutil.copytree(app, copy)
+    src = copy / "src" / "ghp_controller.c"
+    text = src.read_text()
+    mutated = text.replace(" - targetVel[0];", ";").replace(" - targetVel[1];", ";").replace(" - targetVel[2];", ";")
+    assert mutated != text
+    src.write_text(mutated)
+    lib, _ = build_library(copy, FIRMWARE, "policy", tmp_path / "lib.so")
+    # Hover's setpoint velocity is 0: the flights agree (only the fault checks on the velocity input notice).
+    hover = fly(weights, task_layout(), lib, ENV, 2, seed=0, env_kwargs=SHORT)
+    assert hover.max_obs_diff <= OBS_TOL and hover.max_action_diff <= ACTION_TOL, hover.summary()
+    assert hover.c_success == hover.torch_success
+    assert hover.safety and all("on target_vel[" in line for line in hover.safety)
+    track = fly(weights, task_layout(), lib, TRACK, 2, seed=0, env_kwargs=SHORT)
+    assert not track.ok and track.max_obs_diff > 100 * OBS_TOL, track.summary()
+
+
 @needs_gcc
 @needs_firmware
 def test_a_corrupted_policy_fails_the_embedded_self_test(app, weights, tmp_path):
@@ -227,7 +280,7 @@ def test_nan_and_inf_on_every_input_stop_the_motors_before_any_clamp(app, tmp_pa
     finite inputs beyond the trained range, stop the motors on that policy step and reach the supervisor."""
     lib, _ = build_library(app, FIRMWARE, "policy", tmp_path / "lib.so")
     ctl = SilController(lib, task_layout())
-    assert len(FAULT_INPUTS) == 16  # position, velocity, quaternion, gyro, target
+    assert len(FAULT_INPUTS) == 19  # position, velocity, quaternion, gyro, target, the target's velocity
     assert fault_checks(ctl) == []
     # The faulted entry is logged: +Inf on the position's y is observation entry 1, out of range on nothing else.
     ctl.init()

@@ -113,11 +113,13 @@ static sensorData_t silSensors;
 static state_t silState;
 
 /* One stabilizer call. Units are the firmware's: position m, velocity m/s (world), quaternion x, y, z, w (body to
- * world), attitude degrees (legacy: pitch inverted), gyro deg/s (body), target m; absolute != 0 sets the position
- * setpoint's x, y, z modes to modeAbs, else modeDisable. Returns the control mode; forces[4] gets
- * normalizedForces in controlModeForce (NaN otherwise). */
+ * world), attitude degrees (legacy: pitch inverted), gyro deg/s (body), target m and its velocity m/s (world, as the
+ * high-level commander fills setpoint->velocity); absolute != 0 sets the position setpoint's x, y, z modes to
+ * modeAbs, else modeDisable. Returns the control mode; forces[4] gets normalizedForces in controlModeForce (NaN
+ * otherwise). */
 int ghp_sil_call(const float pos[3], const float vel[3], const float quat_xyzw[4], const float attitude_deg[3],
-                 const float gyro_dps[3], const float target[3], int absolute, uint32_t step, float forces[4])
+                 const float gyro_dps[3], const float target[3], const float target_vel[3], int absolute,
+                 uint32_t step, float forces[4])
 {
     int i;
     silState.position.x = pos[0];
@@ -140,6 +142,9 @@ int ghp_sil_call(const float pos[3], const float vel[3], const float quat_xyzw[4
     silSetpoint.position.x = target[0];
     silSetpoint.position.y = target[1];
     silSetpoint.position.z = target[2];
+    silSetpoint.velocity.x = target_vel[0];
+    silSetpoint.velocity.y = target_vel[1];
+    silSetpoint.velocity.z = target_vel[2];
     silSetpoint.mode.x = absolute ? modeAbs : modeDisable;
     silSetpoint.mode.y = absolute ? modeAbs : modeDisable;
     silSetpoint.mode.z = absolute ? modeAbs : modeDisable;

@@ -54,6 +54,7 @@ static uint32_t ghpHistoryNext;
 #endif
 static float ghpForces[STABILIZER_NR_OF_MOTORS]; /* normalised motor forces held between policy steps */
 static float ghpTarget[3];                 /* position the policy flies to, world frame, m (log ghp.tx/ty/tz) */
+static float ghpTargetVel[3];              /* the setpoint's velocity, world frame, m/s (log ghp.tvx/tvy/tvz) */
 static float ghpHold[3];                   /* position when the policy took over, m */
 static uint32_t ghpInferUs;                /* duration of the last policy call, microseconds (log ghp.us) */
 static uint8_t ghpEnable;                  /* param ghp.enable: 0 = firmware PID (default), 1 = policy */
@@ -134,8 +135,10 @@ static const float ghpInitialAction[GHP_ACT_DIM] = {
 };
 #endif
 
-/* The raw observation, not clipped yet (ghpClipObservation clips it once it has been checked). */
-static void ghpObservation(const state_t *state, const sensorData_t *sensors, const float target[3])
+/* The raw observation, not clipped yet (ghpClipObservation clips it once it has been checked). targetVel: the
+ * setpoint's velocity (the feed-forward of a path; 0 for a plain position setpoint, the observation of hover). */
+static void ghpObservation(const state_t *state, const sensorData_t *sensors, const float target[3],
+                           const float targetVel[3])
 {
 @@OBS_CODE@@
 }
@@ -254,17 +257,25 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         const bool absolute = setpoint->mode.x == modeAbs && setpoint->mode.y == modeAbs && setpoint->mode.z == modeAbs;
         uint64_t t0;
         if (absolute && ghpHoldTarget == 0u) {
+            /* The high-level commander (trajectories, go_to, takeoff, land) and full-state setpoints fill the
+             * velocity along the path; a plain position setpoint leaves it 0 (the commander zeroes every setpoint). */
             ghpTarget[0] = setpoint->position.x;
             ghpTarget[1] = setpoint->position.y;
             ghpTarget[2] = setpoint->position.z;
+            ghpTargetVel[0] = setpoint->velocity.x;
+            ghpTargetVel[1] = setpoint->velocity.y;
+            ghpTargetVel[2] = setpoint->velocity.z;
         } else {
             ghpTarget[0] = ghpHold[0];
             ghpTarget[1] = ghpHold[1];
             ghpTarget[2] = ghpHold[2];
+            ghpTargetVel[0] = 0.0f;
+            ghpTargetVel[1] = 0.0f;
+            ghpTargetVel[2] = 0.0f;
         }
         uint8_t index = 0u;
         uint8_t fault;
-        ghpObservation(state, sensors, ghpTarget);
+        ghpObservation(state, sensors, ghpTarget, ghpTargetVel);
         /* Checked before the clip: a clip would turn +-Inf or a runaway estimate into a plausible bound. */
         fault = ghpCheck(ghpObs, ghpObsFaultLow, ghpObsFaultHigh, GHP_OBS_DIM, GHP_FAULT_OBS_NONFINITE,
                          GHP_FAULT_OBS_RANGE, &index);
@@ -307,6 +318,9 @@ LOG_GROUP_START(ghp)
 LOG_ADD(LOG_FLOAT, tx, &ghpTarget[0])
 LOG_ADD(LOG_FLOAT, ty, &ghpTarget[1])
 LOG_ADD(LOG_FLOAT, tz, &ghpTarget[2])
+LOG_ADD(LOG_FLOAT, tvx, &ghpTargetVel[0])
+LOG_ADD(LOG_FLOAT, tvy, &ghpTargetVel[1])
+LOG_ADD(LOG_FLOAT, tvz, &ghpTargetVel[2])
 LOG_ADD(LOG_UINT32, us, &ghpInferUs)
 LOG_ADD(LOG_UINT8, active, &ghpActive)
 LOG_ADD(LOG_UINT8, fault, &ghpFault)
