@@ -16,8 +16,6 @@ EXCEPTIONS: dict[str, str] = {
     "ghp/rollout/evaluate.py:evaluate": "chunking, emission and the results store in one loop: not split yet",
     "ghp/policy/mlp.py:run_factorised_loop": "the hot loop of training, kept whole while it is being profiled",
     "ghp/policy/mlp.py:backward": "the fused actor MLP's hand-written backward: one autograd node, kept whole",
-    "export/check.py": "host, QEMU and cycle-trace checks: not split yet",
-    "export/check.py:_cortex_m4": "build, run and trace on the emulated Cortex-M4: not split yet",
     "export/cwrite.py:write_c": "the C writer: not split yet",
     "export/crazyflie/__init__.py:export_crazyflie": "the firmware app export: not split yet",
     "search/budget.py:rank_run": "ranking a run under a budget: not split yet",
