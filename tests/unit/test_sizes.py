@@ -18,7 +18,6 @@ EXCEPTIONS: dict[str, str] = {
     "ghp/policy/mlp.py:backward": "the fused actor MLP's hand-written backward: one autograd node, kept whole",
     "export/cwrite.py:write_c": "the C writer: not split yet",
     "export/crazyflie/__init__.py:export_crazyflie": "the firmware app export: not split yet",
-    "search/budget.py:rank_run": "ranking a run under a budget: not split yet",
 }
 """``path`` (a module) or ``path:function`` -> why it is still over the limit."""
 
