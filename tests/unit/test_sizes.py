@@ -16,7 +16,6 @@ EXCEPTIONS: dict[str, str] = {
     "ghp/rollout/evaluate.py:evaluate": "chunking, emission and the results store in one loop: not split yet",
     "ghp/policy/mlp.py:run_factorised_loop": "the hot loop of training, kept whole while it is being profiled",
     "ghp/policy/mlp.py:backward": "the fused actor MLP's hand-written backward: one autograd node, kept whole",
-    "export/cwrite.py:write_c": "the C writer: not split yet",
     "export/crazyflie/__init__.py:export_crazyflie": "the firmware app export: not split yet",
 }
 """``path`` (a module) or ``path:function`` -> why it is still over the limit."""
