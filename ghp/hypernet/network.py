@@ -23,7 +23,7 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
 
 Execution (:meth:`GraphHypernet.run`): with the factorised decoder the meta batch's MLPs run without forming ``W``:
 ``x W^T = ((x C[:in]) M^T) R[:out]^T``, all architectures at once, zero-padded to the widest layer with exact zero
-masks (:func:`ghp.policy.mlp.run_factorised`). The dense decoder's explicit weights run through
+masks (:func:`ghp.policy.factorised.run_factorised`). The dense decoder's explicit weights run through
 :func:`ghp.policy.mlp.run_mlps`.
 """
 
@@ -40,16 +40,14 @@ from torch import nn
 
 from ghp.hypernet.config import DECODERS, PARTS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
 from ghp.hypernet.gnn import GatedPass, gated_pass
-from ghp.policy.mlp import (
+from ghp.policy.factorised import (
     FactorisedSchedule,
-    LayerWeights,
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
     run_factorised_rows,
-    run_mlps,
-    split_sizes,
 )
+from ghp.policy.mlp import LayerWeights, run_mlps, split_sizes
 from ghp.space.arch import Arch
 from ghp.space.counting import layer_shapes
 from ghp.space.graph import NODE_BIAS, NODE_WEIGHT, graph_batch

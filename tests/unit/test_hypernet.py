@@ -92,7 +92,7 @@ def test_dealt_rows_equal_permuted_rows_and_gradients_equal_loop(rows):
 
 @pytest.mark.parametrize("dealt", [False, True])
 def test_fused_factorised_loop_gradcheck(dealt):
-    from ghp.policy.mlp import _FactorisedLoop
+    from ghp.policy.factorised import _FactorisedLoop
 
     gen = torch.Generator().manual_seed(0)
     shapes = [[(4, 3), (2, 4)], [(5, 3), (4, 5), (2, 4)]]  # (out, in) per layer of two architectures
