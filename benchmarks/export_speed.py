@@ -7,7 +7,7 @@ The hidden activation's cost is measured by exporting the same weights without i
 generated dense calls get ``GHP_ACT_NONE``, and the reference chains the layers as one-layer policies, with nothing
 between them), and tanhf's by timing it alone on the output pre-activations.
 
-Beside each count, the cycles of one call: QEMU counts no cycles, so ``export/check.py`` (``traced_cycles``) prices
+Beside each count, the cycles of one call: QEMU counts no cycles, so ``export/cycles.py`` (``traced_cycles``) prices
 every instruction of the traced call with the Cortex-M4's documented timings (zero wait states), and
 ``export/cost.py`` adds 5 flash wait states per 16-byte line of weights at 168 MHz.
 
@@ -26,9 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from export.c import CSpec, render
-from export.check import check_c, missing_tools
+from export.check import check_c
 from export.cost import CYCLES_PER_MAC, INSN_PER_MAC, inference_cost, padded_sizes
 from export.reference import Int8Layer, forward, pre_activations, quantize_int8
+from export.toolchain import missing_tools
 from ghp.policy.weights import PolicyWeights
 from ghp.space.arch import parse_arch
 from ghp.space.counting import deploy_bytes, layer_shapes, macs

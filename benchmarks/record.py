@@ -241,11 +241,11 @@ def bench_confirm(quick: bool) -> dict[str, Any]:
 
 def bench_mcu(quick: bool) -> dict[str, Any]:
     """Cortex-M4 instructions per MAC of a [64, 64] policy under QEMU (export_speed.py), float32 and int8; beside them
-    (context) the cycles: the traced call's instructions priced with the M4's documented timings (export/check.py's
+    (context) the cycles: the traced call's instructions priced with the M4's documented timings (export/cycles.py's
     traced_cycles, zero wait states), plus the flash wait states of the weights (export/cost.py)."""
     from benchmarks.export_speed import ACT, OBS, measure, random_policy
-    from export.check import missing_tools
     from export.cost import inference_cost
+    from export.toolchain import missing_tools
     from ghp.space.counting import macs
 
     missing = missing_tools("gcc", "arm-none-eabi-gcc", "arm-none-eabi-size", "newlib", "qemu-system-arm")

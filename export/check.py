@@ -15,80 +15,42 @@ What is verified (issue 5, "--check"):
    clock) counts instructions up to a constant factor; the harness calibrates that factor on a loop of known
    length (2 instructions per iteration), times 1 and 5 calls of ``NAME_act`` minus as many empty calls, and
    reports instructions per inference, the ``tanhf`` share, and the deepest stack use of one call (painted
-   stack). :func:`traced_call_length` cross-checks the count against QEMU's per-instruction trace.
-4. cycles (``cycles=True``): QEMU counts instructions, not cycles. :func:`traced_cycles` takes the instructions of
-   one call from QEMU's per-instruction trace, looks each up in the firmware's disassembly and prices it with the
-   Cortex-M4's documented timings (:func:`m4_cycles`, zero wait states); ``export/cost.py`` adds the flash waits.
+   stack). :func:`export.cycles.traced_call_length` cross-checks the count against QEMU's per-instruction trace.
+4. cycles (``cycles=True``, :mod:`export.cycles`): QEMU counts instructions, not cycles.
+   :func:`~export.cycles.traced_cycles` takes the instructions of one call from QEMU's per-instruction trace, looks
+   each up in the firmware's disassembly and prices it with the Cortex-M4's documented timings
+   (:func:`~export.cycles.m4_cycles`, zero wait states); ``export/cost.py`` adds the flash waits.
+
+The compiler flags and running the tools are :mod:`export.toolchain`'s.
 
 A missing tool is reported with the Debian package that provides it, and its steps are skipped.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .c import RUNTIME_DIR, c_float
-
-_STRICT: tuple[str, ...] = ("-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wdouble-promotion")
-"""Warnings both builds treat as errors; ``-ffp-contract=off`` on both makes host and target agree bit for bit."""
-HOST_FLAGS: tuple[str, ...] = (*_STRICT, "-pedantic", "-ffp-contract=off")
-"""Host compiler flags."""
-CM4_FLAGS: tuple[str, ...] = (
-    "-mcpu=cortex-m4",
-    "-mthumb",
-    "-mfloat-abi=hard",
-    "-mfpu=fpv4-sp-d16",
-    "-fno-math-errno",
-    "-Os",
-    *_STRICT,
-    "-Wmissing-braces",
-    "-ffp-contract=off",
+from .cycles import traced_cycles
+from .toolchain import (
+    CM4_FLAGS,
+    FW_LINK,
+    HOST_FLAGS,
+    QEMU_TIMEOUT_S,
+    CheckFailed,
+    missing_tools,
+    qemu_command,
+    run_tool,
+    soft_double_symbols,
 )
-"""The Crazyflie firmware's flags (REFERENCE.md), plus -ffp-contract=off so host and target agree bit for bit."""
-FW_LINK: tuple[str, ...] = ("-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs")
-PACKAGES: dict[str, str] = {
-    "gcc": "gcc",
-    "arm-none-eabi-gcc": "gcc-arm-none-eabi",
-    "arm-none-eabi-size": "binutils-arm-none-eabi",
-    "arm-none-eabi-nm": "binutils-arm-none-eabi",
-    "arm-none-eabi-objdump": "binutils-arm-none-eabi",
-    "newlib": "libnewlib-arm-none-eabi",
-    "qemu-system-arm": "qemu-system-arm",
-}
-"""Debian package of each tool."""
-QEMU_TIMEOUT_S = 60.0
-"""Wall-clock limit of one QEMU run."""
-TRACE_TIMEOUT_S = 120.0
-"""Wall-clock limit of one traced QEMU run (:func:`call_trace`; every instruction is logged, so it runs slower)."""
-SOFT_DOUBLE = re.compile(r"^(__aeabi_d\w+|__aeabi_\w+2d|__\w*df[0-9]|__float\w*df|__fix\w*df\w*|__trunc\w*df\w*)$")
-"""Software double-precision helpers of libgcc (AEABI and generic names)."""
+
 CHECK_TOL = 1e-6
 """Largest allowed |C - torch| per action entry for float32 exports (and |C - int8 reference| for int8)."""
-
-
-def missing_tools(*tools: str) -> list[str]:
-    """The tools among ``tools`` that cannot be used, each as ``"tool (Debian package pkg)"``."""
-    out = []
-    for tool in tools:
-        if tool == "newlib":
-            gcc = shutil.which("arm-none-eabi-gcc")
-            try:
-                ok = gcc is not None and Path(_run([gcc, *CM4_FLAGS[:4], "-print-file-name=libm.a"]).strip()).is_file()
-            except CheckFailed:
-                ok = False
-        else:
-            ok = shutil.which(tool) is not None
-        if not ok:
-            out.append(f"{tool} (Debian package {PACKAGES[tool]})")
-    return out
 
 
 @dataclass
@@ -120,24 +82,6 @@ class CheckReport:
     def add(self, name: str, status: str, detail: str) -> None:
         """Append a step."""
         self.steps.append(Step(name, status, detail))
-
-
-class CheckFailed(RuntimeError):
-    """A tool ran and the result is wrong (distinct from a missing tool)."""
-
-
-def _run(cmd: list[str], timeout: float = 120.0, cwd: Path | None = None) -> str:
-    """``cmd``'s standard output; a tool that cannot be started, times out or fails raises :class:`CheckFailed`."""
-    tool = Path(cmd[0]).name
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
-    except OSError as e:  # vanished since missing_tools looked, or not executable
-        raise CheckFailed(f"cannot run {tool}: {e.strerror or e} (Debian package {PACKAGES.get(tool, tool)})") from None
-    except subprocess.TimeoutExpired:
-        raise CheckFailed(f"{tool} did not finish in {timeout:g} s") from None
-    if p.returncode != 0:
-        raise CheckFailed(f"{Path(cmd[0]).name} failed ({p.returncode}): {(p.stderr or p.stdout).strip()[:2000]}")
-    return p.stdout
 
 
 def _vectors_header(obs: np.ndarray, z: np.ndarray, tol: float) -> str:
@@ -302,7 +246,7 @@ def _host(
     try:
         exe = b.build / "host_check"
         harness = [b.file("ghp_check_main.c"), b.file("host_platform.c"), *b.sources]
-        _run(["gcc", *HOST_FLAGS, *b.includes, *b.defines, *harness, "-lm", "-o", str(exe)])
+        run_tool(["gcc", *HOST_FLAGS, *b.includes, *b.defines, *harness, "-lm", "-o", str(exe)])
         p = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
         acts, selftest, _ = parse_outputs(p.stdout, expected.shape[1], len(expected) if p.returncode == 0 else None)
     except (CheckFailed, subprocess.TimeoutExpired) as e:
@@ -327,55 +271,15 @@ def _cortex_m4(report: CheckReport, b: CBuild) -> Path | None:
     if miss:
         report.add("cortex-m4", "skipped", f"missing {', '.join(miss)}")
         return None
-    name, u = b.name, b.name.upper()
-    if b.target == "c-source":
-        unit = b.out_dir / f"{name}.c"
-    else:
-        # A translation unit that instantiates the header's static inline functions.
-        unit = b.build / "ghp_unit.c"
-        unit.write_text(
-            f'#include "{name}.h"\nvoid ghp_unit_act(const float *obs, float *act);\n'
-            f"void ghp_unit_act(const float *obs, float *act) {{ {name}_act(obs, act); }}\n"
-            f"#ifndef {u}_NO_SELFTEST\nint ghp_unit_selftest(float tol);\n"
-            f"int ghp_unit_selftest(float tol) {{ return {name}_selftest(tol); }}\n#endif\n",
-            encoding="utf-8",
-        )
+    unit = _policy_unit(b)
     try:
-        sizes = {}
-        for variant, extra in (("deploy", [f"-D{u}_NO_SELFTEST"]), ("selftest", [])):
-            obj = b.build / f"policy_{variant}.o"
-            _run(
-                [
-                    "arm-none-eabi-gcc",
-                    *CM4_FLAGS,
-                    *b.includes,
-                    *extra,
-                    "-fstack-usage",
-                    "-c",
-                    str(unit),
-                    "-o",
-                    str(obj),
-                ],
-                cwd=b.build,
-            )
-            text, data, bss = (int(v) for v in _run(["arm-none-eabi-size", str(obj)]).splitlines()[1].split()[:3])
-            sizes[variant] = (text + data, data + bss)
-            soft = soft_double_symbols(obj, undefined_only=True)
-            if soft:
-                raise CheckFailed(f"software double-precision routines in the policy: {', '.join(soft)}")
+        sizes = _policy_sizes(b, unit)
         stack = _stack_usage(b.build / "policy_selftest.su")
-        fw = b.build / "fw.elf"
-        harness = [b.file("ghp_check_main.c"), b.file("cm4_startup.c"), *b.sources]
-        _run(
-            ["arm-none-eabi-gcc", *CM4_FLAGS, *b.includes, *b.defines, "-DGHP_CHECK_TARGET", *harness]
-            + ["-T", b.file("cm4.ld"), *FW_LINK, "-lm", "-o", str(fw)]
-        )
-        soft = soft_double_symbols(fw)
-        if soft:
-            raise CheckFailed(f"software double-precision routines linked into the firmware: {', '.join(soft)}")
+        fw = _firmware(b)
     except CheckFailed as e:
         report.add("cortex-m4", "failed", str(e).splitlines()[0])
         return None
+    name = b.name
     (flash, ram), (flash_t, _ram_t) = sizes["deploy"], sizes["selftest"]
     # The header's static inline act may be inlined into the wrapper or stay a function of its own: count both.
     act_stack = stack.get(f"{name}_act", 0) + stack.get("ghp_unit_act", 0)
@@ -395,256 +299,61 @@ def _cortex_m4(report: CheckReport, b: CBuild) -> Path | None:
     return fw
 
 
-def soft_double_symbols(binary: Path, undefined_only: bool = False) -> list[str]:
-    """Software double-precision routines that ``binary`` (an object or ELF) references or contains."""
-    symbols = _run(["arm-none-eabi-nm", *(["-u"] if undefined_only else []), str(binary)]).split()
-    return sorted({s for s in symbols if SOFT_DOUBLE.match(s)})
+def _policy_unit(b: CBuild) -> Path:
+    """The policy's translation unit: ``NAME.c`` for c-source; for c-header, a unit written in the build directory
+    that instantiates the header's static inline functions."""
+    name, u = b.name, b.name.upper()
+    if b.target == "c-source":
+        return b.out_dir / f"{name}.c"
+    unit = b.build / "ghp_unit.c"
+    unit.write_text(
+        f'#include "{name}.h"\nvoid ghp_unit_act(const float *obs, float *act);\n'
+        f"void ghp_unit_act(const float *obs, float *act) {{ {name}_act(obs, act); }}\n"
+        f"#ifndef {u}_NO_SELFTEST\nint ghp_unit_selftest(float tol);\n"
+        f"int ghp_unit_selftest(float tol) {{ return {name}_selftest(tol); }}\n#endif\n",
+        encoding="utf-8",
+    )
+    return unit
 
 
-def qemu_command(fw: Path, *extra: str) -> list[str]:
-    """The QEMU command line that runs ``fw`` on the emulated STM32F405 with semihosting and instruction counting."""
-    return [
-        "qemu-system-arm",
-        "-M",
-        "netduinoplus2",
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        "none",
-        "-semihosting-config",
-        "enable=on,target=native",
-        "-icount",
-        "shift=0",
-        *extra,
-        "-kernel",
-        str(fw),
-    ]
+def _policy_sizes(b: CBuild, unit: Path) -> dict[str, tuple[int, int]]:
+    """Compile ``unit`` alone for the Cortex-M4, without (``deploy``) and with (``selftest``) the self-test:
+    ``variant -> (flash, RAM)`` bytes; each object's stack use goes to ``policy_<variant>.su``.
 
-
-def call_trace(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_time_calls") -> list[int]:
-    """The addresses of the instructions of the first call of ``symbol`` from ``caller``, in execution order.
-
-    QEMU translates one instruction per block and logs every executed block with its address and symbol
-    (``-d exec,nochain``); the call runs from the first line in ``symbol`` to the next line back in ``caller``. The
-    log is read through a pipe and QEMU stopped once the call has returned, so the rest of the run is not traced.
+    Raises:
+        CheckFailed: a build failed, or the policy calls a software double-precision routine.
     """
-    miss = missing_tools("qemu-system-arm")
-    if miss:
-        raise CheckFailed(f"missing {', '.join(miss)}")
-    # QEMU >= 8.1 spells one instruction per block "-accel tcg,one-insn-per-tb=on"; older ones "-singlestep".
-    for flag in (["-accel", "tcg,one-insn-per-tb=on"], ["-singlestep"]):
-        cmd = qemu_command(fw, *flag, "-d", "exec,nochain", "-D", "/dev/stdout")
-        pcs: list[int] = []
-        inside = False
-        try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace")
-        except OSError as e:
-            raise CheckFailed(f"cannot run qemu-system-arm: {e.strerror or e}") from None
-        deadline = time.monotonic() + TRACE_TIMEOUT_S
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                if not line.startswith("Trace"):
-                    continue
-                if time.monotonic() > deadline:
-                    raise CheckFailed(f"the QEMU trace did not reach the end of the call in {TRACE_TIMEOUT_S:g} s")
-                sym = line.rsplit("]", 1)[-1].strip()
-                if not inside and sym == symbol:
-                    inside = True
-                if inside:
-                    if sym == caller:
-                        return pcs
-                    pcs.append(int(line.split("[", 1)[1].split("/", 2)[1], 16))
-        finally:
-            proc.kill()
-            proc.wait(timeout=QEMU_TIMEOUT_S)
-    raise CheckFailed(f"no call of {symbol} from {caller} in the QEMU trace")
+    sizes = {}
+    for variant, extra in (("deploy", [f"-D{b.name.upper()}_NO_SELFTEST"]), ("selftest", [])):
+        obj = b.build / f"policy_{variant}.o"
+        run_tool(
+            ["arm-none-eabi-gcc", *CM4_FLAGS, *b.includes, *extra, "-fstack-usage", "-c", str(unit), "-o", str(obj)],
+            cwd=b.build,
+        )
+        text, data, bss = (int(v) for v in run_tool(["arm-none-eabi-size", str(obj)]).splitlines()[1].split()[:3])
+        sizes[variant] = (text + data, data + bss)
+        soft = soft_double_symbols(obj, undefined_only=True)
+        if soft:
+            raise CheckFailed(f"software double-precision routines in the policy: {', '.join(soft)}")
+    return sizes
 
 
-def traced_call_length(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_time_calls") -> int:
-    """Instructions of the first call of ``symbol`` from ``caller``, counted from QEMU's per-instruction trace
-    (:func:`call_trace`): an independent check of the SysTick method."""
-    return len(call_trace(fw, symbol, caller))
+def _firmware(b: CBuild) -> Path:
+    """Link the QEMU firmware (harness, startup code, policy; linker script ``cm4.ld``): ``fw.elf``.
 
-
-@dataclass(frozen=True)
-class Insn:
-    """One instruction of the firmware's disassembly."""
-
-    mnemonic: str
-    """As ``objdump`` writes it, with its condition and width suffixes (``ldr.w``, ``bcc.n``, ``vldmia``)."""
-    operands: str
-    """The operand text (comment dropped)."""
-    size: int
-    """Bytes: 2 or 4."""
-
-
-def disassembly(binary: Path) -> dict[int, Insn]:
-    """``address -> instruction`` of every instruction of ``binary`` (``arm-none-eabi-objdump -d``)."""
-    miss = missing_tools("arm-none-eabi-objdump")
-    if miss:
-        raise CheckFailed(f"missing {', '.join(miss)}")
-    out = {}
-    for line in _run(["arm-none-eabi-objdump", "-d", str(binary)]).splitlines():
-        parts = line.split("\t")
-        if len(parts) < 3 or not parts[0].strip().endswith(":"):
-            continue
-        try:
-            addr = int(parts[0].strip()[:-1], 16)
-        except ValueError:
-            continue
-        raw = parts[1].split()
-        if not all(len(h) == 4 for h in raw):  # a data word (.word) is written as one 8-digit group
-            continue
-        operands = parts[3].split(";")[0].split("@")[0].strip() if len(parts) > 3 else ""
-        out[addr] = Insn(parts[2].strip(), operands, 2 * len(raw))
-    return out
-
-
-M4_TAKEN_BRANCH_REFILL = 2
-"""Cycles of the pipeline refill ``P`` after a taken branch: 1 to 3 by the TRM, depending on the target's alignment
-and width; 2 is the usual case."""
-M4_DIV_CYCLES = 12
-"""``SDIV`` / ``UDIV``: 2 to 12 cycles by the operands (early termination); the worst case is taken."""
-_FP_MAC = re.compile(r"^v(n?ml[as]|f[n]?m[as])")
-_COND = (
-    "eq", "ne", "cs", "cc", "hs", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al",
-)  # fmt: skip
-_NO_DEST = frozenset({"cmp", "cmn", "tst", "teq", "it", "ite", "itt", "itee", "itet", "itte", "ittt", "nop"})
-
-
-def _base(mnemonic: str) -> str:
-    """The operation of a mnemonic: width suffix and condition dropped (``ldr.w`` -> ``ldr``, ``bcc.n`` -> ``b``,
-    ``movcc`` -> ``mov``, ``vldrgt`` -> ``vldr``); the ``s`` of a flag-setting form is kept (``subs``)."""
-    m = mnemonic.split(".", 1)[0]
-    for c in _COND:
-        if m.endswith(c) and len(m) > len(c) and m[: -len(c)] in _KNOWN_STEMS:
-            return m[: -len(c)]
-    return m
-
-
-_KNOWN_STEMS = frozenset(
-    """b bl bx blx mov movs mvn add adds sub subs ldr ldrb ldrh ldrsb ldrsh ldrd str strb strh strd ldm ldmia stm
-    stmia stmdb vldr vstr vldm vldmia vstm vstmia vmov vadd vsub vmul vdiv vneg vabs vcmp vcmpe vcvt vfma vfms vfnma
-    vfnms vmla vmls orr and eor bic lsl lsr asr rsb rsbs cmp cmn""".split()
-)
-
-
-def _regs_written_by(insn: Insn) -> str:
-    """The register a data-processing instruction writes (its first operand), or "" for anything else."""
-    op = _base(insn.mnemonic)
-    if op in _NO_DEST or op.startswith(("b", "ld", "st", "v", "push", "pop", "it", "cb")):
-        return ""
-    return insn.operands.split(",", 1)[0].strip()
-
-
-def _address_base(insn: Insn) -> str:
-    """The base register of a load or store (``[r4, #4]`` -> ``r4``), or ""."""
-    if "[" not in insn.operands:
-        return ""
-    return insn.operands.split("[", 1)[1].split("]", 1)[0].split(",", 1)[0].strip()
-
-
-def _reg_count(operands: str) -> int:
-    """Registers in a register list (``{r4-r7, lr}`` -> 5, ``{s8-s11}`` -> 4, ``{d8}`` -> 2 single words)."""
-    body = operands[operands.index("{") + 1 : operands.index("}")] if "{" in operands else ""
-    n = 0
-    for item in body.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        width = 2 if item.startswith("d") else 1
-        if "-" in item:
-            lo, hi = item.split("-")
-            n += width * (int(hi.strip()[1:]) - int(lo.strip()[1:]) + 1)
-        else:
-            n += width
-    return n
-
-
-def m4_cycles(pcs: list[int], code: dict[int, Insn]) -> dict[str, float]:
-    """Cycles of an executed instruction sequence on a Cortex-M4F with zero wait states, by instruction class.
-
-    Each instruction is priced with the Cortex-M4 Technical Reference Manual's timings (r0p1, table 3-1 and section
-    3.3.2 for the core, table 7-1 for the FPU): data processing, ``IT``, extends, ``MUL`` / ``MLA`` / long multiplies
-    and the DSP multiplies (``SMLAD``, ``SMLALD``, ...) 1; ``LDR`` 2, and 1 when it follows a single ``LDR`` (the two
-    pipeline), ``STR`` 1 (its data phase overlaps the next instruction); ``LDRD`` / ``STRD`` 3; ``LDM`` / ``STM`` /
-    ``PUSH`` / ``POP`` / ``VLDM`` / ``VSTM`` / ``VPUSH`` / ``VPOP`` 1 + N (N the 32-bit registers moved);
-    ``VLDR`` / ``VSTR`` 2; ``VMOV`` of two core registers 2, other ``VMOV`` 1; ``VADD`` / ``VSUB`` / ``VMUL`` /
-    ``VCVT`` / ``VCMP`` / ``VNEG`` / ``VABS`` / ``VMRS`` 1; ``VFMA`` / ``VFMS`` / ``VMLA`` / ``VMLS`` (and negated
-    forms) 3; ``VDIV`` / ``VSQRT`` 14; ``SDIV`` / ``UDIV`` :data:`M4_DIV_CYCLES`; a taken branch (the next address
-    is not the following instruction; also ``POP {pc}``, ``BX``) 1 + :data:`M4_TAKEN_BRANCH_REFILL`, one not taken
-    1; and one more cycle for a load or store whose base register the previous data-processing instruction wrote
-    (the address phase waits for it). An instruction an ``IT`` block skips is priced as executed (at most one cycle
-    too many each). Flash wait states are not included.
-
-    Returns:
-        ``{"cycles": total, "insn": instructions, "<class>_insn": ..., "<class>_cycles": ...}`` for the classes
-        load, store, ldm_stm, alu, mul, branch, fp_load_store, fp_arith, fp_mac, fp_div, int_div.
+    Raises:
+        CheckFailed: the build failed, or the firmware links a software double-precision routine.
     """
-    out: dict[str, float] = {"cycles": 0.0, "insn": float(len(pcs))}
-    prev: Insn | None = None
-    for k, pc in enumerate(pcs):
-        insn = code.get(pc)
-        if insn is None:
-            raise CheckFailed(f"the traced address {pc:#x} is not an instruction of the firmware's disassembly")
-        op = _base(insn.mnemonic)
-        taken = k + 1 < len(pcs) and pcs[k + 1] != pc + insn.size
-        if op in ("b", "bl", "bx", "blx", "cbz", "cbnz", "tbb", "tbh") or (
-            op in ("pop", "ldm", "ldmia") and "pc" in insn.operands
-        ):
-            cls = "branch"
-            cyc = 1 + (M4_TAKEN_BRANCH_REFILL if taken else 0)
-            if op in ("pop", "ldm", "ldmia"):
-                cyc += _reg_count(insn.operands)
-            elif op in ("tbb", "tbh"):
-                cyc += 1
-        elif op in ("ldr", "ldrb", "ldrh", "ldrsb", "ldrsh", "ldrex"):
-            cls, cyc = "load", 2
-            if prev is not None and _base(prev.mnemonic) in ("ldr", "ldrb", "ldrh", "ldrsb", "ldrsh"):
-                cyc = 1
-        elif op in ("str", "strb", "strh", "strex"):
-            cls, cyc = "store", 1
-        elif op in ("ldrd", "strd"):
-            cls, cyc = ("load" if op == "ldrd" else "store"), 3
-        elif op in ("ldm", "ldmia", "ldmdb", "stm", "stmia", "stmdb", "push", "pop"):
-            cls, cyc = "ldm_stm", 1 + _reg_count(insn.operands)
-        elif op in ("vldm", "vldmia", "vldmdb", "vstm", "vstmia", "vstmdb", "vpush", "vpop"):
-            cls, cyc = "fp_load_store", 1 + _reg_count(insn.operands)
-        elif op in ("vldr", "vstr"):
-            cls, cyc = "fp_load_store", 2 if insn.operands.startswith("s") else 3
-        elif op in ("vdiv", "vsqrt"):
-            cls, cyc = "fp_div", 14
-        elif _FP_MAC.match(op):
-            cls, cyc = "fp_mac", 3
-        elif op == "vmov" and insn.operands.count(",") == 3:
-            cls, cyc = "fp_arith", 2
-        elif op.startswith("v"):
-            cls, cyc = "fp_arith", 1
-        elif op in ("sdiv", "udiv"):
-            cls, cyc = "int_div", M4_DIV_CYCLES
-        elif "mul" in op or "mla" in op or "mls" in op or op.startswith(("smla", "smul", "smua", "smus", "smml")):
-            cls, cyc = "mul", 1
-        else:
-            cls, cyc = "alu", 1
-            if "pc" == _regs_written_by(insn):
-                cyc += M4_TAKEN_BRANCH_REFILL
-        if cls in ("load", "store", "fp_load_store") and prev is not None:
-            base = _address_base(insn)
-            if base and base == _regs_written_by(prev):
-                cyc += 1
-        out["cycles"] += cyc
-        out[f"{cls}_insn"] = out.get(f"{cls}_insn", 0.0) + 1
-        out[f"{cls}_cycles"] = out.get(f"{cls}_cycles", 0.0) + cyc
-        prev = insn
-    return out
-
-
-def traced_cycles(fw: Path, symbol: str = "ghp_act_wrapped", caller: str = "ghp_time_calls") -> dict[str, float]:
-    """:func:`m4_cycles` of the first call of ``symbol`` from ``caller`` (:func:`call_trace`, :func:`disassembly`)."""
-    return m4_cycles(call_trace(fw, symbol, caller), disassembly(fw))
+    fw = b.build / "fw.elf"
+    harness = [b.file("ghp_check_main.c"), b.file("cm4_startup.c"), *b.sources]
+    run_tool(
+        ["arm-none-eabi-gcc", *CM4_FLAGS, *b.includes, *b.defines, "-DGHP_CHECK_TARGET", *harness]
+        + ["-T", b.file("cm4.ld"), *FW_LINK, "-lm", "-o", str(fw)]
+    )
+    soft = soft_double_symbols(fw)
+    if soft:
+        raise CheckFailed(f"software double-precision routines linked into the firmware: {', '.join(soft)}")
+    return fw
 
 
 def _stack_usage(su: Path) -> dict[str, int]:

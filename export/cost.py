@@ -1,7 +1,7 @@
 """What one inference of an exported policy costs on the Cortex-M4F: instructions, cycles, microseconds.
 
 Instructions come from QEMU when ``--check`` ran it (``export/check.py``: ``-icount`` and SysTick), and so do the
-cycles at zero wait states (``export/check.py``'s ``traced_cycles``: every instruction of the traced call priced with
+cycles at zero wait states (``export/cycles.py``'s ``traced_cycles``: every instruction of the traced call priced with
 the Cortex-M4 Technical Reference Manual's timings, r0p1 table 3-1, section 3.3.2 and the FPU's table 7-1: ``LDR`` 2
 or 1 pipelined, ``STR`` 1, ``LDRD`` 3, ``VLDR`` 2, ``VLDM`` 1 + N, ``VFMA.F32`` 3, ``VDIV.F32`` 14, ``SXTB16`` /
 ``SMLAD`` / ``SMLALD`` / ALU 1, a taken branch 1 + 2). Without QEMU both come from the architecture (the runtime

@@ -7,14 +7,17 @@ are reported: every candidate carries a ``largest`` flag for the naive baseline.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ghp.space.arch import Arch, ArchSpace
 from ghp.space.capacity import lossless_memory_dimension
 from ghp.space.counting import DTYPES, deploy_bytes, deploy_params
+
+if TYPE_CHECKING:
+    from ghp.run.records import ArchRecord, SettingFilter
 
 
 @dataclass(frozen=True)
@@ -226,8 +229,7 @@ def rank_run(
             rates, or a results file that is not this run's.
     """
     from ghp.run.layout import run_facts
-    from ghp.run.records import best_over_checkpoints, checkpoint_step, records_by_key, setting_filter
-    from ghp.run.results import read_progress, read_records
+    from ghp.run.records import setting_filter
 
     if by not in RANK_BY:
         raise ValueError(f"unknown order {by!r}: choose one of {', '.join(RANK_BY)}")
@@ -236,33 +238,8 @@ def rank_run(
     run_id, spec, space = run_facts(run_dir)
     cands = candidates(space, spec.obs_dim, spec.act_dim, budget, stored_counts(run_dir))
     where = setting_filter(spec.env_kwargs, None, env_kwargs)
-    if checkpoint is None:
-        recs = records_by_key(read_records(run_dir, run_id, where=where))
-    else:
-        by_step = read_progress(run_dir, run_id, env_kwargs=where.env_kwargs)
-        if checkpoint == "best":
-            recs = best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
-        else:
-            step = checkpoint_step(checkpoint)
-            if step is None or step not in by_step:
-                done = ", ".join(f"step_{s}" for s in by_step) or "none"
-                raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
-            recs = records_by_key(by_step[step])
-    recs = _prefer_confirmed(run_dir, run_id, recs)
-    ranked = [
-        replace(
-            c,
-            mean_return=r.mean_return,
-            std_return=r.std_return,
-            success_rate=r.success_rate,
-            checkpoint_step=r.setting.checkpoint_step,
-            figure="confirmed" if r.setting.kind == "confirm" else "screening",
-            episodes=r.setting.episodes,
-        )
-        if (r := recs.get(c.arch.key)) is not None
-        else c
-        for c in cands
-    ]
+    recs = _prefer_confirmed(run_dir, run_id, _checkpoint_records(run_dir, run_id, where, checkpoint, by))
+    ranked = [_with_measurement(c, recs.get(c.arch.key)) for c in cands]
     measured = any(r.mean_return is not None for r in ranked)
     if by == "auto":
         by = "return" if measured else "capacity"
@@ -276,26 +253,68 @@ def rank_run(
             f"--by success needs success rates: no evaluated architecture of {run_dir} under {budget.describe()} "
             "has one (only tasks whose episodes report is_success record them); use --by return"
         )
-
-    def return_key(r: Candidate) -> tuple[Any, ...]:
-        if r.mean_return is None:
-            return (2, *_capacity_key(r))
-        return (r.figure != "confirmed", -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
-
-    def success_key(r: Candidate) -> tuple[Any, ...]:
-        if r.success_rate is None or r.mean_return is None:
-            return (2, *_capacity_key(r))
-        return (r.figure != "confirmed", -r.success_rate, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
-
-    if by == "return":
-        ranked.sort(key=return_key)
-    elif by == "success":
-        ranked.sort(key=success_key)
-    elif by == "capacity":
-        ranked.sort(key=_capacity_key)
-    else:
-        ranked.sort(key=lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden))
+    ranked.sort(key=_order_key(by, budget))
     return Ranking(tuple(ranked), by, budget, len(space), measured=True)
+
+
+def _checkpoint_records(
+    run_dir: str | Path, run_id: str, where: SettingFilter, checkpoint: str | None, by: str
+) -> dict[str, ArchRecord]:
+    """The run's screening records by key for ``checkpoint`` (see :func:`rank_run`); ``best`` picks each
+    architecture's best checkpoint by success rate when ranking ``by="success"``, else by mean return."""
+    from ghp.run.records import best_over_checkpoints, checkpoint_step, records_by_key
+    from ghp.run.results import read_progress, read_records
+
+    if checkpoint is None:
+        return records_by_key(read_records(run_dir, run_id, where=where))
+    by_step = read_progress(run_dir, run_id, env_kwargs=where.env_kwargs)
+    if checkpoint == "best":
+        return best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
+    step = checkpoint_step(checkpoint)
+    if step is None or step not in by_step:
+        done = ", ".join(f"step_{s}" for s in by_step) or "none"
+        raise ValueError(f"checkpoint {checkpoint!r} of {run_dir} was not evaluated; evaluated: {done}")
+    return records_by_key(by_step[step])
+
+
+def _with_measurement(c: Candidate, r: ArchRecord | None) -> Candidate:
+    """``c`` with the figures of its record ``r`` (confirmed or screening), or ``c`` itself when it has none."""
+    if r is None:
+        return c
+    return replace(
+        c,
+        mean_return=r.mean_return,
+        std_return=r.std_return,
+        success_rate=r.success_rate,
+        checkpoint_step=r.setting.checkpoint_step,
+        figure="confirmed" if r.setting.kind == "confirm" else "screening",
+        episodes=r.setting.episodes,
+    )
+
+
+def _return_key(r: Candidate) -> tuple[Any, ...]:
+    """``--by return``: confirmed first, best mean return, then fewer parameters; unevaluated ones by capacity."""
+    if r.mean_return is None:
+        return (2, *_capacity_key(r))
+    return (r.figure != "confirmed", -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+
+
+def _success_key(r: Candidate) -> tuple[Any, ...]:
+    """``--by success``: confirmed first, best success rate, then mean return and fewer parameters."""
+    if r.success_rate is None or r.mean_return is None:
+        return (2, *_capacity_key(r))
+    return (r.figure != "confirmed", -r.success_rate, -r.mean_return, r.params, r.arch.depth, r.arch.hidden)
+
+
+def _order_key(by: str, budget: Budget) -> Callable[[Candidate], tuple[Any, ...]]:
+    """The sort key of an order (``return``, ``success``, ``capacity`` or ``size``): the first ranks first."""
+    if by == "return":
+        return _return_key
+    if by == "success":
+        return _success_key
+    if by == "capacity":
+        return _capacity_key
+    return lambda r: (-_size(budget, r), -r.capacity, r.arch.depth, r.arch.hidden)
 
 
 def _prefer_confirmed(run_dir: str | Path, run_id: str, recs: dict[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def host_c(tmp_path: Path) -> Callable[..., list[str]]:
 
     import numpy as np
 
-    from export.check import HOST_FLAGS
+    from export.toolchain import HOST_FLAGS
 
     def run(name: str, obs: np.ndarray, show: str, decls: str = "", includes: tuple[str, ...] = ()) -> list[str]:
         u, n = name.upper(), len(obs)

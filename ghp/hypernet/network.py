@@ -4,11 +4,11 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
 
 - **Encode**: a linear map of each node's features (its layer width, the paper's feature, plus kind and layer
   position one-hots) to a ``hidden``-wide embedding.
-- **Gated GNN**: along the chain, one forward pass (input to output) and one backward pass; at every node a message
-  MLP reads the previous node's updated state and a GRU cell updates the node's own state with it. The whole meta
-  batch runs each step at once. Two exact savings: the GRU's hidden-side matmul is done for all nodes before the
-  pass (a node's own state does not change during the pass), and the message MLP's output layer is folded into the
-  GRU's input projection (a linear map followed by a linear map is one linear map).
+- **Gated GNN** (:mod:`ghp.hypernet.gnn`): along the chain, one forward pass (input to output) and one backward pass;
+  at every node a message MLP reads the previous node's updated state and a GRU cell updates the node's own state with
+  it. The whole meta batch runs each step at once. Two exact savings: the GRU's hidden-side matmul is done for all
+  nodes before the pass (a node's own state does not change during the pass), and the message MLP's output layer is
+  folded into the GRU's input projection (a linear map followed by a linear map is one linear map).
 - **Decode**: every weight node gives its layer's weight matrix as the top-left ``(fan_out, fan_in)`` crop of a
   ``max_out x max_in`` map, and every bias node its bias as the first ``fan_out`` entries of a vector. Only the
   entries inside the crop are computed (the authors' code emits full 512 x 512 maps, 33.8 M parameters).
@@ -23,7 +23,7 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
 
 Execution (:meth:`GraphHypernet.run`): with the factorised decoder the meta batch's MLPs run without forming ``W``:
 ``x W^T = ((x C[:in]) M^T) R[:out]^T``, all architectures at once, zero-padded to the widest layer with exact zero
-masks (:func:`ghp.policy.mlp.run_factorised`). The dense decoder's explicit weights run through
+masks (:func:`ghp.policy.factorised.run_factorised`). The dense decoder's explicit weights run through
 :func:`ghp.policy.mlp.run_mlps`.
 """
 
@@ -39,16 +39,15 @@ import torch
 from torch import nn
 
 from ghp.hypernet.config import DECODERS, PARTS, RUN_MODES, HypernetConfig  # noqa: F401  (re-exported; torch-free home)
-from ghp.policy.mlp import (
+from ghp.hypernet.gnn import GatedPass, gated_pass
+from ghp.policy.factorised import (
     FactorisedSchedule,
-    LayerWeights,
     factorised_schedule,
     run_factorised,
     run_factorised_loop,
     run_factorised_rows,
-    run_mlps,
-    split_sizes,
 )
+from ghp.policy.mlp import LayerWeights, run_mlps, split_sizes
 from ghp.space.arch import Arch
 from ghp.space.counting import layer_shapes
 from ghp.space.graph import NODE_BIAS, NODE_WEIGHT, graph_batch
@@ -205,7 +204,7 @@ class GraphHypernet(nn.Module):
     def embed(self, archs: Sequence[Arch], fused: bool = True) -> tuple[torch.Tensor, _Plan]:
         """Node embeddings ``[B, N, hidden]`` after the encoder and both GNN passes.
 
-        ``fused`` runs each pass as one autograd node with a hand-written backward (:class:`_GatedPass`), about twice
+        ``fused`` runs each pass as one autograd node with a hand-written backward (:class:`GatedPass`), about twice
         as fast on CPU as recording every small op; ``fused=False`` is the plain-autograd reference.
         """
         plan = self._plan(tuple(archs))
@@ -214,7 +213,7 @@ class GraphHypernet(nn.Module):
         for msg, reverse in ((self.msg_fwd, False), (self.msg_bwd, True)):
             args = (msg.weight, msg.bias, g.weight_ih, g.bias_ih, g.weight_hh, g.bias_hh)
             if fused:
-                x = _GatedPass.apply(x, *args, plan.step_masks, reverse)
+                x = GatedPass.apply(x, *args, plan.step_masks, reverse)
             else:
                 x = gated_pass(x, *args, plan.step_masks, reverse)
         return x.transpose(0, 1), plan
@@ -359,156 +358,6 @@ class GraphHypernet(nn.Module):
         return run_factorised_rows(
             x, self.rows, self.cols, emission.cores, emission.biases, emission.plan.shapes, dealt=True
         )
-
-
-def gated_pass(
-    x: torch.Tensor,
-    w1: torch.Tensor,
-    b1: torch.Tensor,
-    w_ih: torch.Tensor,
-    b_ih: torch.Tensor,
-    w_hh: torch.Tensor,
-    b_hh: torch.Tensor,
-    masks: list[torch.Tensor | None],
-    reverse: bool,
-) -> torch.Tensor:
-    """One gated-GNN pass along the chain (plain autograd): ``x [N, B, h]`` -> updated states, same shape.
-
-    Node ``t`` (in pass order) receives the message ``relu(W1 s + b1)`` of the previous node's updated state ``s``
-    (none for the first node, or when the previous position is padding) and updates its own state with a GRU cell.
-    """
-    n, _, h = x.shape
-    gh = torch.nn.functional.linear(x, w_hh, b_hh)
-    order = range(n - 1, -1, -1) if reverse else range(n)
-    out: list[torch.Tensor | None] = [None] * n
-    prev: torch.Tensor | None = None
-    prev_t = -1
-    for t in order:
-        if prev is None:
-            gi = b_ih.expand(x.shape[1], 3 * h)
-        else:
-            m = torch.relu(torch.nn.functional.linear(prev, w1, b1))
-            mask = masks[prev_t]
-            if mask is not None:
-                m = m * mask
-            gi = torch.nn.functional.linear(m, w_ih, b_ih)
-        ght = gh[t]
-        r, z = torch.sigmoid(gi[:, : 2 * h] + ght[:, : 2 * h]).chunk(2, 1)
-        cand = torch.tanh(torch.addcmul(gi[:, 2 * h :], r, ght[:, 2 * h :]))
-        new = torch.lerp(cand, x[t], z)  # (1 - z) * cand + z * x_t: the GRU update
-        out[t] = new
-        prev, prev_t = new, t
-    return torch.stack([o for o in out if o is not None])
-
-
-class _GatedPass(torch.autograd.Function):
-    """:func:`gated_pass` as one autograd node: the same forward without recording, a hand-written backward.
-
-    Only the carry from node to node is sequential; the backward folds every per-node local derivative into two
-    ``[N, B, 3h]`` factors computed at once, so each node costs six small ops on the way back.
-    """
-
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any,
-        x: torch.Tensor,
-        w1: torch.Tensor,
-        b1: torch.Tensor,
-        w_ih: torch.Tensor,
-        b_ih: torch.Tensor,
-        w_hh: torch.Tensor,
-        b_hh: torch.Tensor,
-        masks: list[torch.Tensor | None],
-        reverse: bool,
-    ) -> torch.Tensor:
-        n, b, h = x.shape
-        gh = torch.nn.functional.linear(x, w_hh, b_hh)
-        # Gate pre-activations that do not depend on the message, per node: r/z get both biases, n its own.
-        rz_base = (gh[..., : 2 * h] + b_ih[: 2 * h]).unbind(0)
-        gh_n = gh[..., 2 * h :].unbind(0)
-        w_rz_t, w_n, b_n = w_ih[: 2 * h].T, w_ih[2 * h :], b_ih[2 * h :]
-        w1_t = w1.T
-        order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
-        out = torch.empty_like(x)
-        rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
-        cand_all = torch.empty_like(x)
-        xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
-        us, ms = [], []
-        prev: torch.Tensor | None = None
-        prev_t = -1
-        for t in order:
-            if prev is None:
-                rz = torch.sigmoid(rz_base[t], out=rzs[t])
-                a_n = torch.addcmul(b_n.expand(b, h), rz[:, :h], gh_n[t])
-            else:
-                u = torch.addmm(b1, prev, w1_t)
-                mask = masks[prev_t]
-                if mask is not None:
-                    u = u * mask  # padding sends no message (relu(0) = 0)
-                m = torch.relu(u)
-                rz = torch.sigmoid(torch.addmm(rz_base[t], m, w_rz_t), out=rzs[t])
-                a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
-                us.append(u)
-                ms.append(m)
-            cand = torch.tanh(a_n, out=cands[t])
-            prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
-            prev_t = t
-        ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out)
-        # Only tensors that are not views of ``out`` go on ctx directly: a view of the output held there closes a
-        # cycle (out -> grad_fn -> ctx -> view -> out) through C++ references that Python's collector cannot see, and
-        # every recorded pass leaked its graph. The senders' states are read back from the saved ``out`` instead.
-        ctx.saved = (order, us, ms)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
-        x, w1, w_ih, w_hh, gh, rz_all, cand_all, out = ctx.saved_tensors
-        order, us, ms = ctx.saved
-        n, b, h = x.shape
-        r, z = rz_all[..., :h], rz_all[..., h:]
-        # d gi / d new and d gh / d new, per node (GRU derivatives): [N, B, 3h] each.
-        g_an = (1 - z) * (1 - cand_all * cand_all)
-        k_r = g_an * gh[..., 2 * h :] * r * (1 - r)
-        k_z = (x - cand_all) * z * (1 - z)
-        k_gi = torch.cat([k_r, k_z, g_an], -1)
-        k_gh = torch.cat([k_r, k_z, g_an * r], -1)
-        relu_masks = [(u > 0).to(x.dtype) for u in us]  # padding was folded into u (masked u = 0)
-        # Sequential part only: the gradient carried from node to node through the message.
-        g_outs = g_out.unbind(0)
-        k3 = k_gi.view(n, b, 3, h).unbind(0)
-        g_news: list[torch.Tensor] = [g_out[0]] * n
-        carry: torch.Tensor | None = None
-        for s in range(len(order) - 1, -1, -1):
-            t = order[s]
-            gn = g_outs[t] if carry is None else g_outs[t] + carry
-            g_news[t] = gn
-            if s > 0:
-                g_gi = (gn.unsqueeze(1) * k3[t]).view(b, 3 * h)
-                carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
-        # Frozen parameters (--freeze) and an input that needs no gradient skip their products entirely.
-        need_x, need_w1, need_b1, need_wih, need_bih, need_whh, need_bhh = ctx.needs_input_grad[:7]
-        g_x = g_w1 = g_b1 = g_wih = g_bih = g_whh = g_bhh = None
-        g_new = torch.stack(g_news)
-        g_new3 = g_new.repeat(1, 1, 3)
-        if need_x or need_whh or need_bhh:
-            g_gh = g_new3 * k_gh
-            if need_x:
-                g_x = g_new * z + torch.matmul(g_gh, w_hh)
-            flat_gh = g_gh.reshape(n * b, 3 * h)
-            g_whh = flat_gh.T @ x.reshape(n * b, h) if need_whh else None
-            g_bhh = flat_gh.sum(0) if need_bhh else None
-        if need_wih or need_bih or need_w1 or need_b1:
-            g_gi_all = g_new3 * k_gi
-            msg_steps = order[1:]  # nodes that received a message, in pass order
-            g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
-            g_wih = g_gi.T @ torch.cat(ms) if need_wih else None
-            g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0) if need_bih else None
-            if need_w1 or need_b1:
-                g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
-                # The sender of each message: the updated state of the previous node in pass order.
-                g_w1 = g_u.T @ out[order[:-1]].reshape(-1, h) if need_w1 else None
-                g_b1 = g_u.sum(0) if need_b1 else None
-        return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None
 
 
 class _DenseCrop(torch.autograd.Function):

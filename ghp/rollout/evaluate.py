@@ -295,9 +295,7 @@ def evaluate(
     spec = source.spec
     setting = config.setting(source.timesteps, spec.env_kwargs)
     index = {a: source.space.index(a) for a in archs}
-    done = store.finished(setting) if store is not None else set()
-    pending = [a for a in dict.fromkeys(archs) if a.key not in done]
-    pending.sort(key=lambda a: (a.depth, shape_class(a, config.pad_to), a.hidden))
+    pending = _pending(archs, config, setting, store)
     n_total = len(index)
     n_done = n_total - len(pending)
     steps = 0
@@ -320,17 +318,7 @@ def evaluate(
         if progress is not None:
             progress(n_done, n_total, steps)
 
-    task = _TaskSpec(
-        spec.env_id,
-        config.rollouts,
-        config.seed,
-        _envs(config),
-        config.pad_to,
-        config.max_episode_steps,
-        config.cache_bytes,
-        env_kwargs_of(spec, config),
-        config.kind,
-    )
+    task = _task_spec(spec, config)
     with _backend(config, bool(pending)) as backend:
         workers = backend.workers
         wide = max(1, BATCH_ROWS // task.episodes) if _is_vectorised(spec.env_id) else None
@@ -353,6 +341,30 @@ def evaluate(
         workers=workers,
     )
     return summary, out
+
+
+def _pending(archs: Sequence[Arch], config: EvalConfig, setting: Setting, store: ResultsStore | None) -> list[Arch]:
+    """The architectures of ``archs`` that ``store`` does not hold under ``setting`` yet, once each, in the order they
+    run: by depth and shape class, so that a chunk's policies share their padded shapes."""
+    done = store.finished(setting) if store is not None else set()
+    pending = [a for a in dict.fromkeys(archs) if a.key not in done]
+    pending.sort(key=lambda a: (a.depth, shape_class(a, config.pad_to), a.hidden))
+    return pending
+
+
+def _task_spec(spec: EnvSpec, config: EvalConfig) -> _TaskSpec:
+    """What every worker needs to roll out a chunk of this evaluation (the weights travel with each chunk)."""
+    return _TaskSpec(
+        spec.env_id,
+        config.rollouts,
+        config.seed,
+        _envs(config),
+        config.pad_to,
+        config.max_episode_steps,
+        config.cache_bytes,
+        env_kwargs_of(spec, config),
+        config.kind,
+    )
 
 
 def _backend(config: EvalConfig, work: bool) -> Backend:

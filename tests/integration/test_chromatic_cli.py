@@ -131,7 +131,7 @@ def test_existing_run_needs_resume(learned_run):
 
 def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
     from export.api import ExportConfig, export_policy
-    from export.check import missing_tools
+    from export.toolchain import missing_tools
     from ghp.run.load import load_run
 
     if missing_tools("gcc"):
@@ -146,7 +146,7 @@ def test_tanh_policy_exports_as_c_that_matches_torch(learned_run, tmp_path):
 
 def test_learned_policy_exports_as_a_codebook_that_passes_the_check(learned_run, tmp_path):
     from export.api import ExportConfig, export_policy
-    from export.check import missing_tools
+    from export.toolchain import missing_tools
     from search.choose import policy_from_file
 
     if missing_tools("gcc"):

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from export import check as check_mod
+from export import toolchain as toolchain_mod
 from export.api import ExportConfig, export_policy
-from export.check import CM4_FLAGS, HOST_FLAGS, check_c, missing_tools, soft_double_symbols, traced_call_length
+from export.check import check_c
+from export.cycles import traced_call_length
 from export.reference import check_tolerance, forward, pre_activations, torch_actions
+from export.toolchain import CM4_FLAGS, HOST_FLAGS, missing_tools, soft_double_symbols
 from export.vectors import test_vectors as make_vectors
 from ghp.space.counting import macs
 from tests.unit.test_export import policy
@@ -166,7 +169,7 @@ def test_software_double_routines_are_detected(tmp_path):
 def test_missing_tools_are_reported_with_their_package(tmp_path, monkeypatch):
     p = policy("4", 3, 1)
     export_policy(p, ExportConfig(out=tmp_path))
-    monkeypatch.setattr(check_mod.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(toolchain_mod.shutil, "which", lambda tool: None)
     obs = make_vectors(p, None, 2).obs
     report = check_c(tmp_path, "policy", "c-header", obs, forward(p, obs), pre_activations(p, obs[:1])[0])
     s = steps(report)
@@ -244,12 +247,12 @@ def test_a_tool_that_cannot_start_is_a_failed_step_not_a_traceback(tmp_path, mon
     def gone(cmd, *args, **kwargs):
         raise FileNotFoundError(2, "No such file or directory", cmd[0])
 
-    monkeypatch.setattr(check_mod.shutil, "which", lambda tool: "/usr/bin/" + tool)  # found, then gone
+    monkeypatch.setattr(toolchain_mod.shutil, "which", lambda tool: "/usr/bin/" + tool)  # found, then gone
     monkeypatch.setattr(check_mod.subprocess, "run", gone)
     report = check_c(tmp_path, "policy", "c-header", obs, forward(p, obs), pre_activations(p, obs[:1])[0])
     s = steps(report)
     assert s["host"].status == "failed" and "cannot run gcc" in s["host"].detail
     assert s["cortex-m4"].status == "skipped" and "libnewlib-arm-none-eabi" in s["cortex-m4"].detail
-    with pytest.raises(check_mod.CheckFailed, match="qemu-system-arm"):
-        monkeypatch.setattr(check_mod.shutil, "which", lambda tool: None)
+    with pytest.raises(toolchain_mod.CheckFailed, match="qemu-system-arm"):
+        monkeypatch.setattr(toolchain_mod.shutil, "which", lambda tool: None)
         traced_call_length(tmp_path / "fw.elf")

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from export.check import missing_tools
+from export.toolchain import missing_tools
 
 TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
 

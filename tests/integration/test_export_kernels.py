@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from export.c import CSpec, f32_layout, i8_layout, pad4, render
-from export.check import check_c, missing_tools
+from export.check import check_c
 from export.reference import forward, pre_activations, qmax_i16, quantize_i16, quantize_int8
+from export.toolchain import missing_tools
 from ghp.policy.weights import PolicyWeights
 from tests.unit.test_export import policy
 
@@ -136,7 +137,7 @@ def test_the_output_pre_activations_match_the_reference_bit_for_bit(tmp_path, ar
     """Before tanhf, nothing is left to chance: the host's output layer equals pre_activations() in every bit."""
     import subprocess
 
-    from export.check import HOST_FLAGS
+    from export.toolchain import HOST_FLAGS
 
     p = policy(arch, obs_dim, act_dim, seed=11)
     obs = (np.random.default_rng(12).standard_normal((6, obs_dim)) * 2).astype(np.float32)

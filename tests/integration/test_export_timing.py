@@ -6,9 +6,10 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from export.api import ExportConfig, export_policy
-from export.check import check_c, missing_tools
+from export.check import check_c
 from export.cost import estimate_cycles, inference_cost
 from export.reference import forward, pre_activations
+from export.toolchain import missing_tools
 from export.vectors import test_vectors as make_vectors
 from ghp.policy.file import save_policy
 from tests.unit.test_export import policy

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from export.api import ExportConfig, export_policy
-from export.check import missing_tools
 from export.reference import check_tolerance
+from export.toolchain import missing_tools
 from ghp.policy.normalize import load_vec_normalize, stats_path
 from ghp.rl.config import TrainConfig
 from ghp.rl.train import train

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
-from export.check import missing_tools
+from export.toolchain import missing_tools
 
 TOOLS = missing_tools("gcc", "arm-none-eabi-gcc", "qemu-system-arm")
 FAST = ["--iterations", "2", "--directions", "2", "--top", "1", "--eval-episodes", "2", "--workers", "0"]

@@ -1,10 +1,11 @@
-"""The cycle pricing of a traced instruction sequence (export/check.py's m4_cycles) and the cycle model of
+"""The cycle pricing of a traced instruction sequence (export/cycles.py's m4_cycles) and the cycle model of
 export/cost.py, without QEMU: each documented timing on a hand-written sequence."""
 
 import pytest
 
-from export.check import CheckFailed, Insn, m4_cycles
 from export.cost import CYCLES_PER_MAC, FLASH_WAIT_CYCLES, estimate_cycles, inference_cost
+from export.cycles import Insn, m4_cycles
+from export.toolchain import CheckFailed
 from ghp.space.arch import parse_arch
 
 

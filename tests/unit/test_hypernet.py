@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 import torch
 
+from ghp.hypernet.gnn import GatedPass, gated_pass
 from ghp.hypernet.network import (
     DECODERS,
     RUN_MODES,
     GraphHypernet,
     HypernetConfig,
-    _GatedPass,
     count_parameters,
-    gated_pass,
 )
 from ghp.policy.mlp import sequential_from, split_sizes
 from ghp.space.arch import Arch, ArchSpace, sample_uniform
@@ -93,7 +92,7 @@ def test_dealt_rows_equal_permuted_rows_and_gradients_equal_loop(rows):
 
 @pytest.mark.parametrize("dealt", [False, True])
 def test_fused_factorised_loop_gradcheck(dealt):
-    from ghp.policy.mlp import _FactorisedLoop
+    from ghp.policy.factorised import _FactorisedLoop
 
     gen = torch.Generator().manual_seed(0)
     shapes = [[(4, 3), (2, 4)], [(5, 3), (4, 5), (2, 4)]]  # (out, in) per layer of two architectures
@@ -124,8 +123,8 @@ def test_fused_gnn_pass_matches_autograd(reverse):
         torch.tensor([[1.0], [1.0], [0.0]]).double(),
         torch.tensor([[1.0], [0.0], [0.0]]).double(),
     ]
-    torch.testing.assert_close(_GatedPass.apply(x, *params, masks, reverse), gated_pass(x, *params, masks, reverse))
-    assert torch.autograd.gradcheck(lambda *a: _GatedPass.apply(*a, masks, reverse), (x, *params))
+    torch.testing.assert_close(GatedPass.apply(x, *params, masks, reverse), gated_pass(x, *params, masks, reverse))
+    assert torch.autograd.gradcheck(lambda *a: GatedPass.apply(*a, masks, reverse), (x, *params))
 
 
 @pytest.mark.parametrize("decoder", DECODERS)
@@ -138,7 +137,7 @@ def test_a_recorded_emission_frees_its_graph(decoder, backward):
 
     def live_passes():
         gc.collect()
-        return sum(type(o).__name__ == "_GatedPassBackward" for o in gc.get_objects())
+        return sum(type(o).__name__ == "GatedPassBackward" for o in gc.get_objects())
 
     hn = make(decoder)
     before = live_passes()
