@@ -21,6 +21,7 @@ from ..cost import InferenceCost, inference_cost
 if TYPE_CHECKING:
     from ..check import CheckReport
     from ..job import ExportJob, ExportResult
+    from ..outdir import OutDir
     from .layout import TaskLayout
 
 
@@ -119,7 +120,7 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     from ..check import CheckReport
     from ..cwrite import write_c
     from .app import write_app
-    from .firmware import build_app, find_firmware, missing_build_tools
+    from .firmware import find_firmware
     from .layout import task_layout
 
     w, config, env_id, out = job.weights, job.config, job.env_id, job.out
@@ -149,10 +150,23 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
         return result
     report = result.check if result.check is not None else CheckReport()
     result.check = report
+    _check_app(job, layout, firmware, where, report, dest)
+    return result
+
+
+def _check_app(
+    job: ExportJob, layout: TaskLayout, firmware: Path | None, where: str, report: CheckReport, dest: OutDir
+) -> None:
+    """The app's own checks after the c-header's: inference time, the firmware build, software in the loop; the
+    results go into the app's README."""
+    from .firmware import build_app, missing_build_tools
+
     if "qemu_insn" in report.figures:
-        measured = crazyflie_timing(w, config.dtype, report.figures["qemu_insn"], report.figures.get("qemu_cycles"))
+        measured = crazyflie_timing(
+            job.weights, job.config.dtype, report.figures["qemu_insn"], report.figures.get("qemu_cycles")
+        )
         report.figures["inference_us"] = measured.cost.us
-        ok = measured.fits or config.allow_slow
+        ok = measured.fits or job.config.allow_slow
         over = "" if measured.fits else " (over the limit: --allow-slow)" if ok else " (over the limit)"
         report.add("timing", "ok" if ok else "failed", measured.describe() + over)
     if firmware is None:
@@ -160,7 +174,7 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     elif missing_build_tools():
         report.add("firmware", "skipped", f"missing {', '.join(missing_build_tools())}")
     else:
-        build = build_app(out, firmware, jobs=config.jobs)
+        build = build_app(job.out, firmware, jobs=job.config.jobs)
         for kind, (used, total) in build.memory.items():
             report.figures[f"firmware_{kind.lower()}_used"] = used
             report.figures[f"firmware_{kind.lower()}_total"] = total
@@ -175,7 +189,6 @@ def export_crazyflie(job: ExportJob, result: ExportResult) -> ExportResult:
     rows = "".join(f"| {s.name} | {s.status} | {s.detail.replace('|', '/')} |\n" for s in report.steps)
     table = "\n## Check results (`ghp export --check`)\n\n| step | result | detail |\n|---|---|---|\n" + rows
     dest.write_text("README.md", readme + table)
-    return result
 
 
 def _sil(job: ExportJob, layout: TaskLayout, firmware: Path, report: CheckReport) -> None:
