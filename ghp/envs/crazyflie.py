@@ -264,6 +264,9 @@ class CrazyflieConfig:
     """Constant disturbance force per episode, up to this fraction of the weight per axis."""
     disturbance_torque: float = 2e-5
     """Constant disturbance torque per episode, up to this many N m per axis."""
+    wind: float = 0.0
+    """A constant force along world x as a fraction of the weight, on top of the random disturbance (a steady wind:
+    ``benchmarks/crazyflie_heatmap.py`` flies policies in it; 0, the default, adds nothing)."""
     action_latency: int = 0
     """Policy steps between an action and its effect (0 or 1)."""
     action_history: int = 1
@@ -334,6 +337,8 @@ class CrazyflieConfig:
         for name in ("start_vel", "start_angvel"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        if not -1.0 < self.wind < 1.0:
+            raise ValueError(f"wind is a fraction of the weight between -1 and 1, got {self.wind}")
         if self.disturbance_force >= 1.0:
             raise ValueError(f"disturbance_force is a fraction of the weight below 1, got {self.disturbance_force}")
         if not 0 <= float(self.start_rest_share) <= 1:  # type: ignore[arg-type]
@@ -451,6 +456,7 @@ def sample_params(cfg: CrazyflieConfig, rng: np.random.Generator) -> qr.Params:
     p.motor_gain[:] = u(*cfg.motor_gain_range, size=(1, 4))
     p.force[:] = u(-1, 1, size=(1, 3)) * cfg.disturbance_force * p.mass[0] * qr.G
     p.torque[:] = u(-1, 1, size=(1, 3)) * cfg.disturbance_torque
+    p.force[0, 0] += cfg.wind * p.mass[0] * qr.G  # after every draw: the random streams stay as they were
     return p
 
 

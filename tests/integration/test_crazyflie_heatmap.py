@@ -1,0 +1,35 @@
+"""benchmarks/crazyflie_heatmap.py: success of one policy on a grid of fixed airframes (held-out starts)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ghp.envs.crazyflie import CrazyflieConfig, sample_params
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / "tests" / "fixtures" / "saved_runs" / "crazyflie-ghp"
+
+
+def test_wind_is_a_steady_force_along_x_on_top_of_the_random_draws():
+    calm = sample_params(CrazyflieConfig(), np.random.default_rng(3))
+    windy = sample_params(CrazyflieConfig(wind=0.1), np.random.default_rng(3))
+    assert windy.mass == calm.mass  # the same draws
+    np.testing.assert_allclose(windy.force - calm.force, [[0.1 * calm.mass[0] * 9.81, 0, 0]], rtol=1e-3)
+
+
+def test_the_grid_is_written_with_an_interval_per_cell(tmp_path):
+    out = tmp_path / "hm"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "crazyflie_heatmap.py"), str(RUN), "--arch", "4-4",
+           "--episodes", "2", "--size", "2", "--out", str(out)]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.loads((out / "heatmap.json").read_text())
+    assert set(doc["grids"]) == {"mass_thrust", "lag_wind"} and (out / "heatmap.png").is_file()
+    for g in doc["grids"].values():
+        assert len(g["cells"]) == 4
+        for c in g["cells"]:
+            assert 0 <= c["successes"] <= 2 and c["low"] <= c["success"] <= c["high"]
+    assert not (RUN / "results.sqlite").exists()  # nothing written into the run
