@@ -56,6 +56,8 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 # Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
 # 10k random steps); the small tasks use what learns reliably within minutes on 2 cores (docs/train.md).
+LEGACY_CRITIC = (256, 256)
+"""The critic every run had before ``--critic`` (SB3's default); a saved config without the key was trained with it."""
 _SAC_LOCOMOTION: dict[str, Any] = dict(
     algo="sac",
     steps=1_000_000,
@@ -65,6 +67,7 @@ _SAC_LOCOMOTION: dict[str, Any] = dict(
     gamma=0.99,
     tau=0.005,
     ent_coef="0.2",
+    critic=LEGACY_CRITIC,
     resample_every=50,
     normalize=False,
     normalize_clip=10.0,
@@ -78,6 +81,7 @@ _DDPG_HER: dict[str, Any] = dict(
     gamma=0.98,
     tau=0.05,
     ent_coef="auto",
+    critic=LEGACY_CRITIC,
     resample_every=4,
     # Measured on FetchReach-v4, seed 0 (docs/results/normalize.md): at the 10k checkpoint all 100 sampled
     # architectures succeed with normalisation, 2.6% on average without (both 100% at 15k).
@@ -195,6 +199,9 @@ class TrainConfig:
     freeze: tuple[str, ...] = field(default=(), metadata={"parse": parse_parts, "show_default": "none"})
     """Hypernetwork parts kept at their initialisation (``encoder``, ``message``, ``update``, ``decoder``, ``bias``):
     left out of the optimizer and of the backward pass (Snowflake trains only the GNN's update function)."""
+    critic: tuple[int, ...] | None = None
+    """Hidden widths of each of SAC's two Q-networks (DDPG's one), e.g. ``64,64``: a smaller critic makes every
+    update cheaper, so more updates fit a wall-clock budget."""
     learning_starts: int | None = None
     """Random-action environment steps before the first update."""
     batch_size: int = 256
@@ -261,6 +268,7 @@ class TrainConfig:
         d = asdict(self)
         d["widths"], d["depths"], d["freeze"] = list(self.widths), list(self.depths), list(self.freeze)
         d["arch"] = None if self.arch is None else list(self.arch)
+        d["critic"] = None if self.critic is None else list(self.critic)
         d["env_kwargs"] = dict(self.env_kwargs)
         return d
 
@@ -271,6 +279,9 @@ class TrainConfig:
         d["widths"], d["depths"] = tuple(d["widths"]), tuple(d["depths"])
         d["freeze"] = tuple(d.get("freeze", ()))
         d["arch"] = None if d.get("arch") is None else tuple(d["arch"])
+        # A run saved before the option recorded no critic: it was trained with SB3's [256, 256], the only one then
+        # (so resuming it keeps what its model.zip holds, whatever the environment's default is now).
+        d["critic"] = tuple(d["critic"]) if d.get("critic") is not None else LEGACY_CRITIC
         return cls(**d)
 
     @property
@@ -318,6 +329,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
         elif c.baseline and c.algo != "ars":
             tag = "-baseline"
         c = dataclasses.replace(c, out=str(Path("runs") / (c.env_id.split(":")[-1] + f"-{c.algo}{tag}")))
+    if not c.critic or any(w < 1 for w in c.critic):
+        raise ValueError(f"--critic wants positive hidden widths like 64,64, got {list(c.critic or ())}")
     if c.algo == "ars" and is_goal_env_id(c.env_id):
         raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
     if c.algo not in ALGOS:
@@ -761,7 +774,8 @@ def _policy_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
     from ghp.policies import GoalExtractor
 
     pi = list(c.arch) if c.arch is not None else list(BASELINE_ARCH.hidden)
-    kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": [256, 256]}}
+    assert c.critic is not None  # resolved
+    kwargs: dict[str, Any] = {"net_arch": {"pi": pi, "qf": list(c.critic)}}
     if spec.goal_conditioned:
         kwargs["features_extractor_class"] = GoalExtractor  # the actor sees observation ++ desired goal
     if not c.baseline:

@@ -293,3 +293,24 @@ def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
         alone = run.emit([a])[0]
         for (w1, b1), (w2, b2) in zip(alone.layers, w.layers, strict=True):
             assert np.array_equal(w1, w2) and np.array_equal(b1, b2), a.key  # bit for bit
+
+
+def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
+    from stable_baselines3 import SAC
+
+    from ghp.train import LEGACY_CRITIC, resolve
+
+    out = train(TrainConfig(out=str(tmp_path / "run"), critic=(16, 8), **{**TINY, "steps": 200}))
+    saved = json.loads((out / "config.json").read_text())["train"]
+    assert saved["critic"] == [16, 8]
+    model = SAC.load(out / "model.zip", device="cpu")
+    widths = [m.out_features for m in model.critic.qf0 if isinstance(m, torch.nn.Linear)]
+    assert widths == [16, 8, 1] and len(model.critic.q_networks) == 2
+    with pytest.raises(ValueError, match="--critic"):
+        train(TrainConfig(out=str(out), critic=(32, 32), **{**TINY, "steps": 300}), resume=True)
+    # A config saved before the option has no critic key: it was trained with SB3's [256, 256].
+    old = {k: v for k, v in saved.items() if k != "critic"}
+    assert TrainConfig.from_dict(old).critic == LEGACY_CRITIC == (256, 256)
+    assert resolve(TrainConfig(env_id="Pendulum-v1")).critic == (256, 256)
+    with pytest.raises(ValueError, match="--critic wants positive"):
+        resolve(TrainConfig(env_id="Pendulum-v1", critic=(0,)))
