@@ -9,16 +9,22 @@ set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 OUT=docs/results/crazyflie/critic
 RUN=runs/cf-k16-c64
-# Update speed of the two critics, interleaved in one process (so the machine's load hits both alike).
+# Update speed of the two critics, interleaved in one process (so the machine's load hits both alike; run last).
 nice -n 10 python $OUT/update_speed.py --history 16 --critics 256,256 64,64 > $OUT/update_speed.txt
-# Training (stopped by SIGTERM after the wall time in the docs; the load average was logged every minute).
+# Training, as it ran (2026-12-06/07; load average every minute in train_load.txt, the training's own periodic
+# evaluations in train_eval.jsonl): stopped by SIGTERM just after step_60000 (2031 s wall, load 8-17), the 60k
+# checkpoint evaluated, then resumed and stopped again at 182,376 steps (2333 s more, load 3-11).
 time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs action_history=16 --critic 64,64 --seed 0 \
   --steps 250000 --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 --eval-every 20000 --quiet --out $RUN
-# The protocol of action_history/run.sh, at the 60k checkpoint and at the last one.
-for CK in step_60000 latest; do
-  time eval nice -n 10 $GHP evaluate $RUN --checkpoint $CK --archs all --episodes 5
-  time eval nice -n 10 $GHP evaluate $RUN --checkpoint $CK --confirm 5 --confirm-episodes 100
-done
+#   (SIGTERM after checkpoints/step_60000.zip appears)
+# The protocol of action_history/run.sh, at the 60k checkpoint (screen 20 s, confirm 20 s wall).
+time eval nice -n 10 $GHP evaluate $RUN --checkpoint step_60000 --archs all --episodes 5
+time eval nice -n 10 $GHP evaluate $RUN --checkpoint step_60000 --confirm 5 --confirm-episodes 100
+eval $GHP report $RUN --checkpoint step_60000 --metric success --json --no-plots > $OUT/k16-c64-60k.json
+time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps 250000 --quiet
+#   (SIGTERM at 00:08 UTC: saved step_182376)
+time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5               # 13 s
+time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100     # 10 s
 eval $GHP report $RUN --checkpoint step_60000 --metric return --json --no-plots > $OUT/k16-c64-60k-return.json
 eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-last.json
 eval $GHP report $RUN --metric return --json --no-plots > $OUT/k16-c64-last-return.json
