@@ -36,7 +36,12 @@ for run in sys.argv[1:]:
             lens = np.array([s.mean_length for s in screened.values()])
             rets = np.array([s.mean_return for s in screened.values()])
             succ = np.array([s.success_rate for s in screened.values()])
-            per_step[f"step_{screen.checkpoint_step}"] = {
+            kw = (
+                ""
+                if screen.env_kwargs == json.dumps(cfg["train"]["env_kwargs"], separators=(",", ":"), sort_keys=True)
+                else f" env {screen.env_kwargs}"
+            )
+            per_step[f"step_{screen.checkpoint_step}{kw}"] = {
                 "screening": {
                     "archs": len(screened),
                     "episodes": screen.episodes,

@@ -25,6 +25,10 @@ time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume 
 #   (SIGTERM at 00:08 UTC: saved step_182376)
 time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5               # 13 s
 time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100     # 10 s
+# The same model on the nominal drone (no randomisation, noise or disturbance): 10 s each.
+time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5 --env-kwargs nominal=true
+time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100 --env-kwargs nominal=true
+eval $GHP report $RUN --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-last-nominal.json
 eval $GHP report $RUN --checkpoint step_60000 --metric return --json --no-plots > $OUT/k16-c64-60k-return.json
 eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-last.json
 eval $GHP report $RUN --metric return --json --no-plots > $OUT/k16-c64-last-return.json
