@@ -23,11 +23,19 @@ time eval nice -n 10 $GHP evaluate $RUN --checkpoint step_60000 --confirm 5 --co
 eval $GHP report $RUN --checkpoint step_60000 --metric success --json --no-plots > $OUT/k16-c64-60k.json
 time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps 250000 --quiet
 #   (SIGTERM at 00:08 UTC: saved step_182376)
-time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5               # 13 s
-time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100     # 10 s
-# The same model on the nominal drone (no randomisation, noise or disturbance): 10 s each.
-time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5 --env-kwargs nominal=true
-time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100 --env-kwargs nominal=true
+for ROUND in 182k 250k; do
+  time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5               # 13 s
+  time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100     # 10 s
+  # The same model on the nominal drone (no randomisation, noise or disturbance): 10 s each.
+  time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5 --env-kwargs nominal=true
+  time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100 --env-kwargs nominal=true
+  if [ $ROUND = 182k ]; then
+    eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-182k.json
+    eval $GHP report $RUN --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-182k-nominal.json
+    # Resumed again to the default 250k (702 s wall, load about 3): it finished.
+    time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps 250000 --quiet
+  fi
+done
 eval $GHP report $RUN --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-last-nominal.json
 eval $GHP report $RUN --checkpoint step_60000 --metric return --json --no-plots > $OUT/k16-c64-60k-return.json
 eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-last.json
