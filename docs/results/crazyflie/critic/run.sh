@@ -5,6 +5,7 @@
 # evaluation protocol. Trained for as long as the session allowed on the shared 2-core machine, then stopped by
 # SIGTERM (ghp train saves the model and a checkpoint); the checkpoints every 20k are what is evaluated.
 # Run from the repository root; GHP is the ghp CLI of this checkout. One process at a time, each niced.
+# ghp report without --env-kwargs reads the most recent setting (here the nominal one), hence action_history=16.
 set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 OUT=docs/results/crazyflie/critic
@@ -30,14 +31,14 @@ for ROUND in 182k 250k; do
   time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5 --env-kwargs nominal=true
   time eval nice -n 10 $GHP evaluate $RUN --confirm 5 --confirm-episodes 100 --env-kwargs nominal=true
   if [ $ROUND = 182k ]; then
-    eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-182k.json
+    eval $GHP report $RUN --checkpoint step_182376 --env-kwargs action_history=16 --metric success --json --no-plots > $OUT/k16-c64-182k.json
     eval $GHP report $RUN --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-182k-nominal.json
     # Resumed again to the default 250k (702 s wall, load about 3): it finished.
     time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps 250000 --quiet
   fi
 done
-eval $GHP report $RUN --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-last-nominal.json
+eval $GHP report $RUN --checkpoint step_250000 --env-kwargs nominal=true --metric success --json --no-plots > $OUT/k16-c64-last-nominal.json
 eval $GHP report $RUN --checkpoint step_60000 --metric return --json --no-plots > $OUT/k16-c64-60k-return.json
-eval $GHP report $RUN --metric success --json --no-plots > $OUT/k16-c64-last.json
-eval $GHP report $RUN --metric return --json --no-plots > $OUT/k16-c64-last-return.json
+eval $GHP report $RUN --checkpoint step_250000 --env-kwargs action_history=16 --metric success --json --no-plots > $OUT/k16-c64-last.json
+eval $GHP report $RUN --checkpoint step_250000 --env-kwargs action_history=16 --metric return --json --no-plots > $OUT/k16-c64-last-return.json
 python $OUT/confirmed.py $RUN > $OUT/confirmed.json
