@@ -53,7 +53,7 @@ def main() -> None:
         a.append(_update_ms(sb3, 50))
         b.append(_update_ms(ghp, 50))
     t_sb3, t_ghp = statistics.median(a), statistics.median(b)
-    actor, sb3_actor = ghp.policy.weights.actor, sb3.actor
+    actor, sb3_actor = ghp.policy.actor, sb3.actor
     hn = actor.hypernet
     obs, next_obs = torch.randn(256, 11), torch.randn(256, 11)
 

@@ -17,7 +17,7 @@ config dataclass. Nothing else: the option, its ``--help`` line and its default 
 - ``bool``: a flag (``--x``; ``--x/--no-x`` when the default is ``True`` or, for ``bool | None``, ``None``);
 - ``tuple[int, ...]``: a comma list (``--widths 4,8,16``);
 - ``X | None`` with default ``None``: optional, ``None`` meaning "decided elsewhere" (for ``TrainConfig``, the
-  per-environment default of :func:`ghp.rl.train.resolve`, shown as such in ``--help``).
+  per-environment default of :func:`ghp.rl.config.resolve`, shown as such in ``--help``).
 
 Optional field metadata, ``field(default=..., metadata={...})``, only where the plain rule is not enough:
 

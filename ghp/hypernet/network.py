@@ -4,7 +4,8 @@ Pipeline (the GHN names of the paper and of GHN-2): encode nodes -> gated GNN ->
 
 - **Encode**: a linear map of each node's features (its layer width, the paper's feature, plus kind and layer
   position one-hots) to a ``hidden``-wide embedding.
-- **Gated GNN** (:mod:`ghp.hypernet.gnn`): along the chain, one forward pass (input to output) and one backward pass;
+- **Gated GNN** (:mod:`ghp.hypernet.gnn`): along the chain, one forward pass (input to output) and one
+backward pass;
   at every node a message MLP reads the previous node's updated state and a GRU cell updates the node's own state with
   it. The whole meta batch runs each step at once. Two exact savings: the GRU's hidden-side matmul is done for all
   nodes before the pass (a node's own state does not change during the pass), and the message MLP's output layer is

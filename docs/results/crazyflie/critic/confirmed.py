@@ -1,0 +1,57 @@
+"""Print every screening and held-out confirmation of the given runs, per checkpoint (JSON).
+
+Run from the repository root after run.sh: python docs/results/crazyflie/critic/confirmed.py RUN ... > confirmed.json
+"""
+
+import json
+import sys
+
+import numpy as np
+
+from ghp.run.results import ResultsStore
+from ghp.space.counting import n_params
+
+out = {}
+for run in sys.argv[1:]:
+    cfg = json.load(open(f"{run}/config.json"))
+    per_step = {}
+    with ResultsStore.open(run, cfg["run_id"], readonly=True) as store:
+        for screen, _ in sorted(store.settings(), key=lambda s: s[0].checkpoint_step):
+            screened = {r.arch.key: r for r in store.records(screen)}
+            rows = [
+                {
+                    "arch": key,
+                    "params": n_params(r.arch, cfg["env"]["obs_dim"], cfg["env"]["act_dim"]),
+                    "episodes": len(r.returns),
+                    "success_rate": float(r.success_rate),
+                    "mean_return": round(float(r.mean_return), 2),
+                    "mean_length": round(float(r.mean_length), 1),
+                    "screening_success_rate": float(screened[key].success_rate),
+                    "screening_mean_return": round(float(screened[key].mean_return), 2),
+                }
+                for key, r in sorted(
+                    store.confirmed(screen).items(), key=lambda kv: (-kv[1].success_rate, -kv[1].mean_return)
+                )
+            ]
+            lens = np.array([s.mean_length for s in screened.values()])
+            rets = np.array([s.mean_return for s in screened.values()])
+            succ = np.array([s.success_rate for s in screened.values()])
+            kw = (
+                ""
+                if screen.env_kwargs == json.dumps(cfg["train"]["env_kwargs"], separators=(",", ":"), sort_keys=True)
+                else f" env {screen.env_kwargs}"
+            )
+            per_step[f"step_{screen.checkpoint_step}{kw}"] = {
+                "screening": {
+                    "archs": len(screened),
+                    "episodes": screen.episodes,
+                    "median_mean_return": round(float(np.median(rets)), 2),
+                    "median_mean_length": round(float(np.median(lens)), 1),
+                    "archs_with_any_success": int((succ > 0).sum()),
+                    "best_success_rate": float(succ.max()),
+                },
+                "confirmed": rows,
+            }
+    out[run] = {"env_kwargs": cfg["train"]["env_kwargs"], "critic": cfg["train"].get("critic"), "steps": per_step}
+json.dump(out, sys.stdout, indent=1)
+print()
