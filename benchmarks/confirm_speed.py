@@ -69,7 +69,8 @@ class HoverSource:
 
 def tiny_run(out: str) -> Path:
     """A Crazyflie hover run of the paper's space, trained for 300 steps."""
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     cfg = TrainConfig(
         env_id="ghp/CrazyflieHover-v0", steps=300, n_envs=2, learning_starts=100, batch_size=32, eval_every=0, out=out

@@ -108,7 +108,8 @@ def main():
     print("ghp from", ghp.__file__, file=sys.stderr)
     mode, d = sys.argv[1], Path(sys.argv[2])
     if mode == "make":
-        from ghp.rl.train import TrainConfig, train
+        from ghp.rl.config import TrainConfig
+        from ghp.rl.train import train
 
         run = d / "run"
         if not run.exists():

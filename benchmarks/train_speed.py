@@ -61,7 +61,8 @@ def run_rate(env_id: str, baseline: bool, learn_steps: int, learning_starts: int
     Wall-clock seconds of the :func:`ghp.rl.train.train` call; no periodic evaluation and no replay buffer saved (both
     sides alike), so the figure is what a user's run spends per environment step on rollouts plus updates.
     """
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     steps = learning_starts + learn_steps
     cfg = TrainConfig(

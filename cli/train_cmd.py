@@ -12,7 +12,7 @@ from cli.common import sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 if TYPE_CHECKING:
-    from ghp.rl.train import TrainConfig
+    from ghp.rl.config import TrainConfig
 
 
 @click.command(cls=ConfigCommand, config="ghp.rl.config:TrainConfig", none_default="per environment")
@@ -73,7 +73,7 @@ def train(
     """
     from ghp.envs import allow_env_modules
     from ghp.hypernet.config import read_config_file
-    from ghp.rl.train import TrainConfig
+    from ghp.rl.config import TrainConfig
 
     with user_errors():
         allow_env_modules(env_modules)
@@ -84,7 +84,7 @@ def train(
         if force and config_file is not None:
             _refuse_force_onto_source(config_file, config)
         if print_config:
-            from ghp.rl.train import resolve
+            from ghp.rl.config import resolve
 
             click.echo(_yaml_text(resolve(config).to_dict()))
             return
@@ -145,7 +145,7 @@ def _saved_text(e: KeyboardInterrupt) -> str:
 
 def _refuse_force_onto_source(config_file: Path, config: Any) -> None:
     """``--config RUN/config.json --force`` would replace RUN, the run the settings come from: refuse it."""
-    from ghp.rl.train import resolve
+    from ghp.rl.config import resolve
     from ghp.run.layout import CONFIG_FILE
 
     if config_file.name != CONFIG_FILE:

@@ -178,7 +178,8 @@ def test_chromatic_gives_the_same_run_on_ray_as_locally(ray_instance, tmp_path):
 @pytest.mark.slow
 def test_lost_head_one_line_then_the_same_command_resumes(tmp_path):
     """`ghp evaluate --backend ray` in its own process with its own local instance, whose head is killed."""
-    from ghp.rl.train import TrainConfig, train
+    from ghp.rl.config import TrainConfig
+    from ghp.rl.train import train
 
     # A tiny run on Pendulum whose steps can be slowed down (same results): the evaluation outlasts the kill.
     cfg = TrainConfig(
