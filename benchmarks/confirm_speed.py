@@ -53,7 +53,7 @@ class HoverSource:
     run: Any
 
     def emit(self, archs: Sequence[Any], batch_size: int = 1024) -> list[Any]:
-        from ghp.envs.crazyflie import HOVER_ACTION
+        from ghp.envs.crazyflie.interface import HOVER_ACTION
         from ghp.policy.weights import PolicyWeights
 
         out = []

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 NOMINAL_TW = 1.69
-"""The nominal Crazyflie 2.x thrust-to-weight ratio (ghp/envs/crazyflie.py)."""
+"""The nominal Crazyflie 2.x thrust-to-weight ratio (ghp/envs/crazyflie/config.py)."""
 FIXED: dict[str, Any] = {
     "inertia_range": (1.0, 1.0),
     "yaw_coef_range": (1.0, 1.0),

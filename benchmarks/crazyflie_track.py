@@ -42,7 +42,7 @@ def fly_batch(weights: Any, env_id: str, kwargs: dict[str, Any], seeds: list[int
     """One episode per seed, stepped together; per episode its RMS position error, success, steps, termination."""
     import torch
 
-    from ghp.envs.crazyflie import ENV_IDS, CrazyflieVectorEnv
+    from ghp.envs.crazyflie.env import ENV_IDS, CrazyflieVectorEnv
 
     n = len(seeds)
     venv = CrazyflieVectorEnv(num_envs=n, **{**kwargs, "task": ENV_IDS[env_id]})
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ap.error("--episodes and --sil-episodes must be at least 1")
 
     from ghp.envs import parse_env_kwargs
-    from ghp.envs.crazyflie import ENV_IDS
+    from ghp.envs.crazyflie.env import ENV_IDS
     from ghp.run.load import load_run
     from ghp.run.stats import mean_interval, wilson_interval
     from ghp.space.arch import parse_arch

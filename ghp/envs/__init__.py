@@ -275,6 +275,6 @@ def vectorised(env: Any, n: int) -> Any | None:
 
 def register_envs() -> None:
     """Register ghp's own environments (the Crazyflie tasks) with gymnasium; idempotent."""
-    from ghp.envs.crazyflie import register
+    from ghp.envs.crazyflie.env import register
 
     register()

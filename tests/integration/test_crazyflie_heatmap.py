@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ghp.envs.crazyflie import CrazyflieConfig, sample_params
+from ghp.envs.crazyflie.config import CrazyflieConfig
+from ghp.envs.crazyflie.sampling import sample_params
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / "tests" / "fixtures" / "saved_runs" / "crazyflie-ghp"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 
 import gymnasium as gym
@@ -12,6 +13,7 @@ import ghp  # noqa: F401  (registers the ids)
 from ghp.envs import crazyflie as cf
 from ghp.envs import make_env, vectorised
 from ghp.envs.crazyflie import EPISODE_STEPS, HOVER_ACTION, OBS_DIM, CrazyflieConfig
+from ghp.envs.crazyflie.batch import _NOISE_BLOCK
 
 IDS = ["ghp/CrazyflieHover-v0", "ghp/CrazyflieGoTo-v0"]
 
@@ -129,6 +131,30 @@ def test_reward_forms_and_position_weight() -> None:
     np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
 
 
+SINGLE_MODULE_NAMES = (
+    "POLICY_DT EPISODE_STEPS SUCCESS_RADIUS SUCCESS_STEPS POS_CLIP VEL_CLIP ANGVEL_CLIP OBS_LAYOUT OBS_DIM OBS_CLIP "
+    "ACT_DIM INITIAL_ACTION obs_layout obs_clip HOVER_ACTION REWARD_WEIGHTS action_to_forces observe "
+    "firmware_observation Range TASKS NOISE_STD CrazyflieConfig sample_params sample_start Track sample_track "
+    "CrazyflieBatch CrazyflieEnv CrazyflieVectorEnv ENV_IDS register"
+).split()
+"""The public names of ``ghp/envs/crazyflie.py`` before it became a package: users import them from the package."""
+
+
+def test_the_package_keeps_the_single_modules_names_and_the_ids_resolve() -> None:
+    from gymnasium.envs.registration import load_env_creator
+
+    assert sorted(cf.__all__) == sorted(SINGLE_MODULE_NAMES)
+    for name in cf.__all__:
+        owner = getattr(cf, name)
+        home = getattr(owner, "__module__", None)
+        if home and home.startswith("ghp.envs.crazyflie."):  # a class or function: the owner's own object
+            assert getattr(importlib.import_module(home), name) is owner, name
+    for env_id in cf.ENV_IDS:
+        spec = gym.spec(env_id)
+        assert load_env_creator(spec.entry_point) is cf.CrazyflieEnv
+        assert load_env_creator(spec.vector_entry_point) is cf.CrazyflieVectorEnv
+
+
 def test_default_action_history_is_the_previous_action_block() -> None:
     # Backward compatibility: K = 1 (the default) is exactly the 22-value layout saved runs were trained on.
     assert CrazyflieConfig().action_history == 1
@@ -200,7 +226,7 @@ def test_observation_noise_stds_options_and_nominal() -> None:
         seen = []
         for step in range(2000):
             batch.steps[:] = step
-            if step % cf._NOISE_BLOCK == 0:
+            if step % _NOISE_BLOCK == 0:
                 batch._refill(0)
             seen.append(batch.observe()[0])
         return np.array(seen, np.float64)

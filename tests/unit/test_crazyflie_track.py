@@ -108,7 +108,7 @@ def test_success_is_holding_the_moving_setpoint_within_the_radius(monkeypatch, o
     env = CrazyflieEnv(task="track", nominal=True)
     env.reset(seed=2)
     _teleport.batch = env.batch  # type: ignore[attr-defined]
-    monkeypatch.setattr(cf.qr, "step", _teleport(offset))
+    monkeypatch.setattr(qr, "step", _teleport(offset))
     errs = []
     while True:
         _, r, term, trunc, info = env.step(np.full(4, HOVER_ACTION, np.float32))

@@ -11,6 +11,7 @@ from export.crazyflie.app import controller_source, write_app
 from export.crazyflie.firmware import app_diagnostics, find_firmware, parse_memory
 from export.crazyflie.layout import observation_c, task_layout
 from ghp.envs import crazyflie as cf
+from ghp.envs.crazyflie import interface
 from tests.unit.test_export import policy
 
 
@@ -69,7 +70,7 @@ def test_controller_builds_the_observation_in_the_environment_order():
 def test_an_unknown_observation_block_is_refused(monkeypatch):
     layout = list(cf.OBS_LAYOUT)
     layout[2] = ("velocity_body", *layout[2][1:])
-    monkeypatch.setattr(cf, "OBS_LAYOUT", tuple(layout))
+    monkeypatch.setattr(interface, "OBS_LAYOUT", tuple(layout))  # its owner: obs_layout(1) returns it
     with pytest.raises(ValueError, match="velocity_body"):
         observation_c(task_layout())
 

@@ -1,0 +1,41 @@
+"""The Crazyflie tasks' dense reward (the package docstring's **Reward**, after RLtools' l2f): a weighted cost of the
+position error, tilt, velocity error, body rate and action change, as ``exp(-cost)`` or ``1 - cost``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+REWARD_WEIGHTS = {"position": 2.0, "orientation": 0.2, "velocity": 0.05, "angular_velocity": 0.002, "action": 0.02}
+"""Weights of the reward's cost terms (the package docstring); ``position`` is the default of ``position_weight``."""
+DIVERGED_COST = 100.0
+"""Cost of a non-finite (diverged) state: far above any live drone's (about 6 at the termination limits)."""
+
+
+def reward(
+    dist: np.ndarray,
+    rot: np.ndarray,
+    vel_error: np.ndarray,
+    omega: np.ndarray,
+    action_change: np.ndarray,
+    position_weight: float,
+    form: str,
+) -> np.ndarray:
+    """[N] rewards from the position error norm [N] (m), the rotation [N, 3, 3], the velocity error [N, 3] (m/s; the
+    velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4].
+
+    Args:
+        position_weight: weight of ``|e|`` (``CrazyflieConfig.position_weight``).
+        form: ``exp`` (``exp(-cost)``) or ``linear`` (``1 - cost``).
+    """
+    w = REWARD_WEIGHTS
+    cost = (
+        position_weight * dist
+        + w["orientation"] * (1.0 - rot[:, 2, 2])
+        + w["velocity"] * np.linalg.norm(vel_error, axis=1)
+        + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
+        + w["action"] * np.einsum("ij,ij->i", action_change, action_change)
+    )
+    # Only a drone stepped on after its episode ended gets here (a live one is bounded by the termination limits): a
+    # finite cost keeps NaN out of anything that reads the reward.
+    cost = np.nan_to_num(cost, nan=DIVERGED_COST, posinf=DIVERGED_COST)
+    return np.exp(-cost) if form == "exp" else 1.0 - cost
