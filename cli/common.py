@@ -62,9 +62,11 @@ def parse_env_kwargs_option(items: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def int_list(text: str, name: str) -> tuple[int, ...]:
-    """Parse ``"4,8,16"`` into a tuple of ints for option ``name``."""
+    """Parse ``"4,8,16"`` into a tuple of ints for option ``name`` (:func:`ghp.space.arch.parse_ints`)."""
+    from ghp.space.arch import parse_ints
+
     try:
-        return tuple(int(t) for t in text.replace(" ", "").split(",") if t != "")
+        return parse_ints(text)
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=name) from None
 

@@ -54,6 +54,7 @@ from ghp.es.engine import Perturbation, Rollouts, antithetic, drive, seed_of
 from ghp.es.params import ObsStats
 from ghp.es.rollout import RolloutPool
 from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import parse_ints
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -66,7 +67,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if t in ("", "linear", "none"):
         return ()
     try:
-        return tuple(int(w) for w in t.replace(" ", "").split(",") if w != "")
+        return parse_ints(t)
     except ValueError:
         raise ValueError(f"expected hidden widths like 41 or 41,41 (or 'linear'), got {text!r}") from None
 
