@@ -123,6 +123,8 @@ def run_one(method: str, task: str, seed: int, a: argparse.Namespace, root: Path
 
 
 def main() -> None:
+    from ghp.space.arch import parse_ints
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default="Pendulum-v1", help="comma-separated gymnasium ids")
     p.add_argument("--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}")
@@ -161,7 +163,7 @@ def main() -> None:
         p.error(f"unknown method {bad[0]!r}: choose from {', '.join(METHODS)}")
     jobs: list[tuple[str, int, str]] = []
     for task in [t for t in a.tasks.split(",") if t]:
-        for seed in [int(s) for s in a.seeds.split(",") if s]:
+        for seed in parse_ints(a.seeds):
             for m in methods:
                 if m == "ars" and task.startswith(GOAL_PREFIX):
                     print(f"{task} {m}: skipped (ARS takes plain observations)", flush=True)

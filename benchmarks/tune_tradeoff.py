@@ -74,11 +74,11 @@ def main() -> None:
     from ghp.policy.codebook import quantize
     from ghp.policy.file import load_policy, tuned_dir
     from ghp.run.load import load_run
-    from ghp.space.arch import parse_arch
+    from ghp.space.arch import parse_arch, parse_ints
 
     run = load_run(args.run)
     env_id = run.spec.env_id
-    colors = [int(m) for m in args.colors.split(",")]
+    colors = parse_ints(args.colors)
     rows: list[dict[str, Any]] = []
     scope_rows: list[dict[str, Any]] = []
     for i, key in enumerate(args.archs.split(",")):

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.common import progress_bar, sigterm_as_interrupt, user_errors
+from cli.common import ProgressBar, progress_bar, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -39,7 +39,7 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
         config = build_config(ChromaticConfig, options)
     path = out or f"runs/chromatic-{config.env_id}-{config.partition}"
 
-    bar, on_progress = _progress(config.iterations, quiet)
+    bar, on_progress = _progress(quiet)
     with sigterm_as_interrupt() as interruption:
         try:
             with user_errors():
@@ -57,26 +57,30 @@ def chromatic(out: str | None, resume: bool, quiet: bool, **options: Any) -> Non
     click.echo(_summary_line(result))
 
 
-def _progress(iterations: int, quiet: bool) -> tuple[Any, Callable[[Any], None]]:
+def _progress(quiet: bool) -> tuple[ProgressBar, Callable[[Any], None]]:
     """The progress bar and the callback that feeds it (with --quiet: one line per evaluation instead)."""
     shown = "mean {task.fields[mean]} best {task.fields[best]} eval {task.fields[eval]}"
-    bar = progress_bar("chromatic", shown, disable=quiet)
-    state: dict[str, Any] = {}
+    bar = ProgressBar(progress_bar("chromatic", shown, disable=quiet), _shown, "es", initial={"eval": "-"})
 
-    def on_progress(p: Any) -> None:
-        ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
-        fields = {"mean": f"{p.mean_return:.0f}", "best": f"{p.best_return:.0f}"}
-        if "task" not in state:
-            # Started on the first report, so that an input error stays the only line on stderr.
-            bar.start()
-            state["task"] = bar.add_task("es", total=iterations, completed=p.iteration, eval="-", **fields)
-        if p.eval_return is not None:
-            fields["eval"] = ev
-            if quiet:
-                click.echo(f"iteration {p.iteration}: mean {p.mean_return:.1f} best {p.best_return:.1f} eval {ev}")
-        bar.update(state["task"], completed=p.iteration, **fields)
+    def on_progress(event: Any) -> None:
+        p = event.figures
+        if quiet and p["eval_return"] is not None:
+            click.echo(
+                f"iteration {event.done}: mean {p['mean_return']:.1f} best {p['best_return']:.1f} "
+                f"eval {p['eval_return']:.0f}"
+            )
+        bar(event)
 
     return bar, on_progress
+
+
+def _shown(event: Any) -> dict[str, str]:
+    """The bar's fields of a chromatic progress event (an iteration without an evaluation keeps the last one)."""
+    p = event.figures
+    fields = {"mean": f"{p['mean_return']:.0f}", "best": f"{p['best_return']:.0f}"}
+    if p["eval_return"] is not None:
+        fields["eval"] = f"{p['eval_return']:.0f}"
+    return fields
 
 
 def _summary_line(result: Any) -> str:

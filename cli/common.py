@@ -6,11 +6,14 @@ import signal
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cli.errors import GHPError
+
+if TYPE_CHECKING:
+    from ghp.io.progress import ProgressEvent
 
 T = TypeVar("T")
 
@@ -62,9 +65,11 @@ def parse_env_kwargs_option(items: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def int_list(text: str, name: str) -> tuple[int, ...]:
-    """Parse ``"4,8,16"`` into a tuple of ints for option ``name``."""
+    """Parse ``"4,8,16"`` into a tuple of ints for option ``name`` (:func:`ghp.space.arch.parse_ints`)."""
+    from ghp.space.arch import parse_ints
+
     try:
-        return tuple(int(t) for t in text.replace(" ", "").split(",") if t != "")
+        return parse_ints(text)
     except ValueError:
         raise click.BadParameter(f"expected comma-separated integers, got {text!r}", param_hint=name) from None
 
@@ -108,6 +113,52 @@ def progress_bar(title: str, fields: str, eta: bool = True, **kwargs: Any) -> An
     if eta:
         columns += [TextColumn("ETA"), TimeRemainingColumn()]
     return Progress(*columns, console=Console(stderr=True), **kwargs)
+
+
+class ProgressBar:
+    """The one adapter from the library's progress protocol (``ghp.io.progress.ProgressEvent``) to a rich bar.
+
+    Called with each event, it starts the bar on the first one (so that an input error stays the only line on stderr),
+    adds a task there at ``done`` of ``total`` and then moves it; ``show`` turns an event into the task's text fields
+    (the ``{task.fields[...]}`` of the bar's columns), ``initial`` are fields the first event may lack.
+    :meth:`next_task` starts a new task (one per checkpoint); :meth:`stop` ends the bar if it was started.
+    """
+
+    def __init__(
+        self,
+        bar: Any,
+        show: Callable[[ProgressEvent], dict[str, Any]],
+        label: str = "",
+        initial: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bar, self.show, self.label, self.initial = bar, show, label, dict(initial or {})
+        self.task: Any = None
+        self.started = False
+
+    @property
+    def console(self) -> Any:
+        """The bar's console: what it prints goes above the bar."""
+        return self.bar.console
+
+    def __call__(self, event: ProgressEvent) -> None:
+        fields = self.show(event)
+        if not self.started:
+            self.bar.start()
+            self.started = True
+        if self.task is None:
+            fields = {**self.initial, **fields}
+            self.task = self.bar.add_task(self.label, total=event.total, completed=event.done, **fields)
+        else:
+            self.bar.update(self.task, completed=event.done, total=event.total, **fields)
+
+    def next_task(self, label: str) -> None:
+        """The next event starts a new task labelled ``label``."""
+        self.task, self.label = None, label
+
+    def stop(self) -> None:
+        """Stop the bar (leaving its last state on screen), if an event started it."""
+        if self.started:
+            self.bar.stop()
 
 
 @contextmanager

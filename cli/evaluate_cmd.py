@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import progress_bar, run_argument, sigterm_as_interrupt, user_errors
+from cli.common import ProgressBar, progress_bar, run_argument, sigterm_as_interrupt, user_errors
 from cli.errors import GHPError
 from cli.options import ConfigCommand, build_config, echo_json, json_option
 
@@ -89,7 +89,7 @@ def evaluate(
     with sigterm_as_interrupt() as interruption:
         try:
             with bar.progress, user_errors():
-                done = evaluate_run(run_dir, request, config, bar.update, bar.console.print, bar.next_checkpoint)
+                done = evaluate_run(run_dir, request, config, bar.feed, bar.console.print, bar.next_checkpoint)
         except EvaluationInterrupted as e:
             click.echo(
                 f"ghp: interrupted ({interruption.name}); {e.saved}: run the same command again to resume", err=True
@@ -131,23 +131,23 @@ class _Bar:
     def __init__(self, per_checkpoint: bool) -> None:
         title = "{task.description}" if per_checkpoint else "evaluate"
         self.progress = progress_bar(title, "{task.fields[rate]}", eta=not per_checkpoint)
+        self.feed = ProgressBar(self.progress, self._rate, "evaluate")
         self.console = self.progress.console
         self.per_checkpoint = per_checkpoint
-        self.label = "evaluate"
         self.state: dict[str, Any] = {}
 
     def next_checkpoint(self, name: str) -> None:
         self.state.clear()
-        self.label = name
+        self.feed.next_task(name)
 
-    def update(self, done: int, total: int, steps: int) -> None:
+    def _rate(self, event: Any) -> dict[str, str]:
+        """The rate field since the task's first event (architectures, and steps for one model)."""
         now = time.perf_counter()
-        if "task" not in self.state:
-            task = self.progress.add_task(self.label, total=total, completed=done, rate="")
-            self.state.update(task=task, t0=now, d0=done)
-            return
+        if not self.state:
+            self.state.update(t0=now, d0=event.done)
+            return {"rate": ""}
         dt = max(now - self.state["t0"], 1e-9)
-        rate = f"{(done - self.state['d0']) / dt:.1f} archs/s"
+        rate = f"{(event.done - self.state['d0']) / dt:.1f} archs/s"
         if not self.per_checkpoint:
-            rate += f", {steps / dt:,.0f} steps/s"
-        self.progress.update(self.state["task"], completed=done, rate=rate)
+            rate += f", {event.figures['env_steps'] / dt:,.0f} steps/s"
+        return {"rate": rate}

@@ -93,7 +93,7 @@ def help_text(doc: str) -> str:
 
 
 class IntList(click.ParamType):
-    """``4,8,16`` -> ``(4, 8, 16)``."""
+    """``4,8,16`` -> ``(4, 8, 16)``, through :func:`ghp.space.arch.parse_ints`."""
 
     name = "INTS"
 
@@ -105,8 +105,10 @@ class IntList(click.ParamType):
                 self.fail(f"expected a list of whole numbers, got {value!r}", param, ctx)
         if not isinstance(value, str):
             self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
+        from ghp.space.arch import parse_ints
+
         try:
-            return tuple(int(t) for t in str(value).replace(" ", "").split(",") if t != "")
+            return parse_ints(value)
         except ValueError:
             self.fail(f"expected comma-separated integers, got {value!r}", param, ctx)
 

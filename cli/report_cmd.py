@@ -94,8 +94,9 @@ def report(
     each with the best under it. Plots: return vs parameters (log x, Pareto front) and return vs capacity.
     --metric success uses the success rate instead (goal-conditioned tasks, as the paper's Fetch results).
     --progress shows the same selection at every evaluated checkpoint instead (the paper's Figure 3).
-    A run evaluated several ways (checkpoints, --env-kwargs) is reported at its latest evaluated checkpoint, in the
-    setting with the most architectures; --checkpoint and --env-kwargs choose another.
+    A run evaluated several ways (checkpoints, --env-kwargs) is reported in its own env kwargs (the setting it was
+    trained in) at its latest evaluated checkpoint, in the setting with the most architectures, and a line says
+    which; --checkpoint and --env-kwargs choose another.
     Picks are made on the screening; each shows its screening figure and, after ghp evaluate RUN --confirm K, its
     figure on held-out starts and the gap, with 95% intervals (bootstrap over episodes; Wilson for success rates).
     Several runs of one task (training seeds): each run's picks, then per pick the interquartile mean across the
@@ -171,6 +172,8 @@ def _render_report(rep: Report, metric: str) -> None:
             "baseline", b.arch.key, str(b.params), str(b.capacity), _est(rep.estimate(b), digits), "-", "-",
             "-" if score is None else f"{score:.3f}",
         )  # fmt: skip
+    if rep.setting_note:
+        console.print(rep.setting_note, markup=False, highlight=False, soft_wrap=True)
     console.print(table)
     t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
     for col in ("choice under the cutoff", "mean ratio to the best"):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cli.common import sigterm_as_interrupt, user_errors
+from cli.common import ProgressBar, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 if TYPE_CHECKING:
@@ -96,17 +96,17 @@ def _train(config: TrainConfig, resume: bool, force: bool, quiet: bool, given: l
     """:func:`ghp.rl.train.train` under a progress bar; Ctrl-C or SIGTERM: say what was saved and exit 130 / 143."""
     from ghp.rl.train import train as run_train
 
-    progress, bar = (None, None) if quiet else _progress_bar()
+    bar = None if quiet else _progress_bar()
     with sigterm_as_interrupt() as interruption:
         try:
             with user_errors():
                 try:
                     return run_train(
-                        config, resume=resume, force=force, progress=progress, given=given, notice=_notice,
+                        config, resume=resume, force=force, progress=bar, given=given, notice=_notice,
                         replay_buffer=replay_buffer,
                     )  # fmt: skip
                 finally:
-                    if bar is not None and bar.live.is_started:
+                    if bar is not None:
                         bar.stop()
         except KeyboardInterrupt as e:
             click.echo(f"ghp: interrupted ({interruption.name}); {_saved_text(e)}", err=True)
@@ -161,7 +161,7 @@ def _notice(text: str) -> None:
     click.echo(f"ghp: {text}", err=True)
 
 
-def _progress_bar() -> tuple[Any, Any]:
+def _progress_bar() -> ProgressBar:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
@@ -173,25 +173,20 @@ def _progress_bar() -> tuple[Any, Any]:
         TimeRemainingColumn(),
         transient=False,
     )
-    task = bar.add_task("train", total=None, rate="-", ret="-")
-    started = []
+    return ProgressBar(bar, _shown, "train")
 
-    def progress(info: dict[str, Any]) -> None:
-        if not started:  # start only once training runs, so input errors print no bar
-            bar.start()
-            started.append(True)
-        ret = info.get("recent_return")
-        succ = info.get("success_rate")
-        text = "-" if ret is None else f"{ret:.1f}"
-        if succ is not None:
-            text += f" (success {succ:.0%})"
-        ev = info.get("eval")
-        if ev is not None:
-            text += f", eval best {ev['best']:.1f}" + (
-                f" ({ev['success']:.0%})" if ev.get("success") is not None else ""
-            )
-        elif info.get("eval_return") is not None:  # a user callback's evaluation (library use)
-            text += f", eval {info['eval_return']:.1f}"
-        bar.update(task, completed=info["steps"], total=info["total"], rate=f"{info['steps_per_s']:.0f}", ret=text)
 
-    return progress, bar
+def _shown(event: Any) -> dict[str, str]:
+    """The bar's fields of a training progress event: steps/s, and the recent return with the latest evaluation."""
+    info = event.figures
+    ret = info.get("recent_return")
+    succ = info.get("success_rate")
+    text = "-" if ret is None else f"{ret:.1f}"
+    if succ is not None:
+        text += f" (success {succ:.0%})"
+    ev = info.get("eval")
+    if ev is not None:
+        text += f", eval best {ev['best']:.1f}" + (f" ({ev['success']:.0%})" if ev.get("success") is not None else "")
+    elif info.get("eval_return") is not None:  # a user callback's evaluation (library use)
+        text += f", eval {info['eval_return']:.1f}"
+    return {"rate": f"{info['steps_per_s']:.0f}", "ret": text}

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cli.common import progress_bar, run_argument, sigterm_as_interrupt, user_errors
+from cli.common import ProgressBar, progress_bar, run_argument, sigterm_as_interrupt, user_errors
 from cli.options import ConfigCommand, build_config
 
 
@@ -35,26 +35,15 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
 
     with user_errors():
         config = build_config(TuneConfig, options)
-    progress = progress_bar("tune", "return {task.fields[ret]} (best {task.fields[best]})")
-    state: dict[str, Any] = {}
-
-    def on_progress(done: int, total: int, ret: float, best: float) -> None:
-        fields = {"ret": f"{ret:.1f}", "best": f"{best:.1f}"}
-        if "task" not in state:
-            # Started on the first report, so that an input error stays the only line on stderr.
-            progress.start()
-            state["task"] = progress.add_task("tune", total=total, completed=done, **fields)
-        else:
-            progress.update(state["task"], completed=done, **fields)
+    bar = ProgressBar(progress_bar("tune", "return {task.fields[ret]} (best {task.fields[best]})"), _shown, "tune")
 
     with sigterm_as_interrupt() as interruption:
         try:
             with user_errors():
                 try:
-                    result = run_tune(run_dir, config, on_progress, fresh=fresh)
+                    result = run_tune(run_dir, config, bar, fresh=fresh)
                 finally:
-                    if "task" in state:
-                        progress.stop()
+                    bar.stop()
         except KeyboardInterrupt:
             click.echo(
                 f"ghp: interrupted ({interruption.name}); the ES state of the last finished iteration (if any) is "
@@ -72,3 +61,8 @@ def tune(run_dir: str, fresh: bool, **options: Any) -> None:
         line += f"; after k-means to {p['colors']} colours, before ES: {p['return_quantized']:.1f}"
     click.echo(line)
     click.echo(f"wrote {result.path}")
+
+
+def _shown(event: Any) -> dict[str, str]:
+    """The bar's fields of a tune progress event: the centre's return and the best so far."""
+    return {"ret": f"{event.figures['return']:.1f}", "best": f"{event.figures['best_return']:.1f}"}

@@ -267,7 +267,7 @@ def _checkpoint_records(
 
     if checkpoint is None:
         return records_by_key(read_records(run_dir, run_id, where=where))
-    by_step = read_progress(run_dir, run_id, env_kwargs=where.env_kwargs)
+    by_step = read_progress(run_dir, run_id, env_kwargs=where.env_kwargs, prefer_env_kwargs=where.prefer_env_kwargs)
     if checkpoint == "best":
         return best_over_checkpoints(by_step, metric="success" if by == "success" else "return")
     step = checkpoint_step(checkpoint)

@@ -206,11 +206,11 @@ def _best_checkpoint(path: Path, choice: PolicyChoice) -> ChosenPolicy:
     best evaluated checkpoint (``ghp evaluate RUN --checkpoints all`` first)."""
     from ghp.run.layout import run_facts
     from ghp.run.load import load_run
-    from ghp.run.records import best_over_checkpoints
+    from ghp.run.records import best_over_checkpoints, setting_filter
     from ghp.run.results import read_progress
 
-    run_id, _, _ = run_facts(path)
-    by_step = read_progress(path, run_id)
+    run_id, spec, _ = run_facts(path)
+    by_step = read_progress(path, run_id, prefer_env_kwargs=setting_filter(spec.env_kwargs).prefer_env_kwargs)
     if not by_step:
         raise ValueError(f"--checkpoint best needs evaluated checkpoints: run 'ghp evaluate {path} --checkpoints all'")
     metric = "success" if choice.by == "success" else "return"  # what "best" means: --by success, else the return

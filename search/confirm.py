@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ghp.rollout.evaluate import CONFIRM_EPISODES, EvalConfig, EvalSource, EvalSummary, ProgressFn, evaluate
+from ghp.io.progress import ProgressFn
+from ghp.rollout.evaluate import CONFIRM_EPISODES, EvalConfig, EvalSource, EvalSummary, evaluate
 from ghp.run.records import ArchRecord, Setting
 from ghp.run.results import ResultsStore
 from ghp.space.arch import Arch

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ghp.space.arch import Arch
 
 if TYPE_CHECKING:
-    from ghp.rollout.evaluate import EvalConfig, EvalSummary, ProgressFn
+    from ghp.io.progress import ProgressFn
+    from ghp.rollout.evaluate import EvalConfig, EvalSummary
     from ghp.rollout.sources import PolicySource
     from ghp.run.load import Run
     from ghp.run.results import ArchRecord, ResultsStore
@@ -149,7 +150,7 @@ def evaluate_run(
     all 4680 architectures took 2.3 s with one thread, 44 s with two, on a busy 2-core machine).
 
     Args:
-        progress: ``(archs_done, archs_total, env_steps)`` after every finished chunk.
+        progress: a ``ProgressEvent`` in architectures (figures: ``env_steps``) after every finished chunk.
         on_start: one line saying what is about to be evaluated, once it is set up.
         on_checkpoint: the checkpoint's name, before each checkpoint (``request.checkpoints``).
 

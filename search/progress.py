@@ -208,20 +208,21 @@ def progress_report(
         ValueError / FileNotFoundError: no run, a baseline of another task or without results, nothing evaluated.
     """
     from ghp.run.layout import run_facts
-    from ghp.run.records import setting_filter
+    from ghp.run.records import ArchRecord, setting_filter
     from ghp.run.results import read_progress
 
-    def kw_of(spec: Any) -> str | None:
-        return setting_filter(spec.env_kwargs, None, env_kwargs).env_kwargs
+    def read(path: str | Path, run_id: str, spec: Any) -> dict[int, list[ArchRecord]]:
+        where = setting_filter(spec.env_kwargs, None, env_kwargs)
+        return read_progress(path, run_id, env_kwargs=where.env_kwargs, prefer_env_kwargs=where.prefer_env_kwargs)
 
     run_id, spec, space = run_facts(run_dir)
-    prog = progress(read_progress(run_dir, run_id, env_kwargs=kw_of(spec)), metric=metric, floor=floor)
+    prog = progress(read(run_dir, run_id, spec), metric=metric, floor=floor)
     base = None
     if baseline_dir:
         base_id, base_spec, _ = run_facts(baseline_dir)
         if base_spec.env_id != spec.env_id:
             raise ValueError(f"baseline run {baseline_dir} is on {base_spec.env_id}, not {spec.env_id}")
-        base = baseline_curve(read_progress(baseline_dir, base_id, env_kwargs=kw_of(base_spec)), metric=metric)
+        base = baseline_curve(read(baseline_dir, base_id, base_spec), metric=metric)
         if not base:
             raise ValueError(f"baseline run {baseline_dir} has no evaluation results: run 'ghp evaluate' on it")
     plot = None

@@ -66,11 +66,31 @@ class Report:
     plots: tuple[Path, ...] = ()
     confirmed: dict[str, ArchRecord] = field(default_factory=dict, repr=False)
     """Confirmations (``ghp evaluate --confirm``) of the screened model, by architecture key."""
+    other_settings: tuple[Setting, ...] = ()
+    """The run's other screening settings (checkpoints, env kwargs), not read: ``--checkpoint`` / ``--env-kwargs``
+    choose one of them."""
 
     @property
     def setting(self) -> Setting:
         """The evaluation setting of the records."""
         return self.records[0].setting
+
+    @property
+    def setting_note(self) -> str:
+        """One line saying which of several evaluated settings the report read and why; empty when there is one."""
+        if not self.other_settings:
+            return ""
+        from ghp.envs import canonical_kwargs
+
+        own = self.setting.env_kwargs == canonical_kwargs(self.spec.env_kwargs)
+        why = "the run's own env kwargs" if own else "chosen by --checkpoint / --env-kwargs or the default rule"
+        n = len(self.other_settings)
+        kws = sorted({s.env_kwargs for s in self.other_settings} - {self.setting.env_kwargs})
+        env = f", in env {' / '.join(kws)} among them" if kws else ""
+        return (
+            f"read {self.setting.describe()} ({why}); the run has {n} other evaluated setting{'s' * (n != 1)}{env}: "
+            "choose one with --checkpoint / --env-kwargs"
+        )
 
     @property
     def ylabel(self) -> str:
@@ -148,6 +168,7 @@ class Report:
                 "max_steps": st.max_steps,
                 "env_kwargs": json.loads(st.env_kwargs),
             },
+            "other_settings": [s.describe() for s in self.other_settings],
             "n_archs": len(self.records),
             "space_size": self.space_size,
             "best": self.selection.best,
@@ -218,9 +239,10 @@ def build_report(
 ) -> Report:
     """The max / 90% / 80% selection, Table II, the baseline's best and (with ``plots_dir``) the plots of a run.
 
-    Which evaluations: by default the latest evaluated checkpoint's setting with the most architectures;
-    ``checkpoint`` (``step_N``) and ``env_kwargs`` (on top of the run's own, as ``ghp evaluate --env-kwargs``)
-    narrow the choice (the baseline's evaluations are read with the same ``env_kwargs``).
+    Which evaluations: by default those in the run's own env kwargs (any other only when it has none), the latest
+    evaluated checkpoint's setting with the most architectures among them; ``checkpoint`` (``step_N``) and
+    ``env_kwargs`` (on top of the run's own, as ``ghp evaluate --env-kwargs``) narrow the choice (the baseline's
+    evaluations are read with the same ``env_kwargs``).
 
     Raises:
         ValueError / FileNotFoundError: not an evaluated run, no evaluation at ``checkpoint`` / ``env_kwargs``, a
@@ -228,7 +250,7 @@ def build_report(
     """
     from ghp.run.layout import run_facts
     from ghp.run.records import setting_filter
-    from ghp.run.results import read_confirmed, read_records
+    from ghp.run.results import read_confirmed, read_records, read_settings
 
     run_id, spec, space = run_facts(run_dir)
     records = read_records(run_dir, run_id, where=setting_filter(spec.env_kwargs, checkpoint, env_kwargs))
@@ -254,6 +276,7 @@ def build_report(
         table_ii=t2,
         baseline=base,
         confirmed=confirmed,
+        other_settings=tuple(s for s in read_settings(run_dir, run_id) if s != records[0].setting),
     )
     if plots_dir is None:
         return rep

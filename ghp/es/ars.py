@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from ghp.es.engine import Extra, Perturbation, Rollouts, antithetic, drive, seed
 from ghp.es.params import ObsStats, ParamMap
 from ghp.es.rollout import RolloutPool
 from ghp.io.atomic import write_npz
+from ghp.io.progress import ProgressFn
 from ghp.policy.normalize import fold
 from ghp.policy.weights import PolicyWeights
 
@@ -180,10 +181,6 @@ class ESState:
         return cls(config, 0, theta0, stats, theta0.copy(), stats.shift.copy(), stats.std.copy())
 
 
-ProgressFn = Callable[[ESState], None]
-"""Called after every completed (and saved) iteration with the current state."""
-
-
 def eval_seeds(seed: int, episodes: int) -> tuple[int, ...]:
     """Reset seeds of the centre's evaluation episodes (the same every iteration)."""
     return tuple(seed_of(seed, _EVAL_TAG, e) for e in range(episodes))
@@ -243,6 +240,10 @@ class ARSSearch:
         if self.state_path is not None:
             self.state.save(self.state_path)
 
+    def figures(self) -> dict[str, Any]:
+        """The progress figures: ``return`` (the last centre's mean evaluation return) and ``best_return``."""
+        return {"return": self.state.history[-1]["return"], "best_return": self.state.best_return}
+
     def _eval_seeds(self) -> tuple[int, ...]:
         return eval_seeds(self.state.config.seed, self.state.config.eval_episodes)
 
@@ -298,7 +299,8 @@ def run_es(
         stats: starting observation statistics (None: none yet).
         state_path: save the state here after every iteration, and resume from it when it exists (same search
             settings required; ``iterations`` may be raised to continue).
-        progress: called after every saved iteration.
+        progress: ``ProgressEvent(iterations done, iterations, "iterations", {"return", "best_return"})`` after
+            every saved iteration (:meth:`ARSSearch.figures`).
 
     Raises:
         ValueError: a saved state from other settings or another parameter size.
@@ -309,7 +311,7 @@ def run_es(
         state = ESState.start(config, theta0, stats if stats is not None else ObsStats.empty(obs_dim))
     rollouts = Rollouts(env_id, pool, env_kwargs_of(config, env_kwargs))
     search = ARSSearch(state, param_map, rollouts, None if state_path is None else Path(state_path))
-    drive(search, config.iterations, None if progress is None else lambda: progress(search.state))
+    drive(search, config.iterations, progress)
     search.final_eval()
     search.checkpoint()
     return state

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,9 @@ from ghp.es.colouring import (
 from ghp.es.engine import Perturbation, Rollouts, antithetic, drive, seed_of
 from ghp.es.params import ObsStats
 from ghp.es.rollout import RolloutPool
+from ghp.io.progress import ProgressFn
 from ghp.policy.weights import PolicyWeights
+from ghp.space.arch import parse_ints
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -66,7 +67,7 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     if t in ("", "linear", "none"):
         return ()
     try:
-        return tuple(int(w) for w in t.replace(" ", "").split(",") if w != "")
+        return parse_ints(t)
     except ValueError:
         raise ValueError(f"expected hidden widths like 41 or 41,41 (or 'linear'), got {text!r}") from None
 
@@ -154,7 +155,7 @@ class ChromaticConfig:
 
 @dataclass
 class Progress:
-    """What one iteration did (handed to the progress callback and appended to ``history.jsonl``)."""
+    """What one iteration did (appended to ``history.jsonl``; its fields are the progress event's figures)."""
 
     iteration: int
     """Iterations done so far."""
@@ -217,6 +218,11 @@ class ChromaticSearch:
     @property
     def iteration(self) -> int:
         return self.state.iteration
+
+    def figures(self) -> dict[str, Any]:
+        """The progress figures: the last iteration's :class:`Progress` record as a dict (``iteration``,
+        ``env_steps``, ``mean_return``, ``max_return``, ``best_return``, ``eval_return``, ``entropy``, ``seconds``)."""
+        return {} if self.last is None else asdict(self.last)
 
     def step(self) -> None:
         cfg, s, n = self.config, self.state, self.config.directions
@@ -292,9 +298,12 @@ def train_chromatic(
     config: ChromaticConfig,
     out: str | Path,
     resume: bool = False,
-    progress: Callable[[Progress], None] | None = None,
+    progress: ProgressFn | None = None,
 ) -> ChromaticResult:
     """Train a chromatic network into the run directory ``out`` (see the module docstring).
+
+    ``progress`` gets a ``ProgressEvent`` in iterations after every saved iteration, its figures the iteration's
+    :class:`Progress` record (:meth:`ChromaticSearch.figures`).
 
     State is saved after every iteration (atomically), so an interruption (``KeyboardInterrupt``) loses at most the
     iteration in flight; ``resume=True`` continues from it, up to ``config.iterations`` (which may be raised).
@@ -318,12 +327,8 @@ def train_chromatic(
     env_kwargs = {} if config.max_episode_steps is None else {"max_episode_steps": config.max_episode_steps}
     search = ChromaticSearch(config, layout, state, Rollouts(config.env_id, pool, env_kwargs), out)
 
-    def report() -> None:
-        if progress is not None and search.last is not None:
-            progress(search.last)
-
     try:
-        drive(search, config.iterations, report)
+        drive(search, config.iterations, progress)
     finally:
         pool.close()
     search.save()  # also rewrites the policy file of a finished run resumed with nothing left to do (format upgrades)

@@ -26,7 +26,7 @@ results do not depend on the worker count, and a run resumed from its checkpoint
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from ghp.es.params import ObsStats, ParamMap
 from ghp.es.rollout import RolloutPool, RolloutResult, evaluate_rows
+from ghp.io.progress import ProgressEvent, ProgressFn
 
 
 def seed_of(*parts: int) -> int:
@@ -189,15 +190,23 @@ class Search(Protocol):
         """Save everything a resume needs, atomically."""
         ...
 
+    def figures(self) -> Mapping[str, Any]:
+        """What the progress report after an iteration carries (``ProgressEvent.figures``)."""
+        ...
 
-def drive(search: Search, iterations: int, progress: Callable[[], None] | None = None) -> None:
+
+def drive(search: Search, iterations: int, progress: ProgressFn | None = None) -> None:
     """The ES loop: step, checkpoint, report, until ``iterations`` are done (a resumed search starts where its
-    checkpoint left it). An interruption (``KeyboardInterrupt``) loses at most the iteration in flight."""
+    checkpoint left it). An interruption (``KeyboardInterrupt``) loses at most the iteration in flight.
+
+    ``progress`` gets ``ProgressEvent(iterations done, iterations, "iterations", search.figures())`` after every
+    saved iteration.
+    """
     while search.iteration < iterations:
         search.step()
         search.checkpoint()
         if progress is not None:
-            progress()
+            progress(ProgressEvent(search.iteration, iterations, "iterations", search.figures()))
 
 
 __all__ = [

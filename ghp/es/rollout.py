@@ -21,6 +21,7 @@ import numpy as np
 
 from ghp.es.params import ObsStats, ParamMap
 from ghp.policy.normalize import fold
+from ghp.policy.stack import PolicyStack
 from ghp.policy.weights import obs_vector
 
 
@@ -67,24 +68,17 @@ def _envs(env_id: str, kwargs: Mapping[str, Any], n: int) -> list[Any]:
     return envs
 
 
-def _stacked(unit: RolloutUnit) -> tuple[list[tuple[np.ndarray, np.ndarray]], Any, tuple[np.ndarray, ...] | None]:
-    """The rows' layers stacked for one batched matmul per layer, the first row's policy, and the per-row clip."""
+def _stacked(unit: RolloutUnit) -> PolicyStack:
+    """The rows' policies (normalisation folded in) as one stack: one batched matmul per layer per step."""
     policies = [unit.param_map.weights(t) for t in unit.thetas]
     if unit.obs_mean is not None and unit.obs_std is not None:
         policies = [fold(p, unit.obs_mean, unit.obs_std) for p in policies]
-    layers = [
-        (np.stack([p.layers[j][0].T for p in policies]), np.stack([p.layers[j][1][None, :] for p in policies]))
-        for j in range(len(policies[0].layers))
-    ]
-    clip = None
-    if policies[0].clip_low is not None:  # a --normalize run's observation clip, per row
-        clip = (np.stack([p.clip_low for p in policies]), np.stack([p.clip_high for p in policies]))
-    return layers, policies[0], clip
+    return PolicyStack.of(policies, layout="out-in")
 
 
 def rollout(unit: RolloutUnit) -> RolloutResult:
     """Roll out every row of ``unit`` (all rows share one architecture and hidden activation: one stacked matmul per
-    layer per step).
+    layer per step, ``PolicyStack.actions``).
 
     Each row's arithmetic depends only on its own parameters and observations, so the result of a row does not
     depend on which other rows share its unit.
@@ -92,9 +86,7 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     n = len(unit.thetas)
     if n != len(unit.seeds):
         raise ValueError("a rollout unit needs one seed per parameter row")
-    layers, first_policy, clip = _stacked(unit)
-    low, span = first_policy.action_low, first_policy.action_high - first_policy.action_low
-    tanh = first_policy.activation == "tanh"
+    policies = _stacked(unit)
     envs = _envs(unit.env_id, unit.env_kwargs, n)[:n]
     first = [obs_vector(env.reset(seed=int(s))[0]) for env, s in zip(envs, unit.seeds, strict=True)]
     obs = np.stack(first).astype(np.float32)
@@ -102,14 +94,8 @@ def rollout(unit: RolloutUnit) -> RolloutResult:
     returns = np.zeros(n)
     lengths = np.zeros(n, np.int64)
     done = np.zeros(n, bool)
-    last = len(layers) - 1
     while not done.all():
-        h = (obs if clip is None else np.minimum(np.maximum(obs, clip[0]), clip[1]))[:, None, :]
-        for j, (wt, b) in enumerate(layers):
-            h = np.matmul(h, wt) + b
-            if j < last:
-                h = np.tanh(h) if tanh else np.maximum(h, np.float32(0))
-        acts = low + (np.tanh(h[:, 0, :]) + np.float32(1)) * np.float32(0.5) * span
+        acts = policies.actions(obs[:, None, :])  # one row per member
         for r in range(n):
             if done[r]:
                 continue

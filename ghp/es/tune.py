@@ -19,7 +19,6 @@ interrupted tune resumes where it stopped when run again (and ``iterations`` can
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from ghp.es.engine import Rollouts
 from ghp.es.params import CodebookMap, DenseMap, ObsStats, ParamMap, unfold
 from ghp.es.rollout import RolloutPool
 from ghp.io.lock import run_lock
+from ghp.io.progress import ProgressEvent, ProgressFn
 from ghp.policy.codebook import SCOPES, CodebookPolicy, quantize
 from ghp.policy.file import save_policy, tuned_dir
 from ghp.policy.weights import PolicyWeights
@@ -136,10 +136,6 @@ class TuneResult:
     codebook: CodebookPolicy | None
 
 
-ProgressFn = Callable[[int, int, float, float], None]
-"""``progress(iterations_done, iterations_total, current_return, best_return)``; first called before iterating."""
-
-
 def tune(
     run_dir: str | Path, config: TuneConfig, progress: ProgressFn | None = None, fresh: bool = False
 ) -> TuneResult:
@@ -218,7 +214,8 @@ def _first_report(progress: ProgressFn, state_path: Path, total: int, start: _St
     cur = start.extra.get("return_quantized", start.return_before)
     if saved is not None and saved.history:
         cur = saved.history[-1]["return"]
-    progress(min(done, total), total, cur, saved.best_return if saved is not None else cur)
+    best = saved.best_return if saved is not None else cur
+    progress(ProgressEvent(min(done, total), total, "iterations", {"return": cur, "best_return": best}))
 
 
 def _tune_locked(
@@ -242,18 +239,10 @@ def _tune_locked(
         kw["max_episode_steps"] = config.max_episode_steps
     with RolloutPool(config.workers, config.backend, config.ray_address) as pool:
         start = _start(policy0, config, Rollouts(run.spec.env_id, pool, kw))
-        total = config.iterations
-
-        def on_iteration(state: ESState) -> None:
-            if progress is not None:
-                progress(state.iteration, total, state.history[-1]["return"], state.best_return)
-
         if progress is not None:
-            _first_report(progress, state_path, total, start)
+            _first_report(progress, state_path, config.iterations, start)
         stats = start.stats if es_cfg.obs_norm else None
-        state = run_es(
-            start.pmap, start.theta0, run.spec.env_id, es_cfg, pool, stats, env_kwargs, state_path, on_iteration
-        )
+        state = run_es(start.pmap, start.theta0, run.spec.env_id, es_cfg, pool, stats, env_kwargs, state_path, progress)
     cb = start.pmap.codebook(state.best_theta) if isinstance(start.pmap, CodebookMap) else None
     provenance = _provenance(run, arch, config, state, start, cb)
     path = save_policy(out / f"{name}.npz", state.best_policy(start.pmap), provenance, cb)

@@ -1,1 +1,2 @@
-"""File input and output every layer uses: atomic writes, the run-directory lock, safe unpickling."""
+"""File input and output every layer uses: atomic writes, the run-directory lock, safe unpickling; and the progress
+protocol every long call reports through."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ghp.envs import EnvSpec
+from ghp.io.progress import ProgressEvent, ProgressFn
 from ghp.rl.config import TrainConfig
 from ghp.rl.save import save_checkpoint
 from ghp.space.arch import Arch, ArchSpace
@@ -33,7 +33,10 @@ class TrainingCallback(BaseCallback):
         spec: the environment's spec.
         run_id: the run's id (the periodic evaluation loads the live model as a run).
         total: the run's total environment steps (the progress bar never shows more).
-        progress: the progress function, or None.
+        progress: the progress function, or None: about twice a second a ``ProgressEvent`` in environment steps
+            whose figures are ``steps_per_s``, ``recent_return``, ``success_rate``, ``eval`` (the latest periodic
+            evaluation, :func:`periodic_eval`'s dict, or None before the first) and ``eval_return`` (the latest mean
+            reward of a user callback that evaluates, SB3's ``EvalCallback``, else None).
         eval_archs: the architectures of the periodic evaluation.
         evaluators: user callbacks that evaluate (SB3's ``EvalCallback``): their latest mean reward is reported.
     """
@@ -105,25 +108,18 @@ class TrainingCallback(BaseCallback):
             self._last_report = now
             eps = list(self.model.ep_info_buffer or [])
             succ = list(self.model.ep_success_buffer or [])
-            self.progress(
-                {
-                    # n_envs environments step together, so the last step can overshoot a total that is not a
-                    # multiple of n_envs (16 of 10 with 8 environments): the bar never shows more than asked.
-                    "steps": min(n, self.total),
-                    "total": self.total,
-                    "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
-                    "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
-                    "success_rate": float(np.mean(succ)) if succ else None,
-                    "eval": self.last_eval,
-                    "eval_return": latest_eval(self.evaluators),
-                }
-            )
+            figures = {
+                "steps_per_s": (n - self._s0) / max(now - self._t0, 1e-9),
+                "recent_return": float(np.mean([e["r"] for e in eps])) if eps else None,
+                "success_rate": float(np.mean(succ)) if succ else None,
+                "eval": self.last_eval,
+                "eval_return": latest_eval(self.evaluators),
+            }
+            # n_envs environments step together, so the last step can overshoot a total that is not a multiple of
+            # n_envs (16 of 10 with 8 environments): the bar never shows more than asked.
+            self.progress(ProgressEvent(min(n, self.total), self.total, "steps", figures))
 
 
-ProgressFn = Callable[[dict[str, Any]], None]
-"""Called about twice a second with ``steps``, ``total``, ``steps_per_s``, ``recent_return``, ``success_rate``, and
-``eval`` (the latest periodic evaluation, :func:`periodic_eval`'s dict, or None before the first) and
-``eval_return`` (the latest mean reward of a user callback that evaluates, SB3's ``EvalCallback``, else None)."""
 EVAL_LOG = "eval.jsonl"
 """One JSON line per periodic evaluation (:attr:`TrainConfig.eval_every`)."""
 

@@ -26,9 +26,10 @@ from typing import Any
 
 from ghp.envs import EnvSpec, env_spec
 from ghp.io.lock import run_lock
+from ghp.io.progress import ProgressFn
 from ghp.policy.normalize import load_vec_normalize, stats_path
 from ghp.rl.build import buffer_capacity, build_model, make_vec_env
-from ghp.rl.callbacks import ProgressFn, make_callback
+from ghp.rl.callbacks import make_callback
 from ghp.rl.config import TrainConfig, check_memory, option_name, preset_of, resolve
 from ghp.rl.replay import REPLAY_FILE, load_replay_buffer
 from ghp.rl.save import save_checkpoint_and_list

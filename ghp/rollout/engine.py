@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ghp.envs import canonical_kwargs, make_env, vectorised
+from ghp.policy.stack import PolicyStack
 from ghp.policy.weights import PolicyWeights, obs_vector
 from ghp.run.results import KINDS
 from ghp.space.arch import Arch
@@ -132,14 +133,7 @@ class _Group:
     def __init__(self, weights: list[PolicyWeights], pos: list[int], pad_to: int, episodes: int) -> None:
         self.pos = list(pos)
         self.e = episodes
-        self.layers = _stack(weights, pad_to)
-        self.clip: tuple[np.ndarray, np.ndarray] | None = None
-        if weights[0].clip_low is not None:  # a --normalize run's observation clip, [G, 1, obs_dim] each
-            lo, hi = (np.stack([getattr(w, k)[None, :] for w in weights]) for k in ("clip_low", "clip_high"))
-            self.clip = (lo, hi)
-        self.tanh = weights[0].activation == "tanh"
-        self.low = weights[0].action_low
-        self.span = weights[0].action_high - weights[0].action_low
+        self.policies = PolicyStack.of(weights, shape_class(weights[0].arch, pad_to))
         n = len(weights) * episodes
         self.obs = np.zeros((len(weights), episodes, weights[0].obs_dim), np.float32)
         self.last_obs: list[np.ndarray] = []
@@ -157,28 +151,11 @@ class _Group:
     @property
     def nbytes(self) -> int:
         """Bytes of the stacked weights and biases."""
-        return sum(wt.nbytes + b.nbytes for wt, b in self.layers)
+        return self.policies.nbytes
 
     def actions(self) -> np.ndarray:
-        """Deterministic actions for every row, the arithmetic of ``PolicyWeights.act`` on padded weights."""
-        h = self.obs if self.clip is None else np.minimum(np.maximum(self.obs, self.clip[0]), self.clip[1])
-        last = len(self.layers) - 1
-        for j, (wt, b) in enumerate(self.layers):
-            h = np.matmul(h, wt)
-            h += b
-            if j < last:
-                # Zero padding is harmless for both activations: relu(0) = tanh(0) = 0.
-                if self.tanh:
-                    np.tanh(h, out=h)
-                else:
-                    np.maximum(h, np.float32(0), out=h)
-        np.tanh(h, out=h)
-        # low + (u + 1) * 0.5 * span, in place, in the same order of operations.
-        h += np.float32(1)
-        h *= np.float32(0.5)
-        h *= self.span
-        h += self.low
-        return h.reshape(-1, h.shape[-1])
+        """Deterministic actions for every row (``PolicyStack.actions`` on the padded weights)."""
+        return self.policies.actions(self.obs)
 
     def step(self) -> bool:
         """One batched policy pass, then one step of every running episode. Returns True if an episode ended."""
@@ -220,9 +197,7 @@ class _Group:
         self.pos = [self.pos[m] for m in keep]
         if keep:
             sel = np.asarray(keep)
-            self.layers = [(wt[sel], b[sel]) for wt, b in self.layers]
-            if self.clip is not None:
-                self.clip = (self.clip[0][sel], self.clip[1][sel])
+            self.policies = self.policies.select(sel)
             self.obs = self.obs[sel]
         for name in ("last_obs", "returns", "lengths", "success", "done", "envs", "env_ids"):
             old = getattr(self, name)
@@ -235,21 +210,6 @@ class _Group:
 def _plain(values: Any) -> list[Any]:
     """Python numbers from a list or an array slice (records hold floats, ints and bools, not numpy scalars)."""
     return values.tolist() if isinstance(values, np.ndarray) else list(values)
-
-
-def _stack(weights: list[PolicyWeights], pad_to: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per layer: transposed weights ``[G, in, out]`` and biases ``[G, 1, out]``, zero-padded to the shape class."""
-    dims = [weights[0].obs_dim, *shape_class(weights[0].arch, pad_to), weights[0].act_dim]
-    out = []
-    for j in range(len(dims) - 1):
-        wt = np.zeros((len(weights), dims[j], dims[j + 1]), np.float32)
-        b = np.zeros((len(weights), 1, dims[j + 1]), np.float32)
-        for g, pw in enumerate(weights):
-            w, bias = pw.layers[j]
-            wt[g, : w.shape[1], : w.shape[0]] = w.T
-            b[g, 0, : bias.shape[0]] = bias
-        out.append((wt, b))
-    return out
 
 
 def _weight_bytes(w: PolicyWeights, pad_to: int) -> int:

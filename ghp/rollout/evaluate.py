@@ -44,7 +44,7 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +52,7 @@ import numpy as np
 
 from ghp.envs import EnvSpec, canonical_kwargs, parse_env_kwargs
 from ghp.hypernet.config import MAX_EPISODES
+from ghp.io.progress import ProgressEvent, ProgressFn
 from ghp.policy.weights import PolicyWeights
 from ghp.rollout.backend import BACKENDS, Backend, SerialBackend, make_backend
 from ghp.rollout.engine import (
@@ -219,10 +220,6 @@ class EvalSummary:
     """Units that ran at once (worker processes, or the Ray cluster's CPUs)."""
 
 
-ProgressFn = Callable[[int, int, int], None]
-"""``progress(archs_done, archs_total, env_steps)``, called after every finished chunk."""
-
-
 def env_kwargs_of(spec: EnvSpec, config: EvalConfig) -> dict[str, Any]:
     """The env kwargs an evaluation runs with: the run's, with ``config.env_kwargs`` on top."""
     return {**spec.env_kwargs, **(config.env_kwargs or {})}
@@ -301,7 +298,7 @@ def evaluate(
     steps = 0
     out: list[ArchRecord] = []
     if progress is not None:
-        progress(n_done, n_total, 0)
+        progress(ProgressEvent(n_done, n_total, "archs", {"env_steps": 0}))
 
     # A source with its own counting (a chromatic run: distinct weights + biases, bits / 8) overrides the dense rule.
     counted = getattr(source, "counts", None)
@@ -316,7 +313,7 @@ def evaluate(
         n_done += len(chunk_records)
         steps += chunk_steps
         if progress is not None:
-            progress(n_done, n_total, steps)
+            progress(ProgressEvent(n_done, n_total, "archs", {"env_steps": steps}))
 
     task = _task_spec(spec, config)
     with _backend(config, bool(pending)) as backend:

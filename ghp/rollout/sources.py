@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from ghp.envs import EnvSpec
+from ghp.io.progress import ProgressFn
 from ghp.policy.weights import PolicyWeights
-from ghp.rollout.evaluate import EvalConfig, EvalSummary, ProgressFn, evaluate, parse_arch_selection
+from ghp.rollout.evaluate import EvalConfig, EvalSummary, evaluate, parse_arch_selection
 from ghp.space.arch import Arch, ArchSpace
 
 

@@ -131,12 +131,24 @@ class SettingFilter:
     """Only this checkpoint's evaluations."""
     env_kwargs: str | None = None
     """Only evaluations with these env kwargs (canonical JSON: the run's with ``--env-kwargs`` on top)."""
+    prefer_env_kwargs: str | None = None
+    """Without ``env_kwargs``: the env kwargs to read first (canonical JSON: the run's own, the setting it was trained
+    in), before the default rule looks at other ones; a preference, not a filter, so a run evaluated only in other
+    settings is still read."""
 
     def matches(self, s: Setting) -> bool:
         """True if ``s`` passes the filter."""
         return (self.checkpoint_step is None or s.checkpoint_step == self.checkpoint_step) and (
             self.env_kwargs is None or s.env_kwargs == self.env_kwargs
         )
+
+    def order(self, settings: Sequence[Setting]) -> list[Setting]:
+        """The settings that pass, best first: the preferred env kwargs first, each group in the given (default)
+        order, so ``order(store settings)[0]`` is the setting to read."""
+        found = [s for s in settings if self.matches(s)]
+        if self.env_kwargs is None and self.prefer_env_kwargs is not None:
+            found.sort(key=lambda s: s.env_kwargs != self.prefer_env_kwargs)  # stable: keeps the default order
+        return found
 
     @property
     def active(self) -> bool:
@@ -159,7 +171,9 @@ def checkpoint_step(name: str) -> int | None:
 def setting_filter(
     run_env_kwargs: dict[str, Any] | None, checkpoint: str | None = None, env_kwargs: dict[str, Any] | None = None
 ) -> SettingFilter:
-    """The filter of ``--checkpoint step_N`` (or ``N``) and ``--env-kwargs`` (on top of the run's own).
+    """The filter of ``--checkpoint step_N`` (or ``N``) and ``--env-kwargs`` (on top of the run's own); without
+    ``--env-kwargs`` it prefers the run's own env kwargs (an evaluation in another setting, e.g. a later
+    ``nominal=true`` one, is read only when the run has none in its own).
 
     Raises:
         ValueError: a checkpoint name that is not ``step_<N>``.
@@ -171,8 +185,9 @@ def setting_filter(
         step = checkpoint_step(checkpoint)
         if step is None:
             raise ValueError(f"checkpoint {checkpoint!r}: give a name like step_20000")
+    own = canonical_kwargs(run_env_kwargs)
     kw = None if env_kwargs is None else canonical_kwargs({**(run_env_kwargs or {}), **env_kwargs})
-    return SettingFilter(step, kw)
+    return SettingFilter(step, kw, None if kw is not None else own)
 
 
 def best_over_checkpoints(progress: dict[int, list[ArchRecord]], metric: str = "return") -> dict[str, ArchRecord]:

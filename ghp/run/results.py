@@ -312,7 +312,8 @@ def read_records(
 ) -> list[ArchRecord]:
     """The default setting's rows of a run's results, or an empty list when it has no results file.
 
-    ``where``: pick the default among the settings it matches only.
+    ``where``: pick the default among the settings it matches only, those with its preferred env kwargs (the
+    run's own) first.
 
     Raises:
         ValueError: ``where`` matches none of the evaluated settings (the message lists them).
@@ -321,10 +322,10 @@ def read_records(
     if not p.exists():
         return []
     with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
-        if setting is None and where is not None and where.active:
+        if setting is None and where is not None:
             found = store.settings()
-            setting = next((s for s, _ in found if where.matches(s)), None)
-            if setting is None:
+            setting = next(iter(where.order([s for s, _ in found])), None)
+            if setting is None and where.active:
                 have = "; ".join(f"{s.describe()} ({n} archs)" for s, n in found) or "none"
                 raise ValueError(f"no evaluation of {run_dir} at {where.describe()}; evaluated: {have}")
         return store.records(setting)
@@ -336,18 +337,23 @@ def read_progress(
     eval_seed: int | None = None,
     episodes: int | None = None,
     env_kwargs: str | None = None,
+    prefer_env_kwargs: str | None = None,
 ) -> dict[int, list[ArchRecord]]:
     """Every evaluated checkpoint's rows, keyed by checkpoint step (ascending).
 
     Per step: the setting with the most architectures (ties: the most recent), among those with ``eval_seed`` /
-    ``episodes`` / ``env_kwargs`` (canonical JSON) when given. Empty when the run has no results file.
+    ``episodes`` / ``env_kwargs`` (canonical JSON) when given; a setting with ``prefer_env_kwargs`` (the run's own)
+    before any other. Empty when the run has no results file.
     """
     p = results_path(run_dir)
     if not p.exists():
         return {}
     with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
         chosen: dict[int, Setting] = {}
-        for s, _ in store.settings():  # most architectures first within a step
+        found = [s for s, _ in store.settings()]  # most architectures first within a step
+        if env_kwargs is None and prefer_env_kwargs is not None:
+            found.sort(key=lambda s: s.env_kwargs != prefer_env_kwargs)  # stable: keeps that order within each group
+        for s in found:
             if (
                 (eval_seed is None or s.eval_seed == eval_seed)
                 and (episodes is None or s.episodes == episodes)
@@ -355,6 +361,15 @@ def read_progress(
             ):
                 chosen.setdefault(s.checkpoint_step, s)
         return {step: store.records(chosen[step]) for step in sorted(chosen)}
+
+
+def read_settings(run_dir: str | Path, run_id: str, kind: str | None = "screen") -> list[Setting]:
+    """Every evaluated setting of ``kind`` of a run (:meth:`ResultsStore.settings`'s order); empty without results."""
+    p = results_path(run_dir)
+    if not p.exists():
+        return []
+    with ResultsStore.open(p, run_id, create=False, readonly=True) as store:
+        return [s for s, _ in store.settings(kind)]
 
 
 def read_confirmed(run_dir: str | Path, run_id: str, screening: Setting) -> dict[str, ArchRecord]:

@@ -61,6 +61,22 @@ class Arch:
         return list(self.hidden)
 
 
+def parse_ints(text: str) -> tuple[int, ...]:
+    """Parse comma-separated integers, ``"4, 8,16"`` -> ``(4, 8, 16)``: the one parser of a list of ints in text.
+
+    Spaces are ignored and empty items skipped (``"4,,8,"`` is ``(4, 8)``, ``""`` is ``()``); signs are kept, so a
+    caller checks the range it needs. Widths, depths and ``--hidden`` lists all go through it; an architecture's
+    own text (dashes, brackets, ``linear``) is :func:`parse_arch`'s.
+
+    Raises:
+        ValueError: an item that is not an integer; callers re-raise it with their option's name.
+    """
+    try:
+        return tuple(int(t) for t in str(text).replace(" ", "").split(",") if t != "")
+    except ValueError:
+        raise ValueError(f"expected comma-separated integers, got {text!r}") from None
+
+
 def parse_arch(text: str | Sequence[int] | Arch) -> Arch:
     """Parse ``"8,4,4,4"``, ``"8-4-4-4"``, ``"[8, 4]"``, ``"linear"`` or a sequence of ints into an :class:`Arch`.
 

@@ -121,8 +121,8 @@ def test_an_interrupted_confirmation_resumes_to_the_same_rows(tmp_path):
             if name == "resumed":
                 calls = []
 
-                def stop_after_one(done, total, steps, calls=calls):
-                    calls.append(done)
+                def stop_after_one(event, calls=calls):
+                    calls.append(event.done)
                     if len(calls) == 2:  # the initial call, then one finished chunk
                         raise KeyboardInterrupt
 

@@ -97,8 +97,8 @@ def test_interrupted_evaluation_resumes_to_the_same_table(tmp_path):
     (tmp_path / "b").mkdir()
     calls = []
 
-    def interrupt_after_two_chunks(done, total, steps):
-        calls.append(done)
+    def interrupt_after_two_chunks(event):
+        calls.append(event.done)
         if len(calls) == 3:  # the initial call, then two finished chunks
             raise KeyboardInterrupt
 

@@ -83,7 +83,9 @@ def _evaluate_into(db_dir: Path, config: EvalConfig, run=None):
     calls = []
     db_dir.mkdir()
     with ResultsStore.open(db_dir, run.run_id) as store:
-        summary, _ = evaluate(run, list(run.space.archs), config, store, lambda *a: calls.append(a))
+        summary, _ = evaluate(
+            run, list(run.space.archs), config, store, lambda e: calls.append((e.done, e.total, e.figures["env_steps"]))
+        )
     return summary, calls, table(db_dir / "results.sqlite")
 
 

@@ -162,3 +162,27 @@ def test_report_and_search_choose_the_evaluation_by_env_kwargs_and_checkpoint(tm
     ):
         r = run(*args)
         assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and needle in r.output, (args, r.output)
+
+
+def test_report_reads_the_runs_own_setting_by_default(tmp_path_factory, tmp_path):
+    """A later evaluation in other env kwargs, even of more architectures, is not what ``ghp report RUN`` reads: the
+    run's own setting is, and a line says so and lists the other one (it used to read the later one)."""
+    rd = copy_run(tiny_run(tmp_path_factory.mktemp("runs")), tmp_path / "r")
+    assert run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8").exit_code == 0
+    r = run("evaluate", str(rd), "--episodes", "1", "--archs", "4,8,4-4", "--env-kwargs", "g=2.0")
+    assert r.exit_code == 0, r.output
+    r = run("report", str(rd), "--json", "--no-plots")
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["n_archs"] == 2 and rep["setting"]["env_kwargs"] == {}
+    assert len(rep["other_settings"]) == 1 and '"g":2.0' in rep["other_settings"][0]
+    other = json.loads(run("report", str(rd), "--json", "--no-plots", "--env-kwargs", "g=2.0").output)
+    assert other["n_archs"] == 3 and other["setting"]["env_kwargs"] == {"g": 2.0}
+    r = run("report", str(rd), "--no-plots")
+    assert r.exit_code == 0, r.output
+    note = [line for line in r.output.splitlines() if line.startswith("read step")]
+    assert len(note) == 1 and "the run's own env kwargs" in note[0], r.output
+    assert '1 other evaluated setting, in env {"g":2.0}' in note[0], r.output
+    # search ranks the same evaluations by default
+    r = run("search", "--run", str(rd), "--max-params", "100000", "--json", "--top", "0")
+    assert {x["key"] for x in json.loads(r.output) if x["mean_return"] is not None} == {"4", "8"}

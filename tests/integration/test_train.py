@@ -161,8 +161,9 @@ def test_fetch_reach_resets_and_steps(tmp_path):
     )
     run = load_run(out)
     assert run.algo == "ddpg" and run.spec.goal_conditioned and run.spec.obs_dim == 13
-    assert run.timesteps == 200 and seen[-1]["steps"] == 200
-    assert seen[-1]["recent_return"] is not None and seen[-1]["success_rate"] is not None  # 50-step episodes ended
+    assert run.timesteps == 200 and seen[-1].done == 200 and seen[-1].unit == "steps"
+    last = seen[-1].figures  # 50-step episodes ended
+    assert last["recent_return"] is not None and last["success_rate"] is not None
     # the env really resets and steps: an emitted policy drives it through an episode
     from ghp.envs import make_env
 
@@ -283,7 +284,7 @@ def test_progress_never_exceeds_the_steps_asked(tmp_path):
         TrainConfig(out=str(tmp_path / "run"), **{**TINY, "steps": 10, "n_envs": 8, "learning_starts": 0}),
         progress=seen.append,
     )
-    assert seen and all(p["steps"] <= p["total"] == 10 for p in seen), seen
+    assert seen and all(p.done <= p.total == 10 for p in seen), seen
 
 
 def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):

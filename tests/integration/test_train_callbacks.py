@@ -37,8 +37,8 @@ def test_callbacks_run_beside_ghp_and_evaluations_reach_the_progress_report(tmp_
     assert all(c.started and c.n_calls == 150 for c in counters)  # 300 steps of 2 environments
     assert (out / "checkpoints" / "step_200.zip").is_file()  # ghp's own callback still runs
     assert evaluator.n_calls == 150 and evaluator.last_mean_reward < 0  # Pendulum returns are negative
-    assert reports[-1]["eval_return"] == pytest.approx(evaluator.last_mean_reward)
-    assert reports[0]["eval_return"] is None  # no evaluation yet
+    assert reports[-1].figures["eval_return"] == pytest.approx(evaluator.last_mean_reward)
+    assert reports[0].figures["eval_return"] is None  # no evaluation yet
 
 
 def test_a_callback_returning_false_stops_and_saves(tmp_path):

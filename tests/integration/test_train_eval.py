@@ -35,7 +35,7 @@ def test_periodic_eval_is_logged_and_matches_evaluate(tmp_path):
     lines = [json.loads(x) for x in (out / EVAL_LOG).read_text().splitlines()]
     assert [x["step"] for x in lines] == [100, 200, 300]
     assert all(len(x["archs"]) == 3 and x["best"] == max(x["archs"].values()) for x in lines)
-    assert seen[-1]["eval"] is not None and seen[-1]["eval"]["step"] == 300
+    assert seen[-1].figures["eval"] is not None and seen[-1].figures["eval"]["step"] == 300
     run = load_run(out, "step_200")
     archs = eval_archs(run.space, 3, run.spec.obs_dim, run.spec.act_dim)
     _, recs = evaluate(run, archs, EvalConfig(episodes=1, seed=0, in_process=True))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ghp.space.arch import Arch, ArchSpace, SweepSampler, parse_arch, sample_uniform, sweep_order
+from ghp.space.arch import Arch, ArchSpace, SweepSampler, parse_arch, parse_ints, sample_uniform, sweep_order
 
 
 def test_paper_space_has_4680_archs():
@@ -94,3 +94,46 @@ def test_depth_balanced_sampling():
     assert all(a in space for a in draws)
     assert counts.min() > 850  # about 1000 each; uniform draws would give depth 1 about 7
     assert draws == sample_by_depth(space, 4000, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("text,ints", [("4,8,16", (4, 8, 16)), (" 4, 8 ,16 ", (4, 8, 16)), ("4,,8,", (4, 8)), ("", ())])
+def test_parse_ints(text, ints):
+    assert parse_ints(text) == ints
+
+
+@pytest.mark.parametrize("bad", ["4-8", "a", "4;8", "4.5"])
+def test_parse_ints_rejects(bad):
+    with pytest.raises(ValueError, match="comma-separated integers"):
+        parse_ints(bad)
+
+
+def test_int_lists_have_one_parser():
+    """``parse_ints`` is the one int-list parser: the options that take lists accept and refuse what it does, and no
+    module parses such a list itself again (the copies in chromatic, cli/common and cli/options were merged)."""
+    import re
+    from pathlib import Path
+
+    import click
+
+    from cli.common import int_list
+    from cli.options import IntList
+    from ghp.es.chromatic import parse_hidden
+
+    for text in ("4,8,16", " 4, 8 ,16 ", "4,,8,"):
+        assert int_list(text, "--widths") == IntList().convert(text, None, None) == parse_ints(text)
+        assert parse_hidden(text) == parse_ints(text)
+    assert parse_hidden("linear") == parse_hidden("none") == ()
+    with pytest.raises(click.BadParameter, match="comma-separated integers"):
+        int_list("4-8", "--widths")
+    with pytest.raises(ValueError, match="hidden widths like 41"):
+        parse_hidden("41-41")
+    root = Path(__file__).resolve().parents[2]
+    copy = re.compile(r"int\(\w+\) for \w+ in .*split\(['\"],")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for pkg in ("ghp", "search", "export", "cli", "benchmarks")
+        for path in sorted((root / pkg).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if copy.search(line) and path != root / "ghp/space/arch.py"
+    ]
+    assert not found, f"int lists parsed outside ghp.space.arch.parse_ints: {found}"

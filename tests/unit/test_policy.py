@@ -33,3 +33,43 @@ def test_obs_vector_appends_desired_goal():
     assert obs_vector(obs).tolist() == [0, 1, 2, 7, 8]
     batch = {k: np.stack([v, v]) for k, v in obs.items()}
     assert obs_vector(batch).shape == (2, 5)
+
+
+def test_policy_stack_is_the_batched_act():
+    """``PolicyStack.actions`` (evaluation's padded in-out stack and ES's out-in one) is ``PolicyWeights.act`` of each
+    member, for both activations and with an observation clip; padding changes nothing."""
+    from ghp.policy.stack import PolicyStack
+
+    rng = np.random.default_rng(1)
+    for activation in ("relu", "tanh"):
+        for arch in (Arch((4, 8)), Arch(())):
+            pols = [random_policy(arch, 5, 2, rng) for _ in range(3)]
+            clip = (-np.ones(5), np.ones(5))
+            lo, hi = pols[0].action_low, pols[0].action_high
+            pols = [PolicyWeights.from_arrays(arch, p.layers, lo, hi, activation, *clip) for p in pols]
+            obs = (rng.standard_normal((3, 4, 5)) * 2).astype(np.float32)
+            want = np.concatenate([p.act(o) for p, o in zip(pols, obs, strict=True)])
+            padded = tuple(16 for _ in arch.hidden)
+            for stack in (PolicyStack.of(pols, padded), PolicyStack.of(pols, layout="out-in")):
+                np.testing.assert_allclose(stack.actions(obs), want, rtol=1e-5, atol=1e-6)
+            kept = PolicyStack.of(pols, padded).select(np.array([0, 2]))
+            kept_want = want.reshape(3, 4, 2)[[0, 2]].reshape(-1, 2)
+            np.testing.assert_allclose(kept.actions(obs[[0, 2]]), kept_want, atol=1e-6)
+
+
+def test_one_batched_forward():
+    """Evaluation and ES step their episodes through ``ghp.policy.stack`` only: neither writes its own MLP forward
+    (ES's own copy was merged; it was bit-identical to the stack's out-in layout, see the ES fingerprint)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "ghp"
+    forward = re.compile(r"np\.matmul\(|np\.tanh\(|np\.maximum\(h")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for pkg in ("es", "rollout")
+        for path in sorted((root / pkg).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if forward.search(line)
+    ]
+    assert not found, f"an MLP forward outside ghp.policy: {found}"
