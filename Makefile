@@ -42,10 +42,10 @@ bench: install toolchain
 	$(PY) -m benchmarks
 
 test: install toolchain
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxschedchunk 1
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n auto --maxschedchunk 1 -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

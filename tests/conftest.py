@@ -17,6 +17,38 @@ _TEST_ENV_MODULES = ("tests.unit.test_es", "tests.integration.faultenv")
 os.environ["GHP_ENV_MODULES"] = ",".join([*filter(None, [os.environ.get("GHP_ENV_MODULES")]), *_TEST_ENV_MODULES])
 
 
+# The longest tests (``pytest --durations=20 -n 2``, longest first) are started first. Under pytest-xdist (``make
+# test``: ``-n auto --maxschedchunk 1``) each worker holds at most two tests and takes the next as one ends, so the
+# long ones go first and each is followed by a short one (a worker given two long tests would hold the second while
+# running the first); a test of minutes started late would run alone at the end while the other cores idle. A node
+# id or a file; the other tests keep their usual order.
+_LONGEST_FIRST = (
+    "tests/integration/test_train_learning.py::test_crazyflie_hover_learns_to_fly",
+    "tests/integration/test_train_learning.py::test_pendulum_best_of_a_sample_swings_up",
+    "tests/integration/test_reproduce.py::test_the_matrix_on_ray_gives_the_same_table",
+    "tests/integration/test_documented_commands.py",
+    "tests/integration/test_export_crazyflie.py::test_export_check_builds_the_firmware_and_flies_in_the_loop",
+    "tests/integration/test_ray_backend.py::test_lost_head_one_line_then_the_same_command_resumes",
+    "tests/integration/test_reproduce.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tests of :data:`_LONGEST_FIRST` in its order, each followed by one other test, then the rest (the same
+    order in every xdist worker)."""
+
+    def rank(item: pytest.Item) -> int:
+        for i, prefix in enumerate(_LONGEST_FIRST):
+            if item.nodeid == prefix or item.nodeid.startswith(prefix + "::"):
+                return i
+        return len(_LONGEST_FIRST)
+
+    long = sorted((it for it in items if rank(it) < len(_LONGEST_FIRST)), key=rank)
+    rest = [it for it in items if rank(it) == len(_LONGEST_FIRST)]
+    paired = [it for pair in zip(long, rest, strict=False) for it in pair]
+    items[:] = paired + long[len(paired) // 2 :] + rest[len(paired) // 2 :]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_torch_thread() -> Iterator[None]:
     """Tiny networks: one torch thread is faster and leaves the other core to the workers and subprocesses."""
