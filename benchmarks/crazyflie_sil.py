@@ -6,7 +6,7 @@ two shared cores: it behaviour-clones a textbook geometric hover controller (pos
 direction -> attitude PD -> the firmware's force-torque mixer) into a 32-32 ReLU policy with DAgger, exports it
 with ``--target crazyflie`` and flies it in the loop against torch.
 
-    python benchmarks/crazyflie_sil.py [--firmware PATH] [--episodes 20]
+    python -m benchmarks.crazyflie_sil [--firmware PATH] [--episodes 20]
 
 It prints the PD controller's, torch's and the generated C's success on the same seeds, and the largest action and
 observation differences. Not a test: it takes a few minutes and its success rate depends on the distillation.
@@ -26,30 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.crazyflie_pd import pd_action
 from export.api import ExportConfig, export_policy
 from export.crazyflie.firmware import find_firmware
 from export.crazyflie.layout import task_layout
 from export.crazyflie.sil import build_library, fly
 from ghp.envs import make_env
-from ghp.envs import quadrotor as qr
 from ghp.policy.weights import PolicyWeights
 
 ENV = "ghp/CrazyflieHover-v0"
 KWARGS = {"nominal": True}
-
-
-def pd_action(obs: np.ndarray) -> np.ndarray:
-    """Geometric hover control from the observation: the teacher (gains picked by hand on the nominal drone)."""
-    e, rot, v, w = obs[0:3], obs[3:12].reshape(3, 3), obs[12:15], obs[15:18]
-    acc = -6.0 * e - 4.0 * v + np.array([0.0, 0.0, qr.G])  # desired world acceleration
-    thrust = qr.CF_MASS * float(acc @ rot[:, 2])
-    z_des = acc / np.linalg.norm(acc)
-    err_body = rot.T @ np.cross(rot[:, 2], z_des)  # tilt error, body frame
-    inertia = np.array(qr.INERTIA)
-    tau = inertia * (120.0 * err_body - 20.0 * w)
-    tau[2] = inertia[2] * (-5.0 * w[2])
-    forces = qr.mixer(thrust, (float(tau[0]), float(tau[1]), float(tau[2]))) / qr.THRUST_MAX
-    return np.clip(2.0 * forces - 1.0, -1.0, 1.0).astype(np.float32)
 
 
 def rollouts(env, act, seeds, teacher_labels=True):  # type: ignore[no-untyped-def]
