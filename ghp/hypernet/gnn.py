@@ -57,7 +57,7 @@ class GatedPass(torch.autograd.Function):
     """:func:`gated_pass` as one autograd node: the same forward without recording, a hand-written backward.
 
     Only the carry from node to node is sequential; the backward folds every per-node local derivative into two
-    ``[N, B, 3h]`` factors computed at once, so each node costs four small products on the way back.
+    ``[N, B, 3h]`` factors computed at once, so each node costs four small ops on the way back.
     """
 
     @staticmethod
@@ -75,12 +75,11 @@ class GatedPass(torch.autograd.Function):
     ) -> torch.Tensor:
         n, b, h = x.shape
         gh = torch.nn.functional.linear(x, w_hh, b_hh)
-        # What the input-side gate pre-activations add to the message's product, per node: r/z get the hidden side
-        # and both biases, n its own bias (the hidden side of n is gated by r). One product per node then gives all
-        # three gates.
-        base = torch.cat([gh[..., : 2 * h] + b_ih[: 2 * h], b_ih[2 * h :].expand(n, b, h)], -1).unbind(0)
+        # Gate pre-activations that do not depend on the message, per node: r/z get both biases, n its own.
+        rz_base = (gh[..., : 2 * h] + b_ih[: 2 * h]).unbind(0)
         gh_n = gh[..., 2 * h :].unbind(0)
-        w_ih_t, w1_t = w_ih.T, w1.T
+        w_rz_t, w_n, b_n = w_ih[: 2 * h].T, w_ih[2 * h :], b_ih[2 * h :]
+        w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
         rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
@@ -95,16 +94,16 @@ class GatedPass(torch.autograd.Function):
         prev_t = -1
         for s, t in enumerate(order):
             if prev is None:
-                gi = base[t]
+                rz = torch.sigmoid(rz_base[t], out=rzs[t])
+                a_n = torch.addcmul(b_n.expand(b, h), rz[:, :h], gh_n[t])
             else:
                 u = torch.addmm(b1, prev, w1_t, out=us[s - 1])
                 mask = masks[prev_t]
                 if mask is not None:
                     u.mul_(mask)  # padding sends no message (relu(0) = 0)
                 m = torch.clamp_min(u, 0, out=ms[s - 1])  # relu
-                gi = torch.addmm(base[t], m, w_ih_t)
-            rz = torch.sigmoid(gi[:, : 2 * h], out=rzs[t])
-            a_n = torch.addcmul(gi[:, 2 * h :], rz[:, :h], gh_n[t])
+                rz = torch.sigmoid(torch.addmm(rz_base[t], m, w_rz_t), out=rzs[t])
+                a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
             cand = torch.tanh(a_n, out=cands[t])
             prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
             prev_t = t
