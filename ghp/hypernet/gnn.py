@@ -78,7 +78,7 @@ class GatedPass(torch.autograd.Function):
         # Gate pre-activations that do not depend on the message, per node: r/z get both biases, n its own.
         rz_base = (gh[..., : 2 * h] + b_ih[: 2 * h]).unbind(0)
         gh_n = gh[..., 2 * h :].unbind(0)
-        w_rz_t, w_n, b_n = w_ih[: 2 * h].T, w_ih[2 * h :], b_ih[2 * h :]
+        w_rz_t, w_n_t, b_n = w_ih[: 2 * h].T, w_ih[2 * h :].T, b_ih[2 * h :]
         w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
@@ -103,7 +103,7 @@ class GatedPass(torch.autograd.Function):
                     u.mul_(mask)  # padding sends no message (relu(0) = 0)
                 m = torch.clamp_min(u, 0, out=ms[s - 1])  # relu
                 rz = torch.sigmoid(torch.addmm(rz_base[t], m, w_rz_t), out=rzs[t])
-                a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
+                a_n = torch.addcmul(torch.addmm(b_n, m, w_n_t), rz[:, :h], gh_n[t])  # as linear(m, w_n, b_n)
             cand = torch.tanh(a_n, out=cands[t])
             prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
             prev_t = t
