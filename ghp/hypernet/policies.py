@@ -421,9 +421,9 @@ class _GHPMixin:
         """SB3's critic Adam rebuilt with the fused kernel, as :class:`HyperAdam` is: the same update up to float
         round-off, in about half the time (Hopper's [256, 256] twin critic on CPU, timed inside SAC's update: 0.6
         instead of 1.2 ms; torch's default Adam runs one kernel per term of the update on each of its twelve
-        tensors). Left as SB3 built it where the
-        optimizer is not Adam/AdamW, where ``optimizer_kwargs`` choose ``foreach``/``fused`` themselves, and where
-        torch has no fused kernel for the parameters (CPU before torch 2.4)."""
+        tensors). Left as SB3 built it where the optimizer is not Adam/AdamW, where ``optimizer_kwargs`` choose
+        ``foreach``/``fused`` themselves, and where torch has no fused kernel for the parameters (CPU before torch
+        2.4)."""
         cls = self.optimizer_class
         if cls not in (torch.optim.Adam, torch.optim.AdamW) or {"foreach", "fused"} & self.optimizer_kwargs.keys():
             return
