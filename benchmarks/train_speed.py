@@ -18,7 +18,15 @@ from typing import Any
 
 
 def build(
-    env_id: str, ghp: bool, n_envs: int, decoder: str, seed: int, mlp_mode: str, rank: int = 16, hidden: int = 32
+    env_id: str,
+    ghp: bool,
+    n_envs: int,
+    decoder: str,
+    seed: int,
+    mlp_mode: str,
+    rank: int = 16,
+    hidden: int = 32,
+    fused_adam: bool = False,
 ) -> Any:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
@@ -29,6 +37,8 @@ def build(
 
     env = make_vec_env(env_id, n_envs=n_envs if ghp else 1, seed=seed)
     kwargs: dict[str, Any] = {"net_arch": {"pi": [256, 256], "qf": [256, 256]}}
+    if fused_adam:  # SB3 with torch's fused Adam kernel for both its optimizers (ghp fuses its own by default)
+        kwargs["optimizer_kwargs"] = {"fused": True}
     if ghp:
         kwargs |= {
             "hypernet": HypernetConfig(decoder=decoder, rank=rank, hidden=hidden).to_dict(),

@@ -57,7 +57,7 @@ class GatedPass(torch.autograd.Function):
     """:func:`gated_pass` as one autograd node: the same forward without recording, a hand-written backward.
 
     Only the carry from node to node is sequential; the backward folds every per-node local derivative into two
-    ``[N, B, 3h]`` factors computed at once, so each node costs six small ops on the way back.
+    ``[N, B, 3h]`` factors computed at once, so each node costs four small ops on the way back.
     """
 
     @staticmethod
@@ -78,44 +78,46 @@ class GatedPass(torch.autograd.Function):
         # Gate pre-activations that do not depend on the message, per node: r/z get both biases, n its own.
         rz_base = (gh[..., : 2 * h] + b_ih[: 2 * h]).unbind(0)
         gh_n = gh[..., 2 * h :].unbind(0)
-        w_rz_t, w_n, b_n = w_ih[: 2 * h].T, w_ih[2 * h :], b_ih[2 * h :]
+        w_rz_t, w_n_t, b_n = w_ih[: 2 * h].T, w_ih[2 * h :].T, b_ih[2 * h :]
         w1_t = w1.T
         order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
         out = torch.empty_like(x)
         rz_all = torch.empty(n, b, 2 * h, dtype=x.dtype, device=x.device)
         cand_all = torch.empty_like(x)
         xs, outs, rzs, cands = x.unbind(0), out.unbind(0), rz_all.unbind(0), cand_all.unbind(0)
-        us, ms = [], []
+        # Every message's pre-activation and activation, in pass order, in one tensor each: the backward reads them
+        # whole (its ReLU masks in one op) instead of as one tensor per node.
+        u_all = torch.empty(n - 1, b, h, dtype=x.dtype, device=x.device)
+        m_all = torch.empty_like(u_all)
+        us, ms = u_all.unbind(0), m_all.unbind(0)
         prev: torch.Tensor | None = None
         prev_t = -1
-        for t in order:
+        for s, t in enumerate(order):
             if prev is None:
                 rz = torch.sigmoid(rz_base[t], out=rzs[t])
                 a_n = torch.addcmul(b_n.expand(b, h), rz[:, :h], gh_n[t])
             else:
-                u = torch.addmm(b1, prev, w1_t)
+                u = torch.addmm(b1, prev, w1_t, out=us[s - 1])
                 mask = masks[prev_t]
                 if mask is not None:
-                    u = u * mask  # padding sends no message (relu(0) = 0)
-                m = torch.relu(u)
+                    u.mul_(mask)  # padding sends no message (relu(0) = 0)
+                m = torch.clamp_min(u, 0, out=ms[s - 1])  # relu
                 rz = torch.sigmoid(torch.addmm(rz_base[t], m, w_rz_t), out=rzs[t])
-                a_n = torch.addcmul(torch.nn.functional.linear(m, w_n, b_n), rz[:, :h], gh_n[t])
-                us.append(u)
-                ms.append(m)
+                a_n = torch.addcmul(torch.addmm(b_n, m, w_n_t), rz[:, :h], gh_n[t])  # as linear(m, w_n, b_n)
             cand = torch.tanh(a_n, out=cands[t])
             prev = torch.lerp(cand, xs[t], rz[:, h:], out=outs[t])
             prev_t = t
-        ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out)
-        # Only tensors that are not views of ``out`` go on ctx directly: a view of the output held there closes a
-        # cycle (out -> grad_fn -> ctx -> view -> out) through C++ references that Python's collector cannot see, and
-        # every recorded pass leaked its graph. The senders' states are read back from the saved ``out`` instead.
-        ctx.saved = (order, us, ms)
+        ctx.save_for_backward(x, w1, w_ih, w_hh, gh, rz_all, cand_all, out, u_all, m_all)
+        # No tensor goes on ctx directly: a view of the output held there closes a cycle (out -> grad_fn -> ctx ->
+        # view -> out) through C++ references that Python's collector cannot see, and every recorded pass leaked its
+        # graph. The senders' states are read back from the saved ``out``.
+        ctx.order, ctx.reverse = order, reverse
         return out
 
     @staticmethod
     def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
-        x, w1, w_ih, w_hh, gh, rz_all, cand_all, out = ctx.saved_tensors
-        order, us, ms = ctx.saved
+        x, w1, w_ih, w_hh, gh, rz_all, cand_all, out, u_all, m_all = ctx.saved_tensors
+        order = ctx.order
         n, b, h = x.shape
         r, z = rz_all[..., :h], rz_all[..., h:]
         # d gi / d new and d gh / d new, per node (GRU derivatives): [N, B, 3h] each.
@@ -124,19 +126,20 @@ class GatedPass(torch.autograd.Function):
         k_z = (x - cand_all) * z * (1 - z)
         k_gi = torch.cat([k_r, k_z, g_an], -1)
         k_gh = torch.cat([k_r, k_z, g_an * r], -1)
-        relu_masks = [(u > 0).to(x.dtype) for u in us]  # padding was folded into u (masked u = 0)
+        relu_all = (u_all > 0).to(x.dtype)  # padding was folded into u (masked u = 0)
+        relu_masks = relu_all.unbind(0)
         # Sequential part only: the gradient carried from node to node through the message.
         g_outs = g_out.unbind(0)
         k3 = k_gi.view(n, b, 3, h).unbind(0)
         g_news: list[torch.Tensor] = [g_out[0]] * n
-        carry: torch.Tensor | None = None
+        gn = g_outs[order[-1]]
         for s in range(len(order) - 1, -1, -1):
             t = order[s]
-            gn = g_outs[t] if carry is None else g_outs[t] + carry
             g_news[t] = gn
             if s > 0:
                 g_gi = (gn.unsqueeze(1) * k3[t]).view(b, 3 * h)
-                carry = ((g_gi @ w_ih) * relu_masks[s - 1]) @ w1
+                # The previous node's own gradient plus what reaches it through the message, in one product.
+                gn = torch.addmm(g_outs[order[s - 1]], (g_gi @ w_ih) * relu_masks[s - 1], w1)
         # Frozen parameters (--freeze) and an input that needs no gradient skip their products entirely.
         need_x, need_w1, need_b1, need_wih, need_bih, need_whh, need_bhh = ctx.needs_input_grad[:7]
         g_x = g_w1 = g_b1 = g_wih = g_bih = g_whh = g_bhh = None
@@ -151,13 +154,14 @@ class GatedPass(torch.autograd.Function):
             g_bhh = flat_gh.sum(0) if need_bhh else None
         if need_wih or need_bih or need_w1 or need_b1:
             g_gi_all = g_new3 * k_gi
-            msg_steps = order[1:]  # nodes that received a message, in pass order
-            g_gi = g_gi_all[msg_steps].reshape(-1, 3 * h)
-            g_wih = g_gi.T @ torch.cat(ms) if need_wih else None
+            # Nodes that received a message, in pass order (the rows of u_all and m_all).
+            g_gi = (g_gi_all[:-1].flip(0) if ctx.reverse else g_gi_all[1:]).reshape(-1, 3 * h)
+            g_wih = g_gi.T @ m_all.view(-1, h) if need_wih else None
             g_bih = g_gi_all.reshape(n * b, 3 * h).sum(0) if need_bih else None
             if need_w1 or need_b1:
-                g_u = (g_gi @ w_ih) * torch.cat(relu_masks)
+                g_u = (g_gi @ w_ih) * relu_all.view(-1, h)
                 # The sender of each message: the updated state of the previous node in pass order.
-                g_w1 = g_u.T @ out[order[:-1]].reshape(-1, h) if need_w1 else None
+                senders = out[1:].flip(0) if ctx.reverse else out[:-1]
+                g_w1 = g_u.T @ senders.reshape(-1, h) if need_w1 else None
                 g_b1 = g_u.sum(0) if need_b1 else None
         return g_x, g_w1, g_b1, g_wih, g_bih, g_whh, g_bhh, None, None

@@ -22,6 +22,7 @@ fused Adam step and SB3's ``polyak_update`` (it writes through ``.data``) leave 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -45,6 +46,8 @@ from ghp.space.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_d
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
+_LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+"""The Gaussian log-density's constant, as ``torch.distributions.Normal.log_prob`` computes it."""
 
 
 def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
@@ -264,8 +267,21 @@ class HyperActor(BasePolicy):
         return self.action_dist.actions_from_params(mean, log_std, deterministic=deterministic, **kwargs)
 
     def action_log_prob(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor]:
-        mean, log_std, kwargs = self.get_action_dist_params(obs)
-        return self.action_dist.log_prob_from_params(mean, log_std, **kwargs)
+        """SAC's reparametrised action and its log-probability: SB3's
+        ``SquashedDiagGaussianDistribution.log_prob_from_params`` without building a ``torch.distributions.Normal``.
+
+        The same ops in the same order, so the actions, log-probabilities and gradients are bit-identical for the same
+        random state (tests/unit/test_squashed_gaussian.py); what is left out is the distribution's argument
+        validation and set-up, ~0.2 ms of each SAC update on CPU (SB3 calls this twice per update).
+        """
+        mean, log_std, _ = self.get_action_dist_params(obs)
+        std = torch.ones_like(mean) * log_std.exp()
+        gaussian = mean + torch.empty_like(std).normal_() * std  # Normal.rsample's draw
+        actions = torch.tanh(gaussian)
+        log_prob = (-((gaussian - mean) ** 2) / (2 * std**2) - std.log() - _LOG_SQRT_2PI).sum(dim=1)
+        # tanh's change of variables (SB3: the original SAC's squash correction)
+        log_prob -= torch.sum(torch.log(1 - actions**2 + self.action_dist.epsilon), dim=1)
+        return actions, log_prob
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         return self(observation, deterministic)
@@ -347,6 +363,8 @@ class _GHPMixin:
     action_space: Any
     device: Any
     actor: Any
+    critic: Any
+    optimizer_class: Any
     optimizer_kwargs: dict[str, Any]
     ghp: GHPPolicyConfig
 
@@ -396,7 +414,24 @@ class _GHPMixin:
 
     def _build(self, lr_schedule: Schedule) -> None:
         super()._build(lr_schedule)  # type: ignore[misc]
+        self._fuse_critic_optimizer(lr_schedule(1))
         self._hyper_optimizer(lr_schedule(1))
+
+    def _fuse_critic_optimizer(self, lr: float) -> None:
+        """SB3's critic Adam rebuilt with the fused kernel, as :class:`HyperAdam` is: the same update up to float
+        round-off, in about half the time (Hopper's [256, 256] twin critic on CPU, timed inside SAC's update: 0.6
+        instead of 1.2 ms; torch's default Adam runs one kernel per term of the update on each of its twelve
+        tensors). Left as SB3 built it where the optimizer is not Adam/AdamW, where ``optimizer_kwargs`` choose
+        ``foreach``/``fused`` themselves, and where torch has no fused kernel for the parameters (CPU before torch
+        2.4)."""
+        cls = self.optimizer_class
+        if cls not in (torch.optim.Adam, torch.optim.AdamW) or {"foreach", "fused"} & self.optimizer_kwargs.keys():
+            return
+        params = [p for g in self.critic.optimizer.param_groups for p in g["params"]]
+        try:
+            self.critic.optimizer = cls(params, lr=lr, fused=True, **self.optimizer_kwargs)
+        except RuntimeError:
+            pass  # no fused kernel for these parameters' device: SB3's optimizer stays
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]

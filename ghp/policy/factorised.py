@@ -106,6 +106,20 @@ def _bias_index(
     return idx, lengths
 
 
+@functools.lru_cache(maxsize=64)
+def _depth_members(
+    shapes: tuple[tuple[tuple[int, int], ...], ...],
+) -> tuple[tuple[tuple[int, ...], torch.Tensor | None], ...]:
+    """Per hidden position ``j >= 1``: the architectures with a hidden layer there, and their indices as a tensor
+    (None when it is every architecture)."""
+    b = len(shapes)
+    out = []
+    for j in range(1, max(len(sh) for sh in shapes) - 1):
+        members = tuple(i for i, sh in enumerate(shapes) if j < len(sh) - 1)
+        out.append((members, None if len(members) == b else torch.tensor(members)))
+    return tuple(out)
+
+
 def _layer_biases(biases: torch.Tensor, shapes: Sequence[Sequence[tuple[int, int]]]) -> list[tuple[torch.Tensor, ...]]:
     """Per architecture, its layers' biases: every layer's bias in one gather (one backward), split into views."""
     key = tuple(tuple(sh) for sh in shapes)
@@ -226,28 +240,34 @@ def _loop_forward(
     idx = idx.to(biases.device)
     bias_flat = biases.reshape(-1).index_select(0, idx).split(sizes_b)  # every layer's bias, one gather
     cores_t = cores.transpose(-1, -2)
-    core_t = cores_t.reshape(b * p, k, k).unbind(0)  # per layer slot, architecture-major
     a0 = x @ sl.c(x.shape[1])  # the first layer's input projection, every row at once
     a0_b = a0.view(n, b, k).transpose(0, 1) if dealt else a0.view(b, n, k)
     z0 = torch.bmm(a0_b, cores_t[:, 0]).unbind(0)
     saved: list[list[tuple[torch.Tensor, ...]]] = []
-    ends = []
+    hs, ats = [], []
     at = 0
     for i, sh in enumerate(shapes):
-        o = sh[0][0]
-        h = torch.relu_(torch.addmm(bias_flat[at], z0[i], sl.rt(o)))
-        layers: list[tuple[torch.Tensor, ...]] = [(h,)]
-        for j in range(1, len(sh) - 1):
-            o, fan_in = sh[j]
-            a = h @ sl.c(fan_in)
-            z = a @ core_t[i * p + j]
-            h_new = torch.relu_(torch.addmm(bias_flat[at + j], z, sl.rt(o)))
-            layers.append((h, a, z, h_new))
-            h = h_new
-        ends.append(h @ sl.c(sh[-1][1]))
-        layers.append((h,))
-        saved.append(layers)
+        h = torch.relu_(torch.addmm(bias_flat[at], z0[i], sl.rt(sh[0][0])))
+        hs.append(h)
+        saved.append([(h,)])
+        ats.append(at)
         at += len(sh)
+    # The further hidden layers depth by depth: the core products of every architecture at one depth are one bmm
+    # (the products into and out of the rank-k space have each architecture's own widths and stay per architecture).
+    a_stacks = []
+    for j, (members, index) in enumerate(_depth_members(key), 1):
+        a_j = torch.stack([hs[i] @ sl.c(shapes[i][j][1]) for i in members])
+        c_j = cores_t[:, j] if index is None else cores_t[:, j].index_select(0, index.to(cores.device))
+        z_j = torch.bmm(a_j, c_j).unbind(0)
+        for q, i in enumerate(members):
+            h_new = torch.relu_(torch.addmm(bias_flat[ats[i] + j], z_j[q], sl.rt(shapes[i][j][0])))
+            saved[i].append((hs[i], z_j[q], h_new))
+            hs[i] = h_new
+        a_stacks.append(a_j)
+    ends = []
+    for i, sh in enumerate(shapes):
+        ends.append(hs[i] @ sl.c(sh[-1][1]))
+        saved[i].append((hs[i],))
     out_slot = torch.tensor([i * p + len(sh) - 1 for i, sh in enumerate(shapes)], device=cores.device)
     ow = shapes[0][-1][0]
     a_end = torch.stack(ends)
@@ -256,7 +276,7 @@ def _loop_forward(
     bias_out = biases.reshape(b * p, -1).index_select(0, out_slot)[:, :ow].unsqueeze(1)
     y = torch.baddbmm(bias_out, z_end, sl.rt(ow).expand(b, k, ow))
     out = y.transpose(0, 1).reshape(n * b, ow) if dealt else y.reshape(n * b, ow)
-    return out, (a0_b, z0, saved, a_end, z_end, core_out, out_slot, idx, sizes_b)
+    return out, (a0_b, z0, saved, a_stacks, a_end, z_end, core_out, out_slot, idx, sizes_b)
 
 
 class _FactorisedLoop(torch.autograd.Function):
@@ -265,8 +285,9 @@ class _FactorisedLoop(torch.autograd.Function):
     Recording every small product of every architecture made the backward cost about four times the forward on CPU
     (one engine node per product, each slice of ``R`` and ``C`` a full-size gradient, every shared slice's gradients
     summed with extra adds). Here each hidden layer's backward is eight products written straight into four gradient
-    buffers (rows, columns, cores, biases); the first and the output layer run batched over the meta batch, as in the
-    forward. The same products as autograd's, so gradients agree to float round-off (tests compare with ``loop``).
+    buffers (rows, columns, cores, biases); the first and the output layer run batched over the meta batch, and the
+    core products of the layers in between one batched product per depth, as in the forward. The same products as
+    autograd's, so gradients agree to float round-off (tests compare with ``loop``).
     """
 
     @staticmethod
@@ -289,7 +310,7 @@ class _FactorisedLoop(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, g_out: torch.Tensor) -> tuple[Any, ...]:
         x, rows, cols, cores = ctx.saved_tensors
-        a0_b, z0, saved, a_end, z_end, core_out, out_slot, idx, sizes_b = ctx.saved
+        a0_b, z0, saved, a_stacks, a_end, z_end, core_out, out_slot, idx, sizes_b = ctx.saved
         shapes, dealt = ctx.shapes, ctx.dealt
         b, p, k, _ = cores.shape
         ow = shapes[0][-1][0]
@@ -297,38 +318,52 @@ class _FactorisedLoop(torch.autograd.Function):
         g_rows, g_cols = torch.zeros_like(rows), torch.zeros_like(cols)
         g_r = _Slices(g_rows, g_cols)  # views of the gradient buffers by width
         g_cores = torch.zeros_like(cores)
-        g_core = g_cores.view(b * p, k, k).unbind(0)
-        core = cores.reshape(b * p, k, k).unbind(0)
         g_bias_flat = torch.empty(int(idx.shape[0]), dtype=cores.dtype, device=cores.device)
         g_bias = g_bias_flat.split(sizes_b)
         g_a_end, g_y_sum = _output_layer_backward(g_out, a_end, z_end, core_out, out_slot, ow, dealt, sl, g_r, g_cores)
-        g_z0 = []
-        at = 0
+        ats = list(itertools.accumulate([0, *(len(sh) for sh in shapes)]))
+        g_h = []
         for i, sh in enumerate(shapes):
-            layers = saved[i]
-            g_bias[at + len(sh) - 1].copy_(g_y_sum[i])
-            (h,) = layers[-1]
+            g_bias[ats[i] + len(sh) - 1].copy_(g_y_sum[i])
+            (h,) = saved[i][-1]
             fan_in = sh[-1][1]
             g_r.c(fan_in).addmm_(h.T, g_a_end[i])
-            g_h = g_a_end[i] @ sl.ct(fan_in)
-            for j in range(len(sh) - 2, 0, -1):
-                h_in, a, z, h_out = layers[j]
-                o, fan_in = sh[j]
-                g_pre = torch.ops.aten.threshold_backward(g_h, h_out, 0)
-                torch.sum(g_pre, 0, out=g_bias[at + j])
+            g_h.append(g_a_end[i] @ sl.ct(fan_in))
+        # The further hidden layers depth by depth, deepest first, as in the forward.
+        depths = _depth_members(tuple(tuple(sh) for sh in shapes))
+        for j in range(len(depths), 0, -1):
+            members, index = depths[j - 1]
+            g_z = []
+            for i in members:
+                _, z, h_out = saved[i][j]
+                o = shapes[i][j][0]
+                g_pre = torch.ops.aten.threshold_backward(g_h[i], h_out, 0)
+                torch.sum(g_pre, 0, out=g_bias[ats[i] + j])
                 g_r.r(o).addmm_(g_pre.T, z)
-                g_zj = g_pre @ sl.r(o)
-                torch.mm(g_zj.T, a, out=g_core[i * p + j])
-                g_a = g_zj @ core[i * p + j]
-                g_r.c(fan_in).addmm_(h_in.T, g_a)
-                g_h = g_a @ sl.ct(fan_in)
-            (h1,) = layers[0]
+                g_z.append(g_pre @ sl.r(o))
+            g_z_j = torch.stack(g_z)
+            g_c = torch.bmm(g_z_j.transpose(1, 2), a_stacks[j - 1])
+            if index is None:
+                g_cores[:, j] = g_c
+                c_j = cores[:, j]
+            else:
+                index = index.to(cores.device)
+                g_cores[:, j].index_copy_(0, index, g_c)
+                c_j = cores[:, j].index_select(0, index)
+            g_a = torch.bmm(g_z_j, c_j).unbind(0)
+            for q, i in enumerate(members):
+                h_in = saved[i][j][0]
+                fan_in = shapes[i][j][1]
+                g_r.c(fan_in).addmm_(h_in.T, g_a[q])
+                g_h[i] = g_a[q] @ sl.ct(fan_in)
+        g_z0 = []
+        for i, sh in enumerate(shapes):
+            (h1,) = saved[i][0]
             o = sh[0][0]
-            g_pre = torch.ops.aten.threshold_backward(g_h, h1, 0)
-            torch.sum(g_pre, 0, out=g_bias[at])
+            g_pre = torch.ops.aten.threshold_backward(g_h[i], h1, 0)
+            torch.sum(g_pre, 0, out=g_bias[ats[i]])
             g_r.r(o).addmm_(g_pre.T, z0[i])
             g_z0.append(g_pre @ sl.r(o))
-            at += len(sh)
         need = ctx.needs_input_grad
         g_x = _first_layer_backward(torch.stack(g_z0), x, a0_b, cores, dealt, sl, g_r, g_cores, need[0])
         g_biases = None
