@@ -58,7 +58,7 @@ class _Outcome:
 
 
 _ENV_CACHE: dict[tuple[str, int | None, str], list[Any]] = {}
-_BATCH_CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
+_BATCH_CACHE: dict[tuple[str, int | None, str], tuple[int, Any]] = {}
 
 
 def _get_envs(env_id: str, n: int, max_episode_steps: int | None, env_kwargs: dict[str, Any]) -> list[Any]:
@@ -111,11 +111,13 @@ def _warm_worker(shared: tuple[_TaskSpec, int], _: None) -> None:
 
 def _get_batch(task: _TaskSpec, n: int) -> Any | None:
     """This process's vectorised environment of at least ``n`` copies (``ghp.envs.vectorised``), or None."""
-    key = (task.env_id, canonical_kwargs(task.env_kwargs))
+    key = (task.env_id, task.max_episode_steps, canonical_kwargs(task.env_kwargs))
     held = _BATCH_CACHE.get(key)
     if held is not None and held[0] >= n:
         return held[1]
-    batch = vectorised(_get_envs(task.env_id, 1, None, task.env_kwargs)[0], n)
+    # Made from an environment with the evaluation's episode limit: a batched form that truncates by its wrappers'
+    # limit (Pendulum's) then ends episodes where the single environments would.
+    batch = vectorised(_get_envs(task.env_id, 1, task.max_episode_steps, task.env_kwargs)[0], n)
     if batch is not None:
         _BATCH_CACHE[key] = (n, batch)
     return batch
@@ -353,7 +355,8 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
     while queue or active:
         while (pos := _next_group(queue, free, active, weights, task, max_archs)) is not None:
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
-            grp.reports_success = True
+            # Success rates are recorded when the batched form has them (the Crazyflie tasks; not Pendulum).
+            grp.reports_success = getattr(batch, "reports_success", True)
             rows = [free.pop() for _ in range(len(pos) * e)]
             obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))])
             grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs

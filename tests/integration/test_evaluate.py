@@ -173,3 +173,22 @@ def test_every_architecture_starts_from_the_same_states():
     _, records = evaluate(run, list(run.space.archs), EvalConfig(episodes=3, in_process=True, seed=3))
     assert len({tuple(r.returns) for r in records}) == 1
     assert len(set(records[0].returns)) == 3  # but the episodes differ from each other
+
+
+@pytest.mark.parametrize("max_steps", [None, 230])
+def test_batched_pendulum_gives_the_single_environment_results(monkeypatch, max_steps):
+    # Pendulum-v1 is stepped through its batched form (ghp.envs.pendulum); the engine's single-environment path
+    # must give the same rows, bit for bit, and no success rate (Pendulum has none).
+    import ghp.rollout.engine as engine
+
+    run = FakeRun("Pendulum-v1", ArchSpace(widths=(4, 8, 64), depths=(1, 2)), scale=2.0)
+    archs = list(run.space.archs)
+    cfg = EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=9, max_episode_steps=max_steps)
+    assert engine._get_batch(engine._TaskSpec("Pendulum-v1", 3, 2, 9, 32, max_steps), 9) is not None
+    _, batched = evaluate(run, archs, cfg)
+    monkeypatch.setattr(engine, "_get_batch", lambda task, n: None)
+    _, single = evaluate(run, archs, cfg)
+    rows = [sorted((r.arch.key, r.returns, r.lengths, r.success_rate) for r in recs) for recs in (batched, single)]
+    assert rows[0] == rows[1]
+    assert {n for r in batched for n in r.lengths} == {max_steps or 200}
+    assert all(r.success_rate is None for r in batched)
