@@ -75,10 +75,12 @@ BATCH_ROWS = 2048
 little more for 2048 drones than for 200 (Crazyflie: drone-steps/s grew about 4x from 200 to 4000 copies)."""
 
 
-def _batch_rows(task: _TaskSpec, n_archs: int) -> int:
-    """Rows of a vectorised environment for ``n_archs`` architectures: whole architectures, up to ``BATCH_ROWS``."""
+def _batch_rows(task: _TaskSpec, n_archs: int, batch: Any = None) -> int:
+    """Rows of a vectorised environment for ``n_archs`` architectures: whole architectures, up to ``BATCH_ROWS``, or
+    up to ``n_envs`` when each row of ``batch`` is an environment of its own (``rows_are_envs``: Hopper's)."""
     e = task.episodes
-    return min(max(task.n_envs, BATCH_ROWS // e * e, e), n_archs * e)
+    most = task.n_envs if getattr(batch, "rows_are_envs", False) else BATCH_ROWS // e * e
+    return min(max(task.n_envs, most, e), n_archs * e)
 
 
 def _is_vectorised(env_id: str) -> bool:
@@ -105,8 +107,11 @@ def _is_vectorised(env_id: str) -> bool:
 def _warm_worker(shared: tuple[_TaskSpec, int], _: None) -> None:
     """Make this worker's environments ahead of its first chunk (``Backend.warm``)."""
     task, n_archs = shared
-    if _get_batch(task, _batch_rows(task, n_archs)) is None:
+    batch = _get_batch(task, _batch_rows(task, n_archs))
+    if batch is None:
         _get_envs(task.env_id, min(task.n_envs, n_archs * task.episodes), task.max_episode_steps, task.env_kwargs)
+    elif callable(getattr(batch, "prepare", None)):  # a batched form whose rows are environments: make them now
+        batch.prepare(_batch_rows(task, n_archs, batch))
 
 
 def _get_batch(task: _TaskSpec, n: int) -> Any | None:
@@ -282,7 +287,7 @@ def _rollout_chunk(task: _TaskSpec, weights: list[PolicyWeights]) -> list[_Outco
     n_rows = min(max(task.n_envs, e), len(weights) * e)
     batch = _get_batch(task, _batch_rows(task, len(weights)))
     if batch is not None:
-        return _rollout_chunk_batched(task, weights, batch, _batch_rows(task, len(weights)))
+        return _rollout_chunk_batched(task, weights, batch, _batch_rows(task, len(weights), batch))
     envs = _get_envs(task.env_id, n_rows, task.max_episode_steps, task.env_kwargs)
     goal = isinstance(envs[0].observation_space, _dict_space())
     free = list(range(len(envs)))

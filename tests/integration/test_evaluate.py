@@ -177,7 +177,7 @@ def test_every_architecture_starts_from_the_same_states():
 
 @pytest.mark.parametrize("max_steps", [None, 230])
 def test_batched_pendulum_gives_the_single_environment_results(monkeypatch, max_steps):
-    # Pendulum-v1 is stepped through its batched form (ghp.envs.pendulum); the engine's single-environment path
+    # Pendulum-v1 is stepped through its batched form (ghp.envs.batched); the engine's single-environment path
     # must give the same rows, bit for bit, and no success rate (Pendulum has none).
     import ghp.rollout.engine as engine
 

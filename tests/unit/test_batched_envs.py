@@ -1,11 +1,11 @@
-"""The batched Pendulum-v1 (ghp.envs.pendulum): the single environment's numbers, bit for bit."""
+"""The batched Pendulum-v1 (ghp.envs.batched): the single environment's numbers, bit for bit."""
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
 from ghp.envs import make_env, vectorised
-from ghp.envs.pendulum import PendulumBatch
+from ghp.envs.batched import PendulumBatch
 
 
 @pytest.mark.parametrize("limit", [None, 37, 230])
