@@ -268,7 +268,8 @@ def vectorised(env: Any, n: int) -> Any | None:
     ``step_batch(actions[n, ...]) -> (obs, rewards, terminated, truncated, success)``, arrays over all ``n`` copies,
     without autoreset. Copy ``i`` must behave exactly as a single environment reset with the same seed, so callers
     may use either form. ``ghp evaluate`` steps the batched form when there is one. Besides environments that
-    offer one (the Crazyflie tasks), gymnasium's ``Pendulum-v1`` and ``Hopper-v5`` have one here (:mod:`ghp.envs.batched`).
+    offer one (the Crazyflie tasks), gymnasium's ``Pendulum-v1`` and ``Hopper-v5`` have one here
+    (:mod:`ghp.envs.batched`).
     """
     make = getattr(getattr(env, "unwrapped", env), "vectorised", None)
     if callable(make):

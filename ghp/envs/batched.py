@@ -130,53 +130,52 @@ class HopperBatch:
     """``n`` copies of gymnasium's ``Hopper-v5`` (its options included), with the protocol of
     :func:`ghp.envs.vectorised`.
 
-    Each copy is an environment of its own (a deep copy of the given one, made when its row is first reset), so the
-    physics and the seeded resets are the environment's; :meth:`step_batch` calls MuJoCo per copy exactly as
-    ``MujocoEnv.do_simulation`` does and computes ``HopperEnv.step``'s observation, reward and termination over all
-    copies at once. Only copies started by :meth:`reset_rows` are stepped; a copy whose episode ended waits for its
-    next reset.
+    The copies share the environment's MuJoCo model (MuJoCo's step only reads it) and each has its own MuJoCo data.
+    A copy starts by the environment's own seeded reset, whose data is then copied whole into the copy's
+    (``mj_copyData``: the full simulation state), so starts are the environment's; :meth:`step_batch` calls MuJoCo
+    per copy exactly as ``MujocoEnv.do_simulation`` does and computes ``HopperEnv.step``'s observation, reward and
+    termination over all copies at once. Only copies started by :meth:`reset_rows` are stepped; a copy whose episode
+    ended waits for its next reset.
     """
 
     reports_success = False
     rows_are_envs = True
-    """Each row is a whole environment (a MuJoCo model and data): rows cost their making, unlike Pendulum's."""
+    """Each row holds a MuJoCo data (about 1 ms to make): rows cost their making, unlike Pendulum's."""
 
     def __init__(self, env: Any, n: int, max_episode_steps: int | None) -> None:
         import mujoco
 
-        self._mj_step, self._mj_post = mujoco.mj_step, mujoco.mj_rnePostConstraint
-        self.proto = env
+        self._mj = mujoco
+        self.env = env
+        """The unwrapped ``HopperEnv``: its seeded reset draws every copy's start, its options give the step's."""
         self.num_envs = n
         self.limit = max_episode_steps
-        self.rows: list[Any] = [None] * n
-        """Row -> its environment (None until first reset)."""
+        self.data: list[Any] = [None] * n
+        """Row -> its MuJoCo data (None until the row is first needed)."""
         self.qpos = np.zeros((n, env.model.nq), np.float64)
         self.qvel = np.zeros((n, env.model.nv), np.float64)
         self.steps = np.zeros(n, np.int64)
         self.running = np.zeros(n, bool)
 
     def prepare(self, rows: int) -> None:
-        """Make the environments of the first ``rows`` rows now (a worker does so before its first chunk)."""
+        """Make the MuJoCo data of the first ``rows`` rows now (a worker does so before its first chunk)."""
         for r in range(min(rows, self.num_envs)):
-            self._env(r)
+            self._data(r)
 
-    def _env(self, r: int) -> Any:
-        env = self.rows[r]
-        if env is None:
-            import copy
-
-            # The environment with the same options: gymnasium's MuJoCo environments copy by their constructor
-            # arguments (and a seeded reset resets all of MuJoCo's data anyway).
-            env = self.rows[r] = copy.deepcopy(self.proto)
-        return env
+    def _data(self, r: int) -> Any:
+        d = self.data[r]
+        if d is None:
+            d = self.data[r] = self._mj.MjData(self.env.model)
+        return d
 
     def reset_rows(self, rows: Any, seeds: Any) -> np.ndarray:
-        """Start new episodes on copies ``rows``, each by its environment's own seeded reset; their observations."""
+        """Start new episodes on copies ``rows``, each from the environment's own reset with its seed; their
+        observations."""
         rows = np.asarray(rows, dtype=np.intp)
-        out = []
+        env, out = self.env, []
         for r, s in zip(rows.tolist(), seeds, strict=True):
-            env = self._env(r)
             out.append(env.reset(seed=int(s))[0])
+            self._mj.mj_copyData(self._data(r), env.model, env.data)
             self.qpos[r], self.qvel[r] = env.data.qpos, env.data.qvel
         self.steps[rows] = 0
         self.running[rows] = True
@@ -185,24 +184,29 @@ class HopperBatch:
     def step_batch(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """One step of every running copy: observations, rewards, terminated, truncated, success over all ``n``
         copies (``HopperEnv.step``'s arithmetic, in its order and dtypes)."""
-        e, n = self.proto, self.num_envs
+        e, n = self.env, self.num_envs
         actions = np.asarray(actions)
+        if actions.shape[1:] != (e.model.nu,):  # MujocoEnv.do_simulation's check
+            raise ValueError(f"Action dimension mismatch. Expected {(e.model.nu,)}, found {actions.shape[1:]}")
         rows = np.flatnonzero(self.running)
         x_before = self.qpos[rows, 0].copy()
         ctrl_cost = np.empty(len(rows), actions.dtype)
-        step, post, qpos, qvel = self._mj_step, self._mj_post, self.qpos, self.qvel
+        step, post, model, skip, weight = (
+            self._mj.mj_step,
+            self._mj.mj_rnePostConstraint,
+            e.model,
+            e.frame_skip,
+            e._ctrl_cost_weight,
+        )
+        qpos, qvel, data = self.qpos, self.qvel, self.data
         for i, r in enumerate(rows.tolist()):
-            env = self.rows[r]
-            a = actions[r]
-            # MujocoEnv.do_simulation (its shape check, then _step_mujoco_simulation), and HopperEnv.control_cost.
-            if a.shape != (env.model.nu,):
-                raise ValueError(f"Action dimension mismatch. Expected {(env.model.nu,)}, found {a.shape}")
-            d = env.data
+            a, d = actions[r], data[r]
+            # MujocoEnv._step_mujoco_simulation, then HopperEnv.control_cost.
             d.ctrl[:] = a
-            step(env.model, d, nstep=env.frame_skip)
-            post(env.model, d)
+            step(model, d, nstep=skip)
+            post(model, d)
             qpos[r], qvel[r] = d.qpos, d.qvel
-            ctrl_cost[i] = env._ctrl_cost_weight * np.sum(np.square(a))
+            ctrl_cost[i] = weight * np.sum(np.square(a))
         q, v = qpos[rows], qvel[rows]
         x_velocity = (q[:, 0] - x_before) / e.dt
         # HopperEnv._get_obs
