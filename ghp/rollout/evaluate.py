@@ -20,8 +20,10 @@ machine,
    worker gets about four (no worker idles through a long last chunk). Each worker keeps its environments between
    chunks and runs BLAS on one thread (multi-threaded BLAS on a ``[5, 512] @ [512, 512]`` product was 25x slower on
    a busy 2-core machine). A chunk whose worker died runs again. The caller writes each finished chunk to the
-   results store. A vectorised environment (``ghp.envs.vectorised``: the Crazyflie tasks) is stepped up to
-   :data:`BATCH_ROWS` rows at once, with numpy bookkeeping over the rows.
+   results store. An environment with a batched form (``ghp.envs.vectorised``: the Crazyflie tasks, and
+   ``ghp.envs.batched``'s bit-exact forms of Pendulum-v1 and Hopper-v5) is stepped up to :data:`BATCH_ROWS` rows
+   at once (Hopper: ``envs_per_worker``), with numpy bookkeeping over the rows. A sparse selection from a run that
+   emits in blocks (a sample of the space) runs in block order, each chunk emitted as it is needed.
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` and the kind alone, so every
 architecture faces the same ``episodes`` initial states and two architectures' returns differ by their policies,
@@ -299,7 +301,8 @@ def evaluate(
     pending = _pending(archs, config, setting, store)
     block = _emit_block(source)
     if block is not None and _sparse([index[a] for a in pending], block, config.chunk_size):
-        pending = _pending(pending, config, setting, None, lambda a: index[a] // block)
+        per_block = block
+        pending = _pending(pending, config, setting, None, lambda a: index[a] // per_block)
     else:
         block = None  # dense: class order (bigger groups) costs fewer steps than the blocks emitted again save
     n_total = len(index)
@@ -448,12 +451,12 @@ def _chunks(
         return
     starts = [0, *range(min(size, len(pending)), len(pending), max(config.emit_batch, size))]
     for i, end in zip(starts, [*starts[1:], len(pending)], strict=True):
-        block = pending[i:end]
-        if not block:
+        batch = pending[i:end]
+        if not batch:
             continue
-        weights = source.emit(block, batch_size=config.emit_batch)
-        for j in range(0, len(block), size):
-            yield weights[j : j + size], [index[a] for a in block[j : j + size]]
+        weights = source.emit(batch, batch_size=config.emit_batch)
+        for j in range(0, len(batch), size):
+            yield weights[j : j + size], [index[a] for a in batch[j : j + size]]
 
 
 def _block_chunks(
