@@ -267,10 +267,17 @@ def vectorised(env: Any, n: int) -> Any | None:
     ``reset_rows(rows, seeds) -> obs[len(rows), ...]`` (start new episodes on those copies, each from its seed) and
     ``step_batch(actions[n, ...]) -> (obs, rewards, terminated, truncated, success)``, arrays over all ``n`` copies,
     without autoreset. Copy ``i`` must behave exactly as a single environment reset with the same seed, so callers
-    may use either form. ``ghp evaluate`` steps the batched form when there is one.
+    may use either form. ``ghp evaluate`` steps the batched form when there is one. Besides environments that
+    offer one (the Crazyflie tasks), gymnasium's ``Pendulum-v1`` and ``Hopper-v5`` have one here
+    (:mod:`ghp.envs.batched`).
     """
     make = getattr(getattr(env, "unwrapped", env), "vectorised", None)
-    return make(n) if callable(make) else None
+    if callable(make):
+        return make(n)
+    # Third-party environments whose batched form ghp provides (the same numbers, bit for bit).
+    from ghp.envs.batched import batched
+
+    return batched(env, n)
 
 
 def register_envs() -> None:

@@ -265,9 +265,12 @@ class LocalBackend(_BackendBase):
             inflight[self._submit(fn, shared, payload)] = (key, payload, n + 1)
 
     def close(self) -> None:
+        """Tell the workers to exit once what runs has finished, without waiting for them: a worker's exit (its
+        interpreter tearing down numpy, MuJoCo and its environments) took 0.3 s at the end of a 7 s evaluation, after
+        every result was in. The pool still reaps them (and an exiting interpreter waits for them)."""
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class RayBackend(_BackendBase):

@@ -111,6 +111,13 @@ class Run:
                         emitted[i] = self._folded(PolicyWeights.from_arrays(block[k], layers, low, high))
         return [emitted[index[a]] for a in archs]
 
+    @property
+    def emit_block(self) -> int | None:
+        """Architectures of the space that :meth:`emit` computes together (:data:`EMIT_BLOCK` consecutive ones), or
+        None when emitting costs nothing per block (a stored or baseline policy). Asking for a few architectures of
+        a block costs the whole block, so evaluation asks for whole blocks, each once."""
+        return None if self.stored is not None or self.baseline else EMIT_BLOCK
+
     def _folded(self, weights: PolicyWeights) -> PolicyWeights:
         return weights if self.normalization is None else self.normalization.fold(weights)
 

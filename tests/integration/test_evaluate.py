@@ -173,3 +173,52 @@ def test_every_architecture_starts_from_the_same_states():
     _, records = evaluate(run, list(run.space.archs), EvalConfig(episodes=3, in_process=True, seed=3))
     assert len({tuple(r.returns) for r in records}) == 1
     assert len(set(records[0].returns)) == 3  # but the episodes differ from each other
+
+
+@pytest.mark.parametrize(
+    ("env_id", "max_steps"), [("Pendulum-v1", None), ("Pendulum-v1", 230), ("Hopper-v5", None), ("Hopper-v5", 12)]
+)
+def test_batched_forms_give_the_single_environment_results(monkeypatch, env_id, max_steps):
+    # Pendulum-v1 and Hopper-v5 are stepped through their batched forms (ghp.envs.batched); the engine's
+    # single-environment path must give the same rows, bit for bit, and no success rate (neither task has one).
+    import ghp.rollout.engine as engine
+
+    run = FakeRun(env_id, ArchSpace(widths=(4, 8, 64), depths=(1, 2)), scale=2.0)
+    archs = list(run.space.archs)
+    cfg = EvalConfig(episodes=3, seed=2, in_process=True, envs_per_worker=9, max_episode_steps=max_steps)
+    assert engine._get_batch(engine._TaskSpec(env_id, 3, 2, 9, 32, max_steps), 9) is not None
+    _, batched = evaluate(run, archs, cfg)
+    monkeypatch.setattr(engine, "_get_batch", lambda task, n: None)
+    _, single = evaluate(run, archs, cfg)
+    rows = [sorted((r.arch.key, r.returns, r.lengths, r.success_rate) for r in recs) for recs in (batched, single)]
+    assert rows[0] == rows[1]
+    lengths = {n for r in batched for n in r.lengths}
+    assert lengths == {max_steps or 200} if env_id == "Pendulum-v1" else len(lengths) > 3
+    assert all(r.success_rate is None for r in batched)
+
+
+def test_block_emitting_source_is_asked_for_whole_blocks_once():
+    # A source that emits in blocks (Run.emit_block): for a sparse selection every call asks for whole blocks, each
+    # block once, and the rows are those of the plain order.
+    class BlockRun(FakeRun):
+        emit_block = 4
+
+        def __init__(self):
+            super().__init__(space=ArchSpace(widths=(4, 8, 64), depths=(1, 2, 3)))
+            self.calls = []
+
+        def emit(self, archs, batch_size=1024):
+            self.calls.append(sorted(self.space.index(a) for a in archs))
+            return super().emit(archs, batch_size)
+
+    run = BlockRun()
+    archs = parse_arch_selection("15", run.space, 1)
+    cfg = EvalConfig(episodes=2, seed=3, in_process=True, max_episode_steps=20, chunk_size=3)
+    _, recs = evaluate(run, archs, cfg)
+    blocks = [{i // 4 for i in call} for call in run.calls]
+    assert len(run.calls) > 1 and sum(map(len, blocks)) == len(set().union(*blocks))  # each block asked for once
+    wanted = {run.space.index(a) for a in archs}
+    for call in run.calls:  # whole blocks: every wanted architecture of a block asked for comes in the same call
+        assert {i for i in wanted if i // 4 in {j // 4 for j in call}} == set(call)
+    _, plain = evaluate(FakeRun(space=run.space), archs, cfg)
+    assert sorted((r.arch.key, r.returns) for r in recs) == sorted((r.arch.key, r.returns) for r in plain)
