@@ -643,6 +643,21 @@ def speed_record() -> list[str]:
     return [line for line in text.splitlines() if line.startswith("|")]
 
 
+def pd_ablation() -> list[str]:
+    """The fixed-gain PD and PID controllers with each randomised group set back to nominal (pd_ablation.json)."""
+    data = load("crazyflie/pd_ablation.json")
+    names = list(data["controllers"])
+    settings = list(dict.fromkeys(r["setting"] for r in data["rows"]))
+    cell = {(r["controller"], r["setting"]): r for r in data["rows"]}
+
+    def fmt(r: dict) -> str:
+        low, high = r["wilson_95"]
+        return f"{r['success']:.2f} [{low:.2f}, {high:.2f}]"
+
+    head = ["hover, default task with", *[f"{n} success (Wilson 95%)" for n in names]]
+    return table(head, [[s, *[fmt(cell[(n, s)]) for n in names]] for s in settings])
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
     "speed-record": speed_record,
     "export-speed": export_speed,
@@ -657,6 +672,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "hopper-progress": hopper_progress,
     "hopper-actor-lr": hopper_actor_lr,
     "crazyflie-hover-20k": hover_20k,
+    "crazyflie-pd-ablation": pd_ablation,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
