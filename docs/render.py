@@ -38,6 +38,7 @@ PAGES = (
     "tune.md",
     "distributed.md",
     "export.md",
+    "evaluate.md",
     "../README.md",
 )
 MARKER = re.compile(r"(<!-- table: (?P<name>[a-z0-9-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.S)
@@ -643,6 +644,12 @@ def speed_record() -> list[str]:
     return [line for line in text.splitlines() if line.startswith("|")]
 
 
+def speed_evaluate() -> list[str]:
+    """The evaluate rows of the benchmark of record (header and separator kept): what docs/evaluate.md quotes."""
+    rows = speed_record()
+    return rows[:2] + [r for r in rows[2:] if r.startswith("| `evaluate.")]
+
+
 def pd_ablation() -> list[str]:
     """The fixed-gain PD and PID controllers with each randomised group set back to nominal (pd_ablation.json)."""
     data = load("crazyflie/pd_ablation.json")
@@ -660,6 +667,7 @@ def pd_ablation() -> list[str]:
 
 TABLES: dict[str, Callable[[], list[str]]] = {
     "speed-record": speed_record,
+    "speed-evaluate": speed_evaluate,
     "export-speed": export_speed,
     "table-i": table_i,
     "table-i-confirmed": table_i_confirmed,
