@@ -327,7 +327,8 @@ def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch:
             seeds = [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))]
             book.start(grp, rows, batch.reset_rows(rows, seeds))
             active.append(grp)
-        over = book.record(*batch.step_batch(book.actions(active)), task.max_episode_steps)
+        obs, rew, term, trunc, succ = batch.step_batch(book.actions(active))
+        over = book.record(obs, rew, term, trunc, succ, task.max_episode_steps)
         book.observe(active)
         if over.size:
             book.retire(over, results, free)
