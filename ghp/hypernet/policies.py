@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -40,6 +39,7 @@ from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.hypernet.config import ACTION_PENALTIES
 from ghp.hypernet.network import Emission, GraphHypernet, HypernetConfig
+from ghp.hypernet.optim import HyperAdam, fused_adam
 from ghp.policy.mlp import LayerWeights
 from ghp.policy.weights import GOAL_KEYS
 from ghp.space.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
@@ -84,44 +84,6 @@ class GoalExtractor(BaseFeaturesExtractor):
 
     def forward(self, observations: PyTorchObs) -> torch.Tensor:
         return actor_input(observations)
-
-
-class HyperAdam(torch.optim.Adam):
-    """Adam whose step uses ``lr_scale`` times the learning rate SB3 writes into its param groups.
-
-    SB3 sets every optimizer's ``lr`` from one schedule before each update; the authors train the hypernetwork with
-    its own learning rate (1e-3 vs 3e-4 for the critic), so the actor's rate is kept as a ratio.
-    """
-
-    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, lr_scale: float = 1.0, **kwargs: Any) -> None:
-        params = list(params)
-        if {"foreach", "fused"} & kwargs.keys():
-            super().__init__(params, lr=lr, **kwargs)
-        else:
-            try:
-                # Fused Adam: about 4x faster than the default on the hypernetwork's tensors on CPU.
-                super().__init__(params, lr=lr, fused=True, **kwargs)
-            except RuntimeError:
-                # No fused kernel for these parameters' device (on CPU: torch < 2.4, which added it in PR #123074).
-                super().__init__(params, lr=lr, **kwargs)
-        self.lr_scale = lr_scale
-        self.on_step: Any = None
-        """Called after every step (the policy's architecture resampling). Not a step hook: torch runs those once
-        per overridden ``step`` in the class hierarchy, so they would fire twice here."""
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
-        base = [g["lr"] for g in self.param_groups]
-        for g in self.param_groups:
-            g["lr"] = g["lr"] * self.lr_scale
-        try:
-            loss = super().step(closure)
-        finally:
-            for g, lr in zip(self.param_groups, base, strict=True):
-                g["lr"] = lr
-        if self.on_step is not None:
-            self.on_step()
-        return loss
 
 
 class HyperActor(BasePolicy):
@@ -418,20 +380,11 @@ class _GHPMixin:
         self._hyper_optimizer(lr_schedule(1))
 
     def _fuse_critic_optimizer(self, lr: float) -> None:
-        """SB3's critic Adam rebuilt with the fused kernel, as :class:`HyperAdam` is: the same update up to float
-        round-off, in about half the time (Hopper's [256, 256] twin critic on CPU, timed inside SAC's update: 0.6
-        instead of 1.2 ms; torch's default Adam runs one kernel per term of the update on each of its twelve
-        tensors). Left as SB3 built it where the optimizer is not Adam/AdamW, where ``optimizer_kwargs`` choose
-        ``foreach``/``fused`` themselves, and where torch has no fused kernel for the parameters (CPU before torch
-        2.4)."""
-        cls = self.optimizer_class
-        if cls not in (torch.optim.Adam, torch.optim.AdamW) or {"foreach", "fused"} & self.optimizer_kwargs.keys():
-            return
+        """SB3's critic optimizer rebuilt with the fused kernel where :func:`fused_adam` can (it says when not)."""
         params = [p for g in self.critic.optimizer.param_groups for p in g["params"]]
-        try:
-            self.critic.optimizer = cls(params, lr=lr, fused=True, **self.optimizer_kwargs)
-        except RuntimeError:
-            pass  # no fused kernel for these parameters' device: SB3's optimizer stays
+        fused = fused_adam(self.optimizer_class, params, lr, self.optimizer_kwargs)
+        if fused is not None:
+            self.critic.optimizer = fused
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data: dict[str, Any] = super()._get_constructor_parameters()  # type: ignore[misc]

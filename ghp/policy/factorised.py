@@ -329,33 +329,7 @@ class _FactorisedLoop(torch.autograd.Function):
             fan_in = sh[-1][1]
             g_r.c(fan_in).addmm_(h.T, g_a_end[i])
             g_h.append(g_a_end[i] @ sl.ct(fan_in))
-        # The further hidden layers depth by depth, deepest first, as in the forward.
-        depths = _depth_members(tuple(tuple(sh) for sh in shapes))
-        for j in range(len(depths), 0, -1):
-            members, index = depths[j - 1]
-            g_z = []
-            for i in members:
-                _, z, h_out = saved[i][j]
-                o = shapes[i][j][0]
-                g_pre = torch.ops.aten.threshold_backward(g_h[i], h_out, 0)
-                torch.sum(g_pre, 0, out=g_bias[ats[i] + j])
-                g_r.r(o).addmm_(g_pre.T, z)
-                g_z.append(g_pre @ sl.r(o))
-            g_z_j = torch.stack(g_z)
-            g_c = torch.bmm(g_z_j.transpose(1, 2), a_stacks[j - 1])
-            if index is None:
-                g_cores[:, j] = g_c
-                c_j = cores[:, j]
-            else:
-                index = index.to(cores.device)
-                g_cores[:, j].index_copy_(0, index, g_c)
-                c_j = cores[:, j].index_select(0, index)
-            g_a = torch.bmm(g_z_j, c_j).unbind(0)
-            for q, i in enumerate(members):
-                h_in = saved[i][j][0]
-                fan_in = shapes[i][j][1]
-                g_r.c(fan_in).addmm_(h_in.T, g_a[q])
-                g_h[i] = g_a[q] @ sl.ct(fan_in)
+        _inner_layers_backward(g_h, shapes, saved, a_stacks, cores, ats, sl, g_r, g_cores, g_bias)
         g_z0 = []
         for i, sh in enumerate(shapes):
             (h1,) = saved[i][0]
@@ -379,6 +353,54 @@ class _FactorisedLoop(torch.autograd.Function):
             None,
             None,
         )
+
+
+def _inner_layers_backward(
+    g_h: list[torch.Tensor],
+    shapes: Sequence[Sequence[tuple[int, int]]],
+    saved: Sequence[Sequence[tuple[torch.Tensor, ...]]],
+    a_stacks: Sequence[torch.Tensor],
+    cores: torch.Tensor,
+    ats: Sequence[int],
+    sl: _Slices,
+    g_r: _Slices,
+    g_cores: torch.Tensor,
+    g_bias: Sequence[torch.Tensor],
+) -> None:
+    """The backward of the hidden layers after the first, depth by depth, deepest first, as in the forward: layer
+    ``j``'s ``h_out = relu((h_in C) M_j^T R^T + bias)`` (``C``, ``R``: the column and row embeddings at its widths,
+    ``M_j``: its core), the core products of every architecture at one depth one batched product.
+
+    ``g_h`` enters as each architecture's gradient of its last hidden output and leaves as that of its first hidden
+    layer's output (updated in place); adds into the gradient buffers of ``R`` and ``C`` (``g_r``), writes the
+    cores' gradients into ``g_cores`` and the biases' into ``g_bias`` (flat, layer ``ats[i] + j`` of architecture
+    ``i``)."""
+    depths = _depth_members(tuple(tuple(sh) for sh in shapes))
+    for j in range(len(depths), 0, -1):
+        members, index = depths[j - 1]
+        g_z = []
+        for i in members:
+            _, z, h_out = saved[i][j]
+            o = shapes[i][j][0]
+            g_pre = torch.ops.aten.threshold_backward(g_h[i], h_out, 0)
+            torch.sum(g_pre, 0, out=g_bias[ats[i] + j])
+            g_r.r(o).addmm_(g_pre.T, z)
+            g_z.append(g_pre @ sl.r(o))
+        g_z_j = torch.stack(g_z)
+        g_c = torch.bmm(g_z_j.transpose(1, 2), a_stacks[j - 1])
+        if index is None:
+            g_cores[:, j] = g_c
+            c_j = cores[:, j]
+        else:
+            index = index.to(cores.device)
+            g_cores[:, j].index_copy_(0, index, g_c)
+            c_j = cores[:, j].index_select(0, index)
+        g_a = torch.bmm(g_z_j, c_j).unbind(0)
+        for q, i in enumerate(members):
+            h_in = saved[i][j][0]
+            fan_in = shapes[i][j][1]
+            g_r.c(fan_in).addmm_(h_in.T, g_a[q])
+            g_h[i] = g_a[q] @ sl.ct(fan_in)
 
 
 def _output_layer_backward(

@@ -306,75 +306,106 @@ def _next_group(
 def _rollout_chunk_batched(task: _TaskSpec, weights: list[PolicyWeights], batch: Any, n_rows: int) -> list[_Outcome]:
     """:func:`_rollout_chunk` on a vectorised environment: rows are its copies, one ``step_batch`` per tick.
 
-    The bookkeeping is numpy over all rows at once (a Python loop over the rows cost as much as the physics of a
-    few hundred drones, and numpy over each group's rows, a dozen calls per group and step, a sixth of a Pendulum
-    evaluation of small groups); returns add the same float64 rewards in the same order, so the figures are the same
-    bits. A group hears only of its observations, and of its rows' outcomes when one of its episodes ended.
+    The bookkeeping is numpy over all rows at once (:class:`_Rows`: a Python loop over the rows cost as much as the
+    physics of a few hundred drones, and numpy over each group's rows, a dozen calls per group and step, a sixth of a
+    Pendulum evaluation of small groups); returns add the same float64 rewards in the same order, so the figures are
+    the same bits. A group hears only of its observations, and of its rows' outcomes when one of its episodes ended.
     """
     e = task.episodes
     max_archs = max(1, n_rows // e)
-    n_all = int(batch.num_envs)
+    book = _Rows(int(batch.num_envs))
     free = list(range(n_rows))
     queue = deque(_groups(weights, task.pad_to, max_archs))
     active: list[_Group] = []
     results: dict[int, _Outcome] = {}
-    acts: np.ndarray | None = None
-    last: np.ndarray | None = None  # each row's last observation (a finished row keeps its own)
-    limit = task.max_episode_steps
-    # Per row of the batch: return, length, success, done (rows that hold no running episode are done).
-    returns, lengths = np.zeros(n_all, np.float64), np.zeros(n_all, np.int64)
-    success, done = np.zeros(n_all, bool), np.ones(n_all, bool)
-    owner = np.full(n_all, -1, np.intp)  # row -> serial number of its group
-    by_serial: dict[int, _Group] = {}
-    serials = itertools.count()
     while queue or active:
         while (pos := _next_group(queue, free, active, weights, task, max_archs)) is not None:
             grp = _Group([weights[p] for p in pos], pos, task.pad_to, e)
             # Success rates are recorded when the batched form has them (the Crazyflie tasks; not Pendulum, Hopper).
             grp.reports_success = getattr(batch, "reports_success", True)
             rows = np.asarray([free.pop() for _ in range(len(pos) * e)], dtype=np.intp)
-            obs = batch.reset_rows(rows, [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))])
-            grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
-            if last is None:
-                last = np.zeros((n_all, grp.obs.shape[-1]), np.float32)
-            last[rows] = obs
-            grp.env_ids = rows  # type: ignore[assignment]
-            returns[rows], lengths[rows], success[rows], done[rows] = 0.0, 0, False, False
-            serial = next(serials)
-            owner[rows] = serial
-            by_serial[serial] = grp
-            grp.last_obs, grp.envs = [], []
+            seeds = [reset_seed(task.seed, r % e, task.kind) for r in range(len(rows))]
+            book.start(grp, rows, batch.reset_rows(rows, seeds))
             active.append(grp)
+        obs, rew, term, trunc, succ = batch.step_batch(book.actions(active))
+        over = book.record(obs, rew, term, trunc, succ, task.max_episode_steps)
+        book.observe(active)
+        if over.size:
+            book.retire(over, results, free)
+        active = [g for g in active if g.pos]
+    return [results[p] for p in range(len(weights))]
+
+
+class _Rows:
+    """The vectorised path's bookkeeping, numpy over every row of the batch at once: per row its return, length,
+    success, whether it is done (rows that hold no running episode are), its last observation (a finished row keeps
+    its own) and the group that owns it."""
+
+    def __init__(self, n_all: int) -> None:
+        self.n_all = n_all
+        self.returns, self.lengths = np.zeros(n_all, np.float64), np.zeros(n_all, np.int64)
+        self.success, self.done = np.zeros(n_all, bool), np.ones(n_all, bool)
+        self.owner = np.full(n_all, -1, np.intp)  # row -> serial number of its group
+        self.by_serial: dict[int, _Group] = {}
+        self.serials = itertools.count()
+        self.last: np.ndarray | None = None  # sized by the first group's observations
+        self.acts: np.ndarray | None = None  # sized by the first group's actions
+
+    def start(self, grp: _Group, rows: np.ndarray, obs: np.ndarray) -> None:
+        """Give ``rows``, just reset to ``obs``, to ``grp``."""
+        grp.obs.reshape(-1, grp.obs.shape[-1])[:] = obs
+        if self.last is None:
+            self.last = np.zeros((self.n_all, grp.obs.shape[-1]), np.float32)
+        self.last[rows] = obs
+        grp.env_ids = rows  # type: ignore[assignment]
+        self.returns[rows], self.lengths[rows], self.success[rows], self.done[rows] = 0.0, 0, False, False
+        serial = next(self.serials)
+        self.owner[rows] = serial
+        self.by_serial[serial] = grp
+        grp.last_obs, grp.envs = [], []
+
+    def actions(self, active: list[_Group]) -> np.ndarray:
+        """Every row's action: each running group's on its rows; other rows keep whatever they held (ignored)."""
         per_group = [g.actions() for g in active]
-        if acts is None:
-            acts = np.zeros((n_all, per_group[0].shape[-1]), np.float32)
+        if self.acts is None:
+            self.acts = np.zeros((self.n_all, per_group[0].shape[-1]), np.float32)
         for g, a in zip(active, per_group, strict=True):
-            acts[g.env_ids] = a
-        obs, rew, term, trunc, succ = batch.step_batch(acts)
-        assert last is not None
+            self.acts[g.env_ids] = a
+        return self.acts
+
+    def record(self, obs: np.ndarray, rew: Any, term: Any, trunc: Any, succ: Any, limit: int | None) -> np.ndarray:
+        """One ``step_batch``'s outcome added to the running rows; returns the rows whose episode ended."""
+        assert self.last is not None
+        done, lengths = self.done, self.lengths
         live = np.flatnonzero(~done)
-        returns[live] += np.asarray(rew[live], np.float64)
+        self.returns[live] += np.asarray(rew[live], np.float64)
         lengths[live] += 1
         end = term[live] | trunc[live]
         if limit is not None:
             end |= lengths[live] >= limit
         over = live[end]
         done[over] = True
-        success[over] = succ[over] & ~term[over]
+        self.success[over] = succ[over] & ~term[over]
         going = live[~end]
-        last[going] = obs[going]
+        self.last[going] = obs[going]
+        return over
+
+    def observe(self, active: list[_Group]) -> None:
+        """Give each running group its rows' last observations (what its policies act on next)."""
+        assert self.last is not None
         for g in active:
-            g.obs.reshape(-1, g.obs.shape[-1])[:] = last[g.env_ids]
-        if over.size:
-            for serial in np.unique(owner[over]).tolist():
-                g = by_serial[serial]
-                ids = np.asarray(g.env_ids)
-                g.done, g.returns, g.lengths, g.success = done[ids], returns[ids], lengths[ids], success[ids]  # type: ignore[assignment]
-                g.retire(results, free)
-                if not g.pos:
-                    del by_serial[serial]
-        active = [g for g in active if g.pos]
-    return [results[p] for p in range(len(weights))]
+            g.obs.reshape(-1, g.obs.shape[-1])[:] = self.last[g.env_ids]
+
+    def retire(self, over: np.ndarray, results: dict[int, _Outcome], free: list[int]) -> None:
+        """Tell the groups that own the rows ``over`` their rows' outcomes and retire their finished members."""
+        done, returns, lengths, success = self.done, self.returns, self.lengths, self.success
+        for serial in np.unique(self.owner[over]).tolist():
+            g = self.by_serial[serial]
+            ids = np.asarray(g.env_ids)
+            g.done, g.returns, g.lengths, g.success = done[ids], returns[ids], lengths[ids], success[ids]  # type: ignore[assignment]
+            g.retire(results, free)
+            if not g.pos:
+                del self.by_serial[serial]
 
 
 def _dict_space() -> type:

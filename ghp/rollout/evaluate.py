@@ -23,7 +23,8 @@ machine,
    results store. An environment with a batched form (``ghp.envs.vectorised``: the Crazyflie tasks, and
    ``ghp.envs.batched``'s bit-exact forms of Pendulum-v1 and Hopper-v5) is stepped up to :data:`BATCH_ROWS` rows
    at once (Hopper: ``envs_per_worker``), with numpy bookkeeping over the rows. A sparse selection from a run that
-   emits in blocks (a sample of the space) runs in block order, each chunk emitted as it is needed.
+   emits in blocks (a sample of the space) runs in block order, each chunk emitted as it is needed
+   (:mod:`ghp.rollout.schedule`).
 
 Common random numbers: the reset seed of episode ``e`` derives from ``(seed, e)`` and the kind alone, so every
 architecture faces the same ``episodes`` initial states and two architectures' returns differ by their policies,
@@ -43,11 +44,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import math
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -65,8 +65,8 @@ from ghp.rollout.engine import (
     _rollout_chunk,
     _TaskSpec,
     _warm_worker,
-    shape_class,
 )
+from ghp.rollout.schedule import chunk_len, chunks, run_order
 from ghp.run.records import PAD_TO, ArchRecord, Setting
 from ghp.run.results import KINDS
 from ghp.space.arch import Arch, ArchSpace
@@ -295,13 +295,7 @@ def evaluate(
     spec = source.spec
     setting = config.setting(source.timesteps, spec.env_kwargs)
     index = {a: source.space.index(a) for a in archs}
-    pending = _pending(archs, config, setting, store)
-    block = _emit_block(source)
-    if block is not None and _sparse([index[a] for a in pending], block, config.chunk_size):
-        per_block = block
-        pending = _pending(pending, config, setting, None, lambda a: index[a] // per_block)
-    else:
-        block = None  # dense: class order (bigger groups) costs fewer steps than the blocks emitted again save
+    pending, block = run_order(archs, index, config.pad_to, config.chunk_size, setting, store, _emit_block(source))
     n_total = len(index)
     n_done = n_total - len(pending)
     steps = 0
@@ -328,13 +322,12 @@ def evaluate(
     with _backend(config, bool(pending)) as backend:
         workers = backend.workers
         wide = max(1, BATCH_ROWS // task.episodes) if _is_vectorised(spec.env_id) else None
-        size = _chunk_len(len(pending), workers, config.chunk_size, wide)
+        size = chunk_len(len(pending), workers, config.chunk_size, wide)
         # The workers start (and make their environments) while the first chunk is emitted.
         backend.warm(_warm_worker, (task, size))
         # Units are keyed by (weights, indices), which stay here; workers get the task and the weights. Chunks are
         # emitted lazily, while the workers roll out the ones in flight (at most two per worker).
-        chunks = _chunks(source, pending, index, config, size, block)
-        units = (((weights, idx), weights) for weights, idx in chunks)
+        units = (((w, idx), w) for w, idx in chunks(source.emit, pending, index, config.emit_batch, size, block))
         with contextlib.closing(backend.run(_rollout_chunk, task, units)) as results:
             for (weights, idx), outcomes in results:
                 finish(_records(spec, weights, idx, outcomes, setting, config.checkpoint), _steps(outcomes))
@@ -348,39 +341,6 @@ def evaluate(
         workers=workers,
     )
     return summary, out
-
-
-def _pending(
-    archs: Sequence[Arch],
-    config: EvalConfig,
-    setting: Setting,
-    store: ResultsStore | None,
-    block_of: Callable[[Arch], int] | None = None,
-) -> list[Arch]:
-    """The architectures of ``archs`` that ``store`` does not hold under ``setting`` yet, once each, in the order they
-    run: by depth and shape class, so that a chunk's policies share their padded shapes; first by emission block
-    (``block_of``) when the source emits in blocks, so that each block is emitted once and the first chunks come
-    out after a few blocks, not after the whole space (a uniform sample of 300 touches every block of the paper's
-    space: its first chunk waited for 5 blocks and the second for all 19, while a worker idled)."""
-    done = store.finished(setting) if store is not None else set()
-    pending = [a for a in dict.fromkeys(archs) if a.key not in done]
-
-    def by_class(a: Arch) -> tuple[Any, ...]:
-        return (a.depth, shape_class(a, config.pad_to), a.hidden)
-
-    pending.sort(key=by_class if block_of is None else lambda a: (block_of(a), *by_class(a)))
-    return pending
-
-
-def _sparse(indices: Iterable[int], block: int, chunk_size: int) -> bool:
-    """Whether a selection holds less than a chunk per emission block it touches (a sample of the space, not all of
-    it): then the block order of :func:`_pending` costs little grouping (its chunks hold few architectures of a
-    class anyway) and saves waiting for emission. With the whole space in class order, chunks held 5.7 architectures
-    per class, in block order 3.4, and Pendulum's evaluation of all 4680 took 58 s against 68 s in block order."""
-    per_block: dict[int, int] = {}
-    for i in indices:
-        per_block[i // block] = per_block.get(i // block, 0) + 1
-    return bool(per_block) and sum(per_block.values()) < chunk_size * len(per_block)
 
 
 def _emit_block(source: EvalSource) -> int | None:
@@ -412,68 +372,6 @@ def _backend(config: EvalConfig, work: bool) -> Backend:
 
 def _envs(config: EvalConfig) -> int:
     return max(1, math.ceil(config.envs_per_worker / config.rollouts)) * config.rollouts
-
-
-def _chunk_len(n: int, workers: int, chunk_size: int, wide: int | None = None) -> int:
-    """Architectures per chunk: ``chunk_size``, or fewer so that every worker gets about four chunks.
-
-    Chunks are the unit of load balancing: 300 architectures in chunks of 64 on 2 workers were 5 chunks, and the
-    last ran alone on one worker for a fifth of the time while the other idled. A vectorised environment steps
-    ``wide`` architectures at once (:data:`BATCH_ROWS` rows): its chunks hold that many, down to two per worker.
-    Results do not depend on chunking.
-    """
-    per = max(1, workers)
-    if wide is not None:
-        return max(1, min(max(chunk_size, wide), math.ceil(n / (2 * per))))
-    return max(1, min(chunk_size, math.ceil(n / (4 * per))))
-
-
-def _chunks(
-    source: EvalSource,
-    pending: list[Arch],
-    index: dict[Arch, int],
-    config: EvalConfig,
-    size: int | None = None,
-    block: int | None = None,
-) -> Iterator[tuple[list[PolicyWeights], list[int]]]:
-    """Emit weights ``emit_batch`` architectures at a time and cut them into chunks of ``size``, lazily.
-
-    The first emission is one chunk only, so the workers get work before the rest is emitted. With ``block`` (the
-    source's emission block, for a sparse selection: :func:`_sparse`; ``pending`` is then in block order) the source
-    is asked for whole blocks, each once: as many as fill the next chunk, the architectures left over going into the
-    chunk after."""
-    size = size or config.chunk_size
-    if block is not None:
-        yield from _block_chunks(source, pending, index, config, size, block)
-        return
-    starts = [0, *range(min(size, len(pending)), len(pending), max(config.emit_batch, size))]
-    for i, end in zip(starts, [*starts[1:], len(pending)], strict=True):
-        batch = pending[i:end]
-        if not batch:
-            continue
-        weights = source.emit(batch, batch_size=config.emit_batch)
-        for j in range(0, len(batch), size):
-            yield weights[j : j + size], [index[a] for a in batch[j : j + size]]
-
-
-def _block_chunks(
-    source: EvalSource, pending: list[Arch], index: dict[Arch, int], config: EvalConfig, size: int, block: int
-) -> Iterator[tuple[list[PolicyWeights], list[int]]]:
-    """:func:`_chunks` for a source that emits whole blocks: each call asks for the pending architectures of whole
-    blocks (at least one, more while they fill less than a chunk and stay within ``emit_batch``)."""
-    held: list[tuple[PolicyWeights, int]] = []
-    groups = [list(g) for _, g in itertools.groupby(pending, key=lambda a: index[a] // block)]
-    at = 0
-    while at < len(groups):
-        ask = groups[at]
-        at += 1
-        while at < len(groups) and len(held) + len(ask) < size and len(ask) + len(groups[at]) <= config.emit_batch:
-            ask = ask + groups[at]
-            at += 1
-        held.extend(zip(source.emit(ask, batch_size=config.emit_batch), [index[a] for a in ask], strict=True))
-        while len(held) >= size or (held and at == len(groups)):
-            chunk, held = held[:size], held[size:]
-            yield [w for w, _ in chunk], [i for _, i in chunk]
 
 
 def _steps(outcomes: Sequence[_Outcome]) -> int:
