@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 24 item 1: the action-history length K swept at one critic and one budget. K = 0, 4, 32 here; K = 16 is the
+# Issue 24 item 1: the action-history length K swept at one critic and one budget. K = 0, 1 (the default), 4, 32 here; K = 16 is the
 # 60k checkpoint of ../critic/run.sh (same seed, space, critic 64,64, steps and protocol), so the four compare.
 # One seed, 60k steps (the default budget is 250k), the reduced space of ../action_history/run.sh: a measurement at
 # equal cost, not a claim across seeds. Resumable: a run cut off (SIGTERM, end of a session) continues with --resume.
@@ -8,7 +8,7 @@ set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 OUT=docs/results/crazyflie/k_sweep
-for K in 0 4 32; do
+for K in 0 1 4 32; do
   RUN=$RUNS/cf-k$K-c64
   if [ -f $RUN/model.zip ] && [ -f $OUT/k$K.json ]; then continue; fi
   if [ -f $RUN/config.json ]; then
@@ -24,4 +24,4 @@ for K in 0 4 32; do
   eval $GHP report $RUN --env-kwargs action_history=$K --metric return --json --no-plots > $OUT/k$K-return.json
   eval $GHP report $RUN --env-kwargs action_history=$K --metric success --json --no-plots > $OUT/k$K.json
 done
-python docs/results/crazyflie/critic/confirmed.py $RUNS/cf-k0-c64 $RUNS/cf-k4-c64 $RUNS/cf-k32-c64 > $OUT/confirmed.json
+python docs/results/crazyflie/critic/confirmed.py $RUNS/cf-k0-c64 $RUNS/cf-k1-c64 $RUNS/cf-k4-c64 $RUNS/cf-k32-c64 > $OUT/confirmed.json
