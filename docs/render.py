@@ -650,6 +650,34 @@ def speed_evaluate() -> list[str]:
     return rows[:2] + [r for r in rows[2:] if r.startswith("| `evaluate.")]
 
 
+def k_sweep() -> list[str]:
+    """The action-history sweep at 60k steps (k_sweep/confirmed.json; K = 16 from critic/confirmed.json's 60k)."""
+    from ghp.run.stats import wilson_interval
+
+    runs = {}
+    for name in ("crazyflie/k_sweep/confirmed.json", "crazyflie/critic/confirmed.json"):
+        for run in load(name).values():
+            k = run["env_kwargs"].get("action_history", 1)
+            step = run["steps"].get("step_60000")
+            if step is not None and run.get("critic") == [64, 64] and k not in runs:
+                runs[k] = step
+    rows = []
+    for k in sorted(runs):
+        scr, conf = runs[k]["screening"], runs[k]["confirmed"]
+        best = max(conf, key=lambda r: (r["success_rate"], r["mean_return"]))
+        ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
+        top = max(conf, key=lambda r: r["mean_return"])
+        rows.append([
+            str(k), f"{scr['median_mean_return']:.1f} ({scr['median_mean_length']:.0f})",
+            f"{scr['archs_with_any_success']} of {scr['archs']}",
+            f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
+            f"{top['mean_return']:.1f} `{top['arch']}` ({top['mean_length']:.0f} steps)",
+        ])  # fmt: skip
+    head = ["K", "screening median return (median length)", "architectures with a screening success",
+            "best confirmed success (Wilson 95%)", "best confirmed return"]  # fmt: skip
+    return table(head, rows)
+
+
 def pd_ablation() -> list[str]:
     """The fixed-gain PD and PID controllers with each randomised group set back to nominal (pd_ablation.json)."""
     data = load("crazyflie/pd_ablation.json")
@@ -681,6 +709,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "hopper-actor-lr": hopper_actor_lr,
     "crazyflie-hover-20k": hover_20k,
     "crazyflie-pd-ablation": pd_ablation,
+    "crazyflie-k-sweep": k_sweep,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
