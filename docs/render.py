@@ -651,29 +651,32 @@ def speed_evaluate() -> list[str]:
 
 
 def k_sweep() -> list[str]:
-    """The action-history sweep at 60k steps (k_sweep/confirmed.json; K = 16 from critic/confirmed.json's 60k)."""
+    """The action-history sweep at 60k steps (k_sweep/confirmed.json; K = 16 from critic/confirmed.json's 60k), one
+    row per history length and seed (a run directory named ``...-sS`` is seed S, else seed 0)."""
     from ghp.run.stats import wilson_interval
 
-    runs = {}
+    runs: dict[tuple[int, int], dict] = {}
     for name in ("crazyflie/k_sweep/confirmed.json", "crazyflie/critic/confirmed.json"):
-        for run in load(name).values():
+        for path, run in load(name).items():
             k = run["env_kwargs"].get("action_history", 1)
+            tail = path.rstrip("/").rsplit("-", 1)[-1]
+            seed = int(tail[1:]) if tail[:1] == "s" and tail[1:].isdigit() else 0
             step = run["steps"].get("step_60000")
-            if step is not None and run.get("critic") == [64, 64] and k not in runs:
-                runs[k] = step
+            if step is not None and run.get("critic") == [64, 64] and (k, seed) not in runs:
+                runs[(k, seed)] = step
     rows = []
-    for k in sorted(runs):
-        scr, conf = runs[k]["screening"], runs[k]["confirmed"]
+    for k, seed in sorted(runs):
+        scr, conf = runs[(k, seed)]["screening"], runs[(k, seed)]["confirmed"]
         best = max(conf, key=lambda r: (r["success_rate"], r["mean_return"]))
         ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
         top = max(conf, key=lambda r: r["mean_return"])
         rows.append([
-            str(k), f"{scr['median_mean_return']:.1f} ({scr['median_mean_length']:.0f})",
+            str(k), str(seed), f"{scr['median_mean_return']:.1f} ({scr['median_mean_length']:.0f})",
             f"{scr['archs_with_any_success']} of {scr['archs']}",
             f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
             f"{top['mean_return']:.1f} `{top['arch']}` ({top['mean_length']:.0f} steps)",
         ])  # fmt: skip
-    head = ["K", "screening median return (median length)", "architectures with a screening success",
+    head = ["K", "seed", "screening median return (median length)", "architectures with a screening success",
             "best confirmed success (Wilson 95%)", "best confirmed return"]  # fmt: skip
     return table(head, rows)
 
