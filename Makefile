@@ -41,11 +41,13 @@ demo: install toolchain
 bench: install toolchain
 	$(PY) -m benchmarks
 
+# Every core, at most 4 workers (a container may show more cores than it may use); the longest tests start first
+# (tests/conftest.py) and each worker holds at most two tests.
 test: install toolchain
-	$(PY) -m pytest -q -n auto --maxschedchunk 1
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --maxschedchunk 1
 
 test-fast: install
-	$(PY) -m pytest -q -n auto --maxschedchunk 1 -m "not slow"
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --maxschedchunk 1 -m "not slow"
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
