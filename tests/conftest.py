@@ -59,6 +59,20 @@ def one_torch_thread() -> Iterator[None]:
 
 
 @pytest.fixture
+def no_fused_adam(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's Adam refusing ``fused=True`` as it does where it has no fused kernel for the parameters' device (on
+    CPU: torch < 2.4), with the message it gives; every other construction as usual."""
+    real = torch.optim.Adam.__init__
+
+    def no_fused(self: Any, params: Any, *args: Any, fused: Any = None, **kwargs: Any) -> None:
+        if fused:
+            raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported devices")
+        real(self, params, *args, fused=fused, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "__init__", no_fused)
+
+
+@pytest.fixture
 def host_c(tmp_path: Path) -> Callable[..., list[str]]:
     """Compile (gcc, the export check's strict flags) and run a program that calls the exported ``NAME_act`` from
     ``tmp_path/NAME.h`` on each row of ``obs`` and ``show``s each result; its lines of output.
