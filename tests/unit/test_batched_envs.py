@@ -8,17 +8,24 @@ from ghp.envs import make_env, vectorised
 from ghp.envs.batched import HopperBatch, PendulumBatch
 
 
-@pytest.mark.parametrize("limit", [None, 37, 230])
-def test_batch_steps_exactly_as_single_environments(limit: int | None) -> None:
-    n = 24
-    kw = {} if limit is None else {"max_episode_steps": limit}
-    batch = vectorised(make_env("Pendulum-v1", **kw), n)
-    assert isinstance(batch, PendulumBatch)
-    singles = [make_env("Pendulum-v1", **kw) for _ in range(n)]
+def started(env_id: str, kw: dict, n: int, cls: type) -> tuple:
+    """The batched form of ``n`` copies (of class ``cls``), ``n`` single environments and the random generator, after
+    a seeded reset of every copy whose observations are checked equal to the single environments' own."""
+    batch = vectorised(make_env(env_id, **kw), n)
+    assert isinstance(batch, cls)
+    singles = [make_env(env_id, **kw) for _ in range(n)]
     rng = np.random.default_rng(0)
     seeds = [int(s) for s in rng.integers(2**32, size=n)]
     obs = batch.reset_rows(np.arange(n), seeds)
     assert np.array_equal(obs, np.stack([s.reset(seed=sd)[0] for s, sd in zip(singles, seeds, strict=True)]))
+    return batch, singles, rng
+
+
+@pytest.mark.parametrize("limit", [None, 37, 230])
+def test_batch_steps_exactly_as_single_environments(limit: int | None) -> None:
+    n = 24
+    kw = {} if limit is None else {"max_episode_steps": limit}
+    batch, singles, rng = started("Pendulum-v1", kw, n, PendulumBatch)
     for t in range(limit or 200):
         # float32 actions as the engine gives them, some beyond the bounds (clipped) and some exactly at them.
         a = rng.uniform(-2.5, 2.5, (n, 1)).astype(np.float32)
@@ -66,13 +73,7 @@ def test_hopper_batch_steps_exactly_as_single_environments(kw: dict) -> None:
     # Random actions make the hopper fall within a few dozen steps: episodes end (terminated or truncated) at
     # different times and restart from new seeds, as in an evaluation.
     n = 8
-    batch = vectorised(make_env("Hopper-v5", **kw), n)
-    assert isinstance(batch, HopperBatch)
-    singles = [make_env("Hopper-v5", **kw) for _ in range(n)]
-    rng = np.random.default_rng(0)
-    seeds = [int(s) for s in rng.integers(2**32, size=n)]
-    obs = batch.reset_rows(np.arange(n), seeds)
-    assert np.array_equal(obs, np.stack([s.reset(seed=sd)[0] for s, sd in zip(singles, seeds, strict=True)]))
+    batch, singles, rng = started("Hopper-v5", kw, n, HopperBatch)
     ends = 0
     for _ in range(100):
         a = rng.uniform(-1.2, 1.2, (n, 3)).astype(np.float32)  # beyond the control range too (MuJoCo clamps)
