@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--ablate", action="store_true", help="PD and PID (ki 4) with each randomised group nominal.")
     ap.add_argument("--out", type=Path, help="With --ablate: write the rows here as JSON.")
     args = ap.parse_args()
+    if args.episodes < 1:
+        ap.error(f"--episodes must be at least 1, got {args.episodes}")
     if args.ablate:
         doc = ablate(args.env, args.episodes, {"PD": Gains(), "PID": Gains(ki=4.0)})
         if args.out:
