@@ -27,6 +27,7 @@ def build(
     rank: int = 16,
     hidden: int = 32,
     fused_adam: bool = False,
+    lean_critic: bool = False,
 ) -> Any:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
@@ -51,7 +52,7 @@ def build(
             "mlp_mode": mlp_mode,
         }
     model = SAC(
-        GHPSACPolicy if ghp else "MlpPolicy",
+        GHPSACPolicy if ghp else (_lean_sac_policy() if lean_critic else "MlpPolicy"),
         env,
         learning_starts=10**9,
         batch_size=256,
@@ -62,6 +63,21 @@ def build(
     )
     model.learn(2_000)  # random steps only: fills the buffer, sets up the logger
     return model
+
+
+def _lean_sac_policy() -> Any:
+    """SB3's SAC policy with ghp's critic (``ghp.hypernet.critic``: the actor's loss skips the critic's weight
+    gradients): SB3 given both of ghp's critic-side savings, so a ratio against it isolates the hypernetwork actor."""
+    from stable_baselines3.sac.policies import SACPolicy
+
+    from ghp.hypernet.critic import ActionGradCritic
+
+    class LeanSACPolicy(SACPolicy):
+        def make_critic(self, features_extractor: Any = None) -> ActionGradCritic:
+            kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)
+            return ActionGradCritic(**kwargs).to(self.device)
+
+    return LeanSACPolicy
 
 
 def run_rate(env_id: str, baseline: bool, learn_steps: int, learning_starts: int, out: str) -> float:

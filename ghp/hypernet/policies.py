@@ -2,8 +2,9 @@
 
 Plugged in through SB3's own extension points: ``make_actor`` builds a :class:`HyperActor` instead of SB3's MLP
 actor, ``_get_constructor_parameters`` makes a stock ``SAC.load`` / ``DDPG.load`` rebuild it (import this module, or
-just ``ghp``'s run loader, first), and the hypernetwork optimizer's step resamples the architectures. SB3's training
-loop and critic are untouched.
+just ``ghp``'s run loader, first), the hypernetwork optimizer's step resamples the architectures, and ``make_critic``
+builds SB3's twin-Q critic as :class:`~ghp.hypernet.critic.ActionGradCritic` (the same modules; the actor's loss skips
+its unused weight gradients). SB3's training loop is untouched.
 
 Meta batch (Section III-C): the actor holds ``meta_batch`` architectures (``meta_batch = n_envs``). Row ``r`` of every
 batch it sees goes to architecture ``r mod meta_batch`` (:func:`row_order`): a rollout batch of ``n_envs`` rows gives
@@ -22,7 +23,6 @@ fused Adam step and SB3's ``polyak_update`` (it writes through ``.data``) leave 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -38,16 +38,16 @@ from stable_baselines3.sac.policies import SACPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
 from ghp.hypernet.config import ACTION_PENALTIES
+from ghp.hypernet.critic import ActionGradCritic
 from ghp.hypernet.network import Emission, GraphHypernet, HypernetConfig
 from ghp.hypernet.optim import HyperAdam, fused_adam
+from ghp.hypernet.squashed import SquashedSample, sample_log_prob
 from ghp.policy.mlp import LayerWeights
 from ghp.policy.weights import GOAL_KEYS
 from ghp.space.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
 
 LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
 """Clamp of the log-std half of the SAC output (authors' code)."""
-_LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
-"""The Gaussian log-density's constant, as ``torch.distributions.Normal.log_prob`` computes it."""
 
 
 def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
@@ -232,18 +232,15 @@ class HyperActor(BasePolicy):
         """SAC's reparametrised action and its log-probability: SB3's
         ``SquashedDiagGaussianDistribution.log_prob_from_params`` without building a ``torch.distributions.Normal``.
 
-        The same ops in the same order, so the actions, log-probabilities and gradients are bit-identical for the same
-        random state (tests/unit/test_squashed_gaussian.py); what is left out is the distribution's argument
-        validation and set-up, ~0.2 ms of each SAC update on CPU (SB3 calls this twice per update).
+        The same ops in the same order and the same random draw, so actions and log-probabilities are SB3's bits for
+        the same random state; with gradients they run as one autograd node with the analytic backward
+        (:class:`ghp.hypernet.squashed.SquashedSample`: SB3's gradients up to round-off, in a fraction of the time).
         """
         mean, log_std, _ = self.get_action_dist_params(obs)
-        std = torch.ones_like(mean) * log_std.exp()
-        gaussian = mean + torch.empty_like(std).normal_() * std  # Normal.rsample's draw
-        actions = torch.tanh(gaussian)
-        log_prob = (-((gaussian - mean) ** 2) / (2 * std**2) - std.log() - _LOG_SQRT_2PI).sum(dim=1)
-        # tanh's change of variables (SB3: the original SAC's squash correction)
-        log_prob -= torch.sum(torch.log(1 - actions**2 + self.action_dist.epsilon), dim=1)
-        return actions, log_prob
+        noise = torch.empty_like(mean).normal_()  # Normal.rsample's draw
+        if torch.is_grad_enabled() and (mean.requires_grad or log_std.requires_grad):
+            return SquashedSample.apply(mean, log_std, noise, self.action_dist.epsilon)
+        return sample_log_prob(mean, log_std, noise, self.action_dist.epsilon)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         return self(observation, deterministic)
@@ -351,6 +348,11 @@ class _GHPMixin:
     def make_actor(self, features_extractor: BaseFeaturesExtractor | None = None) -> HyperActor:
         """SB3's hook: the hyper actor instead of SB3's MLP actor (built twice, actor and target, by TD3)."""
         return self._make_hyper_actor(stochastic=self.stochastic)
+
+    def make_critic(self, features_extractor: BaseFeaturesExtractor | None = None) -> ActionGradCritic:
+        """SB3's hook: its twin-Q critic, less the actor loss's unused critic weight gradients (ghp.hypernet.critic)."""
+        critic_kwargs = self._update_features_extractor(self.critic_kwargs, features_extractor)  # type: ignore[attr-defined]
+        return ActionGradCritic(**critic_kwargs).to(self.device)
 
     def _ghp_setup(self, config: GHPPolicyConfig) -> None:
         # Runs before nn.Module.__init__ (SB3 builds the actor inside its constructor): plain attributes only.
