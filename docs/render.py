@@ -650,20 +650,20 @@ def speed_evaluate() -> list[str]:
     return rows[:2] + [r for r in rows[2:] if r.startswith("| `evaluate.")]
 
 
-def k_sweep() -> list[str]:
-    """The action-history sweep at 60k steps (k_sweep/confirmed.json; K = 16 from critic/confirmed.json's 60k), one
-    row per history length and seed (a run directory named ``...-sS`` is seed S, else seed 0)."""
+def _k_rows(names: tuple[str, ...], step: str) -> list[str]:
+    """One row per action-history length and seed of the critic-64,64 runs in ``names`` (confirmed.json files) at
+    checkpoint ``step`` (a run directory named ``...-sS`` or ``...-sS-180k`` is seed S, else seed 0)."""
     from ghp.run.stats import wilson_interval
 
     runs: dict[tuple[int, int], dict] = {}
-    for name in ("crazyflie/k_sweep/confirmed.json", "crazyflie/critic/confirmed.json"):
+    for name in names:
         for path, run in load(name).items():
             k = run["env_kwargs"].get("action_history", 1)
-            tail = path.rstrip("/").rsplit("-", 1)[-1]
-            seed = int(tail[1:]) if tail[:1] == "s" and tail[1:].isdigit() else 0
-            step = run["steps"].get("step_60000")
-            if step is not None and run.get("critic") == [64, 64] and (k, seed) not in runs:
-                runs[(k, seed)] = step
+            tags = path.rstrip("/").rsplit("/", 1)[-1].split("-")
+            seed = next((int(t[1:]) for t in tags if t[:1] == "s" and t[1:].isdigit()), 0)
+            found = run["steps"].get(step)
+            if found is not None and run.get("critic") == [64, 64] and (k, seed) not in runs:
+                runs[(k, seed)] = found
     rows = []
     for k, seed in sorted(runs):
         scr, conf = runs[(k, seed)]["screening"], runs[(k, seed)]["confirmed"]
@@ -679,6 +679,16 @@ def k_sweep() -> list[str]:
     head = ["K", "seed", "screening median return (median length)", "architectures with a screening success",
             "best confirmed success (Wilson 95%)", "best confirmed return"]  # fmt: skip
     return table(head, rows)
+
+
+def k_sweep() -> list[str]:
+    """The action-history sweep at 60k steps (k_sweep/confirmed.json; K = 16 from critic/confirmed.json's 60k)."""
+    return _k_rows(("crazyflie/k_sweep/confirmed.json", "crazyflie/critic/confirmed.json"), "step_60000")
+
+
+def k_long() -> list[str]:
+    """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json)."""
+    return _k_rows(("crazyflie/k_long/confirmed.json",), "step_180000")
 
 
 def pd_ablation() -> list[str]:
@@ -713,6 +723,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-hover-20k": hover_20k,
     "crazyflie-pd-ablation": pd_ablation,
     "crazyflie-k-sweep": k_sweep,
+    "crazyflie-k-long": k_long,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
