@@ -41,13 +41,10 @@ from ghp.hypernet.config import ACTION_PENALTIES
 from ghp.hypernet.critic import ActionGradCritic
 from ghp.hypernet.network import Emission, GraphHypernet, HypernetConfig
 from ghp.hypernet.optim import HyperAdam, fused_adam
-from ghp.hypernet.squashed import SquashedSample, sample_log_prob
+from ghp.hypernet.squashed import SquashedSample, sample_log_prob_closed, split
 from ghp.policy.mlp import LayerWeights
 from ghp.policy.weights import GOAL_KEYS
 from ghp.space.arch import SAMPLINGS, Arch, ArchSpace, SweepSampler, sample_by_depth, sample_uniform
-
-LOG_STD_MIN, LOG_STD_MAX = -6.0, 0.0
-"""Clamp of the log-std half of the SAC output (authors' code)."""
 
 
 def row_order(rows: int, meta_batch: int) -> torch.Tensor | None:
@@ -206,9 +203,8 @@ class HyperActor(BasePolicy):
 
     def get_action_dist_params(self, obs: PyTorchObs) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """Mean and clamped log-std of the squashed Gaussian (SAC)."""
-        out = self.mlp_out(obs)
-        mean, log_std = out[:, : self.act_dim], out[:, self.act_dim :]
-        return mean, torch.clamp(log_std, LOG_STD_MIN, LOG_STD_MAX), {}
+        mean, log_std = split(self.mlp_out(obs), self.act_dim)
+        return mean, log_std, {}
 
     def forward(self, obs: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         if not self.stochastic:
@@ -232,15 +228,16 @@ class HyperActor(BasePolicy):
         """SAC's reparametrised action and its log-probability: SB3's
         ``SquashedDiagGaussianDistribution.log_prob_from_params`` without building a ``torch.distributions.Normal``.
 
-        The same ops in the same order and the same random draw, so actions and log-probabilities are SB3's bits for
-        the same random state; with gradients they run as one autograd node with the analytic backward
-        (:class:`ghp.hypernet.squashed.SquashedSample`: SB3's gradients up to round-off, in a fraction of the time).
+        The same random draw as SB3. With gradients (the actor's loss) the same ops in the same order, so actions and
+        log-probabilities are SB3's bits, as one autograd node with the analytic backward
+        (:class:`ghp.hypernet.squashed.SquashedSample`: SB3's gradients up to round-off, in a fraction of the time);
+        without (SAC's target actions) the log-probability's closed form, SB3's values up to round-off.
         """
-        mean, log_std, _ = self.get_action_dist_params(obs)
-        noise = torch.empty_like(mean).normal_()  # Normal.rsample's draw
-        if torch.is_grad_enabled() and (mean.requires_grad or log_std.requires_grad):
-            return SquashedSample.apply(mean, log_std, noise, self.action_dist.epsilon)
-        return sample_log_prob(mean, log_std, noise, self.action_dist.epsilon)
+        out = self.mlp_out(obs)
+        noise = torch.empty(out.shape[0], self.act_dim, dtype=out.dtype, device=out.device).normal_()  # rsample's draw
+        if torch.is_grad_enabled() and out.requires_grad:
+            return SquashedSample.apply(out, self.act_dim, noise, self.action_dist.epsilon)
+        return sample_log_prob_closed(out, self.act_dim, noise, self.action_dist.epsilon)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = False) -> torch.Tensor:
         return self(observation, deterministic)
