@@ -119,7 +119,7 @@ def bench_train(quick: bool) -> dict[str, Any]:
     from benchmarks.train_speed import build, time_updates
 
     torch.set_num_threads(1)
-    rounds, updates = (2, 5) if quick else (8, 50)
+    rounds, updates = (2, 5) if quick else (16, 50)
     sb3 = build("Hopper-v5", False, 8, "factorised", 0, "auto")
     sb3_fused = build("Hopper-v5", False, 8, "factorised", 0, "auto", fused_adam=True)
     sb3_lean = build("Hopper-v5", False, 8, "factorised", 0, "auto", fused_adam=True, lean_critic=True)
