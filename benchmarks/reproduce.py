@@ -148,8 +148,17 @@ def main() -> None:
         "processes (--jobs at once) or Ray tasks (one per run; --jobs CPUs of a local Ray, or a cluster)",
     )
     p.add_argument("--ray-address", default=None, help="a running Ray cluster (auto, HOST:PORT); with --backend ray")
+    p.add_argument("--summarise", action="store_true",
+                   help="only rewrite results.csv and the across-seed tables from OUT/results.json (the runs that "
+                   "have finished, e.g. while a reproduction still runs)")  # fmt: skip
     a = p.parse_args()
     root = Path(a.out)
+    if a.summarise:
+        if not (root / "results.json").is_file():
+            p.error(f"--summarise needs {root / 'results.json'}: no run has finished there")
+        write_summary(root, json.loads((root / "results.json").read_text())["rows"])
+        print(f"rewrote {root / 'results.csv'} and {root / 'across_seeds.json'}")
+        return
     root.mkdir(parents=True, exist_ok=True)
     methods = [m for m in a.methods.split(",") if m]
     if a.jobs < 1:
@@ -199,7 +208,12 @@ def main() -> None:
         with ThreadPoolExecutor(max_workers=a.jobs) as pool:
             for f in [pool.submit(one, j) for j in jobs]:
                 f.result()
-    rows = [done[j] for j in jobs]
+    write_summary(root, [done[j] for j in jobs])
+    print(f"results: {results}, {root / 'results.csv'} and {root / 'across_seeds.json'}")
+
+
+def write_summary(root: Path, rows: list[dict[str, Any]]) -> None:
+    """``results.csv`` (every run's picks) and the across-seed tables (:func:`write_across_seeds`) from ``rows``."""
     with open(root / "results.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(
@@ -214,7 +228,6 @@ def main() -> None:
                                 s["params"], s["value"], s.get("figure", "screening"), round(r["train_s"]),
                                 round(r["evaluate_s"])])  # fmt: skip
     write_across_seeds(root, rows)
-    print(f"results: {results}, {root / 'results.csv'} and {root / 'across_seeds.json'}")
 
 
 def _ray_unit(shared: tuple[argparse.Namespace, str], job: tuple[str, int, str]) -> dict[str, Any]:

@@ -47,6 +47,17 @@ def test_confirmation_and_the_iqm_across_seeds(tmp_path):
     top = table[0]
     assert top["seeds"] == [0, 1] and top["figures"] == ["confirmed", "confirmed"] and len(top["values"]) == 2
     assert top["iqm"]["low"] <= top["iqm"]["value"] <= top["iqm"]["high"]
+    # --summarise rebuilds both tables from results.json alone (as for a reproduction still running): the same ones.
+    (tmp_path / "across_seeds.json").unlink()
+    (tmp_path / "results.csv").unlink()
+    p = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), "--summarise"], capture_output=True,
+                       text=True, timeout=300)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads((tmp_path / "across_seeds.json").read_text()) == table
+    assert (tmp_path / "results.csv").is_file()
+    p = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "none"), "--summarise"],
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert p.returncode == 2 and "no run has finished there" in p.stderr
 
 
 def test_bad_options_are_refused(tmp_path):
