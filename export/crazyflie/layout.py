@@ -101,6 +101,11 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     m = _env_module()
     kwargs = dict(env_kwargs or {})
     config = m.CrazyflieConfig.from_kwargs(**kwargs)
+    if getattr(config, "position_integral", 0.0):
+        raise ValueError(
+            "the run observes position_integral, which the firmware app does not build yet: "
+            "export it with --target c-header, c-source, onnx or numpy instead"
+        )
     k = int(config.action_history)
     entries = m.obs_layout(k) if hasattr(m, "obs_layout") else m.OBS_LAYOUT
     blocks = []

@@ -237,3 +237,38 @@ def test_observation_noise_stds_options_and_nominal() -> None:
     np.testing.assert_allclose(sd[15:18], 0.03, rtol=0.1)
     assert not np.ptp(scatter(nominal=True), axis=0).any()
     assert not np.ptp(scatter(obs_noise=0.0), axis=0).any()
+
+
+def test_the_position_integral_block_accumulates_the_error_and_batches_as_single() -> None:
+    """position_integral=T: three values between the state and the actions, zero at reset, the leaky integral of the
+    position error after each step, the same in single, vectorised and batched forms; K's block stays last."""
+    n, k, tau = 3, 2, 2.0
+    kw = {"position_integral": tau, "action_history": k, "obs_noise": 0.0}
+    assert CrazyflieConfig.from_kwargs(**kw).obs_dim == 18 + 3 + 4 * k
+    assert [b[0] for b in cf.obs_layout(k, True)][-2:] == ["position_integral", "action_history"]
+    singles = [make_env("ghp/CrazyflieHover-v0", **kw) for _ in range(n)]
+    assert singles[0].observation_space.shape == (18 + 3 + 4 * k,)
+    batch = vectorised(make_env("ghp/CrazyflieHover-v0", **kw), n)
+    obs_s = np.stack([e.reset(seed=21 + i)[0] for i, e in enumerate(singles)])
+    np.testing.assert_array_equal(batch.reset_rows(np.arange(n), [21 + i for i in range(n)]), obs_s)
+    assert not obs_s[:, 18:21].any()
+    want = np.zeros((n, 3))
+    a = np.full((n, 4), HOVER_ACTION, np.float32)
+    for _ in range(20):
+        obs_b, _, term, trunc, _ = batch.step_batch(a)
+        obs_s = np.stack([e.step(a[i])[0] for i, e in enumerate(singles)])
+        assert not (term.any() or trunc.any())
+        want = want * (1 - 0.01 / tau) + obs_s[:, 0:3].astype(np.float64) * 0.01  # noise off: observed = true error
+        np.testing.assert_allclose(obs_s[:, 18:21], want, atol=1e-6)
+        np.testing.assert_allclose(obs_b, obs_s, atol=1e-6)
+        np.testing.assert_allclose(obs_s[:, -4:], a, atol=1e-7)
+    assert np.abs(obs_s[:, 18:21]).max() > 1e-3  # it moved: not a comparison of zeros
+    with pytest.raises(ValueError, match="position_integral is a time constant"):
+        CrazyflieConfig.from_kwargs(position_integral=-1)
+
+
+def test_the_firmware_export_refuses_a_position_integral() -> None:
+    from export.crazyflie.layout import task_layout
+
+    with pytest.raises(ValueError, match="position_integral, which the firmware app does not build yet"):
+        task_layout({"position_integral": 2.0})

@@ -15,6 +15,7 @@ from ghp.envs.crazyflie.interface import (
     ANGVEL_CLIP,
     HOVER_ACTION,
     INITIAL_ACTION,
+    INTEGRAL_CLIP,
     POLICY_DT,
     VEL_CLIP,
     action_to_forces,
@@ -50,6 +51,7 @@ class CrazyflieBatch:
     good: np.ndarray = field(init=False)
     rngs: list[np.random.Generator] = field(init=False)
     noise: np.ndarray = field(init=False)
+    integral: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         n = self.n
@@ -67,6 +69,7 @@ class CrazyflieBatch:
         self.good = np.zeros(n, dtype=np.int64)
         self.rngs = [np.random.default_rng(i) for i in range(n)]
         self.noise = np.zeros((n, _NOISE_BLOCK, 12))
+        self.integral = np.zeros((n, 3))  # the position_integral option's accumulator (unused when it is off)
         self._noise_std = np.repeat(self.cfg.noise_std(), 3)
 
     def reset(self, rows: Any, seeds: Any = None) -> np.ndarray:
@@ -97,6 +100,7 @@ class CrazyflieBatch:
             self.distance[i] = np.linalg.norm(s.pos[0] - t)
             self._refill(i)
         self.prev_action[rows] = 0.0
+        self.integral[rows] = 0.0
         self.history[rows] = INITIAL_ACTION
         self.pending[rows] = HOVER_ACTION
         self.steps[rows] = 0
@@ -119,7 +123,8 @@ class CrazyflieBatch:
             rot = rot @ qr.expm_so3(nz[:, 3:6])
             vel = vel + nz[:, 6:9]
             omega = omega + nz[:, 9:12]
-        return observe(err, rot, vel, omega, self.history[rows])
+        integral = self.integral[rows] if self.cfg.position_integral else None
+        return observe(err, rot, vel, omega, self.history[rows], integral)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step every drone with actions [N, 4] in [-1, 1].
@@ -145,6 +150,10 @@ class CrazyflieBatch:
             da = a - self.prev_action
             rew = reward(dist, s.rot, s.vel - self.target_vel, s.omega, da, self.cfg.position_weight, self.cfg.reward)
             self.prev_action = a
+            if self.cfg.position_integral:
+                # The leaky integral of the (true) position error, saturating: what a PID's integral term holds.
+                leak = 1.0 - POLICY_DT / max(self.cfg.position_integral, POLICY_DT)
+                self.integral = np.clip(self.integral * leak + err * POLICY_DT, -INTEGRAL_CLIP, INTEGRAL_CLIP)
             if self.cfg.action_history:
                 # Oldest first: shift one slot towards the front, the newest action into the last slot.
                 self.history[:, :-1] = self.history[:, 1:]

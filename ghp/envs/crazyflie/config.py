@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ghp.envs.crazyflie.interface import ACT_DIM, POS_CLIP, STATE_DIM, history_value
+from ghp.envs.crazyflie.interface import ACT_DIM, INTEGRAL_DIM, POS_CLIP, STATE_DIM, history_value
 from ghp.envs.crazyflie.reward import REWARD_WEIGHTS
 
 EPISODE_STEPS = 500
@@ -84,6 +84,11 @@ class CrazyflieConfig:
     """How many of the policy's last actions the observation carries, oldest first (:func:`obs_layout`): 1 (the
     default) is the previous action, 0 none, 16 or 32 let a feed-forward policy infer motor lag and the airframe
     (RLtools' l2f uses 32). Every slot is zero at reset (:data:`INITIAL_ACTION`)."""
+    position_integral: float = 0.0
+    """Experimental: the observation carries a leaky integral of the position error with this time constant, s
+    (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
+    controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
+    out. The firmware app does not build it yet, so ``ghp export --target crazyflie`` refuses such runs."""
     noise_position: float | None = None
     """Position noise standard deviation, m (``None``: 0.002 x ``obs_noise``)."""
     noise_rotation: float | None = None
@@ -154,6 +159,10 @@ class CrazyflieConfig:
             raise ValueError(f"disturbance_force is a fraction of the weight below 1, got {self.disturbance_force}")
         if not 0 <= float(self.start_rest_share) <= 1:  # type: ignore[arg-type]
             raise ValueError(f"start_rest_share must be in [0, 1], got {self.start_rest_share}")
+        if not self.position_integral >= 0:
+            raise ValueError(
+                f"position_integral is a time constant in seconds, 0 (off) or more, got {self.position_integral}"
+            )
         if self.action_latency not in (0, 1):
             raise ValueError(f"action_latency must be 0 or 1, got {self.action_latency}")
         if not 0 < float(self.term_pos) <= POS_CLIP:  # type: ignore[arg-type]
@@ -193,8 +202,8 @@ class CrazyflieConfig:
 
     @property
     def obs_dim(self) -> int:
-        """Observation size: 18 + 4 ``action_history``."""
-        return STATE_DIM + ACT_DIM * self.action_history
+        """Observation size: 18 (+ 3 with ``position_integral``) + 4 ``action_history``."""
+        return STATE_DIM + (INTEGRAL_DIM if self.position_integral else 0) + ACT_DIM * self.action_history
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> CrazyflieConfig:

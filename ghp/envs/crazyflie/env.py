@@ -18,7 +18,7 @@ from ghp.envs.crazyflie.interface import ACT_DIM, obs_clip
 
 
 def _spaces(cfg: CrazyflieConfig) -> tuple[Any, Any]:
-    clip = obs_clip(cfg.action_history)
+    clip = obs_clip(cfg.action_history, cfg.position_integral > 0)
     obs = spaces.Box(-clip, clip, dtype=np.float32)
     act = spaces.Box(-1.0, 1.0, shape=(ACT_DIM,), dtype=np.float32)
     return obs, act

@@ -55,31 +55,58 @@ STATE_DIM = sum(e[2] for e in _STATE_LAYOUT)
 """Observation values before the actions (18)."""
 
 
-def obs_layout(action_history: int = 1) -> tuple[tuple[str, int, int, float, str, str], ...]:
+INTEGRAL_DIM = 3
+"""Size of the optional position-error integral block (``position_integral > 0``)."""
+INTEGRAL_CLIP = 1.0
+"""Bound of the position-error integral, m s per axis (the accumulator saturates there: anti-windup)."""
+
+
+def obs_layout(
+    action_history: int = 1, position_integral: bool = False
+) -> tuple[tuple[str, int, int, float, str, str], ...]:
     """The observation layout with the last ``action_history`` actions (:data:`OBS_LAYOUT` for 1, the default).
 
     K = 1 keeps the block's name ``previous_action``; any other K > 0 appends one block ``action_history`` of
     ``4 K`` values, the oldest action first (entry ``4 j + i``: motor ``i`` of the action ``K - j`` steps back).
+    ``position_integral``: a block of :data:`INTEGRAL_DIM` values, the leaky integral of the position error, sits
+    between the state and the actions (an experimental option; the firmware app does not build it yet).
     """
     k = history_value(action_history)
-    if k == 1:
+    blocks = list(_STATE_LAYOUT)
+    offset = STATE_DIM
+    if position_integral:
+        blocks.append(
+            (
+                "position_integral",
+                offset,
+                INTEGRAL_DIM,
+                INTEGRAL_CLIP,
+                "m s, world, leaky integral of p - p_target",
+                "the controller's own accumulator",
+            )
+        )
+        offset += INTEGRAL_DIM
+    if k == 1 and not position_integral:
         return OBS_LAYOUT
-    if k == 0:
-        return _STATE_LAYOUT
-    block = (
-        "action_history",
-        STATE_DIM,
-        ACT_DIM * k,
-        1.0,
-        f"the last {k} policy outputs, oldest first, [-1, 1]",
-        "the controller's own ring buffer",
-    )
-    return (*_STATE_LAYOUT, block)
+    if k == 1:
+        blocks.append(("previous_action", offset, ACT_DIM, 1.0, *OBS_LAYOUT[-1][4:]))
+    elif k > 1:
+        blocks.append(
+            (
+                "action_history",
+                offset,
+                ACT_DIM * k,
+                1.0,
+                f"the last {k} policy outputs, oldest first, [-1, 1]",
+                "the controller's own ring buffer",
+            )
+        )
+    return tuple(blocks)
 
 
-def obs_clip(action_history: int = 1) -> np.ndarray:
+def obs_clip(action_history: int = 1, position_integral: bool = False) -> np.ndarray:
     """float32 clip bound of each observation entry for ``action_history`` (:data:`OBS_CLIP` for 1)."""
-    layout = obs_layout(action_history)
+    layout = obs_layout(action_history, position_integral)
     return np.concatenate([np.full(size, bound) for _, _, size, bound, _, _ in layout]).astype(np.float32)
 
 
@@ -102,14 +129,21 @@ def action_to_forces(action: np.ndarray) -> np.ndarray:
 
 
 def observe(
-    pos_error: np.ndarray, rot: np.ndarray, vel: np.ndarray, omega: np.ndarray, actions: np.ndarray
+    pos_error: np.ndarray,
+    rot: np.ndarray,
+    vel: np.ndarray,
+    omega: np.ndarray,
+    actions: np.ndarray,
+    integral: np.ndarray | None = None,
 ) -> np.ndarray:
     """[N, 18 + 4 K] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s) and the
-    last K actions, oldest first ([N, 4 K] or [N, K, 4]; K = 1 gives the 22 values of :data:`OBS_LAYOUT`)."""
+    last K actions, oldest first ([N, 4 K] or [N, K, 4]; K = 1 gives the 22 values of :data:`OBS_LAYOUT`);
+    ``integral`` ([N, 3] m s, the ``position_integral`` option) goes between the state and the actions."""
     n = pos_error.shape[0]
     acts = np.asarray(actions, dtype=np.float64).reshape(n, -1)
-    obs = np.concatenate([pos_error, rot.reshape(n, 9), vel, omega, acts], axis=1)
-    clip = obs_clip(acts.shape[1] // ACT_DIM)
+    parts = [pos_error, rot.reshape(n, 9), vel, omega] + ([] if integral is None else [integral]) + [acts]
+    obs = np.concatenate(parts, axis=1)
+    clip = obs_clip(acts.shape[1] // ACT_DIM, integral is not None)
     return np.clip(np.nan_to_num(obs), -clip, clip).astype(np.float32)
 
 
