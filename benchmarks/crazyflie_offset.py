@@ -1,0 +1,102 @@
+"""Where a hover policy holds the drone: its steady position offset from the target over the last 2 s.
+
+One architecture of a trained Crazyflie hover run flies held-out episodes (one single environment per episode, the
+run's own options) on two airframes: the nominal one (every randomisation off, observation noise on) and the run's
+randomised task. For every episode that lasts its 500 steps it records the mean position error (world x, y, z) over
+the last 200 steps (the 2 s the success criterion reads); the summary gives their mean (a bias shared by all
+episodes), the mean of their absolute values (the offset of a typical episode) and the median norm, beside the
+success rate. A policy whose episodes each settle a few centimetres off the target, in no common direction, has a
+steady-state error that a controller's integral term would remove.
+
+    python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NOMINAL_AIRFRAME: dict[str, Any] = {
+    "mass_range": (1.0, 1.0),
+    "inertia_range": (1.0, 1.0),
+    "thrust_to_weight_range": (1.69, 1.69),
+    "motor_tau_range": (1.0, 1.0),
+    "yaw_coef_range": (1.0, 1.0),
+    "motor_gain_range": (1.0, 1.0),
+    "disturbance_force": 0.0,
+    "disturbance_torque": 0.0,
+}
+"""The nominal Crazyflie 2.x with the randomised task's observation noise (ghp/envs/crazyflie/config.py)."""
+TAIL = 200
+"""Steps the offset is averaged over (the success criterion's last 2 s)."""
+
+
+def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> dict[str, Any]:
+    """Offsets and success of ``policy`` (``act(obs)``) over ``episodes`` held-out episodes."""
+    import gymnasium as gym
+
+    import ghp  # noqa: F401  (registers the Crazyflie ids)
+
+    env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
+    offsets, successes = [], 0
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=seed + ep)
+        errors = []
+        done, info = False, {}
+        while not done:
+            obs, _, term, trunc, info = env.step(policy.act(obs))
+            errors.append(np.asarray(obs[:3], np.float64))  # the observed position error, m
+            done = term or trunc
+        successes += bool(info.get("is_success"))
+        if not term and len(errors) >= TAIL:
+            offsets.append(np.mean(errors[-TAIL:], axis=0))
+    off = np.array(offsets).reshape(-1, 3)
+    return {
+        "episodes": episodes,
+        "success": successes / episodes,
+        "full_episodes": len(off),
+        "mean_offset_xyz": off.mean(0).round(4).tolist() if len(off) else None,
+        "mean_abs_offset_xyz": np.abs(off).mean(0).round(4).tolist() if len(off) else None,
+        "median_offset_norm": round(float(np.median(np.linalg.norm(off, axis=1))), 4) if len(off) else None,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run", help="a trained ghp/CrazyflieHover-v0 run directory")
+    p.add_argument("--arch", required=True, help="the architecture to fly, e.g. 32-8-16")
+    p.add_argument("--episodes", type=int, default=40, help="episodes per airframe")
+    p.add_argument("--seed", type=int, default=5_000_000_000, help="start seed (held out from screening)")
+    p.add_argument("--out", default="docs/results/crazyflie/offset", help="folder for offset.json")
+    a = p.parse_args()
+    if a.episodes < 1:
+        p.error("--episodes must be >= 1")
+
+    from ghp.run.load import load_run
+    from ghp.space.arch import parse_arch
+
+    run = load_run(a.run)
+    if not run.spec.env_id.startswith("ghp/CrazyflieHover"):
+        p.error(f"{a.run} is a {run.spec.env_id} run; this is for ghp/CrazyflieHover-v0")
+    arch = parse_arch(a.arch)
+    policy = run.emit([arch])[0]
+    kw = dict(run.spec.env_kwargs)
+    doc = {"run": str(a.run), "arch": arch.key, "seed": a.seed, "env_kwargs": kw, "tail_steps": TAIL}
+    doc["nominal_airframe"] = fly(policy, {**kw, **NOMINAL_AIRFRAME}, a.episodes, a.seed)
+    doc["randomised_task"] = fly(policy, kw, a.episodes, a.seed)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "offset.json").write_text(json.dumps(doc, indent=1) + "\n")
+    for name in ("nominal_airframe", "randomised_task"):
+        d = doc[name]
+        print(f"{name}: success {d['success']:.2f}, mean |offset| x, y, z {d['mean_abs_offset_xyz']} m, "
+              f"median norm {d['median_offset_norm']} m ({d['full_episodes']} full episodes)")  # fmt: skip
+    print(f"wrote {out / 'offset.json'}")
+
+
+if __name__ == "__main__":
+    main()
