@@ -704,6 +704,11 @@ def k_sweep() -> list[str]:
     return _k_rows(("crazyflie/k_sweep/confirmed.json", "crazyflie/critic/confirmed.json"), "step_60000")
 
 
+def integral() -> list[str]:
+    """K = 1 with the position-error integral (position_integral=2), 180k steps (integral/confirmed.json)."""
+    return _k_rows(("crazyflie/integral/confirmed.json",), "step_180000")
+
+
 def k_long() -> list[str]:
     """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json)."""
     return _k_rows(("crazyflie/k_long/confirmed.json",), "step_180000")
@@ -743,6 +748,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-pd-ablation": pd_ablation,
     "crazyflie-k-sweep": k_sweep,
     "crazyflie-k-long": k_long,
+    "crazyflie-integral": integral,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
