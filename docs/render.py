@@ -668,27 +668,29 @@ def speed_evaluate() -> list[str]:
     return rows[:2] + [r for r in rows[2:] if r.startswith("| `evaluate.")]
 
 
-def _k_rows(names: tuple[str, ...], step: str) -> list[str]:
+def _k_rows(names: tuple[str, ...], step: str, *more: tuple[str, str]) -> list[str]:
     """One row per action-history length and seed of the critic-64,64 runs in ``names`` (confirmed.json files) at
-    checkpoint ``step`` (a run directory named ``...-sS`` or ``...-sS-180k`` is seed S, else seed 0)."""
+    checkpoint ``step`` (a run directory named ``...-sS`` or ``...-sS-180k`` is seed S, else seed 0); ``more``: further
+    (file, checkpoint) pairs, whose rows follow with a steps column added to every row."""
     from ghp.run.stats import wilson_interval
 
-    runs: dict[tuple[int, int], dict] = {}
-    for name in names:
+    runs: dict[tuple[int, int, int], dict] = {}
+    for name, at in [(n, step) for n in names] + list(more):
         for path, run in load(name).items():
             k = run["env_kwargs"].get("action_history", 1)
             tags = path.rstrip("/").rsplit("/", 1)[-1].split("-")
             seed = next((int(t[1:]) for t in tags if t[:1] == "s" and t[1:].isdigit()), 0)
-            found = run["steps"].get(step)
-            if found is not None and run.get("critic") == [64, 64] and (k, seed) not in runs:
-                runs[(k, seed)] = found
+            found = run["steps"].get(at)
+            key = (int(at.split("_")[-1]), k, seed)
+            if found is not None and run.get("critic") == [64, 64] and key not in runs:
+                runs[key] = found
     rows = []
-    for k, seed in sorted(runs):
-        scr, conf = runs[(k, seed)]["screening"], runs[(k, seed)]["confirmed"]
+    for n, k, seed in sorted(runs):
+        scr, conf = runs[(n, k, seed)]["screening"], runs[(n, k, seed)]["confirmed"]
         best = max(conf, key=lambda r: (r["success_rate"], r["mean_return"]))
         ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
         top = max(conf, key=lambda r: r["mean_return"])
-        rows.append([
+        rows.append([f"{n / 1000:g}k"] * bool(more) + [
             str(k), str(seed), f"{scr['median_mean_return']:.1f} ({scr['median_mean_length']:.0f})",
             f"{scr['archs_with_any_success']} of {scr['archs']}",
             f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
@@ -696,7 +698,7 @@ def _k_rows(names: tuple[str, ...], step: str) -> list[str]:
         ])  # fmt: skip
     head = ["K", "seed", "screening median return (median length)", "architectures with a screening success",
             "best confirmed success (Wilson 95%)", "best confirmed return"]  # fmt: skip
-    return table(head, rows)
+    return table(["steps"] * bool(more) + head, rows)
 
 
 def k_sweep() -> list[str]:
@@ -710,8 +712,10 @@ def integral() -> list[str]:
 
 
 def k_long() -> list[str]:
-    """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json)."""
-    return _k_rows(("crazyflie/k_long/confirmed.json",), "step_180000")
+    """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json), and K = 1 seed 0 on to 250k."""
+    return _k_rows(
+        ("crazyflie/k_long/confirmed.json",), "step_180000", ("crazyflie/k_long/confirmed-250k.json", "step_250000")
+    )
 
 
 def pd_ablation() -> list[str]:
