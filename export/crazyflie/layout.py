@@ -90,6 +90,16 @@ def _force_map(m: Any) -> tuple[float, float]:
     return float(offset), float(scale)
 
 
+def _buildable(config: Any) -> Any:
+    """``config``, or one ``ValueError`` for an option whose observation the firmware app does not build."""
+    if getattr(config, "position_integral", 0.0):
+        raise ValueError(
+            "the run observes position_integral, which the firmware app does not build yet: "
+            "export it with --target c-header, c-source, onnx or numpy instead"
+        )
+    return config
+
+
 def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     """The layout of the task under the run's ``env_kwargs`` (``--env-kwargs``, e.g. ``action_history=16``), from
     :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT`` / ``obs_layout``, ``OBS_CLIP`` / ``obs_clip``,
@@ -100,12 +110,7 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     """
     m = _env_module()
     kwargs = dict(env_kwargs or {})
-    config = m.CrazyflieConfig.from_kwargs(**kwargs)
-    if getattr(config, "position_integral", 0.0):
-        raise ValueError(
-            "the run observes position_integral, which the firmware app does not build yet: "
-            "export it with --target c-header, c-source, onnx or numpy instead"
-        )
+    config = _buildable(m.CrazyflieConfig.from_kwargs(**kwargs))
     k = int(config.action_history)
     entries = m.obs_layout(k) if hasattr(m, "obs_layout") else m.OBS_LAYOUT
     blocks = []
