@@ -711,6 +711,16 @@ def integral() -> list[str]:
     return _k_rows(("crazyflie/integral/confirmed.json",), "step_180000")
 
 
+def goto() -> list[str]:
+    """The first GoTo training, 180k steps (goto/confirmed.json)."""
+    return _k_rows(("crazyflie/goto/confirmed.json",), "step_180000")
+
+
+def reward_weight() -> list[str]:
+    """K = 1 with position_weight=6, 180k steps (reward/confirmed.json)."""
+    return _k_rows(("crazyflie/reward/confirmed.json",), "step_180000")
+
+
 def k_long() -> list[str]:
     """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json), and K = 1 seed 0 on to 250k."""
     return _k_rows(
@@ -753,6 +763,8 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-k-sweep": k_sweep,
     "crazyflie-k-long": k_long,
     "crazyflie-integral": integral,
+    "crazyflie-goto": goto,
+    "crazyflie-reward": reward_weight,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
