@@ -72,6 +72,7 @@ def test_zero_thrust_terminates_without_success() -> None:
         ({"nominal": "maybe"}, "nominal"),
         ({"reward": "squared"}, "reward must be linear or exp"),
         ({"position_weight": -1.0}, "position_weight"),
+        ({"yaw_weight": -0.5}, "yaw_weight must be non-negative"),
         ({"action_history": -1}, "action_history must be 0 or more"),
         ({"action_history": 2.5}, "action_history takes a whole number"),
         ({"action_history": "16"}, "action_history takes a whole number"),
@@ -129,6 +130,28 @@ def test_reward_forms_and_position_weight() -> None:
     assert dist.min() > 0.01
     np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
     np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
+
+
+def test_yaw_weight_costs_the_heading() -> None:
+    # A level drone turned by psi about the vertical pays yaw_weight (1 - cos psi) more in the linear cost; tilt alone
+    # (pitch theta, yaw 0) pays yaw_weight (1 - cos theta) / 2; the default weight (0) leaves every reward as it was.
+    from ghp.envs.crazyflie.reward import reward
+
+    def rot_z(psi: float) -> np.ndarray:
+        c, s = np.cos(psi), np.sin(psi)
+        return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+    psi = np.array([0.0, 0.3, np.pi / 2, np.pi])
+    rot = np.stack([rot_z(p) for p in psi])
+    zeros3, zeros4, dist = np.zeros((4, 3)), np.zeros((4, 4)), np.full(4, 0.05)
+    free = reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear")
+    held = reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear", yaw_weight=0.5)
+    np.testing.assert_allclose(free - held, 0.5 * (1.0 - np.cos(psi)), atol=1e-12)
+    np.testing.assert_array_equal(free, reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear", yaw_weight=0.0))
+    theta = 0.4
+    pitch = np.array([[[np.cos(theta), 0.0, np.sin(theta)], [0.0, 1.0, 0.0], [-np.sin(theta), 0.0, np.cos(theta)]]])
+    args = (np.zeros(1), pitch, np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 4)), 2.0, "linear")
+    np.testing.assert_allclose(reward(*args) - reward(*args, yaw_weight=0.5), 0.25 * (1.0 - np.cos(theta)))
 
 
 SINGLE_MODULE_NAMES = (

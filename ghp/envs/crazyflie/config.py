@@ -118,6 +118,10 @@ class CrazyflieConfig:
     (``1 - cost``, the first form, with ``position_weight=0.5``)."""
     position_weight: float = REWARD_WEIGHTS["position"]
     """Weight of the position error ``|e|`` (m) in the cost (2; the linear form was measured with 0.5)."""
+    yaw_weight: float = 0.0
+    """Experimental: weight of a heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level), which asks the
+    policy to turn to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to.
+    0 (the default) leaves the heading free, as every run before it was trained."""
     track_amplitude_range: Range = (0.3, 0.6)
     """Track: the figure eight's half width ``A``, m (its other axis spans ``A / 2``)."""
     track_period_range: Range = (4.0, 8.0)
@@ -173,8 +177,9 @@ class CrazyflieConfig:
             raise ValueError(f"start_tilt_deg must be in [0, 90), got {self.start_tilt_deg}")
         if self.reward not in ("linear", "exp"):
             raise ValueError(f"reward must be linear or exp, got {self.reward!r}")
-        if self.position_weight < 0:
-            raise ValueError(f"position_weight must be non-negative, got {self.position_weight}")
+        for name in ("position_weight", "yaw_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         lo, hi = pair(self, "track_amplitude_range")
         if not 0 <= lo <= hi or (self.task == "track" and hi >= float(self.term_pos)):  # type: ignore[arg-type]
             raise ValueError(f"track_amplitude_range must be 0 <= low <= high < term_pos m, got ({lo}, {hi})")

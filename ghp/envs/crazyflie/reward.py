@@ -19,6 +19,7 @@ def reward(
     action_change: np.ndarray,
     position_weight: float,
     form: str,
+    yaw_weight: float = 0.0,
 ) -> np.ndarray:
     """[N] rewards from the position error norm [N] (m), the rotation [N, 3, 3], the velocity error [N, 3] (m/s; the
     velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4].
@@ -26,6 +27,8 @@ def reward(
     Args:
         position_weight: weight of ``|e|`` (``CrazyflieConfig.position_weight``).
         form: ``exp`` (``exp(-cost)``) or ``linear`` (``1 - cost``).
+        yaw_weight: weight of the heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level; 0 leaves the
+            heading free, ``CrazyflieConfig.yaw_weight``).
     """
     w = REWARD_WEIGHTS
     cost = (
@@ -35,6 +38,8 @@ def reward(
         + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
         + w["action"] * np.einsum("ij,ij->i", action_change, action_change)
     )
+    if yaw_weight:
+        cost = cost + yaw_weight * (1.0 - 0.5 * (rot[:, 0, 0] + rot[:, 1, 1]))
     # Only a drone stepped on after its episode ended gets here (a live one is bounded by the termination limits): a
     # finite cost keeps NaN out of anything that reads the reward.
     cost = np.nan_to_num(cost, nan=DIVERGED_COST, posinf=DIVERGED_COST)
