@@ -20,7 +20,7 @@ for Y in ${YS:-0.5}; do
     if [ -f $RUN/config.json ]; then
       time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps $STEPS --quiet
     else
-      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs "yaw_weight=$Y position_weight=$PW" \
+      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"yaw_weight=$Y position_weight=$PW\" \
         --critic 64,64 --seed $SEED --steps $STEPS --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 \
         --quiet --out $RUN
     fi
