@@ -6,7 +6,9 @@ randomised task. For every episode that lasts its 500 steps it records the mean 
 the last 200 steps (the 2 s the success criterion reads); the summary gives their mean (a bias shared by all
 episodes), the mean of their absolute values (the offset of a typical episode) and the median norm, beside the
 success rate. A policy whose episodes each settle a few centimetres off the target, in no common direction, has a
-steady-state error that a controller's integral term would remove.
+steady-state error that a controller's integral term would remove. The heading is recorded too (the yaw at the end
+and how far it turned over the last 2 s): a policy trained with the heading free (``yaw_weight=0``) settles wherever
+its yaw drift leaves it, and its offset changes with the heading.
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -42,18 +44,22 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     import ghp  # noqa: F401  (registers the Crazyflie ids)
 
     env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
-    offsets, successes = [], 0
+    offsets, headings, drifts, successes = [], [], [], 0
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
-        errors = []
+        errors, yaws = [], []
         done, info = False, {}
         while not done:
             obs, _, term, trunc, info = env.step(policy.act(obs))
             errors.append(np.asarray(obs[:3], np.float64))  # the observed position error, m
+            yaws.append(np.arctan2(obs[6], obs[3]))  # heading from the body-to-world rotation (R_yx, R_xx), rad
             done = term or trunc
         successes += bool(info.get("is_success"))
         if not term and len(errors) >= TAIL:
             offsets.append(np.mean(errors[-TAIL:], axis=0))
+            headings.append(abs(np.degrees(yaws[-1])))
+            turn = np.unwrap(np.array(yaws[-TAIL:]))
+            drifts.append(float(np.degrees(turn.max() - turn.min())))
     off = np.array(offsets).reshape(-1, 3)
     return {
         "episodes": episodes,
@@ -62,6 +68,8 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         "mean_offset_xyz": off.mean(0).round(4).tolist() if len(off) else None,
         "mean_abs_offset_xyz": np.abs(off).mean(0).round(4).tolist() if len(off) else None,
         "median_offset_norm": round(float(np.median(np.linalg.norm(off, axis=1))), 4) if len(off) else None,
+        "median_abs_heading_deg": round(float(np.median(headings)), 1) if headings else None,
+        "median_heading_drift_deg": round(float(np.median(drifts)), 1) if drifts else None,
     }
 
 
@@ -94,7 +102,8 @@ def main() -> None:
     for name in ("nominal_airframe", "randomised_task"):
         d = doc[name]
         print(f"{name}: success {d['success']:.2f}, mean |offset| x, y, z {d['mean_abs_offset_xyz']} m, "
-              f"median norm {d['median_offset_norm']} m ({d['full_episodes']} full episodes)")  # fmt: skip
+              f"median norm {d['median_offset_norm']} m, |yaw| {d['median_abs_heading_deg']} deg, turned "
+              f"{d['median_heading_drift_deg']} deg in the last 2 s ({d['full_episodes']} full episodes)")  # fmt: skip
     print(f"wrote {out / 'offset.json'}")
 
 
