@@ -8,7 +8,9 @@ episodes), the mean of their absolute values (the offset of a typical episode) a
 success rate. A policy whose episodes each settle a few centimetres off the target, in no common direction, has a
 steady-state error that a controller's integral term would remove. The heading is recorded too (the yaw at the end
 and how far it turned over the last 2 s): a policy trained with the heading free (``yaw_weight=0``) settles wherever
-its yaw drift leaves it, and its offset changes with the heading.
+its yaw drift leaves it, and its offset changes with the heading. And the chatter: the mean absolute change of the
+motor commands per step over the last 2 s (a policy that flips its commands every step, which the motors' lag
+averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05).
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -44,13 +46,14 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     import ghp  # noqa: F401  (registers the Crazyflie ids)
 
     env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
-    offsets, headings, drifts, successes = [], [], [], 0
+    offsets, headings, drifts, chatter, successes = [], [], [], [], 0
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
-        errors, yaws = [], []
+        errors, yaws, actions = [], [], []
         done, info = False, {}
         while not done:
-            obs, _, term, trunc, info = env.step(policy.act(obs))
+            actions.append(np.asarray(policy.act(obs), np.float64))
+            obs, _, term, trunc, info = env.step(actions[-1])
             errors.append(np.asarray(obs[:3], np.float64))  # the observed position error, m
             yaws.append(np.arctan2(obs[6], obs[3]))  # heading from the body-to-world rotation (R_yx, R_xx), rad
             done = term or trunc
@@ -60,6 +63,7 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
             headings.append(abs(np.degrees(yaws[-1])))
             turn = np.unwrap(np.array(yaws[-TAIL:]))
             drifts.append(float(np.degrees(turn.max() - turn.min())))
+            chatter.append(float(np.abs(np.diff(actions[-TAIL:], axis=0)).mean()))
     off = np.array(offsets).reshape(-1, 3)
     return {
         "episodes": episodes,
@@ -70,6 +74,7 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         "median_offset_norm": round(float(np.median(np.linalg.norm(off, axis=1))), 4) if len(off) else None,
         "median_abs_heading_deg": round(float(np.median(headings)), 1) if headings else None,
         "median_heading_drift_deg": round(float(np.median(drifts)), 1) if drifts else None,
+        "median_action_change": round(float(np.median(chatter)), 3) if chatter else None,
     }
 
 
@@ -103,7 +108,8 @@ def main() -> None:
         d = doc[name]
         print(f"{name}: success {d['success']:.2f}, mean |offset| x, y, z {d['mean_abs_offset_xyz']} m, "
               f"median norm {d['median_offset_norm']} m, |yaw| {d['median_abs_heading_deg']} deg, turned "
-              f"{d['median_heading_drift_deg']} deg in the last 2 s ({d['full_episodes']} full episodes)")  # fmt: skip
+              f"{d['median_heading_drift_deg']} deg in the last 2 s, |da| {d['median_action_change']} per step "
+              f"({d['full_episodes']} full episodes)")  # fmt: skip
     print(f"wrote {out / 'offset.json'}")
 
 

@@ -73,6 +73,7 @@ def test_zero_thrust_terminates_without_success() -> None:
         ({"reward": "squared"}, "reward must be linear or exp"),
         ({"position_weight": -1.0}, "position_weight"),
         ({"yaw_weight": -0.5}, "yaw_weight must be non-negative"),
+        ({"action_weight": -0.1}, "action_weight must be non-negative"),
         ({"action_history": -1}, "action_history must be 0 or more"),
         ({"action_history": 2.5}, "action_history takes a whole number"),
         ({"action_history": "16"}, "action_history takes a whole number"),
@@ -152,6 +153,21 @@ def test_yaw_weight_costs_the_heading() -> None:
     pitch = np.array([[[np.cos(theta), 0.0, np.sin(theta)], [0.0, 1.0, 0.0], [-np.sin(theta), 0.0, np.cos(theta)]]])
     args = (np.zeros(1), pitch, np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 4)), 2.0, "linear")
     np.testing.assert_allclose(reward(*args) - reward(*args, yaw_weight=0.5), 0.25 * (1.0 - np.cos(theta)))
+
+
+def test_action_weight_costs_the_action_change() -> None:
+    # The squared action change costs action_weight |da|^2; the default (0.02) is every earlier run's reward.
+    from ghp.envs.crazyflie.reward import reward
+
+    da = np.array([[0.0, 0.0, 0.0, 0.0], [0.7, -0.7, 0.7, -0.7], [0.1, 0.0, 0.0, 0.0]])
+    rot, z3, dist = np.stack([np.eye(3)] * 3), np.zeros((3, 3)), np.full(3, 0.02)
+    base = reward(dist, rot, z3, z3, np.zeros((3, 4)), 2.0, "linear")
+    default = reward(dist, rot, z3, z3, da, 2.0, "linear")
+    heavy = reward(dist, rot, z3, z3, da, 2.0, "linear", action_weight=0.5)
+    np.testing.assert_allclose(base - default, 0.02 * (da**2).sum(1), atol=1e-12)
+    np.testing.assert_allclose(base - heavy, 0.5 * (da**2).sum(1), atol=1e-12)
+    env_default = make_env("ghp/CrazyflieHover-v0", action_weight=0.02)
+    assert env_default.unwrapped.config == make_env("ghp/CrazyflieHover-v0").unwrapped.config
 
 
 SINGLE_MODULE_NAMES = (

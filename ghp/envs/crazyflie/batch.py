@@ -149,7 +149,17 @@ class CrazyflieBatch:
             dist = np.linalg.norm(err, axis=1)
             da = a - self.prev_action
             c = self.cfg
-            rew = reward(dist, s.rot, s.vel - self.target_vel, s.omega, da, c.position_weight, c.reward, c.yaw_weight)
+            rew = reward(
+                dist,
+                s.rot,
+                s.vel - self.target_vel,
+                s.omega,
+                da,
+                c.position_weight,
+                c.reward,
+                c.yaw_weight,
+                c.action_weight,
+            )
             self.prev_action = a
             if self.cfg.position_integral:
                 # The leaky integral of the (true) position error, saturating: what a PID's integral term holds.

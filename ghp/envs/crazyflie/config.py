@@ -43,6 +43,11 @@ _NOISE_FIELDS = {
     "angular_velocity": "noise_gyro",
 }
 """The option that replaces each of :data:`NOISE_STD`'s channels."""
+_NON_NEGATIVE = (
+    "obs_noise", "disturbance_force", "disturbance_torque", "start_pos", "start_tilt_deg", "start_vel", "start_angvel",
+    "position_weight", "yaw_weight", "action_weight",
+)  # fmt: skip
+"""Options that must be 0 or more."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,10 @@ class CrazyflieConfig:
     """Experimental: weight of a heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level), which asks the
     policy to turn to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to.
     0 (the default) leaves the heading free, as every run before it was trained."""
+    action_weight: float = REWARD_WEIGHTS["action"]
+    """Weight of the squared action change ``|a_t - a_(t-1)|^2`` in the cost (0.02). At 0.02 a policy that flips its
+    motor commands every step (``|da|`` about 0.7 per motor, chatter that the motors' lag averages out) pays only
+    about 0.04 per step, and trained policies do chatter; a larger weight asks for smooth commands."""
     track_amplitude_range: Range = (0.3, 0.6)
     """Track: the figure eight's half width ``A``, m (its other axis spans ``A / 2``)."""
     track_period_range: Range = (4.0, 8.0)
@@ -151,10 +160,7 @@ class CrazyflieConfig:
         for name in _NOISE_FIELDS.values():
             if getattr(self, name) is not None and getattr(self, name) < 0:
                 raise ValueError(f"{name} is a standard deviation, non-negative, got {getattr(self, name)}")
-        for name in ("obs_noise", "disturbance_force", "disturbance_torque", "start_pos", "start_tilt_deg"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
-        for name in ("start_vel", "start_angvel"):
+        for name in _NON_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         if not -1.0 < self.wind < 1.0:
@@ -177,9 +183,6 @@ class CrazyflieConfig:
             raise ValueError(f"start_tilt_deg must be in [0, 90), got {self.start_tilt_deg}")
         if self.reward not in ("linear", "exp"):
             raise ValueError(f"reward must be linear or exp, got {self.reward!r}")
-        for name in ("position_weight", "yaw_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         lo, hi = pair(self, "track_amplitude_range")
         if not 0 <= lo <= hi or (self.task == "track" and hi >= float(self.term_pos)):  # type: ignore[arg-type]
             raise ValueError(f"track_amplitude_range must be 0 <= low <= high < term_pos m, got ({lo}, {hi})")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 REWARD_WEIGHTS = {"position": 2.0, "orientation": 0.2, "velocity": 0.05, "angular_velocity": 0.002, "action": 0.02}
-"""Weights of the reward's cost terms (the package docstring); ``position`` is the default of ``position_weight``."""
+"""Weights of the reward's cost terms (the package docstring); ``position`` and ``action`` are the defaults of
+``position_weight`` and ``action_weight``."""
 DIVERGED_COST = 100.0
 """Cost of a non-finite (diverged) state: far above any live drone's (about 6 at the termination limits)."""
 
@@ -20,6 +21,7 @@ def reward(
     position_weight: float,
     form: str,
     yaw_weight: float = 0.0,
+    action_weight: float = REWARD_WEIGHTS["action"],
 ) -> np.ndarray:
     """[N] rewards from the position error norm [N] (m), the rotation [N, 3, 3], the velocity error [N, 3] (m/s; the
     velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4].
@@ -29,6 +31,7 @@ def reward(
         form: ``exp`` (``exp(-cost)``) or ``linear`` (``1 - cost``).
         yaw_weight: weight of the heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level; 0 leaves the
             heading free, ``CrazyflieConfig.yaw_weight``).
+        action_weight: weight of the squared action change ``|a_t - a_{t-1}|^2`` (``CrazyflieConfig.action_weight``).
     """
     w = REWARD_WEIGHTS
     cost = (
@@ -36,7 +39,7 @@ def reward(
         + w["orientation"] * (1.0 - rot[:, 2, 2])
         + w["velocity"] * np.linalg.norm(vel_error, axis=1)
         + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
-        + w["action"] * np.einsum("ij,ij->i", action_change, action_change)
+        + action_weight * np.einsum("ij,ij->i", action_change, action_change)
     )
     if yaw_weight:
         cost = cost + yaw_weight * (1.0 - 0.5 * (rot[:, 0, 0] + rot[:, 1, 1]))
