@@ -721,6 +721,40 @@ def reward_weight() -> list[str]:
     return _k_rows(("crazyflie/reward/confirmed.json",), "step_180000")
 
 
+LEVER_DEFAULTS = {"position_weight": 2, "yaw_weight": 0, "action_weight": 0.02, "action_history": 1}
+"""The hover's reward and observation defaults: a lever row names only the options that differ from these."""
+
+
+def reward_levers() -> list[str]:
+    """K = 1 at 180k steps under each reward tried against the steady offset: the default (k_long), position_weight
+    (reward/), yaw_weight (yaw/); one row per run, named by its non-default options."""
+    from ghp.run.stats import wilson_interval
+
+    rows = []
+    for name in ("k_long", "reward", "yaw"):
+        for run_path, run in load(f"crazyflie/{name}/confirmed.json").items():
+            kw = {k: v for k, v in run["env_kwargs"].items() if LEVER_DEFAULTS.get(k) != v}
+            found = run["steps"].get("step_180000")
+            if found is None or kw.get("action_history", 1) != 1 or run.get("critic") != [64, 64]:
+                continue
+            tags = run_path.rstrip("/").rsplit("/", 1)[-1].split("-")
+            seed = next((int(t[1:]) for t in tags if t[:1] == "s" and t[1:].isdigit()), 0)
+            scr, conf = found["screening"], found["confirmed"]
+            best = max(conf, key=lambda r: (r["success_rate"], r["mean_return"]))
+            small = [r for r in conf if r["params"] <= 2000]
+            ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
+            fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
+            rows.append([
+                " ".join(f"{k}={v}" for k, v in sorted(kw.items())) or "defaults", str(seed),
+                f"{scr['median_mean_length']:.0f}", f"{scr['archs_with_any_success']} of {scr['archs']}",
+                f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
+                f"{fit['success_rate']:.2f} `{fit['arch']}` ({fit['params']} p)" if fit else "-",
+            ])  # fmt: skip
+    head = ["reward options", "seed", "screening median length", "architectures with a screening success",
+            "best confirmed success (Wilson 95%)", "best confirmed of at most 2,000 p"]  # fmt: skip
+    return table(head, rows)
+
+
 def k_long() -> list[str]:
     """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json), and K = 1 seed 0 on to 250k."""
     return _k_rows(
@@ -765,6 +799,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-integral": integral,
     "crazyflie-goto": goto,
     "crazyflie-reward": reward_weight,
+    "crazyflie-reward-levers": reward_levers,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
