@@ -10,7 +10,9 @@ steady-state error that a controller's integral term would remove. The heading i
 and how far it turned over the last 2 s): a policy trained with the heading free (``yaw_weight=0``) settles wherever
 its yaw drift leaves it, and its offset changes with the heading. And the chatter: the mean absolute change of the
 motor commands per step over the last 2 s (a policy that flips its commands every step, which the motors' lag
-averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05).
+averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05). Last, the offset against the airframe's
+thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without
+memory cannot know the hover thrust, so its height offset moves with the ratio.
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -35,6 +37,8 @@ NOMINAL_AIRFRAME: dict[str, Any] = {
     "disturbance_torque": 0.0,
 }
 """The nominal Crazyflie 2.x with the randomised task's observation noise (ghp/envs/crazyflie/config.py)."""
+THRUST_TO_WEIGHT = (1.5, 1.6, 1.69, 1.8, 2.0)
+"""Thrust-to-weight ratios of the sweep (the randomised task draws from 1.5-2.0; 1.69 is the nominal Crazyflie's)."""
 TAIL = 200
 """Steps the offset is averaged over (the success criterion's last 2 s)."""
 
@@ -84,10 +88,11 @@ def main() -> None:
     p.add_argument("--arch", required=True, help="the architecture to fly, e.g. 32-8-16")
     p.add_argument("--episodes", type=int, default=40, help="episodes per airframe")
     p.add_argument("--seed", type=int, default=5_000_000_000, help="start seed (held out from screening)")
+    p.add_argument("--tw-episodes", type=int, default=20, help="episodes per thrust-to-weight ratio of the sweep")
     p.add_argument("--out", default="docs/results/crazyflie/offset", help="folder for offset.json")
     a = p.parse_args()
-    if a.episodes < 1:
-        p.error("--episodes must be >= 1")
+    if a.episodes < 1 or a.tw_episodes < 1:
+        p.error("--episodes and --tw-episodes must be >= 1")
 
     from ghp.run.load import load_run
     from ghp.space.arch import parse_arch
@@ -101,6 +106,10 @@ def main() -> None:
     doc = {"run": str(a.run), "arch": arch.key, "seed": a.seed, "env_kwargs": kw, "tail_steps": TAIL}
     doc["nominal_airframe"] = fly(policy, {**kw, **NOMINAL_AIRFRAME}, a.episodes, a.seed)
     doc["randomised_task"] = fly(policy, kw, a.episodes, a.seed)
+    doc["thrust_to_weight"] = {
+        str(tw): fly(policy, {**kw, **NOMINAL_AIRFRAME, "thrust_to_weight_range": (tw, tw)}, a.tw_episodes, a.seed)
+        for tw in THRUST_TO_WEIGHT
+    }
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "offset.json").write_text(json.dumps(doc, indent=1) + "\n")
@@ -110,6 +119,8 @@ def main() -> None:
               f"median norm {d['median_offset_norm']} m, |yaw| {d['median_abs_heading_deg']} deg, turned "
               f"{d['median_heading_drift_deg']} deg in the last 2 s, |da| {d['median_action_change']} per step "
               f"({d['full_episodes']} full episodes)")  # fmt: skip
+    for tw, d in doc["thrust_to_weight"].items():
+        print(f"thrust-to-weight {tw}: success {d['success']:.2f}, mean offset x, y, z {d['mean_offset_xyz']} m")
     print(f"wrote {out / 'offset.json'}")
 
 

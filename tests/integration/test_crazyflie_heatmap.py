@@ -39,13 +39,16 @@ def test_the_grid_is_written_with_an_interval_per_cell(tmp_path):
 def test_the_offset_of_a_policy_is_written_per_airframe(tmp_path):
     out = tmp_path / "off"
     cmd = [sys.executable, str(ROOT / "benchmarks" / "crazyflie_offset.py"), str(RUN), "--arch", "4-4",
-           "--episodes", "2", "--out", str(out)]  # fmt: skip
+           "--episodes", "2", "--tw-episodes", "1", "--out", str(out)]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]
     doc = json.loads((out / "offset.json").read_text())
     for name in ("nominal_airframe", "randomised_task"):
         d = doc[name]
         assert d["episodes"] == 2 and 0 <= d["success"] <= 1 and 0 <= d["full_episodes"] <= 2
+        assert d["median_action_change"] is None or d["median_action_change"] >= 0
+    assert sorted(map(float, doc["thrust_to_weight"])) == [1.5, 1.6, 1.69, 1.8, 2.0]
+    assert all(d["episodes"] == 1 for d in doc["thrust_to_weight"].values())
     assert not (RUN / "results.sqlite").exists()  # nothing written into the run
     bad = subprocess.run(cmd[:2] + [str(RUN), "--arch", "4-4", "--episodes", "0"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--episodes must be >= 1" in bad.stderr
+    assert bad.returncode == 2 and "--episodes and --tw-episodes must be >= 1" in bad.stderr
