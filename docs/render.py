@@ -726,13 +726,15 @@ LEVER_DEFAULTS = {"position_weight": 2, "yaw_weight": 0, "action_weight": 0.02, 
 
 
 def reward_levers() -> list[str]:
-    """K = 1 at 180k steps under each reward tried against the steady offset: the default (k_long), position_weight
-    (reward/), yaw_weight (yaw/); one row per run, named by its non-default options."""
+    """K = 1 at 180k steps under each reward and option tried against the steady offset: the default (k_long), the
+    position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight (smooth/) and
+    combinations (levers/*.confirmed.json); one row per run, named by its non-default options."""
     from ghp.run.stats import wilson_interval
 
     rows = []
-    for name in ("k_long", "reward", "yaw"):
-        for run_path, run in load(f"crazyflie/{name}/confirmed.json").items():
+    levers = sorted(p.relative_to(RESULTS).as_posix() for p in (RESULTS / "crazyflie/levers").glob("*.confirmed.json"))
+    for name in [f"crazyflie/{n}/confirmed.json" for n in ("k_long", "integral", "reward", "yaw", "smooth")] + levers:
+        for run_path, run in load(name).items():
             kw = {k: v for k, v in run["env_kwargs"].items() if LEVER_DEFAULTS.get(k) != v}
             found = run["steps"].get("step_180000")
             if found is None or kw.get("action_history", 1) != 1 or run.get("critic") != [64, 64]:
@@ -750,7 +752,7 @@ def reward_levers() -> list[str]:
                 f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
                 f"{fit['success_rate']:.2f} `{fit['arch']}` ({fit['params']} p)" if fit else "-",
             ])  # fmt: skip
-    head = ["reward options", "seed", "screening median length", "architectures with a screening success",
+    head = ["options", "seed", "screening median length", "architectures with a screening success",
             "best confirmed success (Wilson 95%)", "best confirmed of at most 2,000 p"]  # fmt: skip
     return table(head, rows)
 
