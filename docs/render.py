@@ -716,6 +716,11 @@ def goto() -> list[str]:
     return _k_rows(("crazyflie/goto/confirmed.json",), "step_180000")
 
 
+def plain_mlp() -> list[str]:
+    """One 32-32 MLP trained with plain SB3 SAC on the default hover, 180k steps (plain/confirmed.json)."""
+    return _k_rows(("crazyflie/plain/confirmed.json",), "step_180000")
+
+
 def reward_weight() -> list[str]:
     """K = 1 with position_weight=6, 180k steps (reward/confirmed.json)."""
     return _k_rows(("crazyflie/reward/confirmed.json",), "step_180000")
@@ -802,6 +807,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-goto": goto,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,
+    "crazyflie-plain": plain_mlp,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,
     "tune-tradeoff": tune_tradeoff,
