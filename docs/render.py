@@ -731,9 +731,9 @@ LEVER_DEFAULTS = {"position_weight": 2, "yaw_weight": 0, "action_weight": 0.02, 
 
 
 def reward_levers() -> list[str]:
-    """K = 1 at 180k steps under each reward and option tried against the steady offset: the default (k_long), the
-    position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight (smooth/) and
-    combinations (levers/*.confirmed.json); one row per run, named by its non-default options."""
+    """The hover at 180k steps under each reward and option tried against the steady offset: the defaults and K = 4
+    (k_long), the position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight
+    (smooth/) and combinations (levers/*.confirmed.json); one row per run, named by its non-default options."""
     from ghp.run.stats import wilson_interval
 
     rows = []
@@ -742,7 +742,7 @@ def reward_levers() -> list[str]:
         for run_path, run in load(name).items():
             kw = {k: v for k, v in run["env_kwargs"].items() if LEVER_DEFAULTS.get(k) != v}
             found = run["steps"].get("step_180000")
-            if found is None or kw.get("action_history", 1) != 1 or run.get("critic") != [64, 64]:
+            if found is None or run.get("critic") != [64, 64]:
                 continue
             tags = run_path.rstrip("/").rsplit("/", 1)[-1].split("-")
             seed = next((int(t[1:]) for t in tags if t[:1] == "s" and t[1:].isdigit()), 0)
