@@ -27,6 +27,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parent
 RESULTS = DOCS / "results"
@@ -726,21 +727,28 @@ def reward_weight() -> list[str]:
     return _k_rows(("crazyflie/reward/confirmed.json",), "step_180000")
 
 
-LEVER_DEFAULTS = {"position_weight": 2, "yaw_weight": 0, "action_weight": 0.02, "action_history": 1}
-"""The hover's reward and observation defaults: a lever row names only the options that differ from these."""
+def lever_defaults() -> dict[str, Any]:
+    """The hover's reward and observation defaults now: a lever row names only the options that differ from these."""
+    from ghp.envs.crazyflie import CrazyflieConfig
+
+    hover = CrazyflieConfig(task="hover")
+    return {k: getattr(hover, k) for k in ("position_weight", "yaw_weight", "action_weight", "action_history")}
 
 
 def reward_levers() -> list[str]:
     """The hover at 180k steps under each reward and option tried against the steady offset: the defaults and K = 4
     (k_long), the position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight
     (smooth/) and combinations (levers/*.confirmed.json); one row per run, named by its non-default options."""
+    from ghp.envs import legacy_env_kwargs
     from ghp.run.stats import wilson_interval
 
-    rows = []
+    rows, defaults = [], lever_defaults()
     levers = sorted(p.relative_to(RESULTS).as_posix() for p in (RESULTS / "crazyflie/levers").glob("*.confirmed.json"))
     for name in [f"crazyflie/{n}/confirmed.json" for n in ("k_long", "integral", "reward", "yaw", "smooth")] + levers:
         for run_path, run in load(name).items():
-            kw = {k: v for k, v in run["env_kwargs"].items() if LEVER_DEFAULTS.get(k) != v}
+            # A run saved before an option's default changed trained with the default of then (legacy_env_kwargs).
+            trained = legacy_env_kwargs("ghp/CrazyflieHover-v0", run["env_kwargs"])
+            kw = {k: v for k, v in trained.items() if k not in defaults or float(defaults[k]) != float(v)}
             found = run["steps"].get("step_180000")
             if found is None or run.get("critic") != [64, 64]:
                 continue
@@ -752,7 +760,7 @@ def reward_levers() -> list[str]:
             ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
             fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
             rows.append([
-                " ".join(f"{k}={v}" for k, v in sorted(kw.items())) or "defaults", str(seed),
+                " ".join(f"{k}={float(v):g}" for k, v in sorted(kw.items())) or "defaults", str(seed),
                 f"{scr['median_mean_length']:.0f}", f"{scr['archs_with_any_success']} of {scr['archs']}",
                 f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
                 f"{fit['success_rate']:.2f} `{fit['arch']}` ({fit['params']} p)" if fit else "-",

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ghp.envs import EnvSpec
+from ghp.envs import EnvSpec, legacy_env_kwargs
 from ghp.policy.normalize import STATS_SUFFIX
 from ghp.space.arch import ArchSpace
 
@@ -80,6 +80,19 @@ def read_config(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"corrupt run config {cfg_file}: no format_version")
     if int(cfg["format_version"]) > FORMAT_VERSION:
         raise ValueError(f"run {path} has format version {cfg['format_version']}; upgrade ghp to read it")
+    return _with_legacy_env_kwargs(cfg)
+
+
+def _with_legacy_env_kwargs(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with the options its run trained with before they were recorded filled in (``legacy_env_kwargs``), in
+    the train section and the env spec alike, so every stage rebuilds the task the run was trained on."""
+    env_id = (cfg.get("train") or {}).get("env_id") or (cfg.get("env") or {}).get("env_id")
+    if not isinstance(env_id, str):
+        return cfg
+    for key in ("train", "env"):
+        section = cfg.get(key)
+        if isinstance(section, dict) and isinstance(section.get("env_kwargs", {}), dict):
+            section["env_kwargs"] = legacy_env_kwargs(env_id, section.get("env_kwargs") or {})
     return cfg
 
 

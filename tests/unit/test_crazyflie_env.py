@@ -39,13 +39,16 @@ def test_makeable_by_id_in_a_spawned_process() -> None:
 
 
 def test_nominal_hover_at_rest_succeeds() -> None:
+    # A rest start is level at a uniform heading: the hover action holds it there, paying only the heading cost.
     env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=1.0)
     env.reset(seed=0)
+    rot = env.unwrapped.batch.state.rot[0]
+    heading = np.exp(-0.5 * (1.0 - 0.5 * (rot[0, 0] + rot[1, 1])))
     n, info, term, trunc = 0, {}, False, False
     while not (term or trunc):
         _, r, term, trunc, info = env.step(np.full(4, HOVER_ACTION, np.float32))
         n += 1
-        assert r > 0.99
+        assert r == pytest.approx(heading, abs=0.01)
     assert n == EPISODE_STEPS and trunc and not term and info["is_success"]
 
 
@@ -135,24 +138,62 @@ def test_reward_forms_and_position_weight() -> None:
 
 def test_yaw_weight_costs_the_heading() -> None:
     # A level drone turned by psi about the vertical pays yaw_weight (1 - cos psi) more in the linear cost; tilt alone
-    # (pitch theta, yaw 0) pays yaw_weight (1 - cos theta) / 2; the default weight (0) leaves every reward as it was.
+    # (pitch theta, yaw 0) pays yaw_weight (1 - cos theta) / 2; weight 0 leaves the heading free.
     from ghp.envs.crazyflie.reward import reward
 
     def rot_z(psi: float) -> np.ndarray:
         c, s = np.cos(psi), np.sin(psi)
         return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
+    linear = CrazyflieConfig(reward="linear", yaw_weight=0.0)
+    held_cfg = CrazyflieConfig(reward="linear", yaw_weight=0.5)
     psi = np.array([0.0, 0.3, np.pi / 2, np.pi])
     rot = np.stack([rot_z(p) for p in psi])
     zeros3, zeros4, dist = np.zeros((4, 3)), np.zeros((4, 4)), np.full(4, 0.05)
-    free = reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear")
-    held = reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear", yaw_weight=0.5)
+    free = reward(dist, rot, zeros3, zeros3, zeros4, linear)
+    held = reward(dist, rot, zeros3, zeros3, zeros4, held_cfg)
     np.testing.assert_allclose(free - held, 0.5 * (1.0 - np.cos(psi)), atol=1e-12)
-    np.testing.assert_array_equal(free, reward(dist, rot, zeros3, zeros3, zeros4, 2.0, "linear", yaw_weight=0.0))
+    np.testing.assert_allclose(free, 1.0 - 2.0 * 0.05, atol=1e-12)
     theta = 0.4
     pitch = np.array([[[np.cos(theta), 0.0, np.sin(theta)], [0.0, 1.0, 0.0], [-np.sin(theta), 0.0, np.cos(theta)]]])
-    args = (np.zeros(1), pitch, np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 4)), 2.0, "linear")
-    np.testing.assert_allclose(reward(*args) - reward(*args, yaw_weight=0.5), 0.25 * (1.0 - np.cos(theta)))
+    args = (np.zeros(1), pitch, np.zeros((1, 3)), np.zeros((1, 3)), np.zeros((1, 4)))
+    np.testing.assert_allclose(reward(*args, linear) - reward(*args, held_cfg), 0.25 * (1.0 - np.cos(theta)))
+
+
+def test_heading_cost_is_hovers_default_only() -> None:
+    # Hover holds the heading by default (measured there, docs/crazyflie.md); goto and track keep it free until
+    # measured; an explicit value wins on every task.
+    assert make_env("ghp/CrazyflieHover-v0").unwrapped.config.yaw_weight == 0.5
+    assert make_env("ghp/CrazyflieGoTo-v0").unwrapped.config.yaw_weight == 0.0
+    assert make_env("ghp/CrazyflieTrack-v0").unwrapped.config.yaw_weight == 0.0
+    assert make_env("ghp/CrazyflieHover-v0", yaw_weight=0).unwrapped.config.yaw_weight == 0.0
+    assert CrazyflieConfig(task="goto", yaw_weight=0.5).yaw_weight == 0.5
+    with pytest.raises(ValueError, match="yaw_weight must be non-negative"):
+        CrazyflieConfig(yaw_weight=-1.0)
+
+
+def test_runs_record_the_heading_cost_and_older_runs_keep_a_free_heading(tmp_path) -> None:
+    # A new run records the yaw_weight it trains with; a run saved before the hover's default changed records none
+    # and was trained with a free heading, which every stage that reads its config rebuilds.
+    from ghp.rl.config import TrainConfig, resolve
+    from ghp.run.layout import read_config, spec_and_space, write_config
+
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == {"yaw_weight": 0.5}
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == {"yaw_weight": 0.0}
+    given = {"yaw_weight": 0.25, "action_history": 4}
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs == given
+    assert resolve(TrainConfig(env_id="Pendulum-v1")).env_kwargs == {}
+    spec = {"env_id": "ghp/CrazyflieHover-v0", "obs_dim": OBS_DIM, "act_dim": 4, "action_low": [-1.0] * 4,
+            "action_high": [1.0] * 4, "goal_conditioned": False}  # fmt: skip
+    for kwargs, expected in (({"action_history": 1}, 0.0), ({"yaw_weight": 0.5}, 0.5)):
+        run = tmp_path / str(expected)
+        run.mkdir()
+        train = {"env_id": "ghp/CrazyflieHover-v0", "env_kwargs": dict(kwargs)}
+        write_config(run, "r", {"train": train, "env": {**spec, "env_kwargs": dict(kwargs)}, "space": {}})
+        cfg = read_config(run)
+        assert cfg["train"]["env_kwargs"]["yaw_weight"] == expected == cfg["env"]["env_kwargs"]["yaw_weight"]
+        env_spec = spec_and_space(run, {**cfg, "space": {"widths": [8], "depths": [1]}})[0]
+        assert env_spec.make().unwrapped.config.yaw_weight == expected
 
 
 def test_action_weight_costs_the_action_change() -> None:
@@ -161,9 +202,10 @@ def test_action_weight_costs_the_action_change() -> None:
 
     da = np.array([[0.0, 0.0, 0.0, 0.0], [0.7, -0.7, 0.7, -0.7], [0.1, 0.0, 0.0, 0.0]])
     rot, z3, dist = np.stack([np.eye(3)] * 3), np.zeros((3, 3)), np.full(3, 0.02)
-    base = reward(dist, rot, z3, z3, np.zeros((3, 4)), 2.0, "linear")
-    default = reward(dist, rot, z3, z3, da, 2.0, "linear")
-    heavy = reward(dist, rot, z3, z3, da, 2.0, "linear", action_weight=0.5)
+    linear = CrazyflieConfig(reward="linear")
+    base = reward(dist, rot, z3, z3, np.zeros((3, 4)), linear)
+    default = reward(dist, rot, z3, z3, da, linear)
+    heavy = reward(dist, rot, z3, z3, da, CrazyflieConfig(reward="linear", action_weight=0.5))
     np.testing.assert_allclose(base - default, 0.02 * (da**2).sum(1), atol=1e-12)
     np.testing.assert_allclose(base - heavy, 0.5 * (da**2).sum(1), atol=1e-12)
     env_default = make_env("ghp/CrazyflieHover-v0", action_weight=0.02)

@@ -148,18 +148,7 @@ class CrazyflieBatch:
             err = s.pos - self.target
             dist = np.linalg.norm(err, axis=1)
             da = a - self.prev_action
-            c = self.cfg
-            rew = reward(
-                dist,
-                s.rot,
-                s.vel - self.target_vel,
-                s.omega,
-                da,
-                c.position_weight,
-                c.reward,
-                c.yaw_weight,
-                c.action_weight,
-            )
+            rew = reward(dist, s.rot, s.vel - self.target_vel, s.omega, da, self.cfg)
             self.prev_action = a
             if self.cfg.position_integral:
                 # The leaky integral of the (true) position error, saturating: what a PID's integral term holds.

@@ -3,7 +3,12 @@ position error, tilt, velocity error, body rate and action change, as ``exp(-cos
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ghp.envs.crazyflie.config import CrazyflieConfig
 
 REWARD_WEIGHTS = {"position": 2.0, "orientation": 0.2, "velocity": 0.05, "angular_velocity": 0.002, "action": 0.02}
 """Weights of the reward's cost terms (the package docstring); ``position`` and ``action`` are the defaults of
@@ -18,32 +23,24 @@ def reward(
     vel_error: np.ndarray,
     omega: np.ndarray,
     action_change: np.ndarray,
-    position_weight: float,
-    form: str,
-    yaw_weight: float = 0.0,
-    action_weight: float = REWARD_WEIGHTS["action"],
+    cfg: CrazyflieConfig,
 ) -> np.ndarray:
     """[N] rewards from the position error norm [N] (m), the rotation [N, 3, 3], the velocity error [N, 3] (m/s; the
-    velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4].
-
-    Args:
-        position_weight: weight of ``|e|`` (``CrazyflieConfig.position_weight``).
-        form: ``exp`` (``exp(-cost)``) or ``linear`` (``1 - cost``).
-        yaw_weight: weight of the heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level; 0 leaves the
-            heading free, ``CrazyflieConfig.yaw_weight``).
-        action_weight: weight of the squared action change ``|a_t - a_{t-1}|^2`` (``CrazyflieConfig.action_weight``).
-    """
+    velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4], with ``cfg``'s form
+    (``reward``: ``exp`` is ``exp(-cost)``, ``linear`` is ``1 - cost``) and weights: ``position_weight`` on ``|e|``,
+    ``yaw_weight`` on the heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level) and ``action_weight``
+    on ``|a_t - a_(t-1)|^2``; the other terms weigh :data:`REWARD_WEIGHTS`."""
     w = REWARD_WEIGHTS
     cost = (
-        position_weight * dist
+        cfg.position_weight * dist
         + w["orientation"] * (1.0 - rot[:, 2, 2])
         + w["velocity"] * np.linalg.norm(vel_error, axis=1)
         + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
-        + action_weight * np.einsum("ij,ij->i", action_change, action_change)
+        + cfg.action_weight * np.einsum("ij,ij->i", action_change, action_change)
     )
-    if yaw_weight:
-        cost = cost + yaw_weight * (1.0 - 0.5 * (rot[:, 0, 0] + rot[:, 1, 1]))
+    if cfg.yaw_weight:
+        cost = cost + cfg.yaw_weight * (1.0 - 0.5 * (rot[:, 0, 0] + rot[:, 1, 1]))
     # Only a drone stepped on after its episode ended gets here (a live one is bounded by the termination limits): a
     # finite cost keeps NaN out of anything that reads the reward.
     cost = np.nan_to_num(cost, nan=DIVERGED_COST, posinf=DIVERGED_COST)
-    return np.exp(-cost) if form == "exp" else 1.0 - cost
+    return np.exp(-cost) if cfg.reward == "exp" else 1.0 - cost
