@@ -1,4 +1,4 @@
-"""Building what SB3 trains: the vectorised environments and the model (SAC, DDPG + HER or ARS) of a TrainConfig."""
+"""Building what SB3 trains: the vectorised environments and the model (SAC, DDPG + HER, TD3 or ARS) of a TrainConfig."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
 
 def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     import numpy as np
-    from stable_baselines3 import DDPG, SAC
+    from stable_baselines3 import DDPG, SAC, TD3
     from stable_baselines3.common.noise import NormalActionNoise
 
     from ghp.hypernet.policies import GHPSACPolicy, GHPTD3Policy
@@ -92,7 +92,9 @@ def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     noise = (
         NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim)) if c.action_noise else None
     )
-    return DDPG(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
+    # TD3 is DDPG with twin critics, delayed actor updates and target policy smoothing (SB3's defaults: 2, 0.2).
+    algo = TD3 if c.algo == "td3" else DDPG
+    return algo(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
 
 
 def policy_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def policy_config(c: TrainConfig) -> Any:
         actor_lr_scale=c.actor_lr / c.lr,
         actor_weight_decay=c.weight_decay,
         mlp_mode=c.mlp_mode,
-        action_l2=c.action_l2 if c.algo == "ddpg" else 0.0,
+        action_l2=c.action_l2 if c.algo in ("ddpg", "td3") else 0.0,
         action_penalty=c.action_penalty,
     )
 

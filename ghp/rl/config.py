@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ghp.envs import check_env_id, episode_limit, is_goal_env_id, parse_env_kwargs
+from ghp.envs import check_env_id, episode_limit, is_goal_env_id, parse_env_kwargs, pinned_env_kwargs
 from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
 from ghp.rl.defaults import ALGOS, ARS_DEFAULTS, DEVICES, LEGACY_CRITIC, VEC_ENVS, env_defaults
 from ghp.rl.presets import PRESETS, Preset
@@ -49,8 +49,10 @@ class TrainConfig:
     """Keyword arguments for ``gym.make``, e.g. ``--env-kwargs 'nominal=true start_tilt_deg=10'`` (repeatable);
     recorded in the run and used by every stage that rebuilds the environment (evaluate, export)."""
     algo: str | None = field(default=None, metadata={"choices": ALGOS})
-    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family; ``ars``: a linear policy (or
-    ``arch``) trained by sb3-contrib's Augmented Random Search on normalised observations (a baseline)."""
+    """``sac`` or ``ddpg`` (DDPG + HER for goal-conditioned tasks); default by family; ``td3`` (SB3's TD3: DDPG with
+    twin critics, delayed actor updates and target smoothing, what RLtools' l2f trains the Crazyflie with); ``ars``:
+    a linear policy (or ``arch``) trained by sb3-contrib's Augmented Random Search on normalised observations (a
+    baseline)."""
     steps: int | None = None
     """Total environment steps (all environments together)."""
     n_envs: int | None = field(default=None, metadata={"show_default": "8; ARS and --preset rlzoo: 1"})
@@ -122,11 +124,11 @@ class TrainConfig:
     her_goals: int = 4
     """HER: relabelled goals per transition (``future`` strategy)."""
     action_noise: float = 0.1
-    """DDPG: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
+    """DDPG and TD3: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
     action_l2: float = 1.0
-    """DDPG: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    """DDPG and TD3: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
     action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
-    """DDPG: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    """DDPG and TD3: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
     over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""
@@ -198,7 +200,8 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if c.out is None:
         c = dataclasses.replace(c, out=str(Path("runs") / (c.env_id.split(":")[-1] + f"-{c.algo}{_out_tag(c)}")))
     _validate(c)
-    return c
+    # The run records the value of every option whose default has changed (a later default never alters it).
+    return dataclasses.replace(c, env_kwargs=pinned_env_kwargs(c.env_id, c.env_kwargs))
 
 
 def _filled(config: TrainConfig) -> TrainConfig:
@@ -239,7 +242,7 @@ def _validate(c: TrainConfig) -> None:
     if not c.critic or any(w < 1 for w in c.critic):
         raise ValueError(f"--critic wants positive hidden widths like 64,64, got {list(c.critic or ())}")
     if c.algo == "ars" and is_goal_env_id(c.env_id):
-        raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac or ddpg")
+        raise ValueError("--algo ars takes plain observation tasks (not goal-conditioned ones): use sac, ddpg or td3")
     if c.algo not in ALGOS:
         raise ValueError(f"unknown algo {c.algo!r}: choose one of {', '.join(ALGOS)}")
     if c.n_envs is None or c.n_envs < 1:

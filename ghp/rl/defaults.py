@@ -6,7 +6,7 @@ from typing import Any
 
 from ghp.envs import is_goal_env_id
 
-ALGOS: tuple[str, ...] = ("sac", "ddpg", "ars")
+ALGOS: tuple[str, ...] = ("sac", "ddpg", "td3", "ars")
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 

@@ -26,11 +26,13 @@ PRESETS: tuple[str, ...] = ("authors", "rlzoo")
 """Values of ``TrainConfig.preset``."""
 
 SB3_DEFAULTS: dict[str, dict[str, Any]] = {
-    # stable-baselines3 2.x constructor defaults (SAC, DDPG) and sb3-contrib's ARS, with one environment as RL Zoo.
+    # stable-baselines3 2.x constructor defaults (SAC, DDPG, TD3) and sb3-contrib's ARS, with one environment as RL Zoo.
     "sac": dict(lr=3e-4, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
                 gradient_steps=1, ent_coef="auto", n_envs=1, arch=(256, 256), normalize=False),
     "ddpg": dict(lr=1e-3, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
                  gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
+    "td3": dict(lr=1e-3, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
+                gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
     "ars": dict(ars_n_delta=8, ars_n_top=None, lr=0.02, ars_delta_std=0.05, ars_alive_bonus=0.0, n_envs=1, arch=()),
 }  # fmt: skip
 """SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths)."""

@@ -50,7 +50,7 @@ class Run:
     timesteps: int
     baseline: bool
     model: Any = field(repr=False)
-    """The loaded SB3 model (SAC, DDPG or sb3-contrib's ARS); None for a run that stores its one policy."""
+    """The loaded SB3 model (SAC, DDPG, TD3 or sb3-contrib's ARS); None for a run that stores its one policy."""
     stored: PolicyWeights | None = field(default=None, repr=False)
     """The policy of a run without a hypernetwork (``ghp chromatic``): ``emit`` returns it for its architecture."""
     counts: tuple[int, int] | None = None
@@ -199,7 +199,7 @@ def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
     )
 
 
-ALGO_NAMES: tuple[str, ...] = ("sac", "ddpg", "ars")
+ALGO_NAMES: tuple[str, ...] = ("sac", "ddpg", "td3", "ars")
 """``algo`` of runs that store an SB3 model."""
 
 
@@ -259,6 +259,8 @@ def load_model(model_file: str | Path, cfg: dict[str, Any], custom: dict[str, An
         from stable_baselines3 import SAC as Algo
     elif algo == "ddpg":
         from stable_baselines3 import DDPG as Algo  # type: ignore[assignment]
+    elif algo == "td3":
+        from stable_baselines3 import TD3 as Algo  # type: ignore[assignment]
     elif algo == "ars":
         from sb3_contrib import ARS as Algo  # type: ignore[assignment]
     else:

@@ -104,6 +104,27 @@ def test_baseline_run_loads_as_one_architecture(tmp_path):
         run.emit([Arch((64, 64))])
 
 
+def test_td3_trains_saves_resumes_and_emits(tmp_path):
+    # --algo td3: SB3's TD3 (twin critics, an actor update every second critic update) with the hypernetwork actor;
+    # the run loads as TD3, its emitted MLPs act as the model does, it resumes, and a baseline is SB3's own TD3.
+    from stable_baselines3 import TD3
+
+    from ghp.hypernet.policies import GHPTD3Policy
+
+    out = train(TrainConfig(out=str(tmp_path / "td3"), algo="td3", **TINY))
+    run = load_run(out)
+    assert run.algo == "td3" and isinstance(run.model, TD3) and isinstance(run.model.policy, GHPTD3Policy)
+    assert run.model.policy_delay == 2 and len(run.model.critic.q_networks) == 2
+    assert run.model.policy.ghp.action_l2 == 1.0  # the action penalty applies as to DDPG
+    obs = np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)
+    expected, _ = run.model.predict(obs, deterministic=True)  # row i acts with architecture i of the meta batch
+    for i, w in enumerate(run.emit(list(run.model.policy.actor.archs))):
+        np.testing.assert_allclose(w.act(obs[i : i + 1])[0], expected[i], atol=1e-5)
+    assert load_run(train(TrainConfig(out=str(out), algo="td3", **{**TINY, "steps": 400}), resume=True)).timesteps == 400
+    base = load_run(train(TrainConfig(out=str(tmp_path / "td3-base"), algo="td3", baseline=True, arch=(8,), **TINY)))
+    assert isinstance(base.model, TD3) and base.baseline and len(base.emit([Arch((8,))])[0].layers) == 2
+
+
 def test_ddpg_her_on_bit_flipping():
     from stable_baselines3 import DDPG, HerReplayBuffer
     from stable_baselines3.common.envs import BitFlippingEnv
