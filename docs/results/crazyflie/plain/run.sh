@@ -3,14 +3,15 @@
 # ../reward/run.sh (K = 1, critic 64,64, 180k steps from scratch, the same env options), confirmed on 100 held-out
 # randomised episodes. It separates what the task and SAC allow a small policy from what the hypernetwork's shared
 # weights allow: if a plain 32-32 holds the box no better, the offset is not the hypernetwork's. ARCH: the MLP's
-# hidden widths (default 32-32); KW: env options (default none); TAG names the run. Resumable. Run from the repository
+# hidden widths (default 32-32); KW: env options (default yaw_weight=0, the reward it was trained with); TAG names the run. Resumable. Run from the repository
 # root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
+# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 STEPS=${STEPS:-180000}
 ARCH=${ARCH:-32-32}
-KW=${KW:-}
+KW=${KW:-yaw_weight=0}
 TAG=${TAG:-mlp$ARCH}
 OUT=docs/results/crazyflie/plain
 for SEED in ${SEEDS:-0}; do
