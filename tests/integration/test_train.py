@@ -120,7 +120,9 @@ def test_td3_trains_saves_resumes_and_emits(tmp_path):
     expected, _ = run.model.predict(obs, deterministic=True)  # row i acts with architecture i of the meta batch
     for i, w in enumerate(run.emit(list(run.model.policy.actor.archs))):
         np.testing.assert_allclose(w.act(obs[i : i + 1])[0], expected[i], atol=1e-5)
-    assert load_run(train(TrainConfig(out=str(out), algo="td3", **{**TINY, "steps": 400}), resume=True)).timesteps == 400
+    assert (
+        load_run(train(TrainConfig(out=str(out), algo="td3", **{**TINY, "steps": 400}), resume=True)).timesteps == 400
+    )
     base = load_run(train(TrainConfig(out=str(tmp_path / "td3-base"), algo="td3", baseline=True, arch=(8,), **TINY)))
     assert isinstance(base.model, TD3) and base.baseline and len(base.emit([Arch((8,))])[0].layers) == 2
 
