@@ -738,7 +738,8 @@ def lever_defaults() -> dict[str, Any]:
 def reward_levers() -> list[str]:
     """The hover at 180k steps under each reward and option tried against the steady offset: the defaults and K = 4
     (k_long), the position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight
-    (smooth/) and combinations (levers/*.confirmed.json); one row per run, named by its non-default options."""
+    (smooth/) and combinations (levers/*.confirmed.json); one row per run, named by its non-default options (and its
+    training options where it is not SAC without normalisation)."""
     from ghp.envs import legacy_env_kwargs
     from ghp.run.stats import wilson_interval
 
@@ -759,8 +760,10 @@ def reward_levers() -> list[str]:
             small = [r for r in conf if r["params"] <= 2000]
             ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
             fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
+            training = ([f"--algo {run['algo']}"] if "algo" in run else []) + ["--normalize"] * bool(run.get("normalize"))
+            options = [f"{k}={float(v):g}" for k, v in sorted(kw.items())] + training
             rows.append([
-                " ".join(f"{k}={float(v):g}" for k, v in sorted(kw.items())) or "defaults", str(seed),
+                " ".join(options) or "defaults", str(seed),
                 f"{scr['median_mean_length']:.0f}", f"{scr['archs_with_any_success']} of {scr['archs']}",
                 f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
                 f"{fit['success_rate']:.2f} `{fit['arch']}` ({fit['params']} p)" if fit else "-",

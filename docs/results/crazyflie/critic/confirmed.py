@@ -8,12 +8,13 @@ import sys
 
 import numpy as np
 
+from ghp.run.layout import read_config
 from ghp.run.results import ResultsStore
 from ghp.space.counting import n_params
 
 out = {}
 for run in sys.argv[1:]:
-    cfg = json.load(open(f"{run}/config.json"))
+    cfg = read_config(run)  # with the options an older run trained with before they were recorded
     per_step = {}
     with ResultsStore.open(run, cfg["run_id"], readonly=True) as store:
         for screen, _ in sorted(store.settings(), key=lambda s: s[0].checkpoint_step):
@@ -52,6 +53,9 @@ for run in sys.argv[1:]:
                 },
                 "confirmed": rows,
             }
-    out[run] = {"env_kwargs": cfg["train"]["env_kwargs"], "critic": cfg["train"].get("critic"), "steps": per_step}
+    train = cfg["train"]
+    out[run] = {"env_kwargs": train["env_kwargs"], "critic": train.get("critic"), "steps": per_step}
+    # The algorithm and observation normalisation, where they are not the hover's SAC without it.
+    out[run] |= {k: v for k, v in (("algo", cfg["algo"]), ("normalize", train.get("normalize"))) if v not in ("sac", False)}
 json.dump(out, sys.stdout, indent=1)
 print()
