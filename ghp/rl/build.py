@@ -1,4 +1,4 @@
-"""Building what SB3 trains: the vectorised environments and the model (SAC, DDPG + HER, TD3 or ARS) of a TrainConfig."""
+"""Building what SB3 trains: the vectorised environments and the model (SAC, DDPG + HER, TD3, ARS) of a TrainConfig."""
 
 from __future__ import annotations
 

@@ -126,9 +126,10 @@ class TrainConfig:
     action_noise: float = 0.1
     """DDPG and TD3: standard deviation of the Gaussian exploration noise (fraction of the action range)."""
     action_l2: float = 1.0
-    """DDPG and TD3: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0: none)."""
+    """DDPG, TD3: weight of the actor's action penalty ``action_l2 * mean(x^2)`` (the HER baselines' action_l2; 0:
+    none)."""
     action_penalty: str = field(default="preactivation", metadata={"choices": ACTION_PENALTIES})
-    """DDPG and TD3: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
+    """DDPG, TD3: what the penalty squares: ``preactivation`` (the pre-tanh output) or ``action`` (the squashed action
     over its bound, as the HER baselines); docs/train.md compares them on FetchReach-v4."""
     checkpoint_every: int = 10_000
     """Save ``checkpoints/step_<N>.zip`` every this many environment steps (0: only at the end)."""

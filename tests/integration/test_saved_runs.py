@@ -1,5 +1,9 @@
 """Runs saved before a refactor still load, emit the same weights, evaluate the same returns and export the same
-policy file (tests/fixtures/saved_runs: three tiny runs and what the code of their time computed from them)."""
+policy file (tests/fixtures/saved_runs: three tiny runs and what the code of their time computed from them).
+
+The hypernetwork's emission is float32 matrix arithmetic whose last bits depend on the CPU's kernels (the fixtures
+were written on one machine; an AMD EPYC differs by up to 3e-8 absolute, a few float32 ulps), so weights and returns
+are compared to within round-off, far below any change of what the code computes."""
 
 import json
 import shutil
@@ -21,8 +25,13 @@ def test_saved_run_emits_and_evaluates_as_before(name, tmp_path):
     want = np.load(HERE / f"{name}.expected.npz")
     assert sorted(arrays) == sorted(want.files)
     for k in want.files:
-        np.testing.assert_array_equal(arrays[k], want[k], err_msg=k)
-    assert returns == EXPECTED["returns"][name]
+        if want[k].dtype.kind == "f":
+            np.testing.assert_allclose(arrays[k], want[k], rtol=1e-5, atol=1e-7, err_msg=k)
+        else:
+            np.testing.assert_array_equal(arrays[k], want[k], err_msg=k)
+    assert returns.keys() == EXPECTED["returns"][name].keys()
+    for arch, got in returns.items():
+        assert got == pytest.approx(EXPECTED["returns"][name][arch], rel=1e-4, abs=1e-4), arch
     assert all(len(r) == EPISODES for r in returns.values())
 
 

@@ -3,12 +3,9 @@ position error, tilt, velocity error, body rate and action change, as ``exp(-cos
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from ghp.envs.crazyflie.config import CrazyflieConfig
 
 REWARD_WEIGHTS = {"position": 2.0, "orientation": 0.2, "velocity": 0.05, "angular_velocity": 0.002, "action": 0.02}
 """Weights of the reward's cost terms (the package docstring); ``position`` and ``action`` are the defaults of
@@ -17,13 +14,26 @@ DIVERGED_COST = 100.0
 """Cost of a non-finite (diverged) state: far above any live drone's (about 6 at the termination limits)."""
 
 
+class RewardOptions(Protocol):
+    """The reward's options (:class:`~ghp.envs.crazyflie.config.CrazyflieConfig` has them)."""
+
+    @property
+    def reward(self) -> str: ...
+    @property
+    def position_weight(self) -> float: ...
+    @property
+    def yaw_weight(self) -> float | None: ...
+    @property
+    def action_weight(self) -> float: ...
+
+
 def reward(
     dist: np.ndarray,
     rot: np.ndarray,
     vel_error: np.ndarray,
     omega: np.ndarray,
     action_change: np.ndarray,
-    cfg: CrazyflieConfig,
+    cfg: RewardOptions,
 ) -> np.ndarray:
     """[N] rewards from the position error norm [N] (m), the rotation [N, 3, 3], the velocity error [N, 3] (m/s; the
     velocity itself unless tracking), the body rate [N, 3] (rad/s) and the action change [N, 4], with ``cfg``'s form

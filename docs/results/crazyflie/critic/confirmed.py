@@ -56,6 +56,8 @@ for run in sys.argv[1:]:
     train = cfg["train"]
     out[run] = {"env_kwargs": train["env_kwargs"], "critic": train.get("critic"), "steps": per_step}
     # The algorithm and observation normalisation, where they are not the hover's SAC without it.
-    out[run] |= {k: v for k, v in (("algo", cfg["algo"]), ("normalize", train.get("normalize"))) if v not in ("sac", False)}
+    out[run] |= {
+        k: v for k, v in (("algo", cfg["algo"]), ("normalize", train.get("normalize"))) if v not in ("sac", False)
+    }
 json.dump(out, sys.stdout, indent=1)
 print()
