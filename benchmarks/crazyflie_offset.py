@@ -12,7 +12,9 @@ its yaw drift leaves it, and its offset changes with the heading. And the chatte
 motor commands per step over the last 2 s (a policy that flips its commands every step, which the motors' lag
 averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05). Last, the offset against the airframe's
 thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without
-memory cannot know the hover thrust, so its height offset moves with the ratio.
+memory cannot know the hover thrust, so its height offset moves with the ratio. Every airframe's episodes are also
+split by outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratios and start
+tilts), or flown to the end but outside the box (the steady offset).
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -48,11 +50,17 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     import gymnasium as gym
 
     import ghp  # noqa: F401  (registers the Crazyflie ids)
+    from ghp.envs.quadrotor import G
 
     env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
     offsets, headings, drifts, chatter, successes = [], [], [], [], 0
+    crashes: list[dict[str, float]] = []
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
+        batch = env.unwrapped.batch
+        p = batch.params
+        tw = float(4 * p.thrust_max[0] / (p.mass[0] * G))
+        tilt = float(np.degrees(np.arccos(np.clip(batch.state.rot[0, 2, 2], -1.0, 1.0))))
         errors, yaws, actions = [], [], []
         done, info = False, {}
         while not done:
@@ -62,6 +70,8 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
             yaws.append(np.arctan2(obs[6], obs[3]))  # heading from the body-to-world rotation (R_yx, R_xx), rad
             done = term or trunc
         successes += bool(info.get("is_success"))
+        if term:
+            crashes.append({"step": len(errors), "thrust_to_weight": round(tw, 3), "start_tilt_deg": round(tilt, 1)})
         if not term and len(errors) >= TAIL:
             offsets.append(np.mean(errors[-TAIL:], axis=0))
             headings.append(abs(np.degrees(yaws[-1])))
@@ -72,6 +82,9 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     return {
         "episodes": episodes,
         "success": successes / episodes,
+        "crashed": len(crashes) / episodes,
+        "full_but_outside": (len(off) - successes) / episodes,
+        "crashes": crashes,
         "full_episodes": len(off),
         "mean_offset_xyz": off.mean(0).round(4).tolist() if len(off) else None,
         "mean_abs_offset_xyz": np.abs(off).mean(0).round(4).tolist() if len(off) else None,
@@ -118,7 +131,8 @@ def main() -> None:
         print(f"{name}: success {d['success']:.2f}, mean |offset| x, y, z {d['mean_abs_offset_xyz']} m, "
               f"median norm {d['median_offset_norm']} m, |yaw| {d['median_abs_heading_deg']} deg, turned "
               f"{d['median_heading_drift_deg']} deg in the last 2 s, |da| {d['median_action_change']} per step "
-              f"({d['full_episodes']} full episodes)")  # fmt: skip
+              f"({d['full_episodes']} full episodes); crashed {d['crashed']:.2f}, flown to the end outside the box "
+              f"{d['full_but_outside']:.2f}")  # fmt: skip
     for tw, d in doc["thrust_to_weight"].items():
         print(f"thrust-to-weight {tw}: success {d['success']:.2f}, mean offset x, y, z {d['mean_offset_xyz']} m")
     print(f"wrote {out / 'offset.json'}")

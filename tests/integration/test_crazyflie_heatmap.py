@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from ghp.envs.crazyflie.config import CrazyflieConfig
 from ghp.envs.crazyflie.sampling import sample_params
@@ -47,6 +48,10 @@ def test_the_offset_of_a_policy_is_written_per_airframe(tmp_path):
         d = doc[name]
         assert d["episodes"] == 2 and 0 <= d["success"] <= 1 and 0 <= d["full_episodes"] <= 2
         assert d["median_action_change"] is None or d["median_action_change"] >= 0
+        # every episode is held, crashed or flown to the end outside the box; each crash says when and on what
+        assert d["success"] + d["crashed"] + d["full_but_outside"] == pytest.approx(1.0)
+        assert len(d["crashes"]) == round(2 * d["crashed"]) and d["full_episodes"] == 2 - len(d["crashes"])
+        assert all(1 <= c["step"] < 500 and 1.5 <= c["thrust_to_weight"] <= 2.0 for c in d["crashes"])
     assert sorted(map(float, doc["thrust_to_weight"])) == [1.5, 1.6, 1.69, 1.8, 2.0]
     assert all(d["episodes"] == 1 for d in doc["thrust_to_weight"].values())
     assert not (RUN / "results.sqlite").exists()  # nothing written into the run
