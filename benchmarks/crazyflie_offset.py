@@ -13,8 +13,8 @@ motor commands per step over the last 2 s (a policy that flips its commands ever
 averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05). Last, the offset against the airframe's
 thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without
 memory cannot know the hover thrust, so its height offset moves with the ratio. Every airframe's episodes are also
-split by outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratios and start
-tilts), or flown to the end but outside the box (the steady offset).
+split by outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratio, start tilt
+and start heading), or flown to the end but outside the box (the steady offset).
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -60,7 +60,9 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         batch = env.unwrapped.batch
         p = batch.params
         tw = float(4 * p.thrust_max[0] / (p.mass[0] * G))
-        tilt = float(np.degrees(np.arccos(np.clip(batch.state.rot[0, 2, 2], -1.0, 1.0))))
+        rot = batch.state.rot[0]
+        tilt = float(np.degrees(np.arccos(np.clip(rot[2, 2], -1.0, 1.0))))
+        yaw0 = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
         errors, yaws, actions = [], [], []
         done, info = False, {}
         while not done:
@@ -71,7 +73,10 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
             done = term or trunc
         successes += bool(info.get("is_success"))
         if term:
-            crashes.append({"step": len(errors), "thrust_to_weight": round(tw, 3), "start_tilt_deg": round(tilt, 1)})
+            crashes.append(
+                {"step": len(errors), "thrust_to_weight": round(tw, 3), "start_tilt_deg": round(tilt, 1),
+                 "start_yaw_deg": round(yaw0, 1)}
+            )  # fmt: skip
         if not term and len(errors) >= TAIL:
             offsets.append(np.mean(errors[-TAIL:], axis=0))
             headings.append(abs(np.degrees(yaws[-1])))
