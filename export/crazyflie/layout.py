@@ -92,11 +92,12 @@ def _force_map(m: Any) -> tuple[float, float]:
 
 def _buildable(config: Any) -> Any:
     """``config``, or one ``ValueError`` for an option whose observation the firmware app does not build."""
-    if getattr(config, "position_integral", 0.0):
-        raise ValueError(
-            "the run observes position_integral, which the firmware app does not build yet: "
-            "export it with --target c-header, c-source, onnx or numpy instead"
-        )
+    for name in ("position_integral", "yaw_frame"):
+        if getattr(config, name, False):
+            raise ValueError(
+                f"the run observes {name}, which the firmware app does not build yet: "
+                "export it with --target c-header, c-source, onnx or numpy instead"
+            )
     return config
 
 

@@ -353,3 +353,39 @@ def test_the_firmware_export_refuses_a_position_integral() -> None:
 
     with pytest.raises(ValueError, match="position_integral, which the firmware app does not build yet"):
         task_layout({"position_integral": 2.0})
+    with pytest.raises(ValueError, match="yaw_frame, which the firmware app does not build yet"):
+        task_layout({"yaw_frame": True})
+
+
+def test_the_yaw_frame_observes_every_heading_alike() -> None:
+    # A state turned about the vertical by psi (error, attitude, velocity and integral turned, body rates and actions
+    # unchanged) observes the same in the heading frame, and differently in the world frame.
+    from ghp.envs import quadrotor as qr
+    from ghp.envs.crazyflie.interface import observe
+
+    rng = np.random.default_rng(4)
+    n = 6
+    err, vel, omega, integral = (rng.normal(0, 0.3, (n, 3)) for _ in range(4))
+    rot = qr.expm_so3(rng.normal(0, 0.5, (n, 3)))
+    acts = rng.uniform(-1, 1, (n, 4))
+    psi = rng.uniform(-np.pi, np.pi, n)
+    turn = np.zeros((n, 3, 3))
+    turn[:, 0, 0], turn[:, 0, 1], turn[:, 1, 0], turn[:, 1, 1], turn[:, 2, 2] = (
+        np.cos(psi), -np.sin(psi), np.sin(psi), np.cos(psi), 1.0)  # fmt: skip
+
+    def turned(x: np.ndarray) -> np.ndarray:
+        return np.einsum("nij,nj->ni", turn, x)
+
+    plain = observe(err, rot, vel, omega, acts, integral, yaw_frame=True)
+    moved = observe(turned(err), turn @ rot, turned(vel), omega, acts, turned(integral), yaw_frame=True)
+    np.testing.assert_allclose(moved, plain, atol=2e-6)
+    assert (
+        np.abs(observe(turned(err), turn @ rot, turned(vel), omega, acts) - observe(err, rot, vel, omega, acts)).max()
+        > 0.01
+    )
+    rot_obs = plain[:, 3:12].reshape(n, 3, 3)
+    np.testing.assert_allclose(rot_obs[:, 1, 0], 0.0, atol=1e-6)  # no heading left
+    env = make_env("ghp/CrazyflieHover-v0", yaw_frame=True)
+    assert env.unwrapped.config.yaw_frame and env.reset(seed=0)[0].shape == (OBS_DIM,)
+    with pytest.raises(ValueError, match="yaw_frame must be true or false"):
+        CrazyflieConfig.from_kwargs(yaw_frame="yes")

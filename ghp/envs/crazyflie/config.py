@@ -103,6 +103,12 @@ class CrazyflieConfig:
     (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
     controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
     out. The firmware app does not build it yet, so ``ghp export --target crazyflie`` refuses such runs."""
+    yaw_frame: bool = False
+    """Experimental: the observation's position error, velocity, attitude (and integral) are expressed in the frame
+    turned by the drone's heading about the vertical, so a policy sees the same state at every heading: it need
+    neither turn to one nor rotate its corrections through one (with ``yaw_weight=0`` the heading is left free).
+    False (the default) observes them in the world frame. The firmware app does not build it yet, so ``ghp export
+    --target crazyflie`` refuses such runs."""
     noise_position: float | None = None
     """Position noise standard deviation, m (``None``: 0.002 x ``obs_noise``)."""
     noise_rotation: float | None = None
@@ -240,8 +246,9 @@ class CrazyflieConfig:
                 d[name] = _int_value(name, d[name])
         if "action_history" in d:
             d["action_history"] = history_value(d["action_history"])
-        if "nominal" in d and not isinstance(d["nominal"], bool):
-            raise ValueError(f"nominal must be true or false, got {d['nominal']!r}")
+        for name in ("nominal", "yaw_frame"):
+            if name in d and not isinstance(d[name], bool):
+                raise ValueError(f"{name} must be true or false, got {d[name]!r}")
         for f in dataclasses.fields(cls):
             if f.name in d and f.type in ("float", "float | None") and d[f.name] is not None:
                 d[f.name] = _float_value(f.name, d[f.name])

@@ -135,16 +135,34 @@ def observe(
     omega: np.ndarray,
     actions: np.ndarray,
     integral: np.ndarray | None = None,
+    yaw_frame: bool = False,
 ) -> np.ndarray:
     """[N, 18 + 4 K] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s) and the
     last K actions, oldest first ([N, 4 K] or [N, K, 4]; K = 1 gives the 22 values of :data:`OBS_LAYOUT`);
-    ``integral`` ([N, 3] m s, the ``position_integral`` option) goes between the state and the actions."""
+    ``integral`` ([N, 3] m s, the ``position_integral`` option) goes between the state and the actions.
+    ``yaw_frame`` (the option of that name): the position error, the rotation, the velocity and the integral are
+    expressed in the world frame turned by the drone's heading about the vertical (:func:`yaw_frame_of`)."""
     n = pos_error.shape[0]
+    if yaw_frame:
+        turn = yaw_frame_of(rot)  # [N, 3, 3], world -> heading frame
+        pos_error, vel = np.einsum("nij,nj->ni", turn, pos_error), np.einsum("nij,nj->ni", turn, vel)
+        rot = turn @ rot
+        integral = None if integral is None else np.einsum("nij,nj->ni", turn, integral)
     acts = np.asarray(actions, dtype=np.float64).reshape(n, -1)
     parts = [pos_error, rot.reshape(n, 9), vel, omega] + ([] if integral is None else [integral]) + [acts]
     obs = np.concatenate(parts, axis=1)
     clip = obs_clip(acts.shape[1] // ACT_DIM, integral is not None)
     return np.clip(np.nan_to_num(obs), -clip, clip).astype(np.float32)
+
+
+def yaw_frame_of(rot: np.ndarray) -> np.ndarray:
+    """[N, 3, 3] rotations ``R_z(-psi)`` that undo the heading ``psi = atan2(R_yx, R_xx)`` of body-to-world
+    rotations [N, 3, 3]: the frame of the ``yaw_frame`` option, whose observation is the same at every heading."""
+    psi = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
+    c, s = np.cos(psi), np.sin(psi)
+    out = np.zeros(rot.shape)
+    out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1], out[:, 2, 2] = c, s, -s, c, 1.0
+    return out
 
 
 def firmware_observation(
