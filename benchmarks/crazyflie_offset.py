@@ -14,7 +14,8 @@ averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05). Last
 thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without
 memory cannot know the hover thrust, so its height offset moves with the ratio. Every airframe's episodes are also
 split by outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratio, start tilt
-and start heading), or flown to the end but outside the box (the steady offset).
+and start heading), or flown to the end but outside the box (the steady offset); and success and crashes by the
+start heading (|yaw| at reset in bins of 45 degrees: a policy that must turn to yaw 0 turns furthest from 180).
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -42,6 +43,8 @@ NOMINAL_AIRFRAME: dict[str, Any] = {
 THRUST_TO_WEIGHT = (1.5, 1.6, 1.69, 1.8, 2.0)
 """Thrust-to-weight ratios of the sweep (the randomised task draws from 1.5-2.0; 1.69 is the nominal Crazyflie's)."""
 TAIL = 200
+HEADING_BINS = (0, 45, 90, 135)
+"""Lower edges of the start-heading bins (|yaw| at reset, degrees; each 45 wide)."""
 """Steps the offset is averaged over (the success criterion's last 2 s)."""
 
 
@@ -55,6 +58,7 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
     offsets, headings, drifts, chatter, successes = [], [], [], [], 0
     crashes: list[dict[str, float]] = []
+    by_heading = {lo: [0, 0, 0] for lo in HEADING_BINS}  # episodes, held, crashed per |start heading| bin
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
         batch = env.unwrapped.batch
@@ -72,6 +76,8 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
             yaws.append(np.arctan2(obs[6], obs[3]))  # heading from the body-to-world rotation (R_yx, R_xx), rad
             done = term or trunc
         successes += bool(info.get("is_success"))
+        cell = by_heading[max(lo for lo in HEADING_BINS if lo <= abs(yaw0))]
+        cell[0], cell[1], cell[2] = cell[0] + 1, cell[1] + bool(info.get("is_success")), cell[2] + bool(term)
         if term:
             crashes.append(
                 {"step": len(errors), "thrust_to_weight": round(tw, 3), "start_tilt_deg": round(tilt, 1),
@@ -90,6 +96,10 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         "crashed": len(crashes) / episodes,
         "full_but_outside": (len(off) - successes) / episodes,
         "crashes": crashes,
+        "by_start_heading": {
+            f"{lo}-{lo + 45}": {"episodes": n, "success": h / n if n else None, "crashed": c / n if n else None}
+            for lo, (n, h, c) in by_heading.items()
+        },
         "full_episodes": len(off),
         "mean_offset_xyz": off.mean(0).round(4).tolist() if len(off) else None,
         "mean_abs_offset_xyz": np.abs(off).mean(0).round(4).tolist() if len(off) else None,
@@ -138,6 +148,9 @@ def main() -> None:
               f"{d['median_heading_drift_deg']} deg in the last 2 s, |da| {d['median_action_change']} per step "
               f"({d['full_episodes']} full episodes); crashed {d['crashed']:.2f}, flown to the end outside the box "
               f"{d['full_but_outside']:.2f}")  # fmt: skip
+    for bin_, d in doc["randomised_task"]["by_start_heading"].items():
+        print(f"randomised task, |start heading| {bin_} deg: {d['episodes']} episodes, success {d['success']}, "
+              f"crashed {d['crashed']}")  # fmt: skip
     for tw, d in doc["thrust_to_weight"].items():
         print(f"thrust-to-weight {tw}: success {d['success']:.2f}, mean offset x, y, z {d['mean_offset_xyz']} m")
     print(f"wrote {out / 'offset.json'}")

@@ -52,6 +52,8 @@ def test_the_offset_of_a_policy_is_written_per_airframe(tmp_path):
         assert d["success"] + d["crashed"] + d["full_but_outside"] == pytest.approx(1.0)
         assert len(d["crashes"]) == round(2 * d["crashed"]) and d["full_episodes"] == 2 - len(d["crashes"])
         assert all(1 <= c["step"] < 500 and 1.5 <= c["thrust_to_weight"] <= 2.0 for c in d["crashes"])
+        assert list(d["by_start_heading"]) == ["0-45", "45-90", "90-135", "135-180"]
+        assert sum(b["episodes"] for b in d["by_start_heading"].values()) == 2
     assert sorted(map(float, doc["thrust_to_weight"])) == [1.5, 1.6, 1.69, 1.8, 2.0]
     assert all(d["episodes"] == 1 for d in doc["thrust_to_weight"].values())
     assert not (RUN / "results.sqlite").exists()  # nothing written into the run
