@@ -149,8 +149,9 @@ def main() -> None:
               f"({d['full_episodes']} full episodes); crashed {d['crashed']:.2f}, flown to the end outside the box "
               f"{d['full_but_outside']:.2f}")  # fmt: skip
     for bin_, d in doc["randomised_task"]["by_start_heading"].items():
-        print(f"randomised task, |start heading| {bin_} deg: {d['episodes']} episodes, success {d['success']}, "
-              f"crashed {d['crashed']}")  # fmt: skip
+        if d["episodes"]:
+            print(f"randomised task, |start heading| {bin_} deg: {d['episodes']} episodes, success "
+                  f"{d['success']:.2f}, crashed {d['crashed']:.2f}")  # fmt: skip
     for tw, d in doc["thrust_to_weight"].items():
         print(f"thrust-to-weight {tw}: success {d['success']:.2f}, mean offset x, y, z {d['mean_offset_xyz']} m")
     print(f"wrote {out / 'offset.json'}")
