@@ -157,9 +157,13 @@ def observe(
 
 def yaw_frame_of(rot: np.ndarray) -> np.ndarray:
     """[N, 3, 3] rotations ``R_z(-psi)`` that undo the heading ``psi = atan2(R_yx, R_xx)`` of body-to-world
-    rotations [N, 3, 3]: the frame of the ``yaw_frame`` option, whose observation is the same at every heading."""
-    psi = np.arctan2(rot[:, 1, 0], rot[:, 0, 0])
-    c, s = np.cos(psi), np.sin(psi)
+    rotations [N, 3, 3]: the frame of the ``yaw_frame`` option, whose observation is the same at every heading.
+    ``cos psi`` and ``sin psi`` are ``R_xx`` and ``R_yx`` over their norm (no trigonometry, as a microcontroller
+    would compute them); a body x axis pointing straight up or down has no heading and keeps the world frame."""
+    h = np.hypot(rot[:, 0, 0], rot[:, 1, 0])
+    level = h > 1e-9
+    c = np.where(level, rot[:, 0, 0] / np.where(level, h, 1.0), 1.0)
+    s = np.where(level, rot[:, 1, 0] / np.where(level, h, 1.0), 0.0)
     out = np.zeros(rot.shape)
     out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1], out[:, 2, 2] = c, s, -s, c, 1.0
     return out
