@@ -24,7 +24,7 @@ from ghp.policy.weights import PolicyWeights
 
 from ..c import c_float
 from ..outdir import OutDir
-from .layout import TaskLayout, log_names, observation_c
+from .layout import TaskLayout, frame_c, log_names, observation_c
 
 TEMPLATES = Path(__file__).parent / "templates"
 """The app's file templates (package data)."""
@@ -68,7 +68,12 @@ def _banner(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, 
         *source,
         f"policy        {name}.h: {w.arch.key}, {w.n_params} parameters, {w.obs_dim} inputs, {w.act_dim} outputs",
         f"observation   built as {layout.module} builds it, clipped to its bounds; the last {layout.history} "
-        "action(s), oldest first (action_history)",
+        "action(s), oldest first (action_history)"
+        + (
+            "; position error, velocity and attitude turned into the frame of the heading (yaw_frame)"
+            if layout.yaw_frame
+            else ""
+        ),
         f"rate          the policy runs at {layout.policy_hz} Hz inside the 1 kHz stabilizer call and holds its output",
         *([f"cost          {timing}"] if timing else []),
         f"action        normalizedForces[i] = (a[i] + {layout.force_offset:g}) * {layout.force_scale:g}, clamped to "
@@ -133,6 +138,7 @@ def controller_source(
         "ACT_FAULT_LOW": _floats(act_low),
         "ACT_FAULT_HIGH": _floats(act_high),
         "OBS_CODE": observation_c(layout),
+        "FRAME_CODE": frame_c(layout),
         "HISTORY": str(layout.history),
         "HISTORY_INIT": _floats(layout.initial_action),
         "FORCE_CODE": force,

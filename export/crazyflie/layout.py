@@ -64,6 +64,9 @@ class TaskLayout:
     """The environment's own observation from firmware-unit quantities (the SIL's reference)."""
     env_ids: tuple[str, ...]
     """Environment ids that are this task."""
+    yaw_frame: bool = False
+    """The run's ``yaw_frame`` option: after the range check, the position error, velocity and attitude are turned
+    into the frame of the drone's heading (:func:`frame_c`)."""
 
     @property
     def obs_dim(self) -> int:
@@ -92,12 +95,11 @@ def _force_map(m: Any) -> tuple[float, float]:
 
 def _buildable(config: Any) -> Any:
     """``config``, or one ``ValueError`` for an option whose observation the firmware app does not build."""
-    for name in ("position_integral", "yaw_frame"):
-        if getattr(config, name, False):
-            raise ValueError(
-                f"the run observes {name}, which the firmware app does not build yet: "
-                "export it with --target c-header, c-source, onnx or numpy instead"
-            )
+    if getattr(config, "position_integral", 0.0):
+        raise ValueError(
+            "the run observes position_integral, which the firmware app does not build yet: "
+            "export it with --target c-header, c-source, onnx or numpy instead"
+        )
     return config
 
 
@@ -165,6 +167,7 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
         deg2rad=float(np.float32(np.pi / 180.0)),
         observation=m.firmware_observation,
         env_ids=tuple(m.ENV_IDS),
+        yaw_frame=bool(getattr(config, "yaw_frame", False)),
     )
 
 
@@ -266,6 +269,32 @@ def observation_c(layout: TaskLayout) -> str:
             raise ValueError(f"observation block {b.name!r} has {b.size} entries; the export maps {len(exprs)}")
         lines.append(f"    /* [{b.start}..{b.start + b.size - 1}] {comment} */\n")
         lines += [f"    ghpObs[{b.start + k}] = {e};\n" for k, e in enumerate(exprs)]
+    return "".join(lines).rstrip("\n")
+
+
+def frame_c(layout: TaskLayout) -> str:
+    """The body of ``ghpHeadingFrame``: for a ``yaw_frame`` run, the position error, velocity and rotation of the
+    checked observation turned by ``R_z(-psi)``, ``cos psi`` and ``sin psi`` being ``R_xx`` and ``R_yx`` over their
+    norm (as :func:`ghp.envs.crazyflie.interface.yaw_frame_of`); otherwise nothing (the world frame)."""
+    if not layout.yaw_frame:
+        return "    /* The world frame: nothing to turn. */"
+    where = {b.name: b.start for b in layout.blocks}
+    missing = {"position_error", "rotation", "velocity"} - set(where)
+    if missing:
+        raise ValueError(f"yaw_frame needs the observation blocks {', '.join(sorted(missing))}")
+    r = where["rotation"]
+    pairs = [(where["position_error"], where["position_error"] + 1), (where["velocity"], where["velocity"] + 1)]
+    pairs += [(r + j, r + 3 + j) for j in range(3)]  # rows x and y of the rotation matrix, column by column
+    lines = [
+        "    /* yaw_frame: the position error, velocity and attitude in the frame turned by the heading psi. */\n",
+        f"    const float h = sqrtf(ghpObs[{r}] * ghpObs[{r}] + ghpObs[{r + 3}] * ghpObs[{r + 3}]);\n",
+        f"    const float c = h > 1e-9f ? ghpObs[{r}] / h : 1.0f;\n",
+        f"    const float s = h > 1e-9f ? ghpObs[{r + 3}] / h : 0.0f;\n",
+        "    float x, y;\n",
+    ]
+    for i, j in pairs:
+        lines.append(f"    x = ghpObs[{i}];\n    y = ghpObs[{j}];\n")
+        lines.append(f"    ghpObs[{i}] = c * x + s * y;\n    ghpObs[{j}] = c * y - s * x;\n")
     return "".join(lines).rstrip("\n")
 
 

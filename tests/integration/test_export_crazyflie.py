@@ -116,6 +116,27 @@ def test_the_controllers_action_history_flies_like_torch(history_app, tmp_path):
 
 @needs_gcc
 @needs_firmware
+def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_not(tmp_path):
+    # yaw_frame: the C controller turns the checked observation into the frame of the heading as the environment
+    # does (the starts' headings are uniform, so a controller that skips the turn observes otherwise and fails).
+    kwargs = {**SHORT, "yaw_frame": True}
+    w = policy("16", obs=22, act=4, seed=7, low=-1.0, high=1.0)
+    out = tmp_path / "frame"
+    export_policy(w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, env_kwargs=kwargs)
+    source = (out / "src" / "ghp_controller.c").read_text()
+    assert "ghpHeadingFrame();\n            ghpClipObservation();" in source and "(yaw_frame)" in source
+    lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "lib.so")
+    assert warnings == "", warnings
+    report = fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs)
+    assert report.ok, report.summary()
+    world = tmp_path / "world"
+    export_policy(w, ExportConfig(out=world, name="policy", target="crazyflie"), ENV, env_kwargs=SHORT)
+    lib, _ = build_library(world, FIRMWARE, "policy", tmp_path / "world.so")
+    assert not fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs).ok
+
+
+@needs_gcc
+@needs_firmware
 def test_a_controller_without_action_history_flies_like_torch(tmp_path):
     kwargs = {**SHORT, "action_history": 0}
     w = policy("16", obs=18, act=4, seed=6, low=-1.0, high=1.0)

@@ -143,6 +143,13 @@ static void ghpObservation(const state_t *state, const sensorData_t *sensors, co
 @@OBS_CODE@@
 }
 
+/* The checked observation in the frame the policy was trained in (a yaw_frame run: turned by the heading; the range
+ * check above reads the world frame, as the environment's termination does). */
+static void ghpHeadingFrame(void)
+{
+@@FRAME_CODE@@
+}
+
 static void ghpClipObservation(void)
 {
     uint32_t i;
@@ -282,6 +289,7 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         if (fault != 0u) {
             ghpSetFault(fault, index);
         } else {
+            ghpHeadingFrame();
             ghpClipObservation();
             t0 = usecTimestamp();
             @@NAME@@_act(ghpObs, ghpAction);

@@ -107,8 +107,8 @@ class CrazyflieConfig:
     """Experimental: the observation's position error, velocity, attitude (and integral) are expressed in the frame
     turned by the drone's heading about the vertical, so a policy sees the same state at every heading: it need
     neither turn to one nor rotate its corrections through one (with ``yaw_weight=0`` the heading is left free).
-    False (the default) observes them in the world frame. The firmware app does not build it yet, so ``ghp export
-    --target crazyflie`` refuses such runs."""
+    False (the default) observes them in the world frame. The firmware app (``ghp export --target crazyflie``) turns
+    its observation the same way, after its range check on the world-frame values."""
     noise_position: float | None = None
     """Position noise standard deviation, m (``None``: 0.002 x ``obs_noise``)."""
     noise_rotation: float | None = None

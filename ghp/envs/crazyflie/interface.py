@@ -177,6 +177,7 @@ def firmware_observation(
     target: Any,
     prev_action: Any,
     target_velocity: Any = (0.0, 0.0, 0.0),
+    yaw_frame: bool = False,
 ) -> np.ndarray:
     """One [18 + 4 K] float32 observation from the firmware's quantities, in its units ([22] for K = 1).
 
@@ -190,6 +191,7 @@ def firmware_observation(
             action; zeros before the first step).
         target_velocity: ``setpoint->velocity``, m/s, world: the path's velocity (feed-forward) when tracking; zero
             for a position setpoint (hover, goto), where the velocity entry is ``state->velocity`` unchanged.
+        yaw_frame: the run's ``yaw_frame`` option (the state turned into the frame of the drone's heading).
     """
     if np.asarray(prev_action).size % ACT_DIM:
         raise ValueError(f"prev_action takes whole actions of {ACT_DIM} values, got {np.asarray(prev_action).size}")
@@ -199,4 +201,4 @@ def firmware_observation(
     v = np.asarray(velocity, dtype=np.float64).reshape(1, 3) - np.asarray(target_velocity, np.float64).reshape(1, 3)
     w = np.deg2rad(np.asarray(gyro_deg_s, dtype=np.float64).reshape(1, 3))
     a = np.asarray(prev_action, dtype=np.float64).reshape(1, -1)
-    return observe(p - t, rot, v, w, a)[0]
+    return observe(p - t, rot, v, w, a, yaw_frame=yaw_frame)[0]
