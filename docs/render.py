@@ -732,7 +732,13 @@ def lever_defaults() -> dict[str, Any]:
     from ghp.envs.crazyflie import CrazyflieConfig
 
     hover = CrazyflieConfig(task="hover")
-    return {k: getattr(hover, k) for k in ("position_weight", "yaw_weight", "action_weight", "action_history")}
+    keys = ("position_weight", "yaw_weight", "yaw_frame", "action_weight", "action_history")
+    return {k: getattr(hover, k) for k in keys}
+
+
+def _option(v: Any) -> str:
+    """An env option's value as ``--env-kwargs`` takes it (``true``, ``0.5``)."""
+    return str(v).lower() if isinstance(v, bool) else f"{float(v):g}"
 
 
 def reward_levers() -> list[str]:
@@ -763,7 +769,7 @@ def reward_levers() -> list[str]:
             training = ([f"--algo {run['algo']}"] if "algo" in run else []) + ["--normalize"] * bool(
                 run.get("normalize")
             )
-            options = [f"{k}={float(v):g}" for k, v in sorted(kw.items())] + training
+            options = [f"{k}={_option(v)}" for k, v in sorted(kw.items())] + training
             rows.append([
                 " ".join(options) or "defaults", str(seed),
                 f"{scr['median_mean_length']:.0f}", f"{scr['archs_with_any_success']} of {scr['archs']}",

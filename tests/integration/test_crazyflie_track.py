@@ -31,7 +31,7 @@ def test_held_out_tracking_figures(track_run, tmp_path):
     assert saved["rms_error_m"]["value"] == pytest.approx(np.mean([e["rms_error_m"] for e in eps]))
     assert all(0 < e["rms_error_m"] < 2 and 1 <= e["steps"] <= 60 for e in eps)
     assert saved["success"] == wilson_interval(sum(e["success"] for e in eps), 6).to_dict()
-    assert saved["env_kwargs"] == {"episode_steps": 60, "yaw_weight": 0.0}  # track's heading cost (none), recorded
+    assert saved["env_kwargs"] == {"episode_steps": 60, "yaw_weight": 0.0, "yaw_frame": False}  # recorded
 
 
 @pytest.mark.skipif(FIRMWARE is None or shutil.which("gcc") is None, reason=WHERE)

@@ -130,7 +130,9 @@ def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_
     report = fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs)
     assert report.ok, report.summary()
     world = tmp_path / "world"
-    export_policy(w, ExportConfig(out=world, name="policy", target="crazyflie"), ENV, env_kwargs=SHORT)
+    export_policy(
+        w, ExportConfig(out=world, name="policy", target="crazyflie"), ENV, env_kwargs={**SHORT, "yaw_frame": False}
+    )
     lib, _ = build_library(world, FIRMWARE, "policy", tmp_path / "world.so")
     assert not fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs).ok
 
@@ -227,6 +229,8 @@ def test_a_wrong_mapping_fails_the_software_in_the_loop_check(app, weights, tmp_
 
 
 TRACK = "ghp/CrazyflieTrack-v0"
+TRACK_AS_HOVER = {**SHORT, "yaw_frame": True}
+"""Track in hover's default heading frame (track's own default is the world frame): one controller flies both."""
 
 
 @needs_gcc
@@ -235,13 +239,14 @@ def test_a_tracking_controller_flies_the_moving_setpoint_like_torch(app, weights
     """Issue 24 item 3: the app reads setpoint->velocity as the path's feed-forward; the SIL hands it the reference's
     position and velocity every step. Hover and track share one controller (the same 22 inputs)."""
     out = tmp_path / "track"
-    export_policy(weights, ExportConfig(out=out, name="policy", target="crazyflie"), TRACK, ("test policy",))
+    cfg = ExportConfig(out=out, name="policy", target="crazyflie")
+    export_policy(weights, cfg, TRACK, ("test policy",), env_kwargs={"yaw_frame": True})
     hover_c = (app / "src" / "ghp_controller.c").read_text()
     assert (out / "src" / "ghp_controller.c").read_text() == hover_c
     assert "state->velocity.x - targetVel[0]" in hover_c and "ghpTargetVel[0] = setpoint->velocity.x;" in hover_c
     lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "libghp_sil.so")
     assert warnings == "", warnings
-    report = fly(weights, task_layout(), lib, TRACK, 3, seed=0, env_kwargs=SHORT)
+    report = fly(weights, task_layout(), lib, TRACK, 3, seed=0, env_kwargs=TRACK_AS_HOVER)
     assert report.ok, report.summary()
     assert report.steps > 3
     # The setpoint's velocity reaches the observation (logged as ghp.tvx/tvy/tvz); with ghp.hold it is 0.
@@ -275,7 +280,7 @@ def test_a_controller_that_ignores_the_setpoint_velocity_passes_hover_and_fails_
     assert hover.max_obs_diff <= OBS_TOL and hover.max_action_diff <= ACTION_TOL, hover.summary()
     assert hover.c_success == hover.torch_success
     assert hover.safety and all("on target_vel[" in line for line in hover.safety)
-    track = fly(weights, task_layout(), lib, TRACK, 2, seed=0, env_kwargs=SHORT)
+    track = fly(weights, task_layout(), lib, TRACK, 2, seed=0, env_kwargs=TRACK_AS_HOVER)
     assert not track.ok and track.max_obs_diff > 100 * OBS_TOL, track.summary()
 
 

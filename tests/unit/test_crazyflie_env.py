@@ -39,8 +39,8 @@ def test_makeable_by_id_in_a_spawned_process() -> None:
 
 
 def test_nominal_hover_at_rest_succeeds() -> None:
-    # A rest start is level at a uniform heading: the hover action holds it there, paying only the heading cost.
-    env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=1.0)
+    # A rest start is level at a uniform heading: the hover action holds it there, paying only a heading cost if any.
+    env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=1.0, yaw_weight=0.5)
     env.reset(seed=0)
     rot = env.unwrapped.batch.state.rot[0]
     heading = np.exp(-0.5 * (1.0 - 0.5 * (rot[0, 0] + rot[1, 1])))
@@ -160,40 +160,46 @@ def test_yaw_weight_costs_the_heading() -> None:
     np.testing.assert_allclose(reward(*args, linear) - reward(*args, held_cfg), 0.25 * (1.0 - np.cos(theta)))
 
 
-def test_heading_cost_is_hovers_default_only() -> None:
-    # Hover holds the heading by default (measured there, docs/crazyflie.md); goto and track keep it free until
-    # measured; an explicit value wins on every task.
-    assert make_env("ghp/CrazyflieHover-v0").unwrapped.config.yaw_weight == 0.5
-    assert make_env("ghp/CrazyflieGoTo-v0").unwrapped.config.yaw_weight == 0.0
-    assert make_env("ghp/CrazyflieTrack-v0").unwrapped.config.yaw_weight == 0.0
-    assert make_env("ghp/CrazyflieHover-v0", yaw_weight=0).unwrapped.config.yaw_weight == 0.0
-    assert CrazyflieConfig(task="goto", yaw_weight=0.5).yaw_weight == 0.5
+def test_the_heading_frame_is_hovers_default_only() -> None:
+    # Hover observes in the heading frame by default (measured there, docs/crazyflie.md); goto and track keep the
+    # world frame until measured; an explicit value wins on every task; no task has a heading cost by default.
+    hover, goto, track = (make_env(f"ghp/Crazyflie{t}-v0").unwrapped.config for t in ("Hover", "GoTo", "Track"))
+    assert hover.yaw_frame and not goto.yaw_frame and not track.yaw_frame
+    assert hover.yaw_weight == goto.yaw_weight == track.yaw_weight == 0.0
+    assert not make_env("ghp/CrazyflieHover-v0", yaw_frame=False).unwrapped.config.yaw_frame
+    assert CrazyflieConfig(task="goto", yaw_frame=True, yaw_weight=0.5).yaw_weight == 0.5
     with pytest.raises(ValueError, match="yaw_weight must be non-negative"):
         CrazyflieConfig(yaw_weight=-1.0)
 
 
-def test_runs_record_the_heading_cost_and_older_runs_keep_a_free_heading(tmp_path) -> None:
-    # A new run records the yaw_weight it trains with; a run saved before the hover's default changed records none
-    # and was trained with a free heading, which every stage that reads its config rebuilds.
+def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) -> None:
+    # A new run records the yaw_weight and yaw_frame it trains with; a run saved before the hover's defaults changed
+    # records neither (or only yaw_weight) and was trained in the world frame, which every stage that reads its
+    # config rebuilds.
     from ghp.rl.config import TrainConfig, resolve
     from ghp.run.layout import read_config, spec_and_space, write_config
 
-    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == {"yaw_weight": 0.5}
-    assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == {"yaw_weight": 0.0}
+    hover = {"yaw_weight": 0.0, "yaw_frame": True}
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == hover
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == {"yaw_weight": 0.0, "yaw_frame": False}
     given = {"yaw_weight": 0.25, "action_history": 4}
-    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs == given
+    got = resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs
+    assert got == {**given, "yaw_frame": True}
     assert resolve(TrainConfig(env_id="Pendulum-v1")).env_kwargs == {}
     spec = {"env_id": "ghp/CrazyflieHover-v0", "obs_dim": OBS_DIM, "act_dim": 4, "action_low": [-1.0] * 4,
             "action_high": [1.0] * 4, "goal_conditioned": False}  # fmt: skip
-    for kwargs, expected in (({"action_history": 1}, 0.0), ({"yaw_weight": 0.5}, 0.5)):
-        run = tmp_path / str(expected)
+    cases = (({"action_history": 1}, 0.0, False), ({"yaw_weight": 0.5}, 0.5, False), (hover, 0.0, True))
+    for i, (kwargs, weight, frame) in enumerate(cases):
+        run = tmp_path / str(i)
         run.mkdir()
         train = {"env_id": "ghp/CrazyflieHover-v0", "env_kwargs": dict(kwargs)}
         write_config(run, "r", {"train": train, "env": {**spec, "env_kwargs": dict(kwargs)}, "space": {}})
         cfg = read_config(run)
-        assert cfg["train"]["env_kwargs"]["yaw_weight"] == expected == cfg["env"]["env_kwargs"]["yaw_weight"]
+        for section in ("train", "env"):
+            assert cfg[section]["env_kwargs"] == {**kwargs, "yaw_weight": weight, "yaw_frame": frame}
         env_spec = spec_and_space(run, {**cfg, "space": {"widths": [8], "depths": [1]}})[0]
-        assert env_spec.make().unwrapped.config.yaw_weight == expected
+        config = env_spec.make().unwrapped.config
+        assert (config.yaw_weight, config.yaw_frame) == (weight, frame)
 
 
 def test_action_weight_costs_the_action_change() -> None:
@@ -324,7 +330,7 @@ def test_the_position_integral_block_accumulates_the_error_and_batches_as_single
     """position_integral=T: three values between the state and the actions, zero at reset, the leaky integral of the
     position error after each step, the same in single, vectorised and batched forms; K's block stays last."""
     n, k, tau = 3, 2, 2.0
-    kw = {"position_integral": tau, "action_history": k, "obs_noise": 0.0}
+    kw = {"position_integral": tau, "action_history": k, "obs_noise": 0.0, "yaw_frame": False}
     assert CrazyflieConfig.from_kwargs(**kw).obs_dim == 18 + 3 + 4 * k
     assert [b[0] for b in cf.obs_layout(k, True)][-2:] == ["position_integral", "action_history"]
     singles = [make_env("ghp/CrazyflieHover-v0", **kw) for _ in range(n)]
@@ -353,7 +359,7 @@ def test_the_firmware_export_refuses_a_position_integral() -> None:
 
     with pytest.raises(ValueError, match="position_integral, which the firmware app does not build yet"):
         task_layout({"position_integral": 2.0})
-    assert task_layout({"yaw_frame": True}).yaw_frame and not task_layout().yaw_frame  # built by the app
+    assert task_layout().yaw_frame and not task_layout({"yaw_frame": False}).yaw_frame  # built by the app
 
 
 def test_the_yaw_frame_observes_every_heading_alike() -> None:

@@ -23,26 +23,27 @@ Range = tuple[float, float]
 
 TASKS = ("hover", "goto", "track")
 _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    # The heading cost is hover's default: measured there on 3 seeds (docs/crazyflie.md), not yet on goto or track.
+    # The heading frame is hover's default: measured there (docs/crazyflie.md), not yet on goto or track.
     "hover": dict(
         start_pos=0.2, start_tilt_deg=30.0, start_vel=0.5, start_angvel=1.0, start_rest_share=0.2, term_pos=1.0,
-        yaw_weight=0.5,
+        yaw_frame=True,
     ),
     "goto": dict(
         start_pos=1.0, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.0, term_pos=2.0,
-        yaw_weight=0.0,
+        yaw_frame=False,
     ),
     # Near the reference's first point (the start velocity is around the reference's): a path is flown from on it.
     "track": dict(
         start_pos=0.1, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.2, term_pos=1.0,
-        yaw_weight=0.0,
+        yaw_frame=False,
     ),
 }  # fmt: skip
-PINNED = ("yaw_weight",)
+PINNED = ("yaw_weight", "yaw_frame")
 """Options whose default changed after runs were saved: a run records its value (:func:`pinned_kwargs`), and a run
 saved without it had :data:`LEGACY_DEFAULTS`'s (:func:`legacy_kwargs`)."""
-LEGACY_DEFAULTS: dict[str, Any] = {"yaw_weight": 0.0}
-"""What every run saved before a :data:`PINNED` option existed in its record was trained with (a free heading)."""
+LEGACY_DEFAULTS: dict[str, Any] = {"yaw_weight": 0.0, "yaw_frame": False}
+"""What every run saved before a :data:`PINNED` option existed in its record was trained with (the world frame, a
+free heading)."""
 NOISE_STD = {"position": 0.002, "rotation": 0.01, "velocity": 0.02, "angular_velocity": 0.02}
 """Nominal observation noise standard deviations (m, rad, m/s, rad/s), scaled by ``obs_noise``."""
 _NOISE_FIELDS = {
@@ -103,12 +104,14 @@ class CrazyflieConfig:
     (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
     controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
     out. The firmware app does not build it yet, so ``ghp export --target crazyflie`` refuses such runs."""
-    yaw_frame: bool = False
-    """Experimental: the observation's position error, velocity, attitude (and integral) are expressed in the frame
-    turned by the drone's heading about the vertical, so a policy sees the same state at every heading: it need
-    neither turn to one nor rotate its corrections through one (with ``yaw_weight=0`` the heading is left free).
-    False (the default) observes them in the world frame. The firmware app (``ghp export --target crazyflie``) turns
-    its observation the same way, after its range check on the world-frame values."""
+    yaw_frame: bool | None = None
+    """The observation's position error, velocity, attitude (and integral) are expressed in the frame turned by the
+    drone's heading about the vertical, so a policy sees the same state at every heading: it need neither turn to one
+    nor rotate its corrections through one, and the heading is left free (``yaw_weight=0``). ``None`` takes the
+    task's: true for hover (measured: docs/crazyflie.md), false (the world frame, not yet measured in the heading
+    frame) for goto and track. The firmware app (``ghp export --target crazyflie``) turns its observation the same
+    way, after its range check on the world-frame values. Runs saved before this default record none and observed
+    the world frame (:data:`LEGACY_DEFAULTS`)."""
     noise_position: float | None = None
     """Position noise standard deviation, m (``None``: 0.002 x ``obs_noise``)."""
     noise_rotation: float | None = None
@@ -138,12 +141,12 @@ class CrazyflieConfig:
     (``1 - cost``, the first form, with ``position_weight=0.5``)."""
     position_weight: float = REWARD_WEIGHTS["position"]
     """Weight of the position error ``|e|`` (m) in the cost (2; the linear form was measured with 0.5)."""
-    yaw_weight: float | None = None
+    yaw_weight: float = 0.0
     """Weight of a heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level), which asks the policy to turn
-    to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to. ``None`` takes
-    the task's: 0.5 for hover (on 3 seeds it lifted the confirmed success from 0.15-0.43 to 0.42-0.55,
-    docs/crazyflie.md), 0 (a free heading, not yet measured with the cost) for goto and track. Runs saved before
-    this default record none and were trained with 0 (:data:`LEGACY_DEFAULTS`)."""
+    to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to. 0 (the default)
+    leaves the heading free. In the world frame, 0.5 lifted the hover's confirmed success from 0.15-0.43 to
+    0.42-0.55 on 3 seeds, but turning from far headings crashes; the heading frame (``yaw_frame``) does better with
+    the heading free (docs/crazyflie.md)."""
     action_weight: float = REWARD_WEIGHTS["action"]
     """Weight of the squared action change ``|a_t - a_(t-1)|^2`` in the cost (0.02). At 0.02 a policy that flips its
     motor commands every step (``|da|`` about 0.7 per motor, chatter that the motors' lag averages out) pays only
