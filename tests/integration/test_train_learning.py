@@ -56,7 +56,8 @@ def test_crazyflie_hover_learns_to_fly(tmp_path):
     torch.set_num_threads(1)
     cfg = TrainConfig(
         env_id="ghp/CrazyflieHover-v0",
-        env_kwargs={"nominal": True, "reward": "linear", "position_weight": 0.5, "yaw_weight": 0.0},  # as measured
+        env_kwargs={"nominal": True, "reward": "linear", "position_weight": 0.5, "yaw_frame": False},  # as measured
+        critic=(256, 256),
         widths=(16, 32),
         depths=(1, 2),
         steps=40_000,
