@@ -1,21 +1,22 @@
 """Where a hover policy holds the drone: its steady position offset from the target over the last 2 s.
 
-One architecture of a trained Crazyflie hover run flies held-out episodes (one single environment per episode, the
-run's own options) on two airframes: the nominal one (every randomisation off, observation noise on) and the run's
-randomised task. For every episode that lasts its 500 steps it records the mean position error (world x, y, z) over
-the last 200 steps (the 2 s the success criterion reads); the summary gives their mean (a bias shared by all
-episodes), the mean of their absolute values (the offset of a typical episode) and the median norm, beside the
-success rate. A policy whose episodes each settle a few centimetres off the target, in no common direction, has a
-steady-state error that a controller's integral term would remove. The heading is recorded too (the yaw at the end
-and how far it turned over the last 2 s): a policy trained with the heading free (``yaw_weight=0``) settles wherever
-its yaw drift leaves it, and its offset changes with the heading. And the chatter: the mean absolute change of the
-motor commands per step over the last 2 s (a policy that flips its commands every step, which the motors' lag
+One architecture of a trained Crazyflie hover run flies held-out episodes (one single environment per episode, the run's
+own options) on two airframes: the nominal one (every randomisation off, observation noise on) and the run's randomised
+task. For every episode that lasts its 500 steps it records the mean position error (world x, y, z) over the last 200
+steps (the 2 s the success criterion reads); the summary gives their mean (a bias shared by all episodes), the mean of
+their absolute values (the offset of a typical episode) and the median norm, beside the success rate (all from the true
+state, world frame; the mean offset also in the frame of the heading, where a bias of a policy that observes in that
+frame, ``yaw_frame``, shows). A policy whose episodes each settle a few centimetres off the target, in no common
+direction, has a steady-state error that a controller's integral term would remove. The heading is recorded too (the yaw
+at the end and how far it turned over the last 2 s): a policy trained with the heading free (``yaw_weight=0``) settles
+wherever its yaw drift leaves it, and its offset changes with the heading. And the chatter: the mean absolute change of
+the motor commands per step over the last 2 s (a policy that flips its commands every step, which the motors' lag
 averages into thrust, reads about 0.5-0.9; a smooth hover well under 0.05). Last, the offset against the airframe's
-thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without
-memory cannot know the hover thrust, so its height offset moves with the ratio. Every airframe's episodes are also
-split by outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratio, start tilt
-and start heading), or flown to the end but outside the box (the steady offset); and success and crashes by the
-start heading (|yaw| at reset in bins of 45 degrees: a policy that must turn to yaw 0 turns furthest from 180).
+thrust-to-weight ratio (the nominal airframe at each of :data:`THRUST_TO_WEIGHT`): a feed-forward policy without memory
+cannot know the hover thrust, so its height offset moves with the ratio. Every airframe's episodes are also split by
+outcome: held (success), crashed (terminated early: when, and on which thrust-to-weight ratio, start tilt and start
+heading), or flown to the end but outside the box (the steady offset); and success and crashes by the start heading
+(|yaw| at reset in bins of 45 degrees: a policy that must turn to yaw 0 turns furthest from 180).
 
     python benchmarks/crazyflie_offset.py RUN --arch 32-8-16 [--episodes 40] [--out docs/results/crazyflie/offset]
 """
@@ -53,10 +54,11 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
     import gymnasium as gym
 
     import ghp  # noqa: F401  (registers the Crazyflie ids)
+    from ghp.envs.crazyflie.interface import yaw_frame_of
     from ghp.envs.quadrotor import G
 
     env = gym.make("ghp/CrazyflieHover-v0", **env_kwargs)
-    offsets, headings, drifts, chatter, successes = [], [], [], [], 0
+    offsets, local_offsets, headings, drifts, chatter, successes = [], [], [], [], [], 0
     crashes: list[dict[str, float]] = []
     by_heading = {lo: [0, 0, 0] for lo in HEADING_BINS}  # episodes, held, crashed per |start heading| bin
     for ep in range(episodes):
@@ -67,13 +69,17 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         rot = batch.state.rot[0]
         tilt = float(np.degrees(np.arccos(np.clip(rot[2, 2], -1.0, 1.0))))
         yaw0 = float(np.degrees(np.arctan2(rot[1, 0], rot[0, 0])))
-        errors, yaws, actions = [], [], []
+        errors, local, yaws, actions = [], [], [], []
         done, info = False, {}
         while not done:
             actions.append(np.asarray(policy.act(obs), np.float64))
             obs, _, term, trunc, info = env.step(actions[-1])
-            errors.append(np.asarray(obs[:3], np.float64))  # the observed position error, m
-            yaws.append(np.arctan2(obs[6], obs[3]))  # heading from the body-to-world rotation (R_yx, R_xx), rad
+            # The true state (not the observation, which a yaw_frame run turns into the frame of its heading).
+            err = np.asarray(batch.state.pos[0] - batch.target[0], np.float64)  # position error, world, m
+            rot = batch.state.rot[0]
+            errors.append(err)
+            local.append(yaw_frame_of(rot[None])[0] @ err)  # the same error in the frame of the heading
+            yaws.append(np.arctan2(rot[1, 0], rot[0, 0]))  # heading (R_yx, R_xx), rad
             done = term or trunc
         successes += bool(info.get("is_success"))
         cell = by_heading[max(lo for lo in HEADING_BINS if lo <= abs(yaw0))]
@@ -85,11 +91,13 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
             )  # fmt: skip
         if not term and len(errors) >= TAIL:
             offsets.append(np.mean(errors[-TAIL:], axis=0))
+            local_offsets.append(np.mean(local[-TAIL:], axis=0))
             headings.append(abs(np.degrees(yaws[-1])))
             turn = np.unwrap(np.array(yaws[-TAIL:]))
             drifts.append(float(np.degrees(turn.max() - turn.min())))
             chatter.append(float(np.abs(np.diff(actions[-TAIL:], axis=0)).mean()))
     off = np.array(offsets).reshape(-1, 3)
+    off_local = np.array(local_offsets).reshape(-1, 3)
     return {
         "episodes": episodes,
         "success": successes / episodes,
@@ -103,6 +111,7 @@ def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> di
         "full_episodes": len(off),
         "mean_offset_xyz": off.mean(0).round(4).tolist() if len(off) else None,
         "mean_abs_offset_xyz": np.abs(off).mean(0).round(4).tolist() if len(off) else None,
+        "mean_offset_heading_frame_xyz": off_local.mean(0).round(4).tolist() if len(off) else None,
         "median_offset_norm": round(float(np.median(np.linalg.norm(off, axis=1))), 4) if len(off) else None,
         "median_abs_heading_deg": round(float(np.median(headings)), 1) if headings else None,
         "median_heading_drift_deg": round(float(np.median(drifts)), 1) if drifts else None,
