@@ -766,9 +766,9 @@ def reward_levers() -> list[str]:
             small = [r for r in conf if r["params"] <= 2000]
             ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
             fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
-            training = ([f"--algo {run['algo']}"] if "algo" in run else []) + ["--normalize"] * bool(
-                run.get("normalize")
-            )
+            training = [f"--algo {run['algo']}"] if "algo" in run else []
+            training += ["--normalize"] * bool(run.get("normalize"))
+            training += [f"--{k.replace('_', '-')} {v:g}" for k, v in run.get("train_options", {}).items()]
             options = [f"{k}={_option(v)}" for k, v in sorted(kw.items())] + training
             rows.append([
                 " ".join(options) or "defaults", str(seed),

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 
+from ghp.rl.config import TrainConfig, resolve
 from ghp.run.layout import read_config
 from ghp.run.results import ResultsStore
 from ghp.space.counting import n_params
@@ -59,5 +60,11 @@ for run in sys.argv[1:]:
     out[run] |= {
         k: v for k, v in (("algo", cfg["algo"]), ("normalize", train.get("normalize"))) if v not in ("sac", False)
     }
+    # RL settings that differ from the task's defaults (e.g. --lr), by ghp train's option names.
+    base = resolve(TrainConfig(env_id=train["env_id"])).to_dict()
+    keys = ("lr", "actor_lr", "gamma", "tau", "batch_size", "gradient_steps", "ent_coef")
+    changed = {k: train[k] for k in keys if k in train and train[k] != base.get(k)}
+    if changed:
+        out[run]["train_options"] = changed
 json.dump(out, sys.stdout, indent=1)
 print()
