@@ -781,6 +781,41 @@ def reward_levers() -> list[str]:
     return table(head, rows)
 
 
+def default_command() -> list[str]:
+    """The default hover command per seed (default/run.sh): training wall time (default-sSEED.log), the screening, the
+    report's 90% pick and the best of at most 2,000 parameters, both confirmed on 100 held-out randomised episodes
+    (default-sSEED.json, confirmed.json)."""
+    from ghp.run.stats import wilson_interval
+
+    def cell(r: dict) -> str:
+        ci = wilson_interval(round(r["success_rate"] * r["episodes"]), r["episodes"])
+        return f"{r['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{r['arch']}` ({r['params']} p)"
+
+    rows = []
+    for run_path, run in load("crazyflie/default/confirmed.json").items():
+        seed = int(run_path.rstrip("/").rsplit("-s", 1)[-1])
+        steps = run["steps"]
+        found = steps[max(steps, key=lambda k: (bool(steps[k]["confirmed"]), steps[k]["screening"]["episodes"]))]
+        scr = found["screening"]
+        small = [r for r in found["confirmed"] if r["params"] <= 2000]
+        fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
+        report = load(f"crazyflie/default/default-s{seed}.json")
+        ninety = next(p for p in report["selection"] if p["label"] == "90%")
+        conf = ninety["confirmed"]
+        log = (RESULTS / f"crazyflie/default/default-s{seed}.log").read_text()
+        wall = re.search(r"^real\s+(\d+)m([\d.]+)s", log, re.M)
+        rows.append([
+            str(seed), f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-",
+            f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
+            f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
+            cell(fit) if fit else "-",
+        ])  # fmt: skip
+    rows.sort(key=lambda r: int(r[0]))
+    head = ["seed", "training (wall, beside other jobs)", "architectures with a screening success",
+            "90% pick, confirmed (Wilson 95%)", "best confirmed of at most 2,000 p"]  # fmt: skip
+    return table(head, rows)
+
+
 def k_long() -> list[str]:
     """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json), and K = 1 seed 0 on to 250k."""
     return _k_rows(
@@ -826,6 +861,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-goto": goto,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,
+    "crazyflie-default": default_command,
     "crazyflie-plain": plain_mlp,
     "chromatic-hc": chromatic_hc,
     "chromatic-export": chromatic_export,

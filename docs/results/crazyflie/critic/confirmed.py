@@ -18,7 +18,7 @@ for run in sys.argv[1:]:
     cfg = read_config(run)  # with the options an older run trained with before they were recorded
     per_step = {}
     with ResultsStore.open(run, cfg["run_id"], readonly=True) as store:
-        for screen, _ in sorted(store.settings(), key=lambda s: s[0].checkpoint_step):
+        for screen, _ in sorted(store.settings(), key=lambda s: (s[0].checkpoint_step, s[0].episodes)):
             screened = {r.arch.key: r for r in store.records(screen)}
             rows = [
                 {
@@ -43,7 +43,10 @@ for run in sys.argv[1:]:
                 if screen.env_kwargs == json.dumps(cfg["train"]["env_kwargs"], separators=(",", ":"), sort_keys=True)
                 else f" env {screen.env_kwargs}"
             )
-            per_step[f"step_{screen.checkpoint_step}{kw}"] = {
+            key = f"step_{screen.checkpoint_step}{kw}"
+            # A second screening of the same checkpoint (more episodes) gets its own entry.
+            key += f" episodes {screen.episodes}" if key in per_step else ""
+            per_step[key] = {
                 "screening": {
                     "archs": len(screened),
                     "episodes": screen.episodes,
