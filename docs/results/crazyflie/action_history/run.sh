@@ -6,13 +6,14 @@
 # Measured 2026-12-06 on the shared 2-core machine (wall times depend on its other jobs, so they do not compare):
 # K=0 train 1358 s, screen 9 s, confirm 8 s; K=16 train 586 s, screen 7 s, confirm 6 s.
 set -euo pipefail
-# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 OUT=docs/results/crazyflie/action_history
 for K in 0 16; do
   RUN=runs/cf-history-k$K
   # Training (wall time printed by `time`).
-  time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=$K yaw_weight=0\" --seed 0 \
+  time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=$K yaw_weight=0 yaw_frame=false\" --critic 256,256 --seed 0 \
     --steps 60000 --widths 8,16,32,64 --depths 1,2,3 --out $RUN
   # Screening: all 84 architectures of the space x 5 episodes, randomised airframes (the run's own env kwargs).
   time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5

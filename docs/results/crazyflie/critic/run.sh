@@ -7,7 +7,8 @@
 # Run from the repository root; GHP is the ghp CLI of this checkout. One process at a time, each niced.
 # ghp report without --env-kwargs reads the most recent setting (here the nominal one), hence action_history=16.
 set -euo pipefail
-# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 OUT=docs/results/crazyflie/critic
 RUN=runs/cf-k16-c64
@@ -16,7 +17,7 @@ nice -n 10 python $OUT/update_speed.py --history 16 --critics 256,256 64,64 > $O
 # Training, as it ran (2026-12-06/07; load average every minute in train_load.txt, the training's own periodic
 # evaluations in train_eval.jsonl): stopped by SIGTERM just after step_60000 (2031 s wall, load 8-17), the 60k
 # checkpoint evaluated, then resumed and stopped again at 182,376 steps (2333 s more, load 3-11).
-time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=16 yaw_weight=0\" --critic 64,64 --seed 0 \
+time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=16 yaw_weight=0 yaw_frame=false\" --critic 64,64 --seed 0 \
   --steps 250000 --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 --eval-every 20000 --quiet --out $RUN
 #   (SIGTERM after checkpoints/step_60000.zip appears)
 # The protocol of action_history/run.sh, at the 60k checkpoint (screen 20 s, confirm 20 s wall).

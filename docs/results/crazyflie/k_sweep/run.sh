@@ -6,7 +6,8 @@
 # reports of seed S > 0 carry -sS). Resumable: a run cut off (SIGTERM, end of a session) continues with --resume.
 # Run from the repository root; GHP is the ghp CLI of this checkout; RUNS is where the run directories go.
 set -euo pipefail
-# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 OUT=docs/results/crazyflie/k_sweep
@@ -18,7 +19,7 @@ for SEED in ${SEEDS:-0}; do
     if [ -f $RUN/config.json ]; then
       time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps 60000 --quiet
     else
-      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=$K yaw_weight=0\" --critic 64,64 \
+      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_history=$K yaw_weight=0 yaw_frame=false\" --critic 64,64 \
         --seed $SEED --steps 60000 --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 --quiet --out $RUN
     fi
     # Screening (84 architectures x 5 episodes, randomised airframes) and held-out confirmation of the top 5 and

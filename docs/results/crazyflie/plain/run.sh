@@ -6,12 +6,13 @@
 # hidden widths (default 32-32); KW: env options (default yaw_weight=0, the reward it was trained with); TAG names the run. Resumable. Run from the repository
 # root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
-# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 STEPS=${STEPS:-180000}
 ARCH=${ARCH:-32-32}
-KW=${KW:-yaw_weight=0}
+KW=${KW:-yaw_weight=0 yaw_frame=false}
 TAG=${TAG:-mlp$ARCH}
 OUT=docs/results/crazyflie/plain
 for SEED in ${SEEDS:-0}; do

@@ -5,7 +5,8 @@
 # success (the returns of different rewards do not compare), held-out confirmation of the top 5 and the picks.
 # Resumable. Run from the repository root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
-# yaw_weight=0: trained before the heading cost became the hover default (2026-12-07); kept so a rerun reproduces it.
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 STEPS=${STEPS:-180000}
@@ -18,7 +19,7 @@ for W in ${WS:-6}; do
     if [ -f $RUN/config.json ]; then
       time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps $STEPS --quiet
     else
-      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"position_weight=$W yaw_weight=0\" --critic 64,64 \
+      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"position_weight=$W yaw_weight=0 yaw_frame=false\" --critic 64,64 \
         --seed $SEED --steps $STEPS --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 --quiet --out $RUN
     fi
     time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5

@@ -7,6 +7,8 @@
 # critic 64,64, widths 8-64 x depths 1-3, K = 1, screening by success, held-out confirmation of the top 5 and the
 # picks. Resumable. Run from the repository root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
+# yaw_frame=false (and yaw_weight=0): trained in the world frame before the heading frame became the hover default
+# (2026-12-07); kept so a rerun reproduces it.
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 STEPS=${STEPS:-180000}
@@ -21,7 +23,7 @@ for AW in ${AWS:-0.5}; do
     if [ -f $RUN/config.json ]; then
       time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --steps $STEPS --quiet
     else
-      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_weight=$AW yaw_weight=$Y\" \
+      time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --env-kwargs \"action_weight=$AW yaw_weight=$Y yaw_frame=false\" \
         --critic 64,64 --seed $SEED --steps $STEPS --widths 8,16,32,64 --depths 1,2,3 --checkpoint-every 20000 \
         --quiet --out $RUN
     fi

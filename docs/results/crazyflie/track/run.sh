@@ -10,7 +10,7 @@ RUN=runs/track-s0
 python benchmarks/crazyflie_pd.py --env ghp/CrazyflieTrack-v0 --episodes 20
 # Measured 2026-12-06 on the shared 2-core machine beside another training: train about 2580 s (config.json 23:14 to
 # model.zip 23:57), screen 14 s, crazyflie_track.py with SIL 58 s. The max pick by return was 64-32-64, the 90% 32-8-8.
-time eval nice -n 15 $GHP train --env ghp/CrazyflieTrack-v0 --steps 60000 --seed 0 --widths 8,16,32,64 --depths 1,2,3 \
+time eval nice -n 15 $GHP train --env ghp/CrazyflieTrack-v0 --critic 256,256 --steps 60000 --seed 0 --widths 8,16,32,64 --depths 1,2,3 \
   --out $RUN
 # Screening: all 84 architectures x 5 episodes (the run's own, randomised, task).
 time eval nice -n 10 $GHP evaluate $RUN --archs all --episodes 5
