@@ -44,9 +44,9 @@ NOMINAL_AIRFRAME: dict[str, Any] = {
 THRUST_TO_WEIGHT = (1.5, 1.6, 1.69, 1.8, 2.0)
 """Thrust-to-weight ratios of the sweep (the randomised task draws from 1.5-2.0; 1.69 is the nominal Crazyflie's)."""
 TAIL = 200
+"""Steps the offset is averaged over (the success criterion's last 2 s)."""
 HEADING_BINS = (0, 45, 90, 135)
 """Lower edges of the start-heading bins (|yaw| at reset, degrees; each 45 wide)."""
-"""Steps the offset is averaged over (the success criterion's last 2 s)."""
 
 
 def fly(policy: Any, env_kwargs: dict[str, Any], episodes: int, seed: int) -> dict[str, Any]:

@@ -741,13 +741,20 @@ def _option(v: Any) -> str:
     return str(v).lower() if isinstance(v, bool) else f"{float(v):g}"
 
 
+def _confirmed_cell(r: dict) -> str:
+    """A confirmed architecture as a table cell: success with its Wilson 95% interval, key and parameter count."""
+    from ghp.run.stats import wilson_interval
+
+    ci = wilson_interval(round(r["success_rate"] * r["episodes"]), r["episodes"])
+    return f"{r['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{r['arch']}` ({r['params']} p)"
+
+
 def reward_levers() -> list[str]:
     """The hover at 180k steps under each reward and option tried against the steady offset: the defaults and K = 4
     (k_long), the position-error integral (integral/), position_weight (reward/), yaw_weight (yaw/), action_weight
     (smooth/) and combinations (levers/*.confirmed.json); one row per run, named by its non-default options (and its
     training options where it is not SAC without normalisation)."""
     from ghp.envs import legacy_env_kwargs
-    from ghp.run.stats import wilson_interval
 
     rows, defaults = [], lever_defaults()
     levers = sorted(p.relative_to(RESULTS).as_posix() for p in (RESULTS / "crazyflie/levers").glob("*.confirmed.json"))
@@ -764,7 +771,6 @@ def reward_levers() -> list[str]:
             scr, conf = found["screening"], found["confirmed"]
             best = max(conf, key=lambda r: (r["success_rate"], r["mean_return"]))
             small = [r for r in conf if r["params"] <= 2000]
-            ci = wilson_interval(round(best["success_rate"] * best["episodes"]), best["episodes"])
             fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
             training = [f"--algo {run['algo']}"] if "algo" in run else []
             training += ["--normalize"] * bool(run.get("normalize"))
@@ -773,7 +779,7 @@ def reward_levers() -> list[str]:
             rows.append([
                 " ".join(options) or "defaults", str(seed),
                 f"{scr['median_mean_length']:.0f}", f"{scr['archs_with_any_success']} of {scr['archs']}",
-                f"{best['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{best['arch']}` ({best['params']} p)",
+                _confirmed_cell(best),
                 f"{fit['success_rate']:.2f} `{fit['arch']}` ({fit['params']} p)" if fit else "-",
             ])  # fmt: skip
     head = ["options", "seed", "screening median length", "architectures with a screening success",
@@ -785,12 +791,6 @@ def default_command() -> list[str]:
     """The default hover command per seed (default/run.sh): training wall time (default-sSEED.log), the screening, the
     report's 90% pick and the best of at most 2,000 parameters, both confirmed on 100 held-out randomised episodes
     (default-sSEED.json, confirmed.json)."""
-    from ghp.run.stats import wilson_interval
-
-    def cell(r: dict) -> str:
-        ci = wilson_interval(round(r["success_rate"] * r["episodes"]), r["episodes"])
-        return f"{r['success_rate']:.2f} [{ci.low:.2f}, {ci.high:.2f}] `{r['arch']}` ({r['params']} p)"
-
     rows = []
     for run_path, run in load("crazyflie/default/confirmed.json").items():
         seed = int(run_path.rstrip("/").rsplit("-s", 1)[-1])
@@ -808,7 +808,7 @@ def default_command() -> list[str]:
             str(seed), f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-",
             f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
             f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
-            cell(fit) if fit else "-",
+            _confirmed_cell(fit) if fit else "-",
         ])  # fmt: skip
     rows.sort(key=lambda r: int(r[0]))
     head = ["seed", "training (wall, beside other jobs)", "architectures with a screening success",

@@ -287,13 +287,19 @@ def register_envs() -> None:
     register()
 
 
-def pinned_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The env kwargs a run records: ``kwargs`` with the value of every option whose default has changed written out
-    (the Crazyflie hover's ``yaw_weight``), so a saved run keeps the task it was trained on."""
-    from ghp.envs.crazyflie.config import pinned_kwargs
+def _crazyflie_task(env_id: str) -> str | None:
+    """The Crazyflie task of ``env_id`` (``hover``, ``goto``, ``track``), or None for any other environment."""
     from ghp.envs.crazyflie.env import ENV_IDS
 
-    task = ENV_IDS.get(env_id.split(":")[-1])
+    return ENV_IDS.get(env_id.split(":")[-1])
+
+
+def pinned_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The env kwargs a run records: ``kwargs`` with the value of every option whose default has changed written out
+    (the Crazyflie tasks' ``yaw_frame`` and ``yaw_weight``), so a saved run keeps the task it was trained on."""
+    from ghp.envs.crazyflie.config import pinned_kwargs
+
+    task = _crazyflie_task(env_id)
     return dict(kwargs) if task is None else pinned_kwargs(task, dict(kwargs))
 
 
@@ -301,6 +307,5 @@ def legacy_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """A saved run's env kwargs, with the default of then for every option it trained with before it was recorded
     (:func:`pinned_env_kwargs`)."""
     from ghp.envs.crazyflie.config import legacy_kwargs
-    from ghp.envs.crazyflie.env import ENV_IDS
 
-    return legacy_kwargs(dict(kwargs)) if env_id.split(":")[-1] in ENV_IDS else dict(kwargs)
+    return dict(kwargs) if _crazyflie_task(env_id) is None else legacy_kwargs(dict(kwargs))

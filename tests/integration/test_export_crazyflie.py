@@ -114,6 +114,18 @@ def test_the_controllers_action_history_flies_like_torch(history_app, tmp_path):
         fly(w, task_layout(), lib, ENV, 1, seed=0, env_kwargs=HISTORY)
 
 
+def export_and_fly(w, tmp: Path, name: str, export_kwargs: dict, fly_kwargs: dict | None = None, episodes: int = 2):
+    """Export ``w`` as a Crazyflie app for the run options ``export_kwargs``, build its SIL library (no warnings) and
+    fly it on the task with ``fly_kwargs`` (the same by default): the report and the controller's source."""
+    out = tmp / name
+    export_policy(w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, env_kwargs=export_kwargs)
+    lib, warnings = build_library(out, FIRMWARE, "policy", tmp / f"{name}.so")
+    assert warnings == "", warnings
+    flown = export_kwargs if fly_kwargs is None else fly_kwargs
+    report = fly(w, task_layout(flown), lib, ENV, episodes, seed=0, env_kwargs=flown)
+    return report, (out / "src" / "ghp_controller.c").read_text()
+
+
 @needs_gcc
 @needs_firmware
 def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_not(tmp_path):
@@ -121,20 +133,11 @@ def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_
     # does (the starts' headings are uniform, so a controller that skips the turn observes otherwise and fails).
     kwargs = {**SHORT, "yaw_frame": True}
     w = policy("16", obs=22, act=4, seed=7, low=-1.0, high=1.0)
-    out = tmp_path / "frame"
-    export_policy(w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, env_kwargs=kwargs)
-    source = (out / "src" / "ghp_controller.c").read_text()
+    report, source = export_and_fly(w, tmp_path, "frame", kwargs)
     assert "ghpHeadingFrame();\n            ghpClipObservation();" in source and "(yaw_frame)" in source
-    lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "lib.so")
-    assert warnings == "", warnings
-    report = fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs)
     assert report.ok, report.summary()
-    world = tmp_path / "world"
-    export_policy(
-        w, ExportConfig(out=world, name="policy", target="crazyflie"), ENV, env_kwargs={**SHORT, "yaw_frame": False}
-    )
-    lib, _ = build_library(world, FIRMWARE, "policy", tmp_path / "world.so")
-    assert not fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs).ok
+    world, _ = export_and_fly(w, tmp_path, "world", {**SHORT, "yaw_frame": False}, fly_kwargs=kwargs)
+    assert not world.ok
 
 
 @needs_gcc
@@ -142,12 +145,8 @@ def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_
 def test_a_controller_without_action_history_flies_like_torch(tmp_path):
     kwargs = {**SHORT, "action_history": 0}
     w = policy("16", obs=18, act=4, seed=6, low=-1.0, high=1.0)
-    out = tmp_path / "app0"
-    export_policy(w, ExportConfig(out=out, name="policy", target="crazyflie"), ENV, env_kwargs=kwargs)
-    assert "#define GHP_HISTORY 0u" in (out / "src" / "ghp_controller.c").read_text()
-    lib, warnings = build_library(out, FIRMWARE, "policy", tmp_path / "lib.so")
-    assert warnings == "", warnings
-    report = fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs)
+    report, source = export_and_fly(w, tmp_path, "app0", kwargs)
+    assert "#define GHP_HISTORY 0u" in source
     assert report.ok, report.summary()
 
 
