@@ -55,19 +55,22 @@ def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
 
         # MlpPolicy with no hidden layer is linear + tanh, scaled to the action bounds: exactly ghp's deployed
         # form (ARSLinearPolicy clips instead and does not save its bias / squash flags).
-        return ARS(
-            "MlpPolicy",
-            env,
-            n_delta=c.ars_n_delta,
-            n_top=c.ars_n_top,
-            delta_std=c.ars_delta_std,
-            alive_bonus_offset=c.ars_alive_bonus,
-            learning_rate=c.lr,
-            policy_kwargs={"net_arch": list(c.arch or ())},
-            tensorboard_log=str(tb),
-            seed=c.seed,
-            device="cpu",
-            verbose=0,
+        return with_lr_schedule(
+            ARS(
+                "MlpPolicy",
+                env,
+                n_delta=c.ars_n_delta,
+                n_top=c.ars_n_top,
+                delta_std=c.ars_delta_std,
+                alive_bonus_offset=c.ars_alive_bonus,
+                learning_rate=c.lr,
+                policy_kwargs={"net_arch": list(c.arch or ())},
+                tensorboard_log=str(tb),
+                seed=c.seed,
+                device="cpu",
+                verbose=0,
+            ),
+            c,
         )
     common: dict[str, Any] = dict(
         env=env,
@@ -88,13 +91,26 @@ def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     )
     policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     if c.algo == "sac":
-        return SAC(policy if c.baseline else GHPSACPolicy, ent_coef=ent_coef_value(c.ent_coef), **common)
+        return with_lr_schedule(
+            SAC(policy if c.baseline else GHPSACPolicy, ent_coef=ent_coef_value(c.ent_coef), **common), c
+        )
     noise = (
         NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim)) if c.action_noise else None
     )
     # TD3 is DDPG with twin critics, delayed actor updates and target policy smoothing (SB3's defaults: 2, 0.2).
     algo = TD3 if c.algo == "td3" else DDPG
-    return algo(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
+    return with_lr_schedule(algo(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common), c)
+
+
+def with_lr_schedule(model: Any, c: TrainConfig) -> Any:
+    """``model`` with ``c.lr_schedule`` as its learning-rate schedule (SB3 applies it to every optimizer before each
+    update; the hypernetwork's scales it by ``actor_lr / lr``). Set after construction and again after a resume's load:
+    the saved ``learning_rate`` stays the number ``lr``, which is what ghp's loader reads."""
+    from stable_baselines3.common.utils import FloatSchedule, LinearSchedule
+
+    assert c.lr is not None
+    model.lr_schedule = LinearSchedule(c.lr, 0.0, 1.0) if c.lr_schedule == "linear" else FloatSchedule(c.lr)
+    return model
 
 
 def policy_kwargs(c: TrainConfig, spec: EnvSpec) -> dict[str, Any]:

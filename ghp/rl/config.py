@@ -11,7 +11,7 @@ from typing import Any
 
 from ghp.envs import check_env_id, episode_limit, is_goal_env_id, parse_env_kwargs, pinned_env_kwargs
 from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
-from ghp.rl.defaults import ALGOS, ARS_DEFAULTS, DEVICES, LEGACY_CRITIC, VEC_ENVS, env_defaults
+from ghp.rl.defaults import ALGOS, ARS_DEFAULTS, DEVICES, LEGACY_CRITIC, LR_SCHEDULES, VEC_ENVS, env_defaults
 from ghp.rl.presets import PRESETS, Preset
 from ghp.run.load import BASELINE_ARCH
 from ghp.space.arch import SAMPLINGS, Arch, ArchSpace
@@ -105,6 +105,9 @@ class TrainConfig:
     """Critic (and entropy coefficient) learning rate."""
     actor_lr: float | None = None
     """Hypernetwork learning rate (authors: 1e-3)."""
+    lr_schedule: str = field(default="constant", metadata={"choices": LR_SCHEDULES})
+    """How ``lr`` and ``actor_lr`` change over ``steps``: ``constant``, or ``linear`` from their values down to 0 at
+    the last step (RL Zoo's ``lin_`` learning rates). A run resumed with a new ``--steps`` follows the new end."""
     weight_decay: float = 1e-5
     """Hypernetwork Adam weight decay (authors: 1e-5)."""
     gamma: float | None = None
@@ -294,7 +297,7 @@ def _validate(c: TrainConfig) -> None:
 
 
 _PRESET_FIELDS = ("batch_size", "buffer_size", "her_goals", "action_noise", "action_l2", "ars_n_delta",
-                  "ars_delta_std", "ars_alive_bonus", "normalize_reward")  # fmt: skip
+                  "ars_delta_std", "ars_alive_bonus", "normalize_reward", "lr_schedule")  # fmt: skip
 """Fields with a concrete default that a preset may set (only while they are left at that default)."""
 
 

@@ -9,6 +9,7 @@ from ghp.envs import is_goal_env_id
 ALGOS: tuple[str, ...] = ("sac", "ddpg", "td3", "ars")
 VEC_ENVS: tuple[str, ...] = ("dummy", "subproc")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+LR_SCHEDULES: tuple[str, ...] = ("constant", "linear")
 
 # Per-family defaults. SAC locomotion follows the authors (fixed alpha 0.2, critic lr 3e-4, hypernetwork lr 1e-3,
 # 10k random steps); the small tasks use what learns reliably within minutes on 2 cores (docs/train.md).

@@ -35,6 +35,8 @@ SB3_DEFAULTS: dict[str, dict[str, Any]] = {
                 gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
     "ars": dict(ars_n_delta=8, ars_n_top=None, lr=0.02, ars_delta_std=0.05, ars_alive_bonus=0.0, n_envs=1, arch=()),
 }  # fmt: skip
+for _d in SB3_DEFAULTS.values():  # SB3 keeps a number learning rate constant
+    _d["lr_schedule"] = "constant"
 """SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths)."""
 
 _IGNORED = {"policy", "online_sampling", "zero_policy", "n_timesteps_eval", "env_wrapper", "callback", "frame_stack"}
@@ -101,12 +103,6 @@ def _kwargs(text: Any, what: str) -> dict[str, Any]:
         raise ValueError(f"RL Zoo's {what} {text!r} is not a dict of literals ghp can read: {e}") from None
 
 
-def _number(value: Any, key: str) -> float:
-    if isinstance(value, str) and value.startswith(("lin_", "linear_")):
-        raise ValueError(f"RL Zoo's {key} {value!r} is a schedule, which ghp does not implement: use --preset authors")
-    return float(value)
-
-
 def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
     """RL Zoo keys -> ``TrainConfig`` fields (ghp's names)."""
     out: dict[str, Any] = {}
@@ -116,7 +112,9 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
         if key == "n_timesteps":
             out["steps"] = int(float(value))
         elif key == "learning_rate":
-            out["lr"] = _number(value, key)
+            linear = isinstance(value, str) and value.startswith(("lin_", "linear_"))
+            out["lr"] = float(str(value).split("_", 1)[1] if linear else value)
+            out["lr_schedule"] = "linear" if linear else "constant"
         elif key in ("buffer_size", "batch_size", "learning_starts", "gradient_steps", "n_envs"):
             out[key] = int(value)
         elif key in ("gamma", "tau"):

@@ -28,7 +28,7 @@ from ghp.envs import EnvSpec, env_spec
 from ghp.io.lock import run_lock
 from ghp.io.progress import ProgressFn
 from ghp.policy.normalize import load_vec_normalize, stats_path
-from ghp.rl.build import buffer_capacity, build_model, make_vec_env
+from ghp.rl.build import buffer_capacity, build_model, make_vec_env, with_lr_schedule
 from ghp.rl.callbacks import make_callback
 from ghp.rl.config import TrainConfig, check_memory, option_name, preset_of, resolve
 from ghp.rl.replay import REPLAY_FILE, load_replay_buffer
@@ -304,7 +304,7 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
             env = load_vec_normalize(stats, env.venv)
         ars: Any = load_model(out / MODEL_FILE, cfg, env=env, device="cpu", tensorboard_log=str(out / "tb"))
         ars.weights = torch.nn.utils.parameters_to_vector(ars.policy.parameters()).detach()  # not restored by load
-        return ars
+        return with_lr_schedule(ars, c)
     capacity = buffer_capacity(c)
     # Settings that may change on resume (RESUME_APPLIED) replace the saved ones before the model is set up.
     custom = {
@@ -342,7 +342,7 @@ def _load_for_resume(c: TrainConfig, out: Path, env: Any, notice: NoticeFn | Non
                 f"{why}: resuming with an empty replay buffer, refilled with {refill} random-action steps "
                 "(--learning-starts) before updates resume"
             )
-    return model
+    return with_lr_schedule(model, c)
 
 
 RESUME_APPLIED: tuple[str, ...] = (

@@ -28,6 +28,9 @@ def test_rlzoo_reads_the_tasks_entry_and_falls_back_to_older_versions_and_sb3_de
     assert ars.settings["ars_alive_bonus"] == -1.0 and ars.settings["ars_n_top"] == 4 and ars.settings["arch"] == ()
     reach = rlzoo("FetchReach-v4", "sac")
     assert "FetchReach-v1" in reach.source and reach.settings["arch"] == (64, 64) and reach.settings["normalize"]
+    lunar = rlzoo("LunarLanderContinuous-v3", "sac")  # RL Zoo's lin_7.3e-4: a linear decay from 7.3e-4
+    assert lunar.settings["lr"] == 7.3e-4 and lunar.settings["lr_schedule"] == "linear"
+    assert hopper.settings["lr_schedule"] == "constant"
     none = rlzoo("ghp/CrazyflieHover-v0", "sac")
     assert "no entry" in none.source and none.settings == SB3_DEFAULTS["sac"]
 

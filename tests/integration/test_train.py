@@ -341,3 +341,36 @@ def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
     assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).critic == (64, 64)  # docs/crazyflie.md
     with pytest.raises(ValueError, match="--critic wants positive"):
         resolve(TrainConfig(env_id="Pendulum-v1", critic=(0,)))
+
+
+def test_linear_lr_schedule_decays_to_zero_and_continues_on_resume(tmp_path):
+    # --lr-schedule linear: every optimizer (critic, hypernetwork, entropy coefficient) follows lr * (1 - t / steps),
+    # the hypernetwork's scaled by actor_lr / lr; a resumed run continues where the schedule was, toward its new end.
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Rates(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[tuple[int, float, float]] = []
+
+        def _on_step(self) -> bool:
+            p = self.model.policy
+            self.seen.append((self.num_timesteps, p.critic.optimizer.param_groups[0]["lr"], p.actor.optimizer.lr_scale))
+            return True
+
+    cfg = dict(TINY, lr=1e-3, actor_lr=2e-3, lr_schedule="linear")
+    rates = Rates()
+    out = train(TrainConfig(out=str(tmp_path / "lin"), **cfg), callback=rates)
+    assert json.loads((out / "config.json").read_text())["train"]["lr_schedule"] == "linear"
+    updated = [(t, lr, scale) for t, lr, scale in rates.seen if t > TINY["learning_starts"] + 2]
+    assert all(scale == 2.0 for _, _, scale in updated)
+    for t, lr, _ in updated:  # SB3 sets the rate before each update from the progress of the step before
+        assert lr == pytest.approx(1e-3 * (1 - (t - TINY["n_envs"]) / TINY["steps"]), abs=1e-5)
+    assert updated[-1][1] < 0.02e-3
+    again = Rates()
+    train(TrainConfig(out=str(out), **{**cfg, "steps": 600}), resume=True, callback=again)
+    t, lr, _ = again.seen[-1]
+    assert t == 600 and lr == pytest.approx(1e-3 * (1 - (t - TINY["n_envs"]) / 600), abs=1e-5)
+    constant = Rates()
+    train(TrainConfig(out=str(tmp_path / "const"), **{**cfg, "lr_schedule": "constant"}), callback=constant)
+    assert {lr for t, lr, _ in constant.seen if t > TINY["learning_starts"] + 2} == {1e-3}
