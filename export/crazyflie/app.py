@@ -24,7 +24,7 @@ from ghp.policy.weights import PolicyWeights
 
 from ..c import c_float
 from ..outdir import OutDir
-from .layout import TaskLayout, frame_c, log_names, observation_c
+from .layout import TaskLayout, error_clip_c, frame_c, log_names, observation_c
 
 TEMPLATES = Path(__file__).parent / "templates"
 """The app's file templates (package data)."""
@@ -72,6 +72,11 @@ def _banner(w: PolicyWeights, layout: TaskLayout, name: str, source: tuple[str, 
         + (
             "; position error, velocity and attitude turned into the frame of the heading (yaw_frame)"
             if layout.yaw_frame
+            else ""
+        )
+        + (
+            f"; the position error shortened to at most {layout.error_clip:g} m (error_clip)"
+            if layout.error_clip
             else ""
         ),
         f"rate          the policy runs at {layout.policy_hz} Hz inside the 1 kHz stabilizer call and holds its output",
@@ -139,6 +144,7 @@ def controller_source(
         "ACT_FAULT_HIGH": _floats(act_high),
         "OBS_CODE": observation_c(layout),
         "FRAME_CODE": frame_c(layout),
+        "ERROR_CLIP_CODE": error_clip_c(layout),
         "HISTORY": str(layout.history),
         "HISTORY_INIT": _floats(layout.initial_action),
         "FORCE_CODE": force,

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from ..c import c_float
+
 FIRMWARE_RATES_HZ: tuple[int, ...] = (1000, 500, 250, 100, 50, 25)
 """The rates ``RATE_DO_EXECUTE`` accepts (``stabilizer_types.h``: "Do NOT use an arbitrary number")."""
 STABILIZER_HZ = 1000
@@ -67,6 +69,9 @@ class TaskLayout:
     yaw_frame: bool = False
     """The run's ``yaw_frame`` option: after the range check, the position error, velocity and attitude are turned
     into the frame of the drone's heading (:func:`frame_c`)."""
+    error_clip: float = 0.0
+    """The run's ``error_clip`` option, m: after the range check, the position error is shortened to at most this
+    length (:func:`error_clip_c`; 0: as it is)."""
 
     @property
     def obs_dim(self) -> int:
@@ -168,6 +173,7 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
         observation=m.firmware_observation,
         env_ids=tuple(m.ENV_IDS),
         yaw_frame=bool(getattr(config, "yaw_frame", False)),
+        error_clip=float(getattr(config, "error_clip", 0.0)),
     )
 
 
@@ -270,6 +276,26 @@ def observation_c(layout: TaskLayout) -> str:
         lines.append(f"    /* [{b.start}..{b.start + b.size - 1}] {comment} */\n")
         lines += [f"    ghpObs[{b.start + k}] = {e};\n" for k, e in enumerate(exprs)]
     return "".join(lines).rstrip("\n")
+
+
+def error_clip_c(layout: TaskLayout) -> str:
+    """The body of ``ghpErrorClip``: for an ``error_clip`` run, the checked observation's position error shortened to
+    at most that length (as :func:`ghp.envs.crazyflie.interface.observe`); otherwise nothing."""
+    if not layout.error_clip:
+        return "    /* No error_clip: the position error as it is. */"
+    e = {b.name: b.start for b in layout.blocks}.get("position_error")
+    if e is None:
+        raise ValueError("error_clip needs the observation block position_error")
+    r = c_float(layout.error_clip)
+    x, y, z = (f"ghpObs[{e + i}]" for i in range(3))
+    return (
+        f"    /* error_clip: a target farther than {layout.error_clip:g} m is observed that far, in its direction. */\n"
+        f"    const float n = sqrtf({x} * {x} + {y} * {y} + {z} * {z});\n"
+        f"    if (n > {r}) {{\n"
+        f"        const float s = {r} / n;\n"
+        f"        {x} *= s;\n        {y} *= s;\n        {z} *= s;\n"
+        "    }"
+    )
 
 
 def frame_c(layout: TaskLayout) -> str:

@@ -142,6 +142,21 @@ def test_a_heading_frame_controller_flies_like_torch_and_a_world_frame_one_does_
 
 @needs_gcc
 @needs_firmware
+def test_an_error_clip_controller_flies_like_torch_and_one_without_it_does_not(tmp_path):
+    # error_clip: the C controller shortens the checked position error as the environment does (hover starts up to
+    # 0.2 m away, so a 0.05 m clip is active; a controller that skips it observes otherwise and fails).
+    kwargs = {**SHORT, "error_clip": 0.05}
+    w = policy("16", obs=22, act=4, seed=8, low=-1.0, high=1.0)
+    report, source = export_and_fly(w, tmp_path, "clip", kwargs)
+    assert "ghpErrorClip();\n            ghpHeadingFrame();" in source and "(error_clip)" in source
+    assert "if (n > 0.0500000007f)" in source  # float32 0.05, printed exactly
+    assert report.ok, report.summary()
+    plain, _ = export_and_fly(w, tmp_path, "plain", SHORT, fly_kwargs=kwargs)
+    assert not plain.ok
+
+
+@needs_gcc
+@needs_firmware
 def test_a_controller_without_action_history_flies_like_torch(tmp_path):
     kwargs = {**SHORT, "action_history": 0}
     w = policy("16", obs=18, act=4, seed=6, low=-1.0, high=1.0)

@@ -394,3 +394,26 @@ def test_the_yaw_frame_observes_every_heading_alike() -> None:
     assert env.unwrapped.config.yaw_frame and env.reset(seed=0)[0].shape == (OBS_DIM,)
     with pytest.raises(ValueError, match="yaw_frame must be true or false"):
         CrazyflieConfig.from_kwargs(yaw_frame="yes")
+
+
+def test_error_clip_shortens_the_observed_error_and_nothing_else() -> None:
+    # error_clip=r: a GoTo target 1 m away is observed r away in its direction; a near one (and the reward, the
+    # success, everything else observed) is unchanged.
+    r = 0.3
+    kw = {"obs_noise": 0.0, "yaw_frame": False}
+    plain = make_env("ghp/CrazyflieGoTo-v0", **kw)
+    clipped = make_env("ghp/CrazyflieGoTo-v0", error_clip=r, **kw)
+    for seed in range(5):
+        a, b = plain.reset(seed=seed)[0], clipped.reset(seed=seed)[0]
+        e = a[:3].astype(np.float64)
+        assert np.linalg.norm(b[:3]) == pytest.approx(min(np.linalg.norm(e), r), rel=1e-5)
+        np.testing.assert_allclose(b[:3] / np.linalg.norm(b[:3]), e / np.linalg.norm(e), atol=1e-5)
+        np.testing.assert_array_equal(a[3:], b[3:])
+        act = np.full(4, HOVER_ACTION, np.float32)
+        oa, ra, *_ = plain.step(act)
+        ob, rb, *_ = clipped.step(act)
+        assert ra == rb and np.array_equal(oa[3:], ob[3:])
+    near = make_env("ghp/CrazyflieHover-v0", error_clip=1.0, **kw)
+    np.testing.assert_array_equal(near.reset(seed=3)[0], make_env("ghp/CrazyflieHover-v0", **kw).reset(seed=3)[0])
+    with pytest.raises(ValueError, match="error_clip must be non-negative"):
+        CrazyflieConfig.from_kwargs(error_clip=-0.1)

@@ -143,6 +143,13 @@ static void ghpObservation(const state_t *state, const sensorData_t *sensors, co
 @@OBS_CODE@@
 }
 
+/* The checked observation's position error as the policy was trained to see it (an error_clip run: at most that
+ * long; the range check above reads the true error). */
+static void ghpErrorClip(void)
+{
+@@ERROR_CLIP_CODE@@
+}
+
 /* The checked observation in the frame the policy was trained in (a yaw_frame run: turned by the heading; the range
  * check above reads the world frame, as the environment's termination does). */
 static void ghpHeadingFrame(void)
@@ -289,6 +296,7 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         if (fault != 0u) {
             ghpSetFault(fault, index);
         } else {
+            ghpErrorClip();
             ghpHeadingFrame();
             ghpClipObservation();
             t0 = usecTimestamp();

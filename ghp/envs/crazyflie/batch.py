@@ -124,7 +124,9 @@ class CrazyflieBatch:
             vel = vel + nz[:, 6:9]
             omega = omega + nz[:, 9:12]
         integral = self.integral[rows] if self.cfg.position_integral else None
-        return observe(err, rot, vel, omega, self.history[rows], integral, bool(self.cfg.yaw_frame))
+        return observe(
+            err, rot, vel, omega, self.history[rows], integral, bool(self.cfg.yaw_frame), self.cfg.error_clip
+        )
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step every drone with actions [N, 4] in [-1, 1].

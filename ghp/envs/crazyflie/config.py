@@ -55,7 +55,7 @@ _NOISE_FIELDS = {
 """The option that replaces each of :data:`NOISE_STD`'s channels."""
 _NON_NEGATIVE = (
     "obs_noise", "disturbance_force", "disturbance_torque", "start_pos", "start_tilt_deg", "start_vel", "start_angvel",
-    "position_weight", "yaw_weight", "action_weight",
+    "position_weight", "yaw_weight", "action_weight", "error_clip",
 )  # fmt: skip
 """Options that must be 0 or more."""
 
@@ -104,6 +104,11 @@ class CrazyflieConfig:
     (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
     controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
     out. The firmware app does not build it yet, so ``ghp export --target crazyflie`` refuses such runs."""
+    error_clip: float = 0.0
+    """The position error the policy observes is shortened to at most this length, m (0, the default: as it is). A
+    target farther away then looks like one this far in its direction, so a policy that holds a point flies toward a
+    far one at a pace it knows, as a position controller saturates its setpoint error; reward and success still use
+    the true error. The firmware app shortens its error the same way."""
     yaw_frame: bool | None = None
     """The observation's position error, velocity, attitude (and integral) are expressed in the frame turned by the
     drone's heading about the vertical, so a policy sees the same state at every heading: it need neither turn to one

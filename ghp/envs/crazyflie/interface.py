@@ -136,13 +136,19 @@ def observe(
     actions: np.ndarray,
     integral: np.ndarray | None = None,
     yaw_frame: bool = False,
+    error_clip: float = 0.0,
 ) -> np.ndarray:
     """[N, 18 + 4 K] float32 observations from SI quantities ([N, 3] m, [N, 3, 3], [N, 3] m/s, [N, 3] rad/s) and the
     last K actions, oldest first ([N, 4 K] or [N, K, 4]; K = 1 gives the 22 values of :data:`OBS_LAYOUT`);
     ``integral`` ([N, 3] m s, the ``position_integral`` option) goes between the state and the actions.
     ``yaw_frame`` (the option of that name): the position error, the rotation, the velocity and the integral are
-    expressed in the world frame turned by the drone's heading about the vertical (:func:`yaw_frame_of`)."""
+    expressed in the world frame turned by the drone's heading about the vertical (:func:`yaw_frame_of`).
+    ``error_clip`` (the option of that name, m; 0: off): the position error is first shortened to at most this length.
+    """
     n = pos_error.shape[0]
+    if error_clip:
+        norm = np.linalg.norm(pos_error, axis=1, keepdims=True)
+        pos_error = pos_error * np.minimum(1.0, error_clip / np.maximum(norm, 1e-12))
     if yaw_frame:
         turn = yaw_frame_of(rot)  # [N, 3, 3], world -> heading frame
         pos_error, vel = np.einsum("nij,nj->ni", turn, pos_error), np.einsum("nij,nj->ni", turn, vel)
@@ -178,6 +184,7 @@ def firmware_observation(
     prev_action: Any,
     target_velocity: Any = (0.0, 0.0, 0.0),
     yaw_frame: bool = False,
+    error_clip: float = 0.0,
 ) -> np.ndarray:
     """One [18 + 4 K] float32 observation from the firmware's quantities, in its units ([22] for K = 1).
 
@@ -192,6 +199,7 @@ def firmware_observation(
         target_velocity: ``setpoint->velocity``, m/s, world: the path's velocity (feed-forward) when tracking; zero
             for a position setpoint (hover, goto), where the velocity entry is ``state->velocity`` unchanged.
         yaw_frame: the run's ``yaw_frame`` option (the state turned into the frame of the drone's heading).
+        error_clip: the run's ``error_clip`` option (the position error shortened to at most this many m; 0: off).
     """
     if np.asarray(prev_action).size % ACT_DIM:
         raise ValueError(f"prev_action takes whole actions of {ACT_DIM} values, got {np.asarray(prev_action).size}")
@@ -201,4 +209,4 @@ def firmware_observation(
     v = np.asarray(velocity, dtype=np.float64).reshape(1, 3) - np.asarray(target_velocity, np.float64).reshape(1, 3)
     w = np.deg2rad(np.asarray(gyro_deg_s, dtype=np.float64).reshape(1, 3))
     a = np.asarray(prev_action, dtype=np.float64).reshape(1, -1)
-    return observe(p - t, rot, v, w, a, yaw_frame=yaw_frame)[0]
+    return observe(p - t, rot, v, w, a, yaw_frame=yaw_frame, error_clip=error_clip)[0]
