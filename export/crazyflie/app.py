@@ -24,7 +24,7 @@ from ghp.policy.weights import PolicyWeights
 
 from ..c import c_float
 from ..outdir import OutDir
-from .layout import TaskLayout, error_clip_c, frame_c, log_names, observation_c
+from .layout import TaskLayout, error_clip_c, frame_c, integral_c, log_names, observation_c
 
 TEMPLATES = Path(__file__).parent / "templates"
 """The app's file templates (package data)."""
@@ -145,6 +145,7 @@ def controller_source(
         "OBS_CODE": observation_c(layout),
         "FRAME_CODE": frame_c(layout),
         "ERROR_CLIP_CODE": error_clip_c(layout),
+        "INTEGRAL_CODE": integral_c(layout),
         "HISTORY": str(layout.history),
         "HISTORY_INIT": _floats(layout.initial_action),
         "FORCE_CODE": force,

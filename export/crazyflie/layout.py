@@ -72,6 +72,13 @@ class TaskLayout:
     error_clip: float = 0.0
     """The run's ``error_clip`` option, m: after the range check, the position error is shortened to at most this
     length (:func:`error_clip_c`; 0: as it is)."""
+    position_integral: float = 0.0
+    """The run's ``position_integral`` option, s: the observation carries the leaky integral of the position error
+    with this time constant, accumulated by the controller (:func:`integral_c`; 0: no integral)."""
+    policy_dt: float = 0.01
+    """Policy period, s (the integral's step)."""
+    integral_clip: float = 1.0
+    """Where the integral saturates, m s per axis."""
 
     @property
     def obs_dim(self) -> int:
@@ -98,16 +105,6 @@ def _force_map(m: Any) -> tuple[float, float]:
     return float(offset), float(scale)
 
 
-def _buildable(config: Any) -> Any:
-    """``config``, or one ``ValueError`` for an option whose observation the firmware app does not build."""
-    if getattr(config, "position_integral", 0.0):
-        raise ValueError(
-            "the run observes position_integral, which the firmware app does not build yet: "
-            "export it with --target c-header, c-source, onnx or numpy instead"
-        )
-    return config
-
-
 def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     """The layout of the task under the run's ``env_kwargs`` (``--env-kwargs``, e.g. ``action_history=16``), from
     :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT`` / ``obs_layout``, ``OBS_CLIP`` / ``obs_clip``,
@@ -118,9 +115,10 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     """
     m = _env_module()
     kwargs = dict(env_kwargs or {})
-    config = _buildable(m.CrazyflieConfig.from_kwargs(**kwargs))
+    config = m.CrazyflieConfig.from_kwargs(**kwargs)
     k = int(config.action_history)
-    entries = m.obs_layout(k) if hasattr(m, "obs_layout") else m.OBS_LAYOUT
+    integral = float(getattr(config, "position_integral", 0.0))
+    entries = m.obs_layout(k, integral > 0) if hasattr(m, "obs_layout") else m.OBS_LAYOUT
     blocks = []
     start = 0
     for entry in entries:
@@ -129,12 +127,12 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
             raise ValueError(f"{m.__name__}.OBS_LAYOUT: block {name!r} starts at {offset}, expected {start}")
         blocks.append(ObsBlock(name, offset, size))
         start += size
-    if k == 1:
+    if k == 1 and not integral:
         clip = np.asarray(m.OBS_CLIP, np.float32)
         if clip.shape != (start,) or start != int(m.OBS_DIM):
             raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({start} entries)")
     else:
-        clip = np.asarray(m.obs_clip(k), np.float32)
+        clip = np.asarray(m.obs_clip(k, integral > 0), np.float32)
         if clip.shape != (start,):
             raise ValueError(f"{m.__name__}: obs_clip({k}) does not match obs_layout({k}) ({start} entries)")
     hz = round(1.0 / float(m.POLICY_DT))
@@ -174,6 +172,9 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
         env_ids=tuple(m.ENV_IDS),
         yaw_frame=bool(getattr(config, "yaw_frame", False)),
         error_clip=float(getattr(config, "error_clip", 0.0)),
+        position_integral=integral,
+        policy_dt=float(m.POLICY_DT),
+        integral_clip=float(getattr(m, "INTEGRAL_CLIP", 1.0)),
     )
 
 
@@ -225,6 +226,10 @@ C_BLOCKS: dict[str, tuple[str, tuple[str, ...]]] = {
             "state->velocity.y - targetVel[1]",
             "state->velocity.z - targetVel[2]",
         ),
+    ),
+    "position_integral": (
+        "leaky integral of the position error, world frame, m s (the controller's accumulator, ghpIntegrate)",
+        ("ghpIntegral[0]", "ghpIntegral[1]", "ghpIntegral[2]"),
     ),
     "angular_velocity": (
         "angular velocity, body frame, rad/s (sensors->gyro is in deg/s)",
@@ -278,6 +283,25 @@ def observation_c(layout: TaskLayout) -> str:
     return "".join(lines).rstrip("\n")
 
 
+def integral_c(layout: TaskLayout) -> str:
+    """The body of ``ghpIntegrate``: for a ``position_integral`` run, one leaky, saturating step of the integral of the
+    position error (world frame, the state estimate against the target), as the environment takes after every step
+    (:class:`ghp.envs.crazyflie.batch.CrazyflieBatch`); otherwise nothing."""
+    if not layout.position_integral:
+        return "    (void)state; /* No position_integral. */"
+    leak = 1.0 - layout.policy_dt / max(layout.position_integral, layout.policy_dt)
+    dt, clip = c_float(layout.policy_dt), c_float(layout.integral_clip)
+    return (
+        f"    /* position_integral={layout.position_integral:g} s: I <- I (1 - dt / T) + e dt, saturating. */\n"
+        "    const float e[3] = {state->position.x - ghpTarget[0], state->position.y - ghpTarget[1],\n"
+        "                        state->position.z - ghpTarget[2]};\n"
+        "    uint32_t k;\n"
+        "    for (k = 0u; k < 3u; ++k) {\n"
+        f"        ghpIntegral[k] = ghpClamp(ghpIntegral[k] * {c_float(leak)} + e[k] * {dt}, -{clip}, {clip});\n"
+        "    }"
+    )
+
+
 def error_clip_c(layout: TaskLayout) -> str:
     """The body of ``ghpErrorClip``: for an ``error_clip`` run, the checked observation's position error shortened to
     at most that length (as :func:`ghp.envs.crazyflie.interface.observe`); otherwise nothing."""
@@ -299,9 +323,9 @@ def error_clip_c(layout: TaskLayout) -> str:
 
 
 def frame_c(layout: TaskLayout) -> str:
-    """The body of ``ghpHeadingFrame``: for a ``yaw_frame`` run, the position error, velocity and rotation of the
-    checked observation turned by ``R_z(-psi)``, ``cos psi`` and ``sin psi`` being ``R_xx`` and ``R_yx`` over their
-    norm (as :func:`ghp.envs.crazyflie.interface.yaw_frame_of`); otherwise nothing (the world frame)."""
+    """The body of ``ghpHeadingFrame``: for a ``yaw_frame`` run, the position error, velocity, rotation (and integral)
+    of the checked observation turned by ``R_z(-psi)``, ``cos psi`` and ``sin psi`` being ``R_xx`` and ``R_yx`` over
+    their norm (as :func:`ghp.envs.crazyflie.interface.yaw_frame_of`); otherwise nothing (the world frame)."""
     if not layout.yaw_frame:
         return "    /* The world frame: nothing to turn. */"
     where = {b.name: b.start for b in layout.blocks}
@@ -310,9 +334,11 @@ def frame_c(layout: TaskLayout) -> str:
         raise ValueError(f"yaw_frame needs the observation blocks {', '.join(sorted(missing))}")
     r = where["rotation"]
     pairs = [(where["position_error"], where["position_error"] + 1), (where["velocity"], where["velocity"] + 1)]
+    if "position_integral" in where:
+        pairs.append((where["position_integral"], where["position_integral"] + 1))
     pairs += [(r + j, r + 3 + j) for j in range(3)]  # rows x and y of the rotation matrix, column by column
     lines = [
-        "    /* yaw_frame: the position error, velocity and attitude in the frame turned by the heading psi. */\n",
+        "    /* yaw_frame: the position error, velocity, attitude (and integral) turned by the heading psi. */\n",
         f"    const float h = sqrtf(ghpObs[{r}] * ghpObs[{r}] + ghpObs[{r + 3}] * ghpObs[{r + 3}]);\n",
         f"    const float c = h > 1e-9f ? ghpObs[{r}] / h : 1.0f;\n",
         f"    const float s = h > 1e-9f ? ghpObs[{r + 3}] / h : 0.0f;\n",

@@ -157,6 +157,24 @@ def test_an_error_clip_controller_flies_like_torch_and_one_without_it_does_not(t
 
 @needs_gcc
 @needs_firmware
+def test_a_position_integral_controller_flies_like_torch_in_the_heading_frame(tmp_path):
+    # position_integral: the C controller accumulates the leaky integral of the position error after every policy step
+    # but the first, as the environment does, and turns it with the heading; an app built without it (a controller
+    # that never integrates, its 25-value layout otherwise the same) observes otherwise and fails.
+    kwargs = {**SHORT, "position_integral": 0.5, "yaw_frame": True}
+    w = policy("16", obs=25, act=4, seed=9, low=-1.0, high=1.0)
+    report, source = export_and_fly(w, tmp_path, "int", kwargs)
+    assert "ghpIntegrate(state);" in source and "(position_integral)" in source
+    assert report.ok, report.summary()
+    broken = source.replace("ghpIntegrate(state);", "(void)0;")
+    out = tmp_path / "int" / "src" / "ghp_controller.c"
+    out.write_text(broken)
+    lib, _ = build_library(tmp_path / "int", FIRMWARE, "policy", tmp_path / "int-broken.so")
+    assert not fly(w, task_layout(kwargs), lib, ENV, 2, seed=0, env_kwargs=kwargs).ok
+
+
+@needs_gcc
+@needs_firmware
 def test_a_controller_without_action_history_flies_like_torch(tmp_path):
     kwargs = {**SHORT, "action_history": 0}
     w = policy("16", obs=18, act=4, seed=6, low=-1.0, high=1.0)

@@ -354,11 +354,13 @@ def test_the_position_integral_block_accumulates_the_error_and_batches_as_single
         CrazyflieConfig.from_kwargs(position_integral=-1)
 
 
-def test_the_firmware_export_refuses_a_position_integral() -> None:
-    from export.crazyflie.layout import task_layout
+def test_the_firmware_layout_carries_the_position_integral_block() -> None:
+    from export.crazyflie.layout import integral_c, task_layout
 
-    with pytest.raises(ValueError, match="position_integral, which the firmware app does not build yet"):
-        task_layout({"position_integral": 2.0})
+    layout = task_layout({"position_integral": 2.0})
+    assert [b.name for b in layout.blocks][-2:] == ["position_integral", "previous_action"] and layout.obs_dim == 25
+    assert layout.position_integral == 2.0 and "ghpIntegral[k] * 0.995000005f" in integral_c(layout)
+    assert "No position_integral" in integral_c(task_layout())
     assert task_layout().yaw_frame and not task_layout({"yaw_frame": False}).yaw_frame  # built by the app
 
 

@@ -55,6 +55,7 @@ static uint32_t ghpHistoryNext;
 static float ghpForces[STABILIZER_NR_OF_MOTORS]; /* normalised motor forces held between policy steps */
 static float ghpTarget[3];                 /* position the policy flies to, world frame, m (log ghp.tx/ty/tz) */
 static float ghpTargetVel[3];              /* the setpoint's velocity, world frame, m/s (log ghp.tvx/tvy/tvz) */
+static float ghpIntegral[3];               /* leaky integral of the position error, world frame, m s (position_integral) */
 static float ghpHold[3];                   /* position when the policy took over, m */
 static uint32_t ghpInferUs;                /* duration of the last policy call, microseconds (log ghp.us) */
 static uint8_t ghpEnable;                  /* param ghp.enable: 0 = firmware PID (default), 1 = policy */
@@ -143,6 +144,13 @@ static void ghpObservation(const state_t *state, const sensorData_t *sensors, co
 @@OBS_CODE@@
 }
 
+/* One step of the position error's integral (a position_integral run), before each policy step but the first after a
+ * takeover: the environment accumulates it after every step and observes 0 at reset. */
+static void ghpIntegrate(const state_t *state)
+{
+@@INTEGRAL_CODE@@
+}
+
 /* The checked observation's position error as the policy was trained to see it (an error_clip run: at most that
  * long; the range check above reads the true error). */
 static void ghpErrorClip(void)
@@ -197,6 +205,9 @@ static void ghpReset(void)
     }
     for (i = 0u; i < STABILIZER_NR_OF_MOTORS; ++i) {
         ghpForces[i] = 0.0f;
+    }
+    for (i = 0u; i < 3u; ++i) {
+        ghpIntegral[i] = 0.0f;
     }
     ghpStarted = 0u;
 }
@@ -289,6 +300,9 @@ void controllerOutOfTree(control_t *control, const setpoint_t *setpoint, const s
         }
         uint8_t index = 0u;
         uint8_t fault;
+        if (ghpStarted != 0u) {
+            ghpIntegrate(state);
+        }
         ghpObservation(state, sensors, ghpTarget, ghpTargetVel);
         /* Checked before the clip: a clip would turn +-Inf or a runaway estimate into a plausible bound. */
         fault = ghpCheck(ghpObs, ghpObsFaultLow, ghpObsFaultHigh, GHP_OBS_DIM, GHP_FAULT_OBS_NONFINITE,

@@ -103,7 +103,7 @@ class CrazyflieConfig:
     """Experimental: the observation carries a leaky integral of the position error with this time constant, s
     (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
     controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
-    out. The firmware app does not build it yet, so ``ghp export --target crazyflie`` refuses such runs."""
+    out. The firmware app accumulates the same integral from its state estimate (``ghpIntegrate``)."""
     error_clip: float = 0.0
     """The position error the policy observes is shortened to at most this length, m (0, the default: as it is). A
     target farther away then looks like one this far in its direction, so a policy that holds a point flies toward a

@@ -69,7 +69,7 @@ def obs_layout(
     K = 1 keeps the block's name ``previous_action``; any other K > 0 appends one block ``action_history`` of
     ``4 K`` values, the oldest action first (entry ``4 j + i``: motor ``i`` of the action ``K - j`` steps back).
     ``position_integral``: a block of :data:`INTEGRAL_DIM` values, the leaky integral of the position error, sits
-    between the state and the actions (an experimental option; the firmware app does not build it yet).
+    between the state and the actions (an experimental option; the firmware app accumulates it too).
     """
     k = history_value(action_history)
     blocks = list(_STATE_LAYOUT)
