@@ -117,9 +117,9 @@ def plan(records: Sequence[ArchRecord], config: EvalConfig) -> ConfirmPlan:
 
 def screening_records(store: ResultsStore, model: Setting) -> list[ArchRecord]:
     """The screening of the model ``model`` describes (checkpoint, limit, padding, env kwargs) with the most
-    architectures (ties: the most recent); empty when there is none.
+    architectures (ties: the most episodes, then the most recent); empty when there is none.
     """
-    # settings() lists one checkpoint's settings by architectures, then recency, most first.
+    # settings() lists one checkpoint's settings by architectures, then episodes, then recency, most first.
     found = [s for s, _ in store.settings("screen") if s.same_model(model)]
     return store.records(found[0]) if found else []
 

@@ -217,7 +217,9 @@ class ResultsStore:
             for a, b, c, d, p, k, kd, n, t in cur
             if kind is None or kd == kind
         ]
-        rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[2]), reverse=True)
+        # More episodes measure the same architectures more precisely: a 30-episode screening outranks a later
+        # 10-episode sweep of the same checkpoint.
+        rows.sort(key=lambda x: (x[0].checkpoint_step, x[1], x[0].episodes, x[2]), reverse=True)
         return [(s, n) for s, n, _ in rows]
 
     def confirmed(self, screening: Setting) -> dict[str, ArchRecord]:
@@ -236,7 +238,7 @@ class ResultsStore:
         """The rows of ``setting``, in architecture-space order.
 
         Without a setting: the latest checkpoint step screened, and within it the screening setting with the most
-        architectures (ties: the most recently written). Confirmations are never the default.
+        architectures (ties: the most episodes, then the most recently written). Confirmations are never the default.
         """
         if setting is None:
             found = self.settings()
@@ -341,9 +343,9 @@ def read_progress(
 ) -> dict[int, list[ArchRecord]]:
     """Every evaluated checkpoint's rows, keyed by checkpoint step (ascending).
 
-    Per step: the setting with the most architectures (ties: the most recent), among those with ``eval_seed`` /
-    ``episodes`` / ``env_kwargs`` (canonical JSON) when given; a setting with ``prefer_env_kwargs`` (the run's own)
-    before any other. Empty when the run has no results file.
+    Per step: the setting with the most architectures (ties: the most episodes, then the most recent), among those
+    with ``eval_seed`` / ``episodes`` / ``env_kwargs`` (canonical JSON) when given; a setting with
+    ``prefer_env_kwargs`` (the run's own) before any other. Empty when the run has no results file.
     """
     p = results_path(run_dir)
     if not p.exists():

@@ -52,6 +52,17 @@ def test_default_setting_is_latest_checkpoint(tmp_path):
         assert len(st.records(S)) == 2
 
 
+def test_among_equal_screenings_of_a_step_the_one_with_more_episodes_is_the_default(tmp_path):
+    # A 30-episode screening stays the default after a later 10-episode sweep of the same checkpoint and architectures
+    # (ghp evaluate --checkpoints after the screening): more episodes, the more precise figure.
+    long, short = Setting(100, 0, 30), Setting(100, 0, 10)
+    with ResultsStore.open(tmp_path, "r") as st:
+        st.add([rec((4,), 0, rets=(3.0,) * 30, setting=long)])
+        st.add([rec((4,), 0, rets=(1.0,) * 10, setting=short)])
+        assert [s for s, _ in st.settings()] == [long, short]
+        assert [r.mean_return for r in st.records()] == [3.0]
+
+
 def test_reader_sees_rows_while_writer_is_open(tmp_path):
     st = ResultsStore.open(tmp_path, "r")
     st.add([rec((4,), 0)])
