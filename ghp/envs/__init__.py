@@ -296,7 +296,8 @@ def _crazyflie_task(env_id: str) -> str | None:
 
 def pinned_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The env kwargs a run records: ``kwargs`` with the value of every option whose default has changed written out
-    (the Crazyflie tasks' ``yaw_frame`` and ``yaw_weight``), so a saved run keeps the task it was trained on."""
+    (the Crazyflie tasks' ``yaw_frame`` and ``yaw_weight``, GoTo's ``error_clip``), so a saved run keeps the task it
+    was trained on."""
     from ghp.envs.crazyflie.config import pinned_kwargs
 
     task = _crazyflie_task(env_id)
@@ -308,4 +309,5 @@ def legacy_env_kwargs(env_id: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     (:func:`pinned_env_kwargs`)."""
     from ghp.envs.crazyflie.config import legacy_kwargs
 
-    return dict(kwargs) if _crazyflie_task(env_id) is None else legacy_kwargs(dict(kwargs))
+    task = _crazyflie_task(env_id)
+    return dict(kwargs) if task is None else legacy_kwargs(dict(kwargs), task)

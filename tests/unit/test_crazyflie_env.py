@@ -160,11 +160,14 @@ def test_yaw_weight_costs_the_heading() -> None:
     np.testing.assert_allclose(reward(*args, linear) - reward(*args, held_cfg), 0.25 * (1.0 - np.cos(theta)))
 
 
-def test_the_heading_frame_is_hovers_default_only() -> None:
-    # Hover observes in the heading frame by default (measured there, docs/crazyflie.md); goto and track keep the
-    # world frame until measured; an explicit value wins on every task; no task has a heading cost by default.
+def test_the_heading_frame_and_the_error_clip_defaults_by_task() -> None:
+    # Hover and goto observe in the heading frame by default (measured there, docs/crazyflie.md); track keeps the
+    # world frame until measured; goto alone clips the observed error (0.3 m); an explicit value wins on every task;
+    # no task has a heading cost by default.
     hover, goto, track = (make_env(f"ghp/Crazyflie{t}-v0").unwrapped.config for t in ("Hover", "GoTo", "Track"))
-    assert hover.yaw_frame and not goto.yaw_frame and not track.yaw_frame
+    assert hover.yaw_frame and goto.yaw_frame and not track.yaw_frame
+    assert (hover.error_clip, goto.error_clip, track.error_clip) == (0.0, 0.3, 0.0)
+    assert (hover.episode_steps, goto.episode_steps, track.episode_steps) == (500, 800, 500)
     assert hover.yaw_weight == goto.yaw_weight == track.yaw_weight == 0.0
     assert not make_env("ghp/CrazyflieHover-v0", yaw_frame=False).unwrapped.config.yaw_frame
     assert CrazyflieConfig(task="goto", yaw_frame=True, yaw_weight=0.5).yaw_weight == 0.5
@@ -181,7 +184,8 @@ def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) ->
 
     hover = {"yaw_weight": 0.0, "yaw_frame": True}
     assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == hover
-    assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == {"yaw_weight": 0.0, "yaw_frame": False}
+    goto = {"yaw_weight": 0.0, "yaw_frame": True, "error_clip": 0.3, "episode_steps": 800}  # goto pins these too
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == goto
     given = {"yaw_weight": 0.25, "action_history": 4}
     got = resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs
     assert got == {**given, "yaw_frame": True}
@@ -200,6 +204,15 @@ def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) ->
         env_spec = spec_and_space(run, {**cfg, "space": {"widths": [8], "depths": [1]}})[0]
         config = env_spec.make().unwrapped.config
         assert (config.yaw_weight, config.yaw_frame) == (weight, frame)
+    # A goto run saved before goto's defaults changed trained in the world frame without a clip; a hover run records
+    # no error_clip (its default never changed).
+    run = tmp_path / "goto"
+    run.mkdir()
+    train = {"env_id": "ghp/CrazyflieGoTo-v0", "env_kwargs": {}}
+    write_config(run, "r", {"train": train, "env": {**spec, "env_id": "ghp/CrazyflieGoTo-v0"}, "space": {}})
+    old_goto = {"yaw_weight": 0.0, "yaw_frame": False, "error_clip": 0.0, "episode_steps": 500}
+    assert read_config(run)["train"]["env_kwargs"] == old_goto
+    assert "error_clip" not in read_config(tmp_path / "0")["train"]["env_kwargs"]
 
 
 def test_action_weight_costs_the_action_change() -> None:
@@ -403,7 +416,7 @@ def test_error_clip_shortens_the_observed_error_and_nothing_else() -> None:
     # success, everything else observed) is unchanged.
     r = 0.3
     kw = {"obs_noise": 0.0, "yaw_frame": False}
-    plain = make_env("ghp/CrazyflieGoTo-v0", **kw)
+    plain = make_env("ghp/CrazyflieGoTo-v0", error_clip=0.0, **kw)
     clipped = make_env("ghp/CrazyflieGoTo-v0", error_clip=r, **kw)
     for seed in range(5):
         a, b = plain.reset(seed=seed)[0], clipped.reset(seed=seed)[0]

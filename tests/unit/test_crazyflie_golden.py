@@ -38,6 +38,7 @@ GOLDEN_KWARGS: dict[str, Any] = dict(
     position_weight=2.0,
     yaw_weight=0.0,
     yaw_frame=False,
+    error_clip=0.0,
 )
 """Every option but the task and its start-state defaults, at its value when the file was written."""
 SEEDS = (0, 7, 123)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ghp.envs import quadrotor as qr
-from ghp.envs.crazyflie.config import SUCCESS_RADIUS, SUCCESS_STEPS, CrazyflieConfig
+from ghp.envs.crazyflie.config import EPISODE_STEPS, SUCCESS_RADIUS, SUCCESS_STEPS, CrazyflieConfig
 from ghp.envs.crazyflie.interface import (
     ACT_DIM,
     ANGVEL_CLIP,
@@ -125,7 +125,14 @@ class CrazyflieBatch:
             omega = omega + nz[:, 9:12]
         integral = self.integral[rows] if self.cfg.position_integral else None
         return observe(
-            err, rot, vel, omega, self.history[rows], integral, bool(self.cfg.yaw_frame), self.cfg.error_clip
+            err,
+            rot,
+            vel,
+            omega,
+            self.history[rows],
+            integral,
+            bool(self.cfg.yaw_frame),
+            float(self.cfg.error_clip or 0),
         )
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -170,7 +177,7 @@ class CrazyflieBatch:
                 | (s.rot[:, 2, 2] < 0.0)
                 | ~np.isfinite(s.pos).all(axis=1)
             )
-        truncated = (self.steps >= self.cfg.episode_steps) & ~terminated
+        truncated = (self.steps >= int(self.cfg.episode_steps or EPISODE_STEPS)) & ~terminated
         success = (self.good >= SUCCESS_STEPS) & ~terminated
         refill = np.flatnonzero(self.steps % _NOISE_BLOCK == 0)
         for i in refill:

@@ -26,22 +26,26 @@ _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     # The heading frame is hover's default: measured there (docs/crazyflie.md), not yet on goto or track.
     "hover": dict(
         start_pos=0.2, start_tilt_deg=30.0, start_vel=0.5, start_angvel=1.0, start_rest_share=0.2, term_pos=1.0,
-        yaw_frame=True,
+        yaw_frame=True, error_clip=0.0, episode_steps=EPISODE_STEPS,
     ),
+    # GoTo observes a far target as hover observes a near one (error_clip), so the drone approaches at a hover
+    # policy's pace: its 8 s leave 6 s to arrive from 1 m away and 2 s to hold (docs/crazyflie.md).
     "goto": dict(
         start_pos=1.0, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.0, term_pos=2.0,
-        yaw_frame=False,
+        yaw_frame=True, error_clip=0.3, episode_steps=800,
     ),
     # Near the reference's first point (the start velocity is around the reference's): a path is flown from on it.
     "track": dict(
         start_pos=0.1, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.2, term_pos=1.0,
-        yaw_frame=False,
+        yaw_frame=False, error_clip=0.0, episode_steps=EPISODE_STEPS,
     ),
 }  # fmt: skip
 PINNED = ("yaw_weight", "yaw_frame")
 """Options whose default changed after runs were saved: a run records its value (:func:`pinned_kwargs`), and a run
 saved without it had :data:`LEGACY_DEFAULTS`'s (:func:`legacy_kwargs`)."""
-LEGACY_DEFAULTS: dict[str, Any] = {"yaw_weight": 0.0, "yaw_frame": False}
+TASK_PINNED: dict[str, tuple[str, ...]] = {"goto": ("error_clip", "episode_steps")}
+"""Options pinned on one task only (their default changed there; the other tasks' runs record nothing new)."""
+LEGACY_DEFAULTS: dict[str, Any] = {"yaw_weight": 0.0, "yaw_frame": False, "error_clip": 0.0, "episode_steps": 500}
 """What every run saved before a :data:`PINNED` option existed in its record was trained with (the world frame, a
 free heading)."""
 NOISE_STD = {"position": 0.002, "rotation": 0.01, "velocity": 0.02, "angular_velocity": 0.02}
@@ -104,8 +108,9 @@ class CrazyflieConfig:
     (``I <- I (1 - dt / T) + e dt``, saturating at 1 m s per axis), the memory a PID's integral term gives a
     controller against a steady offset (wind, a thrust mismatch, the policy's own bias). 0 (the default) leaves it
     out. The firmware app accumulates the same integral from its state estimate (``ghpIntegrate``)."""
-    error_clip: float = 0.0
-    """The position error the policy observes is shortened to at most this length, m (0, the default: as it is). A
+    error_clip: float | None = None
+    """The position error the policy observes is shortened to at most this length, m (0: as it is; ``None`` takes
+    the task's: 0.3 for goto, 0 for hover and track; goto runs saved before 2026-12-07 record none and had 0). A
     target farther away then looks like one this far in its direction, so a policy that holds a point flies toward a
     far one at a pace it knows, as a position controller saturates its setpoint error; reward and success still use
     the true error. The firmware app shortens its error the same way."""
@@ -113,8 +118,8 @@ class CrazyflieConfig:
     """The observation's position error, velocity, attitude (and integral) are expressed in the frame turned by the
     drone's heading about the vertical, so a policy sees the same state at every heading: it need neither turn to one
     nor rotate its corrections through one, and the heading is left free (``yaw_weight=0``). ``None`` takes the
-    task's: true for hover (measured: docs/crazyflie.md), false (the world frame, not yet measured in the heading
-    frame) for goto and track. The firmware app (``ghp export --target crazyflie``) turns its observation the same
+    task's: true for hover and goto (measured: docs/crazyflie.md), false (the world frame, not yet measured in the
+    heading frame) for track. The firmware app (``ghp export --target crazyflie``) turns its observation the same
     way, after its range check on the world-frame values. Runs saved before this default record none and observed
     the world frame (:data:`LEGACY_DEFAULTS`)."""
     noise_position: float | None = None
@@ -139,8 +144,9 @@ class CrazyflieConfig:
     """Terminate when the position error exceeds this on any axis, m (at most POS_CLIP)."""
     substeps: int = 5
     """Physics substeps per policy step."""
-    episode_steps: int = EPISODE_STEPS
-    """Policy steps per episode (truncation)."""
+    episode_steps: int | None = None
+    """Policy steps per episode (truncation); ``None`` takes the task's: 500 (5 s) for hover and track, 800 (8 s) for
+    goto (goto runs saved before 2026-12-07 record none and had 500)."""
     reward: str = "exp"
     """Reward form: ``exp`` (``exp(-cost)``, the default: positive everywhere, steep near the target) or ``linear``
     (``1 - cost``, the first form, with ``position_weight=0.5``)."""
@@ -218,7 +224,7 @@ class CrazyflieConfig:
             lo, hi = pair(self, name)
             if not lo <= hi:
                 raise ValueError(f"{name} must be low <= high, got ({lo}, {hi})")
-        if self.substeps < 1 or self.episode_steps < 1:
+        if self.substeps < 1 or int(self.episode_steps) < 1:  # type: ignore[arg-type]
             raise ValueError(f"substeps and episode_steps must be positive, got {self.substeps}, {self.episode_steps}")
 
     def noise_std(self) -> np.ndarray:
@@ -298,10 +304,12 @@ def pinned_kwargs(task: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``kwargs`` with every :data:`PINNED` option written out at its value on ``task`` (what a run records, so a later
     change of default never changes the task a saved run was trained on)."""
     cfg = CrazyflieConfig.from_kwargs(**{"task": task, **kwargs})
-    return {**kwargs, **{name: getattr(cfg, name) for name in PINNED}}
+    return {**kwargs, **{name: getattr(cfg, name) for name in PINNED + TASK_PINNED.get(task, ())}}
 
 
-def legacy_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """A saved run's ``kwargs`` with :data:`LEGACY_DEFAULTS` for every :data:`PINNED` option it does not record (it
-    was saved before the option was pinned, so it trained with the default of then)."""
-    return {**{k: v for k, v in LEGACY_DEFAULTS.items() if k not in kwargs}, **kwargs}
+def legacy_kwargs(kwargs: dict[str, Any], task: str = "hover") -> dict[str, Any]:
+    """A saved run's ``kwargs`` with :data:`LEGACY_DEFAULTS` for every option pinned on ``task`` (:data:`PINNED`,
+    :data:`TASK_PINNED`) it does not record (it was saved before the option was pinned, so it trained with the
+    default of then)."""
+    names = PINNED + TASK_PINNED.get(task, ())
+    return {**{k: LEGACY_DEFAULTS[k] for k in names if k not in kwargs}, **kwargs}

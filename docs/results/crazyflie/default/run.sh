@@ -4,14 +4,16 @@
 # with 5 the screening ties at 1.0 and the 90% pick is a coin toss; --sample-seed 0), and the top 10 of at most 2,000
 # parameters plus the report's picks confirmed on 100 held-out randomised episodes. Reports: default-sSEED.json
 # (success) and confirmed.json here. Resumable (a finished seed is skipped). TRAIN_ARGS adds train options and TAG
-# names such a variant (its runs cf-TAG-sSEED, its reports in OUT=docs/results/crazyflie/default/TAG). Run from the
-# repository root; GHP is the ghp CLI; RUNS is where runs go.
+# names such a variant (its runs cf-TAG-sSEED, its reports in OUT=docs/results/crazyflie/default/TAG). ENV trains
+# another task's default command (ENV=ghp/CrazyflieGoTo-v0 TAG=goto OUT=docs/results/crazyflie/goto/default). Run
+# from the repository root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 TAG=${TAG:-default}
 TRAIN_ARGS=${TRAIN_ARGS:-}
-OUT=docs/results/crazyflie/default$([ "$TAG" = default ] && echo "" || echo "/$TAG")
+ENV=${ENV:-ghp/CrazyflieHover-v0}
+OUT=${OUT:-docs/results/crazyflie/default$([ "$TAG" = default ] && echo "" || echo "/$TAG")}
 mkdir -p $OUT
 for SEED in ${SEEDS:-0}; do
   RUN=$RUNS/cf-$TAG-s$SEED
