@@ -717,6 +717,25 @@ def goto() -> list[str]:
     return _k_rows(("crazyflie/goto/confirmed.json",), "step_180000")
 
 
+def goto_flights() -> list[str]:
+    """Policies flown on held-out GoTo episodes per error_clip and episode length (goto/goto_*.json, by
+    benchmarks/crazyflie_goto.py)."""
+    rows = []
+    for path in sorted((RESULTS / "crazyflie/goto").glob("goto_*.json")):
+        doc = json.loads(path.read_text())
+        run = doc["run"].rstrip("/").rsplit("/", 1)[-1]
+        for r in doc["rows"]:
+            q = r["arrival_s_quartiles_p90"]
+            rows.append([
+                f"`{run}` `{doc['arch']}` ({doc['params']} p)", f"{r['episode_steps'] / 100:g} s",
+                f"{r['error_clip']:g}" if r["error_clip"] else "none",
+                f"{r['success']:.2f} [{r['wilson_95'][0]:.2f}, {r['wilson_95'][1]:.2f}]", f"{r['crashed']:.2f}",
+                f"{q[1]:.2f} / {q[3]:.2f}" if q else "-",
+            ])  # fmt: skip
+    head = ["policy", "episode", "error_clip (m)", "success (Wilson 95%)", "crashed", "arrival within 0.1 m, median / 90th percentile (s)"]  # fmt: skip
+    return table(head, rows)
+
+
 def plain_mlp() -> list[str]:
     """One 32-32 MLP trained with plain SB3 SAC on the default hover, 180k steps (plain/confirmed.json)."""
     return _k_rows(("crazyflie/plain/confirmed.json",), "step_180000")
@@ -859,6 +878,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-k-long": k_long,
     "crazyflie-integral": integral,
     "crazyflie-goto": goto,
+    "crazyflie-goto-flights": goto_flights,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,
     "crazyflie-default": default_command,
