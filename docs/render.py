@@ -732,7 +732,8 @@ def goto_flights() -> list[str]:
                 f"{r['success']:.2f} [{r['wilson_95'][0]:.2f}, {r['wilson_95'][1]:.2f}]", f"{r['crashed']:.2f}",
                 f"{q[1]:.2f} / {q[3]:.2f}" if q else "-",
             ])  # fmt: skip
-    head = ["policy", "episode", "error_clip (m)", "success (Wilson 95%)", "crashed", "arrival within 0.1 m, median / 90th percentile (s)"]  # fmt: skip
+    head = ["policy", "episode", "error_clip (m)", "success (Wilson 95%)", "crashed",
+            "arrival within 0.1 m, median / 90th percentile (s)"]  # fmt: skip
     return table(head, rows)
 
 
@@ -806,32 +807,72 @@ def reward_levers() -> list[str]:
     return table(head, rows)
 
 
+DEFAULT_RUNS: tuple[tuple[str, str], ...] = (
+    ("", "defaults"),
+    ("ckpt/", "defaults, trained again"),
+    ("lin/", "`--lr-schedule linear`"),
+    ("lr3e-4/", "`--lr 3e-4 --actor-lr 3e-4`"),
+)
+"""The default command's runs (docs/results/crazyflie/default/ and its variants' folders) and how each was trained."""
+
+
+def _step_number(key: str) -> int:
+    """The step of a confirmed.json step key (``step_250000``, ``step_250000 episodes 30``)."""
+    return int(key.split()[0].removeprefix("step_"))
+
+
 def default_command() -> list[str]:
-    """The default hover command per seed (default/run.sh): training wall time (default-sSEED.log), the screening, the
-    report's 90% pick and the best of at most 2,000 parameters, both confirmed on 100 held-out randomised episodes
-    (default-sSEED.json, confirmed.json)."""
+    """The default hover command per seed (default/run.sh) and its variants: training wall time (default-sSEED.log),
+    the last checkpoint's 30-episode screening, the report's 90% pick and the best of at most 2,000 parameters, both
+    confirmed on 100 held-out randomised episodes (default-sSEED.json, confirmed.json)."""
     rows = []
-    for run_path, run in load("crazyflie/default/confirmed.json").items():
-        seed = int(run_path.rstrip("/").rsplit("-s", 1)[-1])
-        steps = run["steps"]
-        found = steps[max(steps, key=lambda k: (bool(steps[k]["confirmed"]), steps[k]["screening"]["episodes"]))]
-        scr = found["screening"]
-        small = [r for r in found["confirmed"] if r["params"] <= 2000]
-        fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
-        report = load(f"crazyflie/default/default-s{seed}.json")
-        ninety = next(p for p in report["selection"] if p["label"] == "90%")
-        conf = ninety["confirmed"]
-        log = (RESULTS / f"crazyflie/default/default-s{seed}.log").read_text()
-        wall = re.search(r"^real\s+(\d+)m([\d.]+)s", log, re.M)
-        rows.append([
-            str(seed), f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-",
-            f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
-            f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
-            _confirmed_cell(fit) if fit else "-",
-        ])  # fmt: skip
-    rows.sort(key=lambda r: int(r[0]))
-    head = ["seed", "training (wall, beside other jobs)", "architectures with a screening success",
+    for folder, label in DEFAULT_RUNS:
+        if not (RESULTS / f"crazyflie/default/{folder}confirmed.json").is_file():
+            continue
+        found_rows = []
+        for run_path, run in load(f"crazyflie/default/{folder}confirmed.json").items():
+            seed = int(run_path.rstrip("/").rsplit("-s", 1)[-1])
+            steps = {k: v for k, v in run["steps"].items() if " env " not in k}  # the run's own task only
+            key = max(steps, key=lambda k: (_step_number(k), steps[k]["screening"]["episodes"]))
+            found = steps[key]
+            scr = found["screening"]
+            small = [r for r in found["confirmed"] if r["params"] <= 2000]
+            fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
+            report = load(f"crazyflie/default/{folder}default-s{seed}.json")
+            ninety = next(p for p in report["selection"] if p["label"] == "90%")
+            conf = ninety["confirmed"]
+            log = (RESULTS / f"crazyflie/default/{folder}default-s{seed}.log").read_text()
+            wall = re.search(r"^real\s+(\d+)m([\d.]+)s", log, re.M)
+            found_rows.append([
+                label, str(seed), f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-",
+                f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
+                f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
+                _confirmed_cell(fit) if fit else "-",
+            ])  # fmt: skip
+        rows += sorted(found_rows, key=lambda r: int(r[1]))
+    head = ["training", "seed", "training (wall, beside other jobs)", "architectures with a screening success",
             "90% pick, confirmed (Wilson 95%)", "best confirmed of at most 2,000 p"]  # fmt: skip
+    return table(head, rows)
+
+
+def default_checkpoints() -> list[str]:
+    """The default command's checkpoints swept (default/checkpoints.sh): mean success of 300 architectures over 10
+    episodes at each, and the chosen checkpoint's 90% pick confirmed (TAG/progress-sSEED.json, TAG/best-sSEED.json)."""
+    rows = []
+    for folder, label in DEFAULT_RUNS:
+        for path in sorted((RESULTS / f"crazyflie/default/{folder}").glob("progress-s*.json")):
+            seed = path.stem.rsplit("-s", 1)[-1]
+            points = json.loads(path.read_text())["checkpoints"]
+            best = load(f"crazyflie/default/{folder}best-s{seed}.json")
+            ninety = next(p for p in best["selection"] if p["label"] == "90%")
+            conf = ninety["confirmed"]
+            rows.append([
+                label, seed, ", ".join(f"{p['step'] // 1000}k {p['mean_success']:.2f}" for p in points),
+                f"{ninety['checkpoint_step'] // 1000}k",
+                f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
+            ])  # fmt: skip
+    head = ["training", "seed", "mean success of 300 architectures (10 episodes) by checkpoint", "chosen",
+            "its 90% pick, confirmed (Wilson 95%)"]  # fmt: skip
     return table(head, rows)
 
 
@@ -879,6 +920,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-integral": integral,
     "crazyflie-goto": goto,
     "crazyflie-goto-flights": goto_flights,
+    "crazyflie-default-checkpoints": default_checkpoints,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,
     "crazyflie-default": default_command,
