@@ -1,4 +1,4 @@
-"""benchmarks/crazyflie_heatmap.py: success of one policy on a grid of fixed airframes (held-out starts)."""
+"""benchmarks/crazyflie_heatmap.py, crazyflie_offset.py and crazyflie_goto.py: one policy flown on held-out starts."""
 
 import json
 import subprocess
@@ -59,3 +59,22 @@ def test_the_offset_of_a_policy_is_written_per_airframe(tmp_path):
     assert not (RUN / "results.sqlite").exists()  # nothing written into the run
     bad = subprocess.run(cmd[:2] + [str(RUN), "--arch", "4-4", "--episodes", "0"], capture_output=True, text=True)
     assert bad.returncode == 2 and "--episodes and --tw-episodes must be >= 1" in bad.stderr
+
+
+def test_goto_flights_are_written_per_clip_and_length(tmp_path):
+    # benchmarks/crazyflie_goto.py: a hover run's policy on GoTo episodes, one row per (episode length, error_clip),
+    # each with its success interval, crashes and arrival times; a bad option is one usage line.
+    out = tmp_path / "goto"
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "crazyflie_goto.py"), str(RUN), "--arch", "4-4",
+           "--clips", "0,0.3", "--lengths", "60,90", "--episodes", "3", "--out", str(out)]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.loads((out / "goto_crazyflie-ghp_4-4.json").read_text())
+    assert [(r["episode_steps"], r["error_clip"]) for r in doc["rows"]] == [(60, 0), (60, 0.3), (90, 0), (90, 0.3)]
+    for r in doc["rows"]:
+        assert r["episodes"] == 3 and 0 <= r["success"] <= 1 and r["wilson_95"][0] <= r["success"] <= r["wilson_95"][1]
+        assert 0 <= r["crashed"] <= 1 - r["success"] and r["start_distance_m_quartiles"][-1] <= 1.0 + 1e-9
+        assert all(0 < t <= r["episode_steps"] / 100 for t in r["arrival_s_quartiles_p90"])
+    assert not (RUN / "results.sqlite").exists()  # nothing written into the run
+    bad = subprocess.run(cmd[:3] + ["--arch", "4-4", "--clips", "x"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--clips wants numbers" in bad.stderr
