@@ -43,6 +43,11 @@ def make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
 
 
 def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
+    """The SB3 model of ``c`` on ``env`` (TensorBoard logs in ``tb``), with its learning-rate schedule."""
+    return with_lr_schedule(_construct(c, spec, env, tb), c)
+
+
+def _construct(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     import numpy as np
     from stable_baselines3 import DDPG, SAC, TD3
     from stable_baselines3.common.noise import NormalActionNoise
@@ -55,22 +60,19 @@ def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
 
         # MlpPolicy with no hidden layer is linear + tanh, scaled to the action bounds: exactly ghp's deployed
         # form (ARSLinearPolicy clips instead and does not save its bias / squash flags).
-        return with_lr_schedule(
-            ARS(
-                "MlpPolicy",
-                env,
-                n_delta=c.ars_n_delta,
-                n_top=c.ars_n_top,
-                delta_std=c.ars_delta_std,
-                alive_bonus_offset=c.ars_alive_bonus,
-                learning_rate=c.lr,
-                policy_kwargs={"net_arch": list(c.arch or ())},
-                tensorboard_log=str(tb),
-                seed=c.seed,
-                device="cpu",
-                verbose=0,
-            ),
-            c,
+        return ARS(
+            "MlpPolicy",
+            env,
+            n_delta=c.ars_n_delta,
+            n_top=c.ars_n_top,
+            delta_std=c.ars_delta_std,
+            alive_bonus_offset=c.ars_alive_bonus,
+            learning_rate=c.lr,
+            policy_kwargs={"net_arch": list(c.arch or ())},
+            tensorboard_log=str(tb),
+            seed=c.seed,
+            device="cpu",
+            verbose=0,
         )
     common: dict[str, Any] = dict(
         env=env,
@@ -91,15 +93,13 @@ def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:
     )
     policy: Any = "MultiInputPolicy" if spec.goal_conditioned else "MlpPolicy"
     if c.algo == "sac":
-        return with_lr_schedule(
-            SAC(policy if c.baseline else GHPSACPolicy, ent_coef=ent_coef_value(c.ent_coef), **common), c
-        )
+        return SAC(policy if c.baseline else GHPSACPolicy, ent_coef=ent_coef_value(c.ent_coef), **common)
     noise = (
         NormalActionNoise(np.zeros(spec.act_dim), c.action_noise * np.ones(spec.act_dim)) if c.action_noise else None
     )
     # TD3 is DDPG with twin critics, delayed actor updates and target policy smoothing (SB3's defaults: 2, 0.2).
     algo = TD3 if c.algo == "td3" else DDPG
-    return with_lr_schedule(algo(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common), c)
+    return algo(policy if c.baseline else GHPTD3Policy, action_noise=noise, **common)
 
 
 def with_lr_schedule(model: Any, c: TrainConfig) -> Any:
