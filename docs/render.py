@@ -843,15 +843,19 @@ def default_command() -> list[str]:
             conf = ninety["confirmed"]
             log = (RESULTS / f"crazyflie/default/{folder}default-s{seed}.log").read_text()
             wall = re.search(r"^real\s+(\d+)m([\d.]+)s", log, re.M)
+            cpu = re.search(r"^user\s+(\d+)m([\d.]+)s", log, re.M)
+            took = f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-"
+            took += f" ({int(cpu.group(1)) + float(cpu.group(2)) / 60:.1f} CPU)" if cpu else ""
             found_rows.append([
-                label, str(seed), f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-",
+                label, str(seed), took,
                 f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
                 f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
                 _confirmed_cell(fit) if fit else "-",
             ])  # fmt: skip
         rows += sorted(found_rows, key=lambda r: int(r[1]))
-    head = ["training", "seed", "training (wall, beside other jobs)", "architectures with a screening success",
-            "90% pick, confirmed (Wilson 95%)", "best confirmed of at most 2,000 p"]  # fmt: skip
+    head = ["training", "seed", "training: wall, beside other jobs (CPU minutes)",
+            "architectures with a screening success", "90% pick, confirmed (Wilson 95%)",
+            "best confirmed of at most 2,000 p"]  # fmt: skip
     return table(head, rows)
 
 
