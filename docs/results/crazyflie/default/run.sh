@@ -5,7 +5,7 @@
 # parameters plus the report's picks confirmed on 100 held-out randomised episodes. Reports: default-sSEED.json
 # (success) and confirmed.json here. Resumable (a finished seed is skipped). TRAIN_ARGS adds train options and TAG
 # names such a variant (its runs cf-TAG-sSEED, its reports in OUT=docs/results/crazyflie/default/TAG). ENV trains
-# another task's default command (ENV=ghp/CrazyflieGoTo-v0 TAG=goto OUT=docs/results/crazyflie/goto/default). Run
+# another task's default command (ENV=ghp/CrazyflieGoTo-v0 TAG=gototrain OUT=docs/results/crazyflie/goto/train). Run
 # from the repository root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
@@ -19,9 +19,9 @@ for SEED in ${SEEDS:-0}; do
   RUN=$RUNS/cf-$TAG-s$SEED
   if [ -f $OUT/default-s$SEED.json ]; then continue; fi
   if [ -f $RUN/model.zip ] && [ ! -f $RUN/.trained ]; then
-    time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --out $RUN --resume --quiet
+    time eval nice -n 10 $GHP train --env $ENV --out $RUN --resume --quiet
   elif [ ! -f $RUN/.trained ]; then
-    time eval nice -n 10 $GHP train --env ghp/CrazyflieHover-v0 --seed $SEED --quiet --out $RUN $TRAIN_ARGS
+    time eval nice -n 10 $GHP train --env $ENV --seed $SEED --quiet --out $RUN $TRAIN_ARGS
   fi
   touch $RUN/.trained
   time eval nice -n 10 $GHP evaluate $RUN --archs 300 --sample-seed 0 --episodes 30
