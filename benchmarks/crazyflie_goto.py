@@ -75,16 +75,17 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=6_000_000_000, help="start seed (held out from screening)")
     p.add_argument("--out", default="docs/results/crazyflie/goto", help="folder for goto_RUN_ARCH.json")
     a = p.parse_args()
-    try:
-        clips = [float(c) for c in a.clips.split(",")]
-        lengths = [int(n) for n in a.lengths.split(",")]
-    except ValueError:
-        p.error("--clips wants numbers like 0,0.3 and --lengths whole numbers like 500,800")
-    if a.episodes < 1 or min(lengths) < 1 or min(clips) < 0:
-        p.error("--episodes and --lengths must be >= 1, --clips >= 0")
 
     from ghp.run.load import load_run
-    from ghp.space.arch import parse_arch
+    from ghp.space.arch import parse_arch, parse_ints
+
+    try:
+        clips = [float(c) for c in a.clips.split(",")]
+        lengths = list(parse_ints(a.lengths))
+    except ValueError:
+        p.error("--clips wants numbers like 0,0.3 and --lengths whole numbers like 500,800")
+    if a.episodes < 1 or not lengths or not clips or min(lengths) < 1 or min(clips) < 0:
+        p.error("--episodes and --lengths must be >= 1, --clips >= 0")
 
     run = load_run(a.run)
     if not run.spec.env_id.startswith("ghp/Crazyflie"):
