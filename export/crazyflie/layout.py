@@ -105,6 +105,19 @@ def _force_map(m: Any) -> tuple[float, float]:
     return float(offset), float(scale)
 
 
+def _obs_clip(m: Any, k: int, integral: bool, size: int) -> np.ndarray:
+    """The observation's clip bounds for ``k`` past actions (and the integral block), checked against its ``size``."""
+    if k == 1 and not integral:
+        clip = np.asarray(m.OBS_CLIP, np.float32)
+        if clip.shape != (size,) or size != int(m.OBS_DIM):
+            raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({size} entries)")
+        return clip
+    clip = np.asarray(m.obs_clip(k, integral), np.float32)
+    if clip.shape != (size,):
+        raise ValueError(f"{m.__name__}: obs_clip({k}) does not match obs_layout({k}) ({size} entries)")
+    return clip
+
+
 def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
     """The layout of the task under the run's ``env_kwargs`` (``--env-kwargs``, e.g. ``action_history=16``), from
     :mod:`ghp.envs.crazyflie`'s constants (``OBS_LAYOUT`` / ``obs_layout``, ``OBS_CLIP`` / ``obs_clip``,
@@ -127,14 +140,7 @@ def task_layout(env_kwargs: dict[str, Any] | None = None) -> TaskLayout:
             raise ValueError(f"{m.__name__}.OBS_LAYOUT: block {name!r} starts at {offset}, expected {start}")
         blocks.append(ObsBlock(name, offset, size))
         start += size
-    if k == 1 and not integral:
-        clip = np.asarray(m.OBS_CLIP, np.float32)
-        if clip.shape != (start,) or start != int(m.OBS_DIM):
-            raise ValueError(f"{m.__name__}: OBS_CLIP / OBS_DIM do not match OBS_LAYOUT ({start} entries)")
-    else:
-        clip = np.asarray(m.obs_clip(k, integral > 0), np.float32)
-        if clip.shape != (start,):
-            raise ValueError(f"{m.__name__}: obs_clip({k}) does not match obs_layout({k}) ({start} entries)")
+    clip = _obs_clip(m, k, integral > 0, start)
     hz = round(1.0 / float(m.POLICY_DT))
     if hz not in FIRMWARE_RATES_HZ or abs(1.0 / hz - float(m.POLICY_DT)) > 1e-9:
         raise ValueError(f"policy period {m.POLICY_DT} s is not one of the firmware's rates {FIRMWARE_RATES_HZ} Hz")

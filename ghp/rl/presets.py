@@ -103,6 +103,15 @@ def _kwargs(text: Any, what: str) -> dict[str, Any]:
         raise ValueError(f"RL Zoo's {what} {text!r} is not a dict of literals ghp can read: {e}") from None
 
 
+def _learning_rate(value: Any) -> dict[str, Any]:
+    """RL Zoo's ``learning_rate``: a number, or ``lin_X`` (linear from X to 0) -> ``lr`` and ``lr_schedule``."""
+    linear = isinstance(value, str) and value.startswith(("lin_", "linear_"))
+    return {
+        "lr": float(str(value).split("_", 1)[1] if linear else value),
+        "lr_schedule": "linear" if linear else "constant",
+    }
+
+
 def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
     """RL Zoo keys -> ``TrainConfig`` fields (ghp's names)."""
     out: dict[str, Any] = {}
@@ -112,9 +121,7 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
         if key == "n_timesteps":
             out["steps"] = int(float(value))
         elif key == "learning_rate":
-            linear = isinstance(value, str) and value.startswith(("lin_", "linear_"))
-            out["lr"] = float(str(value).split("_", 1)[1] if linear else value)
-            out["lr_schedule"] = "linear" if linear else "constant"
+            out |= _learning_rate(value)
         elif key in ("buffer_size", "batch_size", "learning_starts", "gradient_steps", "n_envs"):
             out[key] = int(value)
         elif key in ("gamma", "tau"):
