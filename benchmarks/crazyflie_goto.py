@@ -76,6 +76,7 @@ def main() -> None:
     p.add_argument("--out", default="docs/results/crazyflie/goto", help="folder for goto_RUN_ARCH.json")
     a = p.parse_args()
 
+    from ghp.envs.crazyflie.env import ENV_IDS
     from ghp.run.load import load_run
     from ghp.space.arch import parse_arch, parse_ints
 
@@ -88,8 +89,8 @@ def main() -> None:
         p.error("--episodes and --lengths must be >= 1, --clips >= 0")
 
     run = load_run(a.run)
-    if not run.spec.env_id.startswith("ghp/Crazyflie"):
-        p.error(f"{a.run} is a {run.spec.env_id} run; this is for the Crazyflie tasks")
+    if run.spec.env_id not in ENV_IDS:
+        p.error(f"{a.run} is a run of {run.spec.env_id}, not of a Crazyflie task ({', '.join(ENV_IDS)})")
     arch = parse_arch(a.arch)
     policy = run.emit([arch])[0]
     kw = dict(run.spec.env_kwargs)

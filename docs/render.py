@@ -821,6 +821,17 @@ def _step_number(key: str) -> int:
     return int(key.split()[0].removeprefix("step_"))
 
 
+def _ninety(report: dict) -> dict:
+    """The 90% pick of a ``ghp report --json`` (its confirmed figure under ``confirmed``)."""
+    return next(p for p in report["selection"] if p["label"] == "90%")
+
+
+def _pick_cell(pick: dict) -> str:
+    """A report's confirmed pick as a table cell: success with its Wilson 95% interval, key and parameter count."""
+    conf = pick["confirmed"]
+    return f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{pick['key']}` ({pick['params']} p)"
+
+
 def default_command() -> list[str]:
     """The default hover command per seed (default/run.sh) and its variants: training wall time (default-sSEED.log),
     the last checkpoint's 30-episode screening, the report's 90% pick and the best of at most 2,000 parameters, both
@@ -838,9 +849,7 @@ def default_command() -> list[str]:
             scr = found["screening"]
             small = [r for r in found["confirmed"] if r["params"] <= 2000]
             fit = max(small, key=lambda r: (r["success_rate"], -r["params"])) if small else None
-            report = load(f"crazyflie/default/{folder}default-s{seed}.json")
-            ninety = next(p for p in report["selection"] if p["label"] == "90%")
-            conf = ninety["confirmed"]
+            ninety = _ninety(load(f"crazyflie/default/{folder}default-s{seed}.json"))
             log = (RESULTS / f"crazyflie/default/{folder}default-s{seed}.log").read_text()
             wall = re.search(r"^real\s+(\d+)m([\d.]+)s", log, re.M)
             cpu = re.search(r"^user\s+(\d+)m([\d.]+)s", log, re.M)
@@ -849,7 +858,7 @@ def default_command() -> list[str]:
             found_rows.append([
                 label, str(seed), took,
                 f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
-                f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
+                _pick_cell(ninety),
                 _confirmed_cell(fit) if fit else "-",
             ])  # fmt: skip
         rows += sorted(found_rows, key=lambda r: int(r[1]))
@@ -867,13 +876,10 @@ def default_checkpoints() -> list[str]:
         for path in sorted((RESULTS / f"crazyflie/default/{folder}").glob("progress-s*.json")):
             seed = path.stem.rsplit("-s", 1)[-1]
             points = json.loads(path.read_text())["checkpoints"]
-            best = load(f"crazyflie/default/{folder}best-s{seed}.json")
-            ninety = next(p for p in best["selection"] if p["label"] == "90%")
-            conf = ninety["confirmed"]
+            ninety = _ninety(load(f"crazyflie/default/{folder}best-s{seed}.json"))
             rows.append([
                 label, seed, ", ".join(f"{p['step'] // 1000}k {p['mean_success']:.2f}" for p in points),
-                f"{ninety['checkpoint_step'] // 1000}k",
-                f"{conf['value']:.2f} [{conf['low']:.2f}, {conf['high']:.2f}] `{ninety['key']}` ({ninety['params']} p)",
+                f"{ninety['checkpoint_step'] // 1000}k", _pick_cell(ninety),
             ])  # fmt: skip
     head = ["training", "seed", "mean success of 300 architectures (10 episodes) by checkpoint", "chosen",
             "its 90% pick, confirmed (Wilson 95%)"]  # fmt: skip

@@ -35,9 +35,9 @@ SB3_DEFAULTS: dict[str, dict[str, Any]] = {
                 gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
     "ars": dict(ars_n_delta=8, ars_n_top=None, lr=0.02, ars_delta_std=0.05, ars_alive_bonus=0.0, n_envs=1, arch=()),
 }  # fmt: skip
+"""SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths)."""
 for _d in SB3_DEFAULTS.values():  # SB3 keeps a number learning rate constant
     _d["lr_schedule"] = "constant"
-"""SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths)."""
 
 _IGNORED = {"policy", "online_sampling", "zero_policy", "n_timesteps_eval", "env_wrapper", "callback", "frame_stack"}
 """RL Zoo keys with no effect on what ghp trains (``n_timesteps`` is handled on its own)."""

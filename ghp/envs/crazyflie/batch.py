@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ghp.envs import quadrotor as qr
-from ghp.envs.crazyflie.config import EPISODE_STEPS, SUCCESS_RADIUS, SUCCESS_STEPS, CrazyflieConfig
+from ghp.envs.crazyflie.config import SUCCESS_RADIUS, SUCCESS_STEPS, CrazyflieConfig
 from ghp.envs.crazyflie.interface import (
     ACT_DIM,
     ANGVEL_CLIP,
@@ -132,7 +132,7 @@ class CrazyflieBatch:
             self.history[rows],
             integral,
             bool(self.cfg.yaw_frame),
-            float(self.cfg.error_clip or 0),
+            float(self.cfg.error_clip),  # type: ignore[arg-type]
         )
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -177,7 +177,7 @@ class CrazyflieBatch:
                 | (s.rot[:, 2, 2] < 0.0)
                 | ~np.isfinite(s.pos).all(axis=1)
             )
-        truncated = (self.steps >= int(self.cfg.episode_steps or EPISODE_STEPS)) & ~terminated
+        truncated = (self.steps >= self.cfg.episode_steps) & ~terminated
         success = (self.good >= SUCCESS_STEPS) & ~terminated
         refill = np.flatnonzero(self.steps % _NOISE_BLOCK == 0)
         for i in refill:
