@@ -737,6 +737,27 @@ def goto_flights() -> list[str]:
     return table(head, rows)
 
 
+def goto_hover() -> list[str]:
+    """Hover runs screened and confirmed on GoTo episodes with ghp's own commands (goto/hover_policy.sh:
+    goto/hover-TAG-clipCLIP-epEP.json, ghp report --env-kwargs task=goto ...), beside the same run's hover 90% pick
+    (default/ckpt/default-sSEED.json)."""
+    rows = []
+    for path in sorted((RESULTS / "crazyflie/goto").glob("hover-*-clip*-ep*.json")):
+        doc = json.loads(path.read_text())
+        run = doc["run"].rstrip("/").rsplit("/", 1)[-1]
+        clip, ep = re.search(r"-clip([\d.]+)-ep(\d+)\.json$", path.name).groups()  # type: ignore[union-attr]
+        by = {p["label"]: p for p in doc["selection"]}
+        own = RESULTS / f"crazyflie/default/ckpt/default-s{run.rsplit('-s', 1)[-1]}.json"
+        hover = _pick_cell(_ninety(json.loads(own.read_text()))) if run.startswith("cf-ckpt-") else "-"
+        rows.append([
+            f"`{run}`", f"{int(ep) / 100:g} s", clip if float(clip) else "none",
+            f"{doc['n_archs']} x {doc['setting']['episodes']}", _pick_cell(by["90%"]), _pick_cell(by["max"]), hover,
+        ])  # fmt: skip
+    head = ["hover run", "GoTo episode", "error_clip (m)", "screening (architectures x episodes)",
+            "90% pick on GoTo, confirmed (Wilson 95%)", "max pick on GoTo, confirmed", "the run's hover 90% pick"]  # fmt: skip
+    return table(head, rows)
+
+
 def plain_mlp() -> list[str]:
     """One 32-32 MLP trained with plain SB3 SAC on the default hover, 180k steps (plain/confirmed.json)."""
     return _k_rows(("crazyflie/plain/confirmed.json",), "step_180000")
@@ -930,6 +951,7 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-integral": integral,
     "crazyflie-goto": goto,
     "crazyflie-goto-flights": goto_flights,
+    "crazyflie-goto-hover": goto_hover,
     "crazyflie-default-checkpoints": default_checkpoints,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,

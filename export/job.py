@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ghp.envs import parse_env_kwargs
 from ghp.policy.codebook import CodebookPolicy
 from ghp.policy.weights import PolicyWeights
 from ghp.space.counting import DTYPES
@@ -59,6 +60,13 @@ class ExportConfig:
     """crazyflie + check: software-in-the-loop episodes flown by the generated C (and by torch, same seeds)."""
     jobs: int = field(default=2, metadata={"min": 1})
     """crazyflie + check: parallel jobs of the firmware build (make -jN)."""
+    env_kwargs: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"parse_all": parse_env_kwargs, "metavar": "KEY=VALUE ...", "show_default": "none"},
+    )
+    """Environment options on top of the run's (the syntax of ghp train --env-kwargs) for the self-test rollouts and,
+    with --target crazyflie, the app and its check, e.g. task=goto: a hover policy built to fly GoTo setpoints (the
+    GoTo task's error clip in the app, its episodes in the check)."""
     allow_slow: bool = False
     """crazyflie: export a policy whose inference takes more than half of the 1 ms stabilizer call it runs in (its
     cost is estimated from the MAC count, and counted by QEMU with --check); refused without this flag."""

@@ -45,6 +45,12 @@ def rollout_observations(
     try:
         for episode in range(2):
             obs, _ = env.reset(seed=seed + episode)
+            if obs_vector(obs).shape[-1] != weights.obs_dim:
+                options = f" with {env_kwargs}" if env_kwargs else ""
+                raise ValueError(
+                    f"{env_id}{options} gives {obs_vector(obs).shape[-1]} inputs but the policy takes "
+                    f"{weights.obs_dim} (export with the environment options the policy was trained with)"
+                )
             for step in range(max_steps):
                 x = obs_vector(obs)
                 seen.append(x)
@@ -54,8 +60,6 @@ def rollout_observations(
                     break
     finally:
         env.close()
-    if obs_vector(seen[0]).shape[-1] != weights.obs_dim:
-        raise ValueError(f"{env_id} gives {seen[0].shape[-1]} inputs but the policy takes {weights.obs_dim}")
     pick = np.unique(np.linspace(0, len(seen) - 1, min(n, len(seen))).round().astype(int))
     return np.stack([seen[i] for i in pick]).astype(np.float32), [where[i] for i in pick]
 

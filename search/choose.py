@@ -295,7 +295,7 @@ def export_run_policy(run_dir: str | Path | None, choice: PolicyChoice, config: 
     """Export the policy of a run that ``choice`` names (:func:`search.choose.choose_policy`): ``ghp export``.
 
     A ``--max-bytes`` budget counts bytes at the export's dtype (float32 for a codebook, whose size is only known once
-    coloured).
+    coloured). The environment is the run's, with its recorded options and ``config.env_kwargs`` on top.
 
     Raises:
         FileNotFoundError / ValueError: as :func:`search.choose.choose_policy` and :func:`export_policy`.
@@ -306,9 +306,12 @@ def export_run_policy(run_dir: str | Path | None, choice: PolicyChoice, config: 
 
     budget_dtype = "float32" if config.dtype == "codebook" else config.dtype
     chosen = choose_policy(run_dir, dataclasses.replace(choice, dtype=budget_dtype))
-    return export_policy(
-        chosen.weights, config, chosen.env_id, chosen.source, chosen.codebook, env_kwargs=chosen.env_kwargs
-    )
+    env_kwargs = {**chosen.env_kwargs, **config.env_kwargs}
+    source = chosen.source
+    if config.env_kwargs:
+        given = " ".join(f"{k}={v}" for k, v in config.env_kwargs.items())
+        source = (*source, f"env options   {given} (ghp export --env-kwargs, on top of the run's)")
+    return export_policy(chosen.weights, config, chosen.env_id, source, chosen.codebook, env_kwargs=env_kwargs)
 
 
 def policy_from_run(
