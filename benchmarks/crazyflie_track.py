@@ -1,6 +1,7 @@
 """How closely one architecture of a Crazyflie run tracks its path: held-out episodes, RMS position error, success.
 
-Flies ``--episodes`` episodes of the run's own task and environment options (``--env-kwargs`` on top) with the
+Flies ``--episodes`` episodes of the run's own task and environment options (``--env-kwargs`` on top; a hover run
+flies the path with ``--env-kwargs task=track``) with the
 deterministic policy of ``--arch``, all at once in the vectorised environment, on reset seeds ``HELD_OUT + e``:
 above every screening seed of ``ghp evaluate`` (32-bit) and every confirmation seed (``(e + 1) << 32`` plus 32
 bits, so below ``2**62`` for any run of fewer than ``2**29`` episodes), so the figure is held out from the episodes
@@ -45,7 +46,7 @@ def fly_batch(weights: Any, env_id: str, kwargs: dict[str, Any], seeds: list[int
     from ghp.envs.crazyflie.env import ENV_IDS, CrazyflieVectorEnv
 
     n = len(seeds)
-    venv = CrazyflieVectorEnv(num_envs=n, **{**kwargs, "task": ENV_IDS[env_id]})
+    venv = CrazyflieVectorEnv(num_envs=n, **{"task": ENV_IDS[env_id], **kwargs})  # --env-kwargs task=track wins
     policy = weights.to_module()
     obs = venv.reset_rows(np.arange(n), seeds)
     live = np.ones(n, bool)
@@ -212,9 +213,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     path = out / f"track_{arch.key}.json"
     path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     r, s = result["rms_error_m"], result["success"]
+    task = f" (task {kwargs['task']})" if "task" in kwargs else ""
     print(
-        f"{env_id} {arch.key} ({weights.n_params} parameters), {args.episodes} held-out episodes: RMS position error "
-        f"{r['value']:.3f} m [{r['low']:.3f}, {r['high']:.3f}], success {wins}/{args.episodes} "
+        f"{env_id}{task} {arch.key} ({weights.n_params} parameters), {args.episodes} held-out episodes: RMS position "
+        f"error {r['value']:.3f} m [{r['low']:.3f}, {r['high']:.3f}], success {wins}/{args.episodes} "
         f"[{s['low']:.3f}, {s['high']:.3f}], terminated {result['terminated']}, mean length {result['mean_steps']:.0f}"
     )
     if args.sil:
