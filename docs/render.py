@@ -754,7 +754,29 @@ def goto_hover() -> list[str]:
             f"{doc['n_archs']} x {doc['setting']['episodes']}", _pick_cell(by["90%"]), _pick_cell(by["max"]), hover,
         ])  # fmt: skip
     head = ["hover run", "GoTo episode", "error_clip (m)", "screening (architectures x episodes)",
-            "90% pick on GoTo, confirmed (Wilson 95%)", "max pick on GoTo, confirmed", "the run's hover 90% pick"]  # fmt: skip
+            "90% pick on GoTo, confirmed (Wilson 95%)", "max pick on GoTo, confirmed",
+            "the run's hover 90% pick"]  # fmt: skip
+    return table(head, rows)
+
+
+def track_hover() -> list[str]:
+    """Hover runs screened and confirmed on the figure eight (track/hover_policy.sh: track/hover-TAG.json), and their
+    90% pick's held-out tracking error and software-in-the-loop flight (track/hover-TAG/track_ARCH.json)."""
+    rows = []
+    for path in sorted((RESULTS / "crazyflie/track").glob("hover-*.json")):
+        doc = json.loads(path.read_text())
+        ninety = _ninety(doc)
+        flown = json.loads((path.with_suffix("") / f"track_{ninety['key']}.json").read_text())
+        rms, ok, sil = flown["rms_error_m"], flown["success"], flown["sil"]
+        rows.append([
+            f"`{doc['run'].rstrip('/').rsplit('/', 1)[-1]}`", f"{doc['n_archs']} x {doc['setting']['episodes']}",
+            _pick_cell(ninety), f"{rms['value']:.3f} [{rms['low']:.3f}, {rms['high']:.3f}]",
+            f"{ok['value']:.2f} [{ok['low']:.2f}, {ok['high']:.2f}]", str(flown["terminated"]),
+            f"{sil['same_outcome']} of {sil['episodes']} (C {sil['c_success']}, numpy {sil['numpy_success']})",
+        ])  # fmt: skip
+    head = ["hover run", "screening (architectures x episodes)", "90% pick on tracking, confirmed (Wilson 95%)",
+            "its RMS error, 100 more held-out episodes (m, bootstrap 95%)", "success (Wilson 95%)", "terminated",
+            "C in the loop: same outcome as numpy, noise off (successes)"]  # fmt: skip
     return table(head, rows)
 
 
@@ -833,6 +855,7 @@ DEFAULT_RUNS: tuple[tuple[str, str], ...] = (
     ("ckpt/", "defaults, trained again"),
     ("lin/", "`--lr-schedule linear`"),
     ("lr3e-4/", "`--lr 3e-4 --actor-lr 3e-4`"),
+    ("int2/", "`--env-kwargs position_integral=2`"),
 )
 """The default command's runs (docs/results/crazyflie/default/ and its variants' folders) and how each was trained."""
 
@@ -907,6 +930,20 @@ def default_checkpoints() -> list[str]:
     return table(head, rows)
 
 
+def default_long_episodes() -> list[str]:
+    """The default command's runs screened and confirmed in 8 s episodes (default/long_episodes.sh:
+    TAG/hover800-sSEED.json) beside their 5 s figures (TAG/default-sSEED.json)."""
+    rows = []
+    for folder, label in DEFAULT_RUNS:
+        for path in sorted((RESULTS / f"crazyflie/default/{folder}").glob("hover800-s*.json")):
+            seed = path.stem.rsplit("-s", 1)[-1]
+            short = _ninety(load(f"crazyflie/default/{folder}default-s{seed}.json"))
+            rows.append([label, seed, _pick_cell(short), _pick_cell(_ninety(json.loads(path.read_text())))])
+    head = ["training", "seed", "90% pick in 5 s episodes, confirmed (Wilson 95%)",
+            "90% pick in 8 s episodes, confirmed (Wilson 95%)"]  # fmt: skip
+    return table(head, rows)
+
+
 def k_long() -> list[str]:
     """K = 1 against K = 4 continued to 180k steps (k_long/confirmed.json), and K = 1 seed 0 on to 250k."""
     return _k_rows(
@@ -952,6 +989,8 @@ TABLES: dict[str, Callable[[], list[str]]] = {
     "crazyflie-goto": goto,
     "crazyflie-goto-flights": goto_flights,
     "crazyflie-goto-hover": goto_hover,
+    "crazyflie-default-long": default_long_episodes,
+    "crazyflie-track-hover": track_hover,
     "crazyflie-default-checkpoints": default_checkpoints,
     "crazyflie-reward": reward_weight,
     "crazyflie-reward-levers": reward_levers,
