@@ -41,3 +41,20 @@ def test_the_c_controller_in_the_loop_flies_the_same_episodes(track_run, tmp_pat
     sil = res["sil"]
     assert sil["episodes"] == 2 and sil["same_outcome"] == 2 and sil["safety"] == []
     assert sil["max_action_difference"] <= 1e-5 and sil["max_rms_difference_m"] < 1e-3
+
+
+@pytest.fixture(scope="module")
+def hover_run(train_tiny):
+    return train_tiny(
+        "hover", env_id="ghp/CrazyflieHover-v0", widths=(8,), depths=(1,), env_kwargs={"episode_steps": 60}
+    )
+
+
+def test_a_hover_run_flies_the_path_with_task_track(hover_run, tmp_path):
+    # --env-kwargs task=track flies the figure eight (the run's own task is only the default): on the same seeds the
+    # episodes differ from the hover's, and the moving setpoint is recorded.
+    base = ["--arch", "8", "--episodes", "3"]
+    hover = main([str(hover_run), *base, "--out", str(tmp_path / "hover")])
+    track = main([str(hover_run), *base, "--env-kwargs", "task=track", "--out", str(tmp_path / "track")])
+    assert track["env_kwargs"]["task"] == "track" and "task" not in hover["env_kwargs"]
+    assert [e["rms_error_m"] for e in track["per_episode"]] != [e["rms_error_m"] for e in hover["per_episode"]]
