@@ -5,14 +5,16 @@
 # parameters plus the report's picks confirmed on 100 held-out randomised episodes. Reports: default-sSEED.json
 # (success) and confirmed.json here. Resumable (a finished seed is skipped). TRAIN_ARGS adds train options and TAG
 # names such a variant (its runs cf-TAG-sSEED, its reports in OUT=docs/results/crazyflie/default/TAG). ENV trains
-# another task's default command (ENV=ghp/CrazyflieGoTo-v0 TAG=gototrain OUT=docs/results/crazyflie/goto/train). Run
-# from the repository root; GHP is the ghp CLI; RUNS is where runs go.
+# another task's default command (ENV=ghp/CrazyflieGoTo-v0 TAG=gototrain OUT=docs/results/crazyflie/goto/train).
+# ARCHS is the screening's --archs (300; all for a --baseline run, whose space is its one MLP). Run from the repository
+# root; GHP is the ghp CLI; RUNS is where runs go.
 set -euo pipefail
 GHP=${GHP:-"python -c 'from cli.main import main; main()'"}
 RUNS=${RUNS:-runs}
 TAG=${TAG:-default}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 ENV=${ENV:-ghp/CrazyflieHover-v0}
+ARCHS=${ARCHS:-300}
 OUT=${OUT:-docs/results/crazyflie/default$([ "$TAG" = default ] && echo "" || echo "/$TAG")}
 mkdir -p $OUT
 for SEED in ${SEEDS:-0}; do
@@ -24,7 +26,7 @@ for SEED in ${SEEDS:-0}; do
     time eval nice -n 10 $GHP train --env $ENV --seed $SEED --quiet --out $RUN $TRAIN_ARGS
   fi
   touch $RUN/.trained
-  time eval nice -n 10 $GHP evaluate $RUN --archs 300 --sample-seed 0 --episodes 30
+  time eval nice -n 10 $GHP evaluate $RUN --archs $ARCHS --sample-seed 0 --episodes 30
   time eval nice -n 10 $GHP evaluate $RUN --episodes 30 --confirm 10 --confirm-episodes 100 --confirm-max-params 2000
   eval $GHP report $RUN --metric success --json --no-plots > $OUT/default-s$SEED.json
 done
