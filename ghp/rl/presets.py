@@ -28,14 +28,17 @@ PRESETS: tuple[str, ...] = ("authors", "rlzoo")
 SB3_DEFAULTS: dict[str, dict[str, Any]] = {
     # stable-baselines3 2.x constructor defaults (SAC, DDPG, TD3) and sb3-contrib's ARS, with one environment as RL Zoo.
     "sac": dict(lr=3e-4, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
-                gradient_steps=1, ent_coef="auto", n_envs=1, arch=(256, 256), normalize=False),
+                gradient_steps=1, ent_coef="auto", n_envs=1, arch=(256, 256), critic=(256, 256), normalize=False),
     "ddpg": dict(lr=1e-3, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
-                 gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
+                 gradient_steps=1, n_envs=1, arch=(400, 300), critic=(400, 300), normalize=False, action_noise=0.0,
+                 action_l2=0.0),
     "td3": dict(lr=1e-3, buffer_size=1_000_000, learning_starts=100, batch_size=256, tau=0.005, gamma=0.99,
-                gradient_steps=1, n_envs=1, arch=(400, 300), normalize=False, action_noise=0.0, action_l2=0.0),
+                gradient_steps=1, n_envs=1, arch=(400, 300), critic=(400, 300), normalize=False, action_noise=0.0,
+                action_l2=0.0),
     "ars": dict(ars_n_delta=8, ars_n_top=None, lr=0.02, ars_delta_std=0.05, ars_alive_bonus=0.0, n_envs=1, arch=()),
 }  # fmt: skip
-"""SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths)."""
+"""SB3's defaults where RL Zoo's file does not set a value (``arch``: the actor's hidden widths; ``critic``: the
+Q-networks', SB3's ``net_arch`` being both unless a file splits it into ``pi`` and ``qf``)."""
 for _d in SB3_DEFAULTS.values():  # SB3 keeps a number learning rate constant
     _d["lr_schedule"] = "constant"
 
@@ -138,11 +141,12 @@ def _translate(algo: str, hp: dict[str, Any]) -> dict[str, Any]:
             out["normalize_reward"] = bool(kw.get("norm_reward", False)) and out["normalize"]
         elif key == "policy_kwargs":
             kw = _kwargs(value, key)
-            arch: Any = kw.get("net_arch")
-            if isinstance(arch, dict):
-                arch = arch.get("pi")
-            if isinstance(arch, (list, tuple)):
-                out["arch"] = tuple(int(w) for w in arch)
+            net: Any = kw.get("net_arch")
+            actor, critic = (net.get("pi"), net.get("qf")) if isinstance(net, dict) else (net, net)
+            if isinstance(actor, (list, tuple)):
+                out["arch"] = tuple(int(w) for w in actor)
+            if isinstance(critic, (list, tuple)):
+                out["critic"] = tuple(int(w) for w in critic)
         elif key in ("replay_buffer_kwargs",):
             out["her_goals"] = int(_kwargs(value, key).get("n_sampled_goal", 4))
         elif key == "n_sampled_goal":

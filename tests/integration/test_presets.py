@@ -44,6 +44,15 @@ def test_the_preset_fills_what_is_not_given_and_the_user_wins():
     assert mine.lr == 1e-3 and mine.batch_size == 64
     goal = resolve(TrainConfig(env_id="FetchReach-v4", baseline=True, preset="rlzoo", steps=2000))
     assert goal.algo == "sac" and goal.arch == (64, 64) and goal.gamma == 0.95
+    assert goal.critic == (64, 64)  # RL Zoo's net_arch [64, 64] is SB3's for both networks
+
+
+def test_the_rlzoo_preset_has_sb3s_critic_where_a_task_default_differs():
+    # The Crazyflie's own default critic is 64,64 (l2f's size); a user of SB3's defaults trains a 256,256 one.
+    cf = dict(env_id="ghp/CrazyflieHover-v0", baseline=True, steps=1000)
+    assert resolve(TrainConfig(**cf, preset="rlzoo")).critic == (256, 256)
+    assert resolve(TrainConfig(**cf)).critic == (64, 64)
+    assert resolve(TrainConfig(**cf, preset="rlzoo", critic=(32, 32))).critic == (32, 32)  # the user wins
 
 
 def test_the_preset_is_recorded_in_the_run(tmp_path):
