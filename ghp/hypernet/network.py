@@ -180,13 +180,18 @@ class GraphHypernet(nn.Module):
             masks.append(None if bool(col.all()) else col.float().unsqueeze(1))
         p = (n - 1) // 2  # layer slots: weight nodes sit at 1, 3, ..., bias nodes at 2, 4, ...
         shapes = [self.weight_shapes(a) for a in archs]
-        scales = torch.ones(b, p)
+        # Filled in numpy (the same float32 roundings as tensor item assignment, at a fraction of the cost), then
+        # the node kinds checked at every layer's weight and bias slot at once.
+        scale_rows = np.ones((b, p), np.float32)
+        at_arch = np.repeat(np.arange(b), [len(sh) for sh in shapes])
+        at_slot = np.concatenate([np.arange(len(sh)) for sh in shapes])
         for i, sh in enumerate(shapes):
             for j, (_, fan_in) in enumerate(sh):
-                scales[i, j] = math.sqrt(2.0 / fan_in)
-        kinds_flat = g.kinds
-        assert all(int(kinds_flat[i, 1 + 2 * j]) == NODE_WEIGHT for i, sh in enumerate(shapes) for j in range(len(sh)))
-        assert all(int(kinds_flat[i, 2 + 2 * j]) == NODE_BIAS for i, sh in enumerate(shapes) for j in range(len(sh)))
+                scale_rows[i, j] = math.sqrt(2.0 / fan_in)
+        scales = torch.from_numpy(scale_rows)
+        kinds_np = g.kinds.numpy()
+        assert (kinds_np[at_arch, 1 + 2 * at_slot] == NODE_WEIGHT).all()
+        assert (kinds_np[at_arch, 2 + 2 * at_slot] == NODE_BIAS).all()
         # Built on the CPU (index bookkeeping), used on the parameters' device.
         plan = _Plan(
             archs,
@@ -270,15 +275,18 @@ class GraphHypernet(nn.Module):
         return self.layers(self.emit(archs))
 
     @torch.no_grad()
-    def numpy_layers(self, archs: Sequence[Arch], out_rows: int | None = None) -> list[list[NumpyLayer]]:
+    def numpy_layers(
+        self, archs: Sequence[Arch], out_rows: int | None = None, keep: Sequence[int] | None = None
+    ) -> list[list[NumpyLayer]]:
         """:meth:`forward` as float32 numpy arrays, for deployment (evaluation, export): no autograd, and the layers of
         one shape computed together.
 
         :meth:`layers` materialises every layer with its own small matrix product, which for the 4680 architectures
         of the paper's space is about 14k products and as many tensor-to-numpy conversions: most of the emission
         time. Here the factorised layers of equal ``(out, in)`` are one batched product ``R[:out] M C[:in]^T`` and one
-        conversion, each layer a view into it (C-contiguous). The values are those of :meth:`layers` up to float32
-        round-off of the batched product (same operands, same association).
+        conversion, each layer a view into it (C-contiguous). The batched product computes each member on its own
+        (``torch.bmm``), so a layer's bits do not depend on which others are decoded with it: ``keep`` decodes a
+        few. The values are those of :meth:`layers` up to float32 round-off (same operands, same association).
 
         Args:
             out_rows: keep only the first ``out_rows`` rows of each output layer (the action mean of a SAC layer
@@ -287,23 +295,22 @@ class GraphHypernet(nn.Module):
         emission = self.emit(archs)
         plan = emission.plan
         biases = emission.biases.float().cpu().numpy()
-        shapes = [[(o if j < len(sh) - 1 or out_rows is None else min(o, out_rows), fan_in)
-                   for j, (o, fan_in) in enumerate(sh)] for sh in plan.shapes]  # fmt: skip
+        picked = list(range(len(archs))) if keep is None else [int(i) for i in keep]
+        shapes = [[(o if j < len(plan.shapes[i]) - 1 or out_rows is None else min(o, out_rows), fan_in)
+                   for j, (o, fan_in) in enumerate(plan.shapes[i])] for i in picked]  # fmt: skip
         out: list[list[NumpyLayer]] = []
         if emission.cores is None:
-            k_dense = 0
-            for i, sh in enumerate(shapes):
-                layers: list[NumpyLayer] = []
-                for j, (o, _) in enumerate(sh):
-                    layers.append((emission.dense[k_dense][:o].float().cpu().numpy(), biases[i, j, :o]))  # type: ignore[index]
-                    k_dense += 1
-                out.append(layers)
+            first = np.cumsum([0, *(len(sh) for sh in plan.shapes)])
+            for i, sh in zip(picked, shapes, strict=True):
+                dense = emission.dense[first[i] : first[i] + len(sh)]  # type: ignore[index]
+                out.append([(w[:o].float().cpu().numpy(), biases[i, j, :o])
+                            for j, ((o, _), w) in enumerate(zip(sh, dense, strict=True))])  # fmt: skip
             return out
         # Every layer of the block as one entry (architecture-major), grouped by shape with one stable sort: the
         # members of a group keep the order of a per-layer scan, so each group's product has the same operands in the
         # same order as before (the same bits), and its cores are one contiguous slice of a single gather.
         n_layers = [len(sh) for sh in shapes]
-        arch_of = np.repeat(np.arange(len(shapes)), n_layers)
+        arch_of = np.repeat(np.asarray(picked, dtype=np.int64), n_layers)
         slot_of = np.concatenate([np.arange(n) for n in n_layers])
         flat_shapes = np.array([shape for sh in shapes for shape in sh], dtype=np.int64).reshape(-1, 2)
         key = flat_shapes[:, 0] * (int(flat_shapes[:, 1].max()) + 1) + flat_shapes[:, 1]
@@ -316,11 +323,15 @@ class GraphHypernet(nn.Module):
         stacked: list[np.ndarray] = [None] * len(order)  # type: ignore[list-item]
         for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
             o, fan_in = flat_shapes[order[s]].tolist()
-            w = torch.matmul(torch.matmul(self.rows[:o], cores[s:e]), self.cols[:fan_in].T).float().cpu().numpy()
+            # Batched products, one per member: a member's bits do not depend on how many share its shape (a folded
+            # product's kernel changes with its row count, which changed the last bits of small output layers).
+            n = e - s
+            left = torch.bmm(self.rows[:o].expand(n, o, k), cores[s:e])
+            w = torch.bmm(left, self.cols[:fan_in].T.expand(n, k, fan_in)).float().cpu().numpy()
             for m, entry in enumerate(order[s:e].tolist()):
                 stacked[entry] = w[m]
         at = 0
-        for i, sh in enumerate(shapes):
+        for i, sh in zip(picked, shapes, strict=True):
             out.append([(stacked[at + j], biases[i, j, :o]) for j, (o, _) in enumerate(sh)])
             at += len(sh)
         return out

@@ -249,9 +249,10 @@ class HyperActor(BasePolicy):
         a = self.act_dim
         return [[*layers[:-1], (layers[-1][0][:a], layers[-1][1][:a])] for layers in out]
 
-    def deterministic_numpy(self, archs: list[Arch]) -> list[list[tuple[Any, Any]]]:
-        """:meth:`deterministic_weights` as float32 numpy arrays (``GraphHypernet.numpy_layers``: for deployment)."""
-        return self.hypernet.numpy_layers(archs, out_rows=self.act_dim)
+    def deterministic_numpy(self, archs: list[Arch], keep: list[int] | None = None) -> list[list[tuple[Any, Any]]]:
+        """:meth:`deterministic_weights` as float32 numpy arrays (``GraphHypernet.numpy_layers``: for deployment),
+        of the architectures at positions ``keep`` (None: all)."""
+        return self.hypernet.numpy_layers(archs, out_rows=self.act_dim, keep=keep)
 
 
 @dataclass(frozen=True)

@@ -107,14 +107,13 @@ class Run:
         with torch.no_grad():
             for b in sorted(wanted):
                 block = list(self.space.archs[b * EMIT_BLOCK : (b + 1) * EMIT_BLOCK])
-                for k, layers in enumerate(actor.deterministic_numpy(block)):
-                    i = b * EMIT_BLOCK + k
-                    if i in wanted[b]:
-                        # The emitter gives numpy arrays: made float32 C-contiguous here (a no-op for the factorised
-                        # decoder's) without from_arrays's torch checks, a tenth of an emission of the whole space.
-                        arrays = tuple((np.ascontiguousarray(w, np.float32), np.ascontiguousarray(bias, np.float32))
-                                       for w, bias in layers)  # fmt: skip
-                        emitted[i] = self._folded(PolicyWeights(block[k], arrays, low32, high32))
+                keep = sorted(i - b * EMIT_BLOCK for i in wanted[b])  # the whole block runs, only these are decoded
+                for k, layers in zip(keep, actor.deterministic_numpy(block, keep), strict=True):
+                    # The emitter gives numpy arrays: made float32 C-contiguous here (a no-op for the factorised
+                    # decoder's) without from_arrays's torch checks, a tenth of an emission of the whole space.
+                    arrays = tuple((np.ascontiguousarray(w, np.float32), np.ascontiguousarray(bias, np.float32))
+                                   for w, bias in layers)  # fmt: skip
+                    emitted[b * EMIT_BLOCK + k] = self._folded(PolicyWeights(block[k], arrays, low32, high32))
         return [emitted[index[a]] for a in archs]
 
     @property

@@ -320,6 +320,19 @@ def test_emitted_weights_do_not_depend_on_what_else_is_emitted(tiny_run):
             assert np.array_equal(w1, w2) and np.array_equal(b1, b2), a.key  # bit for bit
 
 
+def test_a_sample_of_the_papers_space_emits_the_bits_of_the_whole_space(train_tiny):
+    # Evaluation asks for a few architectures per emission block and decodes only those: their layers must be the
+    # bits of the whole space's emission, small output layers (Pendulum's one action row) included.
+    run = load_run(train_tiny("paper-space", widths=(4, 8, 16, 32, 64, 128, 256, 512), depths=(1, 2, 3, 4)))
+    archs = list(run.space.archs)
+    assert len(archs) == 4680
+    everything = dict(zip(archs, run.emit(archs), strict=True))
+    sample = [archs[i] for i in np.random.default_rng(0).choice(len(archs), size=300, replace=False)]
+    for a, w in [*zip(sample, run.emit(sample), strict=True), *((a, run.emit([a])[0]) for a in sample[:20])]:
+        for (w1, b1), (w2, b2) in zip(everything[a].layers, w.layers, strict=True):
+            assert np.array_equal(w1, w2) and np.array_equal(b1, b2), a.key  # bit for bit
+
+
 def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
     from stable_baselines3 import SAC
 
