@@ -856,6 +856,8 @@ DEFAULT_RUNS: tuple[tuple[str, str], ...] = (
     ("lin/", "`--lr-schedule linear`"),
     ("lr3e-4/", "`--lr 3e-4 --actor-lr 3e-4`"),
     ("int2/", "`--env-kwargs position_integral=2`"),
+    ("pw4/", "`--env-kwargs position_weight=4`"),
+    ("pw4lin/", "`--env-kwargs position_weight=4 --lr-schedule linear`"),
 )
 """The default command's runs (docs/results/crazyflie/default/ and its variants' folders) and how each was trained."""
 
