@@ -306,9 +306,8 @@ class GraphHypernet(nn.Module):
                 out.append([(w[:o].float().cpu().numpy(), biases[i, j, :o])
                             for j, ((o, _), w) in enumerate(zip(sh, dense, strict=True))])  # fmt: skip
             return out
-        # Every layer of the block as one entry (architecture-major), grouped by shape with one stable sort: the
-        # members of a group keep the order of a per-layer scan, so each group's product has the same operands in the
-        # same order as before (the same bits), and its cores are one contiguous slice of a single gather.
+        # Every kept layer as one entry (architecture-major), grouped by shape with one stable sort, so that each
+        # group's cores are one contiguous slice of a single gather and its layers one batched product.
         n_layers = [len(sh) for sh in shapes]
         arch_of = np.repeat(np.asarray(picked, dtype=np.int64), n_layers)
         slot_of = np.concatenate([np.arange(n) for n in n_layers])

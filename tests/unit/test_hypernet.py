@@ -219,3 +219,19 @@ def test_many_architectures_in_one_emission():
     with torch.no_grad():
         layers = hn(archs)
     assert len(layers) == 64 and all(len(layer) == a.depth + 1 for layer, a in zip(layers, archs, strict=True))
+
+
+@pytest.mark.parametrize("decoder", ["factorised", "dense"])
+def test_numpy_layers_of_a_subset_are_the_bits_of_the_whole(decoder):
+    # ``keep`` decodes a few of the architectures emitted together: their layers are those of decoding all of them,
+    # bit for bit, in the order asked, with the output layer's rows cut to ``out_rows`` alike.
+    archs = sample_uniform(ArchSpace(widths=(4, 8, 16, 32), depths=(1, 2, 3, 4)), 48, np.random.default_rng(1))
+    hn = make(decoder)
+    whole = hn.numpy_layers(archs, out_rows=1)
+    keep = [40, 3, 17, 4]
+    part = hn.numpy_layers(archs, out_rows=1, keep=keep)
+    assert len(part) == len(keep)
+    for i, layers in zip(keep, part, strict=True):
+        assert len(layers) == archs[i].depth + 1 and layers[-1][0].shape[0] == 1
+        for (w1, b1), (w2, b2) in zip(whole[i], layers, strict=True):
+            assert np.array_equal(w1, w2) and np.array_equal(b1, b2)
