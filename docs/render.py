@@ -717,13 +717,18 @@ def goto() -> list[str]:
     return _k_rows(("crazyflie/goto/confirmed.json",), "step_180000")
 
 
+def _run_name(doc: dict) -> str:
+    """The run directory's name in a benchmark or report JSON (its ``run`` path's last part)."""
+    return doc["run"].rstrip("/").rsplit("/", 1)[-1]
+
+
 def goto_flights() -> list[str]:
     """Policies flown on held-out GoTo episodes per error_clip and episode length (goto/goto_*.json, by
     benchmarks/crazyflie_goto.py)."""
     rows = []
     for path in sorted((RESULTS / "crazyflie/goto").glob("goto_*.json")):
         doc = json.loads(path.read_text())
-        run = doc["run"].rstrip("/").rsplit("/", 1)[-1]
+        run = _run_name(doc)
         for r in doc["rows"]:
             q = r["arrival_s_quartiles_p90"]
             rows.append([
@@ -744,7 +749,7 @@ def goto_hover() -> list[str]:
     rows = []
     for path in sorted((RESULTS / "crazyflie/goto").glob("hover-*-clip*-ep*.json")):
         doc = json.loads(path.read_text())
-        run = doc["run"].rstrip("/").rsplit("/", 1)[-1]
+        run = _run_name(doc)
         clip, ep = re.search(r"-clip([\d.]+)-ep(\d+)\.json$", path.name).groups()  # type: ignore[union-attr]
         by = {p["label"]: p for p in doc["selection"]}
         own = RESULTS / f"crazyflie/default/ckpt/default-s{run.rsplit('-s', 1)[-1]}.json"
@@ -769,7 +774,7 @@ def track_hover() -> list[str]:
         flown = json.loads((path.with_suffix("") / f"track_{ninety['key']}.json").read_text())
         rms, ok, sil = flown["rms_error_m"], flown["success"], flown["sil"]
         rows.append([
-            f"`{doc['run'].rstrip('/').rsplit('/', 1)[-1]}`", f"{doc['n_archs']} x {doc['setting']['episodes']}",
+            f"`{_run_name(doc)}`", f"{doc['n_archs']} x {doc['setting']['episodes']}",
             _pick_cell(ninety), f"{rms['value']:.3f} [{rms['low']:.3f}, {rms['high']:.3f}]",
             f"{ok['value']:.2f} [{ok['low']:.2f}, {ok['high']:.2f}]", str(flown["terminated"]),
             f"{sil['same_outcome']} of {sil['episodes']} (C {sil['c_success']}, numpy {sil['numpy_success']})",
