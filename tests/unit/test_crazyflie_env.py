@@ -114,7 +114,8 @@ def test_make_vec_and_the_batched_protocol() -> None:
 
 def test_reward_forms_and_position_weight() -> None:
     # The same disturbed episode under three rewards: exp(-cost) = exp(r_linear - 1) step by step, and a larger
-    # position weight costs exactly (w - 0.5) |e| more per step. The default is exp with a position weight of 2.
+    # position weight costs exactly (w - 0.5) |e| more per step. Hover's default is exp with a position weight of 4;
+    # goto and track keep 2.
     def rewards(**kw: object) -> tuple[np.ndarray, np.ndarray]:
         env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=0.0, **kw)
         obs, _ = env.reset(seed=4)
@@ -129,8 +130,11 @@ def test_reward_forms_and_position_weight() -> None:
     linear, dist = rewards(reward="linear", position_weight=0.5)
     expo, _ = rewards(reward="exp", position_weight=0.5)
     heavy, _ = rewards(reward="linear", position_weight=2.0)
+    heavier, _ = rewards(reward="linear", position_weight=4.0)
     default, _ = rewards()
-    np.testing.assert_allclose(default, np.exp(heavy - 1.0), rtol=1e-12)
+    np.testing.assert_allclose(default, np.exp(heavier - 1.0), rtol=1e-12)
+    np.testing.assert_allclose(heavy - heavier, 2.0 * dist, rtol=1e-5, atol=1e-6)
+    assert CrazyflieConfig(task="goto").position_weight == CrazyflieConfig(task="track").position_weight == 2.0
     assert dist.min() > 0.01
     np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
     np.testing.assert_allclose(linear - heavy, 1.5 * dist, rtol=1e-5, atol=1e-6)
@@ -145,8 +149,8 @@ def test_yaw_weight_costs_the_heading() -> None:
         c, s = np.cos(psi), np.sin(psi)
         return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
-    linear = CrazyflieConfig(reward="linear", yaw_weight=0.0)
-    held_cfg = CrazyflieConfig(reward="linear", yaw_weight=0.5)
+    linear = CrazyflieConfig(reward="linear", yaw_weight=0.0, position_weight=2.0)
+    held_cfg = CrazyflieConfig(reward="linear", yaw_weight=0.5, position_weight=2.0)
     psi = np.array([0.0, 0.3, np.pi / 2, np.pi])
     rot = np.stack([rot_z(p) for p in psi])
     zeros3, zeros4, dist = np.zeros((4, 3)), np.zeros((4, 4)), np.full(4, 0.05)
@@ -176,34 +180,41 @@ def test_the_heading_frame_and_the_error_clip_defaults_by_task() -> None:
 
 
 def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) -> None:
-    # A new run records the yaw_weight and yaw_frame it trains with; a run saved before the hover's defaults changed
-    # records neither (or only yaw_weight) and was trained in the world frame, which every stage that reads its
-    # config rebuilds.
+    # A new run records the yaw_weight and yaw_frame it trains with (and a hover run its position_weight); a run saved
+    # before the hover's defaults changed records neither (or only yaw_weight) and was trained in the world frame with
+    # a position weight of 2, which every stage that reads its config rebuilds.
     from ghp.rl.config import TrainConfig, resolve
     from ghp.run.layout import read_config, spec_and_space, write_config
 
-    hover = {"yaw_weight": 0.0, "yaw_frame": True}
+    hover = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 4.0}
     assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == hover
     goto = {"yaw_weight": 0.0, "yaw_frame": True, "error_clip": 0.3, "episode_steps": 800}  # goto pins these too
     assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == goto
     given = {"yaw_weight": 0.25, "action_history": 4}
     got = resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs
-    assert got == {**given, "yaw_frame": True}
+    assert got == {**given, "yaw_frame": True, "position_weight": 4.0}
     assert resolve(TrainConfig(env_id="Pendulum-v1")).env_kwargs == {}
     spec = {"env_id": "ghp/CrazyflieHover-v0", "obs_dim": OBS_DIM, "act_dim": 4, "action_low": [-1.0] * 4,
             "action_high": [1.0] * 4, "goal_conditioned": False}  # fmt: skip
-    cases = (({"action_history": 1}, 0.0, False), ({"yaw_weight": 0.5}, 0.5, False), (hover, 0.0, True))
-    for i, (kwargs, weight, frame) in enumerate(cases):
+    old = {"yaw_weight": 0.0, "yaw_frame": True}  # saved after the heading frame, before the position weight
+    cases = (
+        ({"action_history": 1}, 0.0, False, 2.0),
+        ({"yaw_weight": 0.5}, 0.5, False, 2.0),
+        (old, 0.0, True, 2.0),
+        (hover, 0.0, True, 4.0),
+    )
+    for i, (kwargs, weight, frame, pw) in enumerate(cases):
         run = tmp_path / str(i)
         run.mkdir()
         train = {"env_id": "ghp/CrazyflieHover-v0", "env_kwargs": dict(kwargs)}
         write_config(run, "r", {"train": train, "env": {**spec, "env_kwargs": dict(kwargs)}, "space": {}})
         cfg = read_config(run)
         for section in ("train", "env"):
-            assert cfg[section]["env_kwargs"] == {**kwargs, "yaw_weight": weight, "yaw_frame": frame}
+            want = {**kwargs, "yaw_weight": weight, "yaw_frame": frame, "position_weight": pw}
+            assert cfg[section]["env_kwargs"] == want
         env_spec = spec_and_space(run, {**cfg, "space": {"widths": [8], "depths": [1]}})[0]
         config = env_spec.make().unwrapped.config
-        assert (config.yaw_weight, config.yaw_frame) == (weight, frame)
+        assert (config.yaw_weight, config.yaw_frame, config.position_weight) == (weight, frame, pw)
     # A goto run saved before goto's defaults changed trained in the world frame without a clip; a hover run records
     # no error_clip (its default never changed).
     run = tmp_path / "goto"

@@ -34,11 +34,12 @@ hover, the position error under 0.1 m for the whole last 2 s; ``info["tracking_e
 
 **Reward** (dense, after RLtools' l2f: position, orientation, velocity and action-change terms), per step::
 
-    r = exp(-(2 |e| + 0.2 (1 - R_zz) + 0.05 |v| + 0.002 |w| + 0.02 |a - a_prev|^2 + W (1 - (R_xx + R_yy) / 2)))
+    r = exp(-(P |e| + 0.2 (1 - R_zz) + 0.05 |v| + 0.002 |w| + 0.02 |a - a_prev|^2 + W (1 - (R_xx + R_yy) / 2)))
 
 with ``e`` the position error (m), ``R_zz`` the cosine of the tilt, ``v`` the velocity (m/s; when tracking the
 velocity error ``v - v_ref``), ``w`` the body rate (rad/s), ``a - a_prev`` the action change and ``R_xx + R_yy`` the
-heading's cosine term (``W = yaw_weight``, 0 by default: the heading is free; hover observes in the frame of its
+heading's cosine term (``P = position_weight``, 4 for hover and 2 for goto and track by default; ``W =
+yaw_weight``, 0 by default: the heading is free; hover observes in the frame of its
 heading, ``yaw_frame``). It is positive everywhere, so staying alive always pays and termination is never a shortcut,
 and it is steep near the target, where the success criterion lives (0.1 m). ``reward=linear`` gives the first form,
 ``1 - cost`` with a position weight of 0.5 (``position_weight=0.5``): policies trained on it fly but rarely hold the

@@ -20,7 +20,7 @@ class RewardOptions(Protocol):
     @property
     def reward(self) -> str: ...
     @property
-    def position_weight(self) -> float: ...
+    def position_weight(self) -> float | None: ...
     @property
     def yaw_weight(self) -> float | None: ...
     @property
@@ -42,7 +42,7 @@ def reward(
     on ``|a_t - a_(t-1)|^2``; the other terms weigh :data:`REWARD_WEIGHTS`."""
     w = REWARD_WEIGHTS
     cost = (
-        cfg.position_weight * dist
+        float(cfg.position_weight or 0.0) * dist
         + w["orientation"] * (1.0 - rot[:, 2, 2])
         + w["velocity"] * np.linalg.norm(vel_error, axis=1)
         + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
