@@ -100,10 +100,21 @@ def run_one(method: str, task: str, seed: int, a: argparse.Namespace, root: Path
         ghp("evaluate", str(out), "--confirm", k, "--confirm-episodes", str(a.confirm_episodes), "--workers",
             str(a.workers))  # fmt: skip
         timing["confirm_s"] = time.perf_counter() - t0
-    rep = json.loads(ghp("report", str(out), "--json", "--no-plots", "--metric", metric))
     row.update(timing)
-    row["step"] = rep["setting"]["checkpoint_step"]
-    row["metric"] = metric
+    row.update(read_row(out, metric))
+    plots = root / "plots" / out.name
+    plots.mkdir(parents=True, exist_ok=True)
+    prog = json.loads(ghp("report", str(out), "--progress", "--json", "--metric", metric, "--out", str(plots)))
+    row["progress"] = [{"step": p["step"], "best": p["best"], "mean": p["mean"]} for p in prog["points"]]
+    return row
+
+
+def read_row(out: Path, metric: str) -> dict[str, Any]:
+    """The table row of run ``out`` at its latest evaluated checkpoint (``ghp report --json``): its step, ``metric``
+    and each pick (max / 90% / 80%; a single-policy run's one architecture) with its screening and confirmed
+    figures."""
+    rep = json.loads(ghp("report", str(out), "--json", "--no-plots", "--metric", metric))
+    row: dict[str, Any] = {"step": rep["setting"]["checkpoint_step"], "metric": metric}
     for s in rep["selection"]:
         value = s["success_rate"] if metric == "success" else s["mean_return"]
         row[s["label"]] = {
@@ -115,10 +126,6 @@ def run_one(method: str, task: str, seed: int, a: argparse.Namespace, root: Path
             "screening": s.get("screening"),
             "confirmed": s.get("confirmed"),
         }
-    plots = root / "plots" / out.name
-    plots.mkdir(parents=True, exist_ok=True)
-    prog = json.loads(ghp("report", str(out), "--progress", "--json", "--metric", metric, "--out", str(plots)))
-    row["progress"] = [{"step": p["step"], "best": p["best"], "mean": p["mean"]} for p in prog["points"]]
     return row
 
 
@@ -225,9 +232,14 @@ def write_summary(root: Path, rows: list[dict[str, Any]]) -> None:
                 if label in r:
                     s = r[label]
                     w.writerow([r["task"], r["method"], r["seed"], r["step"], r["metric"], label, s["arch"],
-                                s["params"], s["value"], s.get("figure", "screening"), round(r["train_s"]),
-                                round(r["evaluate_s"])])  # fmt: skip
+                                s["params"], s["value"], s.get("figure", "screening"), _seconds(r.get("train_s")),
+                                _seconds(r.get("evaluate_s"))])  # fmt: skip
     write_across_seeds(root, rows)
+
+
+def _seconds(t: float | None) -> str:
+    """A stage's wall time in whole seconds; empty where the row has none (a run trained elsewhere)."""
+    return "" if t is None else str(round(t))
 
 
 def _ray_unit(shared: tuple[argparse.Namespace, str], job: tuple[str, int, str]) -> dict[str, Any]:
