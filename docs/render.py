@@ -35,6 +35,7 @@ PAGES = (
     "results.md",
     "learning.md",
     "crazyflie.md",
+    "crazyflie-results.md",
     "chromatic.md",
     "tune.md",
     "distributed.md",

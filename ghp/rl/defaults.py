@@ -49,12 +49,12 @@ ARS_DEFAULTS: dict[str, Any] = dict(lr=0.02, learning_starts=0, actor_lr=0.02, r
 """ARS (RL Zoo's small-task settings): step size 0.02; no random steps, no hypernetwork."""
 
 
-# Crazyflie (docs/crazyflie.md): SAC with a learned entropy coefficient (the reward is about 1 per step, so the
+# Crazyflie (docs/crazyflie-results.md): SAC with a learned entropy coefficient (the reward is about 1 per step, so the
 # authors' fixed 0.2 would weigh exploration as much as flying), 2k random steps, fast critic and hypernetwork, and
 # one update per two transitions, which on 2 shared cores buys twice the experience per wall-clock minute. 250k steps:
 # on the nominal drone policies fly whole episodes from about 60k steps and first hold the 0.1 m box after about 100k
 # (measured; GoTo's 500k is twice that, not measured). The critic is 64,64 (l2f's size): every hover measurement of
-# docs/crazyflie.md since 2026-12-07 used it, the heading frame's 0.99 and 0.60 on seeds 0 and 1 included, and it
+# crazyflie-results.md since 2026-12-07 used it, the heading frame's 0.99 and 0.60 on seeds 0 and 1 included, and it
 # trains 1.6 times faster than SB3's 256,256 (12k steps: 37 s against 61 s, one core each, full space); on the
 # nominal drone with the linear reward 256,256 flew by 40k steps where 64,64 did not (one seed,
 # tests/integration/test_train_learning.py keeps 256,256 for that check).

@@ -351,7 +351,7 @@ def test_critic_widths_are_built_recorded_and_kept_on_resume(tmp_path):
     old = {k: v for k, v in saved.items() if k != "critic"}
     assert TrainConfig.from_dict(old).critic == LEGACY_CRITIC == (256, 256)
     assert resolve(TrainConfig(env_id="Pendulum-v1")).critic == (256, 256)
-    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).critic == (64, 64)  # docs/crazyflie.md
+    assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).critic == (64, 64)  # docs/crazyflie-results.md
     with pytest.raises(ValueError, match="--critic wants positive"):
         resolve(TrainConfig(env_id="Pendulum-v1", critic=(0,)))
 

@@ -43,7 +43,7 @@ def test_pendulum_best_of_a_sample_swings_up(tmp_path):
 
 
 def test_crazyflie_hover_learns_to_fly(tmp_path):
-    # ghp/CrazyflieHover-v0 on the nominal drone with a small space (docs/crazyflie.md: the full task's policies fly
+    # ghp/CrazyflieHover-v0 on the nominal drone with a small space (crazyflie-results.md: the full task's policies fly
     # whole episodes from about 60k steps). 40k steps, about 5 minutes on one core. Holding the 0.1 m box takes 100k+
     # steps, beyond a test, so this checks the learning that comes first: flying instead of falling. Every step pays
     # at most 1, and a drone whose motors idle at the policy's zero output falls out of the 1 m box after 136 steps,

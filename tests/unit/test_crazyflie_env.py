@@ -165,7 +165,7 @@ def test_yaw_weight_costs_the_heading() -> None:
 
 
 def test_the_heading_frame_and_the_error_clip_defaults_by_task() -> None:
-    # Hover and goto observe in the heading frame by default (measured there, docs/crazyflie.md); track keeps the
+    # Hover and goto observe in the heading frame by default (measured: docs/crazyflie-results.md); track keeps the
     # world frame until measured; goto alone clips the observed error (0.3 m); an explicit value wins on every task;
     # no task has a heading cost by default.
     hover, goto, track = (make_env(f"ghp/Crazyflie{t}-v0").unwrapped.config for t in ("Hover", "GoTo", "Track"))

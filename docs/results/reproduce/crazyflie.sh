@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 12: the small-SAC and linear-ARS columns of the Crazyflie hover row (nominal drone, 125k steps, seed 0), the
-# protocol of docs/crazyflie.md's "Default reward" runs (the baseline there: 20 episodes). Run from the repository
+# protocol of docs/crazyflie-results.md's "Default reward" runs (the baseline there: 20 episodes). Run from the repository
 # root with the project's environment active.
 set -e
 mkdir -p runs/cf && cd runs/cf

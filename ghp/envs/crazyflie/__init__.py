@@ -43,7 +43,7 @@ yaw_weight``, 0 by default: the heading is free; hover observes in the frame of 
 heading, ``yaw_frame``). It is positive everywhere, so staying alive always pays and termination is never a shortcut,
 and it is steep near the target, where the success criterion lives (0.1 m). ``reward=linear`` gives the first form,
 ``1 - cost`` with a position weight of 0.5 (``position_weight=0.5``): policies trained on it fly but rarely hold the
-0.1 m box (docs/crazyflie.md measures both).
+0.1 m box (docs/crazyflie-results.md measures both).
 
 **Domain randomisation** (on by default, :class:`CrazyflieConfig`; ``nominal=True`` switches all of it off): mass
 x[0.9, 1.1], inertia x[0.8, 1.2] (xx = yy, zz separately), thrust-to-weight [1.5, 2.0] (nominal 1.69), motor time

@@ -23,13 +23,13 @@ Range = tuple[float, float]
 
 TASKS = ("hover", "goto", "track")
 _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    # The heading frame is hover's default: measured there (docs/crazyflie.md), not yet on goto or track.
+    # The heading frame is hover's default: measured there (docs/crazyflie-results.md), not yet on goto or track.
     "hover": dict(
         start_pos=0.2, start_tilt_deg=30.0, start_vel=0.5, start_angvel=1.0, start_rest_share=0.2, term_pos=1.0,
         yaw_frame=True, error_clip=0.0, episode_steps=EPISODE_STEPS, position_weight=4.0,
     ),
     # GoTo observes a far target as hover observes a near one (error_clip), so the drone approaches at a hover
-    # policy's pace: its 8 s leave 6 s to arrive from 1 m away and 2 s to hold (docs/crazyflie.md).
+    # policy's pace: its 8 s leave 6 s to arrive from 1 m away and 2 s to hold (docs/crazyflie-results.md).
     "goto": dict(
         start_pos=1.0, start_tilt_deg=10.0, start_vel=0.2, start_angvel=0.5, start_rest_share=0.0, term_pos=2.0,
         yaw_frame=True, error_clip=0.3, episode_steps=800, position_weight=REWARD_WEIGHTS["position"],
@@ -124,7 +124,7 @@ class CrazyflieConfig:
     """The observation's position error, velocity, attitude (and integral) are expressed in the frame turned by the
     drone's heading about the vertical, so a policy sees the same state at every heading: it need neither turn to one
     nor rotate its corrections through one, and the heading is left free (``yaw_weight=0``). ``None`` takes the
-    task's: true for hover and goto (measured: docs/crazyflie.md), false (the world frame, not yet measured in the
+    task's: true for hover and goto (docs/crazyflie-results.md), false (the world frame, not yet measured in the
     heading frame) for track. The firmware app (``ghp export --target crazyflie``) turns its observation the same
     way, after its range check on the world-frame values. Runs saved before this default record none and observed
     the world frame (:data:`LEGACY_DEFAULTS`)."""
@@ -159,14 +159,14 @@ class CrazyflieConfig:
     position_weight: float | None = None
     """Weight of the position error ``|e|`` (m) in the cost; ``None`` takes the task's: 4 for hover (measured on 3
     seeds: its confirmed 90% picks held the box in 0.81-1.00 of held-out episodes against 0.61-0.95 with 2,
-    docs/crazyflie.md), 2 for goto and track. Hover runs saved before 2026-12-08 record none and had 2. The linear
-    form was measured with 0.5."""
+    docs/crazyflie-results.md), 2 for goto and track. Hover runs saved before 2026-12-08 record none and had 2. The
+    linear form was measured with 0.5."""
     yaw_weight: float = 0.0
     """Weight of a heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level), which asks the policy to turn
     to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to. 0 (the default)
     leaves the heading free. In the world frame, 0.5 lifted the hover's confirmed success from 0.15-0.43 to
     0.42-0.55 on 3 seeds, but turning from far headings crashes; the heading frame (``yaw_frame``) does better with
-    the heading free (docs/crazyflie.md)."""
+    the heading free (docs/crazyflie-results.md)."""
     action_weight: float = REWARD_WEIGHTS["action"]
     """Weight of the squared action change ``|a_t - a_(t-1)|^2`` in the cost (0.02). At 0.02 a policy that flips its
     motor commands every step (``|da|`` about 0.7 per motor, chatter that the motors' lag averages out) pays only

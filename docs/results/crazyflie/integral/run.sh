@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 24: does a position-error integral in the observation (position_integral=T, a leaky integral with time
 # constant T seconds) lift held-out success on the randomised hover task? The held-out policies of ../k_long/ hold a
-# steady offset of 5-9 cm (per axis, averaged over the last 2 s of 40 episodes: docs/crazyflie.md) and the
+# steady offset of 5-9 cm (per axis, averaged over the last 2 s of 40 episodes: docs/crazyflie-results.md) and the
 # heat map (../heatmap/) loses most episodes to a steady wind: the offsets a PID's integral term removes.
 # The protocol of ../k_long/run.sh, trained from scratch: 180k steps, critic 64,64, widths 8-64 x depths 1-3 (84
 # architectures), K = 1; screening of all 84 x 5 episodes, held-out confirmation of the top 5 and ghp report's picks

@@ -11,7 +11,7 @@ KW=${KW:?set KW to the env options, e.g. KW="yaw_weight=0.5 position_integral=2"
 TAG=${TAG:?set TAG to name the run}
 TRAIN_ARGS=${TRAIN_ARGS:-}
 # The runs of 2026-12-07 before the heading frame became the hover default observed the world frame: their KW (in
-# docs/crazyflie.md) carries yaw_frame=false. Since then the defaults are yaw_frame=true yaw_weight=0.
+# docs/crazyflie-results.md) carries yaw_frame=false. Since then the defaults are yaw_frame=true yaw_weight=0.
 OUT=docs/results/crazyflie/levers
 for SEED in ${SEEDS:-0}; do
   SUFFIX=$([ "$SEED" = 0 ] && echo "" || echo "-s$SEED")
