@@ -175,15 +175,19 @@ def _render_report(rep: Report, metric: str) -> None:
     if rep.setting_note:
         console.print(rep.setting_note, markup=False, highlight=False, soft_wrap=True)
     console.print(table)
-    t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
-    for col in ("choice under the cutoff", "mean ratio to the best"):
-        t.add_column(col, justify="left" if col.startswith("choice") else "right")
-    t.add_row("largest (size)", f"{t2.size_ratio:.3f}")
-    t.add_row("max lossless memory dimension", f"{t2.capacity_ratio:.3f}")
-    console.print(t)
-    console.print(
-        f"capacity choice vs largest choice: {t2.wins} wins, {t2.ties} ties, {t2.losses} losses of {t2.used} cutoffs"
-    )
+    if len(rep.records) < 2:  # one policy (a baseline, --arch, ARS): no choice under a cutoff to compare
+        console.print("Table II: needs several architectures; this run has one")
+    else:
+        t = Table(title=f"Table II: {t2.used} of {t2.cutoffs} parameter cutoffs in [{t2.low:g}, {t2.high:g}] used")
+        for col in ("choice under the cutoff", "mean ratio to the best"):
+            t.add_column(col, justify="left" if col.startswith("choice") else "right")
+        t.add_row("largest (size)", f"{t2.size_ratio:.3f}")
+        t.add_row("max lossless memory dimension", f"{t2.capacity_ratio:.3f}")
+        console.print(t)
+        console.print(
+            f"capacity choice vs largest choice: {t2.wins} wins, {t2.ties} ties, {t2.losses} losses of {t2.used} "
+            "cutoffs"
+        )
     for p in rep.plots:
         console.print(f"plot: {p}")
 

@@ -38,6 +38,9 @@ def test_fixed_arch_run_evaluates_reports_and_exports(tmp_path):
     assert run("evaluate", str(rd), "--episodes", "1").exit_code == 0
     r = run("report", str(rd), "--json", "--no-plots")
     assert r.exit_code == 0 and json.loads(r.output)["selection"][0]["key"] == "8-4", r.output
+    r = run("report", str(rd), "--no-plots")  # one policy: no Table II of 5000 ties
+    assert r.exit_code == 0 and "Table II: needs several architectures; this run has one" in r.output, r.output
+    assert "wins" not in r.output
     r = run("export", str(rd), "--arch", "8-4", "--target", "numpy", "--out", str(tmp_path / "e"))
     assert r.exit_code == 0, r.output
 
