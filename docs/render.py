@@ -857,13 +857,19 @@ def reward_levers() -> list[str]:
 
 
 DEFAULT_RUNS: tuple[tuple[str, str], ...] = (
-    ("", "defaults"),
-    ("ckpt/", "defaults, trained again"),
-    ("lin/", "`--lr-schedule linear`"),
-    ("lr3e-4/", "`--lr 3e-4 --actor-lr 3e-4`"),
-    ("int2/", "`--env-kwargs position_integral=2`"),
-    ("pw4/", "`--env-kwargs position_weight=4`"),
+    ("", "position weight 2 (the defaults until 2026-12-08)"),
+    ("ckpt/", "position weight 2, trained again"),
+    ("lin/", "weight 2, `--lr-schedule linear`"),
+    ("lr3e-4/", "weight 2, `--lr 3e-4 --actor-lr 3e-4`"),
+    ("int2/", "weight 2, `--env-kwargs position_integral=2`"),
+    ("pw4/", "`--env-kwargs position_weight=4` (today's defaults)"),
     ("pw4lin/", "`--env-kwargs position_weight=4 --lr-schedule linear`"),
+    ("pw8/", "`--env-kwargs position_weight=8`"),
+    ("norm/", "weight 4, `--normalize`"),
+    ("base-authors/", "weight 4, `--baseline`: SB3's `[256,256]` SAC, the authors' settings"),
+    ("base-rlzoo/", "weight 4, `--baseline --preset rlzoo`: SB3's `[256,256]` SAC as RL Zoo runs it"),
+    ("small/", "weight 4, `--arch 8-4-4-4`: one small MLP, plain SB3 SAC"),
+    ("ars/", "weight 4, `--algo ars --arch linear --preset rlzoo`: a linear policy"),
 )
 """The default command's runs (docs/results/crazyflie/default/ and its variants' folders) and how each was trained."""
 
