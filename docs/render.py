@@ -753,8 +753,9 @@ def goto_hover() -> list[str]:
         run = _run_name(doc)
         clip, ep = re.search(r"-clip([\d.]+)-ep(\d+)\.json$", path.name).groups()  # type: ignore[union-attr]
         by = {p["label"]: p for p in doc["selection"]}
-        own = RESULTS / f"crazyflie/default/ckpt/default-s{run.rsplit('-s', 1)[-1]}.json"
-        hover = _pick_cell(_ninety(json.loads(own.read_text()))) if run.startswith("cf-ckpt-") else "-"
+        tag, seed = run.removeprefix("cf-").rsplit("-s", 1)  # the run's own hover report, if run.sh made it
+        own = RESULTS / f"crazyflie/default/{tag}/default-s{seed}.json"
+        hover = _pick_cell(_ninety(json.loads(own.read_text()))) if own.is_file() else "-"
         rows.append([
             f"`{run}`", f"{int(ep) / 100:g} s", clip if float(clip) else "none",
             f"{doc['n_archs']} x {doc['setting']['episodes']}", _pick_cell(by["90%"]), _pick_cell(by["max"]), hover,
