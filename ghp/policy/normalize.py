@@ -182,3 +182,45 @@ def load_stats(model_file: str | Path) -> ObsNormalization | None:
     if not path.is_file():
         return None
     return ObsNormalization.from_vec_normalize(load_vec_normalize(path))
+
+
+def parse_scales(text: str) -> tuple[float, ...]:
+    """``--obs-scale``: one positive number, or a comma list of them (one per observation entry)."""
+    try:
+        scales = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"--obs-scale wants positive numbers like 10 or 10,10,10,1, got {text!r}") from None
+    if not scales or not all(np.isfinite(v) and v > 0 for v in scales):
+        raise ValueError(f"--obs-scale wants positive numbers like 10 or 10,10,10,1, got {text!r}")
+    return scales
+
+
+FROZEN_COUNT = 1e12
+"""The sample count a scale's statistics start from: a running update (``VecNormalize.training``) then moves them by
+less than 1e-6 of an observation over 10^6 steps."""
+
+
+def freeze_scale(vec_normalize: Any, scale: tuple[float, ...]) -> None:
+    """Make ``vec_normalize`` a fixed scale: statistics of mean 0 and std ``1 / scale`` (one number for every input,
+    or one per input), no updates. Saved, evaluated and folded into exports like any ``VecNormalize``'s statistics.
+
+    Raises:
+        ValueError: a scale that is not positive, or whose length is neither 1 nor the observation's.
+    """
+    rms = vec_normalize.obs_rms
+    if isinstance(rms, dict):
+        raise ValueError("--obs-scale takes a flat observation (not a goal-conditioned task's dictionary)")
+    n = int(np.asarray(rms.mean).size)
+    s = np.asarray(scale, np.float64).ravel()
+    if s.size not in (1, n):
+        raise ValueError(f"--obs-scale takes one number or one per input ({n}), got {s.size}")
+    if not (np.all(np.isfinite(s)) and np.all(s > 0)):
+        raise ValueError(f"--obs-scale values must be positive, got {list(s)}")
+    eps = float(vec_normalize.epsilon)
+    std = np.broadcast_to(1.0 / s, (n,))
+    if np.any(std**2 <= eps):
+        raise ValueError(f"--obs-scale values must be below {1 / np.sqrt(eps):g}, got {float(s.max()):g}")
+    rms.mean = np.zeros(n)
+    rms.var = std**2 - eps  # sqrt(var + eps) is std
+    rms.count = FROZEN_COUNT
+    vec_normalize.training = False

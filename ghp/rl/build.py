@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ghp.envs import EnvSpec, make_env
-from ghp.policy.normalize import load_vec_normalize
+from ghp.policy.normalize import freeze_scale, load_vec_normalize
 from ghp.rl.config import TrainConfig, ent_coef_value
 from ghp.run.load import BASELINE_ARCH
 
@@ -35,11 +35,14 @@ def make_vec_env(c: TrainConfig, stats: Path | None = None) -> Any:
         return venv
     if stats is not None:
         env = load_vec_normalize(stats, venv)  # not VecNormalize.load: that unpickles anything
-        env.training, env.norm_reward = True, c.normalize_reward
+        env.training, env.norm_reward = c.obs_scale is None, c.normalize_reward  # a fixed scale stays fixed
         return env
     # Monitor sits inside, so the progress bar and TensorBoard report raw returns.
     assert c.normalize_clip is not None and c.gamma is not None  # resolved
-    return VecNormalize(venv, norm_obs=True, norm_reward=c.normalize_reward, clip_obs=c.normalize_clip, gamma=c.gamma)
+    env = VecNormalize(venv, norm_obs=True, norm_reward=c.normalize_reward, clip_obs=c.normalize_clip, gamma=c.gamma)
+    if c.obs_scale is not None:
+        freeze_scale(env, c.obs_scale)
+    return env
 
 
 def build_model(c: TrainConfig, spec: EnvSpec, env: Any, tb: Path) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ghp.envs import check_env_id, episode_limit, is_goal_env_id, parse_env_kwargs, pinned_env_kwargs
 from ghp.hypernet.config import ACTION_PENALTIES, DECODERS, MAX_EPISODES, RUN_MODES, HypernetConfig
+from ghp.policy.normalize import parse_scales
 from ghp.rl.defaults import ALGOS, ARS_DEFAULTS, DEVICES, LEGACY_CRITIC, LR_SCHEDULES, VEC_ENVS, env_defaults
 from ghp.rl.presets import PRESETS, Preset
 from ghp.run.load import BASELINE_ARCH
@@ -147,6 +148,10 @@ class TrainConfig:
     """With ``normalize``: also scale rewards by the running std of the discounted return (training only)."""
     normalize_clip: float | None = None
     """With ``normalize``: clip of the normalised observation (HER baselines: 5; SB3's default: 10)."""
+    obs_scale: tuple[float, ...] | None = field(default=None, metadata={"parse": parse_scales})
+    """Fixed observation scales instead of running statistics: actor and critic see ``obs * scale``, clipped at
+    ``normalize_clip`` (one number for every input, or one per input: ``10,10,10,1,...``). It is ``normalize`` with
+    statistics frozen at mean 0 and std ``1 / scale``, so saved, evaluated and folded into exports the same way."""
     mlp_mode: str = field(default="auto", metadata={"choices": RUN_MODES})
     """How the meta batch's MLPs run during training (:meth:`ghp.hypernet.network.GraphHypernet.run`); same results."""
     device: str = field(default="auto", metadata={"choices": DEVICES})
@@ -225,6 +230,10 @@ def _filled(config: TrainConfig) -> TrainConfig:
         c = dataclasses.replace(c, arch=preset_arch)
     if c.algo == "ars" and c.arch is None:
         c = dataclasses.replace(c, arch=())
+    if c.obs_scale is not None:
+        if config.normalize is False or c.algo == "ars":
+            raise ValueError("--obs-scale is a fixed normalisation: not with --no-normalize nor --algo ars")
+        c = dataclasses.replace(c, normalize=True)
     if c.arch is not None or c.baseline:
         c = dataclasses.replace(c, baseline=True, arch=tuple(c.arch if c.arch is not None else BASELINE_ARCH.hidden))
         if any(w < 1 for w in c.arch):  # type: ignore[union-attr]
