@@ -914,6 +914,7 @@ def default_command() -> list[str]:
             cpu = re.search(r"^user\s+(\d+)m([\d.]+)s", log, re.M)
             took = f"{int(wall.group(1)) + float(wall.group(2)) / 60:.1f} min" if wall else "-"
             took += f" ({int(cpu.group(1)) + float(cpu.group(2)) / 60:.1f} CPU)" if cpu else ""
+            took += ", after a resume" if "resumed with --resume" in log else ""
             found_rows.append([
                 label, str(seed), took,
                 f"{scr['archs_with_any_success']} of {scr['archs']} ({scr['episodes']} episodes)",
