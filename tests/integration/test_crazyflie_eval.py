@@ -85,7 +85,7 @@ def test_train_records_env_kwargs_and_evaluate_reuses_them(tmp_path) -> None:
     res = CliRunner().invoke(cli, [*args, "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
     cfg = json.loads((out / "config.json").read_text())
-    pinned = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 4.0}
+    pinned = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 8.0}
     kw = {"nominal": True, "start_tilt_deg": 5, "substeps": 2, **pinned}
     assert cfg["train"]["env_kwargs"] == kw and cfg["env"]["env_kwargs"] == kw
     res = CliRunner().invoke(cli, ["evaluate", str(out), "--episodes", "2", "--workers", "1"])

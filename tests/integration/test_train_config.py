@@ -78,7 +78,7 @@ def test_env_kwargs_in_a_file_and_on_the_command_line(tmp_path):
     f.write_text("env_id: ghp/CrazyflieHover-v0\nenv_kwargs: {nominal: true, start_tilt_deg: 5}\n")
     r = ghp("--config", f, "--print-config")
     assert r.exit_code == 0, r.output
-    heading = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 4.0}  # pinned: recorded by every hover run
+    heading = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 8.0}  # pinned: recorded by every hover run
     assert yaml.safe_load(r.output)["env_kwargs"] == {"nominal": True, "start_tilt_deg": 5, **heading}
     r = ghp("--config", f, "--env-kwargs", "start_tilt_deg=10", "--print-config")  # the option replaces the file's
     assert r.exit_code == 0, r.output

@@ -114,7 +114,7 @@ def test_make_vec_and_the_batched_protocol() -> None:
 
 def test_reward_forms_and_position_weight() -> None:
     # The same disturbed episode under three rewards: exp(-cost) = exp(r_linear - 1) step by step, and a larger
-    # position weight costs exactly (w - 0.5) |e| more per step. Hover's default is exp with a position weight of 4;
+    # position weight costs exactly (w - 0.5) |e| more per step. Hover's default is exp with a position weight of 8;
     # goto and track keep 2.
     def rewards(**kw: object) -> tuple[np.ndarray, np.ndarray]:
         env = make_env("ghp/CrazyflieHover-v0", nominal=True, start_rest_share=0.0, **kw)
@@ -130,10 +130,10 @@ def test_reward_forms_and_position_weight() -> None:
     linear, dist = rewards(reward="linear", position_weight=0.5)
     expo, _ = rewards(reward="exp", position_weight=0.5)
     heavy, _ = rewards(reward="linear", position_weight=2.0)
-    heavier, _ = rewards(reward="linear", position_weight=4.0)
+    heavier, _ = rewards(reward="linear", position_weight=8.0)
     default, _ = rewards()
     np.testing.assert_allclose(default, np.exp(heavier - 1.0), rtol=1e-12)
-    np.testing.assert_allclose(heavy - heavier, 2.0 * dist, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(heavy - heavier, 6.0 * dist, rtol=1e-5, atol=1e-6)
     assert CrazyflieConfig(task="goto").position_weight == CrazyflieConfig(task="track").position_weight == 2.0
     assert dist.min() > 0.01
     np.testing.assert_allclose(expo, np.exp(linear - 1.0), rtol=1e-12)
@@ -186,13 +186,13 @@ def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) ->
     from ghp.rl.config import TrainConfig, resolve
     from ghp.run.layout import read_config, spec_and_space, write_config
 
-    hover = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 4.0}
+    hover = {"yaw_weight": 0.0, "yaw_frame": True, "position_weight": 8.0}
     assert resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0")).env_kwargs == hover
     goto = {"yaw_weight": 0.0, "yaw_frame": True, "error_clip": 0.3, "episode_steps": 800}  # goto pins these too
     assert resolve(TrainConfig(env_id="ghp/CrazyflieGoTo-v0")).env_kwargs == goto
     given = {"yaw_weight": 0.25, "action_history": 4}
     got = resolve(TrainConfig(env_id="ghp/CrazyflieHover-v0", env_kwargs=given)).env_kwargs
-    assert got == {**given, "yaw_frame": True, "position_weight": 4.0}
+    assert got == {**given, "yaw_frame": True, "position_weight": 8.0}
     assert resolve(TrainConfig(env_id="Pendulum-v1")).env_kwargs == {}
     spec = {"env_id": "ghp/CrazyflieHover-v0", "obs_dim": OBS_DIM, "act_dim": 4, "action_low": [-1.0] * 4,
             "action_high": [1.0] * 4, "goal_conditioned": False}  # fmt: skip
@@ -201,7 +201,8 @@ def test_runs_record_the_heading_options_and_older_runs_keep_theirs(tmp_path) ->
         ({"action_history": 1}, 0.0, False, 2.0),
         ({"yaw_weight": 0.5}, 0.5, False, 2.0),
         (old, 0.0, True, 2.0),
-        (hover, 0.0, True, 4.0),
+        (hover, 0.0, True, 8.0),
+        ({**hover, "position_weight": 4.0}, 0.0, True, 4.0),  # saved while 4 was the default: it keeps its 4
     )
     for i, (kwargs, weight, frame, pw) in enumerate(cases):
         run = tmp_path / str(i)

@@ -38,7 +38,7 @@ hover, the position error under 0.1 m for the whole last 2 s; ``info["tracking_e
 
 with ``e`` the position error (m), ``R_zz`` the cosine of the tilt, ``v`` the velocity (m/s; when tracking the
 velocity error ``v - v_ref``), ``w`` the body rate (rad/s), ``a - a_prev`` the action change and ``R_xx + R_yy`` the
-heading's cosine term (``P = position_weight``, 4 for hover and 2 for goto and track by default; ``W =
+heading's cosine term (``P = position_weight``, 8 for hover and 2 for goto and track by default; ``W =
 yaw_weight``, 0 by default: the heading is free; hover observes in the frame of its
 heading, ``yaw_frame``). It is positive everywhere, so staying alive always pays and termination is never a shortcut,
 and it is steep near the target, where the success criterion lives (0.1 m). ``reward=linear`` gives the first form,

@@ -26,7 +26,7 @@ _TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     # The heading frame is hover's default: measured there (docs/crazyflie-results.md), not yet on goto or track.
     "hover": dict(
         start_pos=0.2, start_tilt_deg=30.0, start_vel=0.5, start_angvel=1.0, start_rest_share=0.2, term_pos=1.0,
-        yaw_frame=True, error_clip=0.0, episode_steps=EPISODE_STEPS, position_weight=4.0,
+        yaw_frame=True, error_clip=0.0, episode_steps=EPISODE_STEPS, position_weight=8.0,
     ),
     # GoTo observes a far target as hover observes a near one (error_clip), so the drone approaches at a hover
     # policy's pace: its 8 s leave 6 s to arrive from 1 m away and 2 s to hold (docs/crazyflie-results.md).
@@ -157,10 +157,10 @@ class CrazyflieConfig:
     """Reward form: ``exp`` (``exp(-cost)``, the default: positive everywhere, steep near the target) or ``linear``
     (``1 - cost``, the first form, with ``position_weight=0.5``)."""
     position_weight: float | None = None
-    """Weight of the position error ``|e|`` (m) in the cost; ``None`` takes the task's: 4 for hover (measured on 3
-    seeds: its confirmed 90% picks held the box in 0.81-1.00 of held-out episodes against 0.61-0.95 with 2,
-    docs/crazyflie-results.md), 2 for goto and track. Hover runs saved before 2026-12-08 record none and had 2. The
-    linear form was measured with 0.5."""
+    """Weight of the position error ``|e|`` (m) in the cost; ``None`` takes the task's: 8 for hover (measured on 3
+    seeds: its confirmed 90% picks held the box in 0.98, 0.92 and 1.00 of held-out episodes, against 0.94, 0.81 and
+    1.00 with 4 and 0.61-0.95 with 2, docs/crazyflie-results.md), 2 for goto and track. Every hover run records its
+    weight; one saved before 2026-12-08 records none and had 2. The linear form was measured with 0.5."""
     yaw_weight: float = 0.0
     """Weight of a heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level), which asks the policy to turn
     to and hold yaw 0 (the setpoint's heading) instead of hovering at whatever heading it drifts to. 0 (the default)

@@ -7,7 +7,8 @@ ghp, the one policy of a single-policy run), then its top 10 of at most 2,000 pa
 confirmed on 100 held-out randomised episodes. A run counts once its report is committed
 (``docs/results/crazyflie/default/TAG/default-sSEED.json``). Methods and their runs:
 
-- ``ghp``: the default command (``TAG=pw4``: position weight 4, hover's default since 2026-12-08);
+- ``ghp``: the default command of the runs below (``TAG=pw4``: position weight 4; hover's default is 8 since
+  2026-12-08, and these rows move to it once its baselines are trained);
 - ``base``: SB3's ``[256, 256]`` actor with the authors' settings (``TAG=base-authors``, ``--baseline``);
 - ``zoo``: the same as SB3 users run it (``TAG=base-rlzoo``, ``--baseline --preset rlzoo``: RL Zoo has no entry
   for the task, so SB3's defaults);
