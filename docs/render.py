@@ -871,6 +871,10 @@ DEFAULT_RUNS: tuple[tuple[str, str], ...] = (
     ("base-rlzoo/", "weight 4, `--baseline --preset rlzoo`: SB3's `[256,256]` SAC as RL Zoo runs it"),
     ("small/", "weight 4, `--arch 8-4-4-4`: one small MLP, plain SB3 SAC"),
     ("ars/", "weight 4, `--algo ars --arch linear --preset rlzoo`: a linear policy"),
+    ("scale/", "weight 4, `--obs-scale` 10 on the position error, 2 on the velocity, 1 elsewhere"),
+    ("base8-authors/", "`--baseline`: SB3's `[256,256]` SAC, the authors' settings"),
+    ("base8-rlzoo/", "`--baseline --preset rlzoo`: SB3's `[256,256]` SAC as RL Zoo runs it"),
+    ("small8/", "`--arch 8-4-4-4`: one small MLP, plain SB3 SAC"),
 )
 """The default command's runs (docs/results/crazyflie/default/ and its variants' folders) and how each was trained."""
 
