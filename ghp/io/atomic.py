@@ -50,13 +50,17 @@ def write_text(path: str | Path, text: str) -> Path:
 def npz_bytes(arrays: Mapping[str, Any]) -> bytes:
     """The bytes of an uncompressed ``.npz`` holding ``arrays`` in the given order (no pickles, fixed timestamps)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
-        for key, value in arrays.items():
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)  # keeps 0-d arrays 0-d
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=_EPOCH)
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, member.getvalue())
+    zf = zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED)
+    # No ``with``: an interruption (Ctrl-C, SIGTERM) inside ``writestr`` leaves a member open, and closing the archive
+    # then raises a ValueError that would replace the KeyboardInterrupt. The archive is in memory: on any exception it
+    # is dropped unclosed and the exception goes on as it was.
+    for key, value in arrays.items():
+        member = io.BytesIO()
+        np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)  # keeps 0-d arrays 0-d
+        info = zipfile.ZipInfo(f"{key}.npy", date_time=_EPOCH)
+        info.external_attr = 0o644 << 16
+        zf.writestr(info, member.getvalue())
+    zf.close()
     return buf.getvalue()
 
 
