@@ -41,8 +41,9 @@ def reward(
     ``yaw_weight`` on the heading cost ``1 - (R_xx + R_yy) / 2`` (``1 - cos(yaw)`` when level) and ``action_weight``
     on ``|a_t - a_(t-1)|^2``; the other terms weigh :data:`REWARD_WEIGHTS`."""
     w = REWARD_WEIGHTS
+    assert cfg.position_weight is not None, "position_weight is the task's once the config is built"
     cost = (
-        float(cfg.position_weight or 0.0) * dist
+        cfg.position_weight * dist
         + w["orientation"] * (1.0 - rot[:, 2, 2])
         + w["velocity"] * np.linalg.norm(vel_error, axis=1)
         + w["angular_velocity"] * np.linalg.norm(omega, axis=1)
